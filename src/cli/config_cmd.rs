@@ -1,0 +1,41 @@
+//! `warden config check|show`: validate the configuration an admin wrote.
+
+use super::{Fail, Globals};
+use argh::FromArgs;
+
+/// check or show the configuration
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "config")]
+pub struct ConfigCmd {
+    #[argh(subcommand)]
+    what: What,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum What {
+    Check(Check),
+    Show(Show),
+}
+
+/// parse the configuration file and report errors and warnings
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "check")]
+struct Check {}
+
+/// print the configuration in effect, defaults filled in
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "show")]
+struct Show {}
+
+impl ConfigCmd {
+    pub fn run(self, g: &Globals) -> Result<(), Fail> {
+        crate::sys::log::init(crate::sys::log::Sink::Stderr, log::LevelFilter::Warn);
+        let cfg = g.load_config()?;
+        match self.what {
+            What::Check(_) => println!("{}: ok", g.config_path().display()),
+            What::Show(_) => println!("{cfg:#?}"),
+        }
+        Ok(())
+    }
+}

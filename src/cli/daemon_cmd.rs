@@ -1,0 +1,39 @@
+//! `warden daemon`: run every enabled service until SIGTERM.
+
+use super::{Fail, Globals};
+use crate::daemon::{self, Options};
+use crate::sys::log::{self as wlog, Sink};
+use argh::FromArgs;
+
+/// run the uplink supervisor and the key services
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "daemon")]
+pub struct DaemonCmd {
+    /// log to stderr instead of syslog
+    #[argh(switch, short = 'f')]
+    foreground: bool,
+
+    /// use the built-in simulated modem instead of USB hardware
+    #[argh(switch)]
+    simulate: bool,
+}
+
+impl DaemonCmd {
+    pub fn run(self, g: &Globals) -> Result<(), Fail> {
+        let sink = if self.foreground {
+            Sink::Stderr
+        } else {
+            Sink::Syslog
+        };
+        // Log config warnings to stderr until the configured level is known.
+        wlog::init(sink, log::LevelFilter::Warn);
+        let cfg = g.load_config()?;
+        wlog::set_level(g.log_level(&cfg));
+        let opts = Options {
+            config_path: g.config_path().to_path_buf(),
+            explicit_config: g.config_path.is_some(),
+            simulate: self.simulate,
+        };
+        daemon::run(cfg, opts).map_err(Fail::from)
+    }
+}

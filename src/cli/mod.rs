@@ -1,0 +1,191 @@
+//! The command line: `warden <command> [options]`.
+//!
+//! Usage errors print a one-line reason and exit 2; a bad configuration
+//! exits 2 naming `file:line`; runtime errors print the error chain once,
+//! prefixed `warden:`, and exit 1. Each area's commands live in their own
+//! file here and call into the library.
+
+mod config_cmd;
+mod daemon_cmd;
+
+use crate::config::{self, Config, ConfigError};
+use argh::FromArgs;
+use std::error::Error;
+use std::path::{Path, PathBuf};
+
+/// Self-healing 3G uplink and Plan 9 style key agent for OpenWRT routers.
+#[derive(FromArgs, Debug)]
+#[argh(help_triggers("-h", "--help", "help"))]
+pub struct Warden {
+    /// print the version and exit
+    #[argh(switch)]
+    version: bool,
+
+    /// configuration file (default /etc/config/warden; a *.toml file is
+    /// read as TOML)
+    #[argh(option, short = 'c')]
+    config: Option<PathBuf>,
+
+    /// more log output: -v for debug, -vv for trace
+    #[argh(switch, short = 'v')]
+    verbose: u8,
+
+    #[argh(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum Command {
+    Daemon(daemon_cmd::DaemonCmd),
+    Config(config_cmd::ConfigCmd),
+}
+
+/// How a command failed, which decides the exit status.
+#[derive(Debug)]
+pub enum Fail {
+    /// Wrong arguments: exit 2.
+    Usage(String),
+    /// A bad configuration file: exit 2.
+    Config(ConfigError),
+    /// Anything else: exit 1.
+    Runtime(Box<dyn Error + Send + Sync>),
+}
+
+impl<E: Error + Send + Sync + 'static> From<E> for Fail {
+    fn from(e: E) -> Self {
+        Fail::Runtime(Box::new(e))
+    }
+}
+
+impl Fail {
+    /// A runtime failure with a plain message.
+    pub fn msg(m: impl Into<String>) -> Fail {
+        Fail::Runtime(m.into().into())
+    }
+}
+
+/// Global options every command sees.
+pub struct Globals {
+    pub config_path: Option<PathBuf>,
+    pub verbose: u8,
+}
+
+impl Globals {
+    /// The configuration file in effect.
+    pub fn config_path(&self) -> &Path {
+        self.config_path
+            .as_deref()
+            .unwrap_or(Path::new(config::DEFAULT_PATH))
+    }
+
+    /// Load the configuration. A missing default file means built-in
+    /// defaults (a host that is not a router); a missing file that was named
+    /// explicitly is an error.
+    pub fn load_config(&self) -> Result<Config, Fail> {
+        let path = self.config_path();
+        if self.config_path.is_none() && !path.exists() {
+            log::debug!("{} not found; using built-in defaults", path.display());
+            return Ok(Config::default());
+        }
+        let (cfg, warnings) = config::load(path).map_err(Fail::Config)?;
+        for w in warnings {
+            log::warn!("{w}");
+        }
+        Ok(cfg)
+    }
+
+    /// The log level: -v raises what the config says.
+    pub fn log_level(&self, cfg: &Config) -> log::LevelFilter {
+        match self.verbose {
+            0 => cfg.main.log_level,
+            1 => cfg.main.log_level.max(log::LevelFilter::Debug),
+            _ => log::LevelFilter::Trace,
+        }
+    }
+}
+
+/// Parse arguments (without the program name) and run. Returns the exit
+/// status.
+pub fn run(args: &[&str]) -> i32 {
+    let w = match Warden::from_args(&["warden"], args) {
+        Ok(w) => w,
+        Err(early) => {
+            return match early.status {
+                Ok(()) => {
+                    println!("{}", early.output.trim_end());
+                    0
+                }
+                Err(()) => {
+                    let reason = early.output.lines().next().unwrap_or("bad arguments");
+                    eprintln!(
+                        "warden: {}; try 'warden help'",
+                        reason.trim_end_matches('.')
+                    );
+                    2
+                }
+            };
+        }
+    };
+    if w.version {
+        println!("warden {}", env!("CARGO_PKG_VERSION"));
+        return 0;
+    }
+    let g = Globals {
+        config_path: w.config,
+        verbose: w.verbose,
+    };
+    let result = match w.command {
+        None => Err(Fail::Usage("no command given".into())),
+        Some(Command::Daemon(c)) => c.run(&g),
+        Some(Command::Config(c)) => c.run(&g),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(f) => report(&f),
+    }
+}
+
+/// Print a failure once, with its chain, and return its exit status.
+pub fn report(f: &Fail) -> i32 {
+    match f {
+        Fail::Usage(m) => {
+            eprintln!("warden: {m}; try 'warden help'");
+            2
+        }
+        Fail::Config(e) => {
+            eprintln!("warden: {e}");
+            2
+        }
+        Fail::Runtime(e) => {
+            let mut line = format!("warden: {e}");
+            let mut src = e.source();
+            while let Some(s) = src {
+                line.push_str(&format!(": {s}"));
+                src = s.source();
+            }
+            eprintln!("{line}");
+            1
+        }
+    }
+}
+
+/// The program's entry point.
+pub fn main() -> i32 {
+    let args: Vec<String> = match std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect::<Result<_, _>>()
+    {
+        Ok(a) => a,
+        Err(bad) => {
+            eprintln!(
+                "warden: argument is not valid UTF-8: {}; try 'warden help'",
+                bad.to_string_lossy()
+            );
+            return 2;
+        }
+    };
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(&refs)
+}

@@ -1,0 +1,495 @@
+//! The typed configuration model and the checks that build it from [`Raw`].
+//!
+//! Each section type is a struct with `Default` (the built-in defaults) and a
+//! `from_section` that reads its options through [`Options`], which types
+//! each value, reports errors with `file:line`, and warns about options it
+//! was never asked for. Add an option: a field, its default, one line in
+//! `from_section`, and the same option in `uci/warden`.
+
+use super::{ConfigError, Located, Raw, RawSection, RawValue, Warning};
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    pub main: Main,
+    pub uplink: Uplink,
+    pub factotum: Factotum,
+    pub keyfs: Keyfs,
+    pub authsrv: Authsrv,
+    pub signer: Signer,
+}
+
+/// Log verbosity, as `log` understands it.
+pub type LogLevel = log::LevelFilter;
+
+/// `config warden 'main'`: process-wide settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Main {
+    pub log_level: LogLevel,
+    /// Directory for sockets and runtime state.
+    pub run_dir: PathBuf,
+}
+
+impl Default for Main {
+    fn default() -> Self {
+        Main {
+            log_level: LogLevel::Info,
+            run_dir: PathBuf::from("/var/run/warden"),
+        }
+    }
+}
+
+/// `config uplink`: the 3G link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uplink {
+    pub enabled: bool,
+    /// Run on the built-in simulated modem instead of real hardware.
+    pub simulate: bool,
+    pub apn: String,
+    pub dialnumber: String,
+}
+
+impl Default for Uplink {
+    fn default() -> Self {
+        Uplink {
+            enabled: true,
+            simulate: false,
+            apn: String::new(),
+            dialnumber: "*99***1#".into(),
+        }
+    }
+}
+
+/// `config factotum`: the key agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Factotum {
+    pub enabled: bool,
+    /// The 9P socket; empty means `<run_dir>/factotum`.
+    pub socket: Option<PathBuf>,
+}
+
+impl Default for Factotum {
+    fn default() -> Self {
+        Factotum {
+            enabled: true,
+            socket: None,
+        }
+    }
+}
+
+/// `config keyfs`: the encrypted user database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keyfs {
+    pub file: PathBuf,
+}
+
+impl Default for Keyfs {
+    fn default() -> Self {
+        Keyfs {
+            file: PathBuf::from("/etc/warden/keys"),
+        }
+    }
+}
+
+/// `config authsrv`: the Plan 9 ticket service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authsrv {
+    pub enabled: bool,
+    pub listen: String,
+}
+
+impl Default for Authsrv {
+    fn default() -> Self {
+        Authsrv {
+            enabled: false,
+            listen: "0.0.0.0:567".into(),
+        }
+    }
+}
+
+/// `config signer`: SSH certificates and the ssh-agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signer {
+    pub enabled: bool,
+    pub max_validity: Duration,
+}
+
+impl Default for Signer {
+    fn default() -> Self {
+        Signer {
+            enabled: false,
+            max_validity: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+impl Main {
+    fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
+        let d = Main::default();
+        Ok(Main {
+            log_level: o.get("log_level", d.log_level)?,
+            run_dir: o.get("run_dir", d.run_dir)?,
+        })
+    }
+}
+
+impl Uplink {
+    fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
+        let d = Uplink::default();
+        Ok(Uplink {
+            enabled: o.get("enabled", d.enabled)?,
+            simulate: o.get("simulate", d.simulate)?,
+            apn: o.get("apn", d.apn)?,
+            dialnumber: o.get("dialnumber", d.dialnumber)?,
+        })
+    }
+}
+
+impl Factotum {
+    fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
+        let d = Factotum::default();
+        Ok(Factotum {
+            enabled: o.get("enabled", d.enabled)?,
+            socket: o.get_opt("socket")?,
+        })
+    }
+}
+
+impl Keyfs {
+    fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
+        let d = Keyfs::default();
+        Ok(Keyfs {
+            file: o.get("file", d.file)?,
+        })
+    }
+}
+
+impl Authsrv {
+    fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
+        let d = Authsrv::default();
+        Ok(Authsrv {
+            enabled: o.get("enabled", d.enabled)?,
+            listen: o.get("listen", d.listen)?,
+        })
+    }
+}
+
+impl Signer {
+    fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
+        let d = Signer::default();
+        Ok(Signer {
+            enabled: o.get("enabled", d.enabled)?,
+            max_validity: o.get("max_validity", d.max_validity)?,
+        })
+    }
+}
+
+/// Build the typed model; unknown sections and options become warnings.
+pub fn from_raw(file: &Path, raw: &Raw) -> Result<(Config, Vec<Warning>), ConfigError> {
+    let mut cfg = Config::default();
+    let mut warnings = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for sec in &raw.sections {
+        let o = Options::new(file, sec);
+        if seen.contains(&sec.ty.as_str()) {
+            warnings.push(Warning {
+                file: file.to_path_buf(),
+                line: sec.line,
+                msg: format!(
+                    "a second '{}' section: its options override the first's",
+                    sec.ty
+                ),
+            });
+        }
+        seen.push(&sec.ty);
+        match sec.ty.as_str() {
+            "warden" | "main" => cfg.main = Main::from_section(&o)?,
+            "uplink" => cfg.uplink = Uplink::from_section(&o)?,
+            "factotum" => cfg.factotum = Factotum::from_section(&o)?,
+            "keyfs" => cfg.keyfs = Keyfs::from_section(&o)?,
+            "authsrv" => cfg.authsrv = Authsrv::from_section(&o)?,
+            "signer" => cfg.signer = Signer::from_section(&o)?,
+            other => {
+                warnings.push(Warning {
+                    file: file.to_path_buf(),
+                    line: sec.line,
+                    msg: format!("unknown section type '{other}', ignored"),
+                });
+                continue;
+            }
+        }
+        warnings.extend(o.unused());
+    }
+    Ok((cfg, warnings))
+}
+
+/// A value type that can be read from an option's text.
+pub trait FromOption: Sized {
+    /// What the option must look like, for error messages.
+    const EXPECTED: &'static str;
+    fn from_option(s: &str) -> Option<Self>;
+}
+
+impl FromOption for String {
+    const EXPECTED: &'static str = "a string";
+    fn from_option(s: &str) -> Option<Self> {
+        Some(s.to_string())
+    }
+}
+
+impl FromOption for PathBuf {
+    const EXPECTED: &'static str = "a path";
+    fn from_option(s: &str) -> Option<Self> {
+        (!s.is_empty()).then(|| PathBuf::from(s))
+    }
+}
+
+impl FromOption for bool {
+    const EXPECTED: &'static str = "a boolean (1/0, yes/no, on/off, true/false, enabled/disabled)";
+    fn from_option(s: &str) -> Option<Self> {
+        // The spellings OpenWRT's config_get_bool accepts.
+        match s {
+            "1" | "yes" | "on" | "true" | "enabled" => Some(true),
+            "0" | "no" | "off" | "false" | "disabled" => Some(false),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! from_option_int {
+    ($($t:ty),*) => {$(
+        impl FromOption for $t {
+            const EXPECTED: &'static str = concat!("a whole number (", stringify!($t), ")");
+            fn from_option(s: &str) -> Option<Self> {
+                s.parse().ok()
+            }
+        }
+    )*};
+}
+from_option_int!(u8, u16, u32, u64, usize, i32, i64);
+
+impl FromOption for Duration {
+    const EXPECTED: &'static str =
+        "a duration: seconds, or a number with ms, s, m, h or d (e.g. 500ms, 30s, 24h)";
+    fn from_option(s: &str) -> Option<Self> {
+        parse_duration(s)
+    }
+}
+
+impl FromOption for LogLevel {
+    const EXPECTED: &'static str = "a log level (off, error, warn, info, debug, trace)";
+    fn from_option(s: &str) -> Option<Self> {
+        s.parse().ok()
+    }
+}
+
+/// `30` (seconds), `500ms`, `30s`, `5m`, `24h`, `7d`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let ms = match unit {
+        "ms" => n,
+        "" | "s" => n.checked_mul(1000)?,
+        "m" => n.checked_mul(60_000)?,
+        "h" => n.checked_mul(3_600_000)?,
+        "d" => n.checked_mul(86_400_000)?,
+        _ => return None,
+    };
+    Some(Duration::from_millis(ms))
+}
+
+/// Typed access to one section's options, remembering which were read.
+pub struct Options<'a> {
+    file: &'a Path,
+    sec: &'a RawSection,
+    used: Vec<Cell<bool>>,
+}
+
+impl<'a> Options<'a> {
+    pub fn new(file: &'a Path, sec: &'a RawSection) -> Self {
+        Options {
+            file,
+            sec,
+            used: sec.options.iter().map(|_| Cell::new(false)).collect(),
+        }
+    }
+
+    fn find(&self, name: &str) -> Option<&'a Located<RawValue>> {
+        let i = self.sec.options.iter().position(|(n, _)| n == name)?;
+        self.used[i].set(true);
+        Some(&self.sec.options[i].1)
+    }
+
+    /// An error about option `name` at `line`.
+    pub fn error(&self, line: usize, name: &str, msg: impl fmt::Display) -> ConfigError {
+        ConfigError {
+            file: self.file.to_path_buf(),
+            line,
+            msg: format!("section '{}', option '{}': {}", self.sec.ty, name, msg),
+        }
+    }
+
+    /// A single value, or `default` when absent. An empty value counts as
+    /// absent, as `config_get` treats it on OpenWRT.
+    pub fn get<T: FromOption>(&self, name: &str, default: T) -> Result<T, ConfigError> {
+        Ok(self.get_opt(name)?.unwrap_or(default))
+    }
+
+    /// A single value, or None when absent or empty.
+    pub fn get_opt<T: FromOption>(&self, name: &str) -> Result<Option<T>, ConfigError> {
+        let Some(v) = self.find(name) else {
+            return Ok(None);
+        };
+        let RawValue::Str(s) = &v.value else {
+            return Err(self.error(v.line, name, "expected a single value, got a list"));
+        };
+        if s.is_empty() && T::EXPECTED != <String as FromOption>::EXPECTED {
+            return Ok(None);
+        }
+        T::from_option(s).map(Some).ok_or_else(|| {
+            self.error(
+                v.line,
+                name,
+                format!("expected {}, got '{}'", T::EXPECTED, s),
+            )
+        })
+    }
+
+    /// A list; a single `option` counts as a list of its space-separated
+    /// words, as OpenWRT's shell helpers treat it.
+    pub fn list<T: FromOption>(&self, name: &str) -> Result<Vec<T>, ConfigError> {
+        let Some(v) = self.find(name) else {
+            return Ok(Vec::new());
+        };
+        let items: Vec<&str> = match &v.value {
+            RawValue::List(items) => items.iter().map(String::as_str).collect(),
+            RawValue::Str(s) => s.split_whitespace().collect(),
+        };
+        items
+            .into_iter()
+            .map(|s| {
+                T::from_option(s).ok_or_else(|| {
+                    self.error(
+                        v.line,
+                        name,
+                        format!("expected a list of {}, got '{}'", T::EXPECTED, s),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Warnings for the options nobody asked for.
+    pub fn unused(&self) -> Vec<Warning> {
+        self.sec
+            .options
+            .iter()
+            .zip(&self.used)
+            .filter(|(_, u)| !u.get())
+            .map(|((n, v), _)| Warning {
+                file: self.file.to_path_buf(),
+                line: v.line,
+                msg: format!("section '{}': unknown option '{}', ignored", self.sec.ty, n),
+            })
+            .collect()
+    }
+}
+
+use std::fmt;
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse;
+    use super::*;
+
+    fn uci(text: &str) -> Result<(Config, Vec<Warning>), ConfigError> {
+        parse(Path::new("/etc/config/warden"), text)
+    }
+
+    #[test]
+    fn defaults_when_empty() {
+        let (cfg, w) = uci("").unwrap();
+        assert_eq!(cfg, Config::default());
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn typed_values() {
+        let (cfg, w) = uci(
+            "config warden 'main'\n option log_level debug\n option run_dir /tmp/w\nconfig uplink 'wan'\n option enabled no\n option apn 'web.example'\nconfig signer\n option max_validity 8h\n",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(cfg.main.log_level, LogLevel::Debug);
+        assert_eq!(cfg.main.run_dir, PathBuf::from("/tmp/w"));
+        assert!(!cfg.uplink.enabled);
+        assert_eq!(cfg.uplink.apn, "web.example");
+        assert_eq!(cfg.signer.max_validity, Duration::from_secs(8 * 3600));
+    }
+
+    #[test]
+    fn bad_value_names_file_line_option_and_expectation() {
+        let e = uci("config warden 'main'\n\n option log_level loud\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        let s = e.to_string();
+        assert!(s.starts_with("/etc/config/warden:3: "), "{s}");
+        assert!(s.contains("option 'log_level'"), "{s}");
+        assert!(s.contains("expected a log level"), "{s}");
+        assert!(s.contains("'loud'"), "{s}");
+    }
+
+    #[test]
+    fn list_where_single_expected() {
+        let e = uci("config uplink\n list apn a\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.msg.contains("got a list"));
+    }
+
+    #[test]
+    fn unknown_options_and_sections_warn() {
+        let (_, w) = uci("config uplink\n option colour blue\nconfig gizmo\n").unwrap();
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[0].line, 2);
+        assert!(w[0].msg.contains("unknown option 'colour'"));
+        assert!(w[1].msg.contains("unknown section type 'gizmo'"));
+    }
+
+    #[test]
+    fn toml_front_end_gives_same_model() {
+        let (a, _) = uci("config uplink\n option apn net\n option enabled 0\n").unwrap();
+        let (b, _) = parse(
+            Path::new("w.toml"),
+            "[uplink]\napn = \"net\"\nenabled = false\n",
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        let e = parse(Path::new("w.toml"), "[uplink]\n\nenabled = \"maybe\"\n").unwrap_err();
+        assert_eq!(e.to_string().split(": ").next(), Some("w.toml:3"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1d"), Some(Duration::from_secs(86400)));
+        assert_eq!(parse_duration("1x"), None);
+        assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("99999999999999999999d"), None);
+    }
+
+    #[test]
+    fn shipped_configs_parse_cleanly() {
+        for (name, text) in [
+            ("uci/warden", include_str!("../../uci/warden")),
+            ("uci/warden.toml", include_str!("../../uci/warden.toml")),
+        ] {
+            let (_, w) = parse(Path::new(name), text).unwrap_or_else(|e| panic!("{e}"));
+            assert!(w.is_empty(), "{name}: {w:?}");
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! warden: a self-healing 3G uplink and a Plan 9 style key agent, user
+//! database and signer for OpenWRT routers. See ARCHITECTURE.md.
+//!
+//! The protocol code (UCI, wire formats) is sans-IO: pure functions and
+//! state machines over bytes. I/O lives in `sys`, `daemon` and the CLI.
+
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod sys;
+pub mod wire;

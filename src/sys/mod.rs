@@ -1,0 +1,6 @@
+//! OS glue: logging, signals, process hardening. The only place (with the
+//! daemon loops) that makes system calls directly.
+
+pub mod harden;
+pub mod log;
+pub mod signals;
