@@ -158,6 +158,19 @@ impl Retry {
         self.policy.jittered(base, self.rng.next_u64())
     }
 
+    /// Like [`Retry::failed`], but the first failure in a row redials at
+    /// once: for faults a fresh dial usually cures, such as placeholder DNS
+    /// servers (the fault does not repeat after a reconnect). A repeat backs
+    /// off as usual.
+    pub fn failed_retry_now_once(&mut self, now: Instant) -> Duration {
+        let d = self.failed(now);
+        if self.failures == 1 {
+            Duration::ZERO
+        } else {
+            d
+        }
+    }
+
     /// Consecutive failures since the last stable period or reset.
     pub fn failures(&self) -> u32 {
         self.failures
@@ -226,6 +239,18 @@ mod tests {
         r.reset();
         assert_eq!(r.failures(), 0);
         assert_eq!(r.failed(at(10_001)), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn first_failure_can_redial_at_once() {
+        let t0 = Instant::now();
+        let mut r = Retry::new(no_jitter(), Rng::new(5));
+        assert_eq!(r.failed_retry_now_once(t0), Duration::ZERO);
+        assert_eq!(r.failed_retry_now_once(t0), Duration::from_secs(4));
+        r.up(t0);
+        let later = t0 + Duration::from_secs(400);
+        assert_eq!(r.failed_retry_now_once(later), Duration::ZERO);
+        assert_eq!(r.failures(), 1);
     }
 
     #[test]

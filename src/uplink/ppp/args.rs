@@ -77,6 +77,9 @@ pub struct PppdConfig {
     pub peerdns: bool,
     /// Extra options appended last, split on white space as OpenWRT does.
     pub pppd_options: Vec<String>,
+    /// Servers the ip-up script announces besides the network's, passed as
+    /// `WARDEN_FALLBACK_DNS`.
+    pub fallback_dns: Vec<std::net::IpAddr>,
     pub ip_up: PathBuf,
     pub ip_down: PathBuf,
     /// The hook socket, passed to the scripts as `WARDEN_SOCKET`.
@@ -117,6 +120,7 @@ impl PppdConfig {
             defaultroute: false,
             peerdns: true,
             pppd_options: Vec::new(),
+            fallback_dns: Vec::new(),
             ip_up: "/lib/netifd/warden-ppp-up".into(),
             ip_down: "/lib/netifd/warden-ppp-down".into(),
             socket: "/var/run/warden/uplink.sock".into(),
@@ -324,6 +328,11 @@ pub fn build(cfg: &PppdConfig) -> Result<PppdCommand, ArgError> {
     let sock = format!("WARDEN_SOCKET={}", cfg.socket.to_string_lossy());
     let me = format!("WARDEN={}", cfg.warden.to_string_lossy());
     push(&["set", &sock, "set", &me]);
+    if !cfg.fallback_dns.is_empty() {
+        let list: Vec<String> = cfg.fallback_dns.iter().map(|a| a.to_string()).collect();
+        let fb = format!("WARDEN_FALLBACK_DNS={}", list.join(" "));
+        push(&["set", &fb]);
+    }
     if let Some(m) = cfg.mtu {
         let m = m.to_string();
         push(&["mtu", &m, "mru", &m]);
@@ -435,6 +444,16 @@ mod tests {
             .iter()
             .any(|a| a == "usepeerdns" || a == "user" || a == "mtu"));
         assert!(!connect_command(&c).contains("CGDCONT"));
+        assert!(!cmd
+            .args
+            .iter()
+            .any(|a| a.starts_with("WARDEN_FALLBACK_DNS")));
+        c.fallback_dns = vec!["9.9.9.9".parse().unwrap(), "2620:fe::fe".parse().unwrap()];
+        let cmd = build(&c).unwrap();
+        assert!(cmd
+            .args
+            .windows(2)
+            .any(|w| w == ["set", "WARDEN_FALLBACK_DNS=9.9.9.9 2620:fe::fe"]));
     }
 
     #[test]
