@@ -245,11 +245,7 @@ impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SendError::NotRunning(p) => {
-                write!(
-                    f,
-                    "warden is not running (nobody listens on {})",
-                    p.display()
-                )
+                write!(f, "no warden is listening on {}", p.display())
             }
             SendError::Io(p, e) => write!(f, "sending to {}: {e}", p.display()),
         }
