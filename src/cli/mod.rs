@@ -8,7 +8,7 @@
 mod config_cmd;
 mod daemon_cmd;
 mod dns;
-pub mod notify;
+mod notify;
 
 use crate::config::{self, Config, ConfigError};
 use argh::FromArgs;

@@ -11,9 +11,6 @@ use crate::uplink::ppp::hook::{self, Notice};
 use argh::FromArgs;
 use std::path::PathBuf;
 
-/// Name of the uplink socket under run_dir.
-pub const SOCKET_NAME: &str = "uplink.sock";
-
 /// tell the running uplink: ppp-up|ppp-down [PPPD ARGS], rediscover|reconnect [REASON]
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "notify")]
@@ -52,7 +49,7 @@ impl NotifyCmd {
         let socket = match (env("WARDEN_SOCKET").filter(|s| !s.is_empty()), self.socket) {
             (_, Some(p)) => p,
             (Some(s), None) => PathBuf::from(s),
-            (None, None) => g.load_config()?.main.run_dir.join(SOCKET_NAME),
+            (None, None) => g.load_config()?.main.run_dir.join(hook::SOCKET_NAME),
         };
         hook::send(&socket, &notice).map_err(Fail::from)
     }

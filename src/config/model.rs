@@ -73,7 +73,8 @@ pub struct Uplink {
     pub probe_name: String,
     pub probe_interval: Duration,
     pub probe_timeout: Duration,
-    /// Servers to use when the network's are broken.
+    /// Servers announced after the network's (pppd passes them to the
+    /// ip-up script), so names resolve while the network's are broken.
     pub fallback_dns: Vec<IpAddr>,
     pub backoff_initial: Duration,
     pub backoff_max: Duration,
@@ -174,6 +175,69 @@ impl FromOption for Option<KeepaliveOpt> {
     }
 }
 
+/// A string option checked by a rule `R` when it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked<R> {
+    pub value: String,
+    rule: std::marker::PhantomData<R>,
+}
+
+impl<R> Checked<R> {
+    pub fn new(value: String) -> Self {
+        Checked {
+            value,
+            rule: std::marker::PhantomData,
+        }
+    }
+}
+
+/// A rule for [`Checked`].
+pub trait Rule {
+    const EXPECTED: &'static str;
+    fn ok(s: &str) -> bool;
+}
+
+/// An APN as pppd's dial chat may carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Apn;
+
+impl Rule for Apn {
+    const EXPECTED: &'static str = "an APN (letters, digits, '.', '-', '_'; at most 100)";
+    fn ok(s: &str) -> bool {
+        crate::uplink::ppp::args::check_apn(s).is_ok()
+    }
+}
+
+/// A dial string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialNumber;
+
+impl Rule for DialNumber {
+    const EXPECTED: &'static str = "a dial string (digits, '*', '#', '+', ',', 'p', 'w')";
+    fn ok(s: &str) -> bool {
+        crate::uplink::ppp::args::check_dialnumber(s).is_ok()
+    }
+}
+
+/// A DNS name to probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsName;
+
+impl Rule for DnsName {
+    const EXPECTED: &'static str =
+        "a DNS name (dot-separated labels of letters, digits, '-', '_', at most 63 bytes each)";
+    fn ok(s: &str) -> bool {
+        crate::uplink::dns::wire::check_name(s).is_ok()
+    }
+}
+
+impl<R: Rule> FromOption for Checked<R> {
+    const EXPECTED: &'static str = R::EXPECTED;
+    fn from_option(s: &str) -> Option<Self> {
+        R::ok(s).then(|| Checked::new(s.to_string()))
+    }
+}
+
 impl FromOption for IpAddr {
     const EXPECTED: &'static str = "an IP address";
     fn from_option(s: &str) -> Option<Self> {
@@ -260,8 +324,10 @@ impl Uplink {
         Ok(Uplink {
             enabled: o.get("enabled", d.enabled)?,
             simulate: o.get("simulate", d.simulate)?,
-            apn: o.get("apn", d.apn)?,
-            dialnumber: o.get("dialnumber", d.dialnumber)?,
+            apn: o.get("apn", Checked::<Apn>::new(d.apn))?.value,
+            dialnumber: o
+                .get("dialnumber", Checked::<DialNumber>::new(d.dialnumber))?
+                .value,
             interface: o.get("interface", d.interface)?,
             pppd: o.get("pppd", d.pppd)?,
             // Split list items too: `list pppd_options 'kdebug 1'` is two words.
@@ -277,7 +343,9 @@ impl Uplink {
             defaultroute: o.get("defaultroute", d.defaultroute)?,
             peerdns: o.get("peerdns", d.peerdns)?,
             dns_check: o.get("dns_check", d.dns_check)?,
-            probe_name: o.get("probe_name", d.probe_name)?,
+            probe_name: o
+                .get("probe_name", Checked::<DnsName>::new(d.probe_name))?
+                .value,
             probe_interval: o.get("probe_interval", d.probe_interval)?,
             probe_timeout: o.get("probe_timeout", d.probe_timeout)?,
             fallback_dns: o.list("fallback_dns")?,
@@ -641,6 +709,12 @@ mod tests {
         assert!(e.msg.contains("FAILURES [INTERVAL]"), "{e}");
         let e = uci("config uplink\n list fallback_dns 'dns.example'\n").unwrap_err();
         assert!(e.msg.contains("IP address"), "{e}");
+        let e = uci("config uplink\n option probe_name 'bad name'\n").unwrap_err();
+        assert!(e.msg.contains("a DNS name"), "{e}");
+        let e = uci("config uplink\n option apn 'x\"; reboot'\n").unwrap_err();
+        assert!(e.msg.contains("an APN"), "{e}");
+        let e = uci("config uplink\n option dialnumber '*99#;'\n").unwrap_err();
+        assert!(e.msg.contains("a dial string"), "{e}");
     }
 
     #[test]

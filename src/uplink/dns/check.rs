@@ -421,6 +421,49 @@ pub fn check_all(
         .collect())
 }
 
+/// What a set of verdicts means for the link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Servers that answered.
+    pub usable: Vec<SocketAddr>,
+    /// One `SERVER verdict` per server that did not, for the log and the
+    /// reconnect reason.
+    pub broken: Vec<String>,
+}
+
+impl Summary {
+    /// The link's DNS works when at least one server answers (resolvers
+    /// fall back between them); the broken ones are still reported.
+    pub fn link_ok(&self) -> bool {
+        !self.usable.is_empty()
+    }
+
+    /// `"10.11.12.13:53 bogus, 10.11.12.14:53 bogus"`, or `"no DNS servers"`.
+    pub fn reason(&self) -> String {
+        if self.usable.is_empty() && self.broken.is_empty() {
+            "no DNS servers".into()
+        } else {
+            self.broken.join(", ")
+        }
+    }
+}
+
+/// Pair servers with their verdicts (as returned by [`check_all`]).
+pub fn summarize(servers: &[Server], verdicts: &[Health]) -> Summary {
+    let mut s = Summary {
+        usable: Vec::new(),
+        broken: Vec::new(),
+    };
+    for (srv, h) in servers.iter().zip(verdicts) {
+        if h.is_ok() {
+            s.usable.push(srv.addr);
+        } else {
+            s.broken.push(format!("{} {h}", srv.addr));
+        }
+    }
+    s
+}
+
 fn open(addr: SocketAddr) -> io::Result<UdpSocket> {
     let local: SocketAddr = match addr {
         SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
@@ -568,6 +611,24 @@ mod tests {
             p.poll(ms(1)).clone(),
             Action::Done(Health::Refused { by_server: false })
         );
+    }
+
+    #[test]
+    fn summary() {
+        let srv = |a: &str| Server {
+            addr: a.parse().unwrap(),
+            source: Source::Peer,
+        };
+        let servers = [srv("10.11.12.13:53"), srv("192.0.2.53:53")];
+        let s = summarize(&servers, &[Health::Bogus("x"), Health::Ok]);
+        assert!(s.link_ok());
+        assert_eq!(s.reason(), "10.11.12.13:53 bogus");
+        let s = summarize(&servers, &[Health::Bogus("x"), Health::NoAnswer]);
+        assert!(!s.link_ok());
+        assert_eq!(s.reason(), "10.11.12.13:53 bogus, 192.0.2.53:53 no-answer");
+        let s = summarize(&[], &[]);
+        assert!(!s.link_ok());
+        assert_eq!(s.reason(), "no DNS servers");
     }
 
     #[test]

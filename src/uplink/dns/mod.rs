@@ -8,7 +8,9 @@
 pub mod check;
 pub mod wire;
 
-pub use check::{check_all, parse_server, placeholder, Health, Server, Source, Timing};
+pub use check::{
+    check_all, parse_server, placeholder, summarize, Health, Server, Source, Summary, Timing,
+};
 
 /// The name probed when none is configured: one that has A records
 /// everywhere and that OpenWRT routers resolve anyway.

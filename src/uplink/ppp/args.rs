@@ -130,6 +130,35 @@ impl PppdConfig {
     }
 }
 
+impl PppdConfig {
+    /// From the `uplink` section: the PPP port found by discovery, the
+    /// run directory (hook socket `<run_dir>/uplink.sock`, password file)
+    /// and warden's own path (for the hook scripts).
+    pub fn from_config(
+        u: &crate::config::Uplink,
+        run_dir: &std::path::Path,
+        device: impl Into<PathBuf>,
+        warden: impl Into<PathBuf>,
+    ) -> PppdConfig {
+        let mut c = PppdConfig::new(&u.interface, device);
+        c.pppd = u.pppd.clone();
+        c.apn = u.apn.clone();
+        c.dialnumber = u.dialnumber.clone();
+        c.username = u.username.clone();
+        c.password = Zeroizing::new(u.password.expose().to_string());
+        c.keepalive = u.keepalive.map(|k| k.0);
+        c.mtu = u.mtu;
+        c.defaultroute = u.defaultroute;
+        c.peerdns = u.peerdns;
+        c.pppd_options = u.pppd_options.clone();
+        c.fallback_dns = u.fallback_dns.clone();
+        c.socket = run_dir.join(super::hook::SOCKET_NAME);
+        c.warden = warden.into();
+        c.secrets_file = run_dir.join(format!("pppd-{}.options", u.interface));
+        c
+    }
+}
+
 /// The program, its arguments and the options file to write first.
 #[derive(Clone)]
 pub struct PppdCommand {
@@ -491,6 +520,29 @@ mod tests {
         let mut c = cfg();
         c.device = PathBuf::new();
         assert!(build(&c).is_err());
+    }
+
+    #[test]
+    fn from_the_uplink_section() {
+        let (cfg, _) = crate::config::parse(
+            std::path::Path::new("w"),
+            "config uplink\n option apn web\n option interface lte\n option password pw\n \
+             option keepalive '3 7'\n list pppd_options debug\n",
+        )
+        .unwrap();
+        let c = PppdConfig::from_config(&cfg.uplink, "/run/w".as_ref(), "/dev/ttyUSB1", "/bin/w");
+        let cmd = build(&c).unwrap();
+        let has = |w: &[&str]| cmd.args.windows(w.len()).any(|x| x == w);
+        assert!(has(&["ipparam", "lte", "ifname", "3g-lte"]));
+        assert!(has(&["lcp-echo-interval", "7", "lcp-echo-failure", "3"]));
+        assert!(has(&["file", "/run/w/pppd-lte.options"]));
+        assert!(has(&[
+            "set",
+            "WARDEN_SOCKET=/run/w/uplink.sock",
+            "set",
+            "WARDEN=/bin/w"
+        ]));
+        assert!(has(&["115200", "/dev/ttyUSB1", "debug"]));
     }
 
     #[test]

@@ -26,6 +26,9 @@ use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 
+/// The socket's name under the run directory.
+pub const SOCKET_NAME: &str = "uplink.sock";
+
 /// Longest datagram accepted.
 pub const MAX_NOTICE: usize = 1024;
 
