@@ -131,7 +131,7 @@ impl Sandbox {
 
     /// Wait for a background job of the script to record `n` lines.
     fn wait_lines(&self, n: usize) -> Vec<String> {
-        for _ in 0..200 {
+        for _ in 0..800 {
             let l = self.lines();
             if l.len() >= n {
                 return l;
@@ -155,28 +155,20 @@ fn e(k: &'static str, v: &str) -> (&'static str, String) {
 #[test]
 fn hotplug_usb_switches_mass_storage_devices_only() {
     let s = Sandbox::new("usb");
-    // A modem in CD-ROM mode: one interface of class 08.
-    let dev = "/devices/platform/ehci/usb1/1-1";
-    let sys = s.dir.join("sys");
-    fs::create_dir_all(sys.join(format!("{}/1-1:1.0", &dev[1..]))).unwrap();
-    fs::write(
-        sys.join(format!("{}/1-1:1.0/bInterfaceClass", &dev[1..])),
-        "08\n",
-    )
-    .unwrap();
-    let base = |action: &str, devtype: &str, product: &str| {
+    let ev = |action: &str, devtype: &str, iface: &str, product: &str, devpath: &str| {
         vec![
             e("ACTION", action),
             e("DEVTYPE", devtype),
+            e("INTERFACE", iface),
             e("PRODUCT", product),
-            e("DEVPATH", dev),
-            e("SYSFS", &sys.to_string_lossy()),
+            e("DEVPATH", devpath),
         ]
     };
+    let if0 = "/devices/platform/ehci/usb1/1-1/1-1:1.0";
     s.run(
         "hotplug/usb",
         &[],
-        &base("add", "usb_device", "12d1/1446/0"),
+        &ev("add", "usb_interface", "8/6/80", "12d1/1446/0", if0),
     );
     let l = s.wait_lines(2);
     assert_eq!(l[0], "warden modem switch --vid-pid 12d1:1446");
@@ -185,30 +177,34 @@ fn hotplug_usb_switches_mass_storage_devices_only() {
     s.run(
         "hotplug/usb",
         &[],
-        &base("add", "usb_device", "19d2/2000/100"),
+        &ev("add", "usb_interface", "8/6/80", "19d2/2000/100", if0),
     );
-    assert_eq!(
-        s.wait_lines(1)[0],
-        "warden modem switch --vid-pid 19d2:2000"
-    );
-    // Nothing for removals, interfaces, garbage, or devices without storage.
+    let l = s.wait_lines(2);
+    assert_eq!(l[0], "warden modem switch --vid-pid 19d2:2000");
+    assert_eq!(l.len(), 2, "{l:?}");
+    // Nothing for removals, device events, second interfaces, the switched
+    // modem's serial interfaces, or garbage.
+    let if1 = "/devices/platform/ehci/usb1/1-1/1-1:1.1";
     for env in [
-        base("remove", "usb_device", "12d1/1446/0"),
-        base("add", "usb_interface", "12d1/1446/0"),
-        base("add", "usb_device", "12d1;reboot/1446/0"),
+        ev("remove", "usb_interface", "8/6/80", "12d1/1446/0", if0),
+        ev(
+            "add",
+            "usb_device",
+            "",
+            "12d1/1446/0",
+            "/devices/platform/ehci/usb1/1-1",
+        ),
+        ev("add", "usb_interface", "8/6/80", "12d1/1446/0", if1),
+        ev("add", "usb_interface", "255/1/1", "12d1/1506/0", if0),
+        ev("add", "usb_interface", "8/6/80", "12d1;reboot/1446/0", if0),
+        ev("add", "usb_interface", "8/6/80", "", if0),
     ] {
-        assert_eq!(s.run("hotplug/usb", &[], &env), Vec::<String>::new());
+        assert_eq!(
+            s.run("hotplug/usb", &[], &env),
+            Vec::<String>::new(),
+            "{env:?}"
+        );
     }
-    fs::write(
-        sys.join(format!("{}/1-1:1.0/bInterfaceClass", &dev[1..])),
-        "ff\n",
-    )
-    .unwrap();
-    s.run(
-        "hotplug/usb",
-        &[],
-        &base("add", "usb_device", "12d1/1506/0"),
-    );
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert_eq!(s.lines(), Vec::<String>::new());
 }
