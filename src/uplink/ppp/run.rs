@@ -249,6 +249,61 @@ mod tests {
         );
     }
 
+    /// The traits carry no process: a scripted child (as a supervisor's
+    /// timeline tests will use) works with `stop` and `wait_timeout`.
+    #[derive(Default)]
+    struct Scripted {
+        signals: Vec<i32>,
+        ignore_term: bool,
+    }
+
+    impl Child for Scripted {
+        fn pid(&self) -> u32 {
+            4242
+        }
+        fn try_wait(&mut self) -> io::Result<Option<Exit>> {
+            Ok(match self.signals.last() {
+                Some(&libc::SIGKILL) => Some(Exit::Signal(libc::SIGKILL)),
+                Some(&libc::SIGTERM) if !self.ignore_term => Some(Exit::Code(5)),
+                _ => None,
+            })
+        }
+        fn signal(&mut self, sig: i32) -> io::Result<()> {
+            self.signals.push(sig);
+            Ok(())
+        }
+        fn exit_fd(&self) -> Option<RawFd> {
+            None
+        }
+    }
+
+    struct ScriptedSpawner(Vec<Vec<String>>);
+
+    impl Spawn for ScriptedSpawner {
+        type Child = Scripted;
+        fn spawn(&mut self, cmd: &PppdCommand) -> io::Result<Scripted> {
+            self.0.push(cmd.args.clone());
+            Ok(Scripted::default())
+        }
+    }
+
+    #[test]
+    fn scripted_child_behind_the_traits() {
+        let mut sp = ScriptedSpawner(Vec::new());
+        let mut c = sp.spawn(&sh("true")).unwrap();
+        assert_eq!(sp.0, [vec!["-c".to_string(), "true".to_string()]]);
+        assert_eq!(wait_timeout(&mut c, Duration::ZERO).unwrap(), None);
+        assert_eq!(stop(&mut c, Duration::from_secs(1)).unwrap(), Exit::Code(5));
+        assert_eq!(c.signals, [libc::SIGTERM]);
+        let mut stubborn = Scripted {
+            ignore_term: true,
+            ..Scripted::default()
+        };
+        let e = stop(&mut stubborn, Duration::from_millis(30)).unwrap();
+        assert_eq!(e, Exit::Signal(libc::SIGKILL));
+        assert_eq!(stubborn.signals, [libc::SIGTERM, libc::SIGKILL]);
+    }
+
     #[test]
     fn missing_program_is_a_clear_error() {
         let mut s = ProcessSpawner::default();
