@@ -7,6 +7,8 @@
 
 mod config_cmd;
 mod daemon_cmd;
+mod dns;
+mod notify;
 
 use crate::config::{self, Config, ConfigError};
 use argh::FromArgs;
@@ -39,6 +41,8 @@ pub struct Warden {
 enum Command {
     Daemon(daemon_cmd::DaemonCmd),
     Config(config_cmd::ConfigCmd),
+    Dns(dns::DnsCmd),
+    Notify(notify::NotifyCmd),
 }
 
 /// How a command failed, which decides the exit status.
@@ -139,6 +143,8 @@ pub fn run(args: &[&str]) -> i32 {
         None => Err(Fail::Usage("no command given".into())),
         Some(Command::Daemon(c)) => c.run(&g),
         Some(Command::Config(c)) => c.run(&g),
+        Some(Command::Dns(c)) => c.run(&g),
+        Some(Command::Notify(c)) => c.run(&g),
     };
     match result {
         Ok(()) => 0,

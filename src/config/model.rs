@@ -8,6 +8,7 @@
 
 use super::{ConfigError, Located, Raw, RawSection, RawValue, Warning};
 use std::cell::Cell;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -42,7 +43,9 @@ impl Default for Main {
     }
 }
 
-/// `config uplink`: the 3G link.
+/// `config uplink`: the 3G link. Options shared with OpenWRT's comgt `3g`
+/// protocol keep its names (apn, dialnumber, username, password, keepalive,
+/// pppd_options, mtu).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Uplink {
     pub enabled: bool,
@@ -50,16 +53,195 @@ pub struct Uplink {
     pub simulate: bool,
     pub apn: String,
     pub dialnumber: String,
+    /// The logical interface name (netifd's; pppd's `ipparam`, device
+    /// `3g-<interface>`).
+    pub interface: String,
+    pub pppd: PathBuf,
+    /// Extra pppd options, appended last.
+    pub pppd_options: Vec<String>,
+    pub username: String,
+    pub password: Secret,
+    /// LCP echo: `FAILURES [INTERVAL]`, as comgt's `keepalive`.
+    pub keepalive: Option<KeepaliveOpt>,
+    pub mtu: Option<u32>,
+    /// Let pppd set the default route (plain hosts; netifd does it on OpenWRT).
+    pub defaultroute: bool,
+    /// Use the DNS servers the network hands out.
+    pub peerdns: bool,
+    /// Check the DNS servers on link-up and then every `probe_interval`.
+    pub dns_check: bool,
+    pub probe_name: String,
+    pub probe_interval: Duration,
+    pub probe_timeout: Duration,
+    /// Servers announced after the network's (pppd passes them to the
+    /// ip-up script), so names resolve while the network's are broken.
+    pub fallback_dns: Vec<IpAddr>,
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+    /// A link up this long resets the backoff.
+    pub backoff_stable: Duration,
+    /// Reset the modem after this many consecutive failed dials.
+    pub reset_after: u32,
 }
 
 impl Default for Uplink {
     fn default() -> Self {
+        let b = crate::uplink::backoff::Backoff::default();
         Uplink {
             enabled: true,
             simulate: false,
             apn: String::new(),
             dialnumber: "*99***1#".into(),
+            interface: "wan".into(),
+            pppd: PathBuf::from("/usr/sbin/pppd"),
+            pppd_options: Vec::new(),
+            username: String::new(),
+            password: Secret::default(),
+            keepalive: None,
+            mtu: None,
+            defaultroute: false,
+            peerdns: true,
+            dns_check: true,
+            probe_name: crate::uplink::dns::DEFAULT_PROBE_NAME.into(),
+            probe_interval: Duration::from_secs(60),
+            probe_timeout: Duration::from_secs(2),
+            fallback_dns: Vec::new(),
+            backoff_initial: b.initial,
+            backoff_max: b.max,
+            backoff_stable: b.stable,
+            reset_after: 5,
         }
+    }
+}
+
+impl Uplink {
+    /// The redial policy these options describe.
+    pub fn backoff(&self) -> crate::uplink::backoff::Backoff {
+        crate::uplink::backoff::Backoff {
+            initial: self.backoff_initial,
+            max: self.backoff_max.max(self.backoff_initial),
+            stable: self.backoff_stable,
+            ..Default::default()
+        }
+    }
+}
+
+/// A secret option value: never shown by Debug, wiped when dropped.
+#[derive(Clone, Default)]
+pub struct Secret(pub zeroize::Zeroizing<String>);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "<secret>"
+        })
+    }
+}
+
+impl PartialEq for Secret {
+    /// Constant time in the contents (the lengths may leak).
+    fn eq(&self, other: &Secret) -> bool {
+        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+impl FromOption for Secret {
+    const EXPECTED: &'static str = "a string";
+    fn from_option(s: &str) -> Option<Self> {
+        Some(Secret(zeroize::Zeroizing::new(s.to_string())))
+    }
+}
+
+/// comgt's `keepalive`: `FAILURES [INTERVAL]` (also `FAILURES,INTERVAL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepaliveOpt(pub crate::uplink::ppp::Keepalive);
+
+impl FromOption for Option<KeepaliveOpt> {
+    const EXPECTED: &'static str =
+        "'FAILURES [INTERVAL]' (LCP echo failures and seconds between echoes)";
+    fn from_option(s: &str) -> Option<Self> {
+        crate::uplink::ppp::Keepalive::parse(s)
+            .ok()
+            .map(|k| k.map(KeepaliveOpt))
+    }
+}
+
+/// A string option checked by a rule `R` when it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked<R> {
+    pub value: String,
+    rule: std::marker::PhantomData<R>,
+}
+
+impl<R> Checked<R> {
+    pub fn new(value: String) -> Self {
+        Checked {
+            value,
+            rule: std::marker::PhantomData,
+        }
+    }
+}
+
+/// A rule for [`Checked`].
+pub trait Rule {
+    const EXPECTED: &'static str;
+    fn ok(s: &str) -> bool;
+}
+
+/// An APN as pppd's dial chat may carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Apn;
+
+impl Rule for Apn {
+    const EXPECTED: &'static str = "an APN (letters, digits, '.', '-', '_'; at most 100)";
+    fn ok(s: &str) -> bool {
+        crate::uplink::ppp::args::check_apn(s).is_ok()
+    }
+}
+
+/// A dial string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialNumber;
+
+impl Rule for DialNumber {
+    const EXPECTED: &'static str = "a dial string (digits, '*', '#', '+', ',', 'p', 'w')";
+    fn ok(s: &str) -> bool {
+        crate::uplink::ppp::args::check_dialnumber(s).is_ok()
+    }
+}
+
+/// A DNS name to probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsName;
+
+impl Rule for DnsName {
+    const EXPECTED: &'static str =
+        "a DNS name (dot-separated labels of letters, digits, '-', '_', at most 63 bytes each)";
+    fn ok(s: &str) -> bool {
+        crate::uplink::dns::wire::check_name(s).is_ok()
+    }
+}
+
+impl<R: Rule> FromOption for Checked<R> {
+    const EXPECTED: &'static str = R::EXPECTED;
+    fn from_option(s: &str) -> Option<Self> {
+        R::ok(s).then(|| Checked::new(s.to_string()))
+    }
+}
+
+impl FromOption for IpAddr {
+    const EXPECTED: &'static str = "an IP address";
+    fn from_option(s: &str) -> Option<Self> {
+        s.parse().ok()
     }
 }
 
@@ -142,8 +324,35 @@ impl Uplink {
         Ok(Uplink {
             enabled: o.get("enabled", d.enabled)?,
             simulate: o.get("simulate", d.simulate)?,
-            apn: o.get("apn", d.apn)?,
-            dialnumber: o.get("dialnumber", d.dialnumber)?,
+            apn: o.get("apn", Checked::<Apn>::new(d.apn))?.value,
+            dialnumber: o
+                .get("dialnumber", Checked::<DialNumber>::new(d.dialnumber))?
+                .value,
+            interface: o.get("interface", d.interface)?,
+            pppd: o.get("pppd", d.pppd)?,
+            // Split list items too: `list pppd_options 'kdebug 1'` is two words.
+            pppd_options: o
+                .list::<String>("pppd_options")?
+                .iter()
+                .flat_map(|s| s.split_whitespace().map(String::from))
+                .collect(),
+            username: o.get("username", d.username)?,
+            password: o.get("password", d.password)?,
+            keepalive: o.get("keepalive", d.keepalive)?,
+            mtu: o.get_opt("mtu")?,
+            defaultroute: o.get("defaultroute", d.defaultroute)?,
+            peerdns: o.get("peerdns", d.peerdns)?,
+            dns_check: o.get("dns_check", d.dns_check)?,
+            probe_name: o
+                .get("probe_name", Checked::<DnsName>::new(d.probe_name))?
+                .value,
+            probe_interval: o.get("probe_interval", d.probe_interval)?,
+            probe_timeout: o.get("probe_timeout", d.probe_timeout)?,
+            fallback_dns: o.list("fallback_dns")?,
+            backoff_initial: o.get("backoff_initial", d.backoff_initial)?,
+            backoff_max: o.get("backoff_max", d.backoff_max)?,
+            backoff_stable: o.get("backoff_stable", d.backoff_stable)?,
+            reset_after: o.get("reset_after", d.reset_after)?,
         })
     }
 }
@@ -469,6 +678,43 @@ mod tests {
         assert_eq!(a, b);
         let e = parse(Path::new("w.toml"), "[uplink]\n\nenabled = \"maybe\"\n").unwrap_err();
         assert_eq!(e.to_string().split(": ").next(), Some("w.toml:3"));
+    }
+
+    #[test]
+    fn uplink_link_options() {
+        let (cfg, w) = uci(concat!(
+            "config uplink\n option password 'hunter2'\n option keepalive '3,10'\n",
+            " option mtu 1400\n list fallback_dns 9.9.9.9\n list fallback_dns 2620:fe::fe\n",
+            " list pppd_options 'kdebug 1'\n list pppd_options debug\n option backoff_max 10m\n",
+            " option probe_timeout 500ms\n",
+        ))
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let u = &cfg.uplink;
+        assert_eq!(u.password.expose(), "hunter2");
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+        assert_eq!(
+            u.keepalive,
+            Some(KeepaliveOpt(crate::uplink::ppp::Keepalive {
+                failures: 3,
+                interval: 10
+            }))
+        );
+        assert_eq!(u.mtu, Some(1400));
+        assert_eq!(u.fallback_dns.len(), 2);
+        assert_eq!(u.pppd_options, ["kdebug", "1", "debug"]);
+        assert_eq!(u.backoff().max, Duration::from_secs(600));
+        assert_eq!(u.probe_timeout, Duration::from_millis(500));
+        let e = uci("config uplink\n option keepalive 'often'\n").unwrap_err();
+        assert!(e.msg.contains("FAILURES [INTERVAL]"), "{e}");
+        let e = uci("config uplink\n list fallback_dns 'dns.example'\n").unwrap_err();
+        assert!(e.msg.contains("IP address"), "{e}");
+        let e = uci("config uplink\n option probe_name 'bad name'\n").unwrap_err();
+        assert!(e.msg.contains("a DNS name"), "{e}");
+        let e = uci("config uplink\n option apn 'x\"; reboot'\n").unwrap_err();
+        assert!(e.msg.contains("an APN"), "{e}");
+        let e = uci("config uplink\n option dialnumber '*99#;'\n").unwrap_err();
+        assert!(e.msg.contains("a dial string"), "{e}");
     }
 
     #[test]

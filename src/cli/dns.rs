@@ -1,0 +1,129 @@
+//! `warden dns check`: is this DNS server usable?
+//!
+//! Prints one line per server, `SERVER ok|bogus|no-answer|refused|error
+//! DETAIL`, and exits 0 only when every server is ok (1 otherwise, 2 on a
+//! usage error). Placeholders such as 10.11.12.13 are reported bogus without
+//! a packet being sent; see [`crate::uplink::dns::check`].
+
+use super::{Fail, Globals};
+use crate::uplink::backoff::Rng;
+use crate::uplink::dns::{self, Server, Source, Timing};
+use argh::FromArgs;
+use std::time::Duration;
+
+/// check DNS servers
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "dns")]
+pub struct DnsCmd {
+    #[argh(subcommand)]
+    what: What,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum What {
+    Check(Check),
+}
+
+/// query each SERVER[:PORT] for an A record; exit 0 only if all answer
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "check")]
+struct Check {
+    /// name to look up (default: the uplink's probe_name)
+    #[argh(option)]
+    name: Option<String>,
+
+    /// milliseconds to wait per server, all tries included (default: the
+    /// uplink's probe_timeout)
+    #[argh(option)]
+    timeout: Option<u64>,
+
+    /// queries sent per server within the timeout (default 2)
+    #[argh(option, default = "2")]
+    tries: u32,
+
+    /// the servers came from the network: loopback and link-local
+    /// addresses count as bogus too
+    #[argh(switch)]
+    peer: bool,
+
+    /// print the reason after each verdict, for logs
+    #[argh(switch)]
+    why: bool,
+
+    /// servers: 192.0.2.1, 192.0.2.1:5353, 2001:db8::1, [2001:db8::1]:5353
+    #[argh(positional)]
+    servers: Vec<String>,
+}
+
+impl DnsCmd {
+    pub fn run(self, g: &Globals) -> Result<(), Fail> {
+        let What::Check(c) = self.what;
+        c.run(g)
+    }
+}
+
+impl Check {
+    fn run(self, g: &Globals) -> Result<(), Fail> {
+        crate::sys::log::init(crate::sys::log::Sink::Stderr, log::LevelFilter::Warn);
+        if self.servers.is_empty() {
+            return Err(Fail::Usage("dns check: no server given".into()));
+        }
+        let source = if self.peer {
+            Source::Peer
+        } else {
+            Source::Configured
+        };
+        let mut servers = Vec::new();
+        for s in &self.servers {
+            let addr = dns::parse_server(s).ok_or_else(|| {
+                Fail::Usage(format!(
+                    "dns check: '{s}' is not an address (ADDRESS or ADDRESS:PORT)"
+                ))
+            })?;
+            servers.push(Server { addr, source });
+        }
+        // Defaults from the configuration only when they are needed.
+        let (name, timeout) = match (self.name, self.timeout) {
+            (Some(n), Some(t)) => (n, Duration::from_millis(t)),
+            (n, t) => {
+                let cfg = g.load_config()?;
+                (
+                    n.unwrap_or(cfg.uplink.probe_name),
+                    t.map(Duration::from_millis)
+                        .unwrap_or(cfg.uplink.probe_timeout),
+                )
+            }
+        };
+        if timeout.is_zero() || self.tries == 0 {
+            return Err(Fail::Usage(
+                "dns check: --timeout and --tries must be at least 1".into(),
+            ));
+        }
+        let mut rng = Rng::from_os();
+        let timing = Timing {
+            timeout,
+            tries: self.tries,
+        };
+        let verdicts = dns::check_all(&servers, &name, timing, || rng.next_u16())
+            .map_err(|e| Fail::Usage(format!("dns check: --name: {e}")))?;
+        let mut bad = 0;
+        for (s, h) in self.servers.iter().zip(&verdicts) {
+            if self.why {
+                println!("{s} {h} ({})", h.reason());
+            } else {
+                println!("{s} {h}");
+            }
+            if !h.is_ok() {
+                bad += 1;
+            }
+        }
+        if bad > 0 {
+            return Err(Fail::msg(format!(
+                "{bad} of {} DNS servers unhealthy",
+                verdicts.len()
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,56 @@
+//! `warden notify`: tell the running warden's uplink what happened.
+//!
+//! Used by pppd's ip-up/ip-down scripts (`ppp-up`/`ppp-down`, with pppd's
+//! arguments and environment) and the hotplug scripts (`rediscover`,
+//! `reconnect`). The socket is `$WARDEN_SOCKET` (pppd passes it with `set`),
+//! else `--socket`, else `<run_dir>/uplink.sock`. Exits 0 when delivered and
+//! 1 when warden is not running, at once in both cases: hooks never hang.
+
+use super::{Fail, Globals};
+use crate::uplink::ppp::hook::{self, Notice};
+use argh::FromArgs;
+use std::path::PathBuf;
+
+/// tell the running uplink: ppp-up|ppp-down [PPPD ARGS], rediscover|reconnect [REASON]
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "notify")]
+pub struct NotifyCmd {
+    /// the uplink socket (default $WARDEN_SOCKET, else <run_dir>/uplink.sock)
+    #[argh(option)]
+    socket: Option<PathBuf>,
+
+    /// ppp-up, ppp-down, rediscover or reconnect
+    #[argh(positional)]
+    kind: String,
+
+    /// pppd's script arguments, or the reason
+    #[argh(positional, greedy)]
+    args: Vec<String>,
+}
+
+impl NotifyCmd {
+    pub fn run(self, g: &Globals) -> Result<(), Fail> {
+        let env = |k: &str| std::env::var(k).ok();
+        let notice = match self.kind.as_str() {
+            "ppp-up" => Notice::PppUp(hook::link_from_pppd(&self.args, env)),
+            "ppp-down" => Notice::PppDown(hook::link_from_pppd(&self.args, env)),
+            "rediscover" => Notice::Rediscover {
+                reason: self.args.join(" "),
+            },
+            "reconnect" => Notice::Reconnect {
+                reason: self.args.join(" "),
+            },
+            other => {
+                return Err(Fail::Usage(format!(
+                    "notify: unknown kind '{other}' (ppp-up, ppp-down, rediscover, reconnect)"
+                )))
+            }
+        };
+        let socket = match (env("WARDEN_SOCKET").filter(|s| !s.is_empty()), self.socket) {
+            (_, Some(p)) => p,
+            (Some(s), None) => PathBuf::from(s),
+            (None, None) => g.load_config()?.main.run_dir.join(hook::SOCKET_NAME),
+        };
+        hook::send(&socket, &notice).map_err(Fail::from)
+    }
+}

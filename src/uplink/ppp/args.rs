@@ -1,0 +1,565 @@
+//! pppd's command line, built the way OpenWRT's `ppp` and comgt `3g`
+//! protocol handlers build it (ppp.sh `ppp_generic_setup`, 3g.sh), with three
+//! deliberate differences, each for a reason:
+//!
+//! - no `persist`, and `maxfail 1`: pppd exits whenever the link ends, so
+//!   warden (not pppd) decides when to redial and with what backoff;
+//! - the password goes into a 0600 options file read with `file`, never onto
+//!   the command line where every user can read it in /proc;
+//! - the dial chat is inline (`AT&F`, `ATE1`, `AT+CGDCONT=1,"IP","<apn>"`,
+//!   `ATD<dialnumber>`, expect `CONNECT`) and really dials the configured
+//!   number; the stock 3g.chat always dials `*99***1#`.
+//!
+//! The ip-up/ip-down scripts are warden's wrappers; pppd gives scripts an
+//! empty environment, so the hook socket and warden's path travel with
+//! pppd's `set NAME=VALUE` option.
+
+use std::fmt;
+use std::path::PathBuf;
+use zeroize::Zeroizing;
+
+/// LCP echo keepalive: `lcp-echo-failure` / `lcp-echo-interval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    pub failures: u32,
+    pub interval: u32,
+}
+
+impl Keepalive {
+    /// OpenWRT's `keepalive` option: `"FAILURES INTERVAL"` or
+    /// `"FAILURES,INTERVAL"`, or just `"FAILURES"` (interval 5 s). Empty or
+    /// zero failures means none.
+    pub fn parse(s: &str) -> Result<Option<Keepalive>, String> {
+        let words: Vec<&str> = s
+            .split(|c: char| c == ',' || c.is_ascii_whitespace())
+            .filter(|w| !w.is_empty())
+            .collect();
+        let num = |w: &str| {
+            w.parse::<u32>()
+                .map_err(|_| format!("keepalive '{s}': '{w}' is not a whole number"))
+        };
+        let (failures, interval) = match words.as_slice() {
+            [] => return Ok(None),
+            [f] => (num(f)?, 5),
+            [f, i] => (num(f)?, num(i)?),
+            _ => return Err(format!("keepalive '{s}': expected 'FAILURES [INTERVAL]'")),
+        };
+        if failures == 0 {
+            return Ok(None);
+        }
+        if interval == 0 {
+            return Err(format!(
+                "keepalive '{s}': the interval must be at least 1 s"
+            ));
+        }
+        Ok(Some(Keepalive { failures, interval }))
+    }
+}
+
+/// Everything the command line is built from.
+#[derive(Clone)]
+pub struct PppdConfig {
+    pub pppd: PathBuf,
+    pub chat: PathBuf,
+    /// The logical interface (netifd's name, e.g. `wan`): pppd's `ipparam`.
+    pub interface: String,
+    /// The PPP (modem) port.
+    pub device: PathBuf,
+    pub apn: String,
+    pub dialnumber: String,
+    pub username: String,
+    pub password: Zeroizing<String>,
+    pub keepalive: Option<Keepalive>,
+    pub mtu: Option<u32>,
+    /// Let pppd add the default route (a plain host); on OpenWRT netifd adds
+    /// it from the ip-up hook, so this is off there.
+    pub defaultroute: bool,
+    pub peerdns: bool,
+    /// Extra options appended last, split on white space as OpenWRT does.
+    pub pppd_options: Vec<String>,
+    /// Servers the ip-up script announces besides the network's, passed as
+    /// `WARDEN_FALLBACK_DNS`.
+    pub fallback_dns: Vec<std::net::IpAddr>,
+    pub ip_up: PathBuf,
+    pub ip_down: PathBuf,
+    /// The hook socket, passed to the scripts as `WARDEN_SOCKET`.
+    pub socket: PathBuf,
+    /// warden's own path, passed to the scripts as `WARDEN`.
+    pub warden: PathBuf,
+    /// Where the options file holding the password is written.
+    pub secrets_file: PathBuf,
+}
+
+impl fmt::Debug for PppdConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PppdConfig")
+            .field("interface", &self.interface)
+            .field("device", &self.device)
+            .field("apn", &self.apn)
+            .field("dialnumber", &self.dialnumber)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl PppdConfig {
+    /// Defaults for interface `iface` on `device`, OpenWRT paths.
+    pub fn new(iface: &str, device: impl Into<PathBuf>) -> PppdConfig {
+        PppdConfig {
+            pppd: "/usr/sbin/pppd".into(),
+            chat: "/usr/sbin/chat".into(),
+            interface: iface.into(),
+            device: device.into(),
+            apn: String::new(),
+            dialnumber: "*99***1#".into(),
+            username: String::new(),
+            password: Zeroizing::new(String::new()),
+            keepalive: None,
+            mtu: None,
+            defaultroute: false,
+            peerdns: true,
+            pppd_options: Vec::new(),
+            fallback_dns: Vec::new(),
+            ip_up: "/lib/netifd/warden-ppp-up".into(),
+            ip_down: "/lib/netifd/warden-ppp-down".into(),
+            socket: "/var/run/warden/uplink.sock".into(),
+            warden: "/usr/sbin/warden".into(),
+            secrets_file: format!("/var/run/warden/pppd-{iface}.options").into(),
+        }
+    }
+}
+
+impl PppdConfig {
+    /// From the `uplink` section: the PPP port found by discovery, the
+    /// run directory (hook socket `<run_dir>/uplink.sock`, password file)
+    /// and warden's own path (for the hook scripts).
+    pub fn from_config(
+        u: &crate::config::Uplink,
+        run_dir: &std::path::Path,
+        device: impl Into<PathBuf>,
+        warden: impl Into<PathBuf>,
+    ) -> PppdConfig {
+        let mut c = PppdConfig::new(&u.interface, device);
+        c.pppd = u.pppd.clone();
+        c.apn = u.apn.clone();
+        c.dialnumber = u.dialnumber.clone();
+        c.username = u.username.clone();
+        c.password = Zeroizing::new(u.password.expose().to_string());
+        c.keepalive = u.keepalive.map(|k| k.0);
+        c.mtu = u.mtu;
+        c.defaultroute = u.defaultroute;
+        c.peerdns = u.peerdns;
+        c.pppd_options = u.pppd_options.clone();
+        c.fallback_dns = u.fallback_dns.clone();
+        c.socket = run_dir.join(super::hook::SOCKET_NAME);
+        c.warden = warden.into();
+        c.secrets_file = run_dir.join(format!("pppd-{}.options", u.interface));
+        c
+    }
+}
+
+/// The program, its arguments and the options file to write first.
+#[derive(Clone)]
+pub struct PppdCommand {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// `(path, contents)` of the options file named by `file`, when a
+    /// password is set. Contents are secret.
+    pub secrets: Option<(PathBuf, Zeroizing<String>)>,
+}
+
+impl fmt::Debug for PppdCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PppdCommand")
+            .field("program", &self.program)
+            .field("args", &self.args)
+            .field("secrets", &self.secrets.as_ref().map(|(p, _)| p))
+            .finish()
+    }
+}
+
+/// A configuration value pppd must not get.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgError(pub String);
+
+impl fmt::Display for ArgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ArgError {}
+
+/// An APN: letters, digits, '.', '-' and '_' (3GPP TS 23.003 labels), at
+/// most 100 bytes; empty means "leave the modem's context alone".
+pub fn check_apn(apn: &str) -> Result<(), ArgError> {
+    if apn.len() > 100 {
+        return Err(ArgError(format!("apn is {} bytes, at most 100", apn.len())));
+    }
+    match apn
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+    {
+        Some(c) => Err(ArgError(format!(
+            "apn '{apn}': character {c:?} not allowed"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A dial string: digits, `*`, `#`, `+`, `,` and `p`/`w` pauses.
+pub fn check_dialnumber(d: &str) -> Result<(), ArgError> {
+    if d.is_empty() || d.len() > 40 {
+        return Err(ArgError(format!(
+            "dialnumber '{d}': expected 1 to 40 characters"
+        )));
+    }
+    match d.chars().find(|c| {
+        !(c.is_ascii_digit() || matches!(c, '*' | '#' | '+' | ',' | 'p' | 'P' | 'w' | 'W'))
+    }) {
+        Some(c) => Err(ArgError(format!(
+            "dialnumber '{d}': character {c:?} not allowed"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn check_text(what: &str, s: &str) -> Result<(), ArgError> {
+    if s.chars().any(|c| c.is_control()) {
+        return Err(ArgError(format!("{what} contains a control character")));
+    }
+    Ok(())
+}
+
+/// Quote one word for /bin/sh (pppd runs `connect` with `sh -c`).
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Quote one word for a pppd options file.
+fn options_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// The chat conversation, as chat(8) arguments.
+pub fn chat_script(apn: &str, dialnumber: &str) -> Vec<String> {
+    let mut s: Vec<String> = [
+        "ABORT",
+        "BUSY",
+        "ABORT",
+        "NO CARRIER",
+        "ABORT",
+        "ERROR",
+        "ABORT",
+        "NO DIALTONE",
+        "REPORT",
+        "CONNECT",
+        "TIMEOUT",
+        "10",
+        "",
+        "AT&F",
+        "OK",
+        "ATE1",
+    ]
+    .iter()
+    .map(|w| w.to_string())
+    .collect();
+    if !apn.is_empty() {
+        s.push("OK".into());
+        s.push(format!("AT+CGDCONT=1,\"IP\",\"{apn}\""));
+    }
+    s.extend(["TIMEOUT".into(), "30".into(), "OK".into()]);
+    s.push(format!("ATD{dialnumber}"));
+    s.extend(["CONNECT".into(), String::new()]);
+    s
+}
+
+/// pppd's `connect` option: chat with the script, quoted for sh.
+pub fn connect_command(cfg: &PppdConfig) -> String {
+    let mut cmd = format!("exec {} -v -t 5", sh_quote(&cfg.chat.to_string_lossy()));
+    for w in chat_script(&cfg.apn, &cfg.dialnumber) {
+        cmd.push(' ');
+        cmd.push_str(&sh_quote(&w));
+    }
+    cmd
+}
+
+/// Build pppd's command line.
+pub fn build(cfg: &PppdConfig) -> Result<PppdCommand, ArgError> {
+    check_apn(&cfg.apn)?;
+    check_dialnumber(&cfg.dialnumber)?;
+    check_text("username", &cfg.username)?;
+    check_text("password", &cfg.password)?;
+    if cfg.interface.is_empty()
+        || cfg.interface.len() > 12
+        || !cfg
+            .interface
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(ArgError(format!(
+            "interface '{}': expected 1 to 12 letters, digits, '-' or '_'",
+            cfg.interface
+        )));
+    }
+    let dev = cfg.device.to_string_lossy().into_owned();
+    if dev.is_empty() {
+        return Err(ArgError("no PPP device".into()));
+    }
+    let mut a: Vec<String> = Vec::new();
+    let mut push = |words: &[&str]| a.extend(words.iter().map(|w| w.to_string()));
+    push(&["nodetach", "ipparam", &cfg.interface]);
+    let ifname = format!("3g-{}", cfg.interface);
+    push(&["ifname", &ifname]);
+    if let Some(k) = cfg.keepalive {
+        push(&[
+            "lcp-echo-interval",
+            &k.interval.to_string(),
+            "lcp-echo-failure",
+            &k.failures.to_string(),
+        ]);
+    }
+    push(&[if cfg.defaultroute {
+        "defaultroute"
+    } else {
+        "nodefaultroute"
+    }]);
+    if cfg.peerdns {
+        push(&["usepeerdns"]);
+    }
+    push(&["maxfail", "1"]);
+    let mut secrets = None;
+    if !cfg.username.is_empty() {
+        push(&["user", &cfg.username]);
+    }
+    if !cfg.password.is_empty() {
+        let mut body = Zeroizing::new(String::from("password "));
+        body.push_str(&options_quote(&cfg.password));
+        body.push('\n');
+        let p = cfg.secrets_file.to_string_lossy().into_owned();
+        push(&["file", &p]);
+        secrets = Some((cfg.secrets_file.clone(), body));
+    }
+    push(&["connect", &connect_command(cfg)]);
+    let up = cfg.ip_up.to_string_lossy().into_owned();
+    let down = cfg.ip_down.to_string_lossy().into_owned();
+    push(&["ip-up-script", &up, "ip-down-script", &down]);
+    let sock = format!("WARDEN_SOCKET={}", cfg.socket.to_string_lossy());
+    let me = format!("WARDEN={}", cfg.warden.to_string_lossy());
+    push(&["set", &sock, "set", &me]);
+    if !cfg.fallback_dns.is_empty() {
+        let list: Vec<String> = cfg.fallback_dns.iter().map(|a| a.to_string()).collect();
+        let fb = format!("WARDEN_FALLBACK_DNS={}", list.join(" "));
+        push(&["set", &fb]);
+    }
+    if let Some(m) = cfg.mtu {
+        let m = m.to_string();
+        push(&["mtu", &m, "mru", &m]);
+    }
+    push(&[
+        "noaccomp",
+        "nopcomp",
+        "novj",
+        "nobsdcomp",
+        "noauth",
+        "lock",
+        "crtscts",
+        "115200",
+        &dev,
+    ]);
+    a.extend(cfg.pppd_options.iter().cloned());
+    Ok(PppdCommand {
+        program: cfg.pppd.clone(),
+        args: a,
+        secrets,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> PppdConfig {
+        let mut c = PppdConfig::new("wan", "/dev/ttyUSB0");
+        c.apn = "internet".into();
+        c
+    }
+
+    #[test]
+    fn openwrt_shaped_command_line() {
+        let mut c = cfg();
+        c.keepalive = Keepalive::parse("5 10").unwrap();
+        c.mtu = Some(1400);
+        c.username = "web".into();
+        c.password = Zeroizing::new("s3\"cr\\et".into());
+        c.pppd_options = vec!["debug".into(), "lcp-echo-adaptive".into()];
+        let cmd = build(&c).unwrap();
+        let connect = connect_command(&c);
+        let want: Vec<&str> = vec![
+            "nodetach",
+            "ipparam",
+            "wan",
+            "ifname",
+            "3g-wan",
+            "lcp-echo-interval",
+            "10",
+            "lcp-echo-failure",
+            "5",
+            "nodefaultroute",
+            "usepeerdns",
+            "maxfail",
+            "1",
+            "user",
+            "web",
+            "file",
+            "/var/run/warden/pppd-wan.options",
+            "connect",
+            &connect,
+            "ip-up-script",
+            "/lib/netifd/warden-ppp-up",
+            "ip-down-script",
+            "/lib/netifd/warden-ppp-down",
+            "set",
+            "WARDEN_SOCKET=/var/run/warden/uplink.sock",
+            "set",
+            "WARDEN=/usr/sbin/warden",
+            "mtu",
+            "1400",
+            "mru",
+            "1400",
+            "noaccomp",
+            "nopcomp",
+            "novj",
+            "nobsdcomp",
+            "noauth",
+            "lock",
+            "crtscts",
+            "115200",
+            "/dev/ttyUSB0",
+            "debug",
+            "lcp-echo-adaptive",
+        ];
+        assert_eq!(cmd.args, want);
+        assert_eq!(cmd.program, PathBuf::from("/usr/sbin/pppd"));
+        // The password is only in the options file, escaped.
+        assert!(!cmd.args.iter().any(|a| a.contains("s3")));
+        let (path, body) = cmd.secrets.as_ref().unwrap();
+        assert_eq!(path, &PathBuf::from("/var/run/warden/pppd-wan.options"));
+        assert_eq!(body.as_str(), "password \"s3\\\"cr\\\\et\"\n");
+        assert!(!format!("{cmd:?} {c:?}").contains("s3"));
+    }
+
+    #[test]
+    fn minimal_command_line() {
+        let mut c = cfg();
+        c.apn.clear();
+        c.defaultroute = true;
+        c.peerdns = false;
+        let cmd = build(&c).unwrap();
+        assert!(cmd.secrets.is_none());
+        assert!(cmd.args.contains(&"defaultroute".to_string()));
+        assert!(!cmd
+            .args
+            .iter()
+            .any(|a| a == "usepeerdns" || a == "user" || a == "mtu"));
+        assert!(!connect_command(&c).contains("CGDCONT"));
+        assert!(!cmd
+            .args
+            .iter()
+            .any(|a| a.starts_with("WARDEN_FALLBACK_DNS")));
+        c.fallback_dns = vec!["9.9.9.9".parse().unwrap(), "2620:fe::fe".parse().unwrap()];
+        let cmd = build(&c).unwrap();
+        assert!(cmd
+            .args
+            .windows(2)
+            .any(|w| w == ["set", "WARDEN_FALLBACK_DNS=9.9.9.9 2620:fe::fe"]));
+    }
+
+    #[test]
+    fn chat_conversation() {
+        let s = chat_script("web.example", "*99#");
+        let pos = |w: &str| s.iter().position(|x| x == w).unwrap();
+        assert!(pos("AT&F") < pos("AT+CGDCONT=1,\"IP\",\"web.example\""));
+        assert!(pos("AT+CGDCONT=1,\"IP\",\"web.example\"") < pos("ATD*99#"));
+        assert_eq!(s.last().unwrap(), "");
+        assert_eq!(s[s.len() - 2], "CONNECT");
+        assert_eq!(
+            connect_command(&cfg()),
+            "exec '/usr/sbin/chat' -v -t 5 'ABORT' 'BUSY' 'ABORT' 'NO CARRIER' 'ABORT' 'ERROR' \
+             'ABORT' 'NO DIALTONE' 'REPORT' 'CONNECT' 'TIMEOUT' '10' '' 'AT&F' 'OK' 'ATE1' 'OK' \
+             'AT+CGDCONT=1,\"IP\",\"internet\"' 'TIMEOUT' '30' 'OK' 'ATD*99***1#' 'CONNECT' ''"
+        );
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_reasons() {
+        let mut c = cfg();
+        c.apn = "x\"; reboot; \"".into();
+        assert!(build(&c).unwrap_err().0.contains("apn"));
+        let mut c = cfg();
+        c.dialnumber = "*99#; reboot".into();
+        assert!(build(&c).unwrap_err().0.contains("dialnumber"));
+        let mut c = cfg();
+        c.password = Zeroizing::new("a\nfile /etc/shadow".into());
+        let e = build(&c).unwrap_err().0;
+        assert!(e.contains("password") && !e.contains("shadow"), "{e}");
+        let mut c = cfg();
+        c.interface = "much-too-long-name".into();
+        assert!(build(&c).unwrap_err().0.contains("interface"));
+        let mut c = cfg();
+        c.device = PathBuf::new();
+        assert!(build(&c).is_err());
+    }
+
+    #[test]
+    fn from_the_uplink_section() {
+        let (cfg, _) = crate::config::parse(
+            std::path::Path::new("w"),
+            "config uplink\n option apn web\n option interface lte\n option password pw\n \
+             option keepalive '3 7'\n list pppd_options debug\n",
+        )
+        .unwrap();
+        let c = PppdConfig::from_config(&cfg.uplink, "/run/w".as_ref(), "/dev/ttyUSB1", "/bin/w");
+        let cmd = build(&c).unwrap();
+        let has = |w: &[&str]| cmd.args.windows(w.len()).any(|x| x == w);
+        assert!(has(&["ipparam", "lte", "ifname", "3g-lte"]));
+        assert!(has(&["lcp-echo-interval", "7", "lcp-echo-failure", "3"]));
+        assert!(has(&["file", "/run/w/pppd-lte.options"]));
+        assert!(has(&[
+            "set",
+            "WARDEN_SOCKET=/run/w/uplink.sock",
+            "set",
+            "WARDEN=/bin/w"
+        ]));
+        assert!(has(&["115200", "/dev/ttyUSB1", "debug"]));
+    }
+
+    #[test]
+    fn keepalive_forms() {
+        let k = |f, i| {
+            Ok(Some(Keepalive {
+                failures: f,
+                interval: i,
+            }))
+        };
+        assert_eq!(Keepalive::parse("5 10"), k(5, 10));
+        assert_eq!(Keepalive::parse("3,1"), k(3, 1));
+        assert_eq!(Keepalive::parse("4"), k(4, 5));
+        assert_eq!(Keepalive::parse(""), Ok(None));
+        assert_eq!(Keepalive::parse("0 5"), Ok(None));
+        assert!(Keepalive::parse("x").is_err());
+        assert!(Keepalive::parse("1 2 3").is_err());
+        assert!(Keepalive::parse("3 0").is_err());
+    }
+}
