@@ -1,0 +1,3 @@
+//! The 3G uplink: mode switch, ports, modem, pppd, DNS health, supervisor.
+
+pub mod supervisor;
