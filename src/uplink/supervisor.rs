@@ -742,7 +742,7 @@ mod tests {
             acts(self.s.handle(self.t0 + Duration::from_secs(secs), i))
         }
         /// Plug to link-up, returning the actions of link-up.
-        fn to_link_up(&mut self, t: u64, dns: &[&str]) -> Vec<Action> {
+        fn plug_to_link_up(&mut self, t: u64, dns: &[&str]) -> Vec<Action> {
             assert_eq!(self.at(t, Input::Start), [Action::Scan]);
             assert_eq!(
                 self.at(t, Input::Scanned(Device::NeedsSwitch)),
@@ -769,7 +769,7 @@ mod tests {
     #[test]
     fn plug_to_healthy_link() {
         let mut r = Run::new(Tunables::default());
-        let a = r.to_link_up(0, &["192.0.2.53"]);
+        let a = r.plug_to_link_up(0, &["192.0.2.53"]);
         assert_eq!(
             a,
             [
@@ -800,7 +800,7 @@ mod tests {
     #[test]
     fn bogus_dns_redials_at_once_then_backs_off() {
         let mut r = Run::new(Tunables::default());
-        r.to_link_up(0, &["10.11.12.13", "10.11.12.14"]);
+        r.plug_to_link_up(0, &["10.11.12.13", "10.11.12.14"]);
         let a = r.at(
             1,
             Input::DnsChecked(vec![bogus("10.11.12.13"), bogus("10.11.12.14")]),
@@ -847,7 +847,7 @@ mod tests {
     #[test]
     fn one_working_server_keeps_the_link() {
         let mut r = Run::new(Tunables::default());
-        r.to_link_up(0, &["10.11.12.13", "192.0.2.53"]);
+        r.plug_to_link_up(0, &["10.11.12.13", "192.0.2.53"]);
         assert!(r
             .at(
                 1,
@@ -860,7 +860,7 @@ mod tests {
     #[test]
     fn dns_that_stops_answering_reconnects() {
         let mut r = Run::new(Tunables::default());
-        r.to_link_up(0, &["192.0.2.53"]);
+        r.plug_to_link_up(0, &["192.0.2.53"]);
         r.at(1, Input::DnsChecked(vec![ok("192.0.2.53")]));
         r.at(61, Input::Tick);
         let dead = DnsHealth {
@@ -874,7 +874,7 @@ mod tests {
     #[test]
     fn pppd_exit_codes_decide_retry_or_stop() {
         let mut r = Run::new(Tunables::default());
-        r.to_link_up(0, &["192.0.2.53"]);
+        r.plug_to_link_up(0, &["192.0.2.53"]);
         r.at(1, Input::DnsChecked(vec![ok("192.0.2.53")]));
         assert!(r
             .at(10, Input::PppExited(Exit::Transient("modem hangup".into())))
@@ -983,7 +983,7 @@ mod tests {
     #[test]
     fn unplug_kills_pppd_and_waits_for_hotplug() {
         let mut r = Run::new(Tunables::default());
-        r.to_link_up(0, &["192.0.2.53"]);
+        r.plug_to_link_up(0, &["192.0.2.53"]);
         assert_eq!(r.at(5, Input::DeviceRemoved), [Action::KillPppd]);
         assert_eq!(r.s.status().state, "no-device");
         // A late exit of the killed pppd is ignored.
@@ -1006,7 +1006,7 @@ mod tests {
     #[test]
     fn shutdown_kills_pppd_once() {
         let mut r = Run::new(Tunables::default());
-        r.to_link_up(0, &["192.0.2.53"]);
+        r.plug_to_link_up(0, &["192.0.2.53"]);
         assert_eq!(r.at(1, Input::Shutdown), [Action::KillPppd]);
         assert!(r.at(1, Input::Shutdown).is_empty());
         assert!(r.at(1, Input::Reconnect("x".into())).is_empty());
