@@ -1,3 +1,4 @@
 //! The 3G uplink: mode switch, ports, modem, pppd, DNS health, supervisor.
 
+pub mod status;
 pub mod supervisor;
