@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod json;
 pub mod sys;
 pub mod uplink;
 pub mod wire;

@@ -3,3 +3,5 @@
 pub mod backoff;
 pub mod dns;
 pub mod ppp;
+pub mod status;
+pub mod supervisor;

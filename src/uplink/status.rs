@@ -1,0 +1,169 @@
+//! Rendering the supervisor's [`Status`] for `warden status`: `key: value`
+//! lines for people and scripts, or one JSON object with `--json`.
+
+use super::supervisor::Status;
+use crate::json::{Obj, Value};
+use std::fmt::Write;
+use std::time::{Duration, Instant};
+
+/// `1h02m03s`, `4m05s`, `7s`.
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    let (h, m, s) = (s / 3600, (s / 60) % 60, s % 60);
+    if h > 0 {
+        format!("{h}h{m:02}m{s:02}s")
+    } else if m > 0 {
+        format!("{m}m{s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn uptime(st: &Status, now: Instant) -> Option<Duration> {
+    st.up_since.map(|t| now.saturating_duration_since(t))
+}
+
+/// `key: value` lines; absent values are left out.
+pub fn text(st: &Status, now: Instant) -> String {
+    let mut out = String::new();
+    let mut kv = |k: &str, v: &str| {
+        if !v.is_empty() {
+            let _ = writeln!(out, "{k}: {v}");
+        }
+    };
+    kv("state", st.state);
+    kv("link", if st.up_since.is_some() { "up" } else { "down" });
+    if let Some(u) = uptime(st, now) {
+        kv("uptime", &human_duration(u));
+    }
+    kv("reconnects", &st.reconnects.to_string());
+    kv("failures", &st.consecutive_failures.to_string());
+    kv("last_reason", st.last_reason.as_deref().unwrap_or(""));
+    if let Some(p) = &st.ports {
+        kv("ppp_port", &p.ppp.display().to_string());
+        kv("at_port", &p.at.display().to_string());
+    }
+    let m = &st.modem;
+    kv("manufacturer", &m.manufacturer);
+    kv("model", &m.model);
+    kv("imei", &m.imei);
+    kv("registration", &m.registration);
+    kv("operator", &m.operator);
+    if let Some(d) = m.signal_dbm {
+        kv("signal_dbm", &d.to_string());
+    }
+    for d in &st.dns {
+        kv("dns", &format!("{} {}", d.server, d.verdict));
+    }
+    out
+}
+
+/// One JSON object with the same facts.
+pub fn json(st: &Status, now: Instant) -> String {
+    let m = &st.modem;
+    let dns: Vec<Value> = st
+        .dns
+        .iter()
+        .map(|d| {
+            Obj::new()
+                .field("server", d.server.to_string())
+                .field("verdict", d.verdict.as_str())
+                .field("healthy", d.healthy)
+                .into()
+        })
+        .collect();
+    let v: Value = Obj::new()
+        .field("state", st.state)
+        .field("link", if st.up_since.is_some() { "up" } else { "down" })
+        .field(
+            "uptime_s",
+            uptime(st, now).map(|u| u.as_secs().min(i64::MAX as u64) as i64),
+        )
+        .field("reconnects", st.reconnects)
+        .field("failures", st.consecutive_failures)
+        .field("last_reason", st.last_reason.clone())
+        .field(
+            "ppp_port",
+            st.ports.as_ref().map(|p| p.ppp.display().to_string()),
+        )
+        .field(
+            "at_port",
+            st.ports.as_ref().map(|p| p.at.display().to_string()),
+        )
+        .field(
+            "modem",
+            Obj::new()
+                .field("manufacturer", m.manufacturer.as_str())
+                .field("model", m.model.as_str())
+                .field("imei", m.imei.as_str())
+                .field("registration", m.registration.as_str())
+                .field("operator", m.operator.as_str())
+                .field("signal_dbm", m.signal_dbm),
+        )
+        .field("dns", Value::Arr(dns))
+        .into();
+    format!("{v}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::supervisor::{DnsHealth, ModemStatus, Ports};
+    use super::*;
+
+    fn sample(now: Instant) -> Status {
+        Status {
+            state: "up",
+            ports: Some(Ports {
+                ppp: "/dev/ttyUSB0".into(),
+                at: "/dev/ttyUSB2".into(),
+            }),
+            up_since: Some(now - Duration::from_secs(3723)),
+            reconnects: 1,
+            consecutive_failures: 0,
+            last_reason: Some("broken DNS: 10.11.12.13 bogus".into()),
+            modem: ModemStatus {
+                manufacturer: "huawei".into(),
+                model: "E367".into(),
+                imei: "123456789012347".into(),
+                registration: "home".into(),
+                operator: "Sim Telecom".into(),
+                signal_dbm: Some(-71),
+            },
+            dns: vec![DnsHealth {
+                server: "192.0.2.53".parse().unwrap(),
+                verdict: "ok".into(),
+                healthy: true,
+            }],
+        }
+    }
+
+    #[test]
+    fn text_lines() {
+        let now = Instant::now();
+        let t = text(&sample(now), now);
+        assert!(
+            t.starts_with("state: up\nlink: up\nuptime: 1h02m03s\nreconnects: 1\n"),
+            "{t}"
+        );
+        assert!(t.contains("last_reason: broken DNS: 10.11.12.13 bogus\n"));
+        assert!(t.contains("signal_dbm: -71\n"));
+        assert!(t.ends_with("dns: 192.0.2.53 ok\n"));
+    }
+
+    #[test]
+    fn json_object() {
+        let now = Instant::now();
+        let j = json(&sample(now), now);
+        assert!(
+            j.starts_with(r#"{"state":"up","link":"up","uptime_s":3723,"reconnects":1"#),
+            "{j}"
+        );
+        assert!(j.contains(r#""dns":[{"server":"192.0.2.53","verdict":"ok","healthy":true}]"#));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(human_duration(Duration::from_secs(7)), "7s");
+        assert_eq!(human_duration(Duration::from_secs(245)), "4m05s");
+    }
+}

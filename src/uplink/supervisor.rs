@@ -1,0 +1,1014 @@
+//! The uplink supervisor: a sans-IO state machine that keeps the 3G link up.
+//!
+//! ```text
+//!   Scanning --NeedsSwitch--> Switching --ok--> Discovering --ports--> Preparing
+//!      |  \--InModemMode-----------------------/                         |
+//!   NoDevice (waits for hotplug)                                  ok     v
+//!                                              Up <--ip-up (DNS ok)-- Dialing
+//!                                              |  bogus/dead DNS, pppd exit
+//!                                              v
+//!                           Hangup (kill pppd) --> redial at once or Backoff
+//!   N consecutive failures: ResetModem, then Scanning again (ports re-found).
+//!   Permanent failures (bad options, auth, PIN/PUK): Stopped until asked.
+//! ```
+//!
+//! Inputs arrive with the time they happened ([`Supervisor::handle`]); the
+//! supervisor answers with [`Action`]s for the daemon loop to carry out and
+//! says when it next wants to be woken ([`Supervisor::poll_at`]). It never
+//! reads a clock, touches a device or spawns a process itself, so every
+//! path here is tested on a scripted timeline.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How pppd ended, as the supervisor needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    /// Worth retrying after a delay (modem hangup, LCP echo timeout, ...).
+    Transient(String),
+    /// Retrying will not help until someone changes something (bad options,
+    /// authentication refused, no kernel PPP support).
+    Permanent(String),
+}
+
+/// The delays between attempts; implemented by the uplink's backoff policy.
+pub trait Delays {
+    /// The wait before the next attempt, now that one has failed.
+    fn next_delay(&mut self, now: Instant) -> Duration;
+    /// The link has been stable: start over from the smallest delay.
+    fn reset(&mut self);
+}
+
+/// Where the modem is found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ports {
+    pub ppp: PathBuf,
+    pub at: PathBuf,
+}
+
+/// What the supervisor reports about the modem (from the AT port).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModemStatus {
+    pub manufacturer: String,
+    pub model: String,
+    pub imei: String,
+    pub registration: String,
+    pub operator: String,
+    pub signal_dbm: Option<i32>,
+}
+
+/// What the scan found on the bus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    None,
+    /// A known modem still in its CD-ROM (switch) mode.
+    NeedsSwitch,
+    /// A modem in modem mode.
+    InModemMode,
+}
+
+/// The health of one DNS server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsHealth {
+    pub server: IpAddr,
+    /// `ok`, `bogus`, `no-answer`, `refused` or `error ...`.
+    pub verdict: String,
+    pub healthy: bool,
+}
+
+/// Something that happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// Begin (daemon start, or an admin asking after a permanent stop).
+    Start,
+    /// Result of [`Action::Scan`].
+    Scanned(Device),
+    /// USB hotplug: a device of ours was added or removed.
+    DeviceAdded,
+    DeviceRemoved,
+    /// Result of [`Action::Switch`].
+    Switched(Result<(), String>),
+    /// Result of [`Action::DiscoverPorts`].
+    Ports(Result<Ports, String>),
+    /// Result of [`Action::PrepareModem`]: Err(Exit::Permanent) for PIN/PUK
+    /// or configuration problems.
+    Prepared(Result<ModemStatus, Exit>),
+    /// Result of [`Action::RefreshModem`].
+    Modem(ModemStatus),
+    /// pppd's ip-up hook: the link is up with these DNS servers.
+    LinkUp {
+        dns: Vec<IpAddr>,
+    },
+    /// pppd's ip-down hook.
+    LinkDown,
+    /// pppd has exited (after [`Action::SpawnPppd`]).
+    PppExited(Exit),
+    /// pppd could not be started at all.
+    SpawnFailed(Exit),
+    /// Result of [`Action::CheckDns`].
+    DnsChecked(Vec<DnsHealth>),
+    /// Result of [`Action::ResetModem`].
+    ResetDone(Result<(), String>),
+    /// An admin or a hotplug script asks for a fresh connection.
+    Reconnect(String),
+    /// The daemon is stopping.
+    Shutdown,
+    /// The time from [`Supervisor::poll_at`] has come.
+    Tick,
+}
+
+/// Something for the daemon loop to do; each answers with an [`Input`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Scan,
+    Switch,
+    DiscoverPorts,
+    PrepareModem {
+        at: PathBuf,
+    },
+    RefreshModem {
+        at: PathBuf,
+    },
+    SpawnPppd {
+        ppp: PathBuf,
+    },
+    /// Stop pppd (SIGTERM, then SIGKILL if it lingers).
+    KillPppd,
+    CheckDns {
+        servers: Vec<IpAddr>,
+    },
+    ResetModem {
+        at: Option<PathBuf>,
+    },
+    /// Write this to the log (already worded for a person).
+    Log {
+        level: log::Level,
+        msg: String,
+    },
+}
+
+/// Tunables, one place; `Default` is what the router runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tunables {
+    /// Reset the modem after this many consecutive failures (0: never).
+    pub reset_after: u32,
+    /// A link up this long counts as stable: failures and backoff reset.
+    pub stable_after: Duration,
+    /// pppd must bring the link up within this time.
+    pub dial_timeout: Duration,
+    /// How often a healthy link's DNS is probed (0: never).
+    pub probe_interval: Duration,
+    /// Check DNS on link-up and on probes at all.
+    pub dns_check: bool,
+    /// pppd has this long to exit after SIGTERM.
+    pub hangup_timeout: Duration,
+    /// With no device, look again this often (hotplug usually comes first).
+    pub rescan_interval: Duration,
+}
+
+impl Default for Tunables {
+    fn default() -> Self {
+        Tunables {
+            reset_after: 5,
+            stable_after: Duration::from_secs(300),
+            dial_timeout: Duration::from_secs(60),
+            probe_interval: Duration::from_secs(60),
+            dns_check: true,
+            hangup_timeout: Duration::from_secs(10),
+            rescan_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What to do once pppd is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum After {
+    RedialNow,
+    Backoff,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum State {
+    Scanning,
+    NoDevice {
+        rescan: Instant,
+    },
+    Switching,
+    Discovering,
+    Preparing {
+        ports: Ports,
+    },
+    Dialing {
+        ports: Ports,
+        deadline: Instant,
+    },
+    Up {
+        ports: Ports,
+        since: Instant,
+        next_probe: Option<Instant>,
+        checking: bool,
+    },
+    Hangup {
+        ports: Ports,
+        then: After,
+        deadline: Instant,
+    },
+    Backoff {
+        until: Instant,
+    },
+    Resetting,
+    Stopped,
+    Shutdown,
+}
+
+impl State {
+    fn name(&self) -> &'static str {
+        match self {
+            State::Scanning => "scanning",
+            State::NoDevice { .. } => "no-device",
+            State::Switching => "switching",
+            State::Discovering => "discovering",
+            State::Preparing { .. } => "preparing",
+            State::Dialing { .. } => "dialing",
+            State::Up { .. } => "up",
+            State::Hangup { .. } => "hangup",
+            State::Backoff { .. } => "backoff",
+            State::Resetting => "resetting",
+            State::Stopped => "stopped",
+            State::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// What `warden status` shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Status {
+    pub state: &'static str,
+    pub ports: Option<Ports>,
+    /// When the link came up (None while down).
+    pub up_since: Option<Instant>,
+    /// Times the link was re-established after having been up.
+    pub reconnects: u32,
+    pub consecutive_failures: u32,
+    pub last_reason: Option<String>,
+    pub modem: ModemStatus,
+    pub dns: Vec<DnsHealth>,
+}
+
+/// The state machine. See the module documentation.
+pub struct Supervisor<D: Delays> {
+    state: State,
+    tun: Tunables,
+    delays: D,
+    failures: u32,
+    /// The link has been up at least once (so a new link-up is a reconnect).
+    was_up: bool,
+    /// The last link was dropped for bad DNS; the next such drop waits.
+    dns_redialed: bool,
+    status: Status,
+}
+
+impl<D: Delays> Supervisor<D> {
+    pub fn new(tun: Tunables, delays: D) -> Self {
+        Supervisor {
+            state: State::Stopped,
+            tun,
+            delays,
+            failures: 0,
+            was_up: false,
+            dns_redialed: false,
+            status: Status {
+                state: "stopped",
+                ..Status::default()
+            },
+        }
+    }
+
+    /// The current status, for `warden status`.
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// When to deliver [`Input::Tick`] next, if ever.
+    pub fn poll_at(&self) -> Option<Instant> {
+        match &self.state {
+            State::NoDevice { rescan } => Some(*rescan),
+            State::Dialing { deadline, .. } | State::Hangup { deadline, .. } => Some(*deadline),
+            State::Backoff { until } => Some(*until),
+            State::Up {
+                since,
+                next_probe,
+                checking,
+                ..
+            } => {
+                let stable = (self.failures > 0).then(|| *since + self.tun.stable_after);
+                let probe = if *checking { None } else { *next_probe };
+                [stable, probe].into_iter().flatten().min()
+            }
+            _ => None,
+        }
+    }
+
+    fn set(&mut self, s: State) {
+        self.state = s;
+        self.status.state = self.state.name();
+        self.status.ports = match &self.state {
+            State::Preparing { ports }
+            | State::Dialing { ports, .. }
+            | State::Up { ports, .. }
+            | State::Hangup { ports, .. } => Some(ports.clone()),
+            _ => self.status.ports.clone(),
+        };
+        if !matches!(self.state, State::Up { .. }) {
+            self.status.up_since = None;
+        }
+    }
+
+    /// Feed one input; returns what to do.
+    pub fn handle(&mut self, now: Instant, input: Input) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.step(now, input, &mut out);
+        out
+    }
+
+    fn step(&mut self, now: Instant, input: Input, out: &mut Vec<Action>) {
+        use Input as I;
+        match (self.state.clone(), input) {
+            (State::Shutdown, _) => {}
+            (s, I::Shutdown) => {
+                if Self::pppd_running(&s) {
+                    out.push(Action::KillPppd);
+                }
+                self.set(State::Shutdown);
+            }
+            (State::Stopped | State::NoDevice { .. }, I::Start | I::DeviceAdded) => {
+                self.failures = 0;
+                self.scan(out)
+            }
+            (State::Stopped, I::Reconnect(why)) => {
+                self.log(out, log::Level::Info, format!("restarting: {why}"));
+                self.failures = 0;
+                self.scan(out)
+            }
+            (State::Backoff { .. }, I::DeviceAdded) => self.scan(out),
+            (s, I::DeviceRemoved) => {
+                self.status.last_reason = Some("modem removed".into());
+                self.log(out, log::Level::Warn, "modem removed".into());
+                if Self::pppd_running(&s) {
+                    out.push(Action::KillPppd);
+                }
+                self.set(State::NoDevice {
+                    rescan: now + self.tun.rescan_interval,
+                });
+            }
+            (State::NoDevice { .. }, I::Tick) => self.scan(out),
+            (State::Scanning, I::Scanned(dev)) => match dev {
+                Device::None => self.set(State::NoDevice {
+                    rescan: now + self.tun.rescan_interval,
+                }),
+                Device::NeedsSwitch => {
+                    self.set(State::Switching);
+                    out.push(Action::Switch);
+                }
+                Device::InModemMode => {
+                    self.set(State::Discovering);
+                    out.push(Action::DiscoverPorts);
+                }
+            },
+            (State::Switching, I::Switched(r)) => match r {
+                Ok(()) => {
+                    self.set(State::Discovering);
+                    out.push(Action::DiscoverPorts);
+                }
+                Err(e) => self.fail(now, format!("mode switch failed: {e}"), out),
+            },
+            (State::Discovering, I::Ports(r)) => match r {
+                Ok(ports) => {
+                    out.push(Action::PrepareModem {
+                        at: ports.at.clone(),
+                    });
+                    self.set(State::Preparing { ports });
+                }
+                Err(e) => self.fail(now, format!("no modem ports: {e}"), out),
+            },
+            (State::Preparing { ports }, I::Prepared(r)) => match r {
+                Ok(m) => {
+                    self.status.modem = m;
+                    out.push(Action::SpawnPppd {
+                        ppp: ports.ppp.clone(),
+                    });
+                    self.set(State::Dialing {
+                        ports,
+                        deadline: now + self.tun.dial_timeout,
+                    });
+                }
+                Err(Exit::Permanent(e)) => self.stop(format!("modem: {e}"), out),
+                Err(Exit::Transient(e)) => self.fail(now, format!("modem: {e}"), out),
+            },
+            (State::Dialing { .. } | State::Up { .. }, I::SpawnFailed(e))
+            | (State::Dialing { .. } | State::Up { .. }, I::PppExited(e)) => match e {
+                Exit::Permanent(why) => self.stop(format!("pppd: {why}"), out),
+                Exit::Transient(why) => self.fail(now, format!("pppd: {why}"), out),
+            },
+            (State::Dialing { deadline, ports }, I::Tick) if now >= deadline => {
+                let why = format!(
+                    "no link within {}s of dialing",
+                    self.tun.dial_timeout.as_secs()
+                );
+                self.hangup(now, ports, why, After::Backoff, out);
+            }
+            (State::Dialing { ports, .. }, I::LinkUp { dns }) => {
+                if self.was_up {
+                    self.status.reconnects += 1;
+                }
+                self.was_up = true;
+                self.status.up_since = Some(now);
+                self.status.dns = dns
+                    .iter()
+                    .map(|&server| DnsHealth {
+                        server,
+                        verdict: "unchecked".into(),
+                        healthy: false,
+                    })
+                    .collect();
+                self.log(
+                    out,
+                    log::Level::Info,
+                    format!("link up, DNS {}", list(&dns)),
+                );
+                let checking = self.tun.dns_check;
+                if checking {
+                    out.push(Action::CheckDns { servers: dns });
+                }
+                self.set(State::Up {
+                    ports: ports.clone(),
+                    since: now,
+                    next_probe: (!checking).then(|| self.next_probe(now)).flatten(),
+                    checking,
+                });
+                self.status.up_since = Some(now);
+                out.push(Action::RefreshModem { at: ports.at });
+            }
+            (
+                State::Up {
+                    ports,
+                    since,
+                    checking: true,
+                    ..
+                },
+                I::DnsChecked(results),
+            ) => {
+                let bad: Vec<String> = results
+                    .iter()
+                    .filter(|r| !r.healthy)
+                    .map(|r| format!("{} {}", r.server, r.verdict))
+                    .collect();
+                let none_ok = results.iter().all(|r| !r.healthy);
+                self.status.dns = results;
+                if none_ok {
+                    let why = if bad.is_empty() {
+                        "no DNS servers from the network".to_string()
+                    } else {
+                        format!("broken DNS: {}", bad.join(", "))
+                    };
+                    // The placeholder fault does not repeat after a
+                    // reconnect: redial at once the first time, then back off.
+                    let then = if self.dns_redialed {
+                        After::Backoff
+                    } else {
+                        After::RedialNow
+                    };
+                    self.dns_redialed = true;
+                    self.hangup(now, ports, why, then, out);
+                } else {
+                    if !bad.is_empty() {
+                        self.log(
+                            out,
+                            log::Level::Warn,
+                            format!("some DNS servers are broken: {}", bad.join(", ")),
+                        );
+                    }
+                    self.dns_redialed = false;
+                    let next_probe = self.next_probe(now);
+                    self.set(State::Up {
+                        ports,
+                        since,
+                        next_probe,
+                        checking: false,
+                    });
+                    self.status.up_since = Some(since);
+                }
+            }
+            (
+                State::Up {
+                    ports,
+                    since,
+                    next_probe,
+                    checking,
+                },
+                I::Tick,
+            ) => {
+                if self.failures > 0 && now >= since + self.tun.stable_after {
+                    self.failures = 0;
+                    self.delays.reset();
+                    self.status.consecutive_failures = 0;
+                }
+                if !checking && next_probe.is_some_and(|p| now >= p) {
+                    let servers: Vec<IpAddr> = self.status.dns.iter().map(|d| d.server).collect();
+                    out.push(Action::CheckDns { servers });
+                    out.push(Action::RefreshModem {
+                        at: ports.at.clone(),
+                    });
+                    self.set(State::Up {
+                        ports,
+                        since,
+                        next_probe: None,
+                        checking: true,
+                    });
+                    self.status.up_since = Some(since);
+                }
+            }
+            (State::Up { .. } | State::Dialing { .. }, I::Modem(m))
+            | (State::Hangup { .. }, I::Modem(m)) => self.status.modem = m,
+            (State::Up { ports, .. }, I::LinkDown) => {
+                self.log(out, log::Level::Warn, "link down".into());
+                self.set(State::Dialing {
+                    ports,
+                    deadline: now + self.tun.dial_timeout,
+                });
+            }
+            (State::Up { ports, .. } | State::Dialing { ports, .. }, I::Reconnect(why)) => {
+                self.hangup(now, ports, why, After::RedialNow, out);
+            }
+            (State::Hangup { then, .. }, I::PppExited(_)) => self.after_hangup(now, then, out),
+            (State::Hangup { then, deadline, .. }, I::Tick) if now >= deadline => {
+                self.log(
+                    out,
+                    log::Level::Warn,
+                    "pppd did not exit after SIGTERM; killed".into(),
+                );
+                self.after_hangup(now, then, out);
+            }
+            (State::Backoff { until }, I::Tick) if now >= until => self.scan(out),
+            (State::Backoff { .. } | State::NoDevice { .. }, I::Reconnect(_)) => self.scan(out),
+            (State::Resetting, I::ResetDone(r)) => {
+                if let Err(e) = r {
+                    self.log(out, log::Level::Warn, format!("modem reset failed: {e}"));
+                }
+                let until = now + self.delays.next_delay(now);
+                self.set(State::Backoff { until });
+            }
+            // Everything else is stale (a result for a state we have left)
+            // or irrelevant; ignore it.
+            _ => {}
+        }
+    }
+
+    fn pppd_running(s: &State) -> bool {
+        matches!(
+            s,
+            State::Dialing { .. } | State::Up { .. } | State::Hangup { .. }
+        )
+    }
+
+    fn next_probe(&self, now: Instant) -> Option<Instant> {
+        (self.tun.dns_check && !self.tun.probe_interval.is_zero())
+            .then(|| now + self.tun.probe_interval)
+    }
+
+    fn log(&mut self, out: &mut Vec<Action>, level: log::Level, msg: String) {
+        out.push(Action::Log { level, msg });
+    }
+
+    fn scan(&mut self, out: &mut Vec<Action>) {
+        self.set(State::Scanning);
+        out.push(Action::Scan);
+    }
+
+    fn hangup(
+        &mut self,
+        now: Instant,
+        ports: Ports,
+        why: String,
+        then: After,
+        out: &mut Vec<Action>,
+    ) {
+        self.log(out, log::Level::Warn, format!("reconnecting: {why}"));
+        self.status.last_reason = Some(why);
+        out.push(Action::KillPppd);
+        self.set(State::Hangup {
+            ports,
+            then,
+            deadline: now + self.tun.hangup_timeout,
+        });
+    }
+
+    fn after_hangup(&mut self, now: Instant, then: After, out: &mut Vec<Action>) {
+        match then {
+            After::RedialNow => self.scan(out),
+            After::Backoff => self.fail(now, String::new(), out),
+        }
+    }
+
+    /// A transient failure: count it, then back off (or reset the modem).
+    fn fail(&mut self, now: Instant, why: String, out: &mut Vec<Action>) {
+        self.failures += 1;
+        self.status.consecutive_failures = self.failures;
+        if !why.is_empty() {
+            self.log(out, log::Level::Warn, why.clone());
+            self.status.last_reason = Some(why);
+        }
+        if self.tun.reset_after > 0 && self.failures % self.tun.reset_after == 0 {
+            self.reset(out);
+            return;
+        }
+        let delay = self.delays.next_delay(now);
+        self.log(
+            out,
+            log::Level::Info,
+            format!(
+                "retrying in {}s (failure {} in a row)",
+                delay.as_secs(),
+                self.failures
+            ),
+        );
+        self.set(State::Backoff { until: now + delay });
+    }
+
+    fn reset(&mut self, out: &mut Vec<Action>) {
+        let at = self.status.ports.as_ref().map(|p| p.at.clone());
+        self.log(
+            out,
+            log::Level::Warn,
+            format!("resetting the modem after {} failures", self.failures),
+        );
+        out.push(Action::ResetModem { at });
+        self.set(State::Resetting);
+    }
+
+    /// A permanent failure: stop until an admin asks again.
+    fn stop(&mut self, why: String, out: &mut Vec<Action>) {
+        self.log(
+            out,
+            log::Level::Error,
+            format!("{why}; not retrying until asked (warden reconnect or a config reload)"),
+        );
+        self.status.last_reason = Some(why);
+        self.set(State::Stopped);
+    }
+}
+
+fn list(ips: &[IpAddr]) -> String {
+    if ips.is_empty() {
+        return "none".into();
+    }
+    ips.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Delays of 1, 2, 4, ... seconds; records resets.
+    #[derive(Default)]
+    struct Doubling {
+        n: u32,
+        resets: u32,
+    }
+
+    impl Delays for Doubling {
+        fn next_delay(&mut self, _: Instant) -> Duration {
+            let d = Duration::from_secs(1 << self.n.min(8));
+            self.n += 1;
+            d
+        }
+        fn reset(&mut self) {
+            self.n = 0;
+            self.resets += 1;
+        }
+    }
+
+    fn ports() -> Ports {
+        Ports {
+            ppp: "/dev/ttyUSB0".into(),
+            at: "/dev/ttyUSB2".into(),
+        }
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn ok(s: &str) -> DnsHealth {
+        DnsHealth {
+            server: ip(s),
+            verdict: "ok".into(),
+            healthy: true,
+        }
+    }
+
+    fn bogus(s: &str) -> DnsHealth {
+        DnsHealth {
+            server: ip(s),
+            verdict: "bogus".into(),
+            healthy: false,
+        }
+    }
+
+    /// Drop the log lines, keep what must be done.
+    fn acts(v: Vec<Action>) -> Vec<Action> {
+        v.into_iter()
+            .filter(|a| !matches!(a, Action::Log { .. }))
+            .collect()
+    }
+
+    struct Run {
+        s: Supervisor<Doubling>,
+        t0: Instant,
+    }
+
+    impl Run {
+        fn new(tun: Tunables) -> Run {
+            Run {
+                s: Supervisor::new(tun, Doubling::default()),
+                t0: Instant::now(),
+            }
+        }
+        fn at(&mut self, secs: u64, i: Input) -> Vec<Action> {
+            acts(self.s.handle(self.t0 + Duration::from_secs(secs), i))
+        }
+        /// Plug to link-up, returning the actions of link-up.
+        fn plug_to_link_up(&mut self, t: u64, dns: &[&str]) -> Vec<Action> {
+            assert_eq!(self.at(t, Input::Start), [Action::Scan]);
+            assert_eq!(
+                self.at(t, Input::Scanned(Device::NeedsSwitch)),
+                [Action::Switch]
+            );
+            assert_eq!(self.at(t, Input::Switched(Ok(()))), [Action::DiscoverPorts]);
+            assert_eq!(
+                self.at(t, Input::Ports(Ok(ports()))),
+                [Action::PrepareModem { at: ports().at }]
+            );
+            assert_eq!(
+                self.at(t, Input::Prepared(Ok(ModemStatus::default()))),
+                [Action::SpawnPppd { ppp: ports().ppp }]
+            );
+            self.at(
+                t,
+                Input::LinkUp {
+                    dns: dns.iter().map(|d| ip(d)).collect(),
+                },
+            )
+        }
+    }
+
+    #[test]
+    fn plug_to_healthy_link() {
+        let mut r = Run::new(Tunables::default());
+        let a = r.plug_to_link_up(0, &["192.0.2.53"]);
+        assert_eq!(
+            a,
+            [
+                Action::CheckDns {
+                    servers: vec![ip("192.0.2.53")]
+                },
+                Action::RefreshModem { at: ports().at }
+            ]
+        );
+        assert_eq!(r.s.status().state, "up");
+        assert!(r
+            .at(1, Input::DnsChecked(vec![ok("192.0.2.53")]))
+            .is_empty());
+        // Next wake-up is the probe, a minute later; the probe checks again.
+        assert_eq!(r.s.poll_at(), Some(r.t0 + Duration::from_secs(61)));
+        assert_eq!(
+            r.at(61, Input::Tick),
+            [
+                Action::CheckDns {
+                    servers: vec![ip("192.0.2.53")]
+                },
+                Action::RefreshModem { at: ports().at }
+            ]
+        );
+        assert_eq!(r.s.status().reconnects, 0);
+    }
+
+    #[test]
+    fn bogus_dns_redials_at_once_then_backs_off() {
+        let mut r = Run::new(Tunables::default());
+        r.plug_to_link_up(0, &["10.11.12.13", "10.11.12.14"]);
+        let a = r.at(
+            1,
+            Input::DnsChecked(vec![bogus("10.11.12.13"), bogus("10.11.12.14")]),
+        );
+        assert_eq!(a, [Action::KillPppd]);
+        assert_eq!(r.s.status().state, "hangup");
+        assert!(r
+            .s
+            .status()
+            .last_reason
+            .as_deref()
+            .unwrap()
+            .contains("10.11.12.13 bogus"));
+        // pppd exits: redial immediately, no backoff.
+        assert_eq!(
+            r.at(1, Input::PppExited(Exit::Transient("killed".into()))),
+            [Action::Scan]
+        );
+        assert_eq!(
+            r.at(1, Input::Scanned(Device::InModemMode)),
+            [Action::DiscoverPorts]
+        );
+        r.at(1, Input::Ports(Ok(ports())));
+        r.at(1, Input::Prepared(Ok(ModemStatus::default())));
+        r.at(
+            2,
+            Input::LinkUp {
+                dns: vec![ip("10.11.12.13")],
+            },
+        );
+        assert_eq!(r.s.status().reconnects, 1);
+        // The same fault again: this time through the backoff.
+        r.at(3, Input::DnsChecked(vec![bogus("10.11.12.13")]));
+        r.at(3, Input::PppExited(Exit::Transient("killed".into())));
+        assert_eq!(r.s.status().state, "backoff");
+        assert_eq!(r.s.poll_at(), Some(r.t0 + Duration::from_secs(4)));
+        assert!(
+            r.at(3, Input::Tick).is_empty(),
+            "woken early: nothing to do"
+        );
+        assert_eq!(r.at(4, Input::Tick), [Action::Scan]);
+    }
+
+    #[test]
+    fn one_working_server_keeps_the_link() {
+        let mut r = Run::new(Tunables::default());
+        r.plug_to_link_up(0, &["10.11.12.13", "192.0.2.53"]);
+        assert!(r
+            .at(
+                1,
+                Input::DnsChecked(vec![bogus("10.11.12.13"), ok("192.0.2.53")])
+            )
+            .is_empty());
+        assert_eq!(r.s.status().state, "up");
+    }
+
+    #[test]
+    fn dns_that_stops_answering_reconnects() {
+        let mut r = Run::new(Tunables::default());
+        r.plug_to_link_up(0, &["192.0.2.53"]);
+        r.at(1, Input::DnsChecked(vec![ok("192.0.2.53")]));
+        r.at(61, Input::Tick);
+        let dead = DnsHealth {
+            server: ip("192.0.2.53"),
+            verdict: "no-answer".into(),
+            healthy: false,
+        };
+        assert_eq!(r.at(63, Input::DnsChecked(vec![dead])), [Action::KillPppd]);
+    }
+
+    #[test]
+    fn pppd_exit_codes_decide_retry_or_stop() {
+        let mut r = Run::new(Tunables::default());
+        r.plug_to_link_up(0, &["192.0.2.53"]);
+        r.at(1, Input::DnsChecked(vec![ok("192.0.2.53")]));
+        assert!(r
+            .at(10, Input::PppExited(Exit::Transient("modem hangup".into())))
+            .is_empty());
+        assert_eq!(r.s.status().state, "backoff");
+        assert_eq!(r.s.status().consecutive_failures, 1);
+        r.at(11, Input::Tick);
+        r.at(11, Input::Scanned(Device::InModemMode));
+        r.at(11, Input::Ports(Ok(ports())));
+        r.at(11, Input::Prepared(Ok(ModemStatus::default())));
+        assert!(r
+            .at(
+                12,
+                Input::PppExited(Exit::Permanent("authentication failed".into()))
+            )
+            .is_empty());
+        assert_eq!(r.s.status().state, "stopped");
+        assert_eq!(r.s.poll_at(), None, "a stopped link never wakes by itself");
+        assert_eq!(r.at(500, Input::Tick), []);
+        assert_eq!(r.at(500, Input::Reconnect("admin".into())), [Action::Scan]);
+    }
+
+    #[test]
+    fn pin_problems_stop_without_retrying() {
+        let mut r = Run::new(Tunables::default());
+        r.at(0, Input::Start);
+        r.at(0, Input::Scanned(Device::InModemMode));
+        r.at(0, Input::Ports(Ok(ports())));
+        assert!(r
+            .at(
+                0,
+                Input::Prepared(Err(Exit::Permanent("SIM PUK required".into())))
+            )
+            .is_empty());
+        assert_eq!(r.s.status().state, "stopped");
+        assert!(r.s.status().last_reason.as_deref().unwrap().contains("PUK"));
+    }
+
+    #[test]
+    fn consecutive_failures_reset_the_modem() {
+        let tun = Tunables {
+            reset_after: 3,
+            ..Tunables::default()
+        };
+        let mut r = Run::new(tun);
+        r.at(0, Input::Start);
+        let mut t = 0;
+        for i in 1..=3 {
+            r.at(t, Input::Scanned(Device::InModemMode));
+            let a = r.at(t, Input::Ports(Err("no ttyUSB".into())));
+            if i < 3 {
+                assert!(a.is_empty());
+                let until = r.s.poll_at().unwrap();
+                t = (until - r.t0).as_secs();
+                assert_eq!(r.at(t, Input::Tick), [Action::Scan]);
+            } else {
+                assert_eq!(a, [Action::ResetModem { at: None }]);
+            }
+        }
+        assert_eq!(r.s.status().state, "resetting");
+        assert!(r.at(t, Input::ResetDone(Ok(()))).is_empty());
+        assert_eq!(r.s.status().state, "backoff");
+    }
+
+    #[test]
+    fn dial_timeout_hangs_up_and_kill_timeout_moves_on() {
+        let mut r = Run::new(Tunables::default());
+        r.at(0, Input::Start);
+        r.at(0, Input::Scanned(Device::InModemMode));
+        r.at(0, Input::Ports(Ok(ports())));
+        r.at(0, Input::Prepared(Ok(ModemStatus::default())));
+        assert_eq!(r.s.poll_at(), Some(r.t0 + Duration::from_secs(60)));
+        assert_eq!(r.at(60, Input::Tick), [Action::KillPppd]);
+        // pppd ignores SIGTERM: after the hangup timeout we move on anyway.
+        assert!(r.at(70, Input::Tick).is_empty());
+        assert_eq!(r.s.status().state, "backoff");
+    }
+
+    #[test]
+    fn stable_link_resets_failures_and_backoff() {
+        let mut r = Run::new(Tunables::default());
+        r.at(0, Input::Start);
+        r.at(0, Input::Scanned(Device::InModemMode));
+        r.at(0, Input::Ports(Err("x".into())));
+        assert_eq!(r.s.status().consecutive_failures, 1);
+        r.at(1, Input::Tick);
+        r.at(1, Input::Scanned(Device::InModemMode));
+        r.at(1, Input::Ports(Ok(ports())));
+        r.at(1, Input::Prepared(Ok(ModemStatus::default())));
+        r.at(
+            2,
+            Input::LinkUp {
+                dns: vec![ip("192.0.2.53")],
+            },
+        );
+        r.at(2, Input::DnsChecked(vec![ok("192.0.2.53")]));
+        assert_eq!(r.s.poll_at(), Some(r.t0 + Duration::from_secs(62)));
+        for t in (62..=302).step_by(60) {
+            r.at(t, Input::Tick);
+            r.at(t, Input::DnsChecked(vec![ok("192.0.2.53")]));
+        }
+        assert_eq!(r.s.status().consecutive_failures, 0);
+        assert_eq!(r.s.delays.resets, 1);
+    }
+
+    #[test]
+    fn unplug_kills_pppd_and_waits_for_hotplug() {
+        let mut r = Run::new(Tunables::default());
+        r.plug_to_link_up(0, &["192.0.2.53"]);
+        assert_eq!(r.at(5, Input::DeviceRemoved), [Action::KillPppd]);
+        assert_eq!(r.s.status().state, "no-device");
+        // A late exit of the killed pppd is ignored.
+        assert!(r
+            .at(5, Input::PppExited(Exit::Transient("hangup".into())))
+            .is_empty());
+        assert_eq!(r.at(6, Input::DeviceAdded), [Action::Scan]);
+    }
+
+    #[test]
+    fn stale_results_are_ignored() {
+        let mut r = Run::new(Tunables::default());
+        r.at(0, Input::Start);
+        assert!(r.at(0, Input::Switched(Ok(()))).is_empty());
+        assert!(r.at(0, Input::DnsChecked(vec![])).is_empty());
+        assert!(r.at(0, Input::LinkUp { dns: vec![] }).is_empty());
+        assert_eq!(r.s.status().state, "scanning");
+    }
+
+    #[test]
+    fn shutdown_kills_pppd_once() {
+        let mut r = Run::new(Tunables::default());
+        r.plug_to_link_up(0, &["192.0.2.53"]);
+        assert_eq!(r.at(1, Input::Shutdown), [Action::KillPppd]);
+        assert!(r.at(1, Input::Shutdown).is_empty());
+        assert!(r.at(1, Input::Reconnect("x".into())).is_empty());
+    }
+}
