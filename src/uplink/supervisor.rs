@@ -18,6 +18,7 @@
 //! reads a clock, touches a device or spawns a process itself, so every
 //! path here is tested on a scripted timeline.
 
+use super::backoff::Retry;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -30,14 +31,6 @@ pub enum Exit {
     /// Retrying will not help until someone changes something (bad options,
     /// authentication refused, no kernel PPP support).
     Permanent(String),
-}
-
-/// The delays between attempts; implemented by the uplink's backoff policy.
-pub trait Delays {
-    /// The wait before the next attempt, now that one has failed.
-    fn next_delay(&mut self, now: Instant) -> Duration;
-    /// The link has been stable: start over from the smallest delay.
-    fn reset(&mut self);
 }
 
 /// Where the modem is found.
@@ -153,8 +146,6 @@ pub enum Action {
 pub struct Tunables {
     /// Reset the modem after this many consecutive failures (0: never).
     pub reset_after: u32,
-    /// A link up this long counts as stable: failures and backoff reset.
-    pub stable_after: Duration,
     /// pppd must bring the link up within this time.
     pub dial_timeout: Duration,
     /// How often a healthy link's DNS is probed (0: never).
@@ -165,18 +156,20 @@ pub struct Tunables {
     pub hangup_timeout: Duration,
     /// With no device, look again this often (hotplug usually comes first).
     pub rescan_interval: Duration,
+    /// After a modem reset, wait this long before looking for it again.
+    pub reset_settle: Duration,
 }
 
 impl Default for Tunables {
     fn default() -> Self {
         Tunables {
             reset_after: 5,
-            stable_after: Duration::from_secs(300),
             dial_timeout: Duration::from_secs(60),
             probe_interval: Duration::from_secs(60),
             dns_check: true,
             hangup_timeout: Duration::from_secs(10),
             rescan_interval: Duration::from_secs(60),
+            reset_settle: Duration::from_secs(10),
         }
     }
 }
@@ -184,8 +177,13 @@ impl Default for Tunables {
 /// What to do once pppd is gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum After {
-    RedialNow,
+    /// Dial again at once; not a failure (an admin asked).
+    Redial,
+    /// Count a failure and back off.
     Backoff,
+    /// Count a failure, but redial at once if it is the first in a row
+    /// (placeholder DNS does not repeat after a reconnect).
+    RetryNowOnce,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -257,27 +255,23 @@ pub struct Status {
 }
 
 /// The state machine. See the module documentation.
-pub struct Supervisor<D: Delays> {
+pub struct Supervisor {
     state: State,
     tun: Tunables,
-    delays: D,
-    failures: u32,
+    /// The one backoff policy and its count of consecutive failures.
+    retry: Retry,
     /// The link has been up at least once (so a new link-up is a reconnect).
     was_up: bool,
-    /// The last link was dropped for bad DNS; the next such drop waits.
-    dns_redialed: bool,
     status: Status,
 }
 
-impl<D: Delays> Supervisor<D> {
-    pub fn new(tun: Tunables, delays: D) -> Self {
+impl Supervisor {
+    pub fn new(tun: Tunables, retry: Retry) -> Self {
         Supervisor {
             state: State::Stopped,
             tun,
-            delays,
-            failures: 0,
+            retry,
             was_up: false,
-            dns_redialed: false,
             status: Status {
                 state: "stopped",
                 ..Status::default()
@@ -302,7 +296,8 @@ impl<D: Delays> Supervisor<D> {
                 checking,
                 ..
             } => {
-                let stable = (self.failures > 0).then(|| *since + self.tun.stable_after);
+                let stable =
+                    (self.retry.failures() > 0).then(|| *since + self.retry.policy().stable);
                 let probe = if *checking { None } else { *next_probe };
                 [stable, probe].into_iter().flatten().min()
             }
@@ -343,12 +338,12 @@ impl<D: Delays> Supervisor<D> {
                 self.set(State::Shutdown);
             }
             (State::Stopped | State::NoDevice { .. }, I::Start | I::DeviceAdded) => {
-                self.failures = 0;
+                self.retry.reset();
                 self.scan(out)
             }
             (State::Stopped, I::Reconnect(why)) => {
                 self.log(out, log::Level::Info, format!("restarting: {why}"));
-                self.failures = 0;
+                self.retry.reset();
                 self.scan(out)
             }
             (State::Backoff { .. }, I::DeviceAdded) => self.scan(out),
@@ -440,6 +435,8 @@ impl<D: Delays> Supervisor<D> {
                 let checking = self.tun.dns_check;
                 if checking {
                     out.push(Action::CheckDns { servers: dns });
+                } else {
+                    self.retry.up(now);
                 }
                 self.set(State::Up {
                     ports: ports.clone(),
@@ -472,15 +469,7 @@ impl<D: Delays> Supervisor<D> {
                     } else {
                         format!("broken DNS: {}", bad.join(", "))
                     };
-                    // The placeholder fault does not repeat after a
-                    // reconnect: redial at once the first time, then back off.
-                    let then = if self.dns_redialed {
-                        After::Backoff
-                    } else {
-                        After::RedialNow
-                    };
-                    self.dns_redialed = true;
-                    self.hangup(now, ports, why, then, out);
+                    self.hangup(now, ports, why, After::RetryNowOnce, out);
                 } else {
                     if !bad.is_empty() {
                         self.log(
@@ -489,7 +478,8 @@ impl<D: Delays> Supervisor<D> {
                             format!("some DNS servers are broken: {}", bad.join(", ")),
                         );
                     }
-                    self.dns_redialed = false;
+                    // Idempotent: the stable period runs from link-up.
+                    self.retry.up(since);
                     let next_probe = self.next_probe(now);
                     self.set(State::Up {
                         ports,
@@ -509,9 +499,8 @@ impl<D: Delays> Supervisor<D> {
                 },
                 I::Tick,
             ) => {
-                if self.failures > 0 && now >= since + self.tun.stable_after {
-                    self.failures = 0;
-                    self.delays.reset();
+                if self.retry.failures() > 0 && self.retry.is_stable(now) {
+                    self.retry.reset();
                     self.status.consecutive_failures = 0;
                 }
                 if !checking && next_probe.is_some_and(|p| now >= p) {
@@ -539,7 +528,7 @@ impl<D: Delays> Supervisor<D> {
                 });
             }
             (State::Up { ports, .. } | State::Dialing { ports, .. }, I::Reconnect(why)) => {
-                self.hangup(now, ports, why, After::RedialNow, out);
+                self.hangup(now, ports, why, After::Redial, out);
             }
             (State::Hangup { then, .. }, I::PppExited(_)) => self.after_hangup(now, then, out),
             (State::Hangup { then, deadline, .. }, I::Tick) if now >= deadline => {
@@ -556,8 +545,10 @@ impl<D: Delays> Supervisor<D> {
                 if let Err(e) = r {
                     self.log(out, log::Level::Warn, format!("modem reset failed: {e}"));
                 }
-                let until = now + self.delays.next_delay(now);
-                self.set(State::Backoff { until });
+                // Give the modem time to come back before looking for it.
+                self.set(State::Backoff {
+                    until: now + self.tun.reset_settle,
+                });
             }
             // Everything else is stale (a result for a state we have left)
             // or irrelevant; ignore it.
@@ -606,31 +597,44 @@ impl<D: Delays> Supervisor<D> {
 
     fn after_hangup(&mut self, now: Instant, then: After, out: &mut Vec<Action>) {
         match then {
-            After::RedialNow => self.scan(out),
+            After::Redial => self.scan(out),
             After::Backoff => self.fail(now, String::new(), out),
+            After::RetryNowOnce => {
+                let delay = self.retry.failed_retry_now_once(now);
+                self.after_failure(now, String::new(), delay, out)
+            }
         }
     }
 
     /// A transient failure: count it, then back off (or reset the modem).
     fn fail(&mut self, now: Instant, why: String, out: &mut Vec<Action>) {
-        self.failures += 1;
-        self.status.consecutive_failures = self.failures;
+        let delay = self.retry.failed(now);
+        self.after_failure(now, why, delay, out)
+    }
+
+    /// A failure already counted by `retry`, with the delay it gave.
+    fn after_failure(&mut self, now: Instant, why: String, delay: Duration, out: &mut Vec<Action>) {
+        let n = self.retry.failures();
+        self.status.consecutive_failures = n;
         if !why.is_empty() {
             self.log(out, log::Level::Warn, why.clone());
             self.status.last_reason = Some(why);
         }
-        if self.tun.reset_after > 0 && self.failures % self.tun.reset_after == 0 {
+        if self.tun.reset_after > 0 && n % self.tun.reset_after == 0 {
             self.reset(out);
             return;
         }
-        let delay = self.delays.next_delay(now);
+        if delay.is_zero() {
+            self.log(out, log::Level::Info, "redialing at once".into());
+            self.scan(out);
+            return;
+        }
         self.log(
             out,
             log::Level::Info,
             format!(
-                "retrying in {}s (failure {} in a row)",
-                delay.as_secs(),
-                self.failures
+                "retrying in {}s (failure {n} in a row)",
+                delay.as_secs_f32().round()
             ),
         );
         self.set(State::Backoff { until: now + delay });
@@ -641,7 +645,10 @@ impl<D: Delays> Supervisor<D> {
         self.log(
             out,
             log::Level::Warn,
-            format!("resetting the modem after {} failures", self.failures),
+            format!(
+                "resetting the modem after {} failures in a row",
+                self.retry.failures()
+            ),
         );
         out.push(Action::ResetModem { at });
         self.set(State::Resetting);
@@ -673,23 +680,18 @@ fn list(ips: &[IpAddr]) -> String {
 mod tests {
     use super::*;
 
-    /// Delays of 1, 2, 4, ... seconds; records resets.
-    #[derive(Default)]
-    struct Doubling {
-        n: u32,
-        resets: u32,
-    }
+    use crate::uplink::backoff::{Backoff, Rng};
 
-    impl Delays for Doubling {
-        fn next_delay(&mut self, _: Instant) -> Duration {
-            let d = Duration::from_secs(1 << self.n.min(8));
-            self.n += 1;
-            d
-        }
-        fn reset(&mut self) {
-            self.n = 0;
-            self.resets += 1;
-        }
+    /// Delays of 1, 2, 4, ... seconds, no jitter.
+    fn retry() -> Retry {
+        Retry::new(
+            Backoff {
+                initial: Duration::from_secs(1),
+                jitter_percent: 0,
+                ..Backoff::default()
+            },
+            Rng::new(1),
+        )
     }
 
     fn ports() -> Ports {
@@ -727,14 +729,14 @@ mod tests {
     }
 
     struct Run {
-        s: Supervisor<Doubling>,
+        s: Supervisor,
         t0: Instant,
     }
 
     impl Run {
         fn new(tun: Tunables) -> Run {
             Run {
-                s: Supervisor::new(tun, Doubling::default()),
+                s: Supervisor::new(tun, retry()),
                 t0: Instant::now(),
             }
         }
@@ -832,16 +834,17 @@ mod tests {
             },
         );
         assert_eq!(r.s.status().reconnects, 1);
-        // The same fault again: this time through the backoff.
+        // The same fault again, second in a row: through the backoff (2 s).
         r.at(3, Input::DnsChecked(vec![bogus("10.11.12.13")]));
         r.at(3, Input::PppExited(Exit::Transient("killed".into())));
         assert_eq!(r.s.status().state, "backoff");
-        assert_eq!(r.s.poll_at(), Some(r.t0 + Duration::from_secs(4)));
+        assert_eq!(r.s.status().consecutive_failures, 2);
+        assert_eq!(r.s.poll_at(), Some(r.t0 + Duration::from_secs(5)));
         assert!(
-            r.at(3, Input::Tick).is_empty(),
+            r.at(4, Input::Tick).is_empty(),
             "woken early: nothing to do"
         );
-        assert_eq!(r.at(4, Input::Tick), [Action::Scan]);
+        assert_eq!(r.at(5, Input::Tick), [Action::Scan]);
     }
 
     #[test]
@@ -977,7 +980,6 @@ mod tests {
             r.at(t, Input::DnsChecked(vec![ok("192.0.2.53")]));
         }
         assert_eq!(r.s.status().consecutive_failures, 0);
-        assert_eq!(r.s.delays.resets, 1);
     }
 
     #[test]
