@@ -1017,3 +1017,46 @@ fn shellcheck_every_shell_script() {
         failed.join("\n")
     );
 }
+
+/// install-files refuses a malformed manifest, naming the line.
+#[test]
+fn install_files_checks_the_manifest() {
+    let dir = scratch("manifest");
+    let dest = dir.join("dest");
+    fs::create_dir(&dest).unwrap();
+    fs::write(dir.join("bin"), "x").unwrap();
+    for (line, complaint) in [
+        (
+            "uci/warden etc/config/warden 0600",
+            "DEST must be an absolute path",
+        ),
+        (
+            "uci/warden /etc/config/warden 644",
+            "MODE must be four octal digits",
+        ),
+        (
+            "uci/warden /etc/config/warden 0600 keep",
+            "unknown flag 'keep'",
+        ),
+        ("uci/warden /etc/config/warden", "expected SOURCE DEST MODE"),
+        ("@lib /usr/lib/x 0644", "unknown source '@lib'"),
+    ] {
+        let list = dir.join("files.list");
+        fs::write(&list, format!("# a comment\n{line}\n")).unwrap();
+        let o = run(
+            Command::new(root().join("openwrt-feed/warden/install-files"))
+                .arg(root())
+                .arg(dir.join("bin"))
+                .arg(&dest)
+                .env("FILES_LIST", &list),
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{line:?} was accepted");
+        assert!(err.contains(complaint), "{line:?}: {err}");
+        assert_eq!(
+            fs::read_dir(&dest).unwrap().count(),
+            0,
+            "{line:?} installed something"
+        );
+    }
+}
