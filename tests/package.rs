@@ -1060,3 +1060,44 @@ fn install_files_checks_the_manifest() {
         );
     }
 }
+
+/// Build/Prepare for the default source copies the tree around the feed,
+/// without build output or git data, and fails clearly without one.
+#[test]
+fn feed_makefile_prepares_the_source_tree() {
+    let build = scratch("prepare").join("warden-0.1.0");
+    feed_make(&["prepare", &format!("PKG_BUILD_DIR={}", build.display())]);
+    for f in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "src/main.rs",
+        "openwrt-feed/warden/files.list",
+    ] {
+        assert_eq!(
+            fs::read(build.join(f)).unwrap(),
+            fs::read(root().join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    assert!(!build.join("target").exists(), "target/ was copied");
+    assert!(!build.join(".git").exists(), ".git was copied");
+
+    let empty = scratch("notree");
+    let o = run(Command::new("make")
+        .arg("-s")
+        .arg("-C")
+        .arg(root().join("openwrt-feed/warden"))
+        .arg(format!(
+            "TOPDIR={}",
+            root().join("tests/openwrt/topdir").display()
+        ))
+        .arg(format!("WARDEN_TREE={}", empty.display()))
+        .arg(format!("PKG_BUILD_DIR={}", empty.join("b").display()))
+        .arg("prepare"));
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no warden source tree at"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -1,13 +1,14 @@
 # Test stand-in for OpenWRT's include/package.mk. BuildPackage gives the
 # targets `dump` (the package's metadata, one NAME=value a line; with
-# CONFFILES_OUT=file, also the conffiles text as OpenWRT writes it) and
-# `install` (runs Package/<name>/install into $(DESTDIR)).
+# CONFFILES_OUT=file, also the conffiles text as OpenWRT writes it),
+# `install` (runs Package/<name>/install into $(DESTDIR)) and `prepare`
+# (runs the package's Build/Prepare).
 PKG_BUILD_DIR ?= $(TOPDIR)/build/$(PKG_NAME)-$(PKG_VERSION)
 PKG_INSTALL_DIR ?= $(PKG_BUILD_DIR)/ipkg-install
 
 define BuildPackage
 $(eval $(Package/$(1)))
-.PHONY: dump install
+.PHONY: dump install prepare
 dump:
 	@echo 'NAME=$(1)'
 	@echo 'VERSION=$(PKG_VERSION)-r$(PKG_RELEASE)'
@@ -25,4 +26,6 @@ dump:
 	@echo 'HAS_BUILD_PREPARE=$(if $(value Build/Prepare),1,0)'
 install:
 	$(call Package/$(1)/install,$(DESTDIR))
+prepare:
+	$(Build/Prepare)
 endef
