@@ -499,9 +499,11 @@ fn ipk_has_the_ipkg_build_format() {
         ("./etc/init.d/warden", 0o755),
         ("./etc/config/warden", 0o600),
         ("./lib/netifd/proto/warden.sh", 0o755),
-        ("./etc/hotplug.d/usb/30-warden", 0o644),
-        ("./etc/hotplug.d/tty/30-warden", 0o644),
+        ("./etc/hotplug.d/usb/20-warden", 0o644),
+        ("./etc/hotplug.d/tty/20-warden", 0o644),
         ("./etc/hotplug.d/iface/30-warden", 0o644),
+        ("./lib/netifd/warden-ppp-up", 0o755),
+        ("./lib/netifd/warden-ppp-down", 0o755),
         ("./etc/warden/", 0o700),
     ] {
         assert_eq!(member(&ipk.data, name).mode, mode, "mode of {name}");
