@@ -1,0 +1,31 @@
+# Test stand-in for OpenWRT's include/package.mk. BuildPackage gives the
+# targets `dump` (the package's metadata, one NAME=value a line; with
+# CONFFILES_OUT=file, also the conffiles text as OpenWRT writes it),
+# `install` (runs Package/<name>/install into $(DESTDIR)) and `prepare`
+# (runs the package's Build/Prepare).
+PKG_BUILD_DIR ?= $(TOPDIR)/build/$(PKG_NAME)-$(PKG_VERSION)
+PKG_INSTALL_DIR ?= $(PKG_BUILD_DIR)/ipkg-install
+
+define BuildPackage
+$(eval $(Package/$(1)))
+.PHONY: dump install prepare
+dump:
+	@echo 'NAME=$(1)'
+	@echo 'VERSION=$(PKG_VERSION)-r$(PKG_RELEASE)'
+	@echo 'LICENSE=$(PKG_LICENSE)'
+	@echo 'SECTION=$(SECTION)'
+	@echo 'CATEGORY=$(CATEGORY)'
+	@echo 'DEPENDS=$(strip $(DEPENDS))'
+	@echo 'BUILD_DEPENDS=$(PKG_BUILD_DEPENDS)'
+	@echo 'SOURCE_PROTO=$(PKG_SOURCE_PROTO)'
+	@echo 'SOURCE=$(PKG_SOURCE)'
+	@echo 'SOURCE_URL=$(PKG_SOURCE_URL)'
+	@echo 'CONFFILES=$(strip $(call Package/$(1)/conffiles))'
+	$(if $(CONFFILES_OUT),$(file >$(CONFFILES_OUT),$(call Package/$(1)/conffiles)))
+	@echo 'RUST_PKG_LOCKED=$(RUST_PKG_LOCKED)'
+	@echo 'HAS_BUILD_PREPARE=$(if $(value Build/Prepare),1,0)'
+install:
+	$(call Package/$(1)/install,$(DESTDIR))
+prepare:
+	$(Build/Prepare)
+endef
