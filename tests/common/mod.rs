@@ -88,7 +88,8 @@ pub fn run_warden(config: &Path, args: &[&str], stdin: &str) -> Output {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    // warden may exit before reading (e.g. a usage error): ignore EPIPE.
+    let _ = c.stdin.take().unwrap().write_all(stdin.as_bytes());
     c.wait_with_output().unwrap()
 }
 
