@@ -6,6 +6,7 @@
 //! `keyfs_bench kdf N`   run N PBKDF2-HMAC-SHA256 iterations and exit (the
 //!                       MIPS estimate counts the instructions this executes
 //!                       under qemu).
+//! `keyfs_bench aeskey N` the same for passtoaeskey's PBKDF2-HMAC-SHA1.
 
 use std::time::Instant;
 use warden::auth::keyfs::file::{MasterKey, DEFAULT_ITERATIONS};
@@ -152,6 +153,17 @@ fn main() {
         .as_slice()
     {
         ["kdf", n] => kdf(n.parse().expect("kdf N")),
+        ["aeskey", n] => {
+            // passtoaeskey's PBKDF2-HMAC-SHA1 with N iterations.
+            let mut k = [0u8; 16];
+            pbkdf2::pbkdf2_hmac::<sha1::Sha1>(
+                PASS,
+                b"Plan 9 key derivation",
+                n.parse().expect("N"),
+                &mut k,
+            );
+            println!("{}", k[0]);
+        }
         [] | ["all"] => all(),
         _ => {
             eprintln!("usage: keyfs_bench [all | kdf N]");

@@ -530,6 +530,12 @@ pub fn format_users_line(l: &UsersLine) -> String {
 }
 
 /// liboath's timestamp: local time, `%Y-%m-%dT%H:%M:%SL`.
+///
+/// Local time must match what pam_oath on the same host writes, so this
+/// goes through the C library's time zone handling. The libc crate marks
+/// `time_t` deprecated on 32-bit musl (its width changed in musl 1.2); the
+/// 32-bit entry points stay correct until 2038.
+#[allow(deprecated)]
 pub fn format_timestamp(epoch: u64) -> String {
     let t = libc::time_t::try_from(epoch).unwrap_or(libc::time_t::MAX);
     // SAFETY: localtime_r writes only into the tm we pass.
@@ -550,6 +556,7 @@ pub fn format_timestamp(epoch: u64) -> String {
 }
 
 /// Parse liboath's timestamp (local time) to seconds since the epoch.
+#[allow(deprecated)]
 pub fn parse_timestamp(s: &str) -> Option<u64> {
     let s = s.strip_suffix('L')?;
     let (date, time) = s.split_once('T')?;

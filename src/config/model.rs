@@ -119,7 +119,7 @@ impl Default for Keyfs {
             file: PathBuf::from("/etc/warden/keys"),
             mode: KeyfsMode::Attended,
             keyfile: PathBuf::from("/etc/warden/keys.key"),
-            kdf_iterations: 60_000,
+            kdf_iterations: 35_000,
             otp_window: 1,
         }
     }

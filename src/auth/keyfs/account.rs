@@ -9,8 +9,10 @@ use des::cipher::{BlockCipherEncrypt, KeyInit};
 use std::fmt;
 use zeroize::Zeroizing;
 
-/// Plan 9's ANAMELEN: a name is at most 27 bytes plus the NUL; we allow
-/// up to 28 bytes as the wire field, as keyfs(4) does not count the NUL.
+/// Plan 9's ANAMELEN, the size of a name field in tickets and ticket
+/// requests. Names may fill all 28 bytes, as the rule states; note
+/// that Plan 9's C code NUL-terminates these fields, so a peer may see a
+/// 28-byte name cut to 27: keep names shorter for Plan 9 interop.
 pub const ANAMELEN: usize = 28;
 /// Plan 9's DESKEYLEN.
 pub const DESKEYLEN: usize = 7;
@@ -23,8 +25,9 @@ pub const PURGATORY_SECS: u64 = 5 * 60;
 /// Consecutive failures that disable an account for good (Inferno).
 pub const DISABLE_AFTER: u32 = 50;
 
-/// Check an account name: 1 to 28 bytes, printable ASCII or UTF-8 without
-/// control characters, no '/', no white space, not "." or "..".
+/// Check an account name: 1 to 28 bytes of UTF-8 without control
+/// characters, '/' or white space, and not "." or ".." (it becomes a
+/// directory name in a keyfs tree).
 pub fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("empty user name".into());
