@@ -69,6 +69,15 @@ impl Status {
             Status::Disabled => "disabled",
         }
     }
+
+    /// keyfs(4)'s `status` file text (`ok` or `disabled`).
+    pub fn parse(s: &str) -> Option<Status> {
+        match s.trim() {
+            "ok" => Some(Status::Ok),
+            "disabled" => Some(Status::Disabled),
+            _ => None,
+        }
+    }
 }
 
 /// When an account expires, as keyfs(4)'s `expire` file shows it.
@@ -312,6 +321,8 @@ mod tests {
         assert!(check_name("a b").is_err());
         assert!(check_name("a\nb").is_err());
         assert!(check_name("").is_err());
+        assert_eq!(Status::parse("disabled\n"), Some(Status::Disabled));
+        assert_eq!(Status::parse("maybe"), None);
         assert!(check_name("..").is_err());
     }
 

@@ -429,13 +429,14 @@ impl<F: Fs> Store<F> {
         self.user(name)?;
         let mut f = self.failures(name);
         let out = f.bad(now);
-        if out == FailOutcome::Disabled {
+        // Write only when this failure changes the stored state: an
+        // account already disabled stays as it is on flash.
+        let already = self.user(name)?.status == Status::Disabled;
+        if out == FailOutcome::Disabled && !already {
             let n = f.consecutive;
             self.with_user(name, now, |a| {
-                if a.status != Status::Disabled {
-                    a.status = Status::Disabled;
-                    a.disabled_note = Some(format!("{n} consecutive failures"));
-                }
+                a.status = Status::Disabled;
+                a.disabled_note = Some(format!("{n} consecutive failures"));
                 Ok(())
             })?;
             log::warn!("keyfs: {name} disabled after {n} consecutive failures");

@@ -274,6 +274,13 @@ fn failed_logins_write_nothing_until_disabled() {
     }
     assert_eq!(s.user("eve").unwrap().status, Status::Disabled);
     assert!(s.fs().bytes_written.get() > w0);
+    // More failures reported for a disabled account (a 9P `log` write of
+    // `bad`) write nothing either.
+    let w1 = s.fs().bytes_written.get();
+    for _ in 0..20 {
+        assert_eq!(s.bad("eve", now).unwrap(), FailOutcome::Disabled);
+    }
+    assert_eq!(s.fs().bytes_written.get(), w1);
     let (s2, _) = Store::open(RealFs, &d.keys(), PASS).unwrap();
     assert_eq!(s2.user("eve").unwrap().status, Status::Disabled);
     assert!(s2
