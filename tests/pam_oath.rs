@@ -215,6 +215,7 @@ fn import_rejects_malformed_lines_and_loses_nothing() {
         ("HOTP alice\n", "line 1: expected TYPE USER PASS HEXKEY"),
         ("HOTP a/b - 00\n", "no '/'"),
         ("HOTP nobody - 00\n", "no account 'nobody'"),
+        ("HOTP alice 1234 00\n", "static password"),
     ] {
         std::fs::write(&bad, text).unwrap();
         let o = run_warden(&cfg, &["user", "import-oath", bad.to_str().unwrap()], pass);
@@ -223,4 +224,16 @@ fn import_rejects_malformed_lines_and_loses_nothing() {
         assert!(err.contains(want), "{text}: {err}");
         assert_eq!(ok(&cfg, &["user", "export-oath"], pass), before);
     }
+    // `+` (password checked by another PAM module) survives a round trip;
+    // a seed longer than pam_oath's 32 bytes is refused.
+    std::fs::write(&bad, format!("HOTP/E alice + {KEY_A} 4\n")).unwrap();
+    ok(&cfg, &["user", "import-oath", bad.to_str().unwrap()], pass);
+    let out = ok(&cfg, &["user", "export-oath"], pass);
+    assert!(
+        out.starts_with(&format!("HOTP\talice\t+\t{KEY_A}\t4")),
+        "{out}"
+    );
+    std::fs::write(&bad, format!("HOTP alice - {}\n", "ab".repeat(33))).unwrap();
+    let o = run_warden(&cfg, &["user", "import-oath", bad.to_str().unwrap()], pass);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("33 bytes"));
 }

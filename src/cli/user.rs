@@ -165,6 +165,9 @@ struct ImportOath {
     create: bool,
 }
 
+/// The attribute remembering a users.oath PASS column of `+`.
+const OATH_PASS_ATTR: &str = "oath-pass";
+
 fn parse_expiry(s: &str) -> Result<Expiry, Fail> {
     if s == "never" {
         return Ok(Expiry::Never);
@@ -198,9 +201,24 @@ fn export_text(store: &crate::auth::keyfs::Store) -> (Zeroizing<String>, Vec<Str
             ));
             continue;
         }
+        if t.key.len() > oath::MAX_KEY {
+            skipped.push(format!(
+                "{}: {}-byte seed longer than pam_oath's {} bytes, skipped",
+                a.name,
+                t.key.len(),
+                oath::MAX_KEY
+            ));
+            continue;
+        }
+        // `+` (password checked by another module) survives a round trip.
+        let pass = a
+            .attrs
+            .iter()
+            .find(|(k, _)| k == OATH_PASS_ATTR)
+            .map_or("-", |(_, v)| v.as_str());
         let line = oath::format_users_line(&UsersLine {
             user: a.name.clone(),
-            pass: "-".into(),
+            pass: pass.into(),
             token: t.clone(),
         });
         out.push_str(&line);
@@ -279,8 +297,11 @@ impl UserCmd {
                     )));
                 }
                 if let Some(k) = &o.key {
-                    if oath::hex_decode(k).is_none_or(|k| k.is_empty()) {
-                        return Err(Fail::Usage("--key: expected hex".into()));
+                    let max = crate::auth::keyfs::store::MAX_OTP_KEY;
+                    if oath::hex_decode(k).is_none_or(|k| k.is_empty() || k.len() > max) {
+                        return Err(Fail::Usage(format!(
+                            "--key: expected 1 to {max} bytes in hex"
+                        )));
                     }
                 }
             }
@@ -447,6 +468,16 @@ impl UserCmd {
                     crate::auth::keyfs::account::check_name(&l.user).map_err(|m| {
                         Fail::msg(format!("{}: entry {}: {m}", i.file.display(), n + 1))
                     })?;
+                    if l.pass != "-" && l.pass != "+" {
+                        return Err(Fail::msg(format!(
+                            "{}: user '{}' has a static password in the PASS column; keyfs keeps only '-' (none) or '+' (checked by another module); nothing imported",
+                            i.file.display(),
+                            l.user
+                        )));
+                    }
+                    crate::auth::keyfs::store::check_token(&l.token).map_err(|e| {
+                        Fail::msg(format!("{}: user '{}': {e}", i.file.display(), l.user))
+                    })?;
                     if !i.create && st.user(&l.user).is_err() {
                         return Err(Fail::msg(format!(
                             "{}: no account '{}' (add it first, or use --create); nothing imported",
@@ -468,6 +499,10 @@ impl UserCmd {
                             }
                         };
                         acc.otp = Some(merge(acc.otp.as_ref(), l.token));
+                        acc.attrs.retain(|(k, _)| k != OATH_PASS_ATTR);
+                        if l.pass == "+" {
+                            acc.attrs.push((OATH_PASS_ATTR.into(), "+".into()));
+                        }
                         acc.changed = now;
                     }
                     Ok(())

@@ -31,6 +31,32 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// Longest password accepted (the stored secret is length-prefixed u16).
+pub const MAX_PASSWORD: usize = 1024;
+/// Longest attribute value.
+pub const MAX_ATTR_VALUE: usize = 4096;
+/// Longest OATH seed (an HMAC-SHA512 block).
+pub const MAX_OTP_KEY: usize = 64;
+
+/// Check a token before storing it.
+pub fn check_token(t: &Token) -> Result<(), KeyfsError> {
+    if t.key.is_empty() || t.key.len() > MAX_OTP_KEY {
+        return Err(KeyfsError::Invalid(format!(
+            "an OATH seed must be 1 to {MAX_OTP_KEY} bytes, not {}",
+            t.key.len()
+        )));
+    }
+    if !crate::auth::oath::valid_digits(t.digits) {
+        return Err(KeyfsError::Invalid(
+            "OATH codes have 6, 7 or 8 digits".into(),
+        ));
+    }
+    if matches!(t.kind, crate::auth::oath::Kind::Totp { step: 0 }) {
+        return Err(KeyfsError::Invalid("a TOTP step of 0 s".into()));
+    }
+    Ok(())
+}
+
 /// An open, unlocked key file.
 pub struct Store<F: Fs = RealFs> {
     fs: F,
@@ -328,8 +354,10 @@ impl<F: Fs> Store<F> {
 
     /// Set the password: derives the DES and AES keys and the secret.
     pub fn set_password(&mut self, name: &str, pw: &[u8], now: u64) -> Result<(), KeyfsError> {
-        if pw.is_empty() {
-            return Err(KeyfsError::Invalid("empty password".into()));
+        if pw.is_empty() || pw.len() > MAX_PASSWORD {
+            return Err(KeyfsError::Invalid(format!(
+                "a password must be 1 to {MAX_PASSWORD} bytes"
+            )));
         }
         let s = Secrets::from_password(pw);
         self.with_user(name, now, |a| {
@@ -361,6 +389,9 @@ impl<F: Fs> Store<F> {
     }
 
     pub fn set_otp(&mut self, name: &str, t: Option<Token>, now: u64) -> Result<(), KeyfsError> {
+        if let Some(t) = &t {
+            check_token(t)?;
+        }
         self.with_user(name, now, |a| {
             a.otp = t;
             Ok(())
@@ -375,6 +406,11 @@ impl<F: Fs> Store<F> {
         value: Option<&str>,
         now: u64,
     ) -> Result<(), KeyfsError> {
+        if value.is_some_and(|v| v.len() > MAX_ATTR_VALUE) {
+            return Err(KeyfsError::Invalid(format!(
+                "attribute value longer than {MAX_ATTR_VALUE} bytes"
+            )));
+        }
         if attr.is_empty() || attr.len() > 255 || attr.contains(char::is_whitespace) {
             return Err(KeyfsError::Invalid(format!(
                 "bad attribute name '{}'",
