@@ -52,6 +52,21 @@ fn attended_flow_and_bad_files() {
     let e = err(&cfg, &["unlock"], "");
     assert!(e.contains("standard input ended"), "{e}");
     assert!(ok(&cfg, &["unlock"], "pw\n").contains("2 account(s)"));
+    // Change the master passphrase and back (keeps the accounts).
+    ok(
+        &cfg,
+        &["keyfs", "passwd", "--iterations", "1200"],
+        "pw\nnew pw\n",
+    );
+    assert!(err(&cfg, &["user", "list"], "pw\n").contains("wrong passphrase"));
+    let check = ok(&cfg, &["keyfs", "check"], "new pw\n");
+    assert!(
+        check.contains("x 1200") && check.contains("accounts: 2"),
+        "{check}"
+    );
+    ok(&cfg, &["keyfs", "passwd"], "new pw\npw\n");
+    let e = err(&cfg, &["keyfs", "passwd", "--iterations", "10"], "pw\nx\n");
+    assert!(e.contains("too few"), "{e}");
 
     // show never prints secrets.
     let show = ok(&cfg, &["user", "show", "glenda"], "pw\n");
@@ -61,7 +76,7 @@ fn attended_flow_and_bad_files() {
     );
 
     // Tamper with the current file: reported, the backup (one generation
-    // back: glenda and bob, no password yet) is used, nothing is lost.
+    // back) is used, nothing is lost.
     let keys = s.path("keys");
     let good = std::fs::read(&keys).unwrap();
     let mut bad = good.clone();

@@ -278,7 +278,10 @@ impl<F: Fs> Store<F> {
             self.key = old;
             return Err(e);
         }
-        Ok(())
+        // Write a second generation so the backup is sealed under the new
+        // passphrase too: the fallback then opens with it, and the old
+        // passphrase opens nothing left on disk.
+        self.commit(&db)
     }
 
     pub fn user(&self, name: &str) -> Result<&Account, KeyfsError> {
@@ -362,6 +365,28 @@ impl<F: Fs> Store<F> {
         let s = Secrets::from_password(pw);
         self.with_user(name, now, |a| {
             a.secrets = Some(s);
+            Ok(())
+        })
+    }
+
+    /// Set or clear the secrets directly (e.g. a 9P `key` file written
+    /// with a DES key, as Plan 9's keyfs allows).
+    pub fn set_secrets(
+        &mut self,
+        name: &str,
+        secrets: Option<Secrets>,
+        now: u64,
+    ) -> Result<(), KeyfsError> {
+        if secrets
+            .as_ref()
+            .is_some_and(|s| s.secret.len() > MAX_PASSWORD)
+        {
+            return Err(KeyfsError::Invalid(format!(
+                "a secret must be at most {MAX_PASSWORD} bytes"
+            )));
+        }
+        self.with_user(name, now, |a| {
+            a.secrets = secrets;
             Ok(())
         })
     }

@@ -376,6 +376,11 @@ fn change_passphrase_and_old_backup() {
     let (s2, _) = Store::open(RealFs, &d.keys(), b"new pass").unwrap();
     assert_eq!(s2.iterations(), IT + 1);
     assert_eq!(names(&s2), ["a"]);
+    // The backup is under the new passphrase as well.
+    std::fs::write(d.keys(), b"").unwrap();
+    let (s3, w) = Store::open(RealFs, &d.keys(), b"new pass").unwrap();
+    assert_eq!(w.len(), 1);
+    assert_eq!(names(&s3), ["a"]);
 }
 
 #[test]
