@@ -2,5 +2,6 @@
 //! formats of authsrv(6), and the ticket service.
 
 pub mod des;
+pub mod server;
 pub mod ticket;
 pub mod tickets;
