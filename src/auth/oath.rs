@@ -12,6 +12,7 @@
 //! OTP equal to LASTOTP is a replay), and TIMESTAMP as local time
 //! `%Y-%m-%dT%H:%M:%SL`. We keep the same meaning so a file round-trips.
 
+use crate::auth::ct_eq;
 use hmac::{Hmac, KeyInit, Mac};
 use std::fmt;
 use zeroize::Zeroizing;
@@ -106,18 +107,6 @@ pub fn format_otp(code: u32, digits: u8) -> String {
 /// The TOTP time step counter at `now` (seconds since the epoch).
 pub fn totp_counter(now: u64, t0: u64, step: u64) -> u64 {
     now.saturating_sub(t0) / step.max(1)
-}
-
-/// Constant-time comparison of two OTP strings.
-pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut d = 0u8;
-    for (x, y) in a.iter().zip(b) {
-        d |= x ^ y;
-    }
-    d == 0
 }
 
 /// Search HOTP counters `start ..= start + window` for `otp`; the matching

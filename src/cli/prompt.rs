@@ -67,7 +67,7 @@ pub fn new_secret(prompt: &str) -> Result<Zeroizing<Vec<u8>>, Fail> {
     let a = secret(prompt)?;
     if stdin_is_tty() {
         let b = secret("again: ")?;
-        if !crate::auth::keyfs::ct_eq(&a, &b) {
+        if !crate::auth::ct_eq(&a, &b) {
             return Err(Fail::msg("the two entries differ"));
         }
     }

@@ -5,7 +5,6 @@
 //! Secrets never appear in `Debug` output and are zeroized on drop.
 
 use crate::auth::oath::Token;
-use des::cipher::{BlockCipherEncrypt, KeyInit};
 use std::fmt;
 use zeroize::Zeroizing;
 
@@ -140,35 +139,6 @@ impl Secrets {
     }
 }
 
-/// Plan 9's 7-byte DES key format to the 8-byte DES format (des56to64);
-/// the low bit of each byte is DES parity, which DES ignores.
-fn des56to64(k: &[u8; 7]) -> [u8; 8] {
-    let hi = u32::from_be_bytes([k[0], k[1], k[2], k[3]]);
-    let lo = u32::from_be_bytes([k[4], k[5], k[6], 0]);
-    [
-        (hi >> 24) as u8,
-        (hi >> 17) as u8,
-        (hi >> 10) as u8,
-        (hi >> 3) as u8,
-        ((hi << 4) | (lo >> 28)) as u8,
-        (lo >> 21) as u8,
-        (lo >> 14) as u8,
-        (lo >> 7) as u8,
-    ]
-}
-
-/// Plan 9's DES `encrypt()` of exactly one 8-byte block with a 7-byte key.
-fn des_block(key7: &[u8; 7], block: &mut [u8; 8]) {
-    let k = Zeroizing::new(des56to64(key7));
-    // A DES key is 8 bytes, so this cannot fail.
-    if let Ok(c) = des::Des::new_from_slice(&k[..]) {
-        let mut b = des::cipher::Block::<des::Des>::from(*block);
-        c.encrypt_block(&mut b);
-        block.copy_from_slice(&b);
-        zeroize::Zeroize::zeroize(&mut b[..]);
-    }
-}
-
 /// Plan 9's passtokey (libauthsrv/passtokey.c): a password to a DES key.
 /// Only the first 27 bytes count.
 pub fn passtokey(pw: &[u8]) -> [u8; DESKEYLEN] {
@@ -193,7 +163,7 @@ pub fn passtokey(pw: &[u8]) -> [u8; DESKEYLEN] {
         }
         let mut block = [0u8; 8];
         block.copy_from_slice(&buf[t..t + 8]);
-        des_block(&key, &mut block);
+        crate::auth::authsrv::des::encrypt(&key, &mut block);
         buf[t..t + 8].copy_from_slice(&block);
         zeroize::Zeroize::zeroize(&mut block);
     }

@@ -46,10 +46,8 @@ pub const MIN_ITERATIONS: u32 = 1_000;
 
 /// Fill `buf` from the kernel's random source.
 pub fn random(buf: &mut [u8]) -> Result<(), KeyfsError> {
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(buf))
-        .map_err(|e| KeyfsError::io("read random bytes from", Path::new("/dev/urandom"), e))
+    crate::sys::random::fill(buf)
+        .map_err(|e| KeyfsError::io("read random bytes from", Path::new("getrandom(2)"), e))
 }
 
 /// A derived master key with the parameters that produced it. Zeroized on
@@ -183,7 +181,9 @@ pub fn parse_header(path: &Path, data: &[u8]) -> Result<Header, KeyfsError> {
 /// Decrypt a key file with a derived key; checks the header first.
 pub fn open(path: &Path, data: &[u8], key: &MasterKey) -> Result<Zeroizing<Vec<u8>>, KeyfsError> {
     let h = parse_header(path, data)?;
-    if h.salt != key.salt || h.iterations != key.iterations || !super::ct_eq(&h.check, &key.check())
+    if h.salt != key.salt
+        || h.iterations != key.iterations
+        || !crate::auth::ct_eq(&h.check, &key.check())
     {
         return Err(KeyfsError::WrongPassphrase(path.to_path_buf()));
     }

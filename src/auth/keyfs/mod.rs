@@ -37,11 +37,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
-/// Constant-time equality.
-pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    crate::auth::oath::ct_eq(a, b)
-}
-
 /// Everything that can go wrong in keyfs. Messages never hold a secret.
 #[derive(Debug)]
 pub enum KeyfsError {

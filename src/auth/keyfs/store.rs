@@ -515,7 +515,7 @@ impl<F: Fs> Store<F> {
     pub fn check_password(&mut self, name: &str, pw: &[u8], now: u64) -> Result<(), KeyfsError> {
         let want = self.secrets(name, now)?.aes_key.clone();
         let got = Zeroizing::new(super::account::passtoaeskey(pw));
-        if super::ct_eq(&want[..], &got[..]) {
+        if crate::auth::ct_eq(&want[..], &got[..]) {
             self.good(name);
             Ok(())
         } else {

@@ -121,7 +121,7 @@ fn mac(key: &[u8; 32], transcript: &[u8; 32]) -> [u8; 32] {
 }
 
 fn check_mac(key: &[u8; 32], transcript: &[u8; 32], got: &[u8]) -> bool {
-    crate::auth::ssh::ct_eq(&mac(key, transcript), got)
+    crate::auth::ct_eq(&mac(key, transcript), got)
 }
 
 fn seal(key: &[u8; 32], plain: &[u8]) -> Vec<u8> {

@@ -291,7 +291,7 @@ impl Agent {
                 ok
             }
             Request::Unlock(p) => match self.locked {
-                Some(h) if crate::auth::ssh::ct_eq(&h, &digest(&p)) => {
+                Some(h) if crate::auth::ct_eq(&h, &digest(&p)) => {
                     self.locked = None;
                     ok
                 }
