@@ -315,3 +315,74 @@ impl crate::daemon::Service for AgentService {
         r
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::keyfs::{Keyfs, Mode, RealFs, Settings, Store};
+    use crate::auth::ssh::wire::put_string;
+    use crate::wire::Writer;
+
+    fn add_body(seed: [u8; 32], lifetime: Option<u32>) -> Vec<u8> {
+        let k = Ed25519Key::from_seed(&seed);
+        let pk = k.public().key_fields()[4..].to_vec();
+        let mut w = Writer::new();
+        w.u8(if lifetime.is_some() { 25 } else { 17 });
+        put_string(&mut w, b"ssh-ed25519");
+        put_string(&mut w, &pk);
+        let mut sk = seed.to_vec();
+        sk.extend_from_slice(&pk);
+        put_string(&mut w, &sk);
+        put_string(&mut w, b"comment");
+        if let Some(l) = lifetime {
+            w.u8(1).u32be(l);
+        }
+        w.into_vec()
+    }
+
+    fn count(reply: &[u8]) -> u32 {
+        assert_eq!(reply[4], 12);
+        u32::from_be_bytes([reply[5], reply[6], reply[7], reply[8]])
+    }
+
+    #[test]
+    fn saving_rule_and_locked_keyfs() {
+        let dir = std::env::temp_dir().join(format!("warden-agent-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("keys");
+        Store::create(RealFs, &file, b"m", 1000).unwrap();
+        let keyfs = Shared::new(Keyfs::new(
+            Settings {
+                file,
+                mode: Mode::Attended,
+                iterations: 1000,
+            },
+            RealFs,
+        ));
+        let mut h = AgentHandler::new(keyfs.clone(), Box::new(Policy(ConfirmPolicy::Deny)), &[]);
+        // Locked: empty list, failure for an add, at once.
+        assert_eq!(count(&h.answer(&[11])), 0);
+        assert_eq!(h.answer(&add_body([1; 32], None)), failure());
+        keyfs.unlock(b"m").unwrap();
+        assert_eq!(h.answer(&add_body([1; 32], None)), frameserve::frame(&[6]));
+        assert_eq!(
+            h.answer(&add_body([2; 32], Some(60))),
+            frameserve::frame(&[6])
+        );
+        assert_eq!(count(&h.answer(&[11])), 2);
+        // Only the key without a lifetime was saved.
+        let saved = keyfs.with(|s| Ok(s.db().signer.agent_keys.len())).unwrap();
+        assert_eq!(saved, 1);
+        // Locking forgets everything; unlocking brings back the saved key.
+        keyfs.lock();
+        assert_eq!(count(&h.answer(&[11])), 0);
+        keyfs.unlock(b"m").unwrap();
+        assert_eq!(count(&h.answer(&[11])), 1);
+        // Remove-all clears keyfs too.
+        assert_eq!(h.answer(&[19]), frameserve::frame(&[6]));
+        let saved = keyfs.with(|s| Ok(s.db().signer.agent_keys.len())).unwrap();
+        assert_eq!(saved, 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

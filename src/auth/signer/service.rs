@@ -439,3 +439,259 @@ impl crate::daemon::Service for SignerService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::keyfs::{Expiry, Keyfs, Mode, RealFs, Settings, Store};
+    use crate::auth::oath::{self, Hash, Kind, Token};
+    use crate::auth::ssh::cert;
+    use crate::auth::ssh::key::Ed25519Key;
+    use crate::sys::signals::Shutdown;
+    use std::sync::Arc;
+
+    struct Running {
+        addr: String,
+        stop: Arc<Shutdown>,
+        handle: Option<std::thread::JoinHandle<u64>>,
+        keyfs: Shared,
+        dir: std::path::PathBuf,
+    }
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            self.stop.raise();
+            if let Some(h) = self.handle.take() {
+                let _ = h.join();
+            }
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn start(tag: &str, unlocked: bool) -> Running {
+        let dir = std::env::temp_dir().join(format!("warden-signer-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("keys");
+        let now = now();
+        {
+            let mut s = Store::create(RealFs, &file, b"master", 1000).unwrap();
+            s.add_user("glenda", Expiry::Never, now).unwrap();
+            s.set_password("glenda", b"correct horse", now).unwrap();
+            s.set_attr("glenda", "principals", Some("glenda,backup"), now)
+                .unwrap();
+            s.add_user("bob", Expiry::At(now + 600), now).unwrap();
+            s.set_password("bob", b"bobs pw", now).unwrap();
+            s.set_otp(
+                "bob",
+                Some(Token {
+                    kind: Kind::Totp { step: 30 },
+                    digits: 6,
+                    hash: Hash::Sha1,
+                    key: Zeroizing::new(b"12345678901234567890".to_vec()),
+                    counter: 0,
+                    last_otp: None,
+                    last_time: None,
+                }),
+                now,
+            )
+            .unwrap();
+        }
+        let keyfs = Shared::new(Keyfs::new(
+            Settings {
+                file,
+                mode: Mode::Attended,
+                iterations: 1000,
+            },
+            RealFs,
+        ));
+        if unlocked {
+            keyfs.unlock(b"master").unwrap();
+        }
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let handler = Signer::new(
+            keyfs.clone(),
+            Policy {
+                max_validity: 3600,
+                otp_window: 1,
+            },
+        )
+        .unwrap();
+        let mut server = frameserve::Server::new(listener, handler, limits());
+        let stop = Arc::new(Shutdown::new().unwrap());
+        let s2 = stop.clone();
+        let handle = std::thread::spawn(move || {
+            server.serve(s2.fd()).unwrap();
+            server.handler.issued
+        });
+        Running {
+            addr,
+            stop,
+            handle: Some(handle),
+            keyfs,
+            dir,
+        }
+    }
+
+    fn key() -> PublicKey {
+        Ed25519Key::from_seed(&[3; 32]).public()
+    }
+
+    fn failures(r: &Running, user: &str) -> u32 {
+        r.keyfs.with(|s| Ok(s.failures(user).consecutive)).unwrap()
+    }
+
+    /// Wait (generously) until the server has noticed a closed connection.
+    fn wait_failures(r: &Running, user: &str, n: u32) {
+        for _ in 0..1000 {
+            if failures(r, user) >= n {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("failure count of {user} never reached {n}");
+    }
+
+    #[test]
+    fn issues_to_the_right_password_and_counts_wrong_ones() {
+        let r = start("issue", true);
+        let t0 = now();
+        let a = request(&r.addr, "glenda", b"correct horse", &key(), None).unwrap();
+        let Answer::Cert(blob) = a else {
+            panic!("{a:?}")
+        };
+        let p = cert::parse(&blob).unwrap();
+        assert!(p.signature_ok);
+        assert_eq!(p.spec.principals, vec!["glenda", "backup"]);
+        assert_eq!(p.spec.key, key());
+        assert!(p.spec.valid_after <= t0 - ca::BACKDATE + 1);
+        assert!(p.spec.valid_before >= t0 + 3600 && p.spec.valid_before <= now() + 3600);
+        let ca_now = r
+            .keyfs
+            .with(|s| Ok(ca::current_pubkey(&s.db().signer)))
+            .unwrap();
+        assert_eq!(Some(p.ca), ca_now);
+
+        // A wrong password: the client refuses the server's confirmation
+        // and leaves; the server counts it.
+        assert_eq!(failures(&r, "glenda"), 0);
+        let e = request(&r.addr, "glenda", b"wrong", &key(), None).unwrap_err();
+        assert!(e.to_string().contains("wrong password"), "{e}");
+        wait_failures(&r, "glenda", 1);
+        // An active client that sends a request anyway (bad MAC): counted.
+        let mut s = std::net::TcpStream::connect(&r.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let (c, hello) = pake::Client::start("glenda", b"wrong");
+        use std::io::Write;
+        s.write_all(&frameserve::frame(&hello)).unwrap();
+        let params = read_frame(&mut s).unwrap();
+        let (_, msg_a) = c.on_params(&params).unwrap();
+        s.write_all(&frameserve::frame(&msg_a)).unwrap();
+        let _b = read_frame(&mut s).unwrap();
+        let mut forged = Writer::new();
+        put_string(&mut forged, &[0u8; 32]);
+        put_string(&mut forged, &[0u8; 40]);
+        s.write_all(&frameserve::frame(&forged.buf)).unwrap();
+        assert!(read_frame(&mut s).is_err());
+        wait_failures(&r, "glenda", 2);
+        // The right password again resets the count.
+        assert!(matches!(
+            request(&r.addr, "glenda", b"correct horse", &key(), None).unwrap(),
+            Answer::Cert(_)
+        ));
+        assert_eq!(failures(&r, "glenda"), 0);
+        // Unknown users fail like wrong passwords.
+        let e = request(&r.addr, "nobody", b"x", &key(), None).unwrap_err();
+        assert!(e.to_string().contains("wrong password"), "{e}");
+        // Serials are unique and logged.
+        let serials: Vec<u64> = r
+            .keyfs
+            .with(|s| Ok(s.db().signer.issued.iter().map(|i| i.serial).collect()))
+            .unwrap();
+        assert_eq!(serials.len(), 2);
+        assert_ne!(serials[0], serials[1]);
+    }
+
+    #[test]
+    fn totp_is_asked_for_and_checked_with_replay_protection() {
+        let r = start("totp", true);
+        let a = request(&r.addr, "bob", b"bobs pw", &key(), None).unwrap();
+        assert!(matches!(a, Answer::NeedTotp), "{a:?}");
+        let now = now();
+        let code = oath::format_otp(
+            oath::hotp(
+                b"12345678901234567890",
+                oath::totp_counter(now, 0, 30),
+                6,
+                Hash::Sha1,
+            ),
+            6,
+        );
+        let a = request(&r.addr, "bob", b"bobs pw", &key(), Some("000000")).unwrap();
+        assert!(
+            matches!(&a, Answer::Error(m) if m.contains("TOTP")),
+            "{a:?}"
+        );
+        let a = request(&r.addr, "bob", b"bobs pw", &key(), Some(&code)).unwrap();
+        let Answer::Cert(blob) = a else {
+            panic!("{a:?}")
+        };
+        // The account expires in 600 s: the certificate ends then.
+        let p = cert::parse(&blob).unwrap();
+        assert!(p.spec.valid_before <= now + 600);
+        assert_eq!(p.spec.principals, vec!["bob"]);
+        // The same code again is a replay.
+        let a = request(&r.addr, "bob", b"bobs pw", &key(), Some(&code)).unwrap();
+        assert!(matches!(a, Answer::Error(_)), "{a:?}");
+    }
+
+    #[test]
+    fn locked_keyfs_answers_at_once() {
+        let r = start("locked", false);
+        let t = std::time::Instant::now();
+        let a = request(&r.addr, "glenda", b"correct horse", &key(), None).unwrap();
+        assert!(
+            matches!(&a, Answer::Error(m) if m.contains("locked")),
+            "{a:?}"
+        );
+        assert!(t.elapsed() < Duration::from_secs(20));
+    }
+
+    /// A recorded exchange holds neither the password nor anything derived
+    /// from it alone (the PBKDF2 output, the stored verifier).
+    #[test]
+    fn capture_shows_nothing_password_derived() {
+        let r = start("capture", true);
+        let mut wire = Vec::new();
+        let mut s = std::net::TcpStream::connect(&r.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let a = request_over(&mut s, "glenda", b"correct horse", &key(), None, &mut |b| {
+            wire.extend_from_slice(b)
+        })
+        .unwrap();
+        assert!(matches!(a, Answer::Cert(_)));
+        assert!(wire.len() > 200);
+        let v = r
+            .keyfs
+            .with(|s| {
+                Ok(s.user("glenda")?
+                    .secrets
+                    .as_ref()
+                    .and_then(|x| x.signer.clone())
+                    .unwrap())
+            })
+            .unwrap();
+        let w = pake::derive_secret(b"correct horse", &v.salt, v.iterations);
+        assert_eq!(w.as_slice(), v.secret.as_slice());
+        let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|x| x == needle);
+        for n in 0..=24 {
+            assert!(!contains(&wire, &w[n..n + 8]), "PBKDF2 output at {n}");
+        }
+        assert!(!contains(&wire, b"correct horse"));
+        assert!(!contains(&wire, b"horse"));
+        // The salt and user name are public by design.
+        assert!(contains(&wire, &v.salt));
+    }
+}
