@@ -239,7 +239,8 @@ pub fn limits() -> Limits {
 }
 
 /// Bind the agent socket: the directory made 0700 if missing, a stale
-/// socket replaced, the socket itself 0600.
+/// socket replaced (anything else at the path is an error), the socket
+/// itself 0600.
 pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     if let Some(dir) = path.parent() {
@@ -250,7 +251,14 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
                 .create(dir)?;
         }
     }
-    if std::fs::symlink_metadata(path).is_ok() {
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        use std::os::unix::fs::FileTypeExt;
+        if !m.file_type().is_socket() {
+            return Err(std::io::Error::other(format!(
+                "{} exists and is not a socket",
+                path.display()
+            )));
+        }
         std::fs::remove_file(path)?;
     }
     let l = UnixListener::bind(path)?;
