@@ -188,6 +188,7 @@ pub struct Modem<P: Port = TtyPort> {
     port: P,
     session: Session,
     urcs: VecDeque<Urc>,
+    grace: Duration,
 }
 
 impl Modem<TtyPort> {
@@ -202,6 +203,10 @@ impl Modem<TtyPort> {
 pub const QUICK: Duration = Duration::from_secs(5);
 pub const SLOW: Duration = Duration::from_secs(20);
 pub const DIAL: Duration = Duration::from_secs(60);
+/// How long, at most, the answer of a timed-out command is waited for
+/// before the next command goes out (as long as the command was given,
+/// at least a second).
+pub const LATE_GRACE: Duration = Duration::from_secs(3);
 
 impl<P: Port> Modem<P> {
     pub fn new(port: P) -> Modem<P> {
@@ -209,6 +214,7 @@ impl<P: Port> Modem<P> {
             port,
             session: Session::new(),
             urcs: VecDeque::new(),
+            grace: LATE_GRACE,
         }
     }
 
@@ -230,6 +236,27 @@ impl<P: Port> Modem<P> {
                 Err(e) => return Err(self.io_error(&shown, e)),
             }
         }
+        // A command that timed out may still answer: give it a bounded
+        // grace period so its answer is not taken for this command's.
+        if self.session.owes_reply() {
+            let until = Instant::now() + self.grace;
+            while self.session.owes_reply() {
+                let now = Instant::now();
+                if now >= until {
+                    self.session.forgive();
+                    break;
+                }
+                match self.port.read_timeout(&mut buf, until - now) {
+                    Ok(Some(n)) => {
+                        let _ = self
+                            .session
+                            .input(buf.get(..n).unwrap_or(&[]), Instant::now());
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Err(self.io_error(&shown, e)),
+                }
+            }
+        }
         let mut actions =
             self.session
                 .start(command, Instant::now())
@@ -249,6 +276,9 @@ impl<P: Port> Modem<P> {
                     Action::SetTimer(_) => {}
                     Action::Done(r) => {
                         self.keep_urcs();
+                        if let Err(Failure::Timeout { after, .. }) = &r {
+                            self.grace = (*after).clamp(Duration::from_secs(1), LATE_GRACE);
+                        }
                         return r.map_err(ModemError::Timeout);
                     }
                 }

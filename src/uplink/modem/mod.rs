@@ -14,5 +14,7 @@ pub mod at;
 pub mod commands;
 pub mod driver;
 pub mod pin;
+#[cfg(test)]
+mod sim_tests;
 
 pub use driver::{Identity, Info, Modem, ModemError, Port, SimStatus, TtyPort};

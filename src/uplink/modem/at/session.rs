@@ -10,8 +10,10 @@
 //!
 //! Lines that arrive while no command waits are delivered as unsolicited
 //! (`Urc::Other`); a final result that arrives while idle is a late answer
-//! to a command that already timed out and is counted and dropped, never
-//! credited to the next command.
+//! to a command that already timed out and is counted and dropped. So that
+//! a late answer is not credited to the next command, the session counts
+//! the answers it is owed ([`Session::owes_reply`]); the driver waits a
+//! bounded grace period for them before it sends the next command.
 
 use super::wire::{Event, Final, Parser, Urc};
 use std::collections::VecDeque;
@@ -217,6 +219,8 @@ pub struct Session {
     pending: Option<Pending>,
     urcs: VecDeque<Urc>,
     stats: Stats,
+    /// Final results still owed by commands that timed out.
+    owed: u32,
 }
 
 impl Session {
@@ -268,6 +272,7 @@ impl Session {
         let Some(p) = self.pending.take() else {
             return Vec::new();
         };
+        self.owed = self.owed.saturating_add(1);
         vec![Action::Done(Err(Failure::Timeout {
             command: p.command.shown(),
             after: now.saturating_duration_since(p.started),
@@ -293,6 +298,19 @@ impl Session {
     /// Take the unsolicited codes received so far, oldest first.
     pub fn take_unsolicited(&mut self) -> Vec<Urc> {
         self.urcs.drain(..).collect()
+    }
+
+    /// True while a command that timed out has not sent its final result
+    /// yet: a final result that comes now belongs to it, so the caller
+    /// should wait a little (see [`Session::forgive`]) before the next
+    /// command.
+    pub fn owes_reply(&self) -> bool {
+        self.owed > 0
+    }
+
+    /// Stop waiting for late answers (the modem will never send them).
+    pub fn forgive(&mut self) {
+        self.owed = 0;
     }
 
     pub fn stats(&self) -> Stats {
@@ -329,7 +347,10 @@ impl Session {
                     lines: p.lines,
                     result,
                 }))),
-                None => self.stats.stray_finals += 1,
+                None => {
+                    self.stats.stray_finals += 1;
+                    self.owed = self.owed.saturating_sub(1);
+                }
             },
         }
     }
@@ -452,7 +473,9 @@ mod tests {
         s.start(cmd("AT+COPS=?"), t0).unwrap();
         assert!(done(s.tick(t0 + Duration::from_secs(10))).is_some());
         // The late "OK" of AT+COPS=? arrives while idle.
+        assert!(s.owes_reply());
         assert_eq!(s.input(b"\r\n+COPS: (2,\"X\")\r\n\r\nOK\r\n", t0), vec![]);
+        assert!(!s.owes_reply());
         assert_eq!(s.stats().stray_finals, 1);
         assert_eq!(
             s.take_unsolicited(),
