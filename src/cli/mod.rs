@@ -7,6 +7,7 @@
 
 mod config_cmd;
 mod daemon_cmd;
+mod modem;
 
 use crate::config::{self, Config, ConfigError};
 use argh::FromArgs;
@@ -39,6 +40,7 @@ pub struct Warden {
 enum Command {
     Daemon(daemon_cmd::DaemonCmd),
     Config(config_cmd::ConfigCmd),
+    Modem(modem::ModemCmd),
 }
 
 /// How a command failed, which decides the exit status.
@@ -139,6 +141,7 @@ pub fn run(args: &[&str]) -> i32 {
         None => Err(Fail::Usage("no command given".into())),
         Some(Command::Daemon(c)) => c.run(&g),
         Some(Command::Config(c)) => c.run(&g),
+        Some(Command::Modem(c)) => c.run(&g),
     };
     match result {
         Ok(()) => 0,
