@@ -1,6 +1,6 @@
 //! The blocking modem driver: runs the AT [`Session`] over a serial port
 //! with real time. The port sits behind the small [`Port`] trait; the only
-//! implementation that ships is [`TtyPort`] (serialport, no libudev).
+//! implementation that ships is [`TtyPort`] (termios and poll, see `tty`).
 //!
 //! Waiting is always bounded: every read waits at most until the command's
 //! deadline, a vanished device (hangup, EIO, end of file) is an error at
@@ -25,70 +25,7 @@ pub trait Port {
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()>;
 }
 
-/// A tty opened with serialport: raw mode, 115200 8N1, no flow control, an
-/// exclusive advisory lock (a second warden on the same port is refused).
-pub struct TtyPort(serialport::TTYPort);
-
-impl TtyPort {
-    pub fn open(path: &Path) -> Result<TtyPort, ModemError> {
-        let open_err = |source: io::Error| ModemError::Open {
-            path: path.display().to_string(),
-            source,
-        };
-        let name = path.to_str().ok_or_else(|| {
-            open_err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "path is not UTF-8",
-            ))
-        })?;
-        // serialport's own exclusive mode also sets TIOCEXCL, which outlives
-        // our descriptor while anything else holds the tty open; a plain
-        // flock(2) says the same to other wardens and goes away with us.
-        let port = serialport::new(name, 115_200)
-            .timeout(Duration::from_secs(2))
-            .exclusive(false)
-            .open_native()
-            .map_err(|e| open_err(io::Error::from(e)))?;
-        use std::os::fd::AsRawFd;
-        // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(port.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let e = io::Error::last_os_error();
-            return Err(if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                ModemError::InUse {
-                    path: path.display().to_string(),
-                }
-            } else {
-                open_err(e)
-            });
-        }
-        Ok(TtyPort(port))
-    }
-}
-
-impl Port for TtyPort {
-    fn read_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>> {
-        use serialport::SerialPort;
-        use std::io::Read;
-        self.0.set_timeout(timeout).map_err(io::Error::from)?;
-        match self.0.read(buf) {
-            Ok(0) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "end of file")),
-            Ok(n) => Ok(Some(n)),
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => Ok(None),
-            // A signal: the caller checks its deadline and waits again.
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        use serialport::SerialPort;
-        use std::io::Write;
-        self.0
-            .set_timeout(Duration::from_secs(2))
-            .map_err(io::Error::from)?;
-        self.0.write_all(bytes)
-    }
-}
+pub use super::tty::TtyPort;
 
 /// What went wrong talking to the modem; each names the command.
 #[derive(Debug)]
@@ -142,9 +79,10 @@ fn is_vanished(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::BrokenPipe | io::ErrorKind::UnexpectedEof | io::ErrorKind::NotConnected
-    ) || matches!(e.raw_os_error(), Some(libc::EIO | libc::ENXIO | libc::ENODEV))
-        // serialport reports a poll error (EIO) as a message only.
-        || e.to_string().contains("I/O error")
+    ) || matches!(
+        e.raw_os_error(),
+        Some(libc::EIO | libc::ENXIO | libc::ENODEV)
+    )
 }
 
 /// The modem's identity.

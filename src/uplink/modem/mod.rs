@@ -16,5 +16,6 @@ pub mod driver;
 pub mod pin;
 #[cfg(test)]
 mod sim_tests;
+pub mod tty;
 
 pub use driver::{Identity, Info, Modem, ModemError, Port, SimStatus, TtyPort};

@@ -331,3 +331,24 @@ fn dropped_bytes_give_answers_or_timeouts_never_a_hang() {
     }
     assert_eq!(answered + timed_out, 8);
 }
+
+#[test]
+fn a_port_in_use_or_not_a_tty_is_refused_clearly() {
+    if skip_under_qemu() {
+        return;
+    }
+    let sim = SimModem::spawn(SimConfig::default()).unwrap();
+    let _first = Modem::open(sim.path()).unwrap();
+    match Modem::open(sim.path()) {
+        Err(e @ ModemError::InUse { .. }) => {
+            assert!(e.to_string().ends_with("is in use by another process"))
+        }
+        other => panic!("{:?}", other.err()),
+    }
+    match Modem::open("/dev/null".as_ref()) {
+        Err(e @ ModemError::Open { .. }) => {
+            assert_eq!(e.to_string(), "cannot open /dev/null: not a tty")
+        }
+        other => panic!("{:?}", other.err()),
+    }
+}
