@@ -127,6 +127,7 @@ pub struct Modem<P: Port = TtyPort> {
     session: Session,
     urcs: VecDeque<Urc>,
     grace: Duration,
+    timeouts: Timeouts,
 }
 
 impl Modem<TtyPort> {
@@ -136,11 +137,25 @@ impl Modem<TtyPort> {
     }
 }
 
-/// Command deadlines: most answers come at once; PIN checks, mode changes
+/// Command deadlines. Most answers come at once; PIN checks, mode changes
 /// and a reset take seconds on an E367; dialing takes longer.
-pub const QUICK: Duration = Duration::from_secs(5);
-pub const SLOW: Duration = Duration::from_secs(20);
-pub const DIAL: Duration = Duration::from_secs(60);
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub quick: Duration,
+    pub slow: Duration,
+    pub dial: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            quick: Duration::from_secs(5),
+            slow: Duration::from_secs(20),
+            dial: Duration::from_secs(60),
+        }
+    }
+}
+
 /// How long, at most, the answer of a timed-out command is waited for
 /// before the next command goes out (as long as the command was given,
 /// at least a second).
@@ -153,7 +168,14 @@ impl<P: Port> Modem<P> {
             session: Session::new(),
             urcs: VecDeque::new(),
             grace: LATE_GRACE,
+            timeouts: Timeouts::default(),
         }
+    }
+
+    /// Use other command deadlines.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Modem<P> {
+        self.timeouts = timeouts;
+        self
     }
 
     /// Send one command and wait for its final result, whatever it is.
@@ -301,7 +323,7 @@ impl<P: Port> Modem<P> {
         text: &str,
         parse: impl FnOnce(&[String]) -> Result<T, ParseError>,
     ) -> Result<T, ModemError> {
-        let lines = self.command(text, QUICK)?;
+        let lines = self.command(text, self.timeouts.quick)?;
         parse(&lines).map_err(|source| ModemError::Reply {
             command: text.to_string(),
             source,
@@ -316,8 +338,8 @@ impl<P: Port> Modem<P> {
 
     /// Echo off and numeric +CME errors: what the other queries expect.
     pub fn init(&mut self) -> Result<(), ModemError> {
-        self.command("ATE0", QUICK)?;
-        optional(self.command("AT+CMEE=1", QUICK))?;
+        self.command("ATE0", self.timeouts.quick)?;
+        optional(self.command("AT+CMEE=1", self.timeouts.quick))?;
         Ok(())
     }
 
@@ -400,7 +422,8 @@ impl<P: Port> Modem<P> {
 
     /// Select the network mode as OpenWRT's 3g.sh does (`AT^SYSCFG=...`).
     pub fn set_service(&mut self, service: c::Service) -> Result<(), ModemError> {
-        self.command(service.syscfg_command(), SLOW).map(|_| ())
+        self.command(service.syscfg_command(), self.timeouts.slow)
+            .map(|_| ())
     }
 
     pub fn apns(&mut self) -> Result<Vec<c::PdpContext>, ModemError> {
@@ -413,13 +436,13 @@ impl<P: Port> Modem<P> {
             command: "AT+CGDCONT".into(),
             source,
         })?;
-        self.command(&cmd, QUICK).map(|_| ())
+        self.command(&cmd, self.timeouts.quick).map(|_| ())
     }
 
     /// Restart the modem (`AT+CFUN=1,1`). A real modem drops off the USB
     /// bus afterwards: the port is useless once this returns.
     pub fn reset(&mut self) -> Result<(), ModemError> {
-        match self.command("AT+CFUN=1,1", SLOW) {
+        match self.command("AT+CFUN=1,1", self.timeouts.slow) {
             Ok(_) => Ok(()),
             // Some firmwares reset before the OK gets out.
             Err(ModemError::Vanished { .. }) => Ok(()),
@@ -431,7 +454,7 @@ impl<P: Port> Modem<P> {
     /// data for pppd.
     pub fn dial(&mut self, number: &str) -> Result<Option<String>, ModemError> {
         let text = format!("ATD{number}");
-        let r = self.at(&text, DIAL)?;
+        let r = self.at(&text, self.timeouts.dial)?;
         match r.result {
             Final::Connect(speed) => Ok(speed),
             result => Err(ModemError::Rejected {
@@ -441,11 +464,22 @@ impl<P: Port> Modem<P> {
         }
     }
 
+    /// Enter the SIM PIN if, and only if, that is safe: see
+    /// [`super::pin`] for the rules.
+    pub fn enter_pin(
+        &mut self,
+        pin: &super::pin::Pin,
+        store: &mut super::pin::PinStore,
+        policy: super::pin::Policy,
+    ) -> Result<super::pin::Unlocked, super::pin::PinError> {
+        super::pin::unlock(self, pin, store, policy)
+    }
+
     /// Send the PIN. Crate-private: the only way in from outside is
     /// [`super::pin::unlock`], which decides whether it is safe.
     pub(crate) fn send_pin(&mut self, pin: &super::pin::Pin) -> Result<Response, ModemError> {
         let text = zeroize::Zeroizing::new(format!("AT+CPIN=\"{}\"", pin.digits()));
-        self.run(Command::secret(text.as_str())?.with_timeout(SLOW))
+        self.run(Command::secret(text.as_str())?.with_timeout(self.timeouts.slow))
     }
 
     /// Everything `warden modem info` shows.

@@ -18,4 +18,4 @@ pub mod pin;
 mod sim_tests;
 pub mod tty;
 
-pub use driver::{Identity, Info, Modem, ModemError, Port, SimStatus, TtyPort};
+pub use driver::{Identity, Info, Modem, ModemError, Port, SimStatus, Timeouts, TtyPort};

@@ -352,3 +352,46 @@ fn a_port_in_use_or_not_a_tty_is_refused_clearly() {
         other => panic!("{:?}", other.err()),
     }
 }
+
+#[test]
+fn a_pin_whose_fate_is_unknown_counts_as_spent_unless_the_sim_says_otherwise() {
+    if skip_under_qemu() {
+        return;
+    }
+    let iccid_key = "iccid:89490200001234567890";
+    // The modem never answers the PIN, but stays: the counter did not
+    // drop, so the attempt was not spent and is not remembered.
+    let sim = SimModem::spawn(SimConfig {
+        ignore: vec!["AT+CPIN=".into()],
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let store = store_path("silent");
+    let mut m = open(&sim).with_timeouts(super::Timeouts {
+        slow: Duration::from_millis(300),
+        ..super::Timeouts::default()
+    });
+    let mut s = PinStore::open(&store).unwrap();
+    let p = Pin::new("0000").unwrap();
+    match m.enter_pin(&p, &mut s, Policy::default()) {
+        Err(PinError::Modem(ModemError::Timeout(_))) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(!PinStore::open(&store).unwrap().is_rejected(iccid_key, &p));
+
+    // The modem vanishes with the PIN in flight: nothing can be read
+    // back, so the worst is assumed and the PIN is never sent again.
+    let sim = SimModem::spawn(SimConfig {
+        vanish_on: Some("AT+CPIN=".into()),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let store = store_path("vanish");
+    match attempt(&sim, &store, "0000", Policy::default()) {
+        Err(PinError::Modem(ModemError::Vanished { command, .. })) => {
+            assert_eq!(command, "AT+CPIN=<secret>")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(PinStore::open(&store).unwrap().is_rejected(iccid_key, &p));
+}

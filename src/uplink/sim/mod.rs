@@ -183,6 +183,8 @@ fn serve(
                 Out::Vanish => vanish = true,
             }
         }
+        // Stats first: a test that sees a reply also sees its effect.
+        publish(&modem);
         // Write what can be written; a reader that stops reading makes the
         // pty buffer fill up, and then we wait for POLLOUT.
         while !pending.is_empty() {
@@ -202,7 +204,6 @@ fn serve(
             drop(slave);
             return Ok(());
         }
-        publish(&modem);
         let timeout = match modem.poll_at() {
             Some(t) => t
                 .saturating_duration_since(Instant::now())
