@@ -227,3 +227,74 @@ fn a_modem_that_vanishes_mid_command_fails_cleanly() {
         r.err
     );
 }
+
+/// A pty pair for the child's stdin: (master, slave).
+fn pty() -> (std::fs::File, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain libc calls; each descriptor is owned by one File.
+    unsafe {
+        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(m >= 0);
+        assert_eq!(libc::grantpt(m), 0);
+        assert_eq!(libc::unlockpt(m), 0);
+        let mut buf = [0 as libc::c_char; 128];
+        assert_eq!(libc::ptsname_r(m, buf.as_mut_ptr(), buf.len()), 0);
+        let s = libc::open(buf.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
+        assert!(s >= 0);
+        (std::fs::File::from_raw_fd(m), std::fs::File::from_raw_fd(s))
+    }
+}
+
+#[test]
+fn the_pin_prompt_does_not_echo() {
+    if skip_under_qemu() {
+        return;
+    }
+    let sim = SimModem::spawn(SimConfig::default()).unwrap();
+    let st = state("prompt");
+    let (mut master, slave) = pty();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["modem", "pin", "--device", &dev(&sim), "--state"])
+        .arg(&st)
+        .stdin(slave)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the prompt (echo is off by then), then type the PIN.
+    let mut err = child.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("SIM PIN: ") {
+        let mut b = [0u8; 64];
+        let n = err.read(&mut b).unwrap();
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&b[..n]);
+    }
+    master.write_all(b"1234\n").unwrap();
+    let status = child.wait().unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(status.success(), "{out}");
+    assert_eq!(out, "sim: ready (PIN accepted)\n");
+    // What the terminal showed: the newline, never the digits.
+    let mut shown = Vec::new();
+    // SAFETY: make the master non-blocking so reading stops when empty.
+    unsafe {
+        use std::os::fd::AsRawFd;
+        libc::fcntl(master.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK);
+    }
+    let mut b = [0u8; 256];
+    while let Ok(n) = master.read(&mut b) {
+        if n == 0 {
+            break;
+        }
+        shown.extend_from_slice(&b[..n]);
+    }
+    let shown = String::from_utf8_lossy(&shown);
+    assert!(!shown.contains("1234"), "echoed: {shown:?}");
+}

@@ -238,8 +238,6 @@ fn read_pin() -> Result<Zeroizing<String>, Fail> {
     let tty = unsafe { libc::isatty(fd) } == 1;
     let mut saved: Option<libc::termios> = None;
     if tty {
-        eprint!("SIM PIN: ");
-        let _ = std::io::stderr().flush();
         // SAFETY: tcgetattr/tcsetattr on our own terminal with a local
         // termios; the old settings are restored below.
         unsafe {
@@ -251,6 +249,9 @@ fn read_pin() -> Result<Zeroizing<String>, Fail> {
                 libc::tcsetattr(fd, libc::TCSANOW, &t);
             }
         }
+        // Echo is off before the prompt invites typing.
+        eprint!("SIM PIN: ");
+        let _ = std::io::stderr().flush();
     }
     let mut line = Zeroizing::new(String::new());
     let r = stdin.lock().read_line(&mut line);
@@ -331,7 +332,13 @@ impl SimCmd {
             vanish_on: self.vanish_on.map(|s| s.to_ascii_uppercase()),
             ..SimConfig::default()
         };
+        let pin = cfg.pin.clone();
         let sim = SimModem::spawn(cfg)?;
+        eprintln!(
+            "warden: simulated Huawei E367 on {} (SIM PIN {}); Ctrl-C stops it",
+            sim.path().display(),
+            pin.as_deref().unwrap_or("none")
+        );
         println!("{}", sim.path().display());
         std::io::stdout().flush()?;
         // Runs until the device vanishes or the process is stopped.
