@@ -1,12 +1,12 @@
 //! The driver and PIN safety against the simulated E367 over a real pty.
-//! Skipped (with a note) under qemu-user, which cannot emulate the serial
-//! ioctls.
+//! These run under qemu-user too (`cross/test`): the tty code uses plain
+//! termios (TCGETS/TCSETS), which qemu emulates, not TCGETS2.
 
 use super::at::Final;
 use super::commands::{RegStat, SimState};
 use super::pin::{self, Pin, PinError, PinStore, Policy, Refusal, Unlocked};
 use super::{Modem, ModemError};
-use crate::uplink::sim::{skip_under_qemu, Lock, SimConfig, SimModem};
+use crate::uplink::sim::{Lock, SimConfig, SimModem};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -36,9 +36,6 @@ fn attempt(
 
 #[test]
 fn info_from_a_locked_e367() {
-    if skip_under_qemu() {
-        return;
-    }
     let sim = SimModem::spawn(SimConfig::default()).unwrap();
     let mut m = open(&sim);
     let i = m.info().unwrap();
@@ -57,9 +54,6 @@ fn info_from_a_locked_e367() {
 
 #[test]
 fn the_right_pin_unlocks_and_the_modem_registers() {
-    if skip_under_qemu() {
-        return;
-    }
     let sim = SimModem::spawn(SimConfig::default()).unwrap();
     let store = store_path("right");
     assert_eq!(
@@ -89,9 +83,6 @@ fn the_right_pin_unlocks_and_the_modem_registers() {
 
 #[test]
 fn a_wrong_pin_in_the_config_is_tried_once_across_any_number_of_restarts() {
-    if skip_under_qemu() {
-        return;
-    }
     let sim = SimModem::spawn(SimConfig::default()).unwrap();
     let store = store_path("wrong");
     match attempt(&sim, &store, "0000", Policy::default()) {
@@ -127,9 +118,6 @@ fn a_wrong_pin_in_the_config_is_tried_once_across_any_number_of_restarts() {
 
 #[test]
 fn three_different_wrong_pins_never_reach_puk() {
-    if skip_under_qemu() {
-        return;
-    }
     let sim = SimModem::spawn(SimConfig::default()).unwrap();
     let store = store_path("three");
     assert!(matches!(
@@ -164,9 +152,6 @@ fn three_different_wrong_pins_never_reach_puk() {
 
 #[test]
 fn unknown_attempts_mean_no_pin_is_entered() {
-    if skip_under_qemu() {
-        return;
-    }
     let sim = SimModem::spawn(SimConfig {
         huawei_cpin: false,
         ..SimConfig::default()
@@ -182,9 +167,6 @@ fn unknown_attempts_mean_no_pin_is_entered() {
 
 #[test]
 fn a_puk_locked_sim_is_reported_and_left_alone() {
-    if skip_under_qemu() {
-        return;
-    }
     let sim = SimModem::spawn(SimConfig::default()).unwrap();
     {
         // Someone else (not warden) burnt the SIM.
@@ -208,9 +190,6 @@ fn a_puk_locked_sim_is_reported_and_left_alone() {
 
 #[test]
 fn a_device_that_vanishes_mid_command_is_a_clear_error() {
-    if skip_under_qemu() {
-        return;
-    }
     let sim = SimModem::spawn(SimConfig {
         vanish_on: Some("AT+CSQ".into()),
         ..SimConfig::default()
@@ -228,9 +207,6 @@ fn a_device_that_vanishes_mid_command_is_a_clear_error() {
 
 #[test]
 fn a_device_that_vanishes_between_commands() {
-    if skip_under_qemu() {
-        return;
-    }
     let sim = SimModem::spawn(SimConfig::default()).unwrap();
     let mut m = open(&sim);
     sim.vanish();
@@ -246,9 +222,6 @@ fn a_device_that_vanishes_between_commands() {
 
 #[test]
 fn a_silent_modem_times_out_and_a_late_answer_is_not_misread() {
-    if skip_under_qemu() {
-        return;
-    }
     let sim = SimModem::spawn(SimConfig {
         ignore: vec!["AT+COPS".into()],
         ..SimConfig::default()
@@ -281,9 +254,6 @@ fn a_silent_modem_times_out_and_a_late_answer_is_not_misread() {
 
 #[test]
 fn garbage_noise_slow_replies_and_unsolicited_codes_do_not_confuse_it() {
-    if skip_under_qemu() {
-        return;
-    }
     let sim = SimModem::spawn(SimConfig {
         garbage: true,
         urc_mid_response: true,
@@ -311,9 +281,6 @@ fn garbage_noise_slow_replies_and_unsolicited_codes_do_not_confuse_it() {
 
 #[test]
 fn dropped_bytes_give_answers_or_timeouts_never_a_hang() {
-    if skip_under_qemu() {
-        return;
-    }
     let sim = SimModem::spawn(SimConfig {
         drop_every: Some(5),
         echo: false,
@@ -334,9 +301,6 @@ fn dropped_bytes_give_answers_or_timeouts_never_a_hang() {
 
 #[test]
 fn a_port_in_use_or_not_a_tty_is_refused_clearly() {
-    if skip_under_qemu() {
-        return;
-    }
     let sim = SimModem::spawn(SimConfig::default()).unwrap();
     let _first = Modem::open(sim.path()).unwrap();
     match Modem::open(sim.path()) {
@@ -355,9 +319,6 @@ fn a_port_in_use_or_not_a_tty_is_refused_clearly() {
 
 #[test]
 fn a_pin_whose_fate_is_unknown_counts_as_spent_unless_the_sim_says_otherwise() {
-    if skip_under_qemu() {
-        return;
-    }
     let iccid_key = "iccid:89490200001234567890";
     // The modem never answers the PIN, but stays: the counter did not
     // drop, so the attempt was not spent and is not remembered.

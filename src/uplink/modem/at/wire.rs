@@ -23,7 +23,8 @@
 //! - After `CONNECT` the port carries data, not lines: the parser stops
 //!   until [`Parser::reset`].
 //! - Numeric result codes (ATV0) are not understood: the driver never turns
-//!   verbose results off.
+//!   verbose results off. Neither is the SMS text prompt `> ` (warden
+//!   sends no SMS).
 //!
 //! Every function here is total: no input can make it panic.
 
