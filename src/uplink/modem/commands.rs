@@ -326,18 +326,43 @@ pub fn parse_cgdcont(lines: &[String]) -> Result<Vec<PdpContext>, ParseError> {
     Ok(out)
 }
 
+/// An APN that cannot be sent (from the configuration, typically).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadApn {
+    Missing,
+    Invalid(String),
+}
+
+impl fmt::Display for BadApn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadApn::Missing => f.write_str("no APN configured (set the uplink's apn option)"),
+            BadApn::Invalid(a) => write!(
+                f,
+                "APN {a:?} is not valid: 1 to 100 letters, digits, '.', '-' or '_'"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BadApn {}
+
 /// `AT+CGDCONT=<cid>,"IP","<apn>"`. An APN is 1 to 100 characters of
 /// letters, digits, `.`, `-` and `_` (3GPP TS 23.003 labels); anything
-/// else is refused before it reaches the modem.
-pub fn cgdcont_command(cid: u8, apn: &str) -> Result<String, ParseError> {
-    let ok = (1..=100).contains(&apn.len())
+/// else is refused before it reaches the modem. `cid` is 1 to 16.
+pub fn cgdcont_command(cid: u8, apn: &str) -> Result<String, BadApn> {
+    if apn.is_empty() {
+        return Err(BadApn::Missing);
+    }
+    let ok = apn.len() <= 100
         && apn
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
         && !apn.starts_with('.')
-        && !apn.ends_with('.');
-    if !ok || !(1..=16).contains(&cid) {
-        return Err(bad("APN (letters, digits, '.', '-', '_')", apn));
+        && !apn.ends_with('.')
+        && (1..=16).contains(&cid);
+    if !ok {
+        return Err(BadApn::Invalid(apn.chars().take(120).collect()));
     }
     Ok(format!("AT+CGDCONT={cid},\"IP\",\"{apn}\""))
 }
@@ -643,8 +668,15 @@ mod tests {
             cgdcont_command(1, "web.vodafone.de").unwrap(),
             "AT+CGDCONT=1,\"IP\",\"web.vodafone.de\""
         );
-        for bad in ["", "a\"b", "x;ATD", ".lead", &"a".repeat(101)] {
-            assert!(cgdcont_command(1, bad).is_err(), "{bad}");
+        assert_eq!(
+            cgdcont_command(1, "").unwrap_err().to_string(),
+            "no APN configured (set the uplink's apn option)"
+        );
+        for bad in ["a\"b", "x;ATD", ".lead", &"a".repeat(101)] {
+            assert!(
+                matches!(cgdcont_command(1, bad), Err(BadApn::Invalid(_))),
+                "{bad}"
+            );
         }
     }
 

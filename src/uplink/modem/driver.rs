@@ -46,6 +46,8 @@ pub enum ModemError {
     Reply { command: String, source: ParseError },
     /// A command that cannot be sent (ours or the user's).
     BadCommand(BadCommand),
+    /// The APN to set is missing or malformed.
+    Apn(c::BadApn),
 }
 
 impl fmt::Display for ModemError {
@@ -63,6 +65,7 @@ impl fmt::Display for ModemError {
             }
             ModemError::Reply { command, source } => write!(f, "{command}: {source}"),
             ModemError::BadCommand(b) => write!(f, "{b}"),
+            ModemError::Apn(a) => write!(f, "{a}"),
         }
     }
 }
@@ -432,10 +435,7 @@ impl<P: Port> Modem<P> {
 
     /// Define PDP context 1 with this APN.
     pub fn set_apn(&mut self, apn: &str) -> Result<(), ModemError> {
-        let cmd = c::cgdcont_command(1, apn).map_err(|source| ModemError::Reply {
-            command: "AT+CGDCONT".into(),
-            source,
-        })?;
+        let cmd = c::cgdcont_command(1, apn).map_err(ModemError::Apn)?;
         self.command(&cmd, self.timeouts.quick).map(|_| ())
     }
 

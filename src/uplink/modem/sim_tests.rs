@@ -66,6 +66,10 @@ fn the_right_pin_unlocks_and_the_modem_registers() {
     );
     let mut m = open(&sim);
     m.set_service(super::commands::Service::UmtsOnly).unwrap();
+    let before = sim.stats().commands;
+    assert!(matches!(m.set_apn(""), Err(ModemError::Apn(_))));
+    assert!(matches!(m.set_apn("x\";ATH"), Err(ModemError::Apn(_))));
+    assert_eq!(sim.stats().commands, before);
     m.set_apn("web.example").unwrap();
     assert_eq!(m.apns().unwrap()[0].apn, "web.example");
     let i = m.info().unwrap();
