@@ -298,3 +298,48 @@ fn the_pin_prompt_does_not_echo() {
     let shown = String::from_utf8_lossy(&shown);
     assert!(!shown.contains("1234"), "echoed: {shown:?}");
 }
+
+#[test]
+fn a_silent_modem_costs_no_cpu_while_warden_waits() {
+    if skip_under_qemu() {
+        return;
+    }
+    let sim = SimModem::spawn(SimConfig {
+        ignore: vec!["AT+CSQ".into()],
+        ..SimConfig::default()
+    })
+    .unwrap();
+    #[allow(clippy::zombie_processes)] // reaped by wait4 below, with its rusage
+    let child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args([
+            "modem",
+            "at",
+            "--timeout",
+            "2000",
+            "--device",
+            &dev(&sim),
+            "AT+CSQ",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is valid; wait4 fills it in for this child.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    assert_eq!(r, pid);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 1);
+    let cpu = Duration::new(ru.ru_utime.tv_sec as u64, ru.ru_utime.tv_usec as u32 * 1000)
+        + Duration::new(ru.ru_stime.tv_sec as u64, ru.ru_stime.tv_usec as u32 * 1000);
+    // Waiting 2 s in poll(2) costs next to nothing; a busy loop would
+    // burn the whole 2 s.
+    assert!(cpu < Duration::from_millis(500), "{cpu:?} of CPU");
+    let mut err = String::new();
+    child.stderr.unwrap().read_to_string(&mut err).unwrap();
+    assert!(
+        err.starts_with("warden: AT+CSQ: no final result after"),
+        "{err}"
+    );
+}
