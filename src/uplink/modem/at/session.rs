@@ -357,11 +357,25 @@ impl Session {
 
     fn info(&mut self, line: String) {
         match &mut self.pending {
+            Some(p) if garbled_echo(&line, &p.command.text) => {}
             Some(p) if p.lines.len() < MAX_RESPONSE_LINES => p.lines.push(line),
             Some(_) => self.stats.dropped_lines += 1,
             None => self.urc(Urc::Other(line)),
         }
     }
+}
+
+/// An echo that lost a few bytes on the way (`T+CGMM` for `AT+CGMM`): what
+/// is left is the command with at most three bytes missing, in order. A
+/// genuine reply line is practically never that.
+fn garbled_echo(line: &str, command: &str) -> bool {
+    if line.len() > command.len() || line.len() + 3 < command.len() {
+        return false;
+    }
+    let mut c = command.bytes().map(|b| b.to_ascii_uppercase());
+    line.bytes()
+        .map(|b| b.to_ascii_uppercase())
+        .all(|b| c.any(|x| x == b))
 }
 
 fn urc_prefix(u: &Urc) -> &'static str {
@@ -505,6 +519,26 @@ mod tests {
                 ci: None
             })]
         );
+    }
+
+    #[test]
+    fn an_echo_that_lost_bytes_is_not_taken_for_the_reply() {
+        let t0 = Instant::now();
+        let mut s = Session::new();
+        s.start(cmd("AT+CGMM"), t0).unwrap();
+        let r = done(s.input(b"T+CGMM\r\r\nE367\r\n\r\nOK\r\n", t0))
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.lines, vec!["E367"]);
+        s.start(cmd("AT+CGMM"), t0).unwrap();
+        let r = done(s.input(b"A+CGM\r\nE367\r\nOK\r\n", t0))
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.lines, vec!["E367"]);
+        assert!(!garbled_echo("E367", "AT+CGMM"));
+        assert!(!garbled_echo("+CSQ: 17,99", "AT+CSQ"));
+        assert!(!garbled_echo("huawei", "AT+CGMI"));
+        assert!(!garbled_echo("21.157.01.00.00", "AT+CGMR"));
     }
 
     #[test]
