@@ -9,6 +9,7 @@ mod config_cmd;
 mod daemon_cmd;
 mod dns;
 mod notify;
+mod modem;
 
 use crate::config::{self, Config, ConfigError};
 use argh::FromArgs;
@@ -43,6 +44,7 @@ enum Command {
     Config(config_cmd::ConfigCmd),
     Dns(dns::DnsCmd),
     Notify(notify::NotifyCmd),
+    Modem(modem::ModemCmd),
 }
 
 /// How a command failed, which decides the exit status.
@@ -145,6 +147,7 @@ pub fn run(args: &[&str]) -> i32 {
         Some(Command::Config(c)) => c.run(&g),
         Some(Command::Dns(c)) => c.run(&g),
         Some(Command::Notify(c)) => c.run(&g),
+        Some(Command::Modem(c)) => c.run(&g),
     };
     match result {
         Ok(()) => 0,
