@@ -10,5 +10,6 @@ pub mod switch;
 pub mod sysfs;
 pub mod table;
 pub mod tmp;
+pub mod usbfs;
 
 pub use table::{Method, Step, SwitchEntry, Table, UsbId};
