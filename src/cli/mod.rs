@@ -7,6 +7,7 @@
 
 mod config_cmd;
 mod daemon_cmd;
+mod modem_usb;
 
 use crate::config::{self, Config, ConfigError};
 use argh::FromArgs;
@@ -39,6 +40,22 @@ pub struct Warden {
 enum Command {
     Daemon(daemon_cmd::DaemonCmd),
     Config(config_cmd::ConfigCmd),
+    Modem(ModemCmd),
+}
+
+/// the 3G modem: switch it, find its ports
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "modem")]
+struct ModemCmd {
+    #[argh(subcommand)]
+    what: ModemWhat,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum ModemWhat {
+    Switch(modem_usb::SwitchCmd),
+    Ports(modem_usb::PortsCmd),
 }
 
 /// How a command failed, which decides the exit status.
@@ -139,6 +156,10 @@ pub fn run(args: &[&str]) -> i32 {
         None => Err(Fail::Usage("no command given".into())),
         Some(Command::Daemon(c)) => c.run(&g),
         Some(Command::Config(c)) => c.run(&g),
+        Some(Command::Modem(ModemCmd { what })) => match what {
+            ModemWhat::Switch(c) => c.run(&g),
+            ModemWhat::Ports(c) => c.run(&g),
+        },
     };
     match result {
         Ok(()) => 0,

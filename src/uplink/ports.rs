@@ -302,11 +302,14 @@ pub fn discover(
     dev_root: &Path,
     id: Option<UsbId>,
 ) -> std::io::Result<Vec<Ports>> {
+    let dir = sysfs::devices_dir(sysfs_root);
     let devs = sysfs::devices(sysfs_root).map_err(|e| {
-        std::io::Error::new(
-            e.kind(),
-            format!("{}: {e}", sysfs::devices_dir(sysfs_root).display()),
-        )
+        let msg = if e.kind() == std::io::ErrorKind::NotFound {
+            format!("no USB devices: {} missing", dir.display())
+        } else {
+            format!("{}: {e}", dir.display())
+        };
+        std::io::Error::new(e.kind(), msg)
     })?;
     Ok(devs
         .iter()

@@ -224,7 +224,12 @@ impl Parser<'_> {
 }
 
 /// Read every entry of a usb-mode.json document. `file` names it in errors.
-pub fn parse_usb_mode_json(file: &Path, text: &str) -> Result<Vec<SwitchEntry>, TableError> {
+/// A document that is not usb-mode.json is an error; a bad device entry is
+/// reported in the second list and skipped.
+pub fn parse_usb_mode_json(
+    file: &Path,
+    text: &str,
+) -> Result<(Vec<SwitchEntry>, Vec<TableError>), TableError> {
     let name = file.display().to_string();
     let err = |line: usize, msg: String| TableError {
         file: name.clone(),
@@ -247,30 +252,45 @@ pub fn parse_usb_mode_json(file: &Path, text: &str) -> Result<Vec<SwitchEntry>, 
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::new();
+    let mut bad = Vec::new();
     for (key, variants) in devices {
-        let id: UsbId = key
-            .parse()
-            .map_err(|e: String| err(0, format!("devices: {e}")))?;
+        let id: UsbId = match key.parse() {
+            Ok(id) => id,
+            Err(e) => {
+                bad.push(err(0, format!("devices: {e}")));
+                continue;
+            }
+        };
         let Json::Obj(variants) = variants else {
-            return Err(err(0, format!("devices.\"{key}\": not an object")));
+            bad.push(err(0, format!("devices.\"{key}\": not an object")));
+            continue;
         };
         for (mkey, obj) in variants {
             let at = format!("devices.\"{key}\".\"{mkey}\"");
-            let qualifier = if mkey == "*" {
+            // convert-modeswitch.pl keeps the ':' of `12d1:1446:uMa=...`.
+            let m = mkey.strip_prefix(':').unwrap_or(mkey);
+            let qualifier = if m == "*" {
                 None
             } else {
-                match parse_entry_name(&format!("{key}:{mkey}")) {
+                match parse_entry_name(&format!("{key}:{m}")) {
                     Some(Ok((_, q))) => q,
-                    Some(Err(e)) => return Err(err(0, format!("{at}: {e}"))),
-                    None => return Err(err(0, format!("{at}: bad match key"))),
+                    Some(Err(e)) => {
+                        bad.push(err(0, format!("{at}: {e}")));
+                        continue;
+                    }
+                    None => {
+                        bad.push(err(0, format!("{at}: bad match key")));
+                        continue;
+                    }
                 }
             };
-            let e = device_entry(id, qualifier, obj, &messages, Source::File(file.into()))
-                .map_err(|m| err(0, format!("{at}: {m}")))?;
-            out.push(e);
+            match device_entry(id, qualifier, obj, &messages, Source::File(file.into())) {
+                Ok(e) => out.push(e),
+                Err(m) => bad.push(err(0, format!("{at}: {m}"))),
+            }
         }
     }
-    Ok(out)
+    Ok((out, bad))
 }
 
 fn device_entry(
@@ -286,6 +306,7 @@ fn device_entry(
     let mut e = SwitchEntry::new(id, source);
     e.qualifier = qualifier;
     let mut mode: Option<String> = None;
+    let mut modeval: Option<u16> = None;
     for (k, v) in fields {
         let int = |max: f64| match v {
             Json::Num(n) if n.fract() == 0.0 && *n >= 0.0 && *n <= max => Ok(*n as u32),
@@ -313,6 +334,7 @@ fn device_entry(
                     .collect::<Result<_, _>>()?;
             }
             "t_class" => e.target_class = Some(u8v()?),
+            "modeval" => modeval = Some(int(65535.0)? as u16),
             "mode" => match v {
                 Json::Str(s) => mode = Some(s.clone()),
                 _ => return Err("\"mode\": expected a string".into()),
@@ -369,6 +391,8 @@ fn device_entry(
         Some("MobileAction") => Method::MobileAction,
         Some("Cisco") => Method::Cisco,
         Some("Blackberry") => Method::Blackberry,
+        Some("Pantech") => Method::Pantech(modeval.unwrap_or(1)),
+        Some("MBIM") => Method::Mbim,
         Some("DetachStorageOnly") => Method::DetachOnly,
         Some(other) => return Err(format!("unknown mode \"{other}\"")),
     };
@@ -435,6 +459,14 @@ mod tests {
 				"mode": "HuaweiNew"
 			}
 		},
+		"10a9:6080": {
+			"*": {
+				"t_vendor": 4265,
+				"t_product": [ 24709 ],
+				"mode": "Pantech",
+				"modeval": 2
+			}
+		},
 		"1c9e:f000": {
 			"*": {
 				"t_vendor": 7326,
@@ -442,7 +474,7 @@ mod tests {
 				"msg": [ 1 ],
 				"wait": 1
 			},
-			"uMa=USB_Modem": {
+			":uMa=USB_Modem": {
 				"t_vendor": 7326,
 				"t_product": [ 39171 ],
 				"mode": "StandardEject",
@@ -456,8 +488,9 @@ mod tests {
 
     #[test]
     fn usb_mode_json() {
-        let es = parse_usb_mode_json(Path::new("/etc/usb-mode.json"), SAMPLE).unwrap();
-        assert_eq!(es.len(), 3);
+        let (es, bad) = parse_usb_mode_json(Path::new("/etc/usb-mode.json"), SAMPLE).unwrap();
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(es.len(), 4);
         let e367 = &es[0];
         assert_eq!(e367.id, UsbId::new(0x12d1, 0x1446));
         assert_eq!(e367.method, Method::HuaweiNew);
@@ -466,6 +499,8 @@ mod tests {
             .plan()
             .unwrap()
             .contains(&Step::BulkOut(parse_hex_bytes(HUAWEI_NEW_MESSAGE).unwrap())));
+        assert_eq!(es[1].method, Method::Pantech(2));
+        let es = &es[1..];
         assert_eq!(es[1].method, Method::Messages);
         assert_eq!(es[1].wait_before, 1);
         assert_eq!(es[1].plan().unwrap().first(), Some(&Step::Sleep(1000)));
@@ -481,22 +516,24 @@ mod tests {
         let p = Path::new("u.json");
         let e = parse_usb_mode_json(p, "{}").unwrap_err();
         assert_eq!(e.to_string(), "u.json: no \"messages\" array");
-        let e = parse_usb_mode_json(
-            p,
-            r#"{"messages":[],"devices":{"12d1:1446":{"*":{"msg":[3]}}}}"#,
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("index 3 out of range"), "{e}");
-        let e = parse_usb_mode_json(
-            p,
-            r#"{"messages":[],"devices":{"12d1:1446":{"*":{"mode":"Warp"}}}}"#,
-        )
-        .unwrap_err();
+        let bad_one = |doc: &str| {
+            let (es, mut bad) = parse_usb_mode_json(p, doc).unwrap();
+            assert_eq!((es.len(), bad.len()), (1, 1), "{bad:?}");
+            bad.remove(0).to_string()
+        };
+        let e = bad_one(
+            r#"{"messages":[],"devices":{"12d1:1446":{"*":{"msg":[3]}},"12d1:1449":{"*":{}}}}"#,
+        );
+        assert!(e.contains("index 3 out of range"), "{e}");
+        let e = bad_one(
+            r#"{"messages":[],"devices":{"12d1:1446":{"*":{"mode":"Warp"}},"12d1:1449":{"*":{}}}}"#,
+        );
         assert!(
-            e.to_string()
-                .contains("devices.\"12d1:1446\".\"*\": unknown mode"),
+            e.contains("devices.\"12d1:1446\".\"*\": unknown mode"),
             "{e}"
         );
+        let e = bad_one(r#"{"messages":[],"devices":{"zz":{},"12d1:1449":{"*":{}}}}"#);
+        assert!(e.contains("not a USB id"), "{e}");
         let e = parse_usb_mode_json(p, r#"{"messages":["xx"],"devices":{}}"#).unwrap_err();
         assert!(e.to_string().contains("messages[0]"), "{e}");
         let e = parse_usb_mode_json(p, "{\n\"messages\": [,]}").unwrap_err();

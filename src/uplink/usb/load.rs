@@ -6,7 +6,7 @@
 //! plus one error per bad file.
 
 use super::json::parse_usb_mode_json;
-use super::table::{parse_data_file, parse_entry_name, Source, SwitchEntry, TableError};
+use super::table::{parse_data_file, parse_entry_name, Source, SwitchEntry, Table, TableError};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -39,6 +39,25 @@ pub struct Loaded {
     pub errors: Vec<TableError>,
 }
 
+/// The table in effect: entries from `paths` (earlier paths win) ahead of
+/// the built-in ones. With `explicit`, a missing path is an error;
+/// otherwise missing default places are skipped. Bad entries are returned
+/// alongside, for the caller to report.
+pub fn table(paths: &[PathBuf], explicit: bool) -> io::Result<(Table, Vec<TableError>)> {
+    let mut t = Table::builtin();
+    let mut errors = Vec::new();
+    for p in paths.iter().rev() {
+        if !explicit && !p.exists() {
+            continue;
+        }
+        let l = load_path(p)?;
+        log::debug!("{}: {} switch entries", p.display(), l.entries.len());
+        t.prepend(l.entries);
+        errors.extend(l.errors);
+    }
+    Ok((t, errors))
+}
+
 /// Load switch data from `path`, whatever its kind.
 pub fn load_path(path: &Path) -> io::Result<Loaded> {
     let meta = fs::metadata(path)
@@ -50,10 +69,7 @@ pub fn load_path(path: &Path) -> io::Result<Loaded> {
     if name.ends_with(".json") {
         let text = read_text(path)?;
         return Ok(match parse_usb_mode_json(path, &text) {
-            Ok(entries) => Loaded {
-                entries,
-                errors: vec![],
-            },
+            Ok((entries, errors)) => Loaded { entries, errors },
             Err(e) => Loaded {
                 entries: vec![],
                 errors: vec![e],
@@ -270,7 +286,7 @@ pub fn tar_members(tar: &[u8]) -> Result<Vec<(String, &[u8])>, String> {
 #[cfg(test)]
 mod tests {
     use super::super::table::{
-        parse_hex_bytes, DeviceStrings, Method, Step, Table, UsbId, HUAWEI_NEW_MESSAGE,
+        parse_hex_bytes, DeviceStrings, Method, Step, UsbId, HUAWEI_NEW_MESSAGE,
     };
     use super::super::tmp::TempDir;
     use super::*;
@@ -431,6 +447,35 @@ mod tests {
         );
         let e = load_path(&t.path().join("missing")).unwrap_err();
         assert!(e.to_string().contains("missing"), "{e}");
+    }
+
+    #[test]
+    fn table_precedence_and_missing_paths() {
+        let t = TempDir::new("warden-umd").unwrap();
+        let a = t.path().join("a");
+        let b = t.path().join("b");
+        fs::create_dir_all(&a).unwrap();
+        fs::create_dir_all(&b).unwrap();
+        fs::write(
+            a.join("12d1:1446"),
+            "TargetVendor=0x12d1\nTargetProduct=0x1001\nHuaweiNewMode=1\n",
+        )
+        .unwrap();
+        fs::write(
+            b.join("12d1:1446"),
+            "TargetVendor=0x12d1\nTargetProduct=0x1002\nHuaweiNewMode=1\n",
+        )
+        .unwrap();
+        let missing = t.path().join("none");
+        let (tab, errs) = table(&[a.clone(), b.clone(), missing.clone()], false).unwrap();
+        assert!(errs.is_empty());
+        let e = tab
+            .lookup(UsbId::new(0x12d1, 0x1446), &DeviceStrings::default())
+            .unwrap();
+        assert_eq!(e.target_products, [0x1001]);
+        assert_eq!(tab.entries.last().unwrap().source, Source::BuiltIn);
+        let err = table(&[a, missing], true).unwrap_err();
+        assert!(err.to_string().contains("none"), "{err}");
     }
 
     #[cfg(feature = "configpack")]

@@ -187,7 +187,7 @@ pub fn switch<U: Usb, C: Clock>(
     }
     let plan = entry.plan().map_err(|m| SwitchError::Plan(dev.id, m))?;
     log::info!(
-        "switching {dev} ({}) with {:?} from the {}",
+        "switching {dev} ({}) with {:?} (entry from {})",
         entry.name.as_deref().unwrap_or("unnamed"),
         entry.method,
         entry.source

@@ -150,6 +150,8 @@ pub enum Method {
     /// Known to usb_modeswitch but not implemented here (clear error).
     Sony,
     MobileAction,
+    /// OpenWRT usbmode's "MBIM": pick the MBIM configuration.
+    Mbim,
     /// `DetachStorageOnly`: unbinding usb-storage is the whole switch.
     DetachOnly,
     /// Nothing but `Configuration`/`AltSetting` (or no method at all).
@@ -343,7 +345,10 @@ impl SwitchEntry {
             Method::Sequans => p.push(ctl(0x40, 0x0b, 2, 0, vec![])),
             Method::Pantech(v) => {
                 p.push(Step::Detach);
-                p.push(ctl(0x40, 0x70, *v, 0, vec![]));
+                // PantechMode=1: the stick switches by itself once detached.
+                if *v > 1 {
+                    p.push(ctl(0x40, 0x70, *v, 0, vec![]));
+                }
             }
             Method::Quanta => p.push(Step::ControlIn {
                 req_type: 0xc0,
@@ -401,6 +406,9 @@ impl SwitchEntry {
             }
             Method::DetachOnly => p.push(Step::Detach),
             Method::Sony => return Err("SonyMode is not supported by warden".into()),
+            Method::Mbim => {
+                return Err("MBIM configuration selection is not supported by warden".into())
+            }
             Method::MobileAction => {
                 return Err("MobileActionMode is not supported by warden".into())
             }
