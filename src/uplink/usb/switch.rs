@@ -405,7 +405,7 @@ fn wait_target<U: Usb, C: Clock>(
     opts: &Options,
 ) -> Result<Option<Device>, SwitchError> {
     let has_targets = entry.target_vendor.is_some() || entry.target_class.is_some();
-    let deadline = start + opts.timeout;
+    let deadline = start.saturating_add(opts.timeout);
     let mut orig_seen = true;
     loop {
         let now = clock.now();
@@ -463,7 +463,9 @@ fn wait_ttys<U: Usb, C: Clock>(
     let appeared = clock.now();
     // At least two grace periods after the target came, even if that was
     // late in the overall timeout.
-    let deadline = (start + opts.timeout).max(appeared + opts.tty_grace * 2);
+    let deadline = start
+        .saturating_add(opts.timeout)
+        .max(appeared.saturating_add(opts.tty_grace.saturating_mul(2)));
     let mut bound = false;
     loop {
         // Re-read the device: interfaces and drivers settle after it comes.
@@ -477,7 +479,7 @@ fn wait_ttys<U: Usb, C: Clock>(
             return Ok((ttys, bound));
         }
         let now = clock.now();
-        if !bound && now >= appeared + opts.tty_grace {
+        if !bound && now >= appeared.saturating_add(opts.tty_grace) {
             log::info!(
                 "no serial port on {to} after {}s; binding the option driver (new_id {:04x} {:04x})",
                 opts.tty_grace.as_secs(),
@@ -696,6 +698,54 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("no USB device in install"), "{e}");
         assert_eq!(clock.now(), Duration::ZERO);
+    }
+
+    #[test]
+    fn control_and_generic_message_plans_reach_the_device() {
+        use super::super::table::{parse_data_file, Source};
+        let mk = |text: &str| {
+            let mut t = Table::default();
+            t.prepend(vec![
+                parse_data_file("12d1:1446", Source::BuiltIn, text).unwrap()
+            ]);
+            t
+        };
+        let opts = Options {
+            timeout: Duration::from_secs(2),
+            ..Options::default()
+        };
+        // HuaweiMode: SET_FEATURE(1) to the device; this stick ignores it.
+        let (clock, mut usb) = sim(Behavior::Switches);
+        let t = mk("TargetVendor=0x12d1\nTargetProduct=0x1506\nHuaweiMode=1\n");
+        let e = switch(&mut usb, &clock, &t, Some(E367), &opts).unwrap_err();
+        assert!(matches!(e, SwitchError::DidNotVanish { .. }), "{e}");
+        assert_eq!(usb.ops(), ["control 00 03 0001 0000 0"]);
+        // A non-CBW message with NeedResponse reads a response of its size
+        // (at least 13 bytes); a CBW one reads a CSW.
+        let (clock, mut usb) = sim(Behavior::Switches);
+        let t = mk("TargetVendor=0x12d1\nTargetProduct=0x1506\nMessageContent=\"0f00010142\"\nMessageContent2=\"55534243123456780000000000000011062000000101000100000000000000\"\nNeedResponse=1\n");
+        let o = switch(&mut usb, &clock, &t, Some(E367), &Options::default()).unwrap();
+        assert_eq!(o.to.unwrap().id, E367_MODEM);
+        let ops = usb.ops();
+        assert_eq!(
+            ops[3..6],
+            [
+                "bulk_out 01 0f00010142",
+                "bulk_in 81 13",
+                "bulk_out 01 55534243123456780000000000000011062000000101000100000000000000"
+            ]
+        );
+    }
+
+    #[test]
+    fn huge_timeout_does_not_overflow() {
+        let (clock, mut usb) = sim(Behavior::Switches);
+        let opts = Options {
+            timeout: Duration::MAX,
+            ..Options::default()
+        };
+        let o = switch(&mut usb, &clock, &Table::builtin(), Some(E367), &opts).unwrap();
+        assert_eq!(o.to.unwrap().id, E367_MODEM);
     }
 
     #[test]

@@ -295,8 +295,10 @@ impl SwitchEntry {
     /// The USB operations that switch this device, in order.
     pub fn plan(&self) -> Result<Vec<Step>, String> {
         let mut p = Vec::new();
+        // Waits are bounded (a minute) so a bad data file cannot stall
+        // hotplug handling for days.
         if self.wait_before > 0 {
-            p.push(Step::Sleep(self.wait_before.saturating_mul(1000)));
+            p.push(Step::Sleep(self.wait_before.min(60) * 1000));
         }
         let ctl =
             |req_type: u8, request: u8, value: u16, index: u16, data: Vec<u8>| Step::Control {
@@ -449,7 +451,7 @@ impl SwitchEntry {
         p.push(Step::ClearHalt(Dir::Out));
         p.push(Step::Sleep(50));
         if self.release_delay_ms > 0 {
-            p.push(Step::Sleep(self.release_delay_ms));
+            p.push(Step::Sleep(self.release_delay_ms.min(60_000)));
         }
         p.push(Step::Release);
     }
@@ -841,6 +843,8 @@ mod tests {
         assert_eq!("12d1:1446".parse(), Ok(UsbId::new(0x12d1, 0x1446)));
         assert_eq!("0x12d1:0x1446".parse(), Ok(UsbId::new(0x12d1, 0x1446)));
         assert_eq!("12d1/1446/0".parse(), Ok(UsbId::new(0x12d1, 0x1446)));
+        // OpenWRT hotplug's PRODUCT is unpadded.
+        assert_eq!("5c6/1000/0".parse(), Ok(UsbId::new(0x05c6, 0x1000)));
         assert_eq!(UsbId::new(0x12d1, 0x1506).to_string(), "12d1:1506");
         for bad in ["", "12d1", "12d1:", "12345:1", "xyz:1446", "12d1:1446:9"] {
             let e = bad.parse::<UsbId>().unwrap_err();
