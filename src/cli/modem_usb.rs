@@ -162,9 +162,14 @@ fn check(
     }
 }
 
-fn run_switch<U: Usb, C: Clock>(
-    usb: &mut U,
-    clock: &C,
+/// `3.1s`, without pulling float formatting into the binary.
+fn secs(d: Duration) -> String {
+    format!("{}.{}s", d.as_secs(), d.subsec_millis() / 100)
+}
+
+fn run_switch(
+    usb: &mut dyn Usb,
+    clock: &dyn Clock,
     table: &Table,
     want: Option<UsbId>,
     opts: &Options,
@@ -175,8 +180,8 @@ fn run_switch<U: Usb, C: Clock>(
     match (&o.from, &o.to) {
         (None, Some(to)) => println!("{to} is already in modem mode"),
         (Some(from), Some(to)) => println!(
-            "switched {from} -> {to} in {:.1}s{}",
-            o.elapsed.as_secs_f32(),
+            "switched {from} -> {to} in {}{}",
+            secs(o.elapsed),
             if o.bound_option {
                 " (option driver bound via new_id)"
             } else {
@@ -184,8 +189,8 @@ fn run_switch<U: Usb, C: Clock>(
             }
         ),
         (Some(from), None) => println!(
-            "{from} left storage mode in {:.1}s (no target id known to check)",
-            o.elapsed.as_secs_f32()
+            "{from} left storage mode in {} (no target id known to check)",
+            secs(o.elapsed)
         ),
         (None, None) => {}
     }

@@ -127,12 +127,12 @@ impl fmt::Display for UsbError {
 
 impl std::error::Error for UsbError {}
 
-/// Finding and opening devices.
+/// Finding and opening devices. Used as `dyn Usb` so the switch logic is
+/// compiled once, whatever the backend (size matters on the router).
 pub trait Usb {
-    type Handle: UsbHandle;
     /// Every device now present.
     fn devices(&mut self) -> Result<Vec<Device>, UsbError>;
-    fn open(&mut self, dev: &Device) -> Result<Self::Handle, UsbError>;
+    fn open(&mut self, dev: &Device) -> Result<Box<dyn UsbHandle>, UsbError>;
     /// Teach the `option` serial driver an id it does not know
     /// (`/sys/bus/usb-serial/drivers/option1/new_id`).
     fn bind_option(&mut self, id: UsbId) -> Result<(), UsbError>;

@@ -22,7 +22,9 @@ use std::path::Path;
 pub enum Json {
     Null,
     Bool(bool),
-    Num(f64),
+    /// Only whole numbers: usb-mode.json has no others, and float parsing
+    /// would cost the router binary kilobytes for nothing.
+    Int(i64),
     Str(String),
     Arr(Vec<Json>),
     /// Members in file order (duplicate keys kept).
@@ -165,11 +167,14 @@ impl Parser<'_> {
                 ) {
                     self.i += 1;
                 }
-                std::str::from_utf8(self.s.get(start..self.i).unwrap_or_default())
-                    .ok()
-                    .and_then(|t| t.parse::<f64>().ok())
-                    .map(Json::Num)
-                    .ok_or_else(|| self.err("bad number"))
+                let t = std::str::from_utf8(self.s.get(start..self.i).unwrap_or_default())
+                    .unwrap_or_default();
+                if t.contains(['.', 'e', 'E']) {
+                    return Err(self.err("only whole numbers are supported"));
+                }
+                t.parse::<i64>()
+                    .map(Json::Int)
+                    .map_err(|_| self.err("bad number"))
             }
             Some(_) => Err(self.err("unexpected character")),
         }
@@ -308,17 +313,17 @@ fn device_entry(
     let mut mode: Option<String> = None;
     let mut modeval: Option<u16> = None;
     for (k, v) in fields {
-        let int = |max: f64| match v {
-            Json::Num(n) if n.fract() == 0.0 && *n >= 0.0 && *n <= max => Ok(*n as u32),
+        let int = |max: u32| match v {
+            Json::Int(n) if (0..=i64::from(max)).contains(n) => Ok(*n as u32),
             _ => Err(format!("\"{k}\": expected a whole number up to {max}")),
         };
         let boolean = || match v {
             Json::Bool(b) => Ok(*b),
             _ => Err(format!("\"{k}\": expected true or false")),
         };
-        let u8v = || int(255.0).map(|n| n as u8);
+        let u8v = || int(255).map(|n| n as u8);
         match k.as_str() {
-            "t_vendor" => e.target_vendor = Some(int(65535.0)? as u16),
+            "t_vendor" => e.target_vendor = Some(int(65535)? as u16),
             "t_product" => {
                 let Json::Arr(a) = v else {
                     return Err("\"t_product\": expected an array".into());
@@ -326,15 +331,14 @@ fn device_entry(
                 e.target_products = a
                     .iter()
                     .map(|p| match p {
-                        Json::Num(n) if n.fract() == 0.0 && (0.0..=65535.0).contains(n) => {
-                            Ok(*n as u16)
-                        }
+                        Json::Int(n) => u16::try_from(*n)
+                            .map_err(|_| "\"t_product\": expected product ids".to_string()),
                         _ => Err("\"t_product\": expected product ids".to_string()),
                     })
                     .collect::<Result<_, _>>()?;
             }
             "t_class" => e.target_class = Some(u8v()?),
-            "modeval" => modeval = Some(int(65535.0)? as u16),
+            "modeval" => modeval = Some(int(65535)? as u16),
             "mode" => match v {
                 Json::Str(s) => mode = Some(s.clone()),
                 _ => return Err("\"mode\": expected a string".into()),
@@ -345,7 +349,8 @@ fn device_entry(
                 };
                 for m in a {
                     let idx = match m {
-                        Json::Num(n) if n.fract() == 0.0 && *n >= 0.0 => *n as usize,
+                        Json::Int(n) => usize::try_from(*n)
+                            .map_err(|_| "\"msg\": expected message indices".to_string())?,
                         _ => return Err("\"msg\": expected message indices".into()),
                     };
                     let bytes = messages
@@ -360,8 +365,8 @@ fn device_entry(
             "config" => e.configuration = Some(u8v()?),
             "alt" => e.alt_setting = Some(u8v()?),
             "response" => e.need_response = boolean()?,
-            "wait" => e.wait_before = int(3600.0)?,
-            "release_delay" => e.release_delay_ms = int(600_000.0)?,
+            "wait" => e.wait_before = int(3600)?,
+            "release_delay" => e.release_delay_ms = int(600_000)?,
             "reset" => e.reset_usb = boolean()?,
             "no_driver" => e.no_driver_loading = boolean()?,
             "detach_storage" => {
@@ -406,12 +411,12 @@ mod tests {
 
     #[test]
     fn json_values() {
-        let v = parse(r#" { "a": [1, -2.5e1, true, false, null], "b\u0041\n": "x\"y" } "#).unwrap();
+        let v = parse(r#" { "a": [1, -25, true, false, null], "b\u0041\n": "x\"y" } "#).unwrap();
         assert_eq!(
             v.get("a"),
             Some(&Json::Arr(vec![
-                Json::Num(1.0),
-                Json::Num(-25.0),
+                Json::Int(1),
+                Json::Int(-25),
                 Json::Bool(true),
                 Json::Bool(false),
                 Json::Null
@@ -431,6 +436,8 @@ mod tests {
             ("tru", 1),
             ("\"\\u12\"", 1),
             ("", 1),
+            ("[1.5]", 1),
+            ("99999999999999999999", 1),
         ] {
             let e = parse(text).unwrap_err();
             assert_eq!(e.line, line, "{text}: {e:?}");

@@ -340,24 +340,22 @@ fn io_err(e: io::Error) -> UsbError {
     UsbError::Other(format!("simulated sysfs: {e}"))
 }
 
-impl<C: Clock + Clone> Usb for SimUsb<C> {
-    type Handle = SimHandle<C>;
-
+impl<C: Clock + Clone + 'static> Usb for SimUsb<C> {
     fn devices(&mut self) -> Result<Vec<Device>, UsbError> {
         self.tick().map_err(io_err)?;
         sysfs::devices(&self.root).map_err(io_err)
     }
 
-    fn open(&mut self, dev: &Device) -> Result<SimHandle<C>, UsbError> {
+    fn open(&mut self, dev: &Device) -> Result<Box<dyn UsbHandle>, UsbError> {
         self.tick().map_err(io_err)?;
         let s = self.st.borrow();
         if dev.id != UsbId::new(0x12d1, 0x1446) || !s.plugged {
             return Err(UsbError::NoDevice);
         }
-        Ok(SimHandle {
+        Ok(Box::new(SimHandle {
             clock: self.clock.clone(),
             st: self.st.clone(),
-        })
+        }))
     }
 
     fn bind_option(&mut self, id: UsbId) -> Result<(), UsbError> {

@@ -131,9 +131,9 @@ fn is_target(e: &SwitchEntry, d: &Device) -> bool {
 }
 
 /// Switch the device `want` (or the first device the table knows).
-pub fn switch<U: Usb, C: Clock>(
-    usb: &mut U,
-    clock: &C,
+pub fn switch(
+    usb: &mut dyn Usb,
+    clock: &dyn Clock,
     table: &Table,
     want: Option<UsbId>,
     opts: &Options,
@@ -229,9 +229,9 @@ pub fn switch<U: Usb, C: Clock>(
 }
 
 /// Carry out a plan on `dev`.
-pub fn run_plan<U: Usb, C: Clock>(
-    usb: &mut U,
-    clock: &C,
+pub fn run_plan(
+    usb: &mut dyn Usb,
+    clock: &dyn Clock,
     entry: &SwitchEntry,
     dev: &Device,
     plan: &[Step],
@@ -262,7 +262,7 @@ pub fn run_plan<U: Usb, C: Clock>(
         err,
     })?;
     for step in plan {
-        let r = exec(&mut h, clock, step, iface, out_ep, in_ep);
+        let r = exec(h.as_mut(), clock, step, iface, out_ep, in_ep);
         match r {
             Ok(()) => {}
             Err(UsbError::NoDevice) => {
@@ -309,9 +309,9 @@ fn step_name(step: &Step, iface: u8) -> String {
     }
 }
 
-fn exec<H: UsbHandle, C: Clock>(
-    h: &mut H,
-    clock: &C,
+fn exec(
+    h: &mut dyn UsbHandle,
+    clock: &dyn Clock,
     step: &Step,
     iface: u8,
     out_ep: u8,
@@ -395,9 +395,9 @@ pub fn parse_csw(b: &[u8]) -> Result<u8, String> {
     r.u8().map_err(|e| format!("short CSW: {e}"))
 }
 
-fn wait_target<U: Usb, C: Clock>(
-    usb: &mut U,
-    clock: &C,
+fn wait_target(
+    usb: &mut dyn Usb,
+    clock: &dyn Clock,
     entry: &SwitchEntry,
     orig: &Device,
     before: &[Device],
@@ -453,9 +453,9 @@ fn wait_target<U: Usb, C: Clock>(
     }
 }
 
-fn wait_ttys<U: Usb, C: Clock>(
-    usb: &mut U,
-    clock: &C,
+fn wait_ttys(
+    usb: &mut dyn Usb,
+    clock: &dyn Clock,
     to: &Device,
     start: Duration,
     opts: &Options,
