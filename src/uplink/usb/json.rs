@@ -298,6 +298,22 @@ pub fn parse_usb_mode_json(
     Ok((out, bad))
 }
 
+#[inline(never)]
+fn json_uint(k: &str, v: &Json, max: u32) -> Result<u32, String> {
+    match v {
+        Json::Int(n) if (0..=i64::from(max)).contains(n) => Ok(*n as u32),
+        _ => Err(format!("\"{k}\": expected a whole number up to {max}")),
+    }
+}
+
+#[inline(never)]
+fn json_bool(k: &str, v: &Json) -> Result<bool, String> {
+    match v {
+        Json::Bool(b) => Ok(*b),
+        _ => Err(format!("\"{k}\": expected true or false")),
+    }
+}
+
 fn device_entry(
     id: UsbId,
     qualifier: Option<Qualifier>,
@@ -313,15 +329,9 @@ fn device_entry(
     let mut mode: Option<String> = None;
     let mut modeval: Option<u16> = None;
     for (k, v) in fields {
-        let int = |max: u32| match v {
-            Json::Int(n) if (0..=i64::from(max)).contains(n) => Ok(*n as u32),
-            _ => Err(format!("\"{k}\": expected a whole number up to {max}")),
-        };
-        let boolean = || match v {
-            Json::Bool(b) => Ok(*b),
-            _ => Err(format!("\"{k}\": expected true or false")),
-        };
-        let u8v = || int(255).map(|n| n as u8);
+        let int = |max: u32| json_uint(k, v, max);
+        let boolean = || json_bool(k, v);
+        let u8v = || json_uint(k, v, 255).map(|n| n as u8);
         match k.as_str() {
             "t_vendor" => e.target_vendor = Some(int(65535)? as u16),
             "t_product" => {

@@ -187,9 +187,9 @@ pub fn switch(
     }
     let plan = entry.plan().map_err(|m| SwitchError::Plan(dev.id, m))?;
     log::info!(
-        "switching {dev} ({}) with {:?} (entry from {})",
+        "switching {dev} ({}) with {} (entry from {})",
         entry.name.as_deref().unwrap_or("unnamed"),
-        entry.method,
+        entry.method.name(),
         entry.source
     );
     let before: Vec<Device> = devs
@@ -266,7 +266,11 @@ pub fn run_plan(
         match r {
             Ok(()) => {}
             Err(UsbError::NoDevice) => {
-                log::info!("{}: device gone after {step:?}; skipping the rest", dev.id);
+                log::info!(
+                    "{}: device gone after {}; skipping the rest",
+                    dev.id,
+                    step_name(step, iface)
+                );
                 return Ok(());
             }
             Err(err) => {

@@ -158,6 +158,33 @@ pub enum Method {
     ConfigOnly,
 }
 
+impl Method {
+    /// The name usb_modeswitch's data files use.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Method::Messages => "MessageContent",
+            Method::StandardEject => "StandardEject",
+            Method::HuaweiNew => "HuaweiNewMode",
+            Method::Huawei => "HuaweiMode",
+            Method::Option => "OptionMode",
+            Method::Sierra => "SierraMode",
+            Method::Sequans => "SequansMode",
+            Method::Quanta => "QuantaMode",
+            Method::Kobil => "KobilMode",
+            Method::Qisda => "QisdaMode",
+            Method::Gct => "GCTMode",
+            Method::Blackberry => "BlackberryMode",
+            Method::Pantech(_) => "PantechMode",
+            Method::Cisco => "CiscoMode",
+            Method::Sony => "SonyMode",
+            Method::MobileAction => "MobileActionMode",
+            Method::Mbim => "MBIM",
+            Method::DetachOnly => "DetachStorageOnly",
+            Method::ConfigOnly => "Configuration",
+        }
+    }
+}
+
 /// A variant keyed by more than vid:pid (usb-modeswitch-data file names like
 /// `05c6:1000:uMa=Qualcomm`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -558,9 +585,7 @@ pub fn parse_data_file(name: &str, source: Source, text: &str) -> Result<SwitchE
         None => None,
     };
     let mut e = SwitchEntry::new(UsbId::new(0, 0), source);
-    let (mut dv, mut dp) = (None, None);
-    let mut modes: Vec<&'static str> = Vec::new();
-    let mut msgs: [Option<Vec<u8>>; 3] = [None, None, None];
+    let mut st = Keys::default();
     for (i, raw) in text.lines().enumerate() {
         let ln = i + 1;
         let line = raw.trim();
@@ -586,89 +611,14 @@ pub fn parse_data_file(name: &str, source: Source, text: &str) -> Result<SwitchE
             (Some(_), _) => return Err(err(ln, format!("{key}: missing closing quote"))),
             _ => val,
         };
-        let hex16 = || {
-            parse_hex16(val).ok_or_else(|| err(ln, format!("{key}: '{val}' is not a hex number")))
-        };
-        let hex8 =
-            || parse_hex8(val).ok_or_else(|| err(ln, format!("{key}: '{val}' is not a hex byte")));
-        let int = || {
-            val.parse::<u32>()
-                .map_err(|_| err(ln, format!("{key}: '{val}' is not a whole number")))
-        };
-        let flag = || parse_flag(val).ok_or_else(|| err(ln, format!("{key}: '{val}' is not 0/1")));
-        let msg = || parse_hex_bytes(val).map_err(|m| err(ln, format!("{key}: {m}")));
-        match key {
-            "DefaultVendor" => dv = Some(hex16()?),
-            "DefaultProduct" => dp = Some(hex16()?),
-            "TargetVendor" => e.target_vendor = Some(hex16()?),
-            "TargetProduct" => e.target_products = vec![hex16()?],
-            "TargetProductList" => {
-                e.target_products = val
-                    .split(',')
-                    .filter(|s| !s.trim().is_empty())
-                    .map(|s| {
-                        parse_hex16(s).ok_or_else(|| {
-                            err(
-                                ln,
-                                format!("TargetProductList: '{}' is not a hex id", s.trim()),
-                            )
-                        })
-                    })
-                    .collect::<Result<_, _>>()?
-            }
-            "TargetClass" => e.target_class = Some(hex8()?),
-            "MessageContent" => msgs[0] = Some(msg()?),
-            "MessageContent2" => msgs[1] = Some(msg()?),
-            "MessageContent3" => msgs[2] = Some(msg()?),
-            "MessageEndpoint" => e.message_endpoint = Some(hex8()?),
-            "ResponseEndpoint" => e.response_endpoint = Some(hex8()?),
-            "Interface" => e.interface = Some(hex8()?),
-            "Configuration" => e.configuration = Some(hex8()?),
-            "AltSetting" => e.alt_setting = Some(hex8()?),
-            "NeedResponse" => e.need_response = flag()?,
-            "WaitBefore" => e.wait_before = int()?,
-            "ReleaseDelay" => e.release_delay_ms = int()?,
-            // Seconds of success checking: warden always checks, bounded by
-            // its own timeout.
-            "CheckSuccess" => {
-                int()?;
-            }
-            "ResetUSB" => e.reset_usb = flag()?,
-            "NoDriverLoading" => e.no_driver_loading = flag()?,
-            "InquireDevice" | "NoMBIMCheck" => {
-                flag()?;
-            }
-            "DetachStorageOnly" => {
-                if flag()? {
-                    modes.push("DetachStorageOnly")
-                }
-            }
-            "StandardEject" => {
-                if flag()? {
-                    modes.push("StandardEject")
-                }
-            }
-            "PantechMode" => {
-                let v = int()?;
-                if v > 0 {
-                    e.method = Method::Pantech(
-                        u16::try_from(v)
-                            .map_err(|_| err(ln, format!("PantechMode: {v} too big")))?,
-                    );
-                    modes.push("PantechMode");
-                }
-            }
-            k => match special_mode(k) {
-                Some((label, m)) => {
-                    if flag()? {
-                        e.method = m;
-                        modes.push(label);
-                    }
-                }
-                None => return Err(err(ln, format!("unknown key '{k}'"))),
-            },
-        }
+        apply_key(&mut e, &mut st, key, val).map_err(|m| err(ln, m))?;
     }
+    let Keys {
+        dv,
+        dp,
+        modes,
+        msgs,
+    } = st;
     e.id = match (from_name, dv, dp) {
         (Some((id, q)), v, p) => {
             if v.is_some_and(|v| v != id.vendor) || p.is_some_and(|p| p != id.product) {
@@ -709,6 +659,113 @@ pub fn parse_data_file(name: &str, source: Source, text: &str) -> Result<SwitchE
         e.method = Method::Messages;
     }
     Ok(e)
+}
+
+/// What a data file says besides the entry's own fields.
+#[derive(Default)]
+struct Keys {
+    dv: Option<u16>,
+    dp: Option<u16>,
+    modes: Vec<&'static str>,
+    msgs: [Option<Vec<u8>>; 3],
+}
+
+/// A `Key=value` of a data file, with typed readers whose errors name both.
+/// (Not inlined: one copy of each error path keeps the router binary small.)
+struct KeyVal<'a> {
+    key: &'a str,
+    val: &'a str,
+}
+
+impl KeyVal<'_> {
+    #[inline(never)]
+    fn bad(&self, what: &str) -> String {
+        format!("{}: '{}' is not {what}", self.key, self.val)
+    }
+    fn hex16(&self) -> Result<u16, String> {
+        parse_hex16(self.val).ok_or_else(|| self.bad("a hex number"))
+    }
+    fn hex8(&self) -> Result<u8, String> {
+        parse_hex8(self.val).ok_or_else(|| self.bad("a hex byte"))
+    }
+    fn int(&self) -> Result<u32, String> {
+        self.val.parse().map_err(|_| self.bad("a whole number"))
+    }
+    fn flag(&self) -> Result<bool, String> {
+        parse_flag(self.val).ok_or_else(|| self.bad("0/1"))
+    }
+    fn msg(&self) -> Result<Vec<u8>, String> {
+        parse_hex_bytes(self.val).map_err(|m| format!("{}: {m}", self.key))
+    }
+}
+
+fn apply_key(e: &mut SwitchEntry, st: &mut Keys, key: &str, val: &str) -> Result<(), String> {
+    let kv = KeyVal { key, val };
+    match key {
+        "DefaultVendor" => st.dv = Some(kv.hex16()?),
+        "DefaultProduct" => st.dp = Some(kv.hex16()?),
+        "TargetVendor" => e.target_vendor = Some(kv.hex16()?),
+        "TargetProduct" => e.target_products = vec![kv.hex16()?],
+        "TargetProductList" => {
+            e.target_products = val
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| {
+                    parse_hex16(s)
+                        .ok_or_else(|| format!("TargetProductList: '{}' is not a hex id", s.trim()))
+                })
+                .collect::<Result<_, _>>()?
+        }
+        "TargetClass" => e.target_class = Some(kv.hex8()?),
+        "MessageContent" => st.msgs[0] = Some(kv.msg()?),
+        "MessageContent2" => st.msgs[1] = Some(kv.msg()?),
+        "MessageContent3" => st.msgs[2] = Some(kv.msg()?),
+        "MessageEndpoint" => e.message_endpoint = Some(kv.hex8()?),
+        "ResponseEndpoint" => e.response_endpoint = Some(kv.hex8()?),
+        "Interface" => e.interface = Some(kv.hex8()?),
+        "Configuration" => e.configuration = Some(kv.hex8()?),
+        "AltSetting" => e.alt_setting = Some(kv.hex8()?),
+        "NeedResponse" => e.need_response = kv.flag()?,
+        "WaitBefore" => e.wait_before = kv.int()?,
+        "ReleaseDelay" => e.release_delay_ms = kv.int()?,
+        // Seconds of success checking: warden always checks, bounded by its
+        // own timeout.
+        "CheckSuccess" => {
+            kv.int()?;
+        }
+        "ResetUSB" => e.reset_usb = kv.flag()?,
+        "NoDriverLoading" => e.no_driver_loading = kv.flag()?,
+        "InquireDevice" | "NoMBIMCheck" => {
+            kv.flag()?;
+        }
+        "DetachStorageOnly" | "StandardEject" => {
+            if kv.flag()? {
+                st.modes.push(if key == "StandardEject" {
+                    "StandardEject"
+                } else {
+                    "DetachStorageOnly"
+                })
+            }
+        }
+        "PantechMode" => {
+            let v = kv.int()?;
+            if v > 0 {
+                let v = u16::try_from(v).map_err(|_| kv.bad("a mode value"))?;
+                e.method = Method::Pantech(v);
+                st.modes.push("PantechMode");
+            }
+        }
+        k => match special_mode(k) {
+            Some((label, m)) => {
+                if kv.flag()? {
+                    e.method = m;
+                    st.modes.push(label);
+                }
+            }
+            None => return Err(format!("unknown key '{k}'")),
+        },
+    }
+    Ok(())
 }
 
 fn parse_flag(s: &str) -> Option<bool> {

@@ -1,12 +1,10 @@
 //! The real USB side on Linux: sysfs for enumeration, usbdevfs ioctls on
 //! `/dev/bus/usb/BBB/DDD` for the transfers.
 //!
-//! Why not rusb: a vendored libusb adds about 100 KB to the stripped mips
-//! binary (measured, see the notes in the repository's history), needs a C
-//! cross compiler, and brings a thread and a hotplug machinery warden does
-//! not use. A mode switch needs nine ioctls; these are stable kernel ABI
-//! (`linux/usbdevice_fs.h`) and cost a few KB. The ioctl numbers are
-//! computed per architecture (mips encodes direction bits differently).
+//! Why not rusb: see the module documentation of [`super`]. A mode switch
+//! needs nine ioctls; these are stable kernel ABI (`linux/usbdevice_fs.h`).
+//! The ioctl numbers are computed per architecture (mips encodes direction
+//! bits differently).
 
 use super::device::{Device, Usb, UsbError, UsbHandle};
 use super::sysfs;
