@@ -8,8 +8,9 @@
 mod config_cmd;
 mod daemon_cmd;
 mod dns;
-mod notify;
 mod modem;
+pub(crate) mod modem_usb;
+mod notify;
 
 use crate::config::{self, Config, ConfigError};
 use argh::FromArgs;

@@ -28,6 +28,8 @@ enum What {
     At(AtCmd),
     Pin(PinCmd),
     Sim(SimCmd),
+    Switch(super::modem_usb::SwitchCmd),
+    Ports(super::modem_usb::PortsCmd),
 }
 
 impl ModemCmd {
@@ -43,6 +45,8 @@ impl ModemCmd {
             What::At(c) => c.run(g),
             What::Pin(c) => c.run(g),
             What::Sim(c) => c.run(g),
+            What::Switch(c) => c.run(g),
+            What::Ports(c) => c.run(g),
         }
     }
 }

@@ -82,6 +82,15 @@ pub struct Uplink {
     pub backoff_stable: Duration,
     /// Reset the modem after this many consecutive failed dials.
     pub reset_after: u32,
+    /// The PPP tty; None: discovered from sysfs by interface class.
+    pub device: Option<PathBuf>,
+    /// The AT (control, PCUI) tty; None: discovered.
+    pub control_device: Option<PathBuf>,
+    /// Bound on waiting for a switched stick to come back as a modem.
+    pub switch_timeout: Duration,
+    /// usb-modeswitch data to read (directories, files, usb-mode.json,
+    /// configPack.tar.gz); empty: the usual places.
+    pub modeswitch_data: Vec<PathBuf>,
 }
 
 impl Default for Uplink {
@@ -110,6 +119,10 @@ impl Default for Uplink {
             backoff_max: b.max,
             backoff_stable: b.stable,
             reset_after: 5,
+            device: None,
+            control_device: None,
+            switch_timeout: Duration::from_secs(20),
+            modeswitch_data: Vec::new(),
         }
     }
 }
@@ -353,6 +366,10 @@ impl Uplink {
             backoff_max: o.get("backoff_max", d.backoff_max)?,
             backoff_stable: o.get("backoff_stable", d.backoff_stable)?,
             reset_after: o.get("reset_after", d.reset_after)?,
+            device: o.get_opt("device")?,
+            control_device: o.get_opt("control_device")?,
+            switch_timeout: o.get("switch_timeout", d.switch_timeout)?,
+            modeswitch_data: o.list("modeswitch_data")?,
         })
     }
 }
@@ -638,6 +655,26 @@ mod tests {
         assert!(!cfg.uplink.enabled);
         assert_eq!(cfg.uplink.apn, "web.example");
         assert_eq!(cfg.signer.max_validity, Duration::from_secs(8 * 3600));
+    }
+
+    #[test]
+    fn uplink_ports_and_switch_options() {
+        let (cfg, w) = uci(
+            "config uplink\n option device /dev/ttyUSB0\n option control_device ''\n option switch_timeout 45\n list modeswitch_data /etc/usb-mode.json\n list modeswitch_data /etc/usb_modeswitch.d\n",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(cfg.uplink.device, Some(PathBuf::from("/dev/ttyUSB0")));
+        assert_eq!(cfg.uplink.control_device, None);
+        assert_eq!(cfg.uplink.switch_timeout, Duration::from_secs(45));
+        assert_eq!(
+            cfg.uplink.modeswitch_data,
+            [
+                PathBuf::from("/etc/usb-mode.json"),
+                PathBuf::from("/etc/usb_modeswitch.d")
+            ]
+        );
+        assert_eq!(Uplink::default().switch_timeout, Duration::from_secs(20));
     }
 
     #[test]
