@@ -8,9 +8,14 @@
 mod config_cmd;
 mod daemon_cmd;
 mod dns;
+mod keyfs;
 mod modem;
 pub(crate) mod modem_usb;
 mod notify;
+mod otp;
+mod prompt;
+mod user;
+mod when;
 
 use crate::config::{self, Config, ConfigError};
 use argh::FromArgs;
@@ -46,6 +51,21 @@ enum Command {
     Dns(dns::DnsCmd),
     Notify(notify::NotifyCmd),
     Modem(modem::ModemCmd),
+    User(user::UserCmd),
+    Unlock(keyfs::UnlockCmd),
+    Lock(keyfs::LockCmd),
+    Keyfs(keyfs::KeyfsCmd),
+    #[allow(dead_code)] // otp parses its own arguments; see run()
+    Otp(OtpHelp),
+}
+
+/// generate and validate OATH codes (oathtool's options; 'warden otp -h')
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "otp")]
+struct OtpHelp {
+    /// oathtool-style options, KEY and OTP (parsed by 'otp' itself)
+    #[argh(positional, greedy)]
+    _args: Vec<String>,
 }
 
 /// How a command failed, which decides the exit status.
@@ -115,6 +135,13 @@ impl Globals {
 /// Parse arguments (without the program name) and run. Returns the exit
 /// status.
 pub fn run(args: &[&str]) -> i32 {
+    // `otp` takes oathtool's option syntax (e.g. `--totp[=MODE]`), which
+    // argh cannot express: parse the globals before it with argh, the rest
+    // in otp.rs.
+    let (args, otp_args) = match otp::is_otp_command(args) {
+        Some(i) => (&args[..=i], Some(&args[i + 1..])),
+        None => (args, None),
+    };
     let w = match Warden::from_args(&["warden"], args) {
         Ok(w) => w,
         Err(early) => {
@@ -149,6 +176,11 @@ pub fn run(args: &[&str]) -> i32 {
         Some(Command::Dns(c)) => c.run(&g),
         Some(Command::Notify(c)) => c.run(&g),
         Some(Command::Modem(c)) => c.run(&g),
+        Some(Command::User(c)) => c.run(&g),
+        Some(Command::Unlock(c)) => c.run(&g),
+        Some(Command::Lock(c)) => c.run(&g),
+        Some(Command::Keyfs(c)) => c.run(&g),
+        Some(Command::Otp(_)) => otp::run(otp_args.unwrap_or(&[])),
     };
     match result {
         Ok(()) => 0,

@@ -279,12 +279,43 @@ impl Default for Factotum {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Keyfs {
     pub file: PathBuf,
+    /// Where the master key comes from.
+    pub mode: KeyfsMode,
+    /// Unattended mode: the file holding the passphrase (mode 0600).
+    pub keyfile: PathBuf,
+    /// PBKDF2-HMAC-SHA256 iterations for new key files and passphrase
+    /// changes (existing files carry their own count in their header).
+    pub kdf_iterations: u32,
+    /// OATH search window: HOTP counters ahead, TOTP steps either side.
+    pub otp_window: u64,
+}
+
+/// `attended` (unlock by hand after boot) or `unattended` (key file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyfsMode {
+    Attended,
+    Unattended,
+}
+
+impl FromOption for KeyfsMode {
+    const EXPECTED: &'static str = "attended or unattended";
+    fn from_option(s: &str) -> Option<Self> {
+        match s {
+            "attended" => Some(KeyfsMode::Attended),
+            "unattended" => Some(KeyfsMode::Unattended),
+            _ => None,
+        }
+    }
 }
 
 impl Default for Keyfs {
     fn default() -> Self {
         Keyfs {
             file: PathBuf::from("/etc/warden/keys"),
+            mode: KeyfsMode::Attended,
+            keyfile: PathBuf::from("/etc/warden/keys.key"),
+            kdf_iterations: 35_000,
+            otp_window: 1,
         }
     }
 }
@@ -387,9 +418,27 @@ impl Factotum {
 impl Keyfs {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         let d = Keyfs::default();
-        Ok(Keyfs {
+        let k = Keyfs {
             file: o.get("file", d.file)?,
-        })
+            mode: o.get("mode", d.mode)?,
+            keyfile: o.get("keyfile", d.keyfile)?,
+            kdf_iterations: o.get("kdf_iterations", d.kdf_iterations)?,
+            otp_window: o.get("otp_window", d.otp_window)?,
+        };
+        if k.kdf_iterations < 1000 {
+            let line = o
+                .sec
+                .options
+                .iter()
+                .find(|(n, _)| n == "kdf_iterations")
+                .map_or(o.sec.line, |(_, v)| v.line);
+            return Err(o.error(
+                line,
+                "kdf_iterations",
+                format!("{} is too few; at least 1000", k.kdf_iterations),
+            ));
+        }
+        Ok(k)
     }
 }
 

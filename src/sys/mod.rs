@@ -3,4 +3,5 @@
 
 pub mod harden;
 pub mod log;
+pub mod random;
 pub mod signals;

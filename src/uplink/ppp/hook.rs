@@ -325,7 +325,10 @@ pub fn ask(socket: &Path, n: &Notice, timeout: std::time::Duration) -> Result<St
     }
     let mut buf = vec![0u8; MAX_REPLY];
     let got = s.recv(&mut buf).map_err(|e| {
-        if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) {
+        if matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ) {
             SendError::Io(
                 socket.into(),
                 io::Error::new(io::ErrorKind::TimedOut, "no answer (is the uplink busy?)"),

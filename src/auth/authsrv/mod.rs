@@ -1,0 +1,7 @@
+//! The Plan 9 authentication server: DES as Plan 9 uses it, the ticket
+//! formats of authsrv(6), and the ticket service.
+
+pub mod des;
+pub mod server;
+pub mod ticket;
+pub mod tickets;

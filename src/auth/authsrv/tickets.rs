@@ -1,0 +1,334 @@
+//! The ticket service's decisions, sans-IO: a request's bytes in, the reply's
+//! bytes out. Follows Plan 9's authsrv `ticketrequest`:
+//!
+//! ```text
+//! C->AS  Ticketreq{AuthTreq, authid, authdom, chal, hostid, uid}
+//! AS->C  AuthOK, Tc = {AuthTc, chal, cuid=hostid, suid=uid, K} in key(hostid),
+//!                Ts = {AuthTs, chal, cuid=hostid, suid=uid, K} in key(authid)
+//! ```
+//!
+//! Unknown users, and a host owner that may not speak for `uid`, get tickets
+//! in made-up keys, so the reply never tells which names exist; the client
+//! simply fails to decrypt. K is a fresh random session key.
+
+use super::des::DESKEYLEN;
+use super::ticket::{auth_err, types, FormatError, Ticket, Ticketreq, TICKETLEN, TICKREQLEN};
+
+/// What the ticket service needs from the user database.
+pub trait Accounts {
+    /// The user's Plan 9 DES key, or None when the user is unknown,
+    /// disabled, expired or sitting out a lockout.
+    fn des_key(&self, user: &str) -> Option<[u8; DESKEYLEN]>;
+}
+
+/// Who may speak for whom: Plan 9's speaks-for rule. A host owner speaks
+/// for itself always, and for the users listed for it (`*` for anyone).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpeaksFor {
+    pairs: Vec<(String, String)>,
+}
+
+impl SpeaksFor {
+    /// From config lines `HOSTID USER` (USER may be `*`).
+    pub fn parse(lines: &[String]) -> Result<SpeaksFor, String> {
+        let mut pairs = Vec::new();
+        for l in lines {
+            let mut w = l.split_whitespace();
+            match (w.next(), w.next(), w.next()) {
+                (Some(h), Some(u), None) => pairs.push((h.to_string(), u.to_string())),
+                _ => return Err(format!("'{l}': expected 'HOSTID USER' (USER may be *)")),
+            }
+        }
+        Ok(SpeaksFor { pairs })
+    }
+
+    pub fn allows(&self, hostid: &str, uid: &str) -> bool {
+        hostid == uid
+            || self
+                .pairs
+                .iter()
+                .any(|(h, u)| h == hostid && (u == uid || u == "*"))
+    }
+}
+
+/// What to do with a connection after a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Send these bytes and wait for the next request.
+    Send(Vec<u8>),
+    /// Send these bytes (maybe none) and close: the request was not
+    /// something this service answers.
+    Close(Vec<u8>, String),
+}
+
+/// Outcome of a ticket request, for the log (never secrets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    pub uid: String,
+    pub hostid: String,
+    pub authid: String,
+    /// Empty when both keys were real and speaks-for held.
+    pub problems: Vec<&'static str>,
+}
+
+/// Answer one 141-byte request. `random` fills buffers with fresh random
+/// bytes.
+pub fn handle(
+    req: &[u8],
+    db: &dyn Accounts,
+    speaks: &SpeaksFor,
+    random: &mut dyn FnMut(&mut [u8]),
+) -> (Reply, Option<Logged>) {
+    let tr = match Ticketreq::parse(req) {
+        Ok(tr) => tr,
+        Err(e @ FormatError::Length { .. }) => {
+            return (Reply::Close(Vec::new(), e.to_string()), None)
+        }
+        Err(e) => {
+            return (
+                Reply::Close(auth_err("bad ticket request").to_vec(), e.to_string()),
+                None,
+            )
+        }
+    };
+    match tr.ty {
+        types::AUTH_TREQ => {
+            let (bytes, logged) = ticket_request(&tr, db, speaks, random);
+            (Reply::Send(bytes), Some(logged))
+        }
+        other => (
+            Reply::Close(
+                auth_err(&format!("unsupported request type {other}")).to_vec(),
+                format!("unsupported request type {other}"),
+            ),
+            None,
+        ),
+    }
+}
+
+fn made_up(random: &mut dyn FnMut(&mut [u8])) -> [u8; DESKEYLEN] {
+    let mut k = [0u8; DESKEYLEN];
+    random(&mut k);
+    k
+}
+
+fn ticket_request(
+    tr: &Ticketreq,
+    db: &dyn Accounts,
+    speaks: &SpeaksFor,
+    random: &mut dyn FnMut(&mut [u8]),
+) -> (Vec<u8>, Logged) {
+    let mut problems = Vec::new();
+    let mut akey = db.des_key(&tr.authid).unwrap_or_else(|| {
+        problems.push("unknown authid");
+        made_up(random)
+    });
+    let mut hkey = db.des_key(&tr.hostid).unwrap_or_else(|| {
+        problems.push("unknown hostid");
+        made_up(random)
+    });
+    if !speaks.allows(&tr.hostid, &tr.uid) {
+        problems.push("hostid may not speak for uid");
+        akey = made_up(random);
+        hkey = made_up(random);
+    }
+    let mut t = Ticket {
+        num: types::AUTH_TC,
+        chal: tr.chal,
+        cuid: tr.hostid.clone(),
+        suid: tr.uid.clone(),
+        key: made_up(random),
+    };
+    let mut out = Vec::with_capacity(1 + 2 * TICKETLEN);
+    out.push(types::AUTH_OK);
+    // Names came from a parsed request, so they fit; a failure here would be
+    // a bug, answered as an error rather than a panic.
+    match t.seal(&hkey) {
+        Ok(b) => out.extend_from_slice(&b),
+        Err(_) => return (auth_err("internal error").to_vec(), logged(tr, problems)),
+    }
+    t.num = types::AUTH_TS;
+    match t.seal(&akey) {
+        Ok(b) => out.extend_from_slice(&b),
+        Err(_) => return (auth_err("internal error").to_vec(), logged(tr, problems)),
+    }
+    t.key.fill(0);
+    akey.fill(0);
+    hkey.fill(0);
+    (out, logged(tr, problems))
+}
+
+fn logged(tr: &Ticketreq, problems: Vec<&'static str>) -> Logged {
+    Logged {
+        uid: tr.uid.clone(),
+        hostid: tr.hostid.clone(),
+        authid: tr.authid.clone(),
+        problems,
+    }
+}
+
+/// Bytes a request needs before [`handle`] can answer it.
+pub const REQUEST_LEN: usize = TICKREQLEN;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct Db(HashMap<&'static str, [u8; 7]>);
+
+    impl Accounts for Db {
+        fn des_key(&self, user: &str) -> Option<[u8; 7]> {
+            self.0.get(user).copied()
+        }
+    }
+
+    fn db() -> Db {
+        Db(HashMap::from([
+            ("bootes", [1, 1, 1, 1, 1, 1, 1]),
+            ("glenda", [2, 2, 2, 2, 2, 2, 2]),
+            ("cpu", [3, 3, 3, 3, 3, 3, 3]),
+        ]))
+    }
+
+    fn counter() -> impl FnMut(&mut [u8]) {
+        let mut n = 0u8;
+        move |b: &mut [u8]| {
+            for x in b {
+                n = n.wrapping_add(1);
+                *x = n;
+            }
+        }
+    }
+
+    fn req(authid: &str, hostid: &str, uid: &str) -> [u8; TICKREQLEN] {
+        Ticketreq {
+            ty: types::AUTH_TREQ,
+            authid: authid.into(),
+            authdom: "lan".into(),
+            chal: *b"CHALLENG",
+            hostid: hostid.into(),
+            uid: uid.into(),
+        }
+        .emit()
+        .unwrap()
+    }
+
+    fn tickets(reply: Reply) -> (Vec<u8>, Vec<u8>) {
+        let Reply::Send(b) = reply else {
+            panic!("{reply:?}")
+        };
+        assert_eq!(b.len(), 1 + 2 * TICKETLEN);
+        assert_eq!(b[0], types::AUTH_OK);
+        (b[1..73].to_vec(), b[73..].to_vec())
+    }
+
+    #[test]
+    fn both_tickets_open_with_the_right_keys() {
+        let (r, log) = handle(
+            &req("bootes", "glenda", "glenda"),
+            &db(),
+            &SpeaksFor::default(),
+            &mut counter(),
+        );
+        assert!(log.unwrap().problems.is_empty());
+        let (tc, ts) = tickets(r);
+        let c = Ticket::open(&tc, &[2; 7]).unwrap();
+        let s = Ticket::open(&ts, &[1; 7]).unwrap();
+        assert_eq!(c.num, types::AUTH_TC);
+        assert_eq!(s.num, types::AUTH_TS);
+        assert_eq!(c.chal, *b"CHALLENG");
+        assert_eq!((c.cuid.as_str(), c.suid.as_str()), ("glenda", "glenda"));
+        assert_eq!(c.key, s.key, "one session key in both tickets");
+        assert_ne!(c.key, [0; 7]);
+    }
+
+    #[test]
+    fn unknown_users_get_tickets_nobody_can_open() {
+        let (r, log) = handle(
+            &req("bootes", "mallory", "mallory"),
+            &db(),
+            &SpeaksFor::default(),
+            &mut counter(),
+        );
+        assert_eq!(log.unwrap().problems, ["unknown hostid"]);
+        let (tc, ts) = tickets(r);
+        // Same shape as a real answer; the server ticket still opens for the
+        // server (so a server can tell), the client ticket for nobody.
+        let s = Ticket::open(&ts, &[1; 7]).unwrap();
+        assert_eq!(s.num, types::AUTH_TS);
+        for k in [[2u8; 7], [3; 7], [0; 7]] {
+            let c = Ticket::open(&tc, &k).unwrap();
+            assert!(c.num != types::AUTH_TC || c.chal != *b"CHALLENG");
+        }
+    }
+
+    #[test]
+    fn speaks_for_rule() {
+        let speaks = SpeaksFor::parse(&["cpu glenda".into(), "bootes *".into()]).unwrap();
+        assert!(speaks.allows("glenda", "glenda"));
+        assert!(speaks.allows("cpu", "glenda"));
+        assert!(!speaks.allows("cpu", "bootes"));
+        assert!(speaks.allows("bootes", "anyone"));
+        assert!(SpeaksFor::parse(&["lonely".into()]).is_err());
+
+        // A host owner that may not speak for uid: keys are made up.
+        let (r, log) = handle(
+            &req("bootes", "cpu", "bootes"),
+            &db(),
+            &speaks,
+            &mut counter(),
+        );
+        assert_eq!(log.unwrap().problems, ["hostid may not speak for uid"]);
+        let (tc, ts) = tickets(r);
+        let c = Ticket::open(&tc, &[3; 7]).unwrap();
+        let s = Ticket::open(&ts, &[1; 7]).unwrap();
+        assert!(c.num != types::AUTH_TC || c.chal != *b"CHALLENG");
+        assert!(s.num != types::AUTH_TS || s.chal != *b"CHALLENG");
+
+        let (r, _) = handle(
+            &req("bootes", "cpu", "glenda"),
+            &db(),
+            &speaks,
+            &mut counter(),
+        );
+        let (tc, _) = tickets(r);
+        let c = Ticket::open(&tc, &[3; 7]).unwrap();
+        assert_eq!((c.cuid.as_str(), c.suid.as_str()), ("cpu", "glenda"));
+    }
+
+    #[test]
+    fn bad_requests_close() {
+        let (r, _) = handle(&[1; 10], &db(), &SpeaksFor::default(), &mut counter());
+        assert!(matches!(r, Reply::Close(ref b, _) if b.is_empty()));
+        let mut b = req("bootes", "glenda", "glenda");
+        b[0] = 42;
+        let (r, _) = handle(&b, &db(), &SpeaksFor::default(), &mut counter());
+        let Reply::Close(bytes, why) = r else {
+            panic!()
+        };
+        assert_eq!(bytes[0], types::AUTH_ERR);
+        assert_eq!(bytes.len(), 65);
+        assert!(why.contains("42"));
+        let mut b = req("bootes", "glenda", "glenda");
+        b[114] = 0xfe;
+        let (r, _) = handle(&b, &db(), &SpeaksFor::default(), &mut counter());
+        assert!(matches!(r, Reply::Close(ref b, _) if b[0] == types::AUTH_ERR));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut x = 0x12345678u32;
+        for _ in 0..2000 {
+            let mut b = [0u8; TICKREQLEN];
+            for v in b.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                *v = x as u8;
+            }
+            b[0] = (x % 3) as u8;
+            let _ = handle(&b, &db(), &SpeaksFor::default(), &mut counter());
+        }
+    }
+}

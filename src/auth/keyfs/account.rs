@@ -1,0 +1,383 @@
+//! One account: name, status, expiry, password-derived secrets, an OATH
+//! token, free-form attributes; and the in-memory failure counter with
+//! Plan 9's purgatory and Inferno's 50-strikes rule.
+//!
+//! Secrets never appear in `Debug` output and are zeroized on drop.
+
+use crate::auth::oath::Token;
+use std::fmt;
+use zeroize::Zeroizing;
+
+/// Plan 9's ANAMELEN, the size of a name field in tickets and ticket
+/// requests. Names may fill all 28 bytes, as the rule states; note
+/// that Plan 9's C code NUL-terminates these fields, so a peer may see a
+/// 28-byte name cut to 27: keep names shorter for Plan 9 interop.
+pub const ANAMELEN: usize = 28;
+/// Plan 9's DESKEYLEN.
+pub const DESKEYLEN: usize = 7;
+/// 9front's AESKEYLEN.
+pub const AESKEYLEN: usize = 16;
+/// Consecutive failures that send an account to purgatory (Plan 9).
+pub const PURGATORY_EVERY: u32 = 10;
+/// Base purgatory length; the n-th purgatory lasts n times this.
+pub const PURGATORY_SECS: u64 = 5 * 60;
+/// Consecutive failures that disable an account for good (Inferno).
+pub const DISABLE_AFTER: u32 = 50;
+
+/// Check an account name: 1 to 28 bytes of UTF-8 without control
+/// characters, '/' or white space, and not "." or ".." (it becomes a
+/// directory name in a keyfs tree).
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("empty user name".into());
+    }
+    if name.len() > ANAMELEN {
+        return Err(format!(
+            "user name '{}' is {} bytes, at most {ANAMELEN} allowed",
+            name.escape_default(),
+            name.len()
+        ));
+    }
+    if name == "." || name == ".." {
+        return Err(format!("'{name}' is not a user name"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| *c == '/' || c.is_control() || c.is_whitespace())
+    {
+        return Err(format!(
+            "user name '{}' holds '{}': no '/', spaces or control characters allowed",
+            name.escape_default(),
+            c.escape_default()
+        ));
+    }
+    Ok(())
+}
+
+/// Account status, as keyfs(4)'s `status` file shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Disabled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Disabled => "disabled",
+        }
+    }
+
+    /// keyfs(4)'s `status` file text (`ok` or `disabled`).
+    pub fn parse(s: &str) -> Option<Status> {
+        match s.trim() {
+            "ok" => Some(Status::Ok),
+            "disabled" => Some(Status::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// When an account expires, as keyfs(4)'s `expire` file shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    Never,
+    /// Seconds since the epoch.
+    At(u64),
+}
+
+impl Expiry {
+    /// `never` or seconds since the epoch (keyfs(4)'s text form).
+    pub fn parse(s: &str) -> Option<Expiry> {
+        match s.trim() {
+            "never" => Some(Expiry::Never),
+            t => t.parse().ok().map(Expiry::At),
+        }
+    }
+
+    pub fn expired(self, now: u64) -> bool {
+        matches!(self, Expiry::At(t) if now >= t)
+    }
+}
+
+impl fmt::Display for Expiry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expiry::Never => f.write_str("never"),
+            Expiry::At(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+/// Secrets derived from a password when it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secrets {
+    /// Plan 9 DES key (passtokey).
+    pub des_key: Zeroizing<[u8; DESKEYLEN]>,
+    /// 9front AES key (passtoaeskey).
+    pub aes_key: Zeroizing<[u8; AESKEYLEN]>,
+    /// The shared secret for challenge/response protocols (chap, apop,
+    /// cram): the password itself, as Plan 9's keyfs `secret` file holds it.
+    pub secret: Zeroizing<Vec<u8>>,
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secrets(<secret>)")
+    }
+}
+
+impl Secrets {
+    /// Derive every secret from a password.
+    pub fn from_password(pw: &[u8]) -> Secrets {
+        Secrets {
+            des_key: Zeroizing::new(passtokey(pw)),
+            aes_key: Zeroizing::new(passtoaeskey(pw)),
+            secret: Zeroizing::new(pw.to_vec()),
+        }
+    }
+}
+
+/// Plan 9's passtokey (libauthsrv/passtokey.c): a password to a DES key.
+/// Only the first 27 bytes count.
+pub fn passtokey(pw: &[u8]) -> [u8; DESKEYLEN] {
+    let mut buf = Zeroizing::new([b' '; ANAMELEN]);
+    let mut n = pw.len().min(ANAMELEN - 1);
+    buf[..n].copy_from_slice(&pw[..n]);
+    buf[n] = 0;
+    let mut key = [0u8; DESKEYLEN];
+    let mut t = 0usize;
+    loop {
+        for i in 0..DESKEYLEN {
+            key[i] = (buf[t + i] >> i).wrapping_add(buf[t + i + 1] << (8 - (i + 1)));
+        }
+        if n <= 8 {
+            return key;
+        }
+        n -= 8;
+        t += 8;
+        if n < 8 {
+            t -= 8 - n;
+            n = 8;
+        }
+        let mut block = [0u8; 8];
+        block.copy_from_slice(&buf[t..t + 8]);
+        crate::auth::authsrv::des::encrypt(&key, &mut block);
+        buf[t..t + 8].copy_from_slice(&block);
+        zeroize::Zeroize::zeroize(&mut block);
+    }
+}
+
+/// 9front's passtoaeskey: PBKDF2-HMAC-SHA1, salt "Plan 9 key derivation",
+/// 9001 iterations, 16 bytes.
+pub fn passtoaeskey(pw: &[u8]) -> [u8; AESKEYLEN] {
+    let mut k = [0u8; AESKEYLEN];
+    pbkdf2::pbkdf2_hmac::<sha1::Sha1>(pw, b"Plan 9 key derivation", 9001, &mut k);
+    k
+}
+
+/// One account as stored in the key file.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    pub status: Status,
+    pub expire: Expiry,
+    /// Set once a password is; None means no password (no secret).
+    pub secrets: Option<Secrets>,
+    pub otp: Option<Token>,
+    /// Free-form attributes (e.g. `ssh-principals`), in insertion order.
+    pub attrs: Vec<(String, String)>,
+    /// When the account last changed (seconds since the epoch).
+    pub changed: u64,
+    /// Why it was disabled, if it was disabled automatically.
+    pub disabled_note: Option<String>,
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("name", &self.name)
+            .field("status", &self.status)
+            .field("expire", &self.expire)
+            .field("password", &self.secrets.as_ref().map(|_| "<set>"))
+            .field("otp", &self.otp)
+            .field("attrs", &self.attrs)
+            .finish()
+    }
+}
+
+impl Account {
+    pub fn new(name: &str, expire: Expiry, now: u64) -> Result<Account, String> {
+        check_name(name)?;
+        Ok(Account {
+            name: name.to_string(),
+            status: Status::Ok,
+            expire,
+            secrets: None,
+            otp: None,
+            attrs: Vec::new(),
+            changed: now,
+            disabled_note: None,
+        })
+    }
+}
+
+/// Failure state of one account, kept in memory only (Plan 9's keyfs and
+/// Inferno's keep it there too; only "disabled" reaches the file).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Failures {
+    /// Consecutive failures since the last success.
+    pub consecutive: u32,
+    /// In purgatory until this time (seconds since the epoch).
+    pub locked_until: Option<u64>,
+}
+
+/// What a failure did to the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOutcome {
+    /// Counted, nothing else.
+    Counted,
+    /// Sent to purgatory until this time.
+    Purgatory(u64),
+    /// The 50th failure: the account is now disabled (to be persisted).
+    Disabled,
+}
+
+impl Failures {
+    /// Still in purgatory at `now`: the seconds left.
+    pub fn locked(&self, now: u64) -> Option<u64> {
+        self.locked_until
+            .filter(|&t| t > now)
+            .map(|t| t.saturating_sub(now))
+    }
+
+    /// Count a failure at `now`.
+    pub fn bad(&mut self, now: u64) -> FailOutcome {
+        self.consecutive = self.consecutive.saturating_add(1);
+        if self.consecutive >= DISABLE_AFTER {
+            return FailOutcome::Disabled;
+        }
+        if self.consecutive % PURGATORY_EVERY == 0 {
+            let n = u64::from(self.consecutive / PURGATORY_EVERY);
+            let until = now.saturating_add(n.saturating_mul(PURGATORY_SECS));
+            self.locked_until = Some(until);
+            return FailOutcome::Purgatory(until);
+        }
+        FailOutcome::Counted
+    }
+
+    /// A success clears everything.
+    pub fn good(&mut self) {
+        *self = Failures::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    #[test]
+    fn names() {
+        assert!(check_name("glenda").is_ok());
+        assert!(check_name(&"a".repeat(28)).is_ok());
+        let e = check_name(&"a".repeat(29)).unwrap_err();
+        assert!(e.contains("29 bytes"), "{e}");
+        assert!(check_name("a/b").unwrap_err().contains("'/'"));
+        assert!(check_name("a b").is_err());
+        assert!(check_name("a\nb").is_err());
+        assert!(check_name("").is_err());
+        assert_eq!(Status::parse("disabled\n"), Some(Status::Disabled));
+        assert_eq!(Status::parse("maybe"), None);
+        assert!(check_name("..").is_err());
+    }
+
+    #[test]
+    fn pbkdf2_sha1_rfc6070() {
+        for (c, want) in [
+            (1, "0c60c80f961f0e71f3a9b524af6012062fe037a6"),
+            (2, "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957"),
+            (4096, "4b007901b765489abead49d926f721d065a429c1"),
+        ] {
+            let mut out = [0u8; 20];
+            pbkdf2::pbkdf2_hmac::<sha1::Sha1>(b"password", b"salt", c, &mut out);
+            assert_eq!(hex(&out), want, "c={c}");
+        }
+        let mut out = [0u8; 25];
+        pbkdf2::pbkdf2_hmac::<sha1::Sha1>(
+            b"passwordPASSWORDpassword",
+            b"saltSALTsaltSALTsaltSALTsaltSALTsalt",
+            4096,
+            &mut out,
+        );
+        assert_eq!(
+            hex(&out),
+            "3d2eec4fe41c849b80c8d83662c0e44a8b291a964cf2f07038"
+        );
+    }
+
+    #[test]
+    fn aes_key_matches_9front() {
+        assert_eq!(
+            hex(&passtoaeskey(b"password")),
+            "15d13256344211e56c52f50c539de223"
+        );
+    }
+
+    /// Expected values computed independently with tests/peers/passtokey.py
+    /// (a transcription of passtokey.c using OpenSSL's DES).
+    #[test]
+    fn des_key_matches_plan9() {
+        for (pw, want) in PASSTOKEY_VECTORS {
+            assert_eq!(hex(&passtokey(pw.as_bytes())), *want, "{pw:?}");
+        }
+    }
+
+    pub const PASSTOKEY_VECTORS: &[(&str, &str)] = &[
+        ("password", "f0f07c7e7fcbc9"),
+        ("a", "61000804028140"),
+        ("glenda12", "6776d94d0ec764"),
+        ("glenda123", "106d0326ce7fad"),
+        ("correct horse battery", "9eced0c1df935d"),
+        ("abcdefghijklmnopqrstuvwxyz0123456789", "a18a9bb7091172"),
+        ("x1234567y1234567z", "74cf5083f0a825"),
+    ];
+
+    #[test]
+    fn purgatory_grows_and_fifty_disables() {
+        let mut f = Failures::default();
+        let mut now = 1000;
+        for i in 1..=9 {
+            assert_eq!(f.bad(now), FailOutcome::Counted, "{i}");
+        }
+        assert_eq!(f.bad(now), FailOutcome::Purgatory(now + PURGATORY_SECS));
+        assert_eq!(f.locked(now), Some(PURGATORY_SECS));
+        now += PURGATORY_SECS;
+        assert_eq!(f.locked(now), None);
+        for _ in 11..=19 {
+            f.bad(now);
+        }
+        assert_eq!(f.bad(now), FailOutcome::Purgatory(now + 2 * PURGATORY_SECS));
+        for _ in 21..50 {
+            f.bad(now);
+        }
+        assert_eq!(f.consecutive, 49);
+        assert_eq!(f.bad(now), FailOutcome::Disabled);
+        f.good();
+        assert_eq!(f, Failures::default());
+    }
+
+    #[test]
+    fn expiry() {
+        assert_eq!(Expiry::parse("never"), Some(Expiry::Never));
+        assert_eq!(Expiry::parse("100"), Some(Expiry::At(100)));
+        assert_eq!(Expiry::parse("soon"), None);
+        assert!(Expiry::At(100).expired(100));
+        assert!(!Expiry::At(100).expired(99));
+        assert!(!Expiry::Never.expired(u64::MAX));
+    }
+}

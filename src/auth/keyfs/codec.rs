@@ -1,0 +1,360 @@
+//! The plaintext inside the key file: every account and the factotum
+//! record, in a compact versioned binary form (little-endian, every length
+//! checked on decode).
+//!
+//! ```text
+//! db       = "KFDB" version:u8(=1) naccounts:u32 account* nfactotum:u32 line*
+//! account  = len:u32 body            (len bytes, parsed to the end exactly)
+//! body     = name:str8 status:u8 expire:(0 | 1 u64) changed:u64
+//!            secrets:(0 | 1 des[7] aes[16] secret:bytes16)
+//!            otp:(0 | 1 kind:u8 step:u64 digits:u8 hash:u8 key:bytes8
+//!                 counter:u64 lastotp:(0 | 1 str8) lasttime:(0 | 1 u64))
+//!            nattrs:u16 (name:str16 value:str16)* note:(0 | 1 str16)
+//! line     = bytes32                 (one factotum key, opaque text)
+//! ```
+
+use super::account::{Account, Expiry, Secrets, Status, AESKEYLEN, DESKEYLEN};
+use crate::auth::oath::{valid_digits, Hash, Kind, Token};
+use crate::wire::{Reader, Short, Writer};
+use std::collections::BTreeMap;
+use zeroize::Zeroizing;
+
+const MAGIC: &[u8; 4] = b"KFDB";
+/// The payload format this build writes and reads.
+pub const DB_VERSION: u8 = 1;
+
+/// The whole database, decrypted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Db {
+    pub accounts: BTreeMap<String, Account>,
+    /// The factotum's persistent keys: opaque key lines, kept in order.
+    pub factotum: Vec<Zeroizing<String>>,
+}
+
+/// The decrypted payload did not parse (it was written by a broken build:
+/// the AEAD already vouched for its integrity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<Short> for DecodeError {
+    fn from(s: Short) -> Self {
+        DecodeError(s.to_string())
+    }
+}
+
+fn str_n(w: &mut Writer, s: &[u8], wide: bool) {
+    if wide {
+        w.u16le(s.len().min(usize::from(u16::MAX)) as u16);
+        w.bytes(&s[..s.len().min(usize::from(u16::MAX))]);
+    } else {
+        w.u8(s.len().min(255) as u8);
+        w.bytes(&s[..s.len().min(255)]);
+    }
+}
+
+fn put_account(w: &mut Writer, a: &Account) {
+    str_n(w, a.name.as_bytes(), false);
+    w.u8(match a.status {
+        Status::Ok => 0,
+        Status::Disabled => 1,
+    });
+    match a.expire {
+        Expiry::Never => {
+            w.u8(0);
+        }
+        Expiry::At(t) => {
+            w.u8(1).u64le(t);
+        }
+    }
+    w.u64le(a.changed);
+    match &a.secrets {
+        None => {
+            w.u8(0);
+        }
+        Some(s) => {
+            w.u8(1).bytes(&s.des_key[..]).bytes(&s.aes_key[..]);
+            str_n(w, &s.secret, true);
+        }
+    }
+    match &a.otp {
+        None => {
+            w.u8(0);
+        }
+        Some(t) => {
+            let (kind, step) = match t.kind {
+                Kind::Hotp => (1, 0),
+                Kind::Totp { step } => (2, step),
+            };
+            w.u8(1).u8(kind).u64le(step).u8(t.digits).u8(t.hash.id());
+            str_n(w, &t.key, false);
+            w.u64le(t.counter);
+            match &t.last_otp {
+                None => {
+                    w.u8(0);
+                }
+                Some(o) => {
+                    w.u8(1);
+                    str_n(w, o.as_bytes(), false);
+                }
+            }
+            match t.last_time {
+                None => {
+                    w.u8(0);
+                }
+                Some(x) => {
+                    w.u8(1).u64le(x);
+                }
+            }
+        }
+    }
+    w.u16le(a.attrs.len().min(usize::from(u16::MAX)) as u16);
+    for (k, v) in a.attrs.iter().take(usize::from(u16::MAX)) {
+        str_n(w, k.as_bytes(), true);
+        str_n(w, v.as_bytes(), true);
+    }
+    match &a.disabled_note {
+        None => {
+            w.u8(0);
+        }
+        Some(n) => {
+            w.u8(1);
+            str_n(w, n.as_bytes(), true);
+        }
+    }
+}
+
+/// Serialize the database. The result holds secrets: it is zeroized on drop.
+pub fn encode(db: &Db) -> Zeroizing<Vec<u8>> {
+    let mut w = Writer {
+        buf: Vec::with_capacity(64 + db.accounts.len() * 160),
+    };
+    w.bytes(MAGIC).u8(DB_VERSION);
+    w.u32le(db.accounts.len() as u32);
+    let mut body = Writer::new();
+    for a in db.accounts.values() {
+        body.buf.clear();
+        put_account(&mut body, a);
+        w.u32le(body.buf.len() as u32).bytes(&body.buf);
+    }
+    zeroize::Zeroize::zeroize(&mut body.buf);
+    w.u32le(db.factotum.len() as u32);
+    for l in &db.factotum {
+        w.u32le(l.len() as u32).bytes(l.as_bytes());
+    }
+    Zeroizing::new(w.into_vec())
+}
+
+fn get_str(r: &mut Reader<'_>, wide: bool, what: &str) -> Result<String, DecodeError> {
+    let n = if wide {
+        usize::from(r.u16le()?)
+    } else {
+        usize::from(r.u8()?)
+    };
+    let b = r.bytes(n)?;
+    String::from_utf8(b.to_vec()).map_err(|_| DecodeError(format!("{what} is not UTF-8")))
+}
+
+fn flag(r: &mut Reader<'_>, what: &str) -> Result<bool, DecodeError> {
+    match r.u8()? {
+        0 => Ok(false),
+        1 => Ok(true),
+        x => Err(DecodeError(format!("{what}: bad flag {x}"))),
+    }
+}
+
+fn get_account(body: &[u8]) -> Result<Account, DecodeError> {
+    let mut r = Reader::new(body);
+    let name = get_str(&mut r, false, "user name")?;
+    let ctx = |m: &str| DecodeError(format!("account '{name}': {m}"));
+    let status = match r.u8()? {
+        0 => Status::Ok,
+        1 => Status::Disabled,
+        x => return Err(ctx(&format!("bad status {x}"))),
+    };
+    let expire = if flag(&mut r, "expire")? {
+        Expiry::At(r.u64le()?)
+    } else {
+        Expiry::Never
+    };
+    let changed = r.u64le()?;
+    let secrets = if flag(&mut r, "secrets")? {
+        let des_key = Zeroizing::new(r.array::<DESKEYLEN>()?);
+        let aes_key = Zeroizing::new(r.array::<AESKEYLEN>()?);
+        let n = usize::from(r.u16le()?);
+        let secret = Zeroizing::new(r.bytes(n)?.to_vec());
+        Some(Secrets {
+            des_key,
+            aes_key,
+            secret,
+        })
+    } else {
+        None
+    };
+    let otp = if flag(&mut r, "otp")? {
+        let kind = r.u8()?;
+        let step = r.u64le()?;
+        let kind = match (kind, step) {
+            (1, _) => Kind::Hotp,
+            (2, s) if s > 0 => Kind::Totp { step: s },
+            _ => return Err(ctx("bad OTP kind")),
+        };
+        let digits = r.u8()?;
+        if !valid_digits(digits) {
+            return Err(ctx("bad OTP digits"));
+        }
+        let hash = Hash::from_id(r.u8()?).ok_or_else(|| ctx("bad OTP hash"))?;
+        let n = usize::from(r.u8()?);
+        let key = Zeroizing::new(r.bytes(n)?.to_vec());
+        let counter = r.u64le()?;
+        let last_otp = if flag(&mut r, "last otp")? {
+            Some(get_str(&mut r, false, "last otp")?)
+        } else {
+            None
+        };
+        let last_time = if flag(&mut r, "last time")? {
+            Some(r.u64le()?)
+        } else {
+            None
+        };
+        Some(Token {
+            kind,
+            digits,
+            hash,
+            key,
+            counter,
+            last_otp,
+            last_time,
+        })
+    } else {
+        None
+    };
+    let nattrs = r.u16le()?;
+    let mut attrs = Vec::with_capacity(usize::from(nattrs).min(64));
+    for _ in 0..nattrs {
+        let k = get_str(&mut r, true, "attribute name")?;
+        let v = get_str(&mut r, true, "attribute value")?;
+        attrs.push((k, v));
+    }
+    let disabled_note = if flag(&mut r, "note")? {
+        Some(get_str(&mut r, true, "note")?)
+    } else {
+        None
+    };
+    if r.remaining() != 0 {
+        return Err(ctx(&format!("{} trailing bytes", r.remaining())));
+    }
+    Ok(Account {
+        name,
+        status,
+        expire,
+        secrets,
+        otp,
+        attrs,
+        changed,
+        disabled_note,
+    })
+}
+
+/// Parse a decrypted payload.
+pub fn decode(buf: &[u8]) -> Result<Db, DecodeError> {
+    let mut r = Reader::new(buf);
+    if r.bytes(4)? != MAGIC {
+        return Err(DecodeError("payload magic is wrong".into()));
+    }
+    let v = r.u8()?;
+    if v != DB_VERSION {
+        return Err(DecodeError(format!(
+            "payload version {v} not supported (this build reads {DB_VERSION})"
+        )));
+    }
+    let n = r.u32le()?;
+    let mut db = Db::default();
+    for i in 0..n {
+        let len = r.u32le()? as usize;
+        let body = r.bytes(len)?;
+        let a = get_account(body).map_err(|e| DecodeError(format!("account #{i}: {e}")))?;
+        if db.accounts.insert(a.name.clone(), a).is_some() {
+            return Err(DecodeError(format!("account #{i}: duplicate name")));
+        }
+    }
+    let nf = r.u32le()?;
+    for i in 0..nf {
+        let len = r.u32le()? as usize;
+        let b = r.bytes(len)?;
+        let s = String::from_utf8(b.to_vec())
+            .map_err(|_| DecodeError(format!("factotum key #{i} is not UTF-8")))?;
+        db.factotum.push(Zeroizing::new(s));
+    }
+    if r.remaining() != 0 {
+        return Err(DecodeError(format!("{} trailing bytes", r.remaining())));
+    }
+    Ok(db)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn sample() -> Db {
+        let mut db = Db::default();
+        let mut a = Account::new("glenda", Expiry::Never, 10).unwrap();
+        a.secrets = Some(Secrets::from_password(b"password"));
+        a.attrs
+            .push(("ssh-principals".into(), "glenda,root".into()));
+        a.otp = Some(Token {
+            kind: Kind::Totp { step: 30 },
+            digits: 8,
+            hash: Hash::Sha256,
+            key: Zeroizing::new(b"12345678901234567890".to_vec()),
+            counter: 3,
+            last_otp: Some("12345678".into()),
+            last_time: Some(99),
+        });
+        db.accounts.insert(a.name.clone(), a);
+        let mut b = Account::new("bob", Expiry::At(1234), 11).unwrap();
+        b.status = Status::Disabled;
+        b.disabled_note = Some("50 failures".into());
+        db.accounts.insert(b.name.clone(), b);
+        db.factotum.push(Zeroizing::new(
+            "key proto=pass user=x !password='a b'".into(),
+        ));
+        db
+    }
+
+    #[test]
+    fn round_trip() {
+        let db = sample();
+        let bytes = encode(&db);
+        assert_eq!(decode(&bytes).unwrap(), db);
+        assert_eq!(decode(&encode(&Db::default())).unwrap(), Db::default());
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        let bytes = encode(&sample());
+        for n in 0..bytes.len() {
+            assert!(decode(&bytes[..n]).is_err(), "prefix {n}");
+        }
+        let mut more = bytes.to_vec();
+        more.push(0);
+        assert!(decode(&more).unwrap_err().0.contains("trailing"));
+    }
+
+    #[test]
+    fn corrupt_bytes_never_panic() {
+        let bytes = encode(&sample());
+        for i in 0..bytes.len() {
+            for x in [0u8, 0xff, 2] {
+                let mut b = bytes.to_vec();
+                b[i] = x;
+                let _ = decode(&b);
+            }
+        }
+    }
+}

@@ -1,0 +1,468 @@
+//! The certificate-request protocol between `warden cert request` (a LAN
+//! machine) and the router, sans-IO. A password never crosses the wire and
+//! a capture allows no offline guessing: the two sides run SPAKE2 keyed by
+//! a value derived from the account's password, confirm the shared key,
+//! then exchange one AEAD-sealed request and reply.
+//!
+//! ```text
+//! C->S  hello    "warden-signer 1", user
+//! S->C  params   salt[16], iterations           (made up for unknown users)
+//! C->S  pake     SPAKE2 message A               w = PBKDF2-SHA256(password, salt, iterations)
+//! S->C  pake     SPAKE2 message B, mac_s        mac_s = HMAC(K, "server" || transcript)
+//! C->S  request  mac_c, seal_c(request)         mac_c = HMAC(K, "client" || transcript)
+//! S->C  reply    seal_s(reply)
+//! ```
+//!
+//! K is SPAKE2's shared key; the MAC and AEAD keys are HMAC-SHA256(K,
+//! label); the transcript hash covers every message before the MAC. The
+//! server counts a failed login when the client leaves without a valid
+//! mac_c (a wrong password) and never learns anything it could guess from.
+
+use crate::wire::{Reader, Short, Writer};
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::ChaCha20Poly1305;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use spake2::{Ed25519Group, Identity, Password, Spake2};
+use zeroize::Zeroizing;
+
+pub const VERSION: &str = "warden-signer 1";
+/// Largest message either side accepts.
+pub const MAX_MSG: usize = 16 * 1024;
+pub const SALT_LEN: usize = 16;
+pub const SECRET_LEN: usize = 32;
+
+/// Why an exchange failed. The wording is safe to show either side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PakeError {
+    /// The peer sent something malformed.
+    Malformed(&'static str),
+    /// Key confirmation failed: a wrong password (or an active attacker).
+    WrongPassword,
+    /// The peer speaks another version.
+    Version(String),
+}
+
+impl std::fmt::Display for PakeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PakeError::Malformed(w) => write!(f, "malformed {w}"),
+            PakeError::WrongPassword => write!(f, "wrong password or user"),
+            PakeError::Version(v) => write!(f, "unsupported protocol '{v}'"),
+        }
+    }
+}
+
+impl std::error::Error for PakeError {}
+
+impl From<Short> for PakeError {
+    fn from(_: Short) -> Self {
+        PakeError::Malformed("message")
+    }
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The password-equivalent both sides feed to SPAKE2; the router stores it
+/// per account (never the password).
+pub fn derive_secret(password: &[u8], salt: &[u8], iterations: u32) -> Zeroizing<[u8; SECRET_LEN]> {
+    let mut w = Zeroizing::new([0u8; SECRET_LEN]);
+    pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, w.as_mut());
+    w
+}
+
+fn put_bytes(w: &mut Writer, b: &[u8]) {
+    w.u32be(b.len() as u32).bytes(b);
+}
+
+fn get_bytes<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], PakeError> {
+    let n = r.u32be()? as usize;
+    if n > MAX_MSG {
+        return Err(PakeError::Malformed("length"));
+    }
+    Ok(r.bytes(n)?)
+}
+
+fn done(r: &Reader<'_>) -> Result<(), PakeError> {
+    if r.remaining() != 0 {
+        return Err(PakeError::Malformed("trailing bytes"));
+    }
+    Ok(())
+}
+
+struct Keys {
+    mac_s: Zeroizing<[u8; 32]>,
+    mac_c: Zeroizing<[u8; 32]>,
+    seal_c: Zeroizing<[u8; 32]>,
+    seal_s: Zeroizing<[u8; 32]>,
+}
+
+fn label(k: &[u8], l: &str) -> Zeroizing<[u8; 32]> {
+    let mut m = <HmacSha256 as KeyInit>::new_from_slice(k).expect("HMAC takes any key length");
+    m.update(l.as_bytes());
+    Zeroizing::new(m.finalize().into_bytes().into())
+}
+
+impl Keys {
+    fn new(k: &[u8]) -> Keys {
+        Keys {
+            mac_s: label(k, "warden-signer mac server"),
+            mac_c: label(k, "warden-signer mac client"),
+            seal_c: label(k, "warden-signer seal client"),
+            seal_s: label(k, "warden-signer seal server"),
+        }
+    }
+}
+
+fn mac(key: &[u8; 32], transcript: &[u8; 32]) -> [u8; 32] {
+    let mut m = <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    m.update(transcript);
+    m.finalize().into_bytes().into()
+}
+
+fn check_mac(key: &[u8; 32], transcript: &[u8; 32], got: &[u8]) -> bool {
+    crate::auth::ct_eq(&mac(key, transcript), got)
+}
+
+fn seal(key: &[u8; 32], plain: &[u8]) -> Vec<u8> {
+    // Each key seals exactly one message, so a zero nonce is never reused.
+    let c = ChaCha20Poly1305::new(key.into());
+    c.encrypt(&Default::default(), plain).unwrap_or_default()
+}
+
+fn open(key: &[u8; 32], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, PakeError> {
+    let c = ChaCha20Poly1305::new(key.into());
+    c.decrypt(&Default::default(), sealed)
+        .map(Zeroizing::new)
+        .map_err(|_| PakeError::Malformed("sealed message"))
+}
+
+fn ids() -> (Identity, Identity) {
+    (
+        Identity::new(b"warden client"),
+        Identity::new(b"warden signer"),
+    )
+}
+
+// ---------------------------------------------------------------- client
+
+/// The client: one state per message it waits for.
+pub struct Client {
+    password: Zeroizing<Vec<u8>>,
+    transcript: Sha256,
+}
+
+pub struct ClientAwaitB {
+    spake: Spake2<Ed25519Group>,
+    transcript: Sha256,
+}
+
+pub struct ClientAwaitReply {
+    keys: Keys,
+}
+
+impl Client {
+    /// Start: returns the hello message.
+    pub fn start(user: &str, password: &[u8]) -> (Client, Vec<u8>) {
+        let mut w = Writer::new();
+        put_bytes(&mut w, VERSION.as_bytes());
+        put_bytes(&mut w, user.as_bytes());
+        let mut transcript = Sha256::new();
+        transcript.update(&w.buf);
+        (
+            Client {
+                password: Zeroizing::new(password.to_vec()),
+                transcript,
+            },
+            w.into_vec(),
+        )
+    }
+
+    /// Take the params; returns SPAKE2's message A.
+    pub fn on_params(mut self, msg: &[u8]) -> Result<(ClientAwaitB, Vec<u8>), PakeError> {
+        let mut r = Reader::new(msg);
+        let salt = get_bytes(&mut r)?;
+        let iterations = r.u32be()?;
+        done(&r)?;
+        if salt.len() != SALT_LEN || !(1000..=10_000_000).contains(&iterations) {
+            return Err(PakeError::Malformed("params"));
+        }
+        let w = derive_secret(&self.password, salt, iterations);
+        let (a, b) = ids();
+        let (spake, msg_a) = Spake2::<Ed25519Group>::start_a(&Password::new(w.as_slice()), &a, &b);
+        self.transcript.update(msg);
+        self.transcript.update(&msg_a);
+        Ok((
+            ClientAwaitB {
+                spake,
+                transcript: self.transcript,
+            },
+            msg_a,
+        ))
+    }
+}
+
+impl ClientAwaitB {
+    /// Take B and mac_s; returns mac_c and the sealed request.
+    pub fn on_b(
+        mut self,
+        msg: &[u8],
+        request: &[u8],
+    ) -> Result<(ClientAwaitReply, Vec<u8>), PakeError> {
+        let mut r = Reader::new(msg);
+        let b = get_bytes(&mut r)?;
+        let mac_s = get_bytes(&mut r)?;
+        done(&r)?;
+        let k = Zeroizing::new(
+            self.spake
+                .finish(b)
+                .map_err(|_| PakeError::Malformed("SPAKE2 message"))?,
+        );
+        let keys = Keys::new(&k);
+        self.transcript.update(b);
+        let t: [u8; 32] = self.transcript.clone().finalize().into();
+        if !check_mac(&keys.mac_s, &t, mac_s) {
+            return Err(PakeError::WrongPassword);
+        }
+        let mut w = Writer::new();
+        put_bytes(&mut w, &mac(&keys.mac_c, &t));
+        put_bytes(&mut w, &seal(&keys.seal_c, request));
+        Ok((ClientAwaitReply { keys }, w.into_vec()))
+    }
+}
+
+impl ClientAwaitReply {
+    /// The server's reply, opened.
+    pub fn on_reply(self, msg: &[u8]) -> Result<Zeroizing<Vec<u8>>, PakeError> {
+        let mut r = Reader::new(msg);
+        let sealed = get_bytes(&mut r)?;
+        done(&r)?;
+        open(&self.keys.seal_s, sealed)
+    }
+}
+
+// ---------------------------------------------------------------- server
+
+/// What the server knows of an account for this protocol.
+pub struct Verifier {
+    pub salt: [u8; SALT_LEN],
+    pub iterations: u32,
+    pub secret: Zeroizing<[u8; SECRET_LEN]>,
+}
+
+/// The server, from the hello on.
+pub struct Server {
+    transcript: Sha256,
+    /// None for an unknown user: the exchange runs on a random secret and
+    /// fails at key confirmation like a wrong password.
+    known: bool,
+    user: String,
+    secret: Zeroizing<[u8; SECRET_LEN]>,
+}
+
+pub struct ServerAwaitRequest {
+    keys: Keys,
+    transcript: [u8; 32],
+    pub user: String,
+    known: bool,
+}
+
+impl Server {
+    /// Take the hello. `lookup` gives the account's verifier; `fake` makes
+    /// up params for unknown users (deterministic per name, so probing a
+    /// name twice looks the same).
+    pub fn on_hello(
+        msg: &[u8],
+        lookup: &dyn Fn(&str) -> Option<Verifier>,
+        fake: &dyn Fn(&str) -> Verifier,
+    ) -> Result<(Server, Vec<u8>), PakeError> {
+        let mut r = Reader::new(msg);
+        let version = get_bytes(&mut r)?;
+        if version != VERSION.as_bytes() {
+            return Err(PakeError::Version(
+                String::from_utf8_lossy(version).into_owned(),
+            ));
+        }
+        let user = std::str::from_utf8(get_bytes(&mut r)?)
+            .map_err(|_| PakeError::Malformed("user name"))?
+            .to_string();
+        done(&r)?;
+        let (v, known) = match lookup(&user) {
+            Some(v) => (v, true),
+            None => (fake(&user), false),
+        };
+        let mut w = Writer::new();
+        put_bytes(&mut w, &v.salt);
+        w.u32be(v.iterations);
+        let mut transcript = Sha256::new();
+        transcript.update(msg);
+        transcript.update(&w.buf);
+        Ok((
+            Server {
+                transcript,
+                known,
+                user,
+                secret: v.secret,
+            },
+            w.into_vec(),
+        ))
+    }
+
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// Take A; returns B and mac_s.
+    pub fn on_a(mut self, msg_a: &[u8]) -> Result<(ServerAwaitRequest, Vec<u8>), PakeError> {
+        let (a, b) = ids();
+        let (spake, msg_b) =
+            Spake2::<Ed25519Group>::start_b(&Password::new(self.secret.as_slice()), &a, &b);
+        let k = Zeroizing::new(
+            spake
+                .finish(msg_a)
+                .map_err(|_| PakeError::Malformed("SPAKE2 message"))?,
+        );
+        let keys = Keys::new(&k);
+        self.transcript.update(msg_a);
+        self.transcript.update(&msg_b);
+        let t: [u8; 32] = self.transcript.finalize().into();
+        let mut w = Writer::new();
+        put_bytes(&mut w, &msg_b);
+        put_bytes(&mut w, &mac(&keys.mac_s, &t));
+        Ok((
+            ServerAwaitRequest {
+                keys,
+                transcript: t,
+                user: self.user,
+                known: self.known,
+            },
+            w.into_vec(),
+        ))
+    }
+}
+
+impl ServerAwaitRequest {
+    /// Check mac_c and open the request. Err(WrongPassword) is a failed
+    /// login for the account.
+    pub fn on_request(&self, msg: &[u8]) -> Result<Zeroizing<Vec<u8>>, PakeError> {
+        let mut r = Reader::new(msg);
+        let mac_c = get_bytes(&mut r)?;
+        let sealed = get_bytes(&mut r)?;
+        done(&r)?;
+        if !self.known || !check_mac(&self.keys.mac_c, &self.transcript, mac_c) {
+            return Err(PakeError::WrongPassword);
+        }
+        open(&self.keys.seal_c, sealed)
+    }
+
+    /// Seal the reply.
+    pub fn reply(&self, plain: &[u8]) -> Vec<u8> {
+        let mut w = Writer::new();
+        put_bytes(&mut w, &seal(&self.keys.seal_s, plain));
+        w.into_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ITER: u32 = 1000;
+
+    fn verifier(password: &[u8]) -> Verifier {
+        let salt = [7u8; SALT_LEN];
+        Verifier {
+            salt,
+            iterations: ITER,
+            secret: derive_secret(password, &salt, ITER),
+        }
+    }
+
+    fn fake(_: &str) -> Verifier {
+        Verifier {
+            salt: [9; SALT_LEN],
+            iterations: ITER,
+            secret: Zeroizing::new([0x55; SECRET_LEN]),
+        }
+    }
+
+    /// Run the exchange; Ok(reply) or where it failed.
+    fn exchange(user: &str, password: &[u8]) -> Result<Vec<u8>, (&'static str, PakeError)> {
+        let lookup = |u: &str| (u == "glenda").then(|| verifier(b"correct horse"));
+        let (c, hello) = Client::start(user, password);
+        let (s, params) = Server::on_hello(&hello, &lookup, &fake).map_err(|e| ("hello", e))?;
+        let (c, a) = c.on_params(&params).map_err(|e| ("params", e))?;
+        let (s, b) = s.on_a(&a).map_err(|e| ("a", e))?;
+        let (c, req) = c
+            .on_b(&b, b"sign ssh-ed25519 AAAA...")
+            .map_err(|e| ("b", e))?;
+        let got = s.on_request(&req).map_err(|e| ("request", e))?;
+        assert_eq!(got.as_slice(), b"sign ssh-ed25519 AAAA...");
+        let reply = s.reply(b"cert ssh-ed25519-cert-v01@openssh.com AAAA...");
+        c.on_reply(&reply)
+            .map(|r| r.to_vec())
+            .map_err(|e| ("reply", e))
+    }
+
+    #[test]
+    fn right_password_gets_the_reply() {
+        assert_eq!(
+            exchange("glenda", b"correct horse").unwrap(),
+            b"cert ssh-ed25519-cert-v01@openssh.com AAAA..."
+        );
+    }
+
+    #[test]
+    fn wrong_password_and_unknown_user_fail_alike() {
+        assert_eq!(
+            exchange("glenda", b"wrong").unwrap_err(),
+            ("b", PakeError::WrongPassword)
+        );
+        assert_eq!(
+            exchange("nobody", b"correct horse").unwrap_err(),
+            ("b", PakeError::WrongPassword)
+        );
+    }
+
+    #[test]
+    fn nothing_password_derived_on_the_wire() {
+        // Two runs with the same password share no message bytes after the
+        // public hello and params: SPAKE2 blinds w with fresh randomness.
+        let lookup = |_: &str| Some(verifier(b"pw"));
+        let run = || {
+            let (c, hello) = Client::start("glenda", b"pw");
+            let (s, params) = Server::on_hello(&hello, &lookup, &fake).unwrap();
+            let (_, a) = c.on_params(&params).unwrap();
+            let (_, b) = s.on_a(&a).unwrap();
+            (a, b)
+        };
+        let (a1, b1) = run();
+        let (a2, b2) = run();
+        assert_ne!(a1, a2);
+        assert_ne!(b1[..36], b2[..36]);
+        let w = derive_secret(b"pw", &[7; SALT_LEN], ITER);
+        for m in [&a1, &b1] {
+            assert!(!m.windows(8).any(|x| w.windows(8).any(|y| x == y)));
+        }
+    }
+
+    #[test]
+    fn tampering_is_detected() {
+        let lookup = |_: &str| Some(verifier(b"pw"));
+        let (c, hello) = Client::start("glenda", b"pw");
+        let (s, params) = Server::on_hello(&hello, &lookup, &fake).unwrap();
+        let (c, a) = c.on_params(&params).unwrap();
+        let (s, b) = s.on_a(&a).unwrap();
+        let (_, mut req) = c.on_b(&b, b"request").unwrap();
+        let n = req.len();
+        req[n - 1] ^= 1;
+        assert!(s.on_request(&req).is_err());
+        // Garbage everywhere: errors, never panics.
+        for g in [&[][..], &[0, 0, 0, 1], &[0xff; 12]] {
+            assert!(Server::on_hello(g, &lookup, &fake).is_err());
+            assert!(s.on_request(g).is_err());
+        }
+        let (c, _) = Client::start("glenda", b"pw");
+        assert!(c.on_params(&[0, 0, 0, 16]).is_err());
+    }
+}

@@ -1,0 +1,221 @@
+//! `warden unlock`, `warden lock` and `warden keyfs init|passwd|check`.
+//!
+//! These commands work on the key file directly, taking the master
+//! passphrase each time (attended mode: prompted, or read from stdin when
+//! piped; unattended mode: from the configured key file). Routing `unlock`
+//! and `lock` to a running daemon, which then holds the key in its
+//! [`Keyfs`](crate::auth::keyfs::Keyfs), is pending: today `unlock` checks
+//! the passphrase against the file and `lock` has nothing to forget.
+
+use super::{prompt, Fail, Globals};
+use crate::auth::keyfs::{self, file, KeyfsError, Mode, RealFs, Settings, Store};
+use argh::FromArgs;
+use zeroize::Zeroizing;
+
+/// The keyfs settings from the configuration.
+pub fn settings(g: &Globals) -> Result<Settings, Fail> {
+    crate::sys::log::init(crate::sys::log::Sink::Stderr, log::LevelFilter::Warn);
+    let cfg = g.load_config()?;
+    Ok(Settings::from_config(&cfg.keyfs))
+}
+
+/// The master passphrase: prompted (attended) or from the key file.
+pub fn master_pass(s: &Settings) -> Result<Zeroizing<Vec<u8>>, Fail> {
+    match &s.mode {
+        Mode::Attended => prompt::secret("keyfs passphrase: "),
+        Mode::Unattended { keyfile } => Ok(keyfs::read_keyfile(keyfile)?),
+    }
+}
+
+/// A store opened for a change, with the file lock held until dropped.
+pub struct Opened {
+    pub store: Store,
+    _lock: std::fs::File,
+}
+
+/// Open the key file for one command: lock, take the passphrase, open,
+/// print any warning (e.g. the backup was used).
+pub fn open(g: &Globals) -> Result<Opened, Fail> {
+    let s = settings(g)?;
+    if !s.file.exists() && !store_sibling_exists(&s) {
+        return Err(KeyfsError::NoFile(s.file.clone()).into());
+    }
+    let lock = keyfs::store::lock_exclusive(&s.file)?;
+    let pass = master_pass(&s)?;
+    let (store, warnings) = Store::open(RealFs, &s.file, &pass)?;
+    for w in warnings {
+        eprintln!("warden: warning: {w}");
+    }
+    Ok(Opened { store, _lock: lock })
+}
+
+fn store_sibling_exists(s: &Settings) -> bool {
+    keyfs::store::sibling(&s.file, ".bak").exists()
+}
+
+/// check the keyfs passphrase (the daemon's unlock is pending)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "unlock")]
+pub struct UnlockCmd {}
+
+/// forget the keyfs master key (the daemon's lock is pending)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "lock")]
+pub struct LockCmd {}
+
+impl UnlockCmd {
+    pub fn run(self, g: &Globals) -> Result<(), Fail> {
+        let o = open(g)?;
+        println!(
+            "{}: passphrase ok, {} account(s); no running daemon was told (not wired yet)",
+            o.store.path().display(),
+            o.store.users().count()
+        );
+        Ok(())
+    }
+}
+
+impl LockCmd {
+    pub fn run(self, g: &Globals) -> Result<(), Fail> {
+        let s = settings(g)?;
+        println!(
+            "{}: this command holds no key; locking the running daemon is not wired yet",
+            s.file.display()
+        );
+        Ok(())
+    }
+}
+
+/// manage the key file itself
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "keyfs")]
+pub struct KeyfsCmd {
+    #[argh(subcommand)]
+    what: What,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum What {
+    Init(Init),
+    Passwd(Passwd),
+    Check(Check),
+}
+
+/// create an empty key file (unattended mode: creates the key file too)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "init")]
+struct Init {
+    /// PBKDF2 iterations (default: the configuration's kdf_iterations)
+    #[argh(option)]
+    iterations: Option<u32>,
+}
+
+/// change the master passphrase (and the KDF iterations)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "passwd")]
+struct Passwd {
+    /// PBKDF2 iterations (default: the configuration's kdf_iterations)
+    #[argh(option)]
+    iterations: Option<u32>,
+}
+
+/// open the key file and report its header and contents (no secrets)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "check")]
+struct Check {}
+
+fn iterations(opt: Option<u32>, s: &Settings) -> Result<u32, Fail> {
+    let n = opt.unwrap_or(s.iterations);
+    if n < file::MIN_ITERATIONS {
+        return Err(Fail::Usage(format!(
+            "--iterations {n} is too few (at least {})",
+            file::MIN_ITERATIONS
+        )));
+    }
+    Ok(n)
+}
+
+/// Make the unattended key file: 32 random bytes as hex, mode 0600.
+fn make_keyfile(path: &std::path::Path) -> Result<(), Fail> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut raw = Zeroizing::new([0u8; 32]);
+    file::random(&mut raw[..])?;
+    let hex = Zeroizing::new(crate::auth::oath::hex_encode(&raw[..]) + "\n");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| KeyfsError::io("create key file", path, e))?;
+    f.write_all(hex.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| KeyfsError::io("write key file", path, e))?;
+    Ok(())
+}
+
+impl KeyfsCmd {
+    pub fn run(self, g: &Globals) -> Result<(), Fail> {
+        let s = settings(g)?;
+        match self.what {
+            What::Init(i) => {
+                let n = iterations(i.iterations, &s)?;
+                if let Some(dir) = s.file.parent() {
+                    if !dir.as_os_str().is_empty() && !dir.exists() {
+                        std::fs::create_dir_all(dir)
+                            .map_err(|e| KeyfsError::io("create directory", dir, e))?;
+                    }
+                }
+                let _lock = keyfs::store::lock_exclusive(&s.file)?;
+                let pass = match &s.mode {
+                    Mode::Attended => prompt::new_secret("new keyfs passphrase: ")?,
+                    Mode::Unattended { keyfile } => {
+                        if !keyfile.exists() {
+                            make_keyfile(keyfile)?;
+                            println!("created key file {}", keyfile.display());
+                        }
+                        keyfs::read_keyfile(keyfile)?
+                    }
+                };
+                let st = Store::create(RealFs, &s.file, &pass, n)?;
+                println!("created {} ({} PBKDF2 iterations)", st.path().display(), n);
+            }
+            What::Passwd(p) => {
+                if !matches!(s.mode, Mode::Attended) {
+                    return Err(Fail::msg(
+                        "unattended mode: the passphrase is the key file's content; change that file and run 'warden keyfs passwd' in attended mode",
+                    ));
+                }
+                let n = iterations(p.iterations, &s)?;
+                let mut o = open(g)?;
+                let new = prompt::new_secret("new keyfs passphrase: ")?;
+                o.store.change_passphrase(&new, n)?;
+                println!("{}: passphrase changed", o.store.path().display());
+            }
+            What::Check(_) => {
+                let o = open(g)?;
+                let st = &o.store;
+                let size = std::fs::metadata(st.path()).map(|m| m.len()).unwrap_or(0);
+                println!("file: {} ({size} bytes)", st.path().display());
+                println!(
+                    "format: version {}, PBKDF2-HMAC-SHA256 x {}, ChaCha20-Poly1305",
+                    file::VERSION,
+                    st.iterations()
+                );
+                println!("accounts: {}", st.users().count());
+                println!("factotum keys: {}", st.factotum_keys().len());
+                let bak = keyfs::store::sibling(st.path(), ".bak");
+                println!(
+                    "backup: {}",
+                    if bak.exists() {
+                        bak.display().to_string()
+                    } else {
+                        "none".into()
+                    }
+                );
+            }
+        }
+        Ok(())
+    }
+}

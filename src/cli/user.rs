@@ -1,0 +1,515 @@
+//! `warden user ...`: accounts in keyfs. Every command opens the key file
+//! (taking the master passphrase), changes it atomically, and never prints
+//! a secret except where asked to (`otp --show-uri`, `export-oath`).
+
+use super::keyfs::open;
+use super::{prompt, when, Fail, Globals};
+use crate::auth::keyfs::{Expiry, KeyfsError, Status};
+use crate::auth::oath::{self, Hash, Kind, Token, UsersLine};
+use argh::FromArgs;
+use std::path::PathBuf;
+use zeroize::Zeroizing;
+
+/// manage keyfs accounts
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "user")]
+pub struct UserCmd {
+    #[argh(subcommand)]
+    what: What,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum What {
+    Add(Add),
+    Passwd(Passwd),
+    Del(Del),
+    List(List),
+    Show(Show),
+    Disable(Disable),
+    Enable(Enable),
+    Expire(ExpireCmd),
+    Attr(Attr),
+    Otp(Otp),
+    ExportOath(ExportOath),
+    ImportOath(ImportOath),
+}
+
+/// add an account (no password yet: set one with 'user passwd')
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "add")]
+struct Add {
+    #[argh(positional)]
+    name: String,
+    /// expiry: never, seconds since the epoch, or YYYY-MM-DD[ HH:MM[:SS]] (UTC)
+    #[argh(option)]
+    expire: Option<String>,
+}
+
+/// set an account's password (prompted without echo, or read from stdin)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "passwd")]
+struct Passwd {
+    #[argh(positional)]
+    name: String,
+}
+
+/// delete an account
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "del")]
+struct Del {
+    #[argh(positional)]
+    name: String,
+}
+
+/// list accounts: name, status, expiry
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "list")]
+struct List {}
+
+/// show one account (never its secrets)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "show")]
+struct Show {
+    #[argh(positional)]
+    name: String,
+}
+
+/// disable an account
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "disable")]
+struct Disable {
+    #[argh(positional)]
+    name: String,
+}
+
+/// enable an account (also clears its failure count)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "enable")]
+struct Enable {
+    #[argh(positional)]
+    name: String,
+}
+
+/// set an account's expiry: never, epoch seconds or a date (UTC)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "expire")]
+struct ExpireCmd {
+    #[argh(positional)]
+    name: String,
+    #[argh(positional)]
+    when: String,
+}
+
+/// set (NAME ATTR VALUE) or remove (NAME ATTR) a free-form attribute
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "attr")]
+struct Attr {
+    #[argh(positional)]
+    name: String,
+    #[argh(positional)]
+    attr: String,
+    #[argh(positional)]
+    value: Option<String>,
+}
+
+/// enrol an OATH token (a fresh random seed unless --key is given)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "otp")]
+struct Otp {
+    #[argh(positional)]
+    name: String,
+    /// time-based token (TOTP, RFC 6238)
+    #[argh(switch)]
+    totp: bool,
+    /// counter-based token (HOTP, RFC 4226)
+    #[argh(switch)]
+    hotp: bool,
+    /// digits per code: 6 (default), 7 or 8
+    #[argh(option, default = "6")]
+    digits: u8,
+    /// TOTP time step in seconds (default 30)
+    #[argh(option, default = "30")]
+    step: u64,
+    /// HMAC hash: SHA1 (default; the only one pam_oath knows), SHA256, SHA512
+    #[argh(option, default = "String::from(\"SHA1\")")]
+    hash: String,
+    /// the seed as hex (default: 20 random bytes)
+    #[argh(option)]
+    key: Option<String>,
+    /// print the otpauth:// URI for phone apps (it holds the seed)
+    #[argh(switch)]
+    show_uri: bool,
+    /// remove the account's token instead
+    #[argh(switch)]
+    remove: bool,
+}
+
+/// write accounts' OATH tokens in pam_oath's users.oath format
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "export-oath")]
+struct ExportOath {
+    /// output file (mode 0600, written atomically); default stdout
+    #[argh(positional)]
+    file: Option<PathBuf>,
+}
+
+/// read OATH tokens from a users.oath file (all lines or none)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "import-oath")]
+struct ImportOath {
+    #[argh(positional)]
+    file: PathBuf,
+    /// create accounts named in the file that do not exist
+    #[argh(switch)]
+    create: bool,
+}
+
+/// The attribute remembering a users.oath PASS column of `+`.
+const OATH_PASS_ATTR: &str = "oath-pass";
+
+fn parse_expiry(s: &str) -> Result<Expiry, Fail> {
+    if s == "never" {
+        return Ok(Expiry::Never);
+    }
+    when::parse(s).map(Expiry::At).ok_or_else(|| {
+        Fail::Usage(format!(
+            "bad expiry '{s}': expected never, seconds since the epoch or YYYY-MM-DD[ HH:MM[:SS]]"
+        ))
+    })
+}
+
+fn show_expiry(e: Expiry) -> String {
+    match e {
+        Expiry::Never => "never".into(),
+        Expiry::At(t) => format!("{t} ({})", when::format(t)),
+    }
+}
+
+/// Serialize tokens as users.oath text; SHA256/SHA512 tokens cannot be
+/// written (pam_oath knows only SHA1) and are reported.
+fn export_text(store: &crate::auth::keyfs::Store) -> (Zeroizing<String>, Vec<String>) {
+    let mut out = Zeroizing::new(String::new());
+    let mut skipped = Vec::new();
+    for a in store.users() {
+        let Some(t) = &a.otp else { continue };
+        if t.hash != Hash::Sha1 {
+            skipped.push(format!(
+                "{}: {} token not representable in users.oath, skipped",
+                a.name,
+                t.hash.name()
+            ));
+            continue;
+        }
+        if t.key.len() > oath::MAX_KEY {
+            skipped.push(format!(
+                "{}: {}-byte seed longer than pam_oath's {} bytes, skipped",
+                a.name,
+                t.key.len(),
+                oath::MAX_KEY
+            ));
+            continue;
+        }
+        // `+` (password checked by another module) survives a round trip.
+        let pass = a
+            .attrs
+            .iter()
+            .find(|(k, _)| k == OATH_PASS_ATTR)
+            .map_or("-", |(_, v)| v.as_str());
+        let line = oath::format_users_line(&UsersLine {
+            user: a.name.clone(),
+            pass: pass.into(),
+            token: t.clone(),
+        });
+        out.push_str(&line);
+        out.push('\n');
+    }
+    (out, skipped)
+}
+
+/// Write a file atomically with mode 0600 (temp, fsync, rename, fsync dir).
+fn write_private(path: &std::path::Path, data: &[u8]) -> Result<(), Fail> {
+    use crate::auth::keyfs::fs::{Fs, RealFs};
+    let tmp = crate::auth::keyfs::store::sibling(path, ".new");
+    let fs = RealFs;
+    fs.write_synced(&tmp, data)
+        .map_err(|e| KeyfsError::io("write", &tmp, e))?;
+    fs.rename(&tmp, path)
+        .map_err(|e| KeyfsError::io("rename into place", path, e))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let _ = fs.sync_dir(dir);
+    Ok(())
+}
+
+/// Merge an imported token into an existing one: with the same seed the
+/// replay state never moves backwards.
+fn merge(old: Option<&Token>, mut new: Token) -> Token {
+    if let Some(o) = old {
+        if o.key == new.key && o.kind == new.kind && o.digits == new.digits {
+            if o.counter > new.counter {
+                new.counter = o.counter;
+                new.last_otp.clone_from(&o.last_otp);
+            }
+            if o.last_time > new.last_time && o.kind != Kind::Hotp {
+                new.last_time = o.last_time;
+                new.last_otp.clone_from(&o.last_otp);
+            }
+            new.hash = o.hash;
+        }
+    }
+    new
+}
+
+impl UserCmd {
+    pub fn run(self, g: &Globals) -> Result<(), Fail> {
+        let now = when::now();
+        // Check arguments before asking for the passphrase.
+        match &self.what {
+            What::Add(a) => {
+                crate::auth::keyfs::account::check_name(&a.name).map_err(Fail::Usage)?;
+                if let Some(e) = &a.expire {
+                    parse_expiry(e)?;
+                }
+            }
+            What::Expire(e) => {
+                parse_expiry(&e.when)?;
+            }
+            What::Otp(o) => {
+                if !o.remove && o.totp == o.hotp {
+                    return Err(Fail::Usage("give one of --totp or --hotp".into()));
+                }
+                if !oath::valid_digits(o.digits) {
+                    return Err(Fail::Usage(format!(
+                        "--digits {}: only 6, 7 and 8 are supported",
+                        o.digits
+                    )));
+                }
+                if o.step == 0 {
+                    return Err(Fail::Usage("--step must be at least 1".into()));
+                }
+                if Hash::parse(&o.hash).is_none() {
+                    return Err(Fail::Usage(format!(
+                        "--hash {}: expected SHA1, SHA256 or SHA512",
+                        o.hash
+                    )));
+                }
+                if let Some(k) = &o.key {
+                    let max = crate::auth::keyfs::store::MAX_OTP_KEY;
+                    if oath::hex_decode(k).is_none_or(|k| k.is_empty() || k.len() > max) {
+                        return Err(Fail::Usage(format!(
+                            "--key: expected 1 to {max} bytes in hex"
+                        )));
+                    }
+                }
+            }
+            _ => {}
+        }
+        let mut o = open(g)?;
+        let st = &mut o.store;
+        match self.what {
+            What::Add(a) => {
+                let exp = match &a.expire {
+                    Some(e) => parse_expiry(e)?,
+                    None => Expiry::Never,
+                };
+                st.add_user(&a.name, exp, now)?;
+                println!("added {}", a.name);
+            }
+            What::Passwd(p) => {
+                st.user(&p.name)?;
+                let pw = prompt::new_secret(&format!("password for {}: ", p.name))?;
+                st.set_password(&p.name, &pw, now)?;
+                println!("password of {} set", p.name);
+            }
+            What::Del(d) => {
+                st.del_user(&d.name)?;
+                println!("deleted {}", d.name);
+            }
+            What::List(_) => {
+                for a in st.users() {
+                    println!(
+                        "{}\t{}\t{}",
+                        a.name,
+                        a.status.as_str(),
+                        match a.expire {
+                            Expiry::Never => "never".to_string(),
+                            Expiry::At(t) => when::format(t),
+                        }
+                    );
+                }
+            }
+            What::Show(s) => {
+                let a = st.user(&s.name)?;
+                println!("name: {}", a.name);
+                println!("status: {}", a.status.as_str());
+                if let Some(n) = &a.disabled_note {
+                    println!("disabled because: {n}");
+                }
+                println!(
+                    "expire: {}{}",
+                    show_expiry(a.expire),
+                    if a.expire.expired(now) {
+                        " (expired)"
+                    } else {
+                        ""
+                    }
+                );
+                println!(
+                    "password: {}",
+                    if a.secrets.is_some() {
+                        "set"
+                    } else {
+                        "not set"
+                    }
+                );
+                match &a.otp {
+                    None => println!("otp: none"),
+                    Some(t) => {
+                        let kind = match t.kind {
+                            Kind::Hotp => format!("HOTP, counter {}", t.counter),
+                            Kind::Totp { step } => format!("TOTP, {step} s step"),
+                        };
+                        let last = t.last_time.map_or("never used".to_string(), |x| {
+                            format!("last used {}", when::format(x))
+                        });
+                        println!(
+                            "otp: {kind}, {} digits, {}, {last}",
+                            t.digits,
+                            t.hash.name()
+                        );
+                    }
+                }
+                for (k, v) in &a.attrs {
+                    println!("attr: {k}={v}");
+                }
+                println!("changed: {}", when::format(a.changed));
+                let f = st.failures(&a.name);
+                println!(
+                    "failures: {} consecutive (counted in the memory of the process serving logins)",
+                    f.consecutive
+                );
+                if let Some(secs) = f.locked(now) {
+                    println!("locked: {secs} s more");
+                }
+            }
+            What::Disable(d) => {
+                st.set_status(&d.name, Status::Disabled, now)?;
+                println!("{} disabled", d.name);
+            }
+            What::Enable(e) => {
+                st.set_status(&e.name, Status::Ok, now)?;
+                println!("{} enabled", e.name);
+            }
+            What::Expire(e) => {
+                let exp = parse_expiry(&e.when)?;
+                st.set_expire(&e.name, exp, now)?;
+                println!("{} expires {}", e.name, show_expiry(exp));
+            }
+            What::Attr(a) => {
+                st.set_attr(&a.name, &a.attr, a.value.as_deref(), now)?;
+            }
+            What::Otp(x) => {
+                st.user(&x.name)?;
+                if x.remove {
+                    st.set_otp(&x.name, None, now)?;
+                    println!("{}: OATH token removed", x.name);
+                    return Ok(());
+                }
+                let key = match &x.key {
+                    Some(k) => Zeroizing::new(oath::hex_decode(k).unwrap_or_default()),
+                    None => {
+                        let mut k = Zeroizing::new(vec![0u8; 20]);
+                        crate::auth::keyfs::file::random(&mut k)?;
+                        k
+                    }
+                };
+                let t = Token {
+                    kind: if x.totp {
+                        Kind::Totp { step: x.step }
+                    } else {
+                        Kind::Hotp
+                    },
+                    digits: x.digits,
+                    hash: Hash::parse(&x.hash).unwrap_or_default(),
+                    key,
+                    counter: 0,
+                    last_otp: None,
+                    last_time: None,
+                };
+                let uri = t.uri("warden", &x.name);
+                st.set_otp(&x.name, Some(t), now)?;
+                println!("{}: OATH token enrolled", x.name);
+                if x.show_uri {
+                    println!("{uri}");
+                }
+            }
+            What::ExportOath(e) => {
+                let (text, skipped) = export_text(st);
+                for s in skipped {
+                    eprintln!("warden: warning: {s}");
+                }
+                match &e.file {
+                    Some(p) => write_private(p, text.as_bytes())?,
+                    None => print!("{}", *text),
+                }
+            }
+            What::ImportOath(i) => {
+                let text = Zeroizing::new(
+                    std::fs::read_to_string(&i.file)
+                        .map_err(|e| KeyfsError::io("read", &i.file, e))?,
+                );
+                let lines = oath::parse_users(&text)
+                    .map_err(|e| Fail::msg(format!("{}: {e}", i.file.display())))?;
+                // Check every line before changing anything.
+                for (n, l) in lines.iter().enumerate() {
+                    crate::auth::keyfs::account::check_name(&l.user).map_err(|m| {
+                        Fail::msg(format!("{}: entry {}: {m}", i.file.display(), n + 1))
+                    })?;
+                    if l.pass != "-" && l.pass != "+" {
+                        return Err(Fail::msg(format!(
+                            "{}: user '{}' has a static password in the PASS column; keyfs keeps only '-' (none) or '+' (checked by another module); nothing imported",
+                            i.file.display(),
+                            l.user
+                        )));
+                    }
+                    crate::auth::keyfs::store::check_token(&l.token).map_err(|e| {
+                        Fail::msg(format!("{}: user '{}': {e}", i.file.display(), l.user))
+                    })?;
+                    if !i.create && st.user(&l.user).is_err() {
+                        return Err(Fail::msg(format!(
+                            "{}: no account '{}' (add it first, or use --create); nothing imported",
+                            i.file.display(),
+                            l.user
+                        )));
+                    }
+                }
+                let count = lines.len();
+                st.update(|db| {
+                    for l in lines {
+                        let acc = match db.accounts.get_mut(&l.user) {
+                            Some(a) => a,
+                            None => {
+                                let a =
+                                    crate::auth::keyfs::Account::new(&l.user, Expiry::Never, now)
+                                        .map_err(KeyfsError::BadName)?;
+                                db.accounts.entry(l.user.clone()).or_insert(a)
+                            }
+                        };
+                        acc.otp = Some(merge(acc.otp.as_ref(), l.token));
+                        acc.attrs.retain(|(k, _)| k != OATH_PASS_ATTR);
+                        if l.pass == "+" {
+                            acc.attrs.push((OATH_PASS_ATTR.into(), "+".into()));
+                        }
+                        acc.changed = now;
+                    }
+                    Ok(())
+                })?;
+                println!("imported {count} token(s) from {}", i.file.display());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,105 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A small deterministic PRNG (xorshift64*), seeded from the clock unless
+/// WARDEN_TEST_SEED is set; the seed is printed so failures can be replayed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(tag: &str) -> Rng {
+        let seed = std::env::var("WARDEN_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+                    | 1
+            });
+        eprintln!("{tag}: WARDEN_TEST_SEED={seed}");
+        Rng(seed)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// Fail (not skip) when a peer tool is missing.
+pub fn need_tool(tool: &str, package: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{tool} is missing: install the Debian package {package} (listed in .ci/apt-packages)"
+    );
+}
+
+pub fn warden() -> &'static str {
+    env!("CARGO_BIN_EXE_warden")
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A scratch directory, removed at drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        let p = std::env::temp_dir().join(format!("warden-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Scratch(p)
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Run warden with a config, feeding `stdin`.
+pub fn run_warden(config: &Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut c = Command::new(warden())
+        .arg("-c")
+        .arg(config)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // warden may exit before reading (e.g. a usage error): ignore EPIPE.
+    let _ = c.stdin.take().unwrap().write_all(stdin.as_bytes());
+    c.wait_with_output().unwrap()
+}
+
+/// Run warden and insist on success; returns stdout.
+pub fn ok(config: &Path, args: &[&str], stdin: &str) -> String {
+    let o = run_warden(config, args, stdin);
+    assert!(
+        o.status.success(),
+        "warden {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
