@@ -195,21 +195,27 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when slept on: tests and simulations.
+/// A clock that only moves when slept on: tests and simulations. Clones
+/// share the time; it can be sent to another thread.
 #[derive(Debug, Clone, Default)]
 pub struct FakeClock {
-    now: std::rc::Rc<std::cell::Cell<Duration>>,
+    nanos: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl FakeClock {
     pub fn advance(&self, d: Duration) {
-        self.now.set(self.now.get() + d);
+        let n = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let _ = self.nanos.fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |v| Some(v.saturating_add(n)),
+        );
     }
 }
 
 impl Clock for FakeClock {
     fn now(&self) -> Duration {
-        self.now.get()
+        Duration::from_nanos(self.nanos.load(std::sync::atomic::Ordering::SeqCst))
     }
     fn sleep(&self, d: Duration) {
         self.advance(d)
