@@ -196,26 +196,27 @@ impl Clock for SystemClock {
 }
 
 /// A clock that only moves when slept on: tests and simulations. Clones
-/// share the time; it can be sent to another thread.
+/// share the time; it can be sent to another thread. (A mutex, not an
+/// AtomicU64: 32-bit mips has no 64-bit atomics.)
 #[derive(Debug, Clone, Default)]
 pub struct FakeClock {
-    nanos: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    now: std::sync::Arc<std::sync::Mutex<Duration>>,
 }
 
 impl FakeClock {
+    fn get(&self) -> std::sync::MutexGuard<'_, Duration> {
+        self.now.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn advance(&self, d: Duration) {
-        let n = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        let _ = self.nanos.fetch_update(
-            std::sync::atomic::Ordering::SeqCst,
-            std::sync::atomic::Ordering::SeqCst,
-            |v| Some(v.saturating_add(n)),
-        );
+        let mut n = self.get();
+        *n = n.saturating_add(d);
     }
 }
 
 impl Clock for FakeClock {
     fn now(&self) -> Duration {
-        Duration::from_nanos(self.nanos.load(std::sync::atomic::Ordering::SeqCst))
+        *self.get()
     }
     fn sleep(&self, d: Duration) {
         self.advance(d)
