@@ -242,7 +242,7 @@ fn a_silent_modem_times_out_and_a_late_answer_is_not_misread() {
     assert_eq!(m.signal().unwrap().rssi, 17);
 
     let sim = SimModem::spawn(SimConfig {
-        reply_delay: Duration::from_millis(500),
+        reply_delay: Duration::from_millis(300),
         ..SimConfig::default()
     })
     .unwrap();

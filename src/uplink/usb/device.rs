@@ -195,21 +195,28 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when slept on: tests and simulations.
+/// A clock that only moves when slept on: tests and simulations. Clones
+/// share the time; it can be sent to another thread. (A mutex, not an
+/// AtomicU64: 32-bit mips has no 64-bit atomics.)
 #[derive(Debug, Clone, Default)]
 pub struct FakeClock {
-    now: std::rc::Rc<std::cell::Cell<Duration>>,
+    now: std::sync::Arc<std::sync::Mutex<Duration>>,
 }
 
 impl FakeClock {
+    fn get(&self) -> std::sync::MutexGuard<'_, Duration> {
+        self.now.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn advance(&self, d: Duration) {
-        self.now.set(self.now.get() + d);
+        let mut n = self.get();
+        *n = n.saturating_add(d);
     }
 }
 
 impl Clock for FakeClock {
     fn now(&self) -> Duration {
-        self.now.get()
+        *self.get()
     }
     fn sleep(&self, d: Duration) {
         self.advance(d)

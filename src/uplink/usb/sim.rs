@@ -12,11 +12,10 @@ use super::device::{Clock, Device, Usb, UsbError, UsbHandle};
 use super::sysfs;
 use super::table::UsbId;
 use super::tmp::TempDir;
-use std::cell::RefCell;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// An interface to write into a fake sysfs tree.
@@ -213,10 +212,22 @@ struct State {
     ops: Vec<String>,
 }
 
-/// The simulated bus with one E367 on it.
+trait LockState {
+    fn lock_state(&self) -> MutexGuard<'_, State>;
+}
+
+impl LockState for Arc<Mutex<State>> {
+    /// A poisoned lock (a panicking test thread) still holds valid state.
+    fn lock_state(&self) -> MutexGuard<'_, State> {
+        self.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The simulated bus with one E367 on it. It is `Send` (with a `Send`
+/// clock), so the daemon can hand it to its uplink thread.
 pub struct SimUsb<C: Clock + Clone> {
     clock: C,
-    st: Rc<RefCell<State>>,
+    st: Arc<Mutex<State>>,
     root: PathBuf,
     dev_root: PathBuf,
     ptys: Vec<PathBuf>,
@@ -236,7 +247,7 @@ impl<C: Clock + Clone> SimUsb<C> {
         write_device(&root, &e367_storage("1-1", 2))?;
         Ok(SimUsb {
             clock,
-            st: Rc::new(RefCell::new(State {
+            st: Arc::new(Mutex::new(State {
                 behavior,
                 plugged: true,
                 switched_at: None,
@@ -265,23 +276,23 @@ impl<C: Clock + Clone> SimUsb<C> {
 
     /// Delay from the message to re-enumeration.
     pub fn set_appear_after(&self, d: Duration) {
-        self.st.borrow_mut().appear_after = d;
+        self.st.lock_state().appear_after = d;
     }
 
     /// Number the modem's ttys from `n` (as after other serial devices).
     pub fn set_first_tty(&self, n: u32) {
-        self.st.borrow_mut().first_tty = n;
+        self.st.lock_state().first_tty = n;
     }
 
     /// Every USB operation seen, in order (`claim 0`, `bulk_out 01 5553...`).
     pub fn ops(&self) -> Vec<String> {
-        self.st.borrow().ops.clone()
+        self.st.lock_state().ops.clone()
     }
 
     /// Unplug and plug the stick again (install mode, new address).
     pub fn replug(&self) -> io::Result<()> {
         remove_device(&self.root, "1-1")?;
-        let mut s = self.st.borrow_mut();
+        let mut s = self.st.lock_state();
         *s = State {
             behavior: s.behavior,
             plugged: true,
@@ -303,7 +314,7 @@ impl<C: Clock + Clone> SimUsb<C> {
     /// Apply what time has done: vanish, re-enumerate.
     fn tick(&self) -> io::Result<()> {
         let now = self.clock.now();
-        let mut s = self.st.borrow_mut();
+        let mut s = self.st.lock_state();
         let Some(at) = s.switched_at else {
             return Ok(());
         };
@@ -348,7 +359,7 @@ impl<C: Clock + Clone + 'static> Usb for SimUsb<C> {
 
     fn open(&mut self, dev: &Device) -> Result<Box<dyn UsbHandle>, UsbError> {
         self.tick().map_err(io_err)?;
-        let s = self.st.borrow();
+        let s = self.st.lock_state();
         if dev.id != UsbId::new(0x12d1, 0x1446) || !s.plugged {
             return Err(UsbError::NoDevice);
         }
@@ -359,7 +370,7 @@ impl<C: Clock + Clone + 'static> Usb for SimUsb<C> {
     }
 
     fn bind_option(&mut self, id: UsbId) -> Result<(), UsbError> {
-        let mut s = self.st.borrow_mut();
+        let mut s = self.st.lock_state();
         s.ops
             .push(format!("new_id {:04x} {:04x}", id.vendor, id.product));
         fs::write(
@@ -382,12 +393,12 @@ impl<C: Clock + Clone + 'static> Usb for SimUsb<C> {
 /// An open handle on the simulated stick.
 pub struct SimHandle<C: Clock> {
     clock: C,
-    st: Rc<RefCell<State>>,
+    st: Arc<Mutex<State>>,
 }
 
 impl<C: Clock> SimHandle<C> {
     fn op(&self, s: String) -> Result<(), UsbError> {
-        let mut st = self.st.borrow_mut();
+        let mut st = self.st.lock_state();
         st.ops.push(s);
         // Gone once it vanished (the timeline is applied on the next poll,
         // but the hardware is gone already).
@@ -415,7 +426,7 @@ impl<C: Clock> UsbHandle for SimHandle<C> {
     }
     fn bulk_out(&mut self, ep: u8, data: &[u8], _t: Duration) -> Result<usize, UsbError> {
         self.op(format!("bulk_out {ep:02x} {}", hex(data)))?;
-        let mut s = self.st.borrow_mut();
+        let mut s = self.st.lock_state();
         if s.behavior == Behavior::Refuses {
             return Err(UsbError::Stall);
         }
@@ -432,7 +443,7 @@ impl<C: Clock> UsbHandle for SimHandle<C> {
     }
     fn bulk_in(&mut self, ep: u8, buf: &mut [u8], _t: Duration) -> Result<usize, UsbError> {
         self.op(format!("bulk_in {ep:02x} {}", buf.len()))?;
-        let mut s = self.st.borrow_mut();
+        let mut s = self.st.lock_state();
         if s.behavior == Behavior::StallsCsw && !s.stalled_once {
             s.stalled_once = true;
             s.csw_halted = true;
@@ -458,7 +469,7 @@ impl<C: Clock> UsbHandle for SimHandle<C> {
     fn clear_halt(&mut self, ep: u8) -> Result<(), UsbError> {
         self.op(format!("clear_halt {ep:02x}"))?;
         if ep == 0x81 {
-            self.st.borrow_mut().csw_halted = false;
+            self.st.lock_state().csw_halted = false;
         }
         Ok(())
     }
@@ -482,5 +493,27 @@ impl<C: Clock> UsbHandle for SimHandle<C> {
     }
     fn reset(&mut self) -> Result<(), UsbError> {
         self.op("reset".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::device::{FakeClock, SystemClock};
+    use super::*;
+
+    #[test]
+    fn simulator_can_move_to_another_thread() {
+        fn send<T: Send>(_: &T) {}
+        let clock = FakeClock::default();
+        let usb = SimUsb::new(clock.clone(), Behavior::Switches, vec![]).unwrap();
+        send(&usb);
+        send(&SimUsb::new(SystemClock::default(), Behavior::Switches, vec![]).unwrap());
+        let t = std::thread::spawn(move || {
+            let mut usb = usb;
+            let d = usb.devices().unwrap();
+            clock.advance(Duration::from_secs(1));
+            (d.len(), usb.sysfs_root().exists())
+        });
+        assert_eq!(t.join().unwrap(), (1, true));
     }
 }
