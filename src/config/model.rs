@@ -53,6 +53,10 @@ pub struct Uplink {
     pub simulate: bool,
     pub apn: String,
     pub dialnumber: String,
+    /// The SIM PIN, entered only when warden judges it safe.
+    pub pincode: Secret,
+    /// Network mode as comgt's `service`: auto, umts_only, gprs_only, ...
+    pub service: String,
     /// The logical interface name (netifd's; pppd's `ipparam`, device
     /// `3g-<interface>`).
     pub interface: String,
@@ -101,6 +105,8 @@ impl Default for Uplink {
             simulate: false,
             apn: String::new(),
             dialnumber: "*99***1#".into(),
+            pincode: Secret::default(),
+            service: "auto".into(),
             interface: "wan".into(),
             pppd: PathBuf::from("/usr/sbin/pppd"),
             pppd_options: Vec::new(),
@@ -146,6 +152,11 @@ pub struct Secret(pub zeroize::Zeroizing<String>);
 impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// The value, or None when it is empty (not set).
+    pub fn expose_nonempty(&self) -> Option<&str> {
+        (!self.0.is_empty()).then_some(self.0.as_str())
     }
 }
 
@@ -372,6 +383,8 @@ impl Uplink {
             dialnumber: o
                 .get("dialnumber", Checked::<DialNumber>::new(d.dialnumber))?
                 .value,
+            pincode: o.get("pincode", d.pincode)?,
+            service: o.get("service", d.service)?,
             interface: o.get("interface", d.interface)?,
             pppd: o.get("pppd", d.pppd)?,
             // Split list items too: `list pppd_options 'kdebug 1'` is two words.

@@ -14,6 +14,7 @@ pub mod dns;
 pub mod modem;
 pub mod ports;
 pub mod ppp;
+pub mod service;
 pub mod sim;
 pub mod status;
 pub mod supervisor;

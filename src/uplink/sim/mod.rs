@@ -12,6 +12,7 @@
 //! gets a hangup (POLLHUP, EIO), like an unplugged USB modem.
 
 pub mod e367;
+pub mod world;
 
 pub use e367::{Lock, SimConfig, Stats};
 
