@@ -99,9 +99,14 @@ pub trait Service: Send + 'static {
     fn run(self: Box<Self>, ctx: Ctx) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
 }
 
-/// The services the configuration enables. Each issue adds its own here.
-fn services(_cfg: &Config, _opts: &Options) -> Vec<Box<dyn Service>> {
-    Vec::new()
+/// The services the configuration enables.
+fn services(cfg: &Config, opts: &Options) -> Vec<Box<dyn Service>> {
+    let mut v: Vec<Box<dyn Service>> = Vec::new();
+    let simulate = opts.simulate || cfg.uplink.simulate;
+    if cfg.uplink.enabled || simulate {
+        v.push(Box::new(crate::uplink::service::UplinkService { simulate }));
+    }
+    v
 }
 
 struct Running {

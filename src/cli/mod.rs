@@ -9,9 +9,12 @@ mod config_cmd;
 mod daemon_cmd;
 mod dns;
 mod keyfs;
+mod modem;
+pub(crate) mod modem_usb;
 mod notify;
 mod otp;
 mod prompt;
+mod status;
 mod user;
 mod when;
 
@@ -48,6 +51,8 @@ enum Command {
     Config(config_cmd::ConfigCmd),
     Dns(dns::DnsCmd),
     Notify(notify::NotifyCmd),
+    Status(status::StatusCmd),
+    Modem(modem::ModemCmd),
     User(user::UserCmd),
     Unlock(keyfs::UnlockCmd),
     Lock(keyfs::LockCmd),
@@ -172,6 +177,8 @@ pub fn run(args: &[&str]) -> i32 {
         Some(Command::Config(c)) => c.run(&g),
         Some(Command::Dns(c)) => c.run(&g),
         Some(Command::Notify(c)) => c.run(&g),
+        Some(Command::Status(c)) => c.run(&g),
+        Some(Command::Modem(c)) => c.run(&g),
         Some(Command::User(c)) => c.run(&g),
         Some(Command::Unlock(c)) => c.run(&g),
         Some(Command::Lock(c)) => c.run(&g),

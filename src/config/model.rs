@@ -53,6 +53,10 @@ pub struct Uplink {
     pub simulate: bool,
     pub apn: String,
     pub dialnumber: String,
+    /// The SIM PIN, entered only when warden judges it safe.
+    pub pincode: Secret,
+    /// Network mode as comgt's `service`: auto, umts_only, gprs_only, ...
+    pub service: String,
     /// The logical interface name (netifd's; pppd's `ipparam`, device
     /// `3g-<interface>`).
     pub interface: String,
@@ -82,6 +86,15 @@ pub struct Uplink {
     pub backoff_stable: Duration,
     /// Reset the modem after this many consecutive failed dials.
     pub reset_after: u32,
+    /// The PPP tty; None: discovered from sysfs by interface class.
+    pub device: Option<PathBuf>,
+    /// The AT (control, PCUI) tty; None: discovered.
+    pub control_device: Option<PathBuf>,
+    /// Bound on waiting for a switched stick to come back as a modem.
+    pub switch_timeout: Duration,
+    /// usb-modeswitch data to read (directories, files, usb-mode.json,
+    /// configPack.tar.gz); empty: the usual places.
+    pub modeswitch_data: Vec<PathBuf>,
 }
 
 impl Default for Uplink {
@@ -92,6 +105,8 @@ impl Default for Uplink {
             simulate: false,
             apn: String::new(),
             dialnumber: "*99***1#".into(),
+            pincode: Secret::default(),
+            service: "auto".into(),
             interface: "wan".into(),
             pppd: PathBuf::from("/usr/sbin/pppd"),
             pppd_options: Vec::new(),
@@ -110,6 +125,10 @@ impl Default for Uplink {
             backoff_max: b.max,
             backoff_stable: b.stable,
             reset_after: 5,
+            device: None,
+            control_device: None,
+            switch_timeout: Duration::from_secs(20),
+            modeswitch_data: Vec::new(),
         }
     }
 }
@@ -133,6 +152,11 @@ pub struct Secret(pub zeroize::Zeroizing<String>);
 impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// The value, or None when it is empty (not set).
+    pub fn expose_nonempty(&self) -> Option<&str> {
+        (!self.0.is_empty()).then_some(self.0.as_str())
     }
 }
 
@@ -359,6 +383,8 @@ impl Uplink {
             dialnumber: o
                 .get("dialnumber", Checked::<DialNumber>::new(d.dialnumber))?
                 .value,
+            pincode: o.get("pincode", d.pincode)?,
+            service: o.get("service", d.service)?,
             interface: o.get("interface", d.interface)?,
             pppd: o.get("pppd", d.pppd)?,
             // Split list items too: `list pppd_options 'kdebug 1'` is two words.
@@ -384,6 +410,10 @@ impl Uplink {
             backoff_max: o.get("backoff_max", d.backoff_max)?,
             backoff_stable: o.get("backoff_stable", d.backoff_stable)?,
             reset_after: o.get("reset_after", d.reset_after)?,
+            device: o.get_opt("device")?,
+            control_device: o.get_opt("control_device")?,
+            switch_timeout: o.get("switch_timeout", d.switch_timeout)?,
+            modeswitch_data: o.list("modeswitch_data")?,
         })
     }
 }
@@ -687,6 +717,26 @@ mod tests {
         assert!(!cfg.uplink.enabled);
         assert_eq!(cfg.uplink.apn, "web.example");
         assert_eq!(cfg.signer.max_validity, Duration::from_secs(8 * 3600));
+    }
+
+    #[test]
+    fn uplink_ports_and_switch_options() {
+        let (cfg, w) = uci(
+            "config uplink\n option device /dev/ttyUSB0\n option control_device ''\n option switch_timeout 45\n list modeswitch_data /etc/usb-mode.json\n list modeswitch_data /etc/usb_modeswitch.d\n",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(cfg.uplink.device, Some(PathBuf::from("/dev/ttyUSB0")));
+        assert_eq!(cfg.uplink.control_device, None);
+        assert_eq!(cfg.uplink.switch_timeout, Duration::from_secs(45));
+        assert_eq!(
+            cfg.uplink.modeswitch_data,
+            [
+                PathBuf::from("/etc/usb-mode.json"),
+                PathBuf::from("/etc/usb_modeswitch.d")
+            ]
+        );
+        assert_eq!(Uplink::default().switch_timeout, Duration::from_secs(20));
     }
 
     #[test]
