@@ -7,5 +7,6 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod ninep;
 pub mod sys;
 pub mod wire;
