@@ -6,4 +6,6 @@
 //! modes, permissions and exclusive opens over it, and [`unix::Listener`]
 //! serves it to many clients from one thread with poll(2).
 
+pub mod demo;
 pub mod fcall;
+pub mod server;
