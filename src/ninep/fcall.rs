@@ -820,6 +820,12 @@ impl Framer {
         self.buf.capacity()
     }
 
+    /// Is a complete message (or a framing error) waiting?
+    pub fn ready(&self, max: u32) -> bool {
+        let rest = self.buf.get(self.start..).unwrap_or(&[]);
+        !matches!(frame_len(rest, max), Ok(None))
+    }
+
     /// The next complete message, if there is one. After an error the
     /// stream is unusable (the peer's framing is broken).
     pub fn next_frame(&mut self, max: u32) -> Result<Option<Vec<u8>>, FcallError> {

@@ -9,3 +9,4 @@
 pub mod demo;
 pub mod fcall;
 pub mod server;
+pub mod unix;

@@ -32,7 +32,7 @@ use super::fcall::{self, Fcall, Msg, Qid, Stat};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Identifies one open of a file, unique for the server's lifetime. A tree
 /// keys its per-open state (a conversation, a read position) by it.
@@ -221,7 +221,7 @@ struct Open {
 
 struct Fid {
     qid: Qid,
-    uname: Rc<str>,
+    uname: Arc<str>,
     open: Option<Open>,
 }
 
@@ -314,6 +314,11 @@ impl<T: Tree> Server<T> {
         self.sessions
             .get(&conn)
             .map_or(self.limits.max_msize, |s| s.msize)
+    }
+
+    /// The largest msize this server offers.
+    pub fn max_msize(&self) -> u32 {
+        self.limits.max_msize
     }
 
     /// Encoded replies queued since the last call, with their connection.
@@ -511,7 +516,7 @@ impl<T: Tree> Server<T> {
             fid,
             Fid {
                 qid: root,
-                uname: Rc::from(uname),
+                uname: Arc::from(uname),
                 open: None,
             },
         );
