@@ -39,6 +39,10 @@ struct Running {
 }
 
 fn start(policy: PeerPolicy) -> Running {
+    start_with(policy, ListenLimits::default())
+}
+
+fn start_with(policy: PeerPolicy, limits: ListenLimits) -> Running {
     let dir = scratch_dir();
     let path = dir.join("ns").join("demo");
     let sock = unix::bind(&path, policy.shared()).unwrap();
@@ -47,7 +51,7 @@ fn start(policy: PeerPolicy) -> Running {
     let p = path.clone();
     let handle = std::thread::spawn(move || {
         let server = Server::new("demo", DemoTree::new("glenda"), Limits::default());
-        let mut l = Listener::new(sock, Some(&p), server, policy, ListenLimits::default()).unwrap();
+        let mut l = Listener::new(sock, Some(&p), server, policy, limits).unwrap();
         l.run(c.fd(), |_| {
             !c.take().iter().any(|e| matches!(e, Event::Stop))
         })
@@ -598,6 +602,38 @@ fn a_thousand_idle_connections() {
         newcomer < Duration::from_secs(10),
         "newcomer took {newcomer:?}"
     );
+}
+
+#[test]
+fn connections_beyond_the_limit_are_closed_at_once() {
+    let r = start_with(
+        PeerPolicy::owner_only(),
+        ListenLimits {
+            max_conns: 3,
+            ..ListenLimits::default()
+        },
+    );
+    let mut held: Vec<Client> = (0..3).map(|_| Client::session(&r.path)).collect();
+    let mut extra = Client::connect(&r.path);
+    assert!(extra.closed());
+    held.pop();
+    eventually("a slot to free up", || {
+        let mut c = Client::connect(&r.path);
+        let hello = Msg::new(
+            NOTAG,
+            Fcall::Tversion {
+                msize: 8192,
+                version: "9P2000".into(),
+            },
+        );
+        let mut b = [0u8; 19];
+        // A refused client may see EPIPE on its write.
+        c.s.write_all(&hello.encode()).is_ok() && c.s.read_exact(&mut b).is_ok()
+    });
+    assert!(matches!(
+        held[0].rpc(Fcall::Tstat { fid: 0 }),
+        Fcall::Rstat { .. }
+    ));
 }
 
 #[test]

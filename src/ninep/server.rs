@@ -216,7 +216,8 @@ struct Open {
     mode: u8,
     handle: Handle,
     excl: bool,
-    dir: Option<DirRead>,
+    /// Boxed: directory reads are rare, fids are many.
+    dir: Option<Box<DirRead>>,
 }
 
 struct Fid {
@@ -225,12 +226,60 @@ struct Fid {
     open: Option<Open>,
 }
 
+/// A connection's fids, sorted by number: a few fids per connection is
+/// the rule, and a vector holds them in far less memory than a map.
+#[derive(Default)]
+struct Fids(Vec<(u32, Fid)>);
+
+impl Fids {
+    fn find(&self, fid: u32) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&fid, |e| e.0)
+    }
+    fn get(&self, fid: &u32) -> Option<&Fid> {
+        self.find(*fid)
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map(|e| &e.1)
+    }
+    fn get_mut(&mut self, fid: &u32) -> Option<&mut Fid> {
+        self.find(*fid)
+            .ok()
+            .and_then(|i| self.0.get_mut(i))
+            .map(|e| &mut e.1)
+    }
+    fn contains_key(&self, fid: &u32) -> bool {
+        self.find(*fid).is_ok()
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// Insert or replace.
+    fn insert(&mut self, fid: u32, f: Fid) {
+        match self.find(fid) {
+            Ok(i) => {
+                if let Some(e) = self.0.get_mut(i) {
+                    e.1 = f;
+                }
+            }
+            Err(i) => self.0.insert(i, (fid, f)),
+        }
+    }
+    fn remove(&mut self, fid: &u32) -> Option<Fid> {
+        let i = self.find(*fid).ok()?;
+        let f = self.0.remove(i).1;
+        if self.0.len() * 4 < self.0.capacity() {
+            self.0.shrink_to(self.0.len() * 2);
+        }
+        Some(f)
+    }
+}
+
 struct Session {
     peer: Peer,
     owner: bool,
     msize: u32,
     versioned: bool,
-    fids: BTreeMap<u32, Fid>,
+    fids: Fids,
     /// tag -> pending read
     pending: BTreeMap<u16, ReqId>,
 }
@@ -290,7 +339,7 @@ impl<T: Tree> Server<T> {
                 owner,
                 msize: self.limits.max_msize,
                 versioned: false,
-                fids: BTreeMap::new(),
+                fids: Fids::default(),
                 pending: BTreeMap::new(),
             },
         );
@@ -392,7 +441,7 @@ impl<T: Tree> Server<T> {
                 self.tree.flush(p.handle, *req);
             }
         }
-        for (_, fid) in fids {
+        for (_, fid) in fids.0 {
             self.release(fid);
         }
     }
@@ -621,11 +670,11 @@ impl<T: Tree> Server<T> {
         let handle = self.next_handle;
         self.next_handle += 1;
         let dir = if qid.is_dir() {
-            Some(DirRead {
+            Some(Box::new(DirRead {
                 entries: Vec::new(),
                 next: 0,
                 offset: 0,
-            })
+            }))
         } else {
             self.tree.open(handle, qid, mode, &who)?;
             None
@@ -671,10 +720,12 @@ impl<T: Tree> Server<T> {
             mode,
             handle,
             excl: false,
-            dir: qid.is_dir().then(|| DirRead {
-                entries: Vec::new(),
-                next: 0,
-                offset: 0,
+            dir: qid.is_dir().then(|| {
+                Box::new(DirRead {
+                    entries: Vec::new(),
+                    next: 0,
+                    offset: 0,
+                })
             }),
         });
         Ok(Fcall::Rcreate {
@@ -746,7 +797,7 @@ impl<T: Tree> Server<T> {
             return Err(err::BOTCH.into());
         };
         if let Some(entries) = fresh {
-            *d = DirRead {
+            **d = DirRead {
                 entries,
                 next: 0,
                 offset: 0,
@@ -855,14 +906,20 @@ impl<T: Tree> Server<T> {
 }
 
 /// Bytes a connection's server-side state occupies when idle with `fids`
-/// fids (struct sizes and the fid table's nodes, approximately; no
-/// buffers: the server keeps none per connection).
+/// fids: the session in the server's map (about 1.5 entries of B-tree
+/// space each), the fid vector (grown by doubling) and the attach name
+/// (shared by walked fids). No buffers: the server keeps none.
 pub fn idle_session_bytes(fids: usize) -> usize {
     use std::mem::size_of;
-    // A B-tree leaf holds up to 11 entries plus a header of about 16 bytes.
-    let per_leaf = 11 * (size_of::<u32>() + size_of::<Fid>()) + 16;
-    let leaves = fids.div_ceil(11);
-    size_of::<ConnId>() + size_of::<Session>() + 48 + leaves * per_leaf + fids * 24
+    let session = (size_of::<ConnId>() + size_of::<Session>()) * 3 / 2;
+    let fid_vec = fids.next_power_of_two().max(4) * size_of::<(u32, Fid)>();
+    let uname = if fids > 0 { 16 + 16 } else { 0 };
+    session + fid_vec + uname
+}
+
+/// `(Session, Fid)` sizes, for the memory report.
+pub fn struct_sizes() -> (usize, usize) {
+    (std::mem::size_of::<Session>(), std::mem::size_of::<Fid>())
 }
 
 #[cfg(test)]

@@ -23,6 +23,8 @@
 
 use super::fcall::Framer;
 use super::server::{ConnId, Peer, Server, Tree};
+use crate::config::Config;
+use crate::daemon::{Control, Event};
 use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -49,6 +51,15 @@ impl PeerPolicy {
             owner: unsafe { libc::geteuid() },
             allow_uids: Vec::new(),
             allow_gids: Vec::new(),
+        }
+    }
+
+    /// The daemon's uid as owner plus the factotum section's allow lists.
+    pub fn for_factotum(cfg: &crate::config::Factotum) -> PeerPolicy {
+        PeerPolicy {
+            allow_uids: cfg.allow_uid.clone(),
+            allow_gids: cfg.allow_gid.clone(),
+            ..PeerPolicy::owner_only()
         }
     }
 
@@ -237,7 +248,7 @@ pub fn bind(path: &Path, shared: bool) -> io::Result<UnixListener> {
 /// Limits of the listener (the server has its own).
 #[derive(Debug, Clone, Copy)]
 pub struct ListenLimits {
-    /// Connections served at once; more wait in the listen backlog.
+    /// Connections served at once; more are accepted and closed at once.
     pub max_conns: usize,
     /// Queued output past which a connection's input is not read.
     pub out_cap: usize,
@@ -267,16 +278,21 @@ impl Conn {
 }
 
 /// Approximate bytes one idle connection costs the listener and server
-/// together (no buffers are held while idle), with `fids` fids.
+/// together in user space, with `fids` fids: the connection in the
+/// listener's map (about 1.5 entries of B-tree space each), its pollfd and
+/// id in the per-iteration arrays, and the server's session. No buffers
+/// are held while idle (the kernel's socket buffers are not counted).
 pub fn idle_conn_bytes(fids: usize) -> usize {
     use std::mem::size_of;
-    // Conn in a B-tree node (about 1.2 entries' worth of node space each),
-    // its pollfd and id in the per-iteration arrays, and the session.
-    size_of::<Conn>() * 6 / 5
-        + size_of::<ConnId>()
+    (size_of::<ConnId>() + size_of::<Conn>()) * 3 / 2
         + size_of::<libc::pollfd>()
         + size_of::<ConnId>()
         + super::server::idle_session_bytes(fids)
+}
+
+/// Size of the listener's per-connection struct, for the memory report.
+pub fn conn_struct_size() -> usize {
+    std::mem::size_of::<Conn>()
 }
 
 /// Serves one tree on one listening socket.
@@ -355,11 +371,10 @@ impl<T: Tree> Listener<T> {
         loop {
             fds.clear();
             ids.clear();
-            let accepting = !self.accept_paused && self.conns.len() < self.limits.max_conns;
             fds.push(pollfd(control, libc::POLLIN));
             fds.push(pollfd(
                 self.sock.as_raw_fd(),
-                if accepting { libc::POLLIN } else { 0 },
+                if self.accept_paused { 0 } else { libc::POLLIN },
             ));
             let mut timeout = -1;
             for (&id, c) in &self.conns {
@@ -412,9 +427,6 @@ impl<T: Tree> Listener<T> {
 
     fn accept_some(&mut self) {
         for _ in 0..64 {
-            if self.conns.len() >= self.limits.max_conns {
-                return;
-            }
             let stream = match self.sock.accept() {
                 Ok((s, _)) => s,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -427,6 +439,16 @@ impl<T: Tree> Listener<T> {
                     return;
                 }
             };
+            if self.conns.len() >= self.limits.max_conns {
+                // Hang up at once rather than leave the client waiting in
+                // the backlog.
+                log::warn!(
+                    "{}: {} connections already, refusing another",
+                    shown(&self.path),
+                    self.conns.len()
+                );
+                continue;
+            }
             let peer = match peer_cred(stream.as_raw_fd()) {
                 Ok(p) => p,
                 Err(e) => {
@@ -594,6 +616,26 @@ impl<T: Tree> Listener<T> {
         }
         self.route();
     }
+}
+
+/// Run `l` as a daemon service: until [`Event::Stop`] arrives on
+/// `control`; on [`Event::Reload`], `policy` maps the new configuration to
+/// the peer policy (connections already admitted stay).
+pub fn serve<T: Tree>(
+    l: &mut Listener<T>,
+    control: &Control,
+    mut policy: impl FnMut(&Config) -> PeerPolicy,
+) -> io::Result<()> {
+    l.run(control.fd(), |p| {
+        let mut go = true;
+        for ev in control.take() {
+            match ev {
+                Event::Stop => go = false,
+                Event::Reload(cfg) => *p = policy(&cfg),
+            }
+        }
+        go
+    })
 }
 
 impl<T: Tree> Drop for Listener<T> {
