@@ -406,8 +406,16 @@ impl<T: Tree> Server<T> {
     }
 
     fn reply(&mut self, conn: ConnId, tag: u16, r: Reply) {
-        let body = r.unwrap_or_else(|e| Fcall::Rerror {
-            ename: e.0.into_owned(),
+        let msize = self.msize(conn) as usize;
+        let body = r.unwrap_or_else(|e| {
+            // The reply must fit in msize: size[4] type[1] tag[2] ename[s].
+            let mut ename = e.0.into_owned();
+            let mut end = ename.len().min(msize.saturating_sub(fcall::HEADER + 2));
+            while !ename.is_char_boundary(end) {
+                end -= 1;
+            }
+            ename.truncate(end);
+            Fcall::Rerror { ename }
         });
         self.out.push((conn, Msg::new(tag, body).encode()));
     }
@@ -1667,6 +1675,36 @@ mod tests {
             t.rpc(c, Fcall::Tstat { fid: 0 }),
             Fcall::Rstat { .. }
         ));
+    }
+
+    #[test]
+    fn long_errors_are_cut_to_fit_msize() {
+        // The server's name starts the Tauth error: make it too long, with
+        // two-byte characters so the cut falls inside one.
+        let name: &'static str = Box::leak("é".repeat(300).into_boxed_str());
+        let mut t = T::new();
+        t.srv = Server::new(name, DemoTree::new("glenda"), Limits::default());
+        let c = t.srv.connect(ME, true);
+        assert!(matches!(
+            t.rpc(
+                c,
+                Fcall::Tversion {
+                    msize: 256,
+                    version: "9P2000".into()
+                }
+            ),
+            Fcall::Rversion { msize: 256, .. }
+        ));
+        let e = t.err(
+            c,
+            Fcall::Tauth {
+                afid: 1,
+                uname: "".into(),
+                aname: "".into(),
+            },
+        );
+        assert_eq!(e.len(), 246, "cut at a character boundary below 256 - 9");
+        assert!(e.chars().all(|ch| ch == 'é'));
     }
 
     #[test]
