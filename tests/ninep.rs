@@ -813,3 +813,64 @@ fn socket_directory_and_stale_socket_rules() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// plan9port's `9p` (lib9pclient) against the demo tree, found as
+/// `$PLAN9/bin/9p`. plan9port is not packaged, so this is opt-in:
+/// `PLAN9=/path/to/plan9port cargo test --test ninep -- --ignored`.
+#[test]
+#[ignore = "needs plan9port's 9p built from source: set PLAN9"]
+fn plan9port_9p_client() {
+    let plan9 = std::env::var("PLAN9").expect("set PLAN9 to a plan9port tree with bin/9p built");
+    let nine_p = Path::new(&plan9).join("bin/9p");
+    assert!(nine_p.exists(), "{} is missing", nine_p.display());
+    let r = start(PeerPolicy::owner_only());
+    let ns = r.path.parent().unwrap().to_path_buf();
+    let run = |args: &[&str], input: Option<&[u8]>| -> (bool, String, String) {
+        use std::process::Stdio;
+        let mut child = Command::new(&nine_p)
+            .args(args)
+            .env("NAMESPACE", &ns)
+            .env("PLAN9", &plan9)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        if let Some(i) = input {
+            stdin.write_all(i).unwrap();
+        }
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = run(&["ls", "demo"], None);
+    assert!(ok, "{err}");
+    let mut names: Vec<&str> = out.lines().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["echo", "excl", "kick", "readonly", "secret", "sub", "wait"]
+    );
+    let (ok, out, err) = run(&["ls", "-l", "demo/sub"], None);
+    assert!(
+        ok && out.contains("deep") && out.contains("glenda"),
+        "{out} {err}"
+    );
+    let (ok, out, err) = run(&["read", "demo/readonly"], None);
+    assert!(ok, "{err}");
+    assert_eq!(out, "read only\n");
+    let (ok, _, err) = run(&["write", "demo/echo"], Some(b"hello from 9p\n"));
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&["read", "demo/echo"], None);
+    assert!(ok, "{err}");
+    assert_eq!(out, "hello from 9p\n");
+    let (ok, out, err) = run(&["stat", "demo/secret"], None);
+    assert!(ok && out.contains("secret"), "{out} {err}");
+    let (ok, _, err) = run(&["write", "demo/readonly"], Some(b"x"));
+    assert!(!ok && err.contains("permission denied"), "{err}");
+}

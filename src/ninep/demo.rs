@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! echo      0666  a write replaces the content; reads ignore the offset
+//!                 and go on from where the last read on this open ended
 //! wait      0444  a read waits until someone writes kick
 //! kick      0222  a write completes every waiting read with its data
 //! secret    0600  owner only; reads "secret\n"
@@ -57,7 +58,8 @@ fn entry(path: u64) -> Option<&'static (u64, u64, &'static str, u32)> {
 pub struct DemoTree {
     owner: String,
     echo: Vec<u8>,
-    open: BTreeMap<Handle, u64>,
+    /// Open files: qid path and read position (for echo).
+    open: BTreeMap<Handle, (u64, usize)>,
     waiting: Vec<(Handle, ReqId)>,
     done: Vec<Completion>,
 }
@@ -140,18 +142,18 @@ impl Tree for DemoTree {
     }
 
     fn open(&mut self, h: Handle, q: Qid, _mode: u8, _who: &Who<'_>) -> Result<(), FsError> {
-        self.open.insert(h, q.path);
+        self.open.insert(h, (q.path, 0));
         Ok(())
     }
 
     fn read(&mut self, h: Handle, req: ReqId, offset: u64, count: u32) -> Result<Read, FsError> {
-        let path = self
-            .open
-            .get(&h)
-            .copied()
-            .ok_or(FsError::from(err::BOTCH))?;
-        Ok(match path {
-            ECHO => Read::Ready(self.echo.clone()),
+        let (path, pos) = self.open.get_mut(&h).ok_or(FsError::from(err::BOTCH))?;
+        Ok(match *path {
+            ECHO => {
+                let data = at_offset(&self.echo, *pos as u64, count);
+                *pos += data.len();
+                Read::Ready(data)
+            }
             WAIT => {
                 self.waiting.push((h, req));
                 Read::Pending
@@ -164,9 +166,9 @@ impl Tree for DemoTree {
     }
 
     fn write(&mut self, h: Handle, _offset: u64, data: &[u8]) -> Result<u32, FsError> {
-        match self.open.get(&h) {
-            Some(&ECHO) => self.echo = data.to_vec(),
-            Some(&KICK) => {
+        match self.open.get(&h).map(|o| o.0) {
+            Some(ECHO) => self.echo = data.to_vec(),
+            Some(KICK) => {
                 for (_, req) in self.waiting.drain(..) {
                     self.done.push(Completion {
                         req,

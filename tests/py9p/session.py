@@ -43,6 +43,7 @@ def main():
     assert c.write(b"hello, 9P") == 9
     c.pos = 0
     assert c.read(100) == b"hello, 9P"
+    assert c.read(100) == b""
     c.close()
 
     st = c.stat("readonly")
