@@ -14,7 +14,7 @@
 
 use super::fcall::{Qid, Stat, DMDIR, DMEXCL, QTDIR, QTEXCL, QTFILE};
 use super::server::{err, Completion, FsError, Handle, Read, ReqId, Tree, Who};
-use std::collections::BTreeMap;
+use super::vecmap::VecMap;
 
 const ROOT: u64 = 1;
 const ECHO: u64 = 2;
@@ -59,7 +59,7 @@ pub struct DemoTree {
     owner: String,
     echo: Vec<u8>,
     /// Open files: qid path and read position (for echo).
-    open: BTreeMap<Handle, (u64, usize)>,
+    open: VecMap<Handle, (u64, usize)>,
     waiting: Vec<(Handle, ReqId)>,
     done: Vec<Completion>,
 }
@@ -69,7 +69,7 @@ impl DemoTree {
         DemoTree {
             owner: owner.into(),
             echo: Vec::new(),
-            open: BTreeMap::new(),
+            open: VecMap::new(),
             waiting: Vec::new(),
             done: Vec::new(),
         }

@@ -10,3 +10,4 @@ pub mod demo;
 pub mod fcall;
 pub mod server;
 pub mod unix;
+mod vecmap;

@@ -29,8 +29,8 @@
 //! `walk in non-directory`, `permission denied`, `file in use` ...).
 
 use super::fcall::{self, Fcall, Msg, Qid, Stat};
+use super::vecmap::VecMap;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -226,62 +226,15 @@ struct Fid {
     open: Option<Open>,
 }
 
-/// A connection's fids, sorted by number: a few fids per connection is
-/// the rule, and a vector holds them in far less memory than a map.
-#[derive(Default)]
-struct Fids(Vec<(u32, Fid)>);
-
-impl Fids {
-    fn find(&self, fid: u32) -> Result<usize, usize> {
-        self.0.binary_search_by_key(&fid, |e| e.0)
-    }
-    fn get(&self, fid: &u32) -> Option<&Fid> {
-        self.find(*fid)
-            .ok()
-            .and_then(|i| self.0.get(i))
-            .map(|e| &e.1)
-    }
-    fn get_mut(&mut self, fid: &u32) -> Option<&mut Fid> {
-        self.find(*fid)
-            .ok()
-            .and_then(|i| self.0.get_mut(i))
-            .map(|e| &mut e.1)
-    }
-    fn contains_key(&self, fid: &u32) -> bool {
-        self.find(*fid).is_ok()
-    }
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    /// Insert or replace.
-    fn insert(&mut self, fid: u32, f: Fid) {
-        match self.find(fid) {
-            Ok(i) => {
-                if let Some(e) = self.0.get_mut(i) {
-                    e.1 = f;
-                }
-            }
-            Err(i) => self.0.insert(i, (fid, f)),
-        }
-    }
-    fn remove(&mut self, fid: &u32) -> Option<Fid> {
-        let i = self.find(*fid).ok()?;
-        let f = self.0.remove(i).1;
-        if self.0.len() * 4 < self.0.capacity() {
-            self.0.shrink_to(self.0.len() * 2);
-        }
-        Some(f)
-    }
-}
-
 struct Session {
     peer: Peer,
     owner: bool,
     msize: u32,
     versioned: bool,
-    fids: Fids,
+    /// Sorted by fid: a few fids per connection is the rule.
+    fids: VecMap<u32, Fid>,
     /// tag -> pending read
-    pending: BTreeMap<u16, ReqId>,
+    pending: VecMap<u16, ReqId>,
 }
 
 struct Pending {
@@ -299,9 +252,10 @@ pub struct Server<T: Tree> {
     /// program name).
     name: &'static str,
     limits: Limits,
-    sessions: BTreeMap<ConnId, Session>,
-    excl: BTreeSet<u64>,
-    pending: BTreeMap<ReqId, Pending>,
+    sessions: VecMap<ConnId, Session>,
+    /// qid paths open exclusively
+    excl: VecMap<u64, ()>,
+    pending: VecMap<ReqId, Pending>,
     next_conn: ConnId,
     next_handle: Handle,
     next_req: ReqId,
@@ -317,9 +271,9 @@ impl<T: Tree> Server<T> {
             tree,
             name,
             limits,
-            sessions: BTreeMap::new(),
-            excl: BTreeSet::new(),
-            pending: BTreeMap::new(),
+            sessions: VecMap::new(),
+            excl: VecMap::new(),
+            pending: VecMap::new(),
             next_conn: 1,
             next_handle: 1,
             next_req: 1,
@@ -339,8 +293,8 @@ impl<T: Tree> Server<T> {
                 owner,
                 msize: self.limits.max_msize,
                 versioned: false,
-                fids: Fids::default(),
-                pending: BTreeMap::new(),
+                fids: VecMap::new(),
+                pending: VecMap::new(),
             },
         );
         id
@@ -449,7 +403,7 @@ impl<T: Tree> Server<T> {
                 self.tree.flush(p.handle, *req);
             }
         }
-        for (_, fid) in fids.0 {
+        for fid in fids.into_values() {
             self.release(fid);
         }
     }
@@ -672,7 +626,7 @@ impl<T: Tree> Server<T> {
         Self::permitted(&stat, s.owner, mode)?;
         let who = Self::who(s, conn, &uname);
         let excl = stat.mode & fcall::DMEXCL != 0;
-        if excl && self.excl.contains(&qid.path) {
+        if excl && self.excl.contains_key(&qid.path) {
             return Err(err::INUSE.into());
         }
         let handle = self.next_handle;
@@ -688,7 +642,7 @@ impl<T: Tree> Server<T> {
             None
         };
         if excl {
-            self.excl.insert(qid.path);
+            self.excl.insert(qid.path, ());
         }
         self.fid(conn, fid)?.open = Some(Open {
             mode,
@@ -914,8 +868,8 @@ impl<T: Tree> Server<T> {
 }
 
 /// Bytes a connection's server-side state occupies when idle with `fids`
-/// fids: the session in the server's map (about 1.5 entries of B-tree
-/// space each), the fid vector (grown by doubling) and the attach name
+/// fids: the session in the server's map (a vector grown by doubling:
+/// about 1.5 entries' space each), the fid vector (grown by doubling) and the attach name
 /// (shared by walked fids). No buffers: the server keeps none.
 pub fn idle_session_bytes(fids: usize) -> usize {
     use std::mem::size_of;

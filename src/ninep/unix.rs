@@ -23,9 +23,9 @@
 
 use super::fcall::Framer;
 use super::server::{ConnId, Peer, Server, Tree};
+use super::vecmap::VecMap;
 use crate::config::Config;
 use crate::daemon::{Control, Event};
-use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -279,7 +279,8 @@ impl Conn {
 
 /// Approximate bytes one idle connection costs the listener and server
 /// together in user space, with `fids` fids: the connection in the
-/// listener's map (about 1.5 entries of B-tree space each), its pollfd and
+/// listener's map (a vector grown by doubling: about 1.5 entries' space
+/// each), its pollfd and
 /// id in the per-iteration arrays, and the server's session. No buffers
 /// are held while idle (the kernel's socket buffers are not counted).
 pub fn idle_conn_bytes(fids: usize) -> usize {
@@ -303,7 +304,8 @@ pub struct Listener<T: Tree> {
     /// Remove this socket file (if it is still ours) when dropped.
     path: Option<(PathBuf, u64, u64)>,
     limits: ListenLimits,
-    conns: BTreeMap<ConnId, Conn>,
+    /// Sorted by id; new connections get larger ids, so they append.
+    conns: VecMap<ConnId, Conn>,
     accept_paused: bool,
     scratch: Vec<u8>,
 }
@@ -339,7 +341,7 @@ impl<T: Tree> Listener<T> {
             sock,
             path,
             limits,
-            conns: BTreeMap::new(),
+            conns: VecMap::new(),
             accept_paused: false,
             scratch: Vec::new(),
         })
@@ -377,7 +379,7 @@ impl<T: Tree> Listener<T> {
                 if self.accept_paused { 0 } else { libc::POLLIN },
             ));
             let mut timeout = -1;
-            for (&id, c) in &self.conns {
+            for (&id, c) in self.conns.iter() {
                 let mut ev = 0;
                 let msize = self.server.msize(id);
                 if c.queued() < self.limits.out_cap {
