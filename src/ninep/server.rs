@@ -652,7 +652,7 @@ impl<T: Tree> Server<T> {
         });
         Ok(Fcall::Ropen {
             qid,
-            iounit: msize - fcall::IOHDRSZ,
+            iounit: msize.saturating_sub(fcall::IOHDRSZ),
         })
     }
 
@@ -692,14 +692,14 @@ impl<T: Tree> Server<T> {
         });
         Ok(Fcall::Rcreate {
             qid,
-            iounit: msize - fcall::IOHDRSZ,
+            iounit: msize.saturating_sub(fcall::IOHDRSZ),
         })
     }
 
     fn read(&mut self, conn: ConnId, tag: u16, fid: u32, offset: u64, count: u32) -> Option<Reply> {
         let msize = self.msize(conn);
         let max_pending = self.limits.max_pending;
-        let count = count.min(msize - fcall::IOHDRSZ);
+        let count = count.min(msize.saturating_sub(fcall::IOHDRSZ));
         let f = match self.fid(conn, fid) {
             Ok(f) => f,
             Err(e) => return Some(Err(e)),
