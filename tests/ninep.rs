@@ -874,3 +874,38 @@ fn plan9port_9p_client() {
     let (ok, _, err) = run(&["write", "demo/readonly"], Some(b"x"));
     assert!(!ok && err.contains("permission denied"), "{err}");
 }
+
+/// A client that sends far more than it reads (about 1.4 MB of replies,
+/// beyond the socket buffers and the 64 KiB output cap, so the server
+/// must stop reading it): others keep being served, and every reply
+/// arrives in order once the client reads. (That the cap bounds memory
+/// is by construction in Listener::process; this checks liveness.)
+#[test]
+fn a_client_that_does_not_read_stalls_nobody_and_loses_nothing() {
+    let r = start(PeerPolicy::owner_only());
+    let mut greedy = Client::session(&r.path);
+    const N: u16 = 20000;
+    let mut w = greedy.s.try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        let mut stream = Vec::new();
+        for tag in 1..=N {
+            stream.extend_from_slice(&Msg::new(tag, Fcall::Tstat { fid: 0 }).encode());
+        }
+        // Blocks once the kernel's buffers and the server's cap are full.
+        w.write_all(&stream).unwrap();
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let mut other = Client::session(&r.path);
+    let t = Instant::now();
+    assert!(matches!(
+        other.rpc(Fcall::Tstat { fid: 0 }),
+        Fcall::Rstat { .. }
+    ));
+    assert!(t.elapsed() < Duration::from_secs(10));
+    for tag in 1..=N {
+        let m = greedy.recv();
+        assert_eq!(m.tag, tag);
+        assert!(matches!(m.body, Fcall::Rstat { .. }));
+    }
+    writer.join().unwrap();
+}
