@@ -275,6 +275,11 @@ pub struct Factotum {
     pub enabled: bool,
     /// The 9P socket; empty means `<run_dir>/factotum`.
     pub socket: Option<PathBuf>,
+    /// Other uids allowed to connect (checked with SO_PEERCRED; the owner
+    /// and root always may). They get the files' "other" permissions.
+    pub allow_uid: Vec<u32>,
+    /// Primary gids allowed to connect, likewise.
+    pub allow_gid: Vec<u32>,
 }
 
 impl Default for Factotum {
@@ -282,6 +287,8 @@ impl Default for Factotum {
         Factotum {
             enabled: true,
             socket: None,
+            allow_uid: Vec::new(),
+            allow_gid: Vec::new(),
         }
     }
 }
@@ -424,6 +431,8 @@ impl Factotum {
         Ok(Factotum {
             enabled: o.get("enabled", d.enabled)?,
             socket: o.get_opt("socket")?,
+            allow_uid: o.list("allow_uid")?,
+            allow_gid: o.list("allow_gid")?,
         })
     }
 }
@@ -825,6 +834,18 @@ mod tests {
         assert_eq!(parse_duration("1x"), None);
         assert_eq!(parse_duration(""), None);
         assert_eq!(parse_duration("99999999999999999999d"), None);
+    }
+
+    #[test]
+    fn factotum_allow_lists() {
+        let (c, w) = uci("config factotum\n list allow_uid 1000\n list allow_uid '1001'\n option allow_gid '50 51'\n").unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(c.factotum.allow_uid, [1000, 1001]);
+        assert_eq!(c.factotum.allow_gid, [50, 51]);
+        let e = uci("config factotum\n list allow_uid nobody\n").unwrap_err();
+        assert!(e.msg.contains("allow_uid"), "{e}");
+        let (c, _) = uci("config factotum\n option allow_uid ''\n").unwrap();
+        assert!(c.factotum.allow_uid.is_empty());
     }
 
     #[test]
