@@ -4,7 +4,10 @@
 //! them; the 9P server and the command line do the I/O.
 
 pub mod attr;
+pub mod client;
 pub mod factotum;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod proto;
 
 /// Compare two byte strings in time that depends only on their lengths.

@@ -4,3 +4,4 @@
 pub mod harden;
 pub mod log;
 pub mod signals;
+pub mod tty;
