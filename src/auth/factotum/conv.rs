@@ -135,39 +135,48 @@ impl Conv {
         self.rpc = None;
     }
 
-    /// Answer the current request (`rpcexec`).
-    pub fn exec(&mut self, w: &mut World) {
-        let Some(r) = self.rpc.take() else { return };
+    /// Take a new request (`rpcwrite`), cancelling an unanswered one.
+    /// The hex forms are decoded here, so a request is always `read` or
+    /// `write` by the time a protocol sees it; their malformed forms get
+    /// their reply (`bad hex`, `error read takes no parameters`) at once,
+    /// to be read as usual.
+    pub fn set_rpc(&mut self, r: Rpc) {
+        self.reply = None;
+        self.rpc = None;
         self.hex = false;
-        let op = match r.op {
+        match r.op {
             Op::WriteHex => {
                 let d = crate::auth::dec16(&r.data);
                 if d.len() != r.data.len() / 2 {
-                    self.respond(rpc::reply("bad hex"));
+                    self.reply = Some(rpc::reply("bad hex"));
                     return;
                 }
                 self.rpc = Some(Rpc {
                     op: Op::Write,
                     data: Zeroizing::new(d),
                 });
-                Op::Write
             }
             Op::ReadHex | Op::Read => {
-                self.hex = r.op == Op::ReadHex;
                 if !r.data.is_empty() {
-                    self.respond(rpc::reply("error read takes no parameters"));
+                    self.reply = Some(rpc::reply("error read takes no parameters"));
                     return;
                 }
+                self.hex = r.op == Op::ReadHex;
                 self.rpc = Some(Rpc {
                     op: Op::Read,
                     data: r.data,
                 });
-                Op::Read
             }
-            op => {
-                self.rpc = Some(r);
-                op
-            }
+            _ => self.rpc = Some(r),
+        }
+    }
+
+    /// Answer the current request (`rpcexec`); a `read` or `write` that
+    /// must wait for the confirm or needkey file stays unanswered. Running
+    /// it again while it waits changes nothing.
+    pub fn exec(&mut self, w: &mut World) {
+        let Some(op) = self.rpc.as_ref().map(|r| r.op) else {
+            return;
         };
         match op {
             Op::Read | Op::Write => match &self.state {
@@ -199,7 +208,8 @@ impl Conv {
                 self.respond(rpc::reply(&s));
             }
             Op::Start => self.start(w),
-            Op::ReadHex | Op::WriteHex => {}
+            // set_rpc turned these into read and write
+            Op::ReadHex | Op::WriteHex => self.respond(rpc::reply("error bad rpc")),
         }
     }
 
@@ -298,7 +308,9 @@ impl Conv {
 
     /// Run the conversation as far as it can go without the client.
     pub fn advance(&mut self, w: &mut World) {
-        loop {
+        // every protocol needs far fewer steps than this between rpcs; the
+        // bound only keeps a faulty machine from spinning forever
+        for _ in 0..64 {
             let tag = self.tag;
             let has_rpc = self.rpc.is_some();
             let State::Active(a) = &mut self.state else {
@@ -408,6 +420,7 @@ impl Conv {
                 }
             }
         }
+        self.fail("protocol does not progress", None);
     }
 
     fn failed(&mut self, f: Fail, w: &mut World) {

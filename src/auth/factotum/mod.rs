@@ -354,7 +354,7 @@ impl Factotum {
         let c = self.conv(id)?;
         c.rpc = None;
         c.reply = None;
-        c.rpc = Some(rpc::parse(data)?);
+        c.set_rpc(rpc::parse(data)?);
         Ok(())
     }
 
@@ -369,9 +369,6 @@ impl Factotum {
         }
         if c.rpc.is_none() {
             return Err(Error::new("no rpc pending"));
-        }
-        if c.blocked() {
-            return Ok(RpcRead::Pending);
         }
         c.exec(&mut self.w);
         match c.reply.take() {

@@ -616,9 +616,10 @@ fn chap_client() {
         rpcs(&mut f, c, "read"),
         "badkey proto=chap user=ppp !password?\ngo away\n"
     );
+    // chap.c sets state "replace key" before keyevict
     assert_eq!(
         rpcs(&mut f, c, "read"),
-        "error chap client read result: go away"
+        "error chap client replace key: go away"
     );
 }
 
@@ -863,4 +864,37 @@ fn open_permissions() {
     assert!(f.check_open(File::Proto, "ken", 0).is_ok());
     assert!(f.check_open(File::Proto, "glenda", 1).is_err());
     assert!(f.check_open(File::Ctl, "glenda", 0x40).is_err());
+}
+
+#[test]
+fn blocked_conversation_still_answers_attr() {
+    let mut f = fact();
+    ctl(
+        &mut f,
+        "key proto=pass user=glenda confirm=yes !password=pw",
+    )
+    .unwrap();
+    f.open_exclusive(File::Confirm).unwrap();
+    let c = f.rpc_open("glenda");
+    rpcs(&mut f, c, "start proto=pass role=client");
+    assert_eq!(rpcs(&mut f, c, "readhex"), "<pending>");
+    // rpc.c answers attr whatever the protocol is doing
+    assert_eq!(rpcs(&mut f, c, "attr"), "ok proto=pass role=client");
+    // the answer comes before the client's next read: the reply waits
+    f.rpc_write(c, b"readhex").unwrap();
+    f.confirm_read().unwrap();
+    f.confirm_write(b"tag=1 answer=yes").unwrap();
+    assert!(f.take_events().contains(&Event::Rpc(c)));
+    match f.rpc_read(c).unwrap() {
+        RpcRead::Reply(r) => assert_eq!(&r[..], b"ok 676C656E6461207077"),
+        RpcRead::Pending => panic!("still pending"),
+    }
+    // a closed conversation's tag is gone
+    f.rpc_close(c);
+    assert_eq!(
+        f.confirm_write(b"tag=1 answer=yes")
+            .unwrap_err()
+            .to_string(),
+        "tag not found"
+    );
 }

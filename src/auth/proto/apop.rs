@@ -61,6 +61,8 @@ enum CPhase {
     WriteUser,
     WriteResponse,
     ReadResult,
+    /// Waiting for a replacement after the server said `bad`.
+    ReplaceKey,
 }
 
 struct Client {
@@ -92,6 +94,7 @@ impl Machine for Client {
             CPhase::WriteUser => "write user".into(),
             CPhase::WriteResponse => "write response".into(),
             CPhase::ReadResult => "read result".into(),
+            CPhase::ReplaceKey => "replace key".into(),
         }
     }
 
@@ -101,7 +104,7 @@ impl Machine for Client {
                 let q = format!("{} {}", self.attr.to_wire().as_str(), APOP.keyprompt);
                 Need::Key(attr::parse(&q), Lookup::Fetch)
             }
-            CPhase::ReadChallenge | CPhase::ReadResult => Need::Write,
+            CPhase::ReadChallenge | CPhase::ReadResult | CPhase::ReplaceKey => Need::Write,
             CPhase::WriteUser | CPhase::WriteResponse => Need::Read,
         }
     }
@@ -156,11 +159,14 @@ impl Machine for Client {
             return Written::Done;
         }
         match (res.strip_prefix("bad "), &self.key) {
-            (Some(msg), Some(k)) => Written::Fail(Fail::BadKey {
-                key: k.clone(),
-                msg: msg.to_string(),
-                retry: true,
-            }),
+            (Some(msg), Some(k)) => {
+                self.phase = CPhase::ReplaceKey;
+                Written::Fail(Fail::BadKey {
+                    key: k.clone(),
+                    msg: msg.to_string(),
+                    retry: true,
+                })
+            }
             _ => Written::Fail(Fail::msg(format!("bad result: {res}"))),
         }
     }

@@ -69,6 +69,8 @@ enum CPhase {
     WriteUser,
     WriteResponse,
     ReadResult,
+    /// Waiting for a replacement after the server said `bad`.
+    ReplaceKey,
 }
 
 struct Client {
@@ -88,6 +90,7 @@ impl Machine for Client {
             CPhase::ReadChallenge | CPhase::WriteUser => "read challenge",
             CPhase::WriteResponse => "write response",
             CPhase::ReadResult => "read result",
+            CPhase::ReplaceKey => "replace key",
         })
     }
 
@@ -101,7 +104,7 @@ impl Machine for Client {
                 let q = format!("{} {}", a.to_wire().as_str(), CHAP.keyprompt);
                 Need::Key(attr::parse(&q), Lookup::Fetch)
             }
-            CPhase::ReadChallenge | CPhase::ReadResult => Need::Write,
+            CPhase::ReadChallenge | CPhase::ReadResult | CPhase::ReplaceKey => Need::Write,
             CPhase::WriteUser | CPhase::WriteResponse => Need::Read,
         }
     }
@@ -147,7 +150,7 @@ impl Machine for Client {
         }
         match (res.strip_prefix("bad "), &self.key) {
             (Some(msg), Some(k)) => {
-                self.phase = CPhase::ReadResult;
+                self.phase = CPhase::ReplaceKey;
                 Written::Fail(Fail::BadKey {
                     key: k.clone(),
                     msg: msg.to_string(),
