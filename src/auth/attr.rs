@@ -112,24 +112,41 @@ fn is_sep(c: char) -> bool {
 }
 
 /// Split `s` into tokens as Plan 9's `tokenize` does. The tokens are
-/// zeroized when dropped since they may hold secrets.
+/// zeroized when dropped since they may hold secrets, and each is built in
+/// a buffer allocated once (a growing buffer would leave copies behind).
 pub fn tokenize(s: &str) -> Vec<Zeroizing<String>> {
     let mut toks = Vec::new();
-    let mut it = s.chars().peekable();
+    let mut rest = s;
     loop {
-        while it.peek().is_some_and(|&c| is_sep(c)) {
-            it.next();
-        }
-        if it.peek().is_none() {
+        rest = rest.trim_start_matches(is_sep);
+        if rest.is_empty() {
             return toks;
         }
-        let mut tok = Zeroizing::new(String::new());
+        // find the token's end first (`etoken`), then unquote into place
         let mut quoting = false;
-        while let Some(&c) = it.peek() {
+        let mut end = rest.len();
+        let mut it = rest.char_indices().peekable();
+        while let Some((i, c)) = it.next() {
             if !quoting && is_sep(c) {
+                end = i;
                 break;
             }
-            it.next();
+            if c == '\'' {
+                if !quoting {
+                    quoting = true;
+                } else if it.peek().is_some_and(|&(_, n)| n == '\'') {
+                    it.next();
+                } else {
+                    quoting = false;
+                }
+            }
+        }
+        let raw = rest.get(..end).unwrap_or(rest);
+        rest = rest.get(end..).unwrap_or("");
+        let mut tok = Zeroizing::new(String::with_capacity(raw.len()));
+        let mut quoting = false;
+        let mut it = raw.chars().peekable();
+        while let Some(c) = it.next() {
             if c != '\'' {
                 tok.push(c);
             } else if !quoting {

@@ -10,7 +10,7 @@
 //! src/cmd/auth/factotum/pass.c).
 
 use super::{no_check, Ctx, Fail, Lookup, Machine, Need, Out, Proto, Written};
-use crate::auth::attr::{quote, Attrs};
+use crate::auth::attr::{quote, quote_into, Attrs};
 use crate::auth::factotum::keystore::Key;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -43,9 +43,15 @@ impl Machine for Client {
 
     fn read(&mut self, _: &mut Ctx) -> Result<Out, Fail> {
         let k = self.key.as_ref().ok_or_else(|| Fail::msg("no key"))?;
-        let mut s = zeroize::Zeroizing::new(quote(k.get("user").unwrap_or("")));
+        let (user, pw) = (
+            k.get("user").unwrap_or(""),
+            k.secret("!password").unwrap_or(""),
+        );
+        let mut s = zeroize::Zeroizing::new(String::with_capacity(2 * (user.len() + pw.len()) + 5));
+        s.push_str(&quote(user));
         s.push(' ');
-        s.push_str(&quote(k.secret("!password").unwrap_or("")));
+        // straight into the zeroized buffer: no stray copy of the password
+        quote_into(&mut s, pw);
         Ok(Out::done(s.as_bytes()))
     }
 
