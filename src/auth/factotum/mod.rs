@@ -418,17 +418,25 @@ impl Factotum {
         Ok(())
     }
 
-    /// Memory held by a conversation: its size and a rough heap estimate.
+    /// Memory held by a conversation: its size and an estimate of its
+    /// heap (attributes, the protocol machine and its copy of the start
+    /// attributes, the last error).
     pub fn conv_memory(&self, id: ConvId) -> Option<(usize, usize)> {
         let c = self.convs.get(&id.0)?;
+        let attrs = |a: &crate::auth::attr::Attrs| {
+            a.0.capacity() * std::mem::size_of::<crate::auth::attr::Attr>()
+                + a.iter()
+                    .map(|x| x.name.capacity() + x.val.capacity())
+                    .sum::<usize>()
+        };
         let heap = c.sysuser.capacity()
-            + c.attr.0.capacity() * std::mem::size_of::<crate::auth::attr::Attr>()
-            + c.attr
-                .iter()
-                .map(|a| a.name.capacity() + a.val.capacity())
-                .sum::<usize>()
+            + attrs(&c.attr)
             + match &c.state {
-                conv::State::Active(_) => std::mem::size_of::<conv::Active>() + 256,
+                conv::State::Active(a) => {
+                    std::mem::size_of::<conv::Active>()
+                        + std::mem::size_of_val(&*a.m)
+                        + attrs(&c.attr)
+                }
                 conv::State::Idle { err, .. } => err.capacity(),
             };
         Some((std::mem::size_of::<Conv>(), heap))

@@ -838,9 +838,20 @@ fn conv_file_and_memory() {
     rpcs(&mut f, c, "read");
     assert_eq!(f.conv_read(), "conv state=closed err='protocol finished'\n");
     let (size, heap) = f.conv_memory(c).unwrap();
+    ctl(
+        &mut f,
+        "key proto=apop user=glenda dom=example.com !password=pw",
+    )
+    .unwrap();
+    let d = f.rpc_open("glenda");
+    rpcs(&mut f, d, "start proto=apop role=client dom=example.com");
+    rpcs(&mut f, d, "write <1896.697170952@dbc.mtview.ca.us>");
+    let (asize, aheap) = f.conv_memory(d).unwrap();
+    println!("memory: active apop conversation {asize} B + ~{aheap} B heap");
+    assert!(asize < 1024 && aheap < 4096);
     let k = f.keys().iter().next().unwrap();
     println!(
-        "memory: conversation {size} B + ~{heap} B heap; key {} B + {} B heap (Arc {} B)",
+        "memory: finished conversation {size} B + ~{heap} B heap; key {} B + {} B heap (Arc {} B)",
         std::mem::size_of::<keystore::Key>(),
         k.heap_bytes(),
         2 * std::mem::size_of::<usize>()
@@ -848,6 +859,7 @@ fn conv_file_and_memory() {
     assert!(size < 1024 && heap < 2048);
     assert!(std::mem::size_of::<keystore::Key>() < 256 && k.heap_bytes() < 1024);
     f.rpc_close(c);
+    f.rpc_close(d);
     assert_eq!(f.conv_count(), 0);
 }
 
