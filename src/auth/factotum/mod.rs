@@ -325,6 +325,30 @@ impl Factotum {
         s
     }
 
+    /// A read of ctl, proto or conv as plan9port serves them (fs.c
+    /// `readlist`): offsets are ignored; the fid remembers the next line
+    /// (`next`, 0 after open) and each read returns the whole lines that
+    /// fit in `count` bytes. Returns the bytes and the new `next`. Other
+    /// files give nothing.
+    pub fn read_lines(&self, file: File, next: usize, count: usize) -> (Vec<u8>, usize) {
+        let text = match file {
+            File::Ctl => self.ctl_read(),
+            File::Proto => self.proto_read(),
+            File::Conv => self.conv_read(),
+            _ => String::new(),
+        };
+        let mut out = Vec::new();
+        let mut i = next;
+        for line in text.split_inclusive('\n').skip(next) {
+            if out.len() + line.len() > count {
+                break;
+            }
+            out.extend_from_slice(line.as_bytes());
+            i += 1;
+        }
+        (out, i)
+    }
+
     /// Open rpc: a new conversation for `sysuser` (the peer's user name).
     pub fn rpc_open(&mut self, sysuser: &str) -> ConvId {
         self.conv_taggen += 1;

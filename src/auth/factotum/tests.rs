@@ -910,3 +910,23 @@ fn blocked_conversation_still_answers_attr() {
         "tag not found"
     );
 }
+
+#[test]
+fn list_reads_whole_lines() {
+    let mut f = fact();
+    ctl(&mut f, "key proto=pass user=a !password=1").unwrap();
+    ctl(&mut f, "key proto=pass user=b !password=2").unwrap();
+    let line = "key proto=pass user=a !password?\n".len();
+    let (b, next) = f.read_lines(File::Ctl, 0, line + 5);
+    assert_eq!((b.len(), next), (line, 1));
+    let (b, next) = f.read_lines(File::Ctl, next, 8192);
+    assert_eq!(b, b"key proto=pass user=b !password?\n");
+    assert_eq!(f.read_lines(File::Ctl, next, 8192), (vec![], 2));
+    assert_eq!(f.read_lines(File::Proto, 0, 10).0, b"apop\nchap\n");
+}
+
+#[test]
+fn factotum_is_send() {
+    fn send<T: Send>() {}
+    send::<Factotum>();
+}
