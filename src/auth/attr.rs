@@ -168,8 +168,8 @@ pub fn tokenize(s: &str) -> Vec<Zeroizing<String>> {
 pub fn parse(s: &str) -> Attrs {
     let mut v = Vec::new();
     for t in tokenize(s) {
-        if let Some(i) = t.find('=') {
-            v.push(Attr::val(&t[..i], &t[i + 1..]));
+        if let Some((name, val)) = t.split_once('=') {
+            v.push(Attr::val(name, val));
         } else if let Some(name) = t.strip_suffix('?') {
             v.push(Attr::query(name));
         } else {

@@ -292,7 +292,11 @@ impl Conv {
             None => a.m.phase().into_owned(),
         };
         let err = format!("{} {} {}: {}", a.proto.name, a.role, ph, msg);
-        if self.rpc.is_some() {
+        if self
+            .rpc
+            .as_ref()
+            .is_some_and(|r| matches!(r.op, Op::Read | Op::Write))
+        {
             let r = format!("error {err}");
             self.respond(rpc::reply(&r));
         }
@@ -312,7 +316,12 @@ impl Conv {
         // bound only keeps a faulty machine from spinning forever
         for _ in 0..64 {
             let tag = self.tag;
-            let has_rpc = self.rpc.is_some();
+            // only read and write drive a protocol (the others are answered
+            // by exec when the client reads)
+            let has_rpc = self
+                .rpc
+                .as_ref()
+                .is_some_and(|r| matches!(r.op, Op::Read | Op::Write));
             let State::Active(a) = &mut self.state else {
                 return;
             };
@@ -363,7 +372,9 @@ impl Conv {
                     });
                 }
                 Need::Read => {
-                    let Some(r) = &self.rpc else { return };
+                    let Some(r) = self.rpc.as_ref().filter(|_| has_rpc) else {
+                        return;
+                    };
                     if r.op != Op::Read {
                         let s = format!("phase in state '{}' want 'read'", a.m.phase());
                         self.respond(rpc::reply(&s));
@@ -387,10 +398,12 @@ impl Conv {
                         }
                         Err(f) => self.failed(f, w),
                     }
-                    return;
+                    continue;
                 }
                 Need::Write => {
-                    let Some(r) = &self.rpc else { return };
+                    let Some(r) = self.rpc.as_ref().filter(|_| has_rpc) else {
+                        return;
+                    };
                     if r.op != Op::Write {
                         let s = format!("phase in state '{}' want 'write'", a.m.phase());
                         self.respond(rpc::reply(&s));

@@ -901,6 +901,19 @@ fn blocked_conversation_still_answers_attr() {
         RpcRead::Reply(r) => assert_eq!(&r[..], b"ok 676C656E6461207077"),
         RpcRead::Pending => panic!("still pending"),
     }
+    // a resumed conversation leaves a request other than read/write alone
+    let d = f.rpc_open("glenda");
+    rpcs(&mut f, d, "start proto=pass role=client");
+    assert_eq!(rpcs(&mut f, d, "read"), "<pending>");
+    f.rpc_write(d, b"attr").unwrap();
+    let t = f.confirm_read().unwrap();
+    let tag = t.split(' ').nth(1).unwrap().to_string();
+    f.confirm_write(format!("{tag} answer=no").as_bytes())
+        .unwrap();
+    match f.rpc_read(d).unwrap() {
+        RpcRead::Reply(r) => assert_eq!(&r[..], b"ok proto=pass role=client"),
+        RpcRead::Pending => panic!("pending"),
+    }
     // a closed conversation's tag is gone
     f.rpc_close(c);
     assert_eq!(
