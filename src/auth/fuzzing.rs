@@ -110,4 +110,47 @@ mod tests {
     fn rpc_corpus() {
         run_corpus("rpc", rpc_check);
     }
+
+    use proptest::prelude::*;
+
+    fn rpc_line() -> impl Strategy<Value = String> {
+        let verb = prop_oneof![
+            Just("start proto=pass role=client"),
+            Just("start proto=apop role=client"),
+            Just("start proto=cram role=server"),
+            Just("start proto=chap role=client id=1"),
+            Just("start proto=chap role=server"),
+            Just("start proto=hotp role=client"),
+            Just("start proto=totp role=server user=glenda"),
+            Just("start proto=pass role=client confirm=1"),
+            Just("read"),
+            Just("readhex"),
+            Just("write ok"),
+            Just("write bad x"),
+            Just("write glenda"),
+            Just("writehex 00ff"),
+            Just("authinfo"),
+            Just("attr"),
+        ];
+        (verb, "[ -~]{0,12}").prop_map(|(v, junk)| {
+            if junk.starts_with('#') {
+                format!("write {junk}")
+            } else {
+                v.to_string()
+            }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn rpc_sequences_never_panic(lines in prop::collection::vec(rpc_line(), 0..24)) {
+            rpc_check(lines.join("\n").as_bytes());
+        }
+
+        #[test]
+        fn ctl_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..200)) {
+            ctl_check(&data);
+            attr_check(&data);
+        }
+    }
 }
