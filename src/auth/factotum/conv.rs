@@ -63,6 +63,8 @@ pub(crate) struct Fetch {
     second: bool,
     /// A key the confirm file allowed.
     confirmed: Option<Arc<Key>>,
+    /// The protocol's key prompt, put before the query in a needkey reply.
+    keyprompt: &'static str,
     step: Step,
 }
 
@@ -110,7 +112,9 @@ impl Conv {
             sysuser: sysuser.to_string(),
             attr: Attrs::new(),
             state: State::Idle {
-                err: "protocol has not started".into(),
+                // convalloc says "protocol has not started" but its
+                // convreset clears it: plan9port answers a plain "error "
+                err: String::new(),
                 done: false,
             },
             rpc: None,
@@ -368,6 +372,7 @@ impl Conv {
                         min_tag: 0,
                         second: false,
                         confirmed: None,
+                        keyprompt: a.proto.keyprompt,
                         step: Step::Scan,
                     });
                 }
@@ -478,6 +483,7 @@ impl Conv {
                     min_tag: 0,
                     second: false,
                     confirmed: None,
+                    keyprompt: "",
                     step,
                 });
             }
@@ -599,9 +605,14 @@ impl Fetch {
                     self.step = Step::NeedkeyFile;
                     return Found::Blocked;
                 }
-                self.step = Step::Reply(format!("needkey {}", self.query));
+                // conv.c convneedkey: the protocol's prompt, then the query
+                let mut a = attr::parse(self.keyprompt);
+                a.add(&self.query);
+                w.flog(format!("convneedkey {a}"));
+                let r = format!("needkey {a}");
+                self.step = Step::Reply(r.clone());
                 if has_rpc {
-                    Found::Reply(format!("needkey {}", self.query))
+                    Found::Reply(r)
                 } else {
                     Found::WantRpc
                 }

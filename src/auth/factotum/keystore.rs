@@ -151,15 +151,21 @@ impl Ring {
         self.keys.iter().find(|k| k.matches(pat))
     }
 
-    /// What reading ctl returns: `key <public sorted> <secret names>\n` per
-    /// key (plan9port fs.c `keylist`: note the space before the names even
-    /// when there are none).
-    pub fn listing(&self) -> String {
+    /// What reading ctl returns: `key <public> <secret names>\n` per key
+    /// (plan9port fs.c `keylist`: note the space before the names even
+    /// when there are none). As in plan9port, listing sorts each key's
+    /// public attributes for good, which later messages show.
+    pub fn listing(&mut self) -> String {
         let mut s = String::new();
-        for k in &self.keys {
-            let mut a = k.attr.clone();
-            a.sort();
-            let mut line = format!("key {} {}\n", a, k.privattr.names());
+        for k in self.keys.iter_mut() {
+            if !k
+                .attr
+                .0
+                .is_sorted_by(|a, b| a.name.as_bytes() <= b.name.as_bytes())
+            {
+                Arc::make_mut(k).attr.sort();
+            }
+            let mut line = format!("key {} {}\n", k.attr, k.privattr.names());
             if line.len() >= 4096 - 5 {
                 let mut cut = 4096 - 5;
                 while !line.is_char_boundary(cut) {

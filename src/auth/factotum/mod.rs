@@ -292,7 +292,7 @@ impl Factotum {
     }
 
     /// What ctl reads: one `key ...` line per key, secrets as `!name?`.
-    pub fn ctl_read(&self) -> String {
+    pub fn ctl_read(&mut self) -> String {
         self.w.ring.listing()
     }
 
@@ -330,7 +330,7 @@ impl Factotum {
     /// (`next`, 0 after open) and each read returns the whole lines that
     /// fit in `count` bytes. Returns the bytes and the new `next`. Other
     /// files give nothing.
-    pub fn read_lines(&self, file: File, next: usize, count: usize) -> (Vec<u8>, usize) {
+    pub fn read_lines(&mut self, file: File, next: usize, count: usize) -> (Vec<u8>, usize) {
         let text = match file {
             File::Ctl => self.ctl_read(),
             File::Proto => self.proto_read(),

@@ -244,9 +244,10 @@ fn rpc_errors() {
         }),
         "no rpc pending"
     );
-    // conv.c convalloc: "protocol has not started"
-    assert_eq!(rpcs(&mut f, c, "read"), "error protocol has not started");
-    assert_eq!(rpcs(&mut f, c, "write x"), "error protocol has not started");
+    // conv.c convalloc sets "protocol has not started", then its
+    // convreset clears it: plan9port says just "error "
+    assert_eq!(rpcs(&mut f, c, "read"), "error ");
+    assert_eq!(rpcs(&mut f, c, "write x"), "error ");
     assert_eq!(
         rpcs(&mut f, c, "authinfo"),
         "error conversation not successful"
@@ -323,10 +324,11 @@ fn rpc_needkey_reply() {
         rpcs(&mut f, c, "start proto=pass role=client user=glenda"),
         "ok"
     );
-    // conv.c convneedkey: "needkey %A", then the next rpc goes on
+    // conv.c convneedkey: "needkey %A" of the protocol's key prompt with
+    // the query added (attr.c addattrs), then the next rpc goes on
     assert_eq!(
         rpcs(&mut f, c, "read"),
-        "needkey proto=pass role=client user=glenda"
+        "needkey !password? proto=pass role=client user=glenda"
     );
     ctl(&mut f, "key proto=pass user=glenda !password=pw").unwrap();
     assert_eq!(rpcs(&mut f, c, "read"), "ok glenda pw");
@@ -336,7 +338,7 @@ fn rpc_needkey_reply() {
     rpcs(&mut f, d, "start proto=pass role=client user=ken");
     assert_eq!(
         rpcs(&mut f, d, "read"),
-        "needkey proto=pass role=client user=ken"
+        "needkey !password? proto=pass role=client user=ken"
     );
     assert_eq!(
         rpcs(&mut f, d, "read"),
@@ -352,7 +354,7 @@ fn rpc_needkey_reply() {
     rpcs(&mut f, e, "start proto=apop role=client server=pop.example");
     assert_eq!(
         rpcs(&mut f, e, "write x"),
-        "needkey proto=apop role=client server=pop.example user? !password?"
+        "needkey user? !password? proto=apop role=client server=pop.example user? !password?"
     );
 }
 
@@ -411,7 +413,10 @@ fn confirm_flow() {
     // nobody on confirm: the key cannot be used (confirm.c confirmkey)
     let c = f.rpc_open("glenda");
     rpcs(&mut f, c, "start proto=pass role=client");
-    assert_eq!(rpcs(&mut f, c, "read"), "needkey proto=pass role=client");
+    assert_eq!(
+        rpcs(&mut f, c, "read"),
+        "needkey user? !password? proto=pass role=client"
+    );
 
     f.open_exclusive(File::Confirm).unwrap();
     let c = f.rpc_open("glenda");
@@ -441,7 +446,10 @@ fn confirm_flow() {
     rpcs(&mut f, d, "start proto=pass role=client");
     assert!(f.confirm_read().unwrap().starts_with("confirm tag=3 "));
     f.confirm_write(b"tag=3 answer=no").unwrap();
-    assert_eq!(rpcs(&mut f, d, "read"), "needkey proto=pass role=client");
+    assert_eq!(
+        rpcs(&mut f, d, "read"),
+        "needkey user? !password? proto=pass role=client"
+    );
     let log = drain_log(&mut f).join("\n");
     assert!(log.contains("confirm=1 proto=pass user=glenda confirm=yes !password?"));
     assert!(log.contains("confirm=0 proto=pass user=glenda confirm=yes !password?"));
@@ -942,4 +950,59 @@ fn list_reads_whole_lines() {
 fn factotum_is_send() {
     fn send<T: Send>() {}
     send::<Factotum>();
+}
+
+/// tests/plan9port/transcript.txt run through this factotum must print
+/// exactly what plan9port's factotum printed for it (recorded by
+/// tests/plan9port/record.py with plan9port 59ab62e5 and `9p rdwr`).
+#[test]
+fn matches_plan9port_transcript() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plan9port");
+    let script = std::fs::read_to_string(dir.join("transcript.txt")).unwrap();
+    let want = std::fs::read(dir.join("transcript.plan9port.out")).unwrap();
+    let mut f = fact();
+    let mut id = f.rpc_open("glenda");
+    let mut out: Vec<u8> = Vec::new();
+    for l in script.lines() {
+        if let Some(c) = l.strip_prefix("ctl ") {
+            match f.ctl_write(c.as_bytes()) {
+                Ok(()) => out.extend_from_slice(b"ctl ok\n"),
+                Err(e) => out.extend_from_slice(format!("ctl error: {e}\n").as_bytes()),
+            }
+        } else if l == "list" {
+            out.extend_from_slice(f.ctl_read().as_bytes());
+            out.extend_from_slice(b"--\n");
+        } else if l == "newconv" {
+            f.rpc_close(id);
+            id = f.rpc_open("glenda");
+            out.extend_from_slice(b"newconv\n");
+        } else if let Some(r) = l.strip_prefix("rpc ") {
+            if let Err(e) = f.rpc_write(id, r.as_bytes()) {
+                out.extend_from_slice(format!("write: {e}\n").as_bytes());
+            }
+            match f.rpc_read(id) {
+                Ok(RpcRead::Reply(r)) => {
+                    // record.py shows a reply's newlines as \n, bytes as Latin-1
+                    for &b in r.iter() {
+                        match b {
+                            b'\n' => out.extend_from_slice(b"\\n"),
+                            b if b < 0x80 => out.push(b),
+                            b => out.extend_from_slice(char::from(b).to_string().as_bytes()),
+                        }
+                    }
+                    out.push(b'\n');
+                }
+                Ok(RpcRead::Pending) => out.extend_from_slice(b"<pending>\n"),
+                Err(e) => out.extend_from_slice(format!("read: {e}\n").as_bytes()),
+            }
+        }
+    }
+    let (got, want) = (
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&want),
+    );
+    for (i, (g, w)) in got.lines().zip(want.lines()).enumerate() {
+        assert_eq!(g, w, "line {} of the transcript differs", i + 1);
+    }
+    assert_eq!(got.lines().count(), want.lines().count());
 }
