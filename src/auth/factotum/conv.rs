@@ -3,7 +3,7 @@
 //!
 //! plan9port runs each conversation as a thread that blocks in
 //! `convgetrpc`; here the same behaviour is an explicit state: the
-//! protocol [`Machine`], plus a key search in progress ([`Fetch`]) that may
+//! protocol [`Machine`], plus a key search in progress (`Fetch`) that may
 //! wait for an answer on the confirm file, for a `tag=N` on the needkey
 //! file, or for the client's next rpc after a `needkey`/`badkey` reply.
 //! Every rpc gets exactly one reply; a read that must wait for the confirm

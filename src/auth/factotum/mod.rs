@@ -357,7 +357,9 @@ impl Factotum {
         ConvId(tag)
     }
 
-    /// The conversation was closed (clunk of its fid).
+    /// The conversation was closed (clunk of its fid). A 9P read still
+    /// waiting on it should be answered with the error `hangup`, as
+    /// plan9port's `fskickreply` does.
     pub fn rpc_close(&mut self, id: ConvId) {
         self.convs.remove(&id.0);
     }

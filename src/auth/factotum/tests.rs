@@ -1006,3 +1006,13 @@ fn matches_plan9port_transcript() {
     }
     assert_eq!(got.lines().count(), want.lines().count());
 }
+
+#[test]
+fn system_env_random() {
+    let mut e = SystemEnv;
+    let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
+    e.random(&mut a);
+    e.random(&mut b);
+    assert_ne!(a, b);
+    assert!(e.now() > 1_600_000_000);
+}
