@@ -484,12 +484,14 @@ mod tests {
 
         #[test]
         fn structured_roundtrip(v in prop::collection::vec(arb_attr(), 0..8)) {
-            let k = Attrs(v);
-            let clean = k.iter().all(|a| a.kind == Kind::Val
-                || !k.iter().any(|b| b.kind == Kind::Val && b.name == a.name));
-            // a bare token `x?` is a query, so a value-less `x?=` only
-            // survives printed as `x?=''`: still equal
-            prop_assume!(clean);
+            // any key as a key can be: no query for a name that has a value
+            let vals: Vec<String> = v.iter()
+                .filter(|a| a.kind == Kind::Val)
+                .map(|a| a.name.clone())
+                .collect();
+            let k = Attrs(v.into_iter()
+                .filter(|a| a.kind == Kind::Val || !vals.contains(&a.name))
+                .collect());
             prop_assert_eq!(parse(&k.to_wire()), k);
         }
     }
