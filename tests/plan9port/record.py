@@ -6,7 +6,12 @@ Each input line is one operation:
   list       read factotum/ctl; prints it and "--"
   newconv    open factotum/rpc afresh (a new conversation)
   rpc REQ    write REQ to the conversation and read the reply (newlines in
-             a reply shown as \n); errors as "write: E" / "read: E"
+             a reply shown as \n); errors as "write: E" / "read: E";
+             "<pending>" if no reply comes within a second
+  rpc-wait   print the reply a pending rpc read got since
+  confirm-open         hold factotum/confirm open (9p rdwr)
+  confirm-read         print the requests posted there, "confirm> " first
+  confirm-write TEXT   answer; errors as "confirm write: E"
 The same format is produced for warden by the test in
 src/auth/factotum/tests.rs, which compares it with transcript.plan9port.out.
 
@@ -24,8 +29,8 @@ def run(args, inp=None):
     r = subprocess.run([P+"/bin/9p"]+args, input=inp, capture_output=True, env=env, timeout=10)
     return r.stdout.decode("latin1"), r.stderr.decode("latin1")
 class Conv:
-    def __init__(self):
-        self.p = subprocess.Popen([P+"/bin/9p", "rdwr", "factotum/rpc"], stdin=subprocess.PIPE,
+    def __init__(self, file="factotum/rpc"):
+        self.p = subprocess.Popen([P+"/bin/9p", "rdwr", file], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         self.collect()
     def collect(self):
@@ -50,6 +55,11 @@ class Conv:
             res.append(o.replace("\n", "\\n"))
         if not res: res.append("<pending>")
         return res
+    def wait(self):
+        out, err = self.collect()
+        o = out[:-1] if out.endswith("\n") else out
+        return [o.replace("\n", "\\n")] if out else ["<pending>"]
+confirm = None
 conv = None
 for l in sys.stdin.read().splitlines():
     if l.startswith("ctl "):
@@ -59,6 +69,21 @@ for l in sys.stdin.read().splitlines():
         o, e = run(["read", "factotum/ctl"]); print(o, end=""); print("--")
     elif l == "newconv":
         conv = Conv(); print("newconv")
+    elif l == "rpc-wait":
+        for r in conv.wait(): print(r)
+    elif l == "confirm-open":
+        confirm = Conv("factotum/confirm"); print("confirm open")
+    elif l == "confirm-read":
+        out, err = confirm.collect()
+        for x in out.splitlines():
+            if x: print("confirm> " + x)
+    elif l.startswith("confirm-write "):
+        confirm.p.stdin.write(l[14:].encode()+b"\n"); confirm.p.stdin.flush()
+        out, err = confirm.collect()
+        for e in err.splitlines():
+            if e.startswith("write: "): print("confirm " + e.replace("9p: ", ""))
+        for x in out.splitlines():
+            if x: print("confirm> " + x)
     elif l.startswith("rpc "):
         if conv is None: conv = Conv()
         for r in conv.rpc(l[4:]): print(r)

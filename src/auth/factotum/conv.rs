@@ -49,6 +49,20 @@ pub(crate) struct Active {
     pub role: &'static str,
     pub m: Box<dyn Machine>,
     pub fetch: Option<Fetch>,
+    /// "keyconfirm" once a key was put to the confirm file, until the
+    /// protocol gets a key (confirm.c sets `c->state` so).
+    pub keyconfirm: bool,
+}
+
+impl Active {
+    /// The phase name `phase` replies and errors carry.
+    pub fn phase(&self) -> std::borrow::Cow<'static, str> {
+        if self.keyconfirm {
+            "keyconfirm".into()
+        } else {
+            self.m.phase()
+        }
+    }
 }
 
 /// A key search in progress.
@@ -265,6 +279,7 @@ impl Conv {
                     role,
                     m,
                     fetch: None,
+                    keyconfirm: false,
                 }));
                 self.advance(w);
             }
@@ -293,7 +308,7 @@ impl Conv {
         };
         let ph = match phase {
             Some(p) => p.to_string(),
-            None => a.m.phase().into_owned(),
+            None => a.phase().into_owned(),
         };
         let err = format!("{} {} {}: {}", a.proto.name, a.role, ph, msg);
         if self
@@ -330,7 +345,11 @@ impl Conv {
                 return;
             };
             if let Some(f) = &mut a.fetch {
-                match f.step(tag, has_rpc, w) {
+                let found = f.step(tag, has_rpc, w);
+                if matches!(f.step, Step::Confirm(_)) {
+                    a.keyconfirm = true;
+                }
+                match found {
                     Found::Blocked | Found::WantRpc => return,
                     Found::Fail { msg, phase } => {
                         self.fail(&msg, phase);
@@ -341,6 +360,7 @@ impl Conv {
                             w.flog(format!("using key {}", k.describe()));
                         }
                         a.fetch = None;
+                        a.keyconfirm = false;
                         let mut ctx = Ctx {
                             ring: &mut w.ring,
                             env: &mut *w.env,
@@ -381,7 +401,7 @@ impl Conv {
                         return;
                     };
                     if r.op != Op::Read {
-                        let s = format!("phase in state '{}' want 'read'", a.m.phase());
+                        let s = format!("phase in state '{}' want 'read'", a.phase());
                         self.respond(rpc::reply(&s));
                         return;
                     }
@@ -410,7 +430,7 @@ impl Conv {
                         return;
                     };
                     if r.op != Op::Write {
-                        let s = format!("phase in state '{}' want 'write'", a.m.phase());
+                        let s = format!("phase in state '{}' want 'write'", a.phase());
                         self.respond(rpc::reply(&s));
                         return;
                     }

@@ -313,7 +313,7 @@ impl Factotum {
             match &c.state {
                 conv::State::Active(a) => s.push_str(&format!(
                     "conv state={} {}\n",
-                    crate::auth::attr::quote(&a.m.phase()),
+                    crate::auth::attr::quote(&a.phase()),
                     c.attr
                 )),
                 conv::State::Idle { err, .. } => s.push_str(&format!(

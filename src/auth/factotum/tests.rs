@@ -952,6 +952,18 @@ fn factotum_is_send() {
     send::<Factotum>();
 }
 
+/// Show a reply as record.py does: newlines as \n, bytes as Latin-1.
+fn show_reply(out: &mut Vec<u8>, r: &[u8]) {
+    for &b in r {
+        match b {
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b if b < 0x80 => out.push(b),
+            b => out.extend_from_slice(char::from(b).to_string().as_bytes()),
+        }
+    }
+    out.push(b'\n');
+}
+
 /// tests/plan9port/transcript.txt run through this factotum must print
 /// exactly what plan9port's factotum printed for it (recorded by
 /// tests/plan9port/record.py with plan9port 59ab62e5 and `9p rdwr`).
@@ -961,39 +973,55 @@ fn matches_plan9port_transcript() {
     let script = std::fs::read_to_string(dir.join("transcript.txt")).unwrap();
     let want = std::fs::read(dir.join("transcript.plan9port.out")).unwrap();
     let mut f = fact();
-    let mut id = f.rpc_open("glenda");
+    // record.py opens a conversation at the first rpc or newconv
+    let mut id: Option<ConvId> = None;
     let mut out: Vec<u8> = Vec::new();
+    let say = |out: &mut Vec<u8>, s: &str| {
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'\n');
+    };
     for l in script.lines() {
         if let Some(c) = l.strip_prefix("ctl ") {
             match f.ctl_write(c.as_bytes()) {
-                Ok(()) => out.extend_from_slice(b"ctl ok\n"),
-                Err(e) => out.extend_from_slice(format!("ctl error: {e}\n").as_bytes()),
+                Ok(()) => say(&mut out, "ctl ok"),
+                Err(e) => say(&mut out, &format!("ctl error: {e}")),
             }
         } else if l == "list" {
             out.extend_from_slice(f.ctl_read().as_bytes());
-            out.extend_from_slice(b"--\n");
+            say(&mut out, "--");
         } else if l == "newconv" {
-            f.rpc_close(id);
-            id = f.rpc_open("glenda");
-            out.extend_from_slice(b"newconv\n");
-        } else if let Some(r) = l.strip_prefix("rpc ") {
-            if let Err(e) = f.rpc_write(id, r.as_bytes()) {
-                out.extend_from_slice(format!("write: {e}\n").as_bytes());
+            if let Some(old) = id {
+                f.rpc_close(old);
             }
-            match f.rpc_read(id) {
-                Ok(RpcRead::Reply(r)) => {
-                    // record.py shows a reply's newlines as \n, bytes as Latin-1
-                    for &b in r.iter() {
-                        match b {
-                            b'\n' => out.extend_from_slice(b"\\n"),
-                            b if b < 0x80 => out.push(b),
-                            b => out.extend_from_slice(char::from(b).to_string().as_bytes()),
-                        }
-                    }
-                    out.push(b'\n');
-                }
-                Ok(RpcRead::Pending) => out.extend_from_slice(b"<pending>\n"),
-                Err(e) => out.extend_from_slice(format!("read: {e}\n").as_bytes()),
+            id = Some(f.rpc_open("glenda"));
+            say(&mut out, "newconv");
+        } else if l == "confirm-open" {
+            f.open_exclusive(File::Confirm).unwrap();
+            say(&mut out, "confirm open");
+        } else if l == "confirm-read" {
+            while let Some(m) = f.confirm_read() {
+                say(&mut out, &format!("confirm> {m}"));
+            }
+        } else if let Some(a) = l.strip_prefix("confirm-write ") {
+            if let Err(e) = f.confirm_write(a.as_bytes()) {
+                say(&mut out, &format!("confirm write: {e}"));
+            }
+        } else if l == "rpc-wait" {
+            let c = id.unwrap();
+            assert!(f.take_events().contains(&Event::Rpc(c)));
+            match f.rpc_read(c) {
+                Ok(RpcRead::Reply(r)) => show_reply(&mut out, &r),
+                _ => say(&mut out, "<pending>"),
+            }
+        } else if let Some(r) = l.strip_prefix("rpc ") {
+            let c = *id.get_or_insert_with(|| f.rpc_open("glenda"));
+            if let Err(e) = f.rpc_write(c, r.as_bytes()) {
+                say(&mut out, &format!("write: {e}"));
+            }
+            match f.rpc_read(c) {
+                Ok(RpcRead::Reply(r)) => show_reply(&mut out, &r),
+                Ok(RpcRead::Pending) => say(&mut out, "<pending>"),
+                Err(e) => say(&mut out, &format!("read: {e}")),
             }
         }
     }
