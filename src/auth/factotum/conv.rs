@@ -477,19 +477,26 @@ impl Conv {
                         prompt.push(attr::Attr::query(&b.name));
                     }
                 }
-                w.flog(format!(
-                    "badkey {} / {} / {} / {}",
-                    key.attr,
-                    key.privattr.names(),
-                    msg,
-                    prompt
-                ));
                 let body = format!("{} {}\n{}\n{}", key.attr, key.privattr.names(), msg, prompt);
                 let step = if w.needkey.open {
+                    w.flog(format!(
+                        "badkey {} / {} / {} / {}",
+                        key.attr,
+                        key.privattr.names(),
+                        msg,
+                        prompt
+                    ));
                     w.needkey.push(format!("badkey tag={} {}", self.tag, body));
                     w.events.push(super::Event::Needkey);
                     Step::NeedkeyFile
                 } else {
+                    w.flog(format!(
+                        "convbadkey {} {} / {} / {}",
+                        key.attr,
+                        key.privattr.names(),
+                        msg,
+                        prompt
+                    ));
                     Step::Reply(format!("badkey {body}"))
                 };
                 a.fetch = Some(Fetch {
@@ -554,7 +561,12 @@ impl Fetch {
             Step::Confirm(_) | Step::NeedkeyFile => return Found::Blocked,
             Step::Reply(s) if has_rpc => return Found::Reply(s.clone()),
             Step::Reply(_) => return Found::WantRpc,
-            Step::Next if has_rpc => self.after_needkey(),
+            Step::Next if has_rpc => {
+                if matches!(self.mode, Mode::Fetch) {
+                    w.flog("convneedkey returning".into());
+                }
+                self.after_needkey();
+            }
             Step::Next => return Found::WantRpc,
             Step::Scan => {}
         }

@@ -38,15 +38,7 @@ pub fn parse(line: &str) -> Result<Ctl, Error> {
     let (verb, rest) = a.split_once(' ').unwrap_or((a, ""));
     match verb {
         "key" => Ok(Ctl::Key(attr::parse(rest))),
-        "delkey" => {
-            let pat = attr::parse(rest);
-            if pat.iter().any(|p| p.kind != Kind::Query && p.is_secret()) {
-                return Err(Error::new(
-                    "only !private? patterns are allowed for private fields",
-                ));
-            }
-            Ok(Ctl::Delkey(pat))
-        }
+        "delkey" => Ok(Ctl::Delkey(attr::parse(rest))),
         "debug" => Ok(Ctl::Debug),
         v => Err(Error::new(format!("unknown verb {v}"))),
     }
@@ -62,7 +54,13 @@ pub(crate) fn run(w: &mut World, c: Ctl) -> Result<(), Error> {
             Ok(())
         }
         Ctl::Delkey(pat) => {
+            // logged as plan9port does, but with secret values hidden
             w.flog(format!("delkey {pat}"));
+            if pat.iter().any(|p| p.kind != Kind::Query && p.is_secret()) {
+                return Err(Error::new(
+                    "only !private? patterns are allowed for private fields",
+                ));
+            }
             let gone = w.ring.delete(&pat);
             for k in &gone {
                 w.flog(format!("deleting {}", k.describe()));

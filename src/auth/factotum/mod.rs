@@ -287,8 +287,16 @@ impl Factotum {
                 .map_err(|_| Error::new("ctl write is not UTF-8"))?
                 .to_string(),
         );
-        let c = ctl::parse(&s)?;
-        ctl::run(&mut self.w, c)
+        let r = ctl::parse(&s).and_then(|c| ctl::run(&mut self.w, c));
+        self.logged("ctl", r)
+    }
+
+    /// fs.c logs every failed write as `write FILE: ERR`.
+    fn logged(&mut self, file: &str, r: Result<(), Error>) -> Result<(), Error> {
+        if let Err(e) = &r {
+            self.w.flog(format!("write {file}: {e}"));
+        }
+        r
     }
 
     /// What ctl reads: one `key ...` line per key, secrets as `!name?`.
@@ -420,14 +428,16 @@ impl Factotum {
 
     /// `tag=N answer=yes|no` written to confirm.
     pub fn confirm_write(&mut self, data: &[u8]) -> Result<(), Error> {
-        let (tag, allow) = confirm::parse_confirm(data, &mut self.w)?;
-        self.answer(tag, |c, w| c.confirmed(allow, w))
+        let r = confirm::parse_confirm(data, &mut self.w)
+            .and_then(|(tag, allow)| self.answer(tag, |c, w| c.confirmed(allow, w)));
+        self.logged("confirm", r)
     }
 
     /// `tag=N` written to needkey: the key asked for was added (or not).
     pub fn needkey_write(&mut self, data: &[u8]) -> Result<(), Error> {
-        let tag = confirm::parse_needkey(data)?;
-        self.answer(tag, |c, w| c.needkey_done(w))
+        let r =
+            confirm::parse_needkey(data).and_then(|tag| self.answer(tag, |c, w| c.needkey_done(w)));
+        self.logged("needkey", r)
     }
 
     fn answer(&mut self, tag: u64, f: impl FnOnce(&mut Conv, &mut World)) -> Result<(), Error> {

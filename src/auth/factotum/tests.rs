@@ -1044,3 +1044,49 @@ fn system_env_random() {
     assert_ne!(a, b);
     assert!(e.now() > 1_600_000_000);
 }
+
+/// The log for a session, as plan9port's factotum logged the same one
+/// (ctl.c, fs.c `write ctl: ...`, key.c, conv.c) except that a refused
+/// `delkey !password=x` is logged with the value hidden.
+#[test]
+fn log_lines_like_plan9port() {
+    let mut f = fact();
+    for l in [
+        "key proto=pass user=glenda !password=pw",
+        "key proto=apop !password=x",
+        "key proto=rot13 user=x",
+        "delkey user=nobody",
+        "delkey proto=pass !password=x",
+        "debug",
+        "delkey proto=pass",
+    ] {
+        let _ = f.ctl_write(l.as_bytes());
+    }
+    let c = f.rpc_open("glenda");
+    rpcs(&mut f, c, "start proto=pass role=client");
+    rpcs(&mut f, c, "read");
+    rpcs(&mut f, c, "read");
+    assert_eq!(
+        drain_log(&mut f),
+        [
+            "addkey proto=pass user=glenda !password?",
+            "adding key: proto=pass user=glenda !password?",
+            "addkey proto=apop  !password?",
+            "addkey apop: missing attributes -- want user? !password?",
+            "write ctl: missing attributes -- want user? !password?",
+            "addkey proto=rot13 user=x ",
+            "addkey: unknown proto rot13",
+            "write ctl: unknown proto rot13",
+            "delkey user=nobody",
+            "write ctl: found no keys to delete",
+            "delkey proto=pass !password?",
+            "write ctl: only !private? patterns are allowed for private fields",
+            "debug = 1",
+            "delkey proto=pass",
+            "deleting proto=pass user=glenda !password?",
+            "keyfetch proto=pass role=client",
+            "convneedkey user? !password? proto=pass role=client",
+            "convneedkey returning",
+        ]
+    );
+}
