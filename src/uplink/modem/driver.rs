@@ -305,11 +305,13 @@ impl<P: Port> Modem<P> {
 
     /// Send a command line as given (`warden modem at`); error results are
     /// returned, not turned into errors.
+    #[inline(never)] // one copy, not one per query (size on the router)
     pub fn at(&mut self, text: &str, timeout: Duration) -> Result<Response, ModemError> {
         self.run(Command::new(text)?.with_timeout(timeout))
     }
 
     /// Send a command that must answer OK; returns its information lines.
+    #[inline(never)]
     pub fn command(&mut self, text: &str, timeout: Duration) -> Result<Vec<String>, ModemError> {
         let r = self.at(text, timeout)?;
         match r.result {
@@ -324,7 +326,7 @@ impl<P: Port> Modem<P> {
     fn query<T>(
         &mut self,
         text: &str,
-        parse: impl FnOnce(&[String]) -> Result<T, ParseError>,
+        parse: fn(&[String]) -> Result<T, ParseError>,
     ) -> Result<T, ModemError> {
         let lines = self.command(text, self.timeouts.quick)?;
         parse(&lines).map_err(|source| ModemError::Reply {
