@@ -273,10 +273,9 @@ impl<P: Port> Modem<P> {
         }
     }
 
+    /// The port failed mid-command: keep what was heard, start afresh.
     fn abandon(&mut self) {
-        // Let the session time out the command so it can be reused.
-        let far = Instant::now() + Duration::from_secs(24 * 3600);
-        let _ = self.session.tick(far);
+        self.keep_urcs();
         self.session = Session::new();
     }
 
