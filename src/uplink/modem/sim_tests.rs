@@ -323,7 +323,7 @@ fn a_port_in_use_or_not_a_tty_is_refused_clearly() {
 
 #[test]
 fn a_pin_whose_fate_is_unknown_counts_as_spent_unless_the_sim_says_otherwise() {
-    let iccid_key = "iccid:89490200001234567890";
+    let iccid_key = &["iccid:89490200001234567890".to_string()][..];
     // The modem never answers the PIN, but stays: the counter did not
     // drop, so the attempt was not spent and is not remembered.
     let sim = SimModem::spawn(SimConfig {
