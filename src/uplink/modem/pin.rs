@@ -9,10 +9,11 @@
 //!    `warden modem pin --force`.
 //! 2. **Never retry a rejected PIN.** When the SIM rejects a PIN, a salted
 //!    SHA-256 of it (never the PIN) is written to a small [`PinStore`] file,
-//!    keyed by the SIM's ICCID and the modem's IMEI (each when it can be
-//!    read; a match under either counts). That PIN is refused from then
-//!    on, across restarts, even with `--force`; the record goes when the
-//!    SIM accepts a PIN, or when the admin deletes the file. With a wrong `pincode` in the config, warden
+//!    recorded under the SIM's ICCID and the modem's IMEI (each when it
+//!    can be read) and looked up by the ICCID (by the IMEI when the ICCID
+//!    cannot be read). That PIN is refused from then on, across restarts,
+//!    even with `--force`; the record goes when the SIM accepts a PIN, or
+//!    when the admin deletes the file. With a wrong `pincode` in the config, warden
 //!    therefore spends one attempt, then stops and says why.
 //! 3. **Never touch the PUK.** A SIM that wants its PUK (or any other lock)
 //!    is reported, never unlocked.
@@ -257,6 +258,13 @@ pub fn sim_keys(status: &SimStatus) -> Vec<String> {
     keys
 }
 
+/// The key a rejection is looked up by: the ICCID when it can be read (so
+/// a new SIM in the same modem is judged on its own), else the IMEI.
+/// Rejections are recorded under every key in [`sim_keys`].
+pub fn lookup_key(keys: &[String]) -> &[String] {
+    keys.get(..1).unwrap_or(keys)
+}
+
 impl PinStore {
     /// Load the store; a missing file is an empty store. A damaged file is
     /// an error (and no PIN is entered), never silently ignored.
@@ -484,7 +492,7 @@ pub fn unlock<P: Port>(
         &status.state,
         pin_left,
         puk_left,
-        store.is_rejected(&key, pin),
+        store.is_rejected(lookup_key(&key), pin),
         policy,
     ) {
         Decision::NotNeeded => return Ok(Unlocked::AlreadyReady),
@@ -685,9 +693,13 @@ mod tests {
         let mut s = PinStore::open(&dir.join("p")).unwrap();
         s.remember(&both, &pin("4711")).unwrap();
         let s = PinStore::open(&dir.join("p")).unwrap();
-        assert!(s.is_rejected(&sim_keys(&st(None, Some("3531"))), &pin("4711")));
-        assert!(s.is_rejected(&sim_keys(&st(Some("8949"), None)), &pin("4711")));
-        assert!(!s.is_rejected(&sim_keys(&st(Some("8950"), None)), &pin("4711")));
+        let found =
+            |iccid, imei| s.is_rejected(lookup_key(&sim_keys(&st(iccid, imei))), &pin("4711"));
+        assert!(found(None, Some("3531")));
+        assert!(found(Some("8949"), None));
+        assert!(found(Some("8949"), Some("3531")));
+        // Another SIM in the same modem is judged on its own.
+        assert!(!found(Some("8950"), Some("3531")));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
