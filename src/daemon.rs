@@ -122,9 +122,13 @@ pub fn open_keyfs(cfg: &Config) -> crate::auth::keyfs::Shared {
     shared
 }
 
-/// The services the configuration enables. Each issue adds its own here.
-fn services(cfg: &Config, _opts: &Options) -> Vec<Box<dyn Service>> {
+/// The services the configuration enables.
+fn services(cfg: &Config, opts: &Options) -> Vec<Box<dyn Service>> {
     let mut v: Vec<Box<dyn Service>> = Vec::new();
+    let simulate = opts.simulate || cfg.uplink.simulate;
+    if cfg.uplink.enabled || simulate {
+        v.push(Box::new(crate::uplink::service::UplinkService { simulate }));
+    }
     if cfg.signer.enabled || cfg.signer.agent {
         let keyfs = open_keyfs(cfg);
         if cfg.signer.enabled {

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod json;
+pub mod ninep;
 pub mod sys;
 pub mod uplink;
 pub mod wire;

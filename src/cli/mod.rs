@@ -10,9 +10,12 @@ mod config_cmd;
 mod daemon_cmd;
 mod dns;
 mod keyfs;
+mod modem;
+pub(crate) mod modem_usb;
 mod notify;
 mod otp;
 mod prompt;
+mod status;
 mod user;
 mod when;
 
@@ -49,6 +52,8 @@ enum Command {
     Config(config_cmd::ConfigCmd),
     Dns(dns::DnsCmd),
     Notify(notify::NotifyCmd),
+    Status(status::StatusCmd),
+    Modem(modem::ModemCmd),
     User(user::UserCmd),
     Unlock(keyfs::UnlockCmd),
     Lock(keyfs::LockCmd),
@@ -174,6 +179,8 @@ pub fn run(args: &[&str]) -> i32 {
         Some(Command::Config(c)) => c.run(&g),
         Some(Command::Dns(c)) => c.run(&g),
         Some(Command::Notify(c)) => c.run(&g),
+        Some(Command::Status(c)) => c.run(&g),
+        Some(Command::Modem(c)) => c.run(&g),
         Some(Command::User(c)) => c.run(&g),
         Some(Command::Unlock(c)) => c.run(&g),
         Some(Command::Lock(c)) => c.run(&g),
@@ -213,6 +220,11 @@ pub fn report(f: &Fail) -> i32 {
 
 /// The program's entry point.
 pub fn main() -> i32 {
+    // A command whose output is cut short (`warden help | head`) ends
+    // quietly, as Unix tools do; the daemon ignores SIGPIPE itself.
+    // SAFETY: setting a signal's disposition to the default has no
+    // preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let args: Vec<String> = match std::env::args_os()
         .skip(1)
         .map(|a| a.into_string())

@@ -53,6 +53,10 @@ pub struct Uplink {
     pub simulate: bool,
     pub apn: String,
     pub dialnumber: String,
+    /// The SIM PIN, entered only when warden judges it safe.
+    pub pincode: Secret,
+    /// Network mode as comgt's `service`: auto, umts_only, gprs_only, ...
+    pub service: String,
     /// The logical interface name (netifd's; pppd's `ipparam`, device
     /// `3g-<interface>`).
     pub interface: String,
@@ -82,6 +86,15 @@ pub struct Uplink {
     pub backoff_stable: Duration,
     /// Reset the modem after this many consecutive failed dials.
     pub reset_after: u32,
+    /// The PPP tty; None: discovered from sysfs by interface class.
+    pub device: Option<PathBuf>,
+    /// The AT (control, PCUI) tty; None: discovered.
+    pub control_device: Option<PathBuf>,
+    /// Bound on waiting for a switched stick to come back as a modem.
+    pub switch_timeout: Duration,
+    /// usb-modeswitch data to read (directories, files, usb-mode.json,
+    /// configPack.tar.gz); empty: the usual places.
+    pub modeswitch_data: Vec<PathBuf>,
 }
 
 impl Default for Uplink {
@@ -92,6 +105,8 @@ impl Default for Uplink {
             simulate: false,
             apn: String::new(),
             dialnumber: "*99***1#".into(),
+            pincode: Secret::default(),
+            service: "auto".into(),
             interface: "wan".into(),
             pppd: PathBuf::from("/usr/sbin/pppd"),
             pppd_options: Vec::new(),
@@ -110,6 +125,10 @@ impl Default for Uplink {
             backoff_max: b.max,
             backoff_stable: b.stable,
             reset_after: 5,
+            device: None,
+            control_device: None,
+            switch_timeout: Duration::from_secs(20),
+            modeswitch_data: Vec::new(),
         }
     }
 }
@@ -133,6 +152,11 @@ pub struct Secret(pub zeroize::Zeroizing<String>);
 impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// The value, or None when it is empty (not set).
+    pub fn expose_nonempty(&self) -> Option<&str> {
+        (!self.0.is_empty()).then_some(self.0.as_str())
     }
 }
 
@@ -251,6 +275,11 @@ pub struct Factotum {
     pub enabled: bool,
     /// The 9P socket; empty means `<run_dir>/factotum`.
     pub socket: Option<PathBuf>,
+    /// Other uids allowed to connect (checked with SO_PEERCRED; the owner
+    /// and root always may). They get the files' "other" permissions.
+    pub allow_uid: Vec<u32>,
+    /// Primary gids allowed to connect, likewise.
+    pub allow_gid: Vec<u32>,
 }
 
 impl Default for Factotum {
@@ -258,6 +287,8 @@ impl Default for Factotum {
         Factotum {
             enabled: true,
             socket: None,
+            allow_uid: Vec::new(),
+            allow_gid: Vec::new(),
         }
     }
 }
@@ -399,6 +430,8 @@ impl Uplink {
             dialnumber: o
                 .get("dialnumber", Checked::<DialNumber>::new(d.dialnumber))?
                 .value,
+            pincode: o.get("pincode", d.pincode)?,
+            service: o.get("service", d.service)?,
             interface: o.get("interface", d.interface)?,
             pppd: o.get("pppd", d.pppd)?,
             // Split list items too: `list pppd_options 'kdebug 1'` is two words.
@@ -424,6 +457,10 @@ impl Uplink {
             backoff_max: o.get("backoff_max", d.backoff_max)?,
             backoff_stable: o.get("backoff_stable", d.backoff_stable)?,
             reset_after: o.get("reset_after", d.reset_after)?,
+            device: o.get_opt("device")?,
+            control_device: o.get_opt("control_device")?,
+            switch_timeout: o.get("switch_timeout", d.switch_timeout)?,
+            modeswitch_data: o.list("modeswitch_data")?,
         })
     }
 }
@@ -434,6 +471,8 @@ impl Factotum {
         Ok(Factotum {
             enabled: o.get("enabled", d.enabled)?,
             socket: o.get_opt("socket")?,
+            allow_uid: o.list("allow_uid")?,
+            allow_gid: o.list("allow_gid")?,
         })
     }
 }
@@ -736,6 +775,26 @@ mod tests {
     }
 
     #[test]
+    fn uplink_ports_and_switch_options() {
+        let (cfg, w) = uci(
+            "config uplink\n option device /dev/ttyUSB0\n option control_device ''\n option switch_timeout 45\n list modeswitch_data /etc/usb-mode.json\n list modeswitch_data /etc/usb_modeswitch.d\n",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(cfg.uplink.device, Some(PathBuf::from("/dev/ttyUSB0")));
+        assert_eq!(cfg.uplink.control_device, None);
+        assert_eq!(cfg.uplink.switch_timeout, Duration::from_secs(45));
+        assert_eq!(
+            cfg.uplink.modeswitch_data,
+            [
+                PathBuf::from("/etc/usb-mode.json"),
+                PathBuf::from("/etc/usb_modeswitch.d")
+            ]
+        );
+        assert_eq!(Uplink::default().switch_timeout, Duration::from_secs(20));
+    }
+
+    #[test]
     fn bad_value_names_file_line_option_and_expectation() {
         let e = uci("config warden 'main'\n\n option log_level loud\n").unwrap_err();
         assert_eq!(e.line, 3);
@@ -821,6 +880,18 @@ mod tests {
         assert_eq!(parse_duration("1x"), None);
         assert_eq!(parse_duration(""), None);
         assert_eq!(parse_duration("99999999999999999999d"), None);
+    }
+
+    #[test]
+    fn factotum_allow_lists() {
+        let (c, w) = uci("config factotum\n list allow_uid 1000\n list allow_uid '1001'\n option allow_gid '50 51'\n").unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(c.factotum.allow_uid, [1000, 1001]);
+        assert_eq!(c.factotum.allow_gid, [50, 51]);
+        let e = uci("config factotum\n list allow_uid nobody\n").unwrap_err();
+        assert!(e.msg.contains("allow_uid"), "{e}");
+        let (c, _) = uci("config factotum\n option allow_uid ''\n").unwrap();
+        assert!(c.factotum.allow_uid.is_empty());
     }
 
     #[test]

@@ -1,7 +1,22 @@
 //! The 3G uplink: from USB plug-in to a self-healing PPP link.
+//!
+//! - `usb`, `ports`: the mode switch and port discovery by interface class.
+//! - `modem`: the AT command driver (sans-IO parser and session, typed
+//!   commands, a blocking driver over the tty) and PIN safety.
+//! - `sim`: a simulated Huawei E367 on a pseudo-terminal, for tests, demos
+//!   and `warden daemon --simulate`.
+//! - `ppp`, `dns`, `backoff`: pppd's command line and hooks, the DNS health
+//!   check, the one backoff policy.
+//! - `supervisor` decides, `status` reports.
 
 pub mod backoff;
 pub mod dns;
+pub mod modem;
+pub mod ports;
 pub mod ppp;
+pub mod service;
+#[cfg(any(test, feature = "sim"))]
+pub mod sim;
 pub mod status;
 pub mod supervisor;
+pub mod usb;

@@ -462,6 +462,17 @@ impl Supervisor {
                     .map(|r| format!("{} {}", r.server, r.verdict))
                     .collect();
                 let none_ok = results.iter().all(|r| !r.healthy);
+                if results != self.status.dns {
+                    let now_dns: Vec<String> = results
+                        .iter()
+                        .map(|r| format!("{} {}", r.server, r.verdict))
+                        .collect();
+                    self.log(
+                        out,
+                        log::Level::Info,
+                        format!("DNS: {}", now_dns.join(", ")),
+                    );
+                }
                 self.status.dns = results;
                 if none_ok {
                     let why = if bad.is_empty() {

@@ -10,7 +10,11 @@
 //! ppp-down ifname=3g-wan ipparam=wan
 //! rediscover reason=tty%20ttyUSB2%20add
 //! reconnect reason=dns%20check%20failed%20on%20wan
+//! status format=json
 //! ```
+//!
+//! `status` is the one request with an answer: the sender binds its own
+//! (abstract) address and the uplink sends the status text back to it.
 //!
 //! Datagrams keep messages whole without framing, and sending never blocks
 //! on a busy or dead receiver: when warden is not running the sender gets
@@ -23,7 +27,7 @@ use std::io;
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::os::unix::net::UnixDatagram;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::path::{Path, PathBuf};
 
 /// The socket's name under the run directory.
@@ -56,6 +60,10 @@ pub enum Notice {
     /// Drop the link and dial again.
     Reconnect {
         reason: String,
+    },
+    /// Send the status back to the sender, as text or JSON.
+    Status {
+        json: bool,
     },
 }
 
@@ -143,6 +151,10 @@ impl Notice {
                 words.push("reconnect".into());
                 words.push(kv("reason", reason));
             }
+            Notice::Status { json } => {
+                words.push("status".into());
+                words.push(kv("format", if *json { "json" } else { "text" }));
+            }
         }
         words.join(" ")
     }
@@ -203,6 +215,17 @@ impl Notice {
                 } else {
                     Notice::Reconnect { reason }
                 })
+            }
+            "status" => {
+                let mut json = false;
+                for (k, v) in pairs {
+                    match (k, v.as_str()) {
+                        ("format", "json") => json = true,
+                        ("format", "text") => json = false,
+                        _ => return Err(NoticeError(format!("bad status request '{k}={v}'"))),
+                    }
+                }
+                Ok(Notice::Status { json })
             }
             other => Err(NoticeError(format!("unknown kind '{other}'"))),
         }
@@ -273,6 +296,50 @@ pub fn send(socket: &Path, n: &Notice) -> Result<(), SendError> {
     }
 }
 
+/// Largest reply to a request.
+pub const MAX_REPLY: usize = 16 * 1024;
+
+/// Send a request and wait (bounded) for the answer: the client binds an
+/// abstract address of its own, so nothing is left in the file system.
+pub fn ask(socket: &Path, n: &Notice, timeout: std::time::Duration) -> Result<String, SendError> {
+    use std::os::linux::net::SocketAddrExt;
+    let io_err = |e| SendError::Io(socket.into(), e);
+    let name = format!(
+        "warden-ask-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    );
+    let me = SocketAddr::from_abstract_name(name.as_bytes()).map_err(io_err)?;
+    let s = UnixDatagram::bind_addr(&me).map_err(io_err)?;
+    s.set_read_timeout(Some(timeout)).map_err(io_err)?;
+    if let Err(e) = s.send_to(n.encode().as_bytes(), socket) {
+        return Err(match e.raw_os_error() {
+            Some(libc::ENOENT) | Some(libc::ECONNREFUSED) | Some(libc::ENOTSOCK) => {
+                SendError::NotRunning(socket.into())
+            }
+            _ => SendError::Io(socket.into(), e),
+        });
+    }
+    let mut buf = vec![0u8; MAX_REPLY];
+    let got = s.recv(&mut buf).map_err(|e| {
+        if matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ) {
+            SendError::Io(
+                socket.into(),
+                io::Error::new(io::ErrorKind::TimedOut, "no answer (is the uplink busy?)"),
+            )
+        } else {
+            io_err(e)
+        }
+    })?;
+    Ok(String::from_utf8_lossy(buf.get(..got).unwrap_or(&[])).into_owned())
+}
+
 /// The receiving end, owned by the uplink service.
 #[derive(Debug)]
 pub struct Listener {
@@ -325,14 +392,31 @@ impl Listener {
     /// The next notice, if one is queued. A malformed datagram is returned
     /// as an error (to be logged) and consumed.
     pub fn recv(&self) -> io::Result<Option<Result<Notice, NoticeError>>> {
+        Ok(self.recv_from()?.map(|(n, _)| n))
+    }
+
+    /// Like [`Listener::recv`], with the sender's address for a reply.
+    #[allow(clippy::type_complexity)]
+    pub fn recv_from(&self) -> io::Result<Option<(Result<Notice, NoticeError>, SocketAddr)>> {
         let mut buf = [0u8; MAX_NOTICE + 1];
         loop {
-            match self.sock.recv(&mut buf) {
-                Ok(n) => return Ok(Some(Notice::parse(buf.get(..n).unwrap_or(&[])))),
+            match self.sock.recv_from(&mut buf) {
+                Ok((n, from)) => {
+                    return Ok(Some((Notice::parse(buf.get(..n).unwrap_or(&[])), from)))
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Answer a request; never blocks (a reader that went away is fine).
+    pub fn reply(&self, to: &SocketAddr, body: &[u8]) -> io::Result<()> {
+        match self.sock.send_to_addr(body, to) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(e) => Err(e),
         }
     }
 }

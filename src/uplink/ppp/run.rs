@@ -127,7 +127,10 @@ impl Child for Process {
 
 /// Wait up to `timeout` for the child to exit: in poll(2) on its exit
 /// descriptor when it has one, else checking every 20 ms.
-pub fn wait_timeout<C: Child>(child: &mut C, timeout: Duration) -> io::Result<Option<Exit>> {
+pub fn wait_timeout<C: Child + ?Sized>(
+    child: &mut C,
+    timeout: Duration,
+) -> io::Result<Option<Exit>> {
     let end = Instant::now() + timeout;
     loop {
         if let Some(e) = child.try_wait()? {
@@ -155,7 +158,7 @@ pub fn wait_timeout<C: Child>(child: &mut C, timeout: Duration) -> io::Result<Op
 
 /// Stop the child: SIGTERM (pppd hangs up and runs ip-down), then SIGKILL
 /// after `grace`. Returns how it ended.
-pub fn stop<C: Child>(child: &mut C, grace: Duration) -> io::Result<Exit> {
+pub fn stop<C: Child + ?Sized>(child: &mut C, grace: Duration) -> io::Result<Exit> {
     child.signal(libc::SIGTERM)?;
     if let Some(e) = wait_timeout(child, grace)? {
         return Ok(e);

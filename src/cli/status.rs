@@ -1,0 +1,38 @@
+//! `warden status`: ask the running daemon how the uplink is doing.
+
+use super::{Fail, Globals};
+use crate::uplink::ppp::hook::{self, Notice, SOCKET_NAME};
+use argh::FromArgs;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// show the uplink's state, modem, signal and DNS health (from the daemon)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "status")]
+pub struct StatusCmd {
+    /// one JSON object instead of key: value lines
+    #[argh(switch)]
+    json: bool,
+
+    /// the daemon's run directory (default: the configuration's run_dir)
+    #[argh(option)]
+    run_dir: Option<PathBuf>,
+}
+
+impl StatusCmd {
+    pub fn run(self, g: &Globals) -> Result<(), Fail> {
+        crate::sys::log::init(crate::sys::log::Sink::Stderr, log::LevelFilter::Warn);
+        let run_dir = match self.run_dir {
+            Some(d) => d,
+            None => g.load_config()?.main.run_dir,
+        };
+        let sock = run_dir.join(SOCKET_NAME);
+        let answer = hook::ask(
+            &sock,
+            &Notice::Status { json: self.json },
+            Duration::from_secs(5),
+        )?;
+        print!("{answer}");
+        Ok(())
+    }
+}

@@ -1,0 +1,104 @@
+//! A map kept as a sorted vector. The server's maps are small (a few fids
+//! per connection, a few pending reads) or grow at the end (connection
+//! ids only increase), and a vector costs far less memory per entry and
+//! far less code in the binary than a B-tree instantiated for every
+//! key and value type.
+
+#[derive(Debug, Clone)]
+pub(crate) struct VecMap<K, V>(Vec<(K, V)>);
+
+impl<K, V> Default for VecMap<K, V> {
+    fn default() -> Self {
+        VecMap(Vec::new())
+    }
+}
+
+impl<K: Ord + Copy, V> VecMap<K, V> {
+    pub(crate) fn new() -> Self {
+        VecMap(Vec::new())
+    }
+
+    fn find(&self, k: &K) -> Result<usize, usize> {
+        self.0.binary_search_by(|e| e.0.cmp(k))
+    }
+
+    pub(crate) fn get(&self, k: &K) -> Option<&V> {
+        let i = self.find(k).ok()?;
+        self.0.get(i).map(|e| &e.1)
+    }
+
+    pub(crate) fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        let i = self.find(k).ok()?;
+        self.0.get_mut(i).map(|e| &mut e.1)
+    }
+
+    pub(crate) fn contains_key(&self, k: &K) -> bool {
+        self.find(k).is_ok()
+    }
+
+    /// Insert, returning the value it replaces.
+    pub(crate) fn insert(&mut self, k: K, v: V) -> Option<V> {
+        match self.find(&k) {
+            Ok(i) => self.0.get_mut(i).map(|e| std::mem::replace(&mut e.1, v)),
+            Err(i) => {
+                self.0.insert(i, (k, v));
+                None
+            }
+        }
+    }
+
+    pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
+        let i = self.find(k).ok()?;
+        let v = self.0.remove(i).1;
+        if self.0.len() * 4 < self.0.capacity() {
+            self.0.shrink_to(self.0.len() * 2);
+        }
+        Some(v)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.0.iter().map(|e| (&e.0, &e.1))
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|e| &e.1)
+    }
+
+    pub(crate) fn into_values(self) -> impl Iterator<Item = V> {
+        self.0.into_iter().map(|e| e.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn behaves_like_a_map() {
+        let mut m = VecMap::new();
+        for k in [5u32, 1, 9, 3, 7] {
+            assert_eq!(m.insert(k, k * 10), None);
+        }
+        assert_eq!(m.insert(3, 33), Some(30));
+        assert_eq!(
+            m.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            [1, 3, 5, 7, 9]
+        );
+        assert_eq!(m.get(&3), Some(&33));
+        assert_eq!(m.get(&4), None);
+        *m.get_mut(&9).unwrap() = 99;
+        assert_eq!(m.remove(&9), Some(99));
+        assert_eq!(m.remove(&9), None);
+        assert!(m.contains_key(&1) && !m.contains_key(&9));
+        assert_eq!(m.len(), 4);
+        assert_eq!(m.values().sum::<u32>(), 10 + 33 + 50 + 70);
+        for k in [1, 3, 5, 7] {
+            m.remove(&k);
+        }
+        assert_eq!(m.into_values().count(), 0);
+    }
+}

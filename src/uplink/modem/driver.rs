@@ -1,0 +1,517 @@
+//! The blocking modem driver: runs the AT [`Session`] over a serial port
+//! with real time. The port sits behind the small [`Port`] trait; the only
+//! implementation that ships is [`TtyPort`] (termios and poll, see `tty`).
+//!
+//! Waiting is always bounded: every read waits at most until the command's
+//! deadline, a vanished device (hangup, EIO, end of file) is an error at
+//! once, and nothing spins.
+
+use super::at::session::BadCommand;
+use super::at::{Action, Command, ErrorCode, Failure, Final, Response, Session, Urc};
+use super::commands::{
+    self as c, Operator, ParseError, PinCounters, Registration, Signal, SimState, SysCfg,
+};
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// A byte stream to a modem with bounded waits.
+pub trait Port {
+    /// Wait at most `timeout` for input. `Ok(None)`: nothing arrived in
+    /// time. End of file is an error (the device went away), never `Some(0)`.
+    fn read_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>>;
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()>;
+}
+
+pub use super::tty::TtyPort;
+
+/// What went wrong talking to the modem; each names the command.
+#[derive(Debug)]
+pub enum ModemError {
+    /// The tty could not be opened (missing, permissions, not a tty).
+    Open { path: String, source: io::Error },
+    /// Another process holds the port.
+    InUse { path: String },
+    /// The device went away (unplugged, reset, hangup).
+    Vanished { command: String, detail: String },
+    /// Any other read/write failure.
+    Io { command: String, source: io::Error },
+    /// No final result in time.
+    Timeout(Failure),
+    /// The modem answered with an error result.
+    Rejected { command: String, result: Final },
+    /// The modem answered OK, but not with what the command asks for.
+    Reply { command: String, source: ParseError },
+    /// A command that cannot be sent (ours or the user's).
+    BadCommand(BadCommand),
+    /// The APN to set is missing or malformed.
+    Apn(c::BadApn),
+}
+
+impl fmt::Display for ModemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModemError::Open { path, source } => write!(f, "cannot open {path}: {source}"),
+            ModemError::InUse { path } => write!(f, "{path} is in use by another process"),
+            ModemError::Vanished { command, detail } => {
+                write!(f, "{command}: the modem went away ({detail})")
+            }
+            ModemError::Io { command, source } => write!(f, "{command}: {source}"),
+            ModemError::Timeout(t) => write!(f, "{t}"),
+            ModemError::Rejected { command, result } => {
+                write!(f, "{command}: modem answered {result}")
+            }
+            ModemError::Reply { command, source } => write!(f, "{command}: {source}"),
+            ModemError::BadCommand(b) => write!(f, "{b}"),
+            ModemError::Apn(a) => write!(f, "{a}"),
+        }
+    }
+}
+
+impl std::error::Error for ModemError {}
+
+impl From<BadCommand> for ModemError {
+    fn from(b: BadCommand) -> Self {
+        ModemError::BadCommand(b)
+    }
+}
+
+fn is_vanished(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::BrokenPipe | io::ErrorKind::UnexpectedEof | io::ErrorKind::NotConnected
+    ) || matches!(
+        e.raw_os_error(),
+        Some(libc::EIO | libc::ENXIO | libc::ENODEV)
+    )
+}
+
+/// The modem's identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
+    pub revision: Option<String>,
+    pub imei: Option<String>,
+}
+
+/// Everything `warden modem info` shows. A field is `None` when the modem
+/// does not support the query or its answer made no sense.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Info {
+    pub identity: Identity,
+    pub iccid: Option<String>,
+    pub sim: Option<SimState>,
+    pub pin_attempts: Option<PinCounters>,
+    pub registration: Option<Registration>,
+    pub gprs_registration: Option<Registration>,
+    pub operator: Option<Operator>,
+    pub mode: Option<SysCfg>,
+    pub signal: Option<Signal>,
+}
+
+/// What the SIM needs, with what is known about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimStatus {
+    pub state: SimState,
+    pub counters: Option<PinCounters>,
+    pub iccid: Option<String>,
+    pub imei: Option<String>,
+}
+
+/// Unsolicited codes kept between commands.
+const MAX_KEPT_URCS: usize = 64;
+
+/// A modem on a port.
+pub struct Modem<P: Port = TtyPort> {
+    port: P,
+    session: Session,
+    urcs: VecDeque<Urc>,
+    grace: Duration,
+    timeouts: Timeouts,
+}
+
+impl Modem<TtyPort> {
+    /// Open the AT port. Sends nothing.
+    pub fn open(path: &Path) -> Result<Modem<TtyPort>, ModemError> {
+        Ok(Modem::new(TtyPort::open(path)?))
+    }
+}
+
+/// Command deadlines. Most answers come at once; PIN checks, mode changes
+/// and a reset take seconds on an E367; dialing takes longer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub quick: Duration,
+    pub slow: Duration,
+    pub dial: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            quick: Duration::from_secs(5),
+            slow: Duration::from_secs(20),
+            dial: Duration::from_secs(60),
+        }
+    }
+}
+
+/// How long, at most, the answer of a timed-out command is waited for
+/// before the next command goes out (as long as the command was given,
+/// at least a second).
+pub const LATE_GRACE: Duration = Duration::from_secs(3);
+
+impl<P: Port> Modem<P> {
+    pub fn new(port: P) -> Modem<P> {
+        Modem {
+            port,
+            session: Session::new(),
+            urcs: VecDeque::new(),
+            grace: LATE_GRACE,
+            timeouts: Timeouts::default(),
+        }
+    }
+
+    /// Use other command deadlines.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Modem<P> {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Send one command and wait for its final result, whatever it is.
+    pub fn run(&mut self, command: Command) -> Result<Response, ModemError> {
+        let shown = command.shown();
+        let mut buf = [0u8; 256];
+        // Whatever arrived since the last command (unsolicited codes, a
+        // late answer) is read first, so it cannot be taken for this
+        // command's reply. Bounded: a chattering device cannot hold us.
+        for _ in 0..16 {
+            match self.port.read_timeout(&mut buf, Duration::ZERO) {
+                Ok(Some(n)) => {
+                    let _ = self
+                        .session
+                        .input(buf.get(..n).unwrap_or(&[]), Instant::now());
+                }
+                Ok(None) => break,
+                Err(e) => return Err(self.io_error(&shown, e)),
+            }
+        }
+        // A command that timed out may still answer: give it a bounded
+        // grace period so its answer is not taken for this command's.
+        if self.session.owes_reply() {
+            let until = Instant::now() + self.grace;
+            while self.session.owes_reply() {
+                let now = Instant::now();
+                if now >= until {
+                    self.session.forgive();
+                    break;
+                }
+                match self.port.read_timeout(&mut buf, until - now) {
+                    Ok(Some(n)) => {
+                        let _ = self
+                            .session
+                            .input(buf.get(..n).unwrap_or(&[]), Instant::now());
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Err(self.io_error(&shown, e)),
+                }
+            }
+        }
+        let mut actions =
+            self.session
+                .start(command, Instant::now())
+                .map_err(|_| ModemError::Io {
+                    command: shown.clone(),
+                    source: io::Error::other("a command is already in flight"),
+                })?;
+        loop {
+            for a in actions.drain(..) {
+                match a {
+                    Action::Write(bytes) => {
+                        if let Err(e) = self.port.write_all(&bytes) {
+                            self.abandon();
+                            return Err(self.io_error(&shown, e));
+                        }
+                    }
+                    Action::SetTimer(_) => {}
+                    Action::Done(r) => {
+                        self.keep_urcs();
+                        if let Err(Failure::Timeout { after, .. }) = &r {
+                            self.grace = (*after).clamp(Duration::from_secs(1), LATE_GRACE);
+                        }
+                        return r.map_err(ModemError::Timeout);
+                    }
+                }
+            }
+            let now = Instant::now();
+            let Some(deadline) = self.session.deadline() else {
+                // Cannot happen: a session with no deadline has finished.
+                return Err(ModemError::Io {
+                    command: shown,
+                    source: io::Error::other("session lost its command"),
+                });
+            };
+            if now >= deadline {
+                actions = self.session.tick(now);
+                continue;
+            }
+            match self.port.read_timeout(&mut buf, deadline - now) {
+                Ok(Some(n)) => {
+                    actions = self
+                        .session
+                        .input(buf.get(..n).unwrap_or(&[]), Instant::now())
+                }
+                Ok(None) => actions = self.session.tick(Instant::now()),
+                Err(e) => {
+                    self.abandon();
+                    return Err(self.io_error(&shown, e));
+                }
+            }
+        }
+    }
+
+    /// The port failed mid-command: keep what was heard, start afresh.
+    fn abandon(&mut self) {
+        self.keep_urcs();
+        self.session = Session::new();
+    }
+
+    fn io_error(&self, command: &str, e: io::Error) -> ModemError {
+        if is_vanished(&e) {
+            ModemError::Vanished {
+                command: command.to_string(),
+                detail: e.to_string(),
+            }
+        } else {
+            ModemError::Io {
+                command: command.to_string(),
+                source: e,
+            }
+        }
+    }
+
+    fn keep_urcs(&mut self) {
+        for u in self.session.take_unsolicited() {
+            if self.urcs.len() >= MAX_KEPT_URCS {
+                self.urcs.pop_front();
+            }
+            self.urcs.push_back(u);
+        }
+    }
+
+    /// Send a command line as given (`warden modem at`); error results are
+    /// returned, not turned into errors.
+    #[inline(never)] // one copy, not one per query (size on the router)
+    pub fn at(&mut self, text: &str, timeout: Duration) -> Result<Response, ModemError> {
+        self.run(Command::new(text)?.with_timeout(timeout))
+    }
+
+    /// Send a command that must answer OK; returns its information lines.
+    #[inline(never)]
+    pub fn command(&mut self, text: &str, timeout: Duration) -> Result<Vec<String>, ModemError> {
+        let r = self.at(text, timeout)?;
+        match r.result {
+            Final::Ok => Ok(r.lines),
+            result => Err(ModemError::Rejected {
+                command: text.to_string(),
+                result,
+            }),
+        }
+    }
+
+    fn query<T>(
+        &mut self,
+        text: &str,
+        parse: fn(&[String]) -> Result<T, ParseError>,
+    ) -> Result<T, ModemError> {
+        let lines = self.command(text, self.timeouts.quick)?;
+        parse(&lines).map_err(|source| ModemError::Reply {
+            command: text.to_string(),
+            source,
+        })
+    }
+
+    /// Unsolicited codes received so far, oldest first.
+    pub fn take_unsolicited(&mut self) -> Vec<Urc> {
+        self.keep_urcs();
+        self.urcs.drain(..).collect()
+    }
+
+    /// Echo off and numeric +CME errors: what the other queries expect.
+    pub fn init(&mut self) -> Result<(), ModemError> {
+        self.command("ATE0", self.timeouts.quick)?;
+        optional(self.command("AT+CMEE=1", self.timeouts.quick))?;
+        Ok(())
+    }
+
+    pub fn identity(&mut self) -> Result<Identity, ModemError> {
+        Ok(Identity {
+            manufacturer: optional(
+                self.query("AT+CGMI", |l| c::parse_identity(l, "manufacturer")),
+            )?,
+            model: optional(self.query("AT+CGMM", |l| c::parse_identity(l, "model")))?,
+            revision: optional(self.query("AT+CGMR", |l| c::parse_identity(l, "revision")))?,
+            imei: optional(self.query("AT+CGSN", c::parse_imei))?,
+        })
+    }
+
+    /// `+CPIN?`; a missing SIM (`+CME ERROR: 10`) is a state, not an error.
+    pub fn sim_state(&mut self) -> Result<SimState, ModemError> {
+        match self.query("AT+CPIN?", c::parse_cpin) {
+            Err(ModemError::Rejected {
+                result: Final::CmeError(ErrorCode::Code(10)),
+                ..
+            }) => Ok(SimState::NotInserted),
+            Err(ModemError::Rejected {
+                result: Final::CmeError(ErrorCode::Code(12)),
+                ..
+            }) => Ok(SimState::Puk),
+            r => r,
+        }
+    }
+
+    /// PIN attempts left: Huawei's `^CPIN?`, else 3GPP's `+CPINR`; `None`
+    /// when the modem tells neither.
+    pub fn pin_counters(&mut self) -> Result<Option<PinCounters>, ModemError> {
+        if let Some((_, n)) = optional(self.query("AT^CPIN?", c::parse_huawei_cpin))? {
+            return Ok(Some(n));
+        }
+        optional(self.query("AT+CPINR=\"SIM PIN\"", c::parse_cpinr))
+    }
+
+    /// The SIM's ICCID: Huawei's `^ICCID?`, else a READ BINARY of EF_ICCID.
+    pub fn iccid(&mut self) -> Result<Option<String>, ModemError> {
+        if let Some(i) = optional(self.query("AT^ICCID?", c::parse_huawei_iccid))? {
+            return Ok(Some(i));
+        }
+        optional(self.query(c::CRSM_READ_ICCID, c::parse_crsm_iccid))
+    }
+
+    /// What PIN handling needs to know.
+    pub fn sim_status(&mut self) -> Result<SimStatus, ModemError> {
+        let state = self.sim_state()?;
+        let counters = self.pin_counters()?;
+        let iccid = self.iccid()?;
+        let imei = optional(self.query("AT+CGSN", c::parse_imei))?;
+        Ok(SimStatus {
+            state,
+            counters,
+            iccid,
+            imei,
+        })
+    }
+
+    pub fn registration(&mut self) -> Result<Registration, ModemError> {
+        self.query("AT+CREG?", |l| c::parse_registration(l, "+CREG:"))
+    }
+
+    pub fn gprs_registration(&mut self) -> Result<Registration, ModemError> {
+        self.query("AT+CGREG?", |l| c::parse_registration(l, "+CGREG:"))
+    }
+
+    pub fn operator(&mut self) -> Result<Operator, ModemError> {
+        self.query("AT+COPS?", c::parse_cops)
+    }
+
+    pub fn signal(&mut self) -> Result<Signal, ModemError> {
+        self.query("AT+CSQ", c::parse_csq)
+    }
+
+    pub fn syscfg(&mut self) -> Result<SysCfg, ModemError> {
+        self.query("AT^SYSCFG?", c::parse_syscfg)
+    }
+
+    /// Select the network mode as OpenWRT's 3g.sh does (`AT^SYSCFG=...`).
+    pub fn set_service(&mut self, service: c::Service) -> Result<(), ModemError> {
+        self.command(service.syscfg_command(), self.timeouts.slow)
+            .map(|_| ())
+    }
+
+    pub fn apns(&mut self) -> Result<Vec<c::PdpContext>, ModemError> {
+        self.query("AT+CGDCONT?", c::parse_cgdcont)
+    }
+
+    /// Define PDP context 1 with this APN.
+    pub fn set_apn(&mut self, apn: &str) -> Result<(), ModemError> {
+        let cmd = c::cgdcont_command(1, apn).map_err(ModemError::Apn)?;
+        self.command(&cmd, self.timeouts.quick).map(|_| ())
+    }
+
+    /// Restart the modem (`AT+CFUN=1,1`). A real modem drops off the USB
+    /// bus afterwards: the port is useless once this returns.
+    pub fn reset(&mut self) -> Result<(), ModemError> {
+        match self.command("AT+CFUN=1,1", self.timeouts.slow) {
+            Ok(_) => Ok(()),
+            // Some firmwares reset before the OK gets out.
+            Err(ModemError::Vanished { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Dial (`ATD<number>`); returns CONNECT's text. The port then carries
+    /// data for pppd.
+    pub fn dial(&mut self, number: &str) -> Result<Option<String>, ModemError> {
+        let text = format!("ATD{number}");
+        let r = self.at(&text, self.timeouts.dial)?;
+        match r.result {
+            Final::Connect(speed) => Ok(speed),
+            result => Err(ModemError::Rejected {
+                command: text,
+                result,
+            }),
+        }
+    }
+
+    /// Enter the SIM PIN if, and only if, that is safe: see
+    /// [`super::pin`] for the rules.
+    pub fn enter_pin(
+        &mut self,
+        pin: &super::pin::Pin,
+        store: &mut super::pin::PinStore,
+        policy: super::pin::Policy,
+    ) -> Result<super::pin::Unlocked, super::pin::PinError> {
+        super::pin::unlock(self, pin, store, policy)
+    }
+
+    /// Send the PIN. Crate-private: the only way in from outside is
+    /// [`super::pin::unlock`], which decides whether it is safe.
+    pub(crate) fn send_pin(&mut self, pin: &super::pin::Pin) -> Result<Response, ModemError> {
+        let text = zeroize::Zeroizing::new(format!("AT+CPIN=\"{}\"", pin.digits()));
+        self.run(Command::secret(text.as_str())?.with_timeout(self.timeouts.slow))
+    }
+
+    /// Everything `warden modem info` shows.
+    pub fn info(&mut self) -> Result<Info, ModemError> {
+        let identity = self.identity()?;
+        let sim = optional(self.sim_state())?;
+        let pin_attempts = self.pin_counters()?;
+        let iccid = self.iccid()?;
+        Ok(Info {
+            identity,
+            iccid,
+            sim,
+            pin_attempts,
+            registration: optional(self.registration())?,
+            gprs_registration: optional(self.gprs_registration())?,
+            operator: optional(self.operator())?,
+            mode: optional(self.syscfg())?,
+            signal: optional(self.signal())?,
+        })
+    }
+}
+
+/// An answer the modem may not give: an error result or an odd reply is
+/// `None`; a timeout or a vanished device is still an error.
+fn optional<T>(r: Result<T, ModemError>) -> Result<Option<T>, ModemError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e @ (ModemError::Rejected { .. } | ModemError::Reply { .. })) => {
+            log::debug!("{e}");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}

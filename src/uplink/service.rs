@@ -1,0 +1,657 @@
+//! The uplink service: the daemon thread that carries out the
+//! [`Supervisor`]'s actions and feeds their results back.
+//!
+//! Everything that touches hardware or the network sits behind [`Plant`]:
+//! [`RealPlant`] drives USB, the modem's ttys, pppd and real DNS servers;
+//! the simulated world (`uplink::sim::world`) does the same against a
+//! simulated E367. The loop waits in poll(2) on the daemon's control pipe,
+//! the hook socket (pppd's ip-up/ip-down, hotplug notices, status requests)
+//! and pppd's exit descriptor, with the supervisor's next deadline as the
+//! timeout: a healthy link wakes only for its probes.
+//!
+//! Each action is a bounded blocking call (a switch waits at most
+//! `switch_timeout`, an AT command its own timeout, a DNS check
+//! `probe_timeout`), so the loop never hangs.
+
+use super::backoff::{Retry, Rng};
+use super::dns::check::{self, Health, Source, Timing};
+use super::modem::pin::{self, Pin, PinError, PinStore, Policy};
+use super::modem::{commands as c, Modem};
+use super::ppp::exit::{classify, Class};
+use super::ppp::hook::{Listener, Notice, SOCKET_NAME};
+use super::ppp::run::{Child, ProcessSpawner, Spawn};
+use super::ppp::{args, exit};
+use super::status;
+use super::supervisor::{
+    Action, Device, DnsHealth, Exit, Input, ModemStatus, Ports, Status, Supervisor, Tunables,
+};
+use super::usb::device::{SystemClock, Usb};
+use super::usb::switch;
+use super::usb::usbfs::UsbFs;
+use super::usb::{load, Table};
+use crate::config::{Config, Uplink};
+use crate::daemon::{Ctx, Event, Service};
+use std::collections::VecDeque;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::RawFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A running pppd (or a simulated one).
+pub type PppChild = Box<dyn Child + Send>;
+
+/// The world the supervisor acts on.
+pub trait Plant: Send {
+    /// Is a modem there, and in which mode?
+    fn scan(&mut self) -> Device;
+    fn switch(&mut self) -> Result<(), String>;
+    fn ports(&mut self) -> Result<Ports, String>;
+    /// SIM, PIN (safely), network mode, APN; identity and registration.
+    fn prepare(&mut self, at: &Path) -> Result<ModemStatus, Exit>;
+    /// Registration, operator and signal now.
+    fn refresh(&mut self, at: &Path) -> Option<ModemStatus>;
+    fn reset(&mut self, at: Option<&Path>) -> Result<(), String>;
+    fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit>;
+    /// One verdict per server, within the probe timeout.
+    fn check_dns(&mut self, servers: &[IpAddr]) -> Vec<DnsHealth>;
+}
+
+/// The supervisor's tunables from the `uplink` section.
+pub fn tunables(u: &Uplink) -> Tunables {
+    Tunables {
+        reset_after: u.reset_after,
+        probe_interval: u.probe_interval,
+        dns_check: u.dns_check,
+        ..Tunables::default()
+    }
+}
+
+/// What pppd's exit means to the supervisor.
+pub fn ppp_exit(e: exit::Exit) -> Exit {
+    let (class, what) = classify(e);
+    let why = format!("{what} ({e})");
+    match class {
+        Class::Auth | Class::Permanent => Exit::Permanent(why),
+        Class::Transient | Class::Modem | Class::Stopped => Exit::Transient(why),
+    }
+}
+
+/// Turn DNS verdicts into the supervisor's form.
+pub fn dns_health(servers: &[IpAddr], verdicts: &[Health]) -> Vec<DnsHealth> {
+    servers
+        .iter()
+        .zip(verdicts)
+        .map(|(&server, h)| DnsHealth {
+            server,
+            verdict: h.to_string(),
+            healthy: h.is_ok(),
+        })
+        .collect()
+}
+
+/// Check servers handed out by the network: placeholders are bogus
+/// unsent, the rest get a real query. `route` may send a server's query
+/// elsewhere (the simulated network); None: unreachable.
+pub fn check_peer_dns(
+    servers: &[IpAddr],
+    name: &str,
+    timeout: Duration,
+    route: impl Fn(IpAddr) -> Option<SocketAddr>,
+) -> Vec<DnsHealth> {
+    let mut verdicts: Vec<Option<Health>> = vec![None; servers.len()];
+    let mut probe = Vec::new();
+    let mut at = Vec::new();
+    for (i, &ip) in servers.iter().enumerate() {
+        if let Some(why) = check::placeholder(ip, Source::Peer) {
+            verdicts[i] = Some(Health::Bogus(why));
+        } else if let Some(addr) = route(ip) {
+            // The address was judged above as the network's; the query may
+            // go to a routed stand-in, which is checked as configured.
+            let source = if addr.ip() == ip {
+                Source::Peer
+            } else {
+                Source::Configured
+            };
+            probe.push(check::Server { addr, source });
+            at.push(i);
+        } else {
+            verdicts[i] = Some(Health::NoAnswer);
+        }
+    }
+    if !probe.is_empty() {
+        let timing = Timing {
+            timeout,
+            ..Timing::default()
+        };
+        let mut rng = Rng::from_os();
+        match check::check_all(&probe, name, timing, || rng.next_u16()) {
+            Ok(v) => {
+                for (h, &i) in v.into_iter().zip(&at) {
+                    verdicts[i] = Some(h);
+                }
+            }
+            Err(e) => {
+                for &i in &at {
+                    verdicts[i] = Some(Health::Error(e.to_string()));
+                }
+            }
+        }
+    }
+    let verdicts: Vec<Health> = verdicts
+        .into_iter()
+        .map(|v| v.unwrap_or(Health::NoAnswer))
+        .collect();
+    dns_health(servers, &verdicts)
+}
+
+fn registration_text(r: &c::Registration) -> String {
+    r.stat.to_string()
+}
+
+/// Read registration, operator and signal from an open modem.
+pub fn modem_status<P: super::modem::driver::Port>(
+    m: &mut Modem<P>,
+    base: ModemStatus,
+) -> ModemStatus {
+    let mut s = base;
+    if let Ok(r) = m.registration() {
+        s.registration = registration_text(&r);
+    }
+    if let Ok(o) = m.operator() {
+        s.operator = o.name.clone().unwrap_or_default();
+    }
+    if let Ok(sig) = m.signal() {
+        s.signal_dbm = sig.dbm();
+    }
+    s
+}
+
+/// Bring the modem to the point where it can dial: SIM unlocked (never
+/// risking the PIN), network mode and APN set, registered.
+pub fn prepare_modem<P: super::modem::driver::Port>(
+    m: &mut Modem<P>,
+    u: &Uplink,
+    store_path: &Path,
+) -> Result<ModemStatus, Exit> {
+    let t = |e: super::modem::ModemError| Exit::Transient(format!("modem: {e}"));
+    m.init().map_err(t)?;
+    let id = m.identity().map_err(t)?;
+    let status = m.sim_status().map_err(t)?;
+    if status.state != c::SimState::Ready {
+        let Some(code) = u.pincode.expose_nonempty() else {
+            return Err(Exit::Permanent(format!(
+                "the SIM wants {}, and no pincode is configured",
+                status.state
+            )));
+        };
+        let pin = Pin::new(code).map_err(|e| Exit::Permanent(format!("pincode: {e}")))?;
+        let mut store = PinStore::open(store_path)
+            .map_err(|e| Exit::Transient(format!("rejected-PIN store: {e}")))?;
+        match pin::unlock(m, &pin, &mut store, Policy::default()) {
+            Ok(_) => {}
+            Err(e @ (PinError::Refused(_) | PinError::Rejected { .. })) => {
+                return Err(Exit::Permanent(e.to_string()))
+            }
+            Err(e) => return Err(Exit::Transient(e.to_string())),
+        }
+    }
+    if !u.service.is_empty() && u.service != "auto" {
+        let svc =
+            c::Service::parse(&u.service).map_err(|e| Exit::Permanent(format!("service: {e}")))?;
+        m.set_service(svc).map_err(t)?;
+    }
+    if u.apn.is_empty() {
+        return Err(Exit::Permanent("no APN configured (uplink apn)".into()));
+    }
+    m.set_apn(&u.apn).map_err(t)?;
+    let base = ModemStatus {
+        manufacturer: id.manufacturer.unwrap_or_default(),
+        model: id.model.unwrap_or_default(),
+        imei: id.imei.unwrap_or_default(),
+        ..ModemStatus::default()
+    };
+    let s = modem_status(m, base);
+    match m.registration() {
+        Ok(r) if r.stat.registered() => Ok(s),
+        Ok(r) => Err(Exit::Transient(format!(
+            "not registered yet ({})",
+            registration_text(&r)
+        ))),
+        Err(e) => Err(t(e)),
+    }
+}
+
+/// The real world: USB through usbdevfs, sysfs, the modem's ttys, pppd.
+pub struct RealPlant {
+    cfg: Config,
+    table: Table,
+    usb: UsbFs,
+    warden: PathBuf,
+}
+
+impl RealPlant {
+    pub fn new(cfg: &Config) -> RealPlant {
+        let u = &cfg.uplink;
+        let (paths, explicit) = if u.modeswitch_data.is_empty() {
+            (load::default_paths(), false)
+        } else {
+            (u.modeswitch_data.clone(), true)
+        };
+        let table = match load::table(&paths, explicit) {
+            Ok((t, errors)) => {
+                for e in errors {
+                    log::warn!("uplink: switch data: {e}");
+                }
+                t
+            }
+            Err(e) => {
+                log::warn!("uplink: switch data: {e}; using the built-in table");
+                Table::builtin()
+            }
+        };
+        RealPlant {
+            cfg: cfg.clone(),
+            table,
+            usb: UsbFs::default(),
+            warden: std::env::current_exe().unwrap_or_else(|_| "/usr/sbin/warden".into()),
+        }
+    }
+}
+
+/// Scan a bus: a device the table would switch, or a modem with ports.
+pub fn scan_bus(usb: &mut dyn Usb, table: &Table, dev_root: &Path) -> Device {
+    let Ok(devs) = usb.devices() else {
+        return Device::None;
+    };
+    if devs.iter().any(|d| {
+        table
+            .lookup(d.id, &d.strings)
+            .is_some_and(|e| !e.is_target(d.id) && d.effective_class() == 8)
+    }) {
+        return Device::NeedsSwitch;
+    }
+    match super::ports::discover(usb.sysfs_root(), dev_root, None) {
+        Ok(found) if found.iter().any(|p| p.ppp.is_some() && p.at.is_some()) => Device::InModemMode,
+        _ => Device::None,
+    }
+}
+
+/// Find the PPP and AT ports, configured overrides first.
+pub fn find_ports(sysfs_root: &Path, dev_root: &Path, u: &Uplink) -> Result<Ports, String> {
+    let ov = super::ports::Overrides {
+        device: u.device.clone(),
+        control_device: u.control_device.clone(),
+    };
+    let found = super::ports::discover(sysfs_root, dev_root, None).map_err(|e| e.to_string())?;
+    for p in found {
+        let p = p.with_overrides(&ov);
+        if let (Some(ppp), Some(at)) = (p.ppp, p.at) {
+            return Ok(Ports { ppp, at });
+        }
+    }
+    match (&u.device, &u.control_device) {
+        (Some(ppp), Some(at)) => Ok(Ports {
+            ppp: ppp.clone(),
+            at: at.clone(),
+        }),
+        _ => Err("no modem with both a PPP and an AT port".into()),
+    }
+}
+
+/// Switch whatever the table knows, bounded by `timeout`.
+pub fn switch_bus(usb: &mut dyn Usb, table: &Table, timeout: Duration) -> Result<(), String> {
+    let opts = switch::Options {
+        timeout,
+        ..switch::Options::default()
+    };
+    let clock = SystemClock::default();
+    switch::switch(usb, &clock, table, None, &opts)
+        .map(|o| {
+            if let (Some(from), Some(to)) = (&o.from, &o.to) {
+                log::info!("uplink: switched {from} -> {to} in {:?}", o.elapsed);
+            }
+        })
+        .map_err(|e| e.to_string())
+}
+
+impl Plant for RealPlant {
+    fn scan(&mut self) -> Device {
+        scan_bus(&mut self.usb, &self.table, Path::new("/dev"))
+    }
+
+    fn switch(&mut self) -> Result<(), String> {
+        switch_bus(&mut self.usb, &self.table, self.cfg.uplink.switch_timeout)
+    }
+
+    fn ports(&mut self) -> Result<Ports, String> {
+        find_ports(self.usb.sysfs_root(), Path::new("/dev"), &self.cfg.uplink)
+    }
+
+    fn prepare(&mut self, at: &Path) -> Result<ModemStatus, Exit> {
+        let mut m = Modem::open(at).map_err(|e| Exit::Transient(format!("modem: {e}")))?;
+        prepare_modem(&mut m, &self.cfg.uplink, Path::new(pin::DEFAULT_STORE))
+    }
+
+    fn refresh(&mut self, at: &Path) -> Option<ModemStatus> {
+        let mut m = Modem::open(at).ok()?;
+        Some(modem_status(&mut m, ModemStatus::default()))
+    }
+
+    fn reset(&mut self, at: Option<&Path>) -> Result<(), String> {
+        let at = at.ok_or("no AT port known")?;
+        let mut m = Modem::open(at).map_err(|e| e.to_string())?;
+        m.reset().map_err(|e| e.to_string())
+    }
+
+    fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit> {
+        let pc = args::PppdConfig::from_config(
+            &self.cfg.uplink,
+            &self.cfg.main.run_dir,
+            ppp,
+            &self.warden,
+        );
+        let cmd = args::build(&pc).map_err(|e| Exit::Permanent(format!("pppd options: {e}")))?;
+        let child = ProcessSpawner::default()
+            .spawn(&cmd)
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied => {
+                    Exit::Permanent(e.to_string())
+                }
+                _ => Exit::Transient(e.to_string()),
+            })?;
+        Ok(Box::new(child))
+    }
+
+    fn check_dns(&mut self, servers: &[IpAddr]) -> Vec<DnsHealth> {
+        let u = &self.cfg.uplink;
+        check_peer_dns(servers, &u.probe_name, u.probe_timeout, |ip| {
+            Some(SocketAddr::new(ip, 53))
+        })
+    }
+}
+
+#[cfg(feature = "sim")]
+fn sim_plant(cfg: &Config, sock: &Path) -> io::Result<Box<dyn Plant>> {
+    Ok(Box::new(super::sim::world::SimWorld::start(cfg, sock)?))
+}
+
+#[cfg(not(feature = "sim"))]
+fn sim_plant(_: &Config, _: &Path) -> io::Result<Box<dyn Plant>> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "this warden was built without the simulator (cargo feature 'sim')",
+    ))
+}
+
+/// The uplink as a daemon service.
+pub struct UplinkService {
+    pub simulate: bool,
+}
+
+impl Service for UplinkService {
+    fn name(&self) -> &'static str {
+        "uplink"
+    }
+
+    fn run(self: Box<Self>, ctx: Ctx) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let cfg = (*ctx.config).clone();
+        let sock = cfg.main.run_dir.join(SOCKET_NAME);
+        let listener = Listener::bind(&sock)?;
+        let plant: Box<dyn Plant> = if self.simulate {
+            log::info!("uplink: running on the simulated E367");
+            sim_plant(&cfg, &sock)?
+        } else {
+            Box::new(RealPlant::new(&cfg))
+        };
+        let mut lp = Loop {
+            sup: Supervisor::new(
+                tunables(&cfg.uplink),
+                Retry::new(cfg.uplink.backoff(), Rng::from_os()),
+            ),
+            plant,
+            pppd: None,
+            inputs: VecDeque::from([Input::Start]),
+        };
+        lp.run(&ctx, &listener)
+    }
+}
+
+struct Loop {
+    sup: Supervisor,
+    plant: Box<dyn Plant>,
+    pppd: Option<PppChild>,
+    inputs: VecDeque<Input>,
+}
+
+fn pollfd(fd: RawFd) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+impl Loop {
+    fn run(
+        &mut self,
+        ctx: &Ctx,
+        listener: &Listener,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        loop {
+            self.drain();
+            if self.sup.status().state == "shutdown" {
+                self.stop_pppd(Duration::from_secs(5));
+                return Ok(());
+            }
+            let now = Instant::now();
+            let timeout = self.sup.poll_at().map(|t| t.saturating_duration_since(now));
+            let mut fds = vec![pollfd(ctx.control.fd()), pollfd(listener.fd())];
+            let pppd_fd = self.pppd.as_ref().and_then(|c| c.exit_fd());
+            if let Some(fd) = pppd_fd {
+                fds.push(pollfd(fd));
+            }
+            // Without a pidfd, look at pppd once a second.
+            let timeout = match (&self.pppd, pppd_fd) {
+                (Some(_), None) => {
+                    Some(timeout.map_or(Duration::from_secs(1), |t| t.min(Duration::from_secs(1))))
+                }
+                _ => timeout,
+            };
+            let ms = timeout.map_or(-1, |t| t.as_millis().min(3_600_000) as i32 + 1);
+            // SAFETY: `fds` is a valid array of pollfd for the call.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e.into());
+            }
+            if fds[0].revents != 0 {
+                for ev in ctx.control.take() {
+                    match ev {
+                        Event::Stop => self.inputs.push_back(Input::Shutdown),
+                        Event::Reload(_) => log::info!(
+                            "uplink: configuration reloaded; uplink changes take effect on restart"
+                        ),
+                    }
+                }
+            }
+            if fds[1].revents != 0 {
+                self.notices(listener);
+            }
+            self.reap();
+            if self.sup.poll_at().is_some_and(|t| Instant::now() >= t) {
+                self.inputs.push_back(Input::Tick);
+            }
+        }
+    }
+
+    /// Feed queued inputs until the supervisor has nothing more to do now.
+    fn drain(&mut self) {
+        while let Some(i) = self.inputs.pop_front() {
+            let actions = self.sup.handle(Instant::now(), i);
+            for a in actions {
+                self.perform(a);
+            }
+        }
+    }
+
+    fn perform(&mut self, a: Action) {
+        let input = match a {
+            Action::Log { level, msg } => {
+                log::log!(level, "uplink: {msg}");
+                return;
+            }
+            Action::Scan => Input::Scanned(self.plant.scan()),
+            Action::Switch => Input::Switched(self.plant.switch()),
+            Action::DiscoverPorts => {
+                let r = self.plant.ports();
+                if let Ok(p) = &r {
+                    log::info!(
+                        "uplink: ports: ppp {} at {}",
+                        p.ppp.display(),
+                        p.at.display()
+                    );
+                }
+                Input::Ports(r)
+            }
+            Action::PrepareModem { at } => Input::Prepared(self.plant.prepare(&at)),
+            Action::RefreshModem { at } => match self.plant.refresh(&at) {
+                Some(m) => Input::Modem(merge_modem(&self.sup.status().modem, m)),
+                None => return,
+            },
+            Action::SpawnPppd { ppp } => {
+                self.stop_pppd(Duration::ZERO);
+                match self.plant.spawn_pppd(&ppp) {
+                    Ok(child) => {
+                        log::info!(
+                            "uplink: pppd started (pid {}) on {}",
+                            child.pid(),
+                            ppp.display()
+                        );
+                        self.pppd = Some(child);
+                        return;
+                    }
+                    Err(e) => Input::SpawnFailed(e),
+                }
+            }
+            Action::KillPppd => {
+                if let Some(c) = self.pppd.as_mut() {
+                    let _ = c.signal(libc::SIGTERM);
+                }
+                return;
+            }
+            Action::CheckDns { servers } => Input::DnsChecked(self.plant.check_dns(&servers)),
+            Action::ResetModem { at } => Input::ResetDone(self.plant.reset(at.as_deref())),
+        };
+        self.inputs.push_back(input);
+    }
+
+    /// Stop pppd, waiting at most `grace` before SIGKILL.
+    fn stop_pppd(&mut self, grace: Duration) {
+        if let Some(mut c) = self.pppd.take() {
+            match super::ppp::run::stop(&mut *c, grace) {
+                Ok(e) => log::info!("uplink: pppd stopped ({e})"),
+                Err(e) => log::warn!("uplink: stopping pppd: {e}"),
+            }
+        }
+    }
+
+    fn reap(&mut self) {
+        let exited = match self.pppd.as_mut().map(|c| c.try_wait()) {
+            Some(Ok(Some(e))) => Some(e),
+            Some(Err(e)) => {
+                log::warn!("uplink: waiting for pppd: {e}");
+                Some(exit::Exit::Code(1))
+            }
+            _ => None,
+        };
+        if let Some(e) = exited {
+            self.pppd = None;
+            log::info!("uplink: pppd exited: {}", classify(e).1);
+            self.inputs.push_back(Input::PppExited(ppp_exit(e)));
+        }
+    }
+
+    fn notices(&mut self, listener: &Listener) {
+        loop {
+            match listener.recv_from() {
+                Ok(None) => return,
+                Err(e) => {
+                    log::warn!("uplink: hook socket: {e}");
+                    return;
+                }
+                Ok(Some((Err(e), _))) => log::warn!("uplink: {e}"),
+                Ok(Some((Ok(n), from))) => match n {
+                    Notice::PppUp(l) => self.inputs.push_back(Input::LinkUp { dns: l.dns }),
+                    Notice::PppDown(_) => self.inputs.push_back(Input::LinkDown),
+                    Notice::Reconnect { reason } => self.inputs.push_back(Input::Reconnect(reason)),
+                    Notice::Rediscover { reason } => {
+                        log::info!("uplink: {reason}");
+                        self.inputs.push_back(Input::DeviceAdded)
+                    }
+                    Notice::Status { json } => {
+                        let body = render(self.sup.status(), json);
+                        if let Err(e) = listener.reply(&from, body.as_bytes()) {
+                            log::debug!("uplink: status reply: {e}");
+                        }
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// Keep the identity learnt at prepare time when a refresh brings only
+/// registration, operator and signal.
+fn merge_modem(old: &ModemStatus, new: ModemStatus) -> ModemStatus {
+    ModemStatus {
+        manufacturer: old.manufacturer.clone(),
+        model: old.model.clone(),
+        imei: old.imei.clone(),
+        ..new
+    }
+}
+
+fn render(st: &Status, json: bool) -> String {
+    let now = Instant::now();
+    if json {
+        status::json(st, now)
+    } else {
+        status::text(st, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_bogus_unsent_and_unroutable_is_no_answer() {
+        let servers: Vec<IpAddr> = ["10.11.12.13", "0.0.0.0", "192.0.2.1"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        let out = check_peer_dns(&servers, "example.com", Duration::from_millis(100), |_| {
+            None
+        });
+        assert_eq!(out.len(), 3);
+        assert!(out[0].verdict.starts_with("bogus"), "{out:?}");
+        assert!(out[1].verdict.starts_with("bogus"));
+        assert_eq!(out[2].verdict, "no-answer");
+        assert!(out.iter().all(|d| !d.healthy));
+    }
+
+    #[test]
+    fn pppd_exits_map_to_retry_or_stop() {
+        assert!(matches!(ppp_exit(exit::Exit::Code(16)), Exit::Transient(_)));
+        assert!(matches!(ppp_exit(exit::Exit::Code(2)), Exit::Permanent(_)));
+        assert!(matches!(ppp_exit(exit::Exit::Code(19)), Exit::Permanent(_)));
+        assert!(matches!(
+            ppp_exit(exit::Exit::Signal(9)),
+            Exit::Transient(_)
+        ));
+    }
+}

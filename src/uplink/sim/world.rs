@@ -1,0 +1,483 @@
+//! The simulated world behind `warden daemon --simulate` and the README's
+//! demo: an E367 that starts in storage mode on a simulated USB bus
+//! (`uplink::usb::sim`), two simulated ports on pseudo-terminals (PPP and
+//! AT, `uplink::sim`), a stand-in pppd, and the mobile network's DNS.
+//!
+//! The stand-in pppd follows pppd's observable contract: it opens the PPP
+//! port, runs the connect chat (`AT+CGDCONT`, `ATD*99***1#`, expects
+//! `CONNECT`), reports ip-up with DNS1/DNS2 through the same hook socket
+//! the real ip-up script uses, and on SIGTERM reports ip-down and exits 5;
+//! a port that hangs up ends it with 16 (modem hangup), a failed chat with
+//! 8. Like the networks that show the bug, the first attach hands out the
+//! placeholders 10.11.12.13 and 10.11.12.14; later attaches hand out
+//! 192.0.2.53, the simulated network's resolver, answered by a small DNS
+//! server on loopback (queries to it are routed there). The SIM's PIN is
+//! 1234.
+
+use crate::config::Config;
+use crate::uplink::dns::wire::{self, Rcode};
+use crate::uplink::modem::Modem;
+use crate::uplink::ppp::exit::Exit as PppExit;
+use crate::uplink::ppp::hook::{self, Link, Notice};
+use crate::uplink::ppp::run::Child;
+use crate::uplink::service::{self, Plant, PppChild};
+use crate::uplink::sim::{SimConfig, SimModem};
+use crate::uplink::supervisor::{Device, DnsHealth, Exit, ModemStatus, Ports};
+use crate::uplink::usb::device::{SystemClock, Usb};
+use crate::uplink::usb::sim::{Behavior, SimUsb};
+use crate::uplink::usb::Table;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The simulated network's resolver, as the network hands it out.
+pub const NETWORK_DNS: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 53));
+
+/// Everything simulated, owned by the uplink thread.
+pub struct SimWorld {
+    cfg: Config,
+    usb: SimUsb<SystemClock>,
+    table: Table,
+    // Kept alive: dropping them removes the ports.
+    ppp: Arc<SimModem>,
+    _at: SimModem,
+    dns: SimDns,
+    attaches: Arc<AtomicU32>,
+    hook: PathBuf,
+    state_dir: PathBuf,
+}
+
+impl SimWorld {
+    /// Start the simulated modem, bus and network. `hook` is the uplink's
+    /// hook socket, where the stand-in pppd reports ip-up and ip-down.
+    pub fn start(cfg: &Config, hook: &Path) -> io::Result<SimWorld> {
+        // The simulated SIM's PIN is 1234 whatever the configuration says,
+        // so a wrong pincode meets a SIM that counts it.
+        let modem = SimConfig {
+            apn: cfg.uplink.apn.clone(),
+            ..SimConfig::default()
+        };
+        // Two ports of one modem share one SIM: the AT port simulates it
+        // (PIN, attempts, PUK), and the PPP port dials once it is unlocked,
+        // which warden's preparation on the AT port does first.
+        let ppp = SimModem::spawn(SimConfig {
+            pin: None,
+            ..modem.clone()
+        })?;
+        let at = SimModem::spawn(modem)?;
+        let usb = SimUsb::new(
+            SystemClock::default(),
+            Behavior::Switches,
+            vec![ppp.path().to_path_buf(), at.path().to_path_buf()],
+        )?;
+        usb.set_appear_after(Duration::from_millis(1500));
+        let state_dir = cfg.main.run_dir.join("sim");
+        std::fs::create_dir_all(&state_dir)?;
+        Ok(SimWorld {
+            cfg: cfg.clone(),
+            usb,
+            table: Table::builtin(),
+            ppp: Arc::new(ppp),
+            _at: at,
+            dns: SimDns::start()?,
+            attaches: Arc::new(AtomicU32::new(0)),
+            hook: hook.to_path_buf(),
+            state_dir,
+        })
+    }
+}
+
+impl Plant for SimWorld {
+    fn scan(&mut self) -> Device {
+        let dev = self.usb.dev_root().to_path_buf();
+        service::scan_bus(&mut self.usb, &self.table, &dev)
+    }
+
+    fn switch(&mut self) -> Result<(), String> {
+        service::switch_bus(&mut self.usb, &self.table, self.cfg.uplink.switch_timeout)
+    }
+
+    fn ports(&mut self) -> Result<Ports, String> {
+        service::find_ports(self.usb.sysfs_root(), self.usb.dev_root(), &self.cfg.uplink)
+    }
+
+    fn prepare(&mut self, at: &Path) -> Result<ModemStatus, Exit> {
+        let mut m = Modem::open(at).map_err(|e| Exit::Transient(format!("modem: {e}")))?;
+        service::prepare_modem(
+            &mut m,
+            &self.cfg.uplink,
+            &self.state_dir.join("pin-rejected"),
+        )
+    }
+
+    fn refresh(&mut self, at: &Path) -> Option<ModemStatus> {
+        let mut m = Modem::open(at).ok()?;
+        Some(service::modem_status(&mut m, ModemStatus::default()))
+    }
+
+    fn reset(&mut self, at: Option<&Path>) -> Result<(), String> {
+        let at = at.ok_or("no AT port known")?;
+        let mut m = Modem::open(at).map_err(|e| e.to_string())?;
+        m.reset().map_err(|e| e.to_string())
+    }
+
+    fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit> {
+        let n = self.attaches.fetch_add(1, Ordering::SeqCst);
+        let dns = if n == 0 {
+            vec![
+                IpAddr::V4(Ipv4Addr::new(10, 11, 12, 13)),
+                IpAddr::V4(Ipv4Addr::new(10, 11, 12, 14)),
+            ]
+        } else {
+            vec![NETWORK_DNS]
+        };
+        let job = SimPppdJob {
+            tty: ppp.to_path_buf(),
+            apn: self.cfg.uplink.apn.clone(),
+            dialnumber: self.cfg.uplink.dialnumber.clone(),
+            ifname: format!("3g-{}", self.cfg.uplink.interface),
+            ipparam: self.cfg.uplink.interface.clone(),
+            dns,
+            hook: self.hook.clone(),
+            port: self.ppp.clone(),
+        };
+        SimPppd::spawn(job)
+            .map(|c| Box::new(c) as PppChild)
+            .map_err(|e| Exit::Transient(format!("simulated pppd: {e}")))
+    }
+
+    fn check_dns(&mut self, servers: &[IpAddr]) -> Vec<DnsHealth> {
+        let u = &self.cfg.uplink;
+        let resolver = self.dns.addr;
+        service::check_peer_dns(servers, &u.probe_name, u.probe_timeout, |ip| {
+            (ip == NETWORK_DNS).then_some(resolver)
+        })
+    }
+}
+
+/// The network's resolver: answers every A query with 192.0.2.1.
+struct SimDns {
+    addr: SocketAddr,
+    stop: OwnedFd,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The name asked for in a DNS query, if it is one.
+fn query_name(q: &[u8]) -> Option<String> {
+    let mut i = wire::HEADER_LEN;
+    let mut labels = Vec::new();
+    loop {
+        let n = *q.get(i)? as usize;
+        i += 1;
+        if n == 0 {
+            break;
+        }
+        if n > wire::MAX_LABEL {
+            return None;
+        }
+        labels.push(std::str::from_utf8(q.get(i..i + n)?).ok()?.to_string());
+        i += n;
+    }
+    Some(labels.join("."))
+}
+
+impl SimDns {
+    fn start() -> io::Result<SimDns> {
+        let sock = UdpSocket::bind("127.0.0.1:0")?;
+        let addr = sock.local_addr()?;
+        let (r, w) = pipe()?;
+        let thread = std::thread::Builder::new()
+            .name("sim-dns".into())
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let mut buf = [0u8; 512];
+                loop {
+                    let mut fds = [poll_in(sock.as_raw_fd()), poll_in(r.as_raw_fd())];
+                    // SAFETY: a valid pollfd array for the call.
+                    if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+                        continue;
+                    }
+                    if fds[1].revents != 0 {
+                        return;
+                    }
+                    let Ok((n, from)) = sock.recv_from(&mut buf) else {
+                        continue;
+                    };
+                    let q = &buf[..n];
+                    if let (Some(id), Some(name)) = (wire::peek_id(q), query_name(q)) {
+                        let reply = wire::build_response(
+                            id,
+                            &name,
+                            Rcode::NoError,
+                            &[Ipv4Addr::new(192, 0, 2, 1)],
+                        );
+                        let _ = sock.send_to(&reply, from);
+                    }
+                }
+            })?;
+        Ok(SimDns {
+            addr,
+            stop: w,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for SimDns {
+    fn drop(&mut self) {
+        poke(self.stop.as_raw_fd());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn poll_in(fd: RawFd) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 returned two fresh descriptors that we now own.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn poke(fd: RawFd) {
+    let b = 1u8;
+    // SAFETY: writing one byte from a local to our own pipe.
+    unsafe { libc::write(fd, (&b as *const u8).cast(), 1) };
+}
+
+/// What one run of the stand-in pppd does.
+struct SimPppdJob {
+    tty: PathBuf,
+    apn: String,
+    dialnumber: String,
+    ifname: String,
+    ipparam: String,
+    dns: Vec<IpAddr>,
+    hook: PathBuf,
+    /// The simulated PPP port, hung up (DTR dropped) when pppd ends.
+    port: Arc<SimModem>,
+}
+
+/// The stand-in pppd: a thread with pppd's exit codes.
+pub struct SimPppd {
+    id: u32,
+    stop: OwnedFd,
+    done: OwnedFd,
+    exit: Arc<Mutex<Option<PppExit>>>,
+    reaped: Option<PppExit>,
+    thread: Option<JoinHandle<()>>,
+}
+
+static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+
+impl SimPppd {
+    fn spawn(job: SimPppdJob) -> io::Result<SimPppd> {
+        let (stop_r, stop_w) = pipe()?;
+        let (done_r, done_w) = pipe()?;
+        let exit = Arc::new(Mutex::new(None));
+        let ex = exit.clone();
+        let thread = std::thread::Builder::new()
+            .name("sim-pppd".into())
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let code = run_and_hang_up(&job, stop_r.as_raw_fd());
+                if let Ok(mut e) = ex.lock() {
+                    *e = Some(PppExit::Code(code));
+                }
+                poke(done_w.as_raw_fd());
+            })?;
+        Ok(SimPppd {
+            id: 100_000 + NEXT_ID.fetch_add(1, Ordering::SeqCst),
+            stop: stop_w,
+            done: done_r,
+            exit,
+            reaped: None,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for SimPppd {
+    fn drop(&mut self) {
+        poke(self.stop.as_raw_fd());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Child for SimPppd {
+    fn pid(&self) -> u32 {
+        self.id
+    }
+
+    fn try_wait(&mut self) -> io::Result<Option<PppExit>> {
+        if self.reaped.is_none() {
+            self.reaped = *self.exit.lock().unwrap_or_else(|p| p.into_inner());
+            if self.reaped.is_some() {
+                if let Some(t) = self.thread.take() {
+                    let _ = t.join();
+                }
+            }
+        }
+        Ok(self.reaped)
+    }
+
+    fn signal(&mut self, _sig: i32) -> io::Result<()> {
+        poke(self.stop.as_raw_fd());
+        Ok(())
+    }
+
+    fn exit_fd(&self) -> Option<RawFd> {
+        Some(self.done.as_raw_fd())
+    }
+}
+
+/// Wait up to `t` for `fd` to be readable (or hang up); false on timeout.
+fn readable(fd: RawFd, stop: RawFd, t: Duration) -> Result<bool, i32> {
+    let mut fds = [poll_in(fd), poll_in(stop)];
+    let ms = t.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: a valid pollfd array for the call.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+    if fds[1].revents != 0 {
+        return Err(5);
+    }
+    Ok(n > 0)
+}
+
+/// Talk one command, wait for `want` (or a failure), like chat(8).
+fn chat(tty: &mut std::fs::File, stop: RawFd, send: &str, want: &str) -> Result<(), i32> {
+    tty.write_all(format!("{send}\r").as_bytes())
+        .map_err(|_| 8)?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut got = String::new();
+    let mut buf = [0u8; 256];
+    while !got.contains(want) {
+        if ["ERROR", "NO CARRIER", "BUSY"]
+            .iter()
+            .any(|f| got.contains(f))
+        {
+            return Err(8);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || !readable(tty.as_raw_fd(), stop, left)? {
+            return Err(8);
+        }
+        match tty.read(&mut buf) {
+            Ok(0) | Err(_) => return Err(16),
+            Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    Ok(())
+}
+
+fn run_pppd(job: &SimPppdJob, stop: RawFd) -> i32 {
+    let mut tty = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&job.tty)
+    {
+        Ok(f) => f,
+        Err(_) => return 7,
+    };
+    // Like a fresh open of a tty: nothing left over from the last call
+    // (its NO CARRIER) is read as this call's answer.
+    // SAFETY: tcflush on a descriptor we own.
+    unsafe { libc::tcflush(tty.as_raw_fd(), libc::TCIFLUSH) };
+    let connect = chat(&mut tty, stop, "AT", "OK")
+        .and_then(|_| {
+            chat(
+                &mut tty,
+                stop,
+                &format!("AT+CGDCONT=1,\"IP\",\"{}\"", job.apn),
+                "OK",
+            )
+        })
+        .and_then(|_| chat(&mut tty, stop, &format!("ATD{}", job.dialnumber), "CONNECT"));
+    if let Err(code) = connect {
+        return code;
+    }
+    let link = Link {
+        ifname: job.ifname.clone(),
+        tty: job.tty.display().to_string(),
+        local: Some(IpAddr::V4(Ipv4Addr::new(10, 64, 1, 2))),
+        remote: Some(IpAddr::V4(Ipv4Addr::new(10, 64, 64, 64))),
+        dns: job.dns.clone(),
+        ipparam: job.ipparam.clone(),
+    };
+    if let Err(e) = hook::send(&job.hook, &Notice::PppUp(link.clone())) {
+        log::warn!("simulated pppd: ip-up: {e}");
+    }
+    // Up until told to stop or the modem hangs up.
+    let code = loop {
+        let mut fds = [poll_in(tty.as_raw_fd()), poll_in(stop)];
+        // SAFETY: a valid pollfd array for the call.
+        unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if fds[1].revents != 0 {
+            break 5;
+        }
+        if fds[0].revents & (libc::POLLHUP | libc::POLLERR) != 0 {
+            break 16;
+        }
+        let mut buf = [0u8; 256];
+        if matches!(tty.read(&mut buf), Ok(0) | Err(_)) {
+            break 16;
+        }
+    };
+    let _ = hook::send(&job.hook, &Notice::PppDown(link));
+    code
+}
+
+/// pppd's end as the modem sees it: the port closes and DTR drops, so the
+/// modem hangs up and returns to command mode.
+fn run_and_hang_up(job: &SimPppdJob, stop: RawFd) -> i32 {
+    let code = run_pppd(job, stop);
+    job.port.hang_up();
+    // pppd has exited only once the modem is back in command mode.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while job.port.stats().online && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_names() {
+        let q = wire::build_query(7, "probe.test").unwrap();
+        assert_eq!(query_name(&q).as_deref(), Some("probe.test"));
+        assert_eq!(query_name(&q[..14]), None);
+        assert_eq!(query_name(&[]), None);
+    }
+
+    #[test]
+    fn the_network_resolver_answers() {
+        let dns = SimDns::start().unwrap();
+        let out = service::check_peer_dns(
+            &[NETWORK_DNS],
+            "openwrt.org",
+            Duration::from_secs(2),
+            |ip| (ip == NETWORK_DNS).then_some(dns.addr),
+        );
+        assert!(out[0].healthy, "{out:?}");
+    }
+}

@@ -1,0 +1,137 @@
+//! The whole uplink on the simulated E367: `warden daemon --simulate`,
+//! observed only through `warden status`, as an admin would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WARDEN: &str = env!("CARGO_BIN_EXE_warden");
+
+struct Daemon {
+    child: Child,
+    run: PathBuf,
+    dir: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn start(name: &str, pincode: &str) -> Daemon {
+    let dir = std::env::temp_dir().join(format!("warden-uplink-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = dir.join("run");
+    let base =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("uci/warden")).unwrap();
+    let cfg = base
+        .replace(
+            "option run_dir '/var/run/warden'",
+            &format!("option run_dir '{}'", run.display()),
+        )
+        .replace("option pincode ''", &format!("option pincode '{pincode}'"));
+    let path = dir.join("warden");
+    std::fs::write(&path, cfg).unwrap();
+    let child = Command::new(WARDEN)
+        .args([
+            "-c",
+            path.to_str().unwrap(),
+            "daemon",
+            "--foreground",
+            "--simulate",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Daemon { child, run, dir }
+}
+
+fn status(d: &Daemon) -> Option<String> {
+    let out = Command::new(WARDEN)
+        .args(["status", "--json", "--run-dir", d.run.to_str().unwrap()])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn wait_for(d: &Daemon, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    let end = Instant::now() + Duration::from_secs(60);
+    let mut last = String::new();
+    while Instant::now() < end {
+        if let Some(s) = status(d) {
+            if ok(&s) {
+                return s;
+            }
+            last = s;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no {what} within 60 s; last status: {last}");
+}
+
+#[test]
+fn plug_switch_dial_bogus_dns_reconnect_healthy() {
+    let d = start("story", "1234");
+    let s = wait_for(&d, "healthy link after a reconnect", |s| {
+        s.contains("\"state\":\"up\"")
+            && s.contains("\"reconnects\":1")
+            && s.contains("\"healthy\":true")
+    });
+    assert!(
+        s.contains("broken DNS: 10.11.12.13 bogus, 10.11.12.14 bogus"),
+        "{s}"
+    );
+    assert!(s.contains("\"model\":\"E367\""), "{s}");
+    assert!(s.contains("\"signal_dbm\":-"), "{s}");
+    assert!(s.contains("ttyUSB0") && s.contains("ttyUSB1"), "{s}");
+    // Text form for people.
+    let out = Command::new(WARDEN)
+        .args(["status", "--run-dir", d.run.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("state: up\nlink: up\n"), "{text}");
+    assert!(text.contains("dns: 192.0.2.53 ok"), "{text}");
+}
+
+#[test]
+fn a_wrong_pin_stops_after_one_attempt_and_never_reaches_puk() {
+    let d = start("wrongpin", "0000");
+    let s = wait_for(&d, "a stop", |s| s.contains("\"state\":\"stopped\""));
+    assert!(s.contains("rejected the PIN"), "{s}");
+    assert!(s.contains("2 attempt(s) left"), "{s}");
+    // It stays stopped: no second attempt is spent.
+    std::thread::sleep(Duration::from_secs(3));
+    let s = status(&d).unwrap();
+    assert!(
+        s.contains("\"state\":\"stopped\"") && s.contains("2 attempt(s) left"),
+        "{s}"
+    );
+}
+
+#[test]
+fn no_pincode_for_a_locked_sim_is_a_clear_stop() {
+    let d = start("nopin", "");
+    let s = wait_for(&d, "a stop", |s| s.contains("\"state\":\"stopped\""));
+    assert!(s.contains("no pincode is configured"), "{s}");
+}
+
+#[test]
+fn status_without_a_daemon_fails_at_once() {
+    let t = Instant::now();
+    let out = Command::new(WARDEN)
+        .args(["status", "--run-dir", "/nonexistent/warden"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no warden is listening"));
+    assert!(t.elapsed() < Duration::from_secs(5));
+}
