@@ -319,6 +319,16 @@ fn certificates_and_agent_against_openssh() {
     let list = ok(&cfg, &["cert", "list"], "");
     assert!(list.contains(&format!("{serial} user revoked")), "{list}");
     assert!(list.contains("glenda_from_127.0.0.1"), "{list}");
+    // The daemon and the CLI both issued: the daemon's request after the
+    // CLI's sign-user (serial 2, expired in 2020 and so already dropped
+    // from the log) got serial 3, not 2 again.
+    let serials: Vec<&str> = list
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(serials, ["1", "3"], "{list}");
+    assert_eq!(serial, "3");
 
     // A host certificate.
     let o = run_warden(

@@ -165,6 +165,12 @@ fn write_cert(out: &Path, blob: &[u8], comment: &str) -> Result<(), Fail> {
     Ok(())
 }
 
+/// `2026-11-22T09:11:00Z`: one word for `cert list`'s columns.
+fn iso(t: u64) -> String {
+    let s = when::format(t);
+    format!("{}Z", s.trim_end_matches(" UTC").replace(' ', "T"))
+}
+
 fn describe(blob: &[u8]) -> String {
     match cert::parse(blob) {
         Ok(p) => format!(
@@ -265,8 +271,8 @@ impl CertCmd {
                         "{} {} {status} {} {} {} {fp} {}",
                         i.serial,
                         if i.kind == 2 { "host" } else { "user" },
-                        when::format(i.valid_after).replace(' ', "T"),
-                        when::format(i.valid_before).replace(' ', "T"),
+                        iso(i.valid_after),
+                        iso(i.valid_before),
                         i.principals.join(","),
                         i.by.replace(' ', "_"),
                     );

@@ -649,6 +649,30 @@ mod tests {
     }
 
     #[test]
+    fn oversized_and_garbage_frames_close_the_connection() {
+        use std::io::{Read, Write};
+        let r = start("frames", true);
+        for junk in [
+            ((pake::MAX_MSG + 1) as u32).to_be_bytes().to_vec(),
+            frameserve::frame(b"not a hello"),
+            vec![0, 0, 0, 0],
+        ] {
+            let mut s = std::net::TcpStream::connect(&r.addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            s.write_all(&junk).unwrap();
+            let mut rest = Vec::new();
+            // Closed (an error frame at most), never left hanging.
+            let _ = s.read_to_end(&mut rest);
+            assert!(rest.len() < 200, "{rest:?}");
+        }
+        // The server still serves.
+        assert!(matches!(
+            request(&r.addr, "glenda", b"correct horse", &key(), None).unwrap(),
+            Answer::Cert(_)
+        ));
+    }
+
+    #[test]
     fn locked_keyfs_answers_at_once() {
         let r = start("locked", false);
         let t = std::time::Instant::now();
