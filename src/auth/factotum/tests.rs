@@ -27,7 +27,9 @@ impl Env for TestEnv {
 }
 
 fn fact_at(now: u64) -> (Factotum, Arc<AtomicU32>) {
-    let clock = Arc::new(AtomicU32::new(u32::try_from(now).expect("test time fits u32")));
+    let clock = Arc::new(AtomicU32::new(
+        u32::try_from(now).expect("test time fits u32"),
+    ));
     let env = TestEnv {
         now: clock.clone(),
         n: 1,
