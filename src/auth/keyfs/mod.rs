@@ -26,7 +26,10 @@ pub mod account;
 pub mod codec;
 pub mod file;
 pub mod fs;
+pub mod service;
+pub mod shared;
 pub mod store;
+pub mod tree;
 
 pub use account::{Account, Expiry, FailOutcome, Failures, Secrets, Status};
 pub use fs::{Fs, RealFs};
@@ -263,6 +266,21 @@ impl<F: Fs + Clone> Keyfs<F> {
                 "keyfs is in attended mode: unlock with a passphrase".into(),
             )),
         }
+    }
+
+    /// Install a store opened elsewhere (the daemon derives the key
+    /// without holding its shared lock, then installs the result).
+    pub fn install(&mut self, store: Store<F>) {
+        self.store = Some(store);
+    }
+
+    /// The open store, if unlocked.
+    pub fn store_ref(&self) -> Option<&Store<F>> {
+        self.store.as_ref()
+    }
+
+    pub fn fs(&self) -> &F {
+        &self.fs
     }
 
     /// Forget the master key and every decrypted account (zeroized on drop).

@@ -179,6 +179,25 @@ impl<F: Fs> Store<F> {
         &self.path
     }
 
+    /// Re-read the key file with the master key already held (another
+    /// process changed it, e.g. a `warden user` command working on the
+    /// file). Refused with `WrongPassphrase` when the file is now sealed
+    /// under another passphrase. In-memory failure counts stay.
+    pub fn reload(&mut self) -> Result<(), KeyfsError> {
+        let data = self
+            .fs
+            .read(&self.path)
+            .map_err(|e| KeyfsError::io("read", &self.path, e))?;
+        let plain = file::open(&self.path, &data, &self.key)?;
+        let db = codec::decode(&plain).map_err(|e| KeyfsError::Corrupt {
+            path: self.path.clone(),
+            detail: e.0,
+        })?;
+        self.db = db;
+        self.current_unreadable = false;
+        Ok(())
+    }
+
     pub fn fs(&self) -> &F {
         &self.fs
     }
