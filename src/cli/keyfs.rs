@@ -1,14 +1,16 @@
 //! `warden unlock`, `warden lock` and `warden keyfs init|passwd|check`.
 //!
-//! These commands work on the key file directly, taking the master
-//! passphrase each time (attended mode: prompted, or read from stdin when
-//! piped; unattended mode: from the configured key file). Routing `unlock`
-//! and `lock` to a running daemon, which then holds the key in its
-//! [`Keyfs`](crate::auth::keyfs::Keyfs), is pending: today `unlock` checks
-//! the passphrase against the file and `lock` has nothing to forget.
+//! `unlock` and `lock` talk to the running daemon: they write `unlock
+//! PASSPHRASE` or `lock` to the `ctl` file of its keyfs tree
+//! (`<run_dir>/keyfs`). With no daemon listening, `unlock` only checks the
+//! passphrase against the key file and `lock` has nothing to forget.
+//! `keyfs init|passwd|check` work on the key file directly, taking the
+//! master passphrase each time (attended mode: prompted, or read from
+//! stdin when piped; unattended mode: from the configured key file).
 
 use super::{prompt, Fail, Globals};
 use crate::auth::keyfs::{self, file, KeyfsError, Mode, RealFs, Settings, Store};
+use crate::ninep::client::{Client, ClientError};
 use argh::FromArgs;
 use zeroize::Zeroizing;
 
@@ -53,23 +55,105 @@ fn store_sibling_exists(s: &Settings) -> bool {
     keyfs::store::sibling(&s.file, ".bak").exists()
 }
 
-/// check the keyfs passphrase (the daemon's unlock is pending)
+/// How long a command waits for each reply of the daemon's keyfs tree
+/// (an unlock derives the key: about a second on the router).
+const DAEMON_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The running daemon's keyfs tree, if a daemon listens.
+pub struct Daemon {
+    pub client: Client,
+    pub socket: std::path::PathBuf,
+}
+
+impl Daemon {
+    /// Whether the daemon holds keyfs unlocked (its `ctl` says so).
+    pub fn unlocked(&mut self) -> Result<bool, Fail> {
+        Ok(self.client.read_text("ctl")? == "unlocked")
+    }
+}
+
+/// Connect to the daemon's keyfs socket. None when no daemon listens there
+/// (no socket, or nobody answers on it).
+pub fn daemon(g: &Globals) -> Result<Option<Daemon>, Fail> {
+    crate::sys::log::init(crate::sys::log::Sink::Stderr, log::LevelFilter::Warn);
+    let cfg = g.load_config()?;
+    let socket = cfg.keyfs.socket_path(&cfg.main.run_dir);
+    let user = std::env::var("USER").unwrap_or_else(|_| "warden".into());
+    match Client::connect(&socket, &user, DAEMON_TIMEOUT) {
+        Ok(client) => Ok(Some(Daemon { client, socket })),
+        Err(ClientError::Io(e))
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(Fail::msg(format!(
+            "the daemon's keyfs at {}: {e}",
+            socket.display()
+        ))),
+    }
+}
+
+/// The daemon's keyfs tree when the daemon runs and holds keyfs unlocked;
+/// otherwise None (the caller works on the key file directly).
+pub fn unlocked_daemon(g: &Globals) -> Result<Option<Client>, Fail> {
+    match daemon(g)? {
+        Some(mut d) => {
+            if d.unlocked()? {
+                Ok(Some(d.client))
+            } else {
+                eprintln!("warden: the daemon's keyfs is locked; working on the key file directly");
+                Ok(None)
+            }
+        }
+        None => Ok(None),
+    }
+}
+
+/// unlock the running daemon's keyfs (passphrase prompted, or stdin)
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "unlock")]
 pub struct UnlockCmd {}
 
-/// forget the keyfs master key (the daemon's lock is pending)
+/// lock the running daemon's keyfs: it forgets the master key
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "lock")]
 pub struct LockCmd {}
 
 impl UnlockCmd {
     pub fn run(self, g: &Globals) -> Result<(), Fail> {
-        let o = open(g)?;
+        let s = settings(g)?;
+        let Some(mut d) = daemon(g)? else {
+            let o = open(g)?;
+            println!(
+                "{}: passphrase ok, {} account(s); no warden daemon listens, so nothing stays unlocked",
+                o.store.path().display(),
+                o.store.users().count()
+            );
+            return Ok(());
+        };
+        if d.unlocked()? {
+            println!("keyfs is already unlocked");
+            return Ok(());
+        }
+        let line = match &s.mode {
+            Mode::Attended => {
+                let pass = master_pass(&s)?;
+                let mut l = Zeroizing::new(b"unlock ".to_vec());
+                l.extend_from_slice(&pass);
+                l
+            }
+            // The daemon reads its own key file.
+            Mode::Unattended { .. } => Zeroizing::new(b"unlock".to_vec()),
+        };
+        let t = std::time::Instant::now();
+        d.client.write("ctl", &line)?;
         println!(
-            "{}: passphrase ok, {} account(s); no running daemon was told (not wired yet)",
-            o.store.path().display(),
-            o.store.users().count()
+            "keyfs unlocked in {:.2} s ({})",
+            t.elapsed().as_secs_f64(),
+            d.socket.display()
         );
         Ok(())
     }
@@ -77,11 +161,19 @@ impl UnlockCmd {
 
 impl LockCmd {
     pub fn run(self, g: &Globals) -> Result<(), Fail> {
-        let s = settings(g)?;
-        println!(
-            "{}: this command holds no key; locking the running daemon is not wired yet",
-            s.file.display()
-        );
+        match daemon(g)? {
+            Some(mut d) => {
+                d.client.write("ctl", b"lock")?;
+                println!("keyfs locked ({})", d.socket.display());
+            }
+            None => {
+                let s = settings(g)?;
+                println!(
+                    "no warden daemon listens; nothing holds the key of {}",
+                    s.file.display()
+                );
+            }
+        }
         Ok(())
     }
 }

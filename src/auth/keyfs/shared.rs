@@ -274,8 +274,8 @@ impl Accounts for SharedKeyfs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::keyfs::{Expiry, Mode};
     use crate::auth::keyfs::tests::TempDir;
+    use crate::auth::keyfs::{Expiry, Mode};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn setup() -> (TempDir, SharedKeyfs) {
