@@ -220,8 +220,28 @@ fn unattended_daemon_unlocks_itself() {
     let mut c = connect(&d.socket);
     assert_eq!(c.read_text("ctl").unwrap(), "unlocked");
     ok(&d.cfg, &["user", "add", "glenda"], "");
+    // A factotum key kept in keyfs, through the daemon (stdin: no secret
+    // on the command line).
+    let out = ok(
+        &d.cfg,
+        &["keyfs", "save-key"],
+        "proto=pass server=mail user=glenda !password=s3cret\n",
+    );
+    assert!(out.contains("saved in the daemon's keyfs"), "{out}");
+    let o = run_warden(
+        &d.cfg,
+        &["keyfs", "save-key", "proto=nope", "!password=s3cret"],
+        "",
+    );
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("unknown proto nope") && !e.contains("s3cret"),
+        "{e}"
+    );
     ok(&d.cfg, &["lock"], "");
     assert_eq!(c.read_text("ctl").unwrap(), "locked");
+    let check = ok(&d.cfg, &["keyfs", "check"], "");
+    assert!(check.contains("factotum keys: 1"), "{check}");
     // Unattended unlock needs no passphrase: the daemon reads its key file.
     ok(&d.cfg, &["unlock"], "");
     assert_eq!(c.read_text("glenda/status").unwrap(), "ok");

@@ -192,6 +192,41 @@ enum What {
     Init(Init),
     Passwd(Passwd),
     Check(Check),
+    SaveKey(SaveKey),
+}
+
+/// keep a factotum key in keyfs (what 'warden key add --save' does); the
+/// key line is read from stdin when no attributes are given, so secrets
+/// stay off the command line
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "save-key")]
+struct SaveKey {
+    /// the key's attributes, e.g. proto=pass server=mail user=glenda !password=...
+    #[argh(positional, greedy)]
+    attrs: Vec<String>,
+}
+
+/// Store a factotum key (`ATTRS`, as after `key ` in a factotum ctl line)
+/// in keyfs's factotum record: through the running daemon when it holds
+/// keyfs unlocked (its factotum loads the key at once), else in the key
+/// file directly (loaded at the next unlock). For `warden key add --save`.
+pub fn save_factotum_key(g: &Globals, attrs: &str) -> Result<String, Fail> {
+    let line = Zeroizing::new(format!("key {}", attrs.trim()));
+    crate::auth::factotum::persist::check_line(&line).map_err(Fail::Usage)?;
+    if let Some(mut c) = unlocked_daemon(g)? {
+        c.write("ctl", line.as_bytes())?;
+        return Ok("saved in the daemon's keyfs; its factotum holds the key now".into());
+    }
+    let mut o = open(g)?;
+    let mut keys = o.store.factotum_keys().to_vec();
+    if !keys.iter().any(|k| k.as_str() == line.as_str()) {
+        keys.push(line);
+        o.store.set_factotum_keys(keys)?;
+    }
+    Ok(format!(
+        "saved in {}; the factotum loads it when keyfs is unlocked",
+        o.store.path().display()
+    ))
 }
 
 /// create an empty key file (unattended mode: creates the key file too)
@@ -284,6 +319,18 @@ impl KeyfsCmd {
                 let new = prompt::new_secret("new keyfs passphrase: ")?;
                 o.store.change_passphrase(&new, n)?;
                 println!("{}: passphrase changed", o.store.path().display());
+            }
+            What::SaveKey(k) => {
+                let attrs = if k.attrs.is_empty() {
+                    let l = prompt::secret("key attributes: ")?;
+                    Zeroizing::new(
+                        String::from_utf8(l.to_vec())
+                            .map_err(|_| Fail::Usage("the key line is not UTF-8".into()))?,
+                    )
+                } else {
+                    Zeroizing::new(k.attrs.join(" "))
+                };
+                println!("{}", save_factotum_key(g, &attrs)?);
             }
             What::Check(_) => {
                 let o = open(g)?;

@@ -295,4 +295,4 @@ impl<F: Fs + Clone> Keyfs<F> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -2,8 +2,9 @@
 //! only (the daemon's uid and root):
 //!
 //! ```text
-//! /ctl            0600  write `unlock PASSPHRASE` or `lock`;
-//!                       read `locked` or `unlocked`
+//! /ctl            0600  write `unlock PASSPHRASE`, `lock`, or
+//!                       `key ATTRS` (a factotum key to keep in keyfs's
+//!                       factotum record); read `locked` or `unlocked`
 //! /NAME/          0700  one directory per user: mkdir adds the user,
 //!                       remove deletes it, wstat of the name renames it
 //! /NAME/secret    0200  write a new password: every secret is derived
@@ -191,12 +192,19 @@ impl KeyfsTree {
                 }
                 super::Mode::Attended => Err("usage: unlock PASSPHRASE".into()),
             },
+            // `warden key add --save`: store a factotum key in the
+            // factotum record; the factotum loads it at once.
+            "key" => {
+                crate::auth::factotum::persist::check_line(&line).map_err(FsError::new)?;
+                self.keyfs.save_factotum_key(&line)?;
+                Ok(())
+            }
             "lock" if arg.is_empty() => {
                 self.keyfs.lock();
                 Ok(())
             }
             _ => Err(FsError::new(format!(
-                "unknown ctl request '{}' (unlock PASSPHRASE, lock)",
+                "unknown ctl request '{}' (unlock PASSPHRASE, lock, key ATTRS)",
                 verb.escape_default()
             ))),
         }
