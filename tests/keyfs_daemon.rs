@@ -9,7 +9,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use warden::ninep::client::{Client, ClientError};
+use warden::ninep::client::Error as ClientError;
+use warden::ninep::files::Files as Client;
 
 struct Daemon {
     child: Child,
@@ -41,7 +42,7 @@ fn config(s: &Scratch, extra: &str) -> PathBuf {
 }
 
 fn connect(socket: &Path) -> Client {
-    Client::connect(socket, "glenda", Duration::from_secs(30)).unwrap()
+    Client::dial(socket, "glenda").unwrap()
 }
 
 /// Start a daemon over a fresh key file (created with passphrase "pw").
@@ -59,7 +60,7 @@ fn start(tag: &str, extra: &str) -> Daemon {
         .unwrap();
     let socket = s.path("run").join("keyfs");
     let end = Instant::now() + Duration::from_secs(60);
-    while Client::connect(&socket, "glenda", Duration::from_secs(30)).is_err() {
+    while Client::dial(&socket, "glenda").is_err() {
         assert!(
             Instant::now() < end,
             "the daemon's keyfs socket never came up"
@@ -76,7 +77,7 @@ fn start(tag: &str, extra: &str) -> Daemon {
 
 fn server_err<T: std::fmt::Debug>(r: Result<T, ClientError>) -> String {
     match r {
-        Err(ClientError::Server(m)) => m,
+        Err(ClientError::Remote(m)) => m,
         other => panic!("expected an Rerror, got {other:?}"),
     }
 }

@@ -10,7 +10,8 @@
 
 use super::{prompt, Fail, Globals};
 use crate::auth::keyfs::{self, file, KeyfsError, Mode, RealFs, Settings, Store};
-use crate::ninep::client::{Client, ClientError};
+use crate::ninep::client::Error as NinepError;
+use crate::ninep::files::Files as Client;
 use argh::FromArgs;
 use zeroize::Zeroizing;
 
@@ -42,8 +43,11 @@ pub fn open(g: &Globals) -> Result<Opened, Fail> {
     if !s.file.exists() && !store_sibling_exists(&s) {
         return Err(KeyfsError::NoFile(s.file.clone()).into());
     }
-    let lock = keyfs::store::lock_exclusive(&s.file)?;
+    // The passphrase first: the lock is held only while the file is
+    // read and changed, never while someone types (the daemon takes the
+    // same lock for each of its operations).
     let pass = master_pass(&s)?;
+    let lock = keyfs::store::lock_exclusive(&s.file)?;
     let (store, warnings) = Store::open(RealFs, &s.file, &pass)?;
     for w in warnings {
         eprintln!("warden: warning: {w}");
@@ -54,10 +58,6 @@ pub fn open(g: &Globals) -> Result<Opened, Fail> {
 fn store_sibling_exists(s: &Settings) -> bool {
     keyfs::store::sibling(&s.file, ".bak").exists()
 }
-
-/// How long a command waits for each reply of the daemon's keyfs tree
-/// (an unlock derives the key: about a second on the router).
-const DAEMON_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The running daemon's keyfs tree, if a daemon listens.
 pub struct Daemon {
@@ -79,9 +79,9 @@ pub fn daemon(g: &Globals) -> Result<Option<Daemon>, Fail> {
     let cfg = g.load_config()?;
     let socket = cfg.keyfs.socket_path(&cfg.main.run_dir);
     let user = std::env::var("USER").unwrap_or_else(|_| "warden".into());
-    match Client::connect(&socket, &user, DAEMON_TIMEOUT) {
+    match Client::dial(&socket, &user) {
         Ok(client) => Ok(Some(Daemon { client, socket })),
-        Err(ClientError::Io(e))
+        Err(NinepError::Io(e))
             if matches!(
                 e.kind(),
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
@@ -151,7 +151,7 @@ impl UnlockCmd {
         let t = std::time::Instant::now();
         d.client.write("ctl", &line)?;
         println!(
-            "keyfs unlocked in {:.2} s ({})",
+            "keyfs unlocked in {:.3} s ({})",
             t.elapsed().as_secs_f64(),
             d.socket.display()
         );

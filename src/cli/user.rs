@@ -6,7 +6,8 @@ use super::keyfs::open;
 use super::{prompt, when, Fail, Globals};
 use crate::auth::keyfs::{Expiry, KeyfsError, Status};
 use crate::auth::oath::{self, Hash, Kind, Token, UsersLine};
-use crate::ninep::client::{Client, ClientError};
+use crate::ninep::client::Error as NinepError;
+use crate::ninep::files::Files as Client;
 use argh::FromArgs;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
@@ -272,7 +273,7 @@ impl UserCmd {
             c.read_text(&format!("{n}/status"))
                 .map(|_| ())
                 .map_err(|e| match e {
-                    ClientError::Server(m) if m.contains("not found") => {
+                    NinepError::Remote(m) if m.contains("not found") => {
                         KeyfsError::NoUser(n.to_string()).into()
                     }
                     e => e.into(),

@@ -1,290 +1,349 @@
-//! A small blocking 9P2000 client for the command line: one request at a
-//! time over a Unix socket, paths as slash-separated names from the root.
-//! Enough to drive the daemon's synthetic trees (`warden unlock` writes
-//! keyfs's `ctl`, `warden user` works on keyfs's user directories).
+//! A small 9P2000 client: the session logic sans-IO ([`Session`] makes
+//! requests and checks replies) and a blocking Unix-socket transport
+//! ([`Conn`]) for the command line (`warden key`, `warden rpc`).
+//!
+//! It speaks as plan9port's `9p` does: Tversion, Tattach with no auth,
+//! then walk/open/read/write/clunk on fids it allocates.
 
-use super::fcall::{self, Fcall, Msg, Stat, NOFID, NOTAG};
+use super::fcall::{self, Fcall, Msg, Qid, NOFID, NOTAG};
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-/// What went wrong: the connection (I/O, a malformed or unexpected reply)
-/// or an Rerror from the server (its text).
+/// Why a 9P call failed.
 #[derive(Debug)]
-pub enum ClientError {
-    Io(io::Error),
+pub enum Error {
+    /// The server answered Rerror.
+    Remote(String),
+    /// The reply made no sense (wrong type or tag, undecodable).
     Protocol(String),
-    Server(String),
+    Io(io::Error),
 }
 
-impl std::fmt::Display for ClientError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ClientError::Io(e) => write!(f, "{e}"),
-            ClientError::Protocol(m) => write!(f, "9P: {m}"),
-            ClientError::Server(m) => f.write_str(m),
+            Error::Remote(e) => f.write_str(e),
+            Error::Protocol(e) => write!(f, "9P protocol error: {e}"),
+            Error::Io(e) => write!(f, "9P connection: {e}"),
         }
     }
 }
 
-impl std::error::Error for ClientError {}
+impl std::error::Error for Error {}
 
-impl From<io::Error> for ClientError {
-    fn from(e: io::Error) -> Self {
-        ClientError::Io(e)
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        Error::Io(e)
     }
 }
 
-pub type Result<T> = std::result::Result<T, ClientError>;
-
-const ROOT_FID: u32 = 0;
-
-/// A client attached to a tree's root.
-pub struct Client {
-    sock: UnixStream,
-    msize: u32,
+/// Session state: tags, fids and the negotiated msize. Pure.
+#[derive(Debug)]
+pub struct Session {
+    pub msize: u32,
+    next_tag: u16,
     next_fid: u32,
+    free_fids: Vec<u32>,
 }
 
-impl Client {
-    /// Connect to `path`, negotiate the version and attach as `uname`.
-    /// Each reply must come within `timeout`.
-    pub fn connect(path: &Path, uname: &str, timeout: Duration) -> Result<Client> {
-        let sock = UnixStream::connect(path)?;
-        sock.set_read_timeout(Some(timeout))?;
-        sock.set_write_timeout(Some(timeout))?;
-        let mut c = Client {
-            sock,
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
+impl Session {
+    pub fn new() -> Session {
+        Session {
             msize: fcall::DEFAULT_MSIZE,
+            next_tag: 0,
             next_fid: 1,
-        };
-        match c.rpc_tag(
-            NOTAG,
-            Fcall::Tversion {
-                msize: fcall::DEFAULT_MSIZE,
-                version: fcall::VERSION.into(),
-            },
-        )? {
-            Fcall::Rversion { msize, version } if version == fcall::VERSION => {
-                c.msize = msize.clamp(fcall::MIN_MSIZE, fcall::DEFAULT_MSIZE);
-            }
-            r => return Err(unexpected("Rversion", &r)),
+            free_fids: Vec::new(),
         }
-        match c.rpc(Fcall::Tattach {
-            fid: ROOT_FID,
+    }
+
+    /// A request with a fresh tag.
+    pub fn request(&mut self, body: Fcall) -> Msg {
+        let tag = if matches!(body, Fcall::Tversion { .. }) {
+            NOTAG
+        } else {
+            self.next_tag = (self.next_tag + 1) % NOTAG;
+            self.next_tag
+        };
+        Msg::new(tag, body)
+    }
+
+    /// A fid not in use.
+    pub fn fid(&mut self) -> u32 {
+        self.free_fids.pop().unwrap_or_else(|| {
+            self.next_fid += 1;
+            self.next_fid
+        })
+    }
+
+    /// `fid` was clunked (whatever the reply).
+    pub fn release(&mut self, fid: u32) {
+        self.free_fids.push(fid);
+    }
+
+    /// Check `reply` answers `req`: its tag and the reply type for the
+    /// request's type; Rerror becomes [`Error::Remote`].
+    pub fn check(&mut self, req: &Msg, reply: Msg) -> Result<Fcall, Error> {
+        if reply.tag != req.tag {
+            return Err(Error::Protocol(format!(
+                "reply tag {} for request tag {}",
+                reply.tag, req.tag
+            )));
+        }
+        match reply.body {
+            Fcall::Rerror { ename } => Err(Error::Remote(ename)),
+            b if b.ty() == req.body.ty() + 1 => {
+                if let Fcall::Rversion { msize, version } = &b {
+                    if version != "9P2000" {
+                        return Err(Error::Protocol(format!("server speaks {version}")));
+                    }
+                    self.msize = (*msize).min(self.msize);
+                }
+                Ok(b)
+            }
+            b => Err(Error::Protocol(format!(
+                "{} in reply to {}",
+                fcall::type_name(b.ty()),
+                fcall::type_name(req.body.ty())
+            ))),
+        }
+    }
+
+    /// The most data one read or write may carry.
+    pub fn iounit(&self) -> u32 {
+        self.msize.saturating_sub(fcall::IOHDRSZ)
+    }
+}
+
+/// A 9P connection over a Unix socket, attached to the root as fid 1.
+pub struct Conn {
+    s: UnixStream,
+    pub session: Session,
+}
+
+const ROOT: u32 = 1;
+
+impl Conn {
+    /// Connect to `path`, negotiate the version and attach as `uname`.
+    pub fn dial(path: &Path, uname: &str) -> Result<Conn, Error> {
+        let s = UnixStream::connect(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let mut c = Conn {
+            s,
+            session: Session::new(),
+        };
+        c.call(Fcall::Tversion {
+            msize: fcall::DEFAULT_MSIZE,
+            version: "9P2000".into(),
+        })?;
+        c.call(Fcall::Tattach {
+            fid: ROOT,
             afid: NOFID,
             uname: uname.into(),
             aname: String::new(),
-        })? {
-            Fcall::Rattach { .. } => Ok(c),
-            r => Err(unexpected("Rattach", &r)),
-        }
+        })?;
+        Ok(c)
     }
 
-    fn rpc(&mut self, body: Fcall) -> Result<Fcall> {
-        self.rpc_tag(1, body)
+    fn send(&mut self, m: &Msg) -> Result<(), Error> {
+        Ok(self.s.write_all(&m.encode())?)
     }
 
-    fn rpc_tag(&mut self, tag: u16, body: Fcall) -> Result<Fcall> {
-        self.sock.write_all(&Msg::new(tag, body).encode())?;
+    fn recv(&mut self) -> Result<Msg, Error> {
         let mut size = [0u8; 4];
-        self.sock.read_exact(&mut size)?;
+        self.s.read_exact(&mut size)?;
         let n = u32::from_le_bytes(size);
-        if n < fcall::HEADER as u32 || n > self.msize.max(fcall::DEFAULT_MSIZE) {
-            return Err(ClientError::Protocol(format!("reply of {n} bytes")));
+        if n < 7 || n > self.session.msize.max(fcall::DEFAULT_MSIZE) {
+            return Err(Error::Protocol(format!("reply of {n} bytes")));
         }
-        let mut buf = vec![0u8; n as usize];
-        buf[..4].copy_from_slice(&size);
-        self.sock.read_exact(&mut buf[4..])?;
-        let m = fcall::decode(&buf).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        if m.tag != tag {
-            return Err(ClientError::Protocol(format!(
-                "reply tag {} for request tag {tag}",
-                m.tag
-            )));
-        }
-        match m.body {
-            Fcall::Rerror { ename } => Err(ClientError::Server(ename)),
-            b => Ok(b),
-        }
+        let mut msg = size.to_vec();
+        msg.resize(n as usize, 0);
+        self.s.read_exact(msg.get_mut(4..).unwrap_or_default())?;
+        fcall::decode(&msg).map_err(|e| Error::Protocol(e.to_string()))
     }
 
-    /// Walk a new fid to `path` ("" is the root).
-    fn walk(&mut self, path: &str) -> Result<u32> {
-        let names: Vec<String> = path
+    /// One request and its reply.
+    pub fn call(&mut self, body: Fcall) -> Result<Fcall, Error> {
+        let req = self.session.request(body);
+        self.send(&req)?;
+        let reply = self.recv()?;
+        self.session.check(&req, reply)
+    }
+
+    /// Walk from the root to `path` (names separated by `/`) and open it.
+    pub fn open(&mut self, path: &str, mode: u8) -> Result<u32, Error> {
+        let fid = self.session.fid();
+        let wnames: Vec<String> = path
             .split('/')
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect();
-        if names.len() > fcall::MAXWELEM {
-            return Err(ClientError::Protocol(format!("path too deep: {path}")));
-        }
-        let fid = self.next_fid;
-        self.next_fid = self.next_fid.wrapping_add(1).max(1);
-        let n = names.len();
-        match self.rpc(Fcall::Twalk {
-            fid: ROOT_FID,
+        let n = wnames.len();
+        match self.call(Fcall::Twalk {
+            fid: ROOT,
             newfid: fid,
-            wnames: names,
-        })? {
-            Fcall::Rwalk { wqids } if wqids.len() == n => Ok(fid),
-            // A partial walk does not create the fid (walk(5)).
-            Fcall::Rwalk { .. } => Err(ClientError::Server(format!("'{path}' file not found"))),
-            r => Err(unexpected("Rwalk", &r)),
-        }
-    }
-
-    fn clunk(&mut self, fid: u32) {
-        let _ = self.rpc(Fcall::Tclunk { fid });
-    }
-
-    fn open(&mut self, path: &str, mode: u8) -> Result<u32> {
-        let fid = self.walk(path)?;
-        match self.rpc(Fcall::Topen { fid, mode }) {
-            Ok(Fcall::Ropen { .. }) => Ok(fid),
-            Ok(r) => {
-                self.clunk(fid);
-                Err(unexpected("Ropen", &r))
+            wnames,
+        }) {
+            Ok(Fcall::Rwalk { wqids }) if wqids.len() == n => {}
+            Ok(_) => {
+                self.session.release(fid);
+                return Err(Error::Remote(format!("{path}: file not found")));
             }
             Err(e) => {
-                self.clunk(fid);
-                Err(e)
+                self.session.release(fid);
+                return Err(e);
             }
+        }
+        if let Err(e) = self.call(Fcall::Topen { fid, mode }) {
+            self.clunk(fid);
+            return Err(e);
+        }
+        Ok(fid)
+    }
+
+    /// One read (offset 0: factotum's files ignore offsets).
+    pub fn read(&mut self, fid: u32, offset: u64) -> Result<Vec<u8>, Error> {
+        let count = self.session.iounit();
+        match self.call(Fcall::Tread { fid, offset, count })? {
+            Fcall::Rread { data } => Ok(data),
+            _ => Err(Error::Protocol("bad Rread".into())),
         }
     }
 
-    fn read_fid(&mut self, fid: u32) -> Result<Vec<u8>> {
+    /// A whole file: reads until one returns nothing.
+    pub fn read_all(&mut self, fid: u32) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
         loop {
-            let count = self.msize - fcall::IOHDRSZ;
-            match self.rpc(Fcall::Tread {
-                fid,
-                offset: out.len() as u64,
-                count,
-            })? {
-                Fcall::Rread { data } if data.is_empty() => return Ok(out),
-                Fcall::Rread { data } => out.extend_from_slice(&data),
-                r => return Err(unexpected("Rread", &r)),
+            let d = self.read(fid, out.len() as u64)?;
+            if d.is_empty() {
+                return Ok(out);
             }
-            if out.len() > 1 << 20 {
-                return Err(ClientError::Protocol("file larger than 1 MiB".into()));
-            }
+            out.extend_from_slice(&d);
         }
     }
 
-    /// Read a whole file.
-    pub fn read(&mut self, path: &str) -> Result<Vec<u8>> {
-        let fid = self.open(path, fcall::OREAD)?;
-        let r = self.read_fid(fid);
-        self.clunk(fid);
-        r
-    }
-
-    /// Read a whole file as text, without the final newline.
-    pub fn read_text(&mut self, path: &str) -> Result<String> {
-        let b = self.read(path)?;
-        let s = String::from_utf8(b).map_err(|_| ClientError::Protocol("not UTF-8".into()))?;
-        Ok(s.strip_suffix('\n').unwrap_or(&s).to_string())
-    }
-
-    /// Write `data` to a file in one Twrite.
-    pub fn write(&mut self, path: &str, data: &[u8]) -> Result<()> {
-        if data.len() > (self.msize - fcall::IOHDRSZ) as usize {
-            return Err(ClientError::Protocol("write larger than msize".into()));
+    /// One read that may wait: gives up after `wait` (flushing the read),
+    /// returning `None`.
+    pub fn read_wait(
+        &mut self,
+        fid: u32,
+        wait: Option<Duration>,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        let count = self.session.iounit();
+        let req = self.session.request(Fcall::Tread {
+            fid,
+            offset: 0,
+            count,
+        });
+        self.send(&req)?;
+        self.s.set_read_timeout(wait)?;
+        let first = self.recv();
+        self.s.set_read_timeout(None)?;
+        match first {
+            Ok(reply) => match self.session.check(&req, reply)? {
+                Fcall::Rread { data } => Ok(Some(data)),
+                _ => Err(Error::Protocol("bad Rread".into())),
+            },
+            Err(Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                let flush = self.session.request(Fcall::Tflush { oldtag: req.tag });
+                self.send(&flush)?;
+                // The read may have been answered before the flush arrived.
+                let mut got = None;
+                loop {
+                    let m = self.recv()?;
+                    if m.tag == flush.tag {
+                        return Ok(got);
+                    }
+                    if m.tag == req.tag {
+                        if let Fcall::Rread { data } = self.session.check(&req, m)? {
+                            got = Some(data);
+                        }
+                    }
+                }
+            }
+            Err(e) => Err(e),
         }
-        let fid = self.open(path, fcall::OWRITE)?;
-        let r = self.rpc(Fcall::Twrite {
+    }
+
+    /// One write; the count the server took.
+    pub fn write(&mut self, fid: u32, data: &[u8]) -> Result<u32, Error> {
+        match self.call(Fcall::Twrite {
             fid,
             offset: 0,
             data: data.to_vec(),
-        });
-        self.clunk(fid);
-        match r? {
-            Fcall::Rwrite { count } if count as usize == data.len() => Ok(()),
-            Fcall::Rwrite { count } => Err(ClientError::Protocol(format!(
-                "short write: {count} of {}",
-                data.len()
-            ))),
-            r => Err(unexpected("Rwrite", &r)),
+        })? {
+            Fcall::Rwrite { count } => Ok(count),
+            _ => Err(Error::Protocol("bad Rwrite".into())),
         }
     }
 
-    /// The entries of a directory.
-    pub fn list(&mut self, path: &str) -> Result<Vec<Stat>> {
-        let fid = self.open(path, fcall::OREAD)?;
-        let data = self.read_fid(fid);
-        self.clunk(fid);
-        let data = data?;
-        let mut r = crate::wire::Reader::new(&data);
-        let mut out = Vec::new();
-        while r.remaining() > 0 {
-            out.push(
-                Stat::read(&mut r)
-                    .map_err(|e| ClientError::Protocol(format!("directory entry: {e:?}")))?,
-            );
-        }
-        Ok(out)
+    pub fn clunk(&mut self, fid: u32) {
+        let _ = self.call(Fcall::Tclunk { fid });
+        self.session.release(fid);
     }
 
-    /// Make directory `name` in `dir`.
-    pub fn mkdir(&mut self, dir: &str, name: &str) -> Result<()> {
-        let fid = self.walk(dir)?;
-        let r = self.rpc(Fcall::Tcreate {
-            fid,
-            name: name.into(),
-            perm: fcall::DMDIR | 0o700,
-            mode: fcall::OREAD,
-        });
-        self.clunk(fid);
-        match r? {
-            Fcall::Rcreate { .. } => Ok(()),
-            r => Err(unexpected("Rcreate", &r)),
-        }
-    }
-
-    /// Remove a file or directory.
-    pub fn remove(&mut self, path: &str) -> Result<()> {
-        let fid = self.walk(path)?;
-        // Tremove clunks the fid whatever the outcome.
-        match self.rpc(Fcall::Tremove { fid })? {
-            Fcall::Rremove => Ok(()),
-            r => Err(unexpected("Rremove", &r)),
-        }
-    }
-
-    /// Rename with a wstat that changes only the name.
-    pub fn rename(&mut self, path: &str, new: &str) -> Result<()> {
-        let fid = self.walk(path)?;
-        let stat = Stat {
-            ty: u16::MAX,
-            dev: u32::MAX,
-            qid: fcall::Qid {
-                ty: u8::MAX,
-                vers: u32::MAX,
-                path: u64::MAX,
-            },
-            mode: u32::MAX,
-            atime: u32::MAX,
-            mtime: u32::MAX,
-            length: u64::MAX,
-            name: new.into(),
-            uid: String::new(),
-            gid: String::new(),
-            muid: String::new(),
-        };
-        let r = self.rpc(Fcall::Twstat { fid, stat });
-        self.clunk(fid);
-        match r? {
-            Fcall::Rwstat => Ok(()),
-            r => Err(unexpected("Rwstat", &r)),
+    /// The open fid's stat qid (for tests and tools).
+    pub fn stat_qid(&mut self, fid: u32) -> Result<Qid, Error> {
+        match self.call(Fcall::Tstat { fid })? {
+            Fcall::Rstat { stat } => Ok(stat.qid),
+            _ => Err(Error::Protocol("bad Rstat".into())),
         }
     }
 }
 
-fn unexpected(want: &str, got: &Fcall) -> ClientError {
-    ClientError::Protocol(format!(
-        "expected {want}, got {}",
-        fcall::type_name(got.ty())
-    ))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_checks_tags_types_and_errors() {
+        let mut s = Session::new();
+        let v = s.request(Fcall::Tversion {
+            msize: 1 << 20,
+            version: "9P2000".into(),
+        });
+        assert_eq!(v.tag, NOTAG);
+        let r = Msg::new(
+            NOTAG,
+            Fcall::Rversion {
+                msize: 4096,
+                version: "9P2000".into(),
+            },
+        );
+        assert!(s.check(&v, r).is_ok());
+        assert_eq!(s.msize, 4096);
+        let q = s.request(Fcall::Tclunk { fid: 3 });
+        let e = s.check(
+            &q,
+            Msg::new(
+                q.tag,
+                Fcall::Rerror {
+                    ename: "unknown fid".into(),
+                },
+            ),
+        );
+        assert!(matches!(e, Err(Error::Remote(ref m)) if m == "unknown fid"));
+        let e = s.check(&q, Msg::new(q.tag + 1, Fcall::Rclunk));
+        assert!(matches!(e, Err(Error::Protocol(_))));
+        let e = s.check(&q, Msg::new(q.tag, Fcall::Rflush));
+        assert!(matches!(e, Err(Error::Protocol(_))));
+        assert!(s.check(&q, Msg::new(q.tag, Fcall::Rclunk)).is_ok());
+        let (a, b) = (s.fid(), s.fid());
+        assert_ne!(a, b);
+        s.release(a);
+        assert_eq!(s.fid(), a);
+    }
 }

@@ -36,6 +36,7 @@
 pub mod client;
 pub mod demo;
 pub mod fcall;
+pub mod files;
 pub mod server;
 pub mod unix;
 mod vecmap;

@@ -21,6 +21,9 @@
 //! is compared with what the daemon last saw; on a difference the file is
 //! re-read with the master key already held ([`Store::reload`]). If it was
 //! re-sealed under another passphrase, keyfs locks itself with a warning.
+//! Each operation holds the key file's lock (`<file>.lock`, which `warden
+//! user` commands hold while they write) for its duration, waiting at most
+//! [`BUSY_WAIT`] for it, so neither side loses the other's change.
 //!
 //! Failure counting ([`SharedKeyfs::bad`], [`SharedKeyfs::good`]) is in
 //! memory: the key file is written only when a failure disables an account
@@ -75,6 +78,39 @@ fn stamp(path: &std::path::Path) -> Option<Stamp> {
     std::fs::metadata(path)
         .ok()
         .map(|m| (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
+}
+
+/// How long an operation waits for the key file's lock (`<file>.lock`,
+/// held by `warden user` commands while they write) before failing.
+pub const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Try to flock `<file>.lock` for up to `wait`.
+fn lock_briefly(
+    path: &std::path::Path,
+    wait: std::time::Duration,
+) -> Result<std::fs::File, KeyfsError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let lp = super::store::sibling(path, ".lock");
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lp)
+        .map_err(|e| KeyfsError::io("open lock file", &lp, e))?;
+    let start = std::time::Instant::now();
+    loop {
+        // SAFETY: flock on a descriptor we own.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(f);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::WouldBlock || start.elapsed() >= wait {
+            return Err(KeyfsError::io("lock (busy)", &lp, e));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// Seconds since the epoch.
@@ -186,12 +222,15 @@ impl SharedKeyfs {
             if inner.keyfs.is_locked() {
                 return Err(KeyfsError::Locked);
             }
+            // The lock `warden user` commands hold while they change the
+            // file: taken briefly, never waited on for long.
+            let _flock = lock_briefly(&self.settings.file, BUSY_WAIT)?;
             let now_stamp = stamp(&self.settings.file);
             if now_stamp.is_some() && now_stamp != inner.stamp {
                 let store = inner.keyfs.store()?;
                 match store.reload() {
                     Ok(()) => log::info!("keyfs: re-read the key file (changed by another process)"),
-                    Err(e @ KeyfsError::WrongPassphrase(_)) => {
+                    Err(e @ (KeyfsError::WrongPassphrase(_) | KeyfsError::Invalid(_))) => {
                         log::warn!("keyfs: {e}: the file was re-sealed under another passphrase; locking");
                         inner.keyfs.lock();
                         inner.stamp = None;

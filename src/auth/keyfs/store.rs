@@ -179,25 +179,6 @@ impl<F: Fs> Store<F> {
         &self.path
     }
 
-    /// Re-read the key file with the master key already held (another
-    /// process changed it, e.g. a `warden user` command working on the
-    /// file). Refused with `WrongPassphrase` when the file is now sealed
-    /// under another passphrase. In-memory failure counts stay.
-    pub fn reload(&mut self) -> Result<(), KeyfsError> {
-        let data = self
-            .fs
-            .read(&self.path)
-            .map_err(|e| KeyfsError::io("read", &self.path, e))?;
-        let plain = file::open(&self.path, &data, &self.key)?;
-        let db = codec::decode(&plain).map_err(|e| KeyfsError::Corrupt {
-            path: self.path.clone(),
-            detail: e.0,
-        })?;
-        self.db = db;
-        self.current_unreadable = false;
-        Ok(())
-    }
-
     pub fn fs(&self) -> &F {
         &self.fs
     }
@@ -278,6 +259,29 @@ impl<F: Fs> Store<F> {
         let r = f(&mut db)?;
         self.commit(&db)?;
         Ok(r)
+    }
+
+    /// Re-read the key file with the key already held (another process,
+    /// such as a `warden user` command, changed it). Fails if the file was
+    /// re-sealed under another passphrase: unlock again then.
+    pub fn reload(&mut self) -> Result<(), KeyfsError> {
+        let data = self
+            .fs
+            .read(&self.path)
+            .map_err(|e| KeyfsError::io("read", &self.path, e))?;
+        let h = file::parse_header(&self.path, &data)?;
+        if h.salt != self.key.salt || h.iterations != self.key.iterations {
+            return Err(KeyfsError::Invalid(format!(
+                "{}: the master passphrase changed; unlock keyfs again",
+                self.path.display()
+            )));
+        }
+        let plain = file::open(&self.path, &data, &self.key)?;
+        self.db = codec::decode(&plain).map_err(|e| KeyfsError::Corrupt {
+            path: self.path.clone(),
+            detail: e.0,
+        })?;
+        Ok(())
     }
 
     /// Write the current state again (e.g. after opening the backup).
