@@ -1,6 +1,10 @@
-//! `warden user ...`: accounts in keyfs. Every command opens the key file
-//! (taking the master passphrase), changes it atomically, and never prints
-//! a secret except where asked to (`otp --show-uri`, `export-oath`).
+//! `warden user ...`: accounts in keyfs. When the daemon runs with keyfs
+//! unlocked, add, passwd, del, list, show, disable, enable and expire work
+//! through its keyfs tree (no master passphrase); otherwise, and for the
+//! other commands, the key file is opened (taking the master passphrase)
+//! and changed atomically (a daemon holding it unlocked re-reads it).
+//! Nothing prints a secret except where asked to (`otp --show-uri`,
+//! `export-oath`).
 
 use super::keyfs::open;
 use super::{prompt, when, Fail, Globals};

@@ -9,14 +9,13 @@
 //! - [`store`]: an unlocked key file; every change is written atomically.
 //! - [`Keyfs`]: the locked/unlocked state a daemon owns. While locked every
 //!   request that needs a secret fails at once with [`KeyfsError::Locked`].
-//!
-//! For a 9P tree like Inferno's keyfs(4) (a directory per user with
-//! `secret`, `expire`, `status`, `log`), the store offers what each file
-//! needs: [`Store::users`], [`Store::add_user`] (mkdir),
-//! [`Store::del_user`] (remove), [`Store::rename_user`] (rename),
-//! [`Store::set_password`] (write `secret`), [`Store::set_expire`] with
-//! [`Expiry::parse`] / `Display` (`expire`), [`Store::set_status`] with
-//! [`Status::as_str`] (`status`), [`Store::bad`] / [`Store::good`] (`log`).
+//! - [`shared`]: the daemon's one keyfs ([`shared::SharedKeyfs`]), lent to
+//!   every service: the keyfs tree, the factotum (persistent keys), the
+//!   ticket service (it implements the ticket service's `Accounts`) and the
+//!   signer; failure counting (`bad`/`good`) for all of them.
+//! - [`tree`]: the 9P tree like Inferno's keyfs(4) (a directory per user
+//!   with `secret`, `expire`, `status`, `log`, and a `ctl` for unlock and
+//!   lock), served by [`service`] at `<run_dir>/keyfs` to the admin only.
 //!
 //! The factotum record ([`Store::factotum_keys`],
 //! [`Store::set_factotum_keys`]) holds the agent's persistent keys as
