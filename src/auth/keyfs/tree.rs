@@ -177,6 +177,10 @@ impl KeyfsTree {
         let line = Zeroizing::new(text(data)?.to_string());
         let (verb, arg) = line.split_once(' ').unwrap_or((line.as_str(), ""));
         match verb {
+            // A second unlock would start over with fresh failure counts.
+            "unlock" if !self.keyfs.is_locked() => {
+                Err("keyfs is already unlocked (write 'lock' first)".into())
+            }
             "unlock" if !arg.is_empty() => {
                 for w in self.keyfs.unlock(arg.as_bytes())? {
                     log::warn!("keyfs: {w}");
@@ -405,5 +409,125 @@ impl Tree for KeyfsTree {
         }
         self.names.insert(id, new);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::keyfs::tests::TempDir;
+    use crate::auth::keyfs::{Mode, RealFs, Settings, Store};
+    use crate::ninep::server::Peer;
+
+    fn who() -> Who<'static> {
+        Who {
+            conn: 1,
+            peer: Peer {
+                pid: 1,
+                uid: 0,
+                gid: 0,
+            },
+            owner: true,
+            uname: "glenda",
+        }
+    }
+
+    fn read(t: &mut KeyfsTree, q: Qid, h: Handle) -> Result<String, FsError> {
+        t.open(h, q, 0, &who())?;
+        let r = t.read(h, 1, 0, 8192);
+        t.clunk(h);
+        match r? {
+            Read::Ready(d) => Ok(String::from_utf8(d).unwrap()),
+            Read::Pending => panic!("keyfs reads never wait"),
+        }
+    }
+
+    fn write(t: &mut KeyfsTree, q: Qid, h: Handle, data: &[u8]) -> Result<u32, FsError> {
+        t.open(h, q, 1, &who())?;
+        let r = t.write(h, 0, data);
+        t.clunk(h);
+        r
+    }
+
+    #[test]
+    fn tree_operations_locked_and_unlocked() {
+        let d = TempDir::new("tree");
+        Store::create(RealFs, &d.keys(), b"master", 1000).unwrap();
+        let k = SharedKeyfs::new(Settings {
+            file: d.keys(),
+            mode: Mode::Attended,
+            iterations: 1000,
+        });
+        let mut t = KeyfsTree::new(k.clone(), "glenda");
+        let root = t.root();
+        let ctl = t.walk(root, "ctl").unwrap();
+        assert_eq!(read(&mut t, ctl, 1).unwrap(), "locked\n");
+        let e = t
+            .create(2, root, "ken", DMDIR | 0o700, 0, &who())
+            .unwrap_err();
+        assert!(e.0.contains("keyfs is locked"), "{e:?}");
+        assert_eq!(t.list(root).unwrap().len(), 1);
+        assert!(write(&mut t, ctl, 3, b"unlock wrong").is_err());
+        write(&mut t, ctl, 4, b"unlock master\n").unwrap();
+        assert_eq!(read(&mut t, ctl, 5).unwrap(), "unlocked\n");
+
+        let dir = t.create(6, root, "ken", DMDIR | 0o700, 0, &who()).unwrap();
+        t.clunk(6);
+        assert!(dir.is_dir());
+        assert_eq!(t.stat(dir).unwrap().name, "ken");
+        assert!(t.create(7, root, "f", 0o600, 1, &who()).is_err());
+        let names: Vec<String> = t.list(dir).unwrap().into_iter().map(|s| s.name).collect();
+        assert_eq!(names, ["secret", "expire", "status", "log"]);
+        let secret = t.walk(dir, "secret").unwrap();
+        assert_eq!(t.stat(secret).unwrap().mode, 0o200);
+        write(&mut t, secret, 8, b"password\n").unwrap();
+        let want = crate::auth::keyfs::account::passtokey(b"password");
+        use crate::auth::authsrv::tickets::Accounts;
+        assert_eq!(k.des_key("ken"), Some(want));
+        let log = t.walk(dir, "log").unwrap();
+        for i in 0..9 {
+            write(&mut t, log, 10 + i, b"bad").unwrap();
+        }
+        assert_eq!(read(&mut t, log, 20).unwrap(), "9\n");
+        write(&mut t, log, 21, b"bad").unwrap();
+        assert!(read(&mut t, log, 22).unwrap().starts_with("10 purgatory "));
+        assert_eq!(k.des_key("ken"), None, "in purgatory");
+        write(&mut t, log, 23, b"good").unwrap();
+        assert_eq!(read(&mut t, log, 24).unwrap(), "0\n");
+        let expire = t.walk(dir, "expire").unwrap();
+        write(&mut t, expire, 25, b"99").unwrap();
+        assert_eq!(read(&mut t, expire, 26).unwrap(), "99\n");
+        assert_eq!(k.des_key("ken"), None, "expired");
+
+        // Rename keeps the qid; the old name is gone.
+        let st = Stat {
+            name: "rob".into(),
+            ..Stat::default()
+        };
+        t.wstat(dir, &st, &who()).unwrap();
+        assert_eq!(t.stat(dir).unwrap().name, "rob");
+        assert!(t.walk(root, "ken").is_err());
+        assert_eq!(t.walk(root, "rob").unwrap(), dir);
+        t.remove(dir, &who()).unwrap();
+        assert!(t.walk(root, "rob").is_err());
+        assert!(t.remove(ctl, &who()).is_err());
+
+        let ann = t.create(29, root, "ann", DMDIR | 0o700, 0, &who()).unwrap();
+        t.clunk(29);
+        let status = t.walk(ann, "status").unwrap();
+        write(&mut t, ctl, 30, b"lock").unwrap();
+        assert!(t
+            .walk(root, "ann")
+            .unwrap_err()
+            .0
+            .contains("keyfs is locked"));
+        assert!(read(&mut t, status, 31)
+            .unwrap_err()
+            .0
+            .contains("keyfs is locked"));
+        assert!(write(&mut t, status, 32, b"ok")
+            .unwrap_err()
+            .0
+            .contains("keyfs is locked"));
     }
 }
