@@ -102,6 +102,14 @@ pub trait Service: Send + 'static {
 /// The services the configuration enables.
 fn services(cfg: &Config, opts: &Options) -> Vec<Box<dyn Service>> {
     let mut v: Vec<Box<dyn Service>> = Vec::new();
+    // The daemon's one keyfs: the keyfs tree, the factotum, the ticket
+    // service and the signer all share this handle.
+    let keyfs = crate::auth::keyfs::shared::SharedKeyfs::new(
+        crate::auth::keyfs::Settings::from_config(&cfg.keyfs),
+    );
+    v.push(Box::new(crate::auth::keyfs::service::KeyfsService {
+        keyfs: keyfs.clone(),
+    }));
     let simulate = opts.simulate || cfg.uplink.simulate;
     if cfg.uplink.enabled || simulate {
         v.push(Box::new(crate::uplink::service::UplinkService { simulate }));

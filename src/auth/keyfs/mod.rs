@@ -9,14 +9,13 @@
 //! - [`store`]: an unlocked key file; every change is written atomically.
 //! - [`Keyfs`]: the locked/unlocked state a daemon owns. While locked every
 //!   request that needs a secret fails at once with [`KeyfsError::Locked`].
-//!
-//! For a 9P tree like Inferno's keyfs(4) (a directory per user with
-//! `secret`, `expire`, `status`, `log`), the store offers what each file
-//! needs: [`Store::users`], [`Store::add_user`] (mkdir),
-//! [`Store::del_user`] (remove), [`Store::rename_user`] (rename),
-//! [`Store::set_password`] (write `secret`), [`Store::set_expire`] with
-//! [`Expiry::parse`] / `Display` (`expire`), [`Store::set_status`] with
-//! [`Status::as_str`] (`status`), [`Store::bad`] / [`Store::good`] (`log`).
+//! - [`shared`]: the daemon's one keyfs ([`shared::SharedKeyfs`]), lent to
+//!   every service: the keyfs tree, the factotum (persistent keys), the
+//!   ticket service (it implements the ticket service's `Accounts`) and the
+//!   signer; failure counting (`bad`/`good`) for all of them.
+//! - [`tree`]: the 9P tree like Inferno's keyfs(4) (a directory per user
+//!   with `secret`, `expire`, `status`, `log`, and a `ctl` for unlock and
+//!   lock), served by [`service`] at `<run_dir>/keyfs` to the admin only.
 //!
 //! The factotum record ([`Store::factotum_keys`],
 //! [`Store::set_factotum_keys`]) holds the agent's persistent keys as
@@ -26,7 +25,10 @@ pub mod account;
 pub mod codec;
 pub mod file;
 pub mod fs;
+pub mod service;
+pub mod shared;
 pub mod store;
+pub mod tree;
 
 pub use account::{Account, Expiry, FailOutcome, Failures, Secrets, Status};
 pub use fs::{Fs, RealFs};
@@ -265,6 +267,21 @@ impl<F: Fs + Clone> Keyfs<F> {
         }
     }
 
+    /// Install a store opened elsewhere (the daemon derives the key
+    /// without holding its shared lock, then installs the result).
+    pub fn install(&mut self, store: Store<F>) {
+        self.store = Some(store);
+    }
+
+    /// The open store, if unlocked.
+    pub fn store_ref(&self) -> Option<&Store<F>> {
+        self.store.as_ref()
+    }
+
+    pub fn fs(&self) -> &F {
+        &self.fs
+    }
+
     /// Forget the master key and every decrypted account (zeroized on drop).
     pub fn lock(&mut self) {
         self.store = None;
@@ -277,4 +294,4 @@ impl<F: Fs + Clone> Keyfs<F> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

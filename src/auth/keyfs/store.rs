@@ -261,6 +261,29 @@ impl<F: Fs> Store<F> {
         Ok(r)
     }
 
+    /// Re-read the key file with the key already held (another process,
+    /// such as a `warden user` command, changed it). Fails if the file was
+    /// re-sealed under another passphrase: unlock again then.
+    pub fn reload(&mut self) -> Result<(), KeyfsError> {
+        let data = self
+            .fs
+            .read(&self.path)
+            .map_err(|e| KeyfsError::io("read", &self.path, e))?;
+        let h = file::parse_header(&self.path, &data)?;
+        if h.salt != self.key.salt || h.iterations != self.key.iterations {
+            return Err(KeyfsError::Invalid(format!(
+                "{}: the master passphrase changed; unlock keyfs again",
+                self.path.display()
+            )));
+        }
+        let plain = file::open(&self.path, &data, &self.key)?;
+        self.db = codec::decode(&plain).map_err(|e| KeyfsError::Corrupt {
+            path: self.path.clone(),
+            detail: e.0,
+        })?;
+        Ok(())
+    }
+
     /// Write the current state again (e.g. after opening the backup).
     pub fn rewrite(&mut self) -> Result<(), KeyfsError> {
         let db = self.db.clone();
