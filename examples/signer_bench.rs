@@ -3,7 +3,8 @@
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
-use warden::auth::keyfs::{Expiry, Keyfs, Mode, RealFs, Settings, Shared, Store};
+use warden::auth::keyfs::shared::SharedKeyfs as Shared;
+use warden::auth::keyfs::{Expiry, Mode, RealFs, Settings, Store};
 use warden::auth::signer::agent::{AgentHandler, Policy};
 use warden::auth::signer::{ca, pake, service};
 use warden::auth::ssh::cert::CertType;
@@ -37,14 +38,11 @@ fn main() {
             s.add_user(&format!("user{i}"), Expiry::Never, now).unwrap();
         }
     }
-    let keyfs = Shared::new(Keyfs::new(
-        Settings {
-            file: file.clone(),
-            mode: Mode::Attended,
-            iterations: 1000,
-        },
-        RealFs,
-    ));
+    let keyfs = Shared::new(Settings {
+        file: file.clone(),
+        mode: Mode::Attended,
+        iterations: 1000,
+    });
     keyfs.unlock(b"master").unwrap();
     let user_key = Ed25519Key::from_seed(&[3; 32]).public();
 

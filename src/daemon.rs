@@ -99,46 +99,30 @@ pub trait Service: Send + 'static {
     fn run(self: Box<Self>, ctx: Ctx) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
 }
 
-/// The keyfs the daemon owns and lends to services (see
-/// [`keyfs::Shared`](crate::auth::keyfs::Shared)). In unattended mode it
-/// unlocks itself from the key file; in attended mode it stays locked
-/// (services answer "locked" at once) until it is unlocked.
-pub fn open_keyfs(cfg: &Config) -> crate::auth::keyfs::Shared {
-    use crate::auth::keyfs::{Keyfs, Mode, RealFs, Settings, Shared};
-    let settings = Settings::from_config(&cfg.keyfs);
-    let unattended = matches!(settings.mode, Mode::Unattended { .. });
-    let shared = Shared::new(Keyfs::new(settings, RealFs));
-    if unattended {
-        match shared.unlock_unattended() {
-            Ok(w) => {
-                for w in w {
-                    log::warn!("keyfs: {w}");
-                }
-                log::info!("keyfs: unlocked from the key file");
-            }
-            Err(e) => log::error!("keyfs: stays locked: {e}"),
-        }
-    }
-    shared
-}
-
 /// The services the configuration enables.
 fn services(cfg: &Config, opts: &Options) -> Vec<Box<dyn Service>> {
     let mut v: Vec<Box<dyn Service>> = Vec::new();
+    // The daemon's one keyfs: the keyfs tree, the factotum, the ticket
+    // service and the signer all share this handle.
+    let keyfs = crate::auth::keyfs::shared::SharedKeyfs::new(
+        crate::auth::keyfs::Settings::from_config(&cfg.keyfs),
+    );
+    v.push(Box::new(crate::auth::keyfs::service::KeyfsService {
+        keyfs: keyfs.clone(),
+    }));
     let simulate = opts.simulate || cfg.uplink.simulate;
     if cfg.uplink.enabled || simulate {
         v.push(Box::new(crate::uplink::service::UplinkService { simulate }));
     }
-    if cfg.signer.enabled || cfg.signer.agent {
-        let keyfs = open_keyfs(cfg);
-        if cfg.signer.enabled {
-            v.push(Box::new(crate::auth::signer::service::SignerService {
-                keyfs: keyfs.clone(),
-            }));
-        }
-        if cfg.signer.agent {
-            v.push(Box::new(crate::auth::signer::agent::AgentService { keyfs }));
-        }
+    if cfg.signer.enabled {
+        v.push(Box::new(crate::auth::signer::service::SignerService {
+            keyfs: keyfs.clone(),
+        }));
+    }
+    if cfg.signer.agent {
+        v.push(Box::new(crate::auth::signer::agent::AgentService {
+            keyfs: keyfs.clone(),
+        }));
     }
     v
 }

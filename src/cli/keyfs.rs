@@ -1,14 +1,17 @@
 //! `warden unlock`, `warden lock` and `warden keyfs init|passwd|check`.
 //!
-//! These commands work on the key file directly, taking the master
-//! passphrase each time (attended mode: prompted, or read from stdin when
-//! piped; unattended mode: from the configured key file). Routing `unlock`
-//! and `lock` to a running daemon, which then holds the key in its
-//! [`Keyfs`](crate::auth::keyfs::Keyfs), is pending: today `unlock` checks
-//! the passphrase against the file and `lock` has nothing to forget.
+//! `unlock` and `lock` talk to the running daemon: they write `unlock
+//! PASSPHRASE` or `lock` to the `ctl` file of its keyfs tree
+//! (`<run_dir>/keyfs`). With no daemon listening, `unlock` only checks the
+//! passphrase against the key file and `lock` has nothing to forget.
+//! `keyfs init|passwd|check` work on the key file directly, taking the
+//! master passphrase each time (attended mode: prompted, or read from
+//! stdin when piped; unattended mode: from the configured key file).
 
 use super::{prompt, Fail, Globals};
 use crate::auth::keyfs::{self, file, KeyfsError, Mode, RealFs, Settings, Store};
+use crate::ninep::client::Error as NinepError;
+use crate::ninep::files::Files as Client;
 use argh::FromArgs;
 use zeroize::Zeroizing;
 
@@ -40,8 +43,11 @@ pub fn open(g: &Globals) -> Result<Opened, Fail> {
     if !s.file.exists() && !store_sibling_exists(&s) {
         return Err(KeyfsError::NoFile(s.file.clone()).into());
     }
-    let lock = keyfs::store::lock_exclusive(&s.file)?;
+    // The passphrase first: the lock is held only while the file is
+    // read and changed, never while someone types (the daemon takes the
+    // same lock for each of its operations).
     let pass = master_pass(&s)?;
+    let lock = keyfs::store::lock_exclusive(&s.file)?;
     let (store, warnings) = Store::open(RealFs, &s.file, &pass)?;
     for w in warnings {
         eprintln!("warden: warning: {w}");
@@ -53,23 +59,101 @@ fn store_sibling_exists(s: &Settings) -> bool {
     keyfs::store::sibling(&s.file, ".bak").exists()
 }
 
-/// check the keyfs passphrase (the daemon's unlock is pending)
+/// The running daemon's keyfs tree, if a daemon listens.
+pub struct Daemon {
+    pub client: Client,
+    pub socket: std::path::PathBuf,
+}
+
+impl Daemon {
+    /// Whether the daemon holds keyfs unlocked (its `ctl` says so).
+    pub fn unlocked(&mut self) -> Result<bool, Fail> {
+        Ok(self.client.read_text("ctl")? == "unlocked")
+    }
+}
+
+/// Connect to the daemon's keyfs socket. None when no daemon listens there
+/// (no socket, or nobody answers on it).
+pub fn daemon(g: &Globals) -> Result<Option<Daemon>, Fail> {
+    crate::sys::log::init(crate::sys::log::Sink::Stderr, log::LevelFilter::Warn);
+    let cfg = g.load_config()?;
+    let socket = cfg.keyfs.socket_path(&cfg.main.run_dir);
+    let user = std::env::var("USER").unwrap_or_else(|_| "warden".into());
+    match Client::dial(&socket, &user) {
+        Ok(client) => Ok(Some(Daemon { client, socket })),
+        Err(NinepError::Io(e))
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(Fail::msg(format!(
+            "the daemon's keyfs at {}: {e}",
+            socket.display()
+        ))),
+    }
+}
+
+/// The daemon's keyfs tree when the daemon runs and holds keyfs unlocked;
+/// otherwise None (the caller works on the key file directly).
+pub fn unlocked_daemon(g: &Globals) -> Result<Option<Client>, Fail> {
+    match daemon(g)? {
+        Some(mut d) => {
+            if d.unlocked()? {
+                Ok(Some(d.client))
+            } else {
+                eprintln!("warden: the daemon's keyfs is locked; working on the key file directly");
+                Ok(None)
+            }
+        }
+        None => Ok(None),
+    }
+}
+
+/// unlock the running daemon's keyfs (passphrase prompted, or stdin)
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "unlock")]
 pub struct UnlockCmd {}
 
-/// forget the keyfs master key (the daemon's lock is pending)
+/// lock the running daemon's keyfs: it forgets the master key
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "lock")]
 pub struct LockCmd {}
 
 impl UnlockCmd {
     pub fn run(self, g: &Globals) -> Result<(), Fail> {
-        let o = open(g)?;
+        let s = settings(g)?;
+        let Some(mut d) = daemon(g)? else {
+            let o = open(g)?;
+            println!(
+                "{}: passphrase ok, {} account(s); no warden daemon listens, so nothing stays unlocked",
+                o.store.path().display(),
+                o.store.users().count()
+            );
+            return Ok(());
+        };
+        if d.unlocked()? {
+            println!("keyfs is already unlocked");
+            return Ok(());
+        }
+        let line = match &s.mode {
+            Mode::Attended => {
+                let pass = master_pass(&s)?;
+                let mut l = Zeroizing::new(b"unlock ".to_vec());
+                l.extend_from_slice(&pass);
+                l
+            }
+            // The daemon reads its own key file.
+            Mode::Unattended { .. } => Zeroizing::new(b"unlock".to_vec()),
+        };
+        let t = std::time::Instant::now();
+        d.client.write("ctl", &line)?;
         println!(
-            "{}: passphrase ok, {} account(s); no running daemon was told (not wired yet)",
-            o.store.path().display(),
-            o.store.users().count()
+            "keyfs unlocked in {:.3} s ({})",
+            t.elapsed().as_secs_f64(),
+            d.socket.display()
         );
         Ok(())
     }
@@ -77,11 +161,19 @@ impl UnlockCmd {
 
 impl LockCmd {
     pub fn run(self, g: &Globals) -> Result<(), Fail> {
-        let s = settings(g)?;
-        println!(
-            "{}: this command holds no key; locking the running daemon is not wired yet",
-            s.file.display()
-        );
+        match daemon(g)? {
+            Some(mut d) => {
+                d.client.write("ctl", b"lock")?;
+                println!("keyfs locked ({})", d.socket.display());
+            }
+            None => {
+                let s = settings(g)?;
+                println!(
+                    "no warden daemon listens; nothing holds the key of {}",
+                    s.file.display()
+                );
+            }
+        }
         Ok(())
     }
 }
@@ -100,6 +192,41 @@ enum What {
     Init(Init),
     Passwd(Passwd),
     Check(Check),
+    SaveKey(SaveKey),
+}
+
+/// keep a factotum key in keyfs (what 'warden key add --save' does); the
+/// key line is read from stdin when no attributes are given, so secrets
+/// stay off the command line
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "save-key")]
+struct SaveKey {
+    /// the key's attributes, e.g. proto=pass server=mail user=glenda !password=...
+    #[argh(positional, greedy)]
+    attrs: Vec<String>,
+}
+
+/// Store a factotum key (`ATTRS`, as after `key ` in a factotum ctl line)
+/// in keyfs's factotum record: through the running daemon when it holds
+/// keyfs unlocked (its factotum loads the key at once), else in the key
+/// file directly (loaded at the next unlock). For `warden key add --save`.
+pub fn save_factotum_key(g: &Globals, attrs: &str) -> Result<String, Fail> {
+    let line = Zeroizing::new(format!("key {}", attrs.trim()));
+    crate::auth::factotum::persist::check_line(&line).map_err(Fail::Usage)?;
+    if let Some(mut c) = unlocked_daemon(g)? {
+        c.write("ctl", line.as_bytes())?;
+        return Ok("saved in the daemon's keyfs; its factotum holds the key now".into());
+    }
+    let mut o = open(g)?;
+    let mut keys = o.store.factotum_keys().to_vec();
+    if !keys.iter().any(|k| k.as_str() == line.as_str()) {
+        keys.push(line);
+        o.store.set_factotum_keys(keys)?;
+    }
+    Ok(format!(
+        "saved in {}; the factotum loads it when keyfs is unlocked",
+        o.store.path().display()
+    ))
 }
 
 /// create an empty key file (unattended mode: creates the key file too)
@@ -192,6 +319,18 @@ impl KeyfsCmd {
                 let new = prompt::new_secret("new keyfs passphrase: ")?;
                 o.store.change_passphrase(&new, n)?;
                 println!("{}: passphrase changed", o.store.path().display());
+            }
+            What::SaveKey(k) => {
+                let attrs = if k.attrs.is_empty() {
+                    let l = prompt::secret("key attributes: ")?;
+                    Zeroizing::new(
+                        String::from_utf8(l.to_vec())
+                            .map_err(|_| Fail::Usage("the key line is not UTF-8".into()))?,
+                    )
+                } else {
+                    Zeroizing::new(k.attrs.join(" "))
+                };
+                println!("{}", save_factotum_key(g, &attrs)?);
             }
             What::Check(_) => {
                 let o = open(g)?;

@@ -1,11 +1,17 @@
-//! `warden user ...`: accounts in keyfs. Every command opens the key file
-//! (taking the master passphrase), changes it atomically, and never prints
-//! a secret except where asked to (`otp --show-uri`, `export-oath`).
+//! `warden user ...`: accounts in keyfs. When the daemon runs with keyfs
+//! unlocked, add, passwd, del, list, show, disable, enable and expire work
+//! through its keyfs tree (no master passphrase); otherwise, and for the
+//! other commands, the key file is opened (taking the master passphrase)
+//! and changed atomically (a daemon holding it unlocked re-reads it).
+//! Nothing prints a secret except where asked to (`otp --show-uri`,
+//! `export-oath`).
 
 use super::keyfs::open;
 use super::{prompt, when, Fail, Globals};
 use crate::auth::keyfs::{Expiry, KeyfsError, Status};
 use crate::auth::oath::{self, Hash, Kind, Token, UsersLine};
+use crate::ninep::client::Error as NinepError;
+use crate::ninep::files::Files as Client;
 use argh::FromArgs;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
@@ -264,6 +270,99 @@ fn merge(old: Option<&Token>, mut new: Token) -> Token {
 }
 
 impl UserCmd {
+    /// The daemon runs with keyfs unlocked: work through its keyfs tree
+    /// (no master passphrase needed).
+    fn via_daemon(self, mut c: Client, now: u64) -> Result<(), Fail> {
+        let exists = |c: &mut Client, n: &str| -> Result<(), Fail> {
+            c.read_text(&format!("{n}/status"))
+                .map(|_| ())
+                .map_err(|e| match e {
+                    NinepError::Remote(m) if m.contains("not found") => {
+                        KeyfsError::NoUser(n.to_string()).into()
+                    }
+                    e => e.into(),
+                })
+        };
+        match self.what {
+            What::Add(a) => {
+                c.mkdir("", &a.name)?;
+                if let Some(e) = &a.expire {
+                    let exp = parse_expiry(e)?;
+                    c.write(&format!("{}/expire", a.name), exp.to_string().as_bytes())?;
+                }
+                println!("added {}", a.name);
+            }
+            What::Passwd(p) => {
+                exists(&mut c, &p.name)?;
+                let pw = prompt::new_secret(&format!("password for {}: ", p.name))?;
+                c.write(&format!("{}/secret", p.name), &pw)?;
+                println!("password of {} set", p.name);
+            }
+            What::Del(d) => {
+                exists(&mut c, &d.name)?;
+                c.remove(&d.name)?;
+                println!("deleted {}", d.name);
+            }
+            What::Disable(d) => {
+                exists(&mut c, &d.name)?;
+                c.write(&format!("{}/status", d.name), b"disabled")?;
+                println!("{} disabled", d.name);
+            }
+            What::Enable(e) => {
+                exists(&mut c, &e.name)?;
+                c.write(&format!("{}/status", e.name), b"ok")?;
+                println!("{} enabled", e.name);
+            }
+            What::Expire(e) => {
+                exists(&mut c, &e.name)?;
+                let exp = parse_expiry(&e.when)?;
+                c.write(&format!("{}/expire", e.name), exp.to_string().as_bytes())?;
+                println!("{} expires {}", e.name, show_expiry(exp));
+            }
+            What::List(_) => {
+                for st in c.list("")? {
+                    if !st.qid.is_dir() {
+                        continue;
+                    }
+                    let status = c.read_text(&format!("{}/status", st.name))?;
+                    let exp = c.read_text(&format!("{}/expire", st.name))?;
+                    let exp = match Expiry::parse(&exp) {
+                        Some(Expiry::At(t)) => when::format(t),
+                        _ => exp,
+                    };
+                    println!("{}\t{status}\t{exp}", st.name);
+                }
+            }
+            What::Show(s) => {
+                exists(&mut c, &s.name)?;
+                let status = c.read_text(&format!("{}/status", s.name))?;
+                let exp = c.read_text(&format!("{}/expire", s.name))?;
+                let log = c.read_text(&format!("{}/log", s.name))?;
+                println!("name: {}", s.name);
+                println!("status: {status}");
+                match Expiry::parse(&exp) {
+                    Some(e) => println!(
+                        "expire: {}{}",
+                        show_expiry(e),
+                        if e.expired(now) { " (expired)" } else { "" }
+                    ),
+                    None => println!("expire: {exp}"),
+                }
+                let mut words = log.split_whitespace();
+                println!(
+                    "failures: {} consecutive (in the daemon)",
+                    words.next().unwrap_or("0")
+                );
+                if let (Some("purgatory"), Some(secs)) = (words.next(), words.next()) {
+                    println!("locked: {secs} s more");
+                }
+                println!("(password, OATH token and attributes are not served by the daemon's keyfs tree)");
+            }
+            _ => return Err(Fail::msg("not served by the daemon's keyfs tree")),
+        }
+        Ok(())
+    }
+
     pub fn run(self, g: &Globals) -> Result<(), Fail> {
         let now = when::now();
         // Check arguments before asking for the passphrase.
@@ -306,6 +405,22 @@ impl UserCmd {
                 }
             }
             _ => {}
+        }
+        let routed = matches!(
+            self.what,
+            What::Add(_)
+                | What::Passwd(_)
+                | What::Del(_)
+                | What::List(_)
+                | What::Show(_)
+                | What::Disable(_)
+                | What::Enable(_)
+                | What::Expire(_)
+        );
+        if routed {
+            if let Some(c) = super::keyfs::unlocked_daemon(g)? {
+                return self.via_daemon(c, now);
+            }
         }
         let mut o = open(g)?;
         let st = &mut o.store;

@@ -306,6 +306,9 @@ pub struct Keyfs {
     pub kdf_iterations: u32,
     /// OATH search window: HOTP counters ahead, TOTP steps either side.
     pub otp_window: u64,
+    /// The admin 9P socket of the keyfs tree; empty means
+    /// `<run_dir>/keyfs`. Only the daemon's uid and root may connect.
+    pub socket: Option<PathBuf>,
 }
 
 /// `attended` (unlock by hand after boot) or `unattended` (key file).
@@ -334,6 +337,7 @@ impl Default for Keyfs {
             keyfile: PathBuf::from("/etc/warden/keys.key"),
             kdf_iterations: 35_000,
             otp_window: 1,
+            socket: None,
         }
     }
 }
@@ -478,6 +482,11 @@ impl Factotum {
 }
 
 impl Keyfs {
+    /// The keyfs tree's socket: the configured one or `<run_dir>/keyfs`.
+    pub fn socket_path(&self, run_dir: &std::path::Path) -> PathBuf {
+        self.socket.clone().unwrap_or_else(|| run_dir.join("keyfs"))
+    }
+
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         let d = Keyfs::default();
         let k = Keyfs {
@@ -486,6 +495,7 @@ impl Keyfs {
             keyfile: o.get("keyfile", d.keyfile)?,
             kdf_iterations: o.get("kdf_iterations", d.kdf_iterations)?,
             otp_window: o.get("otp_window", d.otp_window)?,
+            socket: o.get_opt("socket")?,
         };
         if k.kdf_iterations < 1000 {
             let line = o

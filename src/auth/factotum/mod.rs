@@ -25,6 +25,7 @@ pub mod confirm;
 pub mod conv;
 pub mod ctl;
 pub mod keystore;
+pub mod persist;
 pub mod queue;
 pub mod rpc;
 #[cfg(test)]

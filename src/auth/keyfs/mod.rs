@@ -9,14 +9,13 @@
 //! - [`store`]: an unlocked key file; every change is written atomically.
 //! - [`Keyfs`]: the locked/unlocked state a daemon owns. While locked every
 //!   request that needs a secret fails at once with [`KeyfsError::Locked`].
-//!
-//! For a 9P tree like Inferno's keyfs(4) (a directory per user with
-//! `secret`, `expire`, `status`, `log`), the store offers what each file
-//! needs: [`Store::users`], [`Store::add_user`] (mkdir),
-//! [`Store::del_user`] (remove), [`Store::rename_user`] (rename),
-//! [`Store::set_password`] (write `secret`), [`Store::set_expire`] with
-//! [`Expiry::parse`] / `Display` (`expire`), [`Store::set_status`] with
-//! [`Status::as_str`] (`status`), [`Store::bad`] / [`Store::good`] (`log`).
+//! - [`shared`]: the daemon's one keyfs ([`shared::SharedKeyfs`]), lent to
+//!   every service: the keyfs tree, the factotum (persistent keys), the
+//!   ticket service (it implements the ticket service's `Accounts`) and the
+//!   signer; failure counting (`bad`/`good`) for all of them.
+//! - [`tree`]: the 9P tree like Inferno's keyfs(4) (a directory per user
+//!   with `secret`, `expire`, `status`, `log`, and a `ctl` for unlock and
+//!   lock), served by [`service`] at `<run_dir>/keyfs` to the admin only.
 //!
 //! The factotum record ([`Store::factotum_keys`],
 //! [`Store::set_factotum_keys`]) holds the agent's persistent keys as
@@ -26,8 +25,11 @@ pub mod account;
 pub mod codec;
 pub mod file;
 pub mod fs;
+pub mod service;
+pub mod shared;
 pub mod signer;
 pub mod store;
+pub mod tree;
 
 pub use account::{Account, Expiry, FailOutcome, Failures, Secrets, Status};
 pub use fs::{Fs, RealFs};
@@ -266,6 +268,21 @@ impl<F: Fs + Clone> Keyfs<F> {
         }
     }
 
+    /// Install a store opened elsewhere (the daemon derives the key
+    /// without holding its shared lock, then installs the result).
+    pub fn install(&mut self, store: Store<F>) {
+        self.store = Some(store);
+    }
+
+    /// The open store, if unlocked.
+    pub fn store_ref(&self) -> Option<&Store<F>> {
+        self.store.as_ref()
+    }
+
+    pub fn fs(&self) -> &F {
+        &self.fs
+    }
+
     /// Forget the master key and every decrypted account (zeroized on drop).
     pub fn lock(&mut self) {
         self.store = None;
@@ -278,125 +295,4 @@ impl<F: Fs + Clone> Keyfs<F> {
 }
 
 #[cfg(test)]
-mod tests;
-
-/// The keyfs a daemon owns and lends to its services (signer, agent,
-/// ticket service): one [`Keyfs`] behind a mutex, cloned cheaply.
-///
-/// - While locked, [`Shared::with`] fails at once with
-///   [`KeyfsError::Locked`]: a request never waits for `warden unlock`.
-/// - Each use takes the key file's lock (`<file>.lock`, the one `warden
-///   user` commands hold) without blocking for long: a busy file fails
-///   after [`BUSY_WAIT`] instead of stalling a service.
-/// - If another process changed the file since the last use, it is read
-///   again with the key held (no KDF), so `warden user passwd` on the
-///   router takes effect in the running daemon and the daemon's next
-///   write does not undo it.
-#[derive(Clone)]
-pub struct Shared {
-    inner: std::sync::Arc<std::sync::Mutex<SharedInner>>,
-}
-
-struct SharedInner {
-    keyfs: Keyfs,
-    /// (device, inode, mtime seconds, mtime nanoseconds, length) of the
-    /// key file when we last read or wrote it.
-    seen: Option<(u64, u64, i64, i64, u64)>,
-}
-
-/// How long [`Shared::with`] waits for the key file's lock.
-pub const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-fn stamp(path: &Path) -> Option<(u64, u64, i64, i64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(path).ok()?;
-    Some((m.dev(), m.ino(), m.mtime(), m.mtime_nsec(), m.len()))
-}
-
-/// Try to flock `<file>.lock` for up to `wait`.
-fn lock_briefly(path: &Path, wait: std::time::Duration) -> Result<std::fs::File, KeyfsError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    use std::os::unix::io::AsRawFd;
-    let lp = store::sibling(path, ".lock");
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&lp)
-        .map_err(|e| KeyfsError::io("open lock file", &lp, e))?;
-    let start = std::time::Instant::now();
-    loop {
-        // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-            return Ok(f);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::WouldBlock || start.elapsed() >= wait {
-            return Err(KeyfsError::io("lock (busy)", &lp, e));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
-impl Shared {
-    pub fn new(keyfs: Keyfs) -> Shared {
-        Shared {
-            inner: std::sync::Arc::new(std::sync::Mutex::new(SharedInner { keyfs, seen: None })),
-        }
-    }
-
-    fn guard(&self) -> std::sync::MutexGuard<'_, SharedInner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub fn is_locked(&self) -> bool {
-        self.guard().keyfs.is_locked()
-    }
-
-    pub fn settings(&self) -> Settings {
-        self.guard().keyfs.settings().clone()
-    }
-
-    /// Unlock with a passphrase (runs the KDF while holding the handle).
-    pub fn unlock(&self, pass: &[u8]) -> Result<Vec<String>, KeyfsError> {
-        let mut g = self.guard();
-        let w = g.keyfs.unlock(pass)?;
-        g.seen = stamp(&g.keyfs.settings().file);
-        Ok(w)
-    }
-
-    /// Unlock from the unattended key file.
-    pub fn unlock_unattended(&self) -> Result<Vec<String>, KeyfsError> {
-        let mut g = self.guard();
-        let w = g.keyfs.unlock_unattended()?;
-        g.seen = stamp(&g.keyfs.settings().file);
-        Ok(w)
-    }
-
-    pub fn lock(&self) {
-        let mut g = self.guard();
-        g.keyfs.lock();
-        g.seen = None;
-    }
-
-    /// Run `f` on the open store (see the type's notes).
-    pub fn with<R>(
-        &self,
-        f: impl FnOnce(&mut Store) -> Result<R, KeyfsError>,
-    ) -> Result<R, KeyfsError> {
-        let mut g = self.guard();
-        if g.keyfs.is_locked() {
-            return Err(KeyfsError::Locked);
-        }
-        let path = g.keyfs.settings().file.clone();
-        let _flock = lock_briefly(&path, BUSY_WAIT)?;
-        let now = stamp(&path);
-        if now != g.seen {
-            g.keyfs.store()?.reload()?;
-        }
-        let r = f(g.keyfs.store()?);
-        g.seen = stamp(&path);
-        r
-    }
-}
+pub(crate) mod tests;

@@ -15,8 +15,8 @@
 //!   hook. Until a confirmer is attached (the factotum's confirm file) the
 //!   configured policy answers (`signer agent_confirm`, deny by default).
 
+use crate::auth::keyfs::shared::SharedKeyfs as Shared;
 use crate::auth::keyfs::signer::AgentKey;
-use crate::auth::keyfs::Shared;
 use crate::auth::ssh::agent::{self, Agent, Held, Request};
 use crate::auth::ssh::key::{Ed25519Key, PublicKey};
 use crate::config::model::ConfirmPolicy;
@@ -327,7 +327,7 @@ impl crate::daemon::Service for AgentService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::keyfs::{Keyfs, Mode, RealFs, Settings, Store};
+    use crate::auth::keyfs::{Mode, RealFs, Settings, Store};
     use crate::auth::ssh::wire::put_string;
     use crate::wire::Writer;
 
@@ -360,14 +360,11 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("keys");
         Store::create(RealFs, &file, b"m", 1000).unwrap();
-        let keyfs = Shared::new(Keyfs::new(
-            Settings {
-                file,
-                mode: Mode::Attended,
-                iterations: 1000,
-            },
-            RealFs,
-        ));
+        let keyfs = Shared::new(Settings {
+            file,
+            mode: Mode::Attended,
+            iterations: 1000,
+        });
         let mut h = AgentHandler::new(keyfs.clone(), Box::new(Policy(ConfirmPolicy::Deny)), &[]);
         // Locked: empty list, failure for an add, at once.
         assert_eq!(count(&h.answer(&[11])), 0);

@@ -20,7 +20,8 @@
 
 use super::ca;
 use super::pake::{self, PakeError, Server, ServerAwaitRequest, Verifier};
-use crate::auth::keyfs::{KeyfsError, Shared};
+use crate::auth::keyfs::shared::SharedKeyfs as Shared;
+use crate::auth::keyfs::KeyfsError;
 use crate::auth::ssh::cert::CertType;
 use crate::auth::ssh::key::PublicKey;
 use crate::auth::ssh::wire::{get_string, put_string};
@@ -443,7 +444,7 @@ impl crate::daemon::Service for SignerService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::keyfs::{Expiry, Keyfs, Mode, RealFs, Settings, Store};
+    use crate::auth::keyfs::{Expiry, Mode, RealFs, Settings, Store};
     use crate::auth::oath::{self, Hash, Kind, Token};
     use crate::auth::ssh::cert;
     use crate::auth::ssh::key::Ed25519Key;
@@ -497,14 +498,11 @@ mod tests {
             )
             .unwrap();
         }
-        let keyfs = Shared::new(Keyfs::new(
-            Settings {
-                file,
-                mode: Mode::Attended,
-                iterations: 1000,
-            },
-            RealFs,
-        ));
+        let keyfs = Shared::new(Settings {
+            file,
+            mode: Mode::Attended,
+            iterations: 1000,
+        });
         if unlocked {
             keyfs.unlock(b"master").unwrap();
         }

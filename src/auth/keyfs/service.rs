@@ -1,0 +1,50 @@
+//! The keyfs daemon service: serves [`KeyfsTree`] over the daemon's one
+//! [`SharedKeyfs`] on `<run_dir>/keyfs` (option `socket`), to the daemon's
+//! uid and root only. In unattended mode it unlocks keyfs from the key
+//! file when it starts; in attended mode keyfs stays locked until
+//! `warden unlock` writes `unlock PASSPHRASE` to `ctl`.
+
+use super::shared::SharedKeyfs;
+use super::tree::KeyfsTree;
+use crate::daemon::{Ctx, Service};
+use crate::ninep::server::{Limits, Server};
+use crate::ninep::unix::{self, PeerPolicy};
+
+pub struct KeyfsService {
+    pub keyfs: SharedKeyfs,
+}
+
+impl Service for KeyfsService {
+    fn name(&self) -> &'static str {
+        "keyfs"
+    }
+
+    fn run(self: Box<Self>, ctx: Ctx) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let cfg = &ctx.config;
+        if matches!(self.keyfs.settings().mode, super::Mode::Unattended { .. }) {
+            match self.keyfs.unlock_unattended() {
+                Ok(warnings) => {
+                    for w in warnings {
+                        log::warn!("keyfs: {w}");
+                    }
+                }
+                Err(e) => log::error!("keyfs: unattended unlock failed, staying locked: {e}"),
+            }
+        }
+        let path = cfg.keyfs.socket_path(&cfg.main.run_dir);
+        // Admin only: the owner and root; no allow lists.
+        let policy = PeerPolicy::owner_only();
+        let sock =
+            unix::bind(&path, false).map_err(|e| format!("keyfs: bind {}: {e}", path.display()))?;
+        let owner = std::env::var("USER").unwrap_or_else(|_| "warden".into());
+        let server = Server::new(
+            "keyfs",
+            KeyfsTree::new(self.keyfs, &owner),
+            Limits::default(),
+        );
+        let mut l = unix::Listener::new(sock, Some(&path), server, policy, Default::default())?;
+        log::info!("keyfs: serving {}", path.display());
+        unix::serve(&mut l, &ctx.control, |_| PeerPolicy::owner_only())?;
+        Ok(())
+    }
+}
