@@ -10,6 +10,7 @@
 //! sections and options become warnings.
 
 pub mod model;
+#[cfg(feature = "toml")]
 pub mod toml_front;
 pub mod uci;
 
@@ -94,11 +95,21 @@ pub fn is_toml(path: &Path) -> bool {
 /// Parse configuration text. `file` is used only in messages.
 pub fn parse(file: &Path, text: &str) -> Result<(Config, Vec<Warning>), ConfigError> {
     let raw = if is_toml(file) {
-        toml_front::parse(text).map_err(|e| ConfigError {
+        #[cfg(feature = "toml")]
+        {
+            toml_front::parse(text).map_err(|e| ConfigError {
+                file: file.to_path_buf(),
+                line: e.line,
+                msg: e.msg,
+            })?
+        }
+        #[cfg(not(feature = "toml"))]
+        return Err(ConfigError {
             file: file.to_path_buf(),
-            line: e.line,
-            msg: e.msg,
-        })?
+            line: 0,
+            msg: "this warden was built without TOML support (cargo feature 'toml'); use UCI"
+                .into(),
+        });
     } else {
         uci::parse(text).map_err(|e| ConfigError {
             file: file.to_path_buf(),
