@@ -114,6 +114,16 @@ fn services(cfg: &Config, opts: &Options) -> Vec<Box<dyn Service>> {
     if cfg.uplink.enabled || simulate {
         v.push(Box::new(crate::uplink::service::UplinkService { simulate }));
     }
+    if cfg.signer.enabled {
+        v.push(Box::new(crate::auth::signer::service::SignerService {
+            keyfs: keyfs.clone(),
+        }));
+    }
+    if cfg.signer.agent {
+        v.push(Box::new(crate::auth::signer::agent::AgentService {
+            keyfs: keyfs.clone(),
+        }));
+    }
     v
 }
 

@@ -474,11 +474,17 @@ impl UserCmd {
                 );
                 println!(
                     "password: {}",
-                    if a.secrets.is_some() {
-                        "set"
-                    } else {
-                        "not set"
+                    match &a.secrets {
+                        Some(s) if s.signer.is_some() => "set",
+                        // Set before the signer existed: 'warden cert
+                        // request' needs the password set again.
+                        Some(_) => "set (no signer verifier: set it again for 'cert request')",
+                        None => "not set",
                     }
+                );
+                println!(
+                    "ssh principals: {}",
+                    crate::auth::signer::ca::principals(a).join(",")
                 );
                 match &a.otp {
                     None => println!("otp: none"),

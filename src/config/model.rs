@@ -361,15 +361,55 @@ impl Default for Authsrv {
 /// `config signer`: SSH certificates and the ssh-agent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signer {
+    /// Serve certificate requests on `listen`.
     pub enabled: bool,
+    /// TCP address of the signer (6673: Inferno's signer port).
+    pub listen: String,
+    /// Longest validity of a user certificate issued over the network.
     pub max_validity: Duration,
+    /// Where `warden cert krl` writes the revocation list (sshd's
+    /// RevokedKeys).
+    pub krl: PathBuf,
+    /// Serve the ssh-agent protocol on `agent_socket`.
+    pub agent: bool,
+    /// The agent's socket; empty means `<run_dir>/agent`.
+    pub agent_socket: Option<PathBuf>,
+    /// Uids besides root and the daemon's own that may use the agent.
+    pub agent_uids: Vec<u32>,
+    /// Answer for keys added with confirm while no confirmer is attached:
+    /// deny (default) or allow.
+    pub agent_confirm: ConfirmPolicy,
+}
+
+/// What the agent answers for a confirm-constrained key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmPolicy {
+    Deny,
+    Allow,
+}
+
+impl FromOption for ConfirmPolicy {
+    const EXPECTED: &'static str = "deny or allow";
+    fn from_option(s: &str) -> Option<Self> {
+        match s {
+            "deny" => Some(ConfirmPolicy::Deny),
+            "allow" => Some(ConfirmPolicy::Allow),
+            _ => None,
+        }
+    }
 }
 
 impl Default for Signer {
     fn default() -> Self {
         Signer {
             enabled: false,
+            listen: "0.0.0.0:6673".into(),
             max_validity: Duration::from_secs(24 * 3600),
+            krl: PathBuf::from("/etc/warden/revoked.krl"),
+            agent: false,
+            agent_socket: None,
+            agent_uids: Vec::new(),
+            agent_confirm: ConfirmPolicy::Deny,
         }
     }
 }
@@ -489,7 +529,13 @@ impl Signer {
         let d = Signer::default();
         Ok(Signer {
             enabled: o.get("enabled", d.enabled)?,
+            listen: o.get("listen", d.listen)?,
             max_validity: o.get("max_validity", d.max_validity)?,
+            krl: o.get("krl", d.krl)?,
+            agent: o.get("agent", d.agent)?,
+            agent_socket: o.get_opt("agent_socket")?,
+            agent_uids: o.list("agent_uids")?,
+            agent_confirm: o.get("agent_confirm", d.agent_confirm)?,
         })
     }
 }

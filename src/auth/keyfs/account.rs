@@ -120,6 +120,9 @@ pub struct Secrets {
     /// The shared secret for challenge/response protocols (chap, apop,
     /// cram): the password itself, as Plan 9's keyfs `secret` file holds it.
     pub secret: Zeroizing<Vec<u8>>,
+    /// The signer's PAKE verifier (set by `warden user passwd`; key files
+    /// written before it existed have none until the next password change).
+    pub signer: Option<super::signer::SignerVerifier>,
 }
 
 impl fmt::Debug for Secrets {
@@ -135,6 +138,7 @@ impl Secrets {
             des_key: Zeroizing::new(passtokey(pw)),
             aes_key: Zeroizing::new(passtoaeskey(pw)),
             secret: Zeroizing::new(pw.to_vec()),
+            signer: None,
         }
     }
 }

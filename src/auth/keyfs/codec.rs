@@ -3,17 +3,24 @@
 //! checked on decode).
 //!
 //! ```text
-//! db       = "KFDB" version:u8(=1) naccounts:u32 account* nfactotum:u32 line*
+//! db       = "KFDB" version:u8(=2) naccounts:u32 account* nfactotum:u32 line*
+//!            signer                  (version 2 only; see keyfs::signer)
 //! account  = len:u32 body            (len bytes, parsed to the end exactly)
 //! body     = name:str8 status:u8 expire:(0 | 1 u64) changed:u64
-//!            secrets:(0 | 1 des[7] aes[16] secret:bytes16)
+//!            secrets:(0 | 1 des[7] aes[16] secret:bytes16
+//!                     verifier:(0 | 1 salt[16] iterations:u32 secret[32]))
+//!                                    (verifier: version 2 only)
 //!            otp:(0 | 1 kind:u8 step:u64 digits:u8 hash:u8 key:bytes8
 //!                 counter:u64 lastotp:(0 | 1 str8) lasttime:(0 | 1 u64))
 //!            nattrs:u16 (name:str16 value:str16)* note:(0 | 1 str16)
 //! line     = bytes32                 (one factotum key, opaque text)
 //! ```
+//!
+//! Version 1 files (before the signer) still open: their accounts have no
+//! verifier and the signer record starts empty. Every write is version 2.
 
 use super::account::{Account, Expiry, Secrets, Status, AESKEYLEN, DESKEYLEN};
+use super::signer::{AgentKey, CaKey, Issued, SignerDb, SignerVerifier};
 use crate::auth::oath::{valid_digits, Hash, Kind, Token};
 use crate::wire::{Reader, Short, Writer};
 use std::collections::BTreeMap;
@@ -21,7 +28,7 @@ use zeroize::Zeroizing;
 
 const MAGIC: &[u8; 4] = b"KFDB";
 /// The payload format this build writes and reads.
-pub const DB_VERSION: u8 = 1;
+pub const DB_VERSION: u8 = 2;
 
 /// The whole database, decrypted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,6 +36,8 @@ pub struct Db {
     pub accounts: BTreeMap<String, Account>,
     /// The factotum's persistent keys: opaque key lines, kept in order.
     pub factotum: Vec<Zeroizing<String>>,
+    /// The signer's CA keys, serials, issued log and agent keys.
+    pub signer: SignerDb,
 }
 
 /// The decrypted payload did not parse (it was written by a broken build:
@@ -80,6 +89,17 @@ fn put_account(w: &mut Writer, a: &Account) {
         Some(s) => {
             w.u8(1).bytes(&s.des_key[..]).bytes(&s.aes_key[..]);
             str_n(w, &s.secret, true);
+            match &s.signer {
+                None => {
+                    w.u8(0);
+                }
+                Some(v) => {
+                    w.u8(1)
+                        .bytes(&v.salt)
+                        .u32le(v.iterations)
+                        .bytes(&v.secret[..]);
+                }
+            }
         }
     }
     match &a.otp {
@@ -147,6 +167,7 @@ pub fn encode(db: &Db) -> Zeroizing<Vec<u8>> {
     for l in &db.factotum {
         w.u32le(l.len() as u32).bytes(l.as_bytes());
     }
+    put_signer(&mut w, &db.signer);
     Zeroizing::new(w.into_vec())
 }
 
@@ -168,7 +189,123 @@ fn flag(r: &mut Reader<'_>, what: &str) -> Result<bool, DecodeError> {
     }
 }
 
-fn get_account(body: &[u8]) -> Result<Account, DecodeError> {
+fn put_signer(w: &mut Writer, s: &SignerDb) {
+    w.u64le(s.next_serial).u64le(s.krl_version);
+    w.u16le(s.cas.len().min(usize::from(u16::MAX)) as u16);
+    for c in s.cas.iter().take(usize::from(u16::MAX)) {
+        w.bytes(&c.seed[..]).u64le(c.created);
+        match c.retired {
+            None => {
+                w.u8(0);
+            }
+            Some(t) => {
+                w.u8(1).u64le(t);
+            }
+        }
+        w.u64le(c.until);
+    }
+    w.u32le(s.issued.len() as u32);
+    for i in &s.issued {
+        w.u64le(i.serial).u8(i.kind);
+        str_n(w, &i.key, true);
+        str_n(w, &i.ca, true);
+        str_n(w, i.principals.join(",").as_bytes(), true);
+        w.u64le(i.valid_after).u64le(i.valid_before);
+        str_n(w, i.by.as_bytes(), false);
+        w.u64le(i.at).u8(u8::from(i.revoked));
+    }
+    w.u16le(s.revoked_keys.len().min(usize::from(u16::MAX)) as u16);
+    for k in s.revoked_keys.iter().take(usize::from(u16::MAX)) {
+        str_n(w, k, true);
+    }
+    w.u16le(s.agent_keys.len().min(usize::from(u16::MAX)) as u16);
+    for k in s.agent_keys.iter().take(usize::from(u16::MAX)) {
+        w.bytes(&k.seed[..]);
+        str_n(w, k.comment.as_bytes(), true);
+        w.u8(u8::from(k.confirm));
+    }
+}
+
+fn get_bytes16(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
+    let n = usize::from(r.u16le()?);
+    Ok(r.bytes(n)?.to_vec())
+}
+
+fn get_signer(r: &mut Reader<'_>) -> Result<SignerDb, DecodeError> {
+    let ctx = |m: &str| DecodeError(format!("signer record: {m}"));
+    let mut s = SignerDb {
+        next_serial: r.u64le()?,
+        krl_version: r.u64le()?,
+        ..SignerDb::default()
+    };
+    let ncas = r.u16le()?;
+    for _ in 0..ncas {
+        let seed = Zeroizing::new(r.array::<32>()?);
+        let created = r.u64le()?;
+        let retired = if flag(r, "retired")? {
+            Some(r.u64le()?)
+        } else {
+            None
+        };
+        let until = r.u64le()?;
+        s.cas.push(CaKey {
+            seed,
+            created,
+            retired,
+            until,
+        });
+    }
+    let nissued = r.u32le()?;
+    for _ in 0..nissued {
+        let serial = r.u64le()?;
+        let kind = r.u8()?;
+        if kind != 1 && kind != 2 {
+            return Err(ctx(&format!("certificate {serial}: bad type {kind}")));
+        }
+        let key = get_bytes16(r)?;
+        let ca = get_bytes16(r)?;
+        let principals = get_str(r, true, "principals")?;
+        let valid_after = r.u64le()?;
+        let valid_before = r.u64le()?;
+        let by = get_str(r, false, "issued by")?;
+        let at = r.u64le()?;
+        let revoked = flag(r, "revoked")?;
+        s.issued.push(Issued {
+            serial,
+            kind,
+            key,
+            ca,
+            principals: if principals.is_empty() {
+                Vec::new()
+            } else {
+                principals.split(',').map(String::from).collect()
+            },
+            valid_after,
+            valid_before,
+            by,
+            at,
+            revoked,
+        });
+    }
+    let nrev = r.u16le()?;
+    for _ in 0..nrev {
+        s.revoked_keys.push(get_bytes16(r)?);
+    }
+    let nagent = r.u16le()?;
+    for _ in 0..nagent {
+        let seed = Zeroizing::new(r.array::<32>()?);
+        let comment = get_str(r, true, "agent key comment")?;
+        let confirm = flag(r, "agent key confirm")?;
+        s.agent_keys.push(AgentKey {
+            seed,
+            comment,
+            confirm,
+        });
+    }
+    Ok(s)
+}
+
+fn get_account(body: &[u8], version: u8) -> Result<Account, DecodeError> {
     let mut r = Reader::new(body);
     let name = get_str(&mut r, false, "user name")?;
     let ctx = |m: &str| DecodeError(format!("account '{name}': {m}"));
@@ -188,10 +325,23 @@ fn get_account(body: &[u8]) -> Result<Account, DecodeError> {
         let aes_key = Zeroizing::new(r.array::<AESKEYLEN>()?);
         let n = usize::from(r.u16le()?);
         let secret = Zeroizing::new(r.bytes(n)?.to_vec());
+        let signer = if version >= 2 && flag(&mut r, "verifier")? {
+            let salt = r.array::<16>()?;
+            let iterations = r.u32le()?;
+            let secret = Zeroizing::new(r.array::<32>()?);
+            Some(SignerVerifier {
+                salt,
+                iterations,
+                secret,
+            })
+        } else {
+            None
+        };
         Some(Secrets {
             des_key,
             aes_key,
             secret,
+            signer,
         })
     } else {
         None
@@ -268,7 +418,7 @@ pub fn decode(buf: &[u8]) -> Result<Db, DecodeError> {
         return Err(DecodeError("payload magic is wrong".into()));
     }
     let v = r.u8()?;
-    if v != DB_VERSION {
+    if v != 1 && v != DB_VERSION {
         return Err(DecodeError(format!(
             "payload version {v} not supported (this build reads {DB_VERSION})"
         )));
@@ -278,7 +428,7 @@ pub fn decode(buf: &[u8]) -> Result<Db, DecodeError> {
     for i in 0..n {
         let len = r.u32le()? as usize;
         let body = r.bytes(len)?;
-        let a = get_account(body).map_err(|e| DecodeError(format!("account #{i}: {e}")))?;
+        let a = get_account(body, v).map_err(|e| DecodeError(format!("account #{i}: {e}")))?;
         if db.accounts.insert(a.name.clone(), a).is_some() {
             return Err(DecodeError(format!("account #{i}: duplicate name")));
         }
@@ -290,6 +440,9 @@ pub fn decode(buf: &[u8]) -> Result<Db, DecodeError> {
         let s = String::from_utf8(b.to_vec())
             .map_err(|_| DecodeError(format!("factotum key #{i} is not UTF-8")))?;
         db.factotum.push(Zeroizing::new(s));
+    }
+    if v >= 2 {
+        db.signer = get_signer(&mut r)?;
     }
     if r.remaining() != 0 {
         return Err(DecodeError(format!("{} trailing bytes", r.remaining())));
@@ -324,7 +477,72 @@ pub(crate) mod tests {
         db.factotum.push(Zeroizing::new(
             "key proto=pass user=x !password='a b'".into(),
         ));
+        if let Some(s) = db
+            .accounts
+            .get_mut("glenda")
+            .and_then(|a| a.secrets.as_mut())
+        {
+            s.signer = Some(SignerVerifier {
+                salt: [3; 16],
+                iterations: 1000,
+                secret: Zeroizing::new([4; 32]),
+            });
+        }
+        db.signer.next_serial = 7;
+        db.signer.krl_version = 2;
+        db.signer.cas.push(CaKey {
+            seed: Zeroizing::new([5; 32]),
+            created: 1,
+            retired: Some(2),
+            until: 3,
+        });
+        db.signer.issued.push(Issued {
+            serial: 6,
+            kind: 1,
+            key: vec![1, 2, 3],
+            ca: vec![4, 5],
+            principals: vec!["glenda".into(), "backup".into()],
+            valid_after: 10,
+            valid_before: 20,
+            by: "admin".into(),
+            at: 11,
+            revoked: true,
+        });
+        db.signer.revoked_keys.push(vec![9; 5]);
+        db.signer.agent_keys.push(AgentKey {
+            seed: Zeroizing::new([8; 32]),
+            comment: "backup@box".into(),
+            confirm: true,
+        });
         db
+    }
+
+    /// A version 1 payload (before the signer) still opens: no verifier,
+    /// an empty signer record.
+    #[test]
+    fn version_1_opens() {
+        let mut db = Db::default();
+        let mut a = Account::new("glenda", Expiry::Never, 10).unwrap();
+        a.secrets = Some(Secrets::from_password(b"password"));
+        db.accounts.insert(a.name.clone(), a);
+        let v2 = encode(&db);
+        // v1 layout: the same account body without the verifier flag, and
+        // no signer record.
+        let mut body = Writer::new();
+        put_account(&mut body, &db.accounts["glenda"]);
+        // name(1+6) status(1) expire(1) changed(8) flag(1) des(7) aes(16)
+        // secret(2+8) then the verifier flag.
+        let at = 7 + 1 + 1 + 8 + 1 + 7 + 16 + 2 + 8;
+        assert_eq!(body.buf[at], 0);
+        body.buf.remove(at);
+        let mut v1 = Writer::new();
+        v1.bytes(MAGIC).u8(1).u32le(1);
+        v1.u32le(body.buf.len() as u32).bytes(&body.buf);
+        v1.u32le(0);
+        let got = decode(&v1.buf).unwrap();
+        assert_eq!(got, db);
+        assert_eq!(got.signer, SignerDb::default());
+        assert_ne!(v1.buf, v2.to_vec());
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod file;
 pub mod fs;
 pub mod service;
 pub mod shared;
+pub mod signer;
 pub mod store;
 pub mod tree;
 

@@ -385,7 +385,11 @@ impl<F: Fs> Store<F> {
                 "a password must be 1 to {MAX_PASSWORD} bytes"
             )));
         }
-        let s = Secrets::from_password(pw);
+        let mut s = Secrets::from_password(pw);
+        s.signer = Some(super::signer::SignerVerifier::new(
+            pw,
+            super::signer::VERIFIER_ITERATIONS,
+        )?);
         self.with_user(name, now, |a| {
             a.secrets = Some(s);
             Ok(())

@@ -1,3 +1,6 @@
 //! The signer: SSH certificates for the LAN, requested over a PAKE.
 
+pub mod agent;
+pub mod ca;
 pub mod pake;
+pub mod service;

@@ -1,0 +1,720 @@
+//! The signer on the network: the [`pake`](super::pake) exchange over TCP
+//! (each message one length-prefixed frame, at most [`pake::MAX_MSG`]
+//! bytes), served by [`frameserve`](crate::sys::frameserve) in one poll
+//! loop; and the client `warden cert request` uses.
+//!
+//! The sealed request and reply:
+//!
+//! ```text
+//! request = version:u8(=1) key:string totp:string      (string = u32be len, bytes)
+//! reply   = 0 cert:string | 1 message:string | 2 message:string (a TOTP code is needed)
+//! ```
+//!
+//! Accounting: an account that is unknown, disabled, expired, in
+//! purgatory or without a signer verifier gets a made-up exchange that
+//! fails like a wrong password (no oracle for guessing while locked out).
+//! For an existing account a failed key confirmation counts as a failed
+//! login (keyfs's purgatory and 50-strikes rules): the request's MAC is
+//! wrong, or the client left after the server's confirmation (it does so
+//! when its password is wrong). A wrong TOTP code counts too.
+
+use super::ca;
+use super::pake::{self, PakeError, Server, ServerAwaitRequest, Verifier};
+use crate::auth::keyfs::shared::SharedKeyfs as Shared;
+use crate::auth::keyfs::KeyfsError;
+use crate::auth::ssh::cert::CertType;
+use crate::auth::ssh::key::PublicKey;
+use crate::auth::ssh::wire::{get_string, put_string};
+use crate::sys::frameserve::{self, Handler, Limits, Verdict};
+use crate::wire::{Reader, Writer};
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// Inferno's signer port (logind), reused for warden's signer.
+pub const DEFAULT_PORT: u16 = 6673;
+
+pub const REPLY_CERT: u8 = 0;
+pub const REPLY_ERROR: u8 = 1;
+pub const REPLY_NEED_TOTP: u8 = 2;
+
+/// What the signer needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub max_validity: u64,
+    pub otp_window: u64,
+}
+
+enum State {
+    Hello,
+    AwaitA(Server),
+    AwaitRequest(ServerAwaitRequest),
+    Done,
+}
+
+pub struct Conn {
+    state: State,
+    peer: String,
+}
+
+/// The signer's protocol handler.
+pub struct Signer {
+    keyfs: Shared,
+    pub policy: Policy,
+    /// Made-up verifiers for unknown users derive from this.
+    fake_key: Zeroizing<[u8; 32]>,
+    /// Time source (seconds since the epoch).
+    pub clock: fn() -> u64,
+    pub issued: u64,
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn reply(code: u8, body: &[u8]) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.u8(code);
+    put_string(&mut w, body);
+    w.into_vec()
+}
+
+impl Signer {
+    pub fn new(keyfs: Shared, policy: Policy) -> Result<Signer, KeyfsError> {
+        let mut fake_key = Zeroizing::new([0u8; 32]);
+        crate::auth::keyfs::file::random(&mut fake_key[..])?;
+        Ok(Signer {
+            keyfs,
+            policy,
+            fake_key,
+            clock: now,
+            issued: 0,
+        })
+    }
+
+    fn fake(&self, user: &str) -> Verifier {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut m = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.fake_key[..])
+            .expect("HMAC takes any key length");
+        m.update(user.as_bytes());
+        let h: [u8; 32] = m.finalize().into_bytes().into();
+        let mut salt = [0u8; pake::SALT_LEN];
+        salt.copy_from_slice(&h[..pake::SALT_LEN]);
+        Verifier {
+            salt,
+            iterations: crate::auth::keyfs::signer::VERIFIER_ITERATIONS,
+            // Random per exchange: nobody can know it.
+            secret: Zeroizing::new(crate::sys::random::array().unwrap_or(h)),
+        }
+    }
+
+    fn lookup(&self, user: &str) -> Option<Verifier> {
+        let now = (self.clock)();
+        self.keyfs
+            .with(|s| {
+                let a = s.usable(user, now)?;
+                Ok(a.secrets
+                    .as_ref()
+                    .and_then(|x| x.signer.as_ref())
+                    .map(|v| Verifier {
+                        salt: v.salt,
+                        iterations: v.iterations,
+                        secret: v.secret.clone(),
+                    }))
+            })
+            .ok()
+            .flatten()
+    }
+
+    fn count_bad(&self, user: &str, peer: &str) {
+        let now = (self.clock)();
+        match self.keyfs.with(|s| s.bad(user, now)) {
+            Ok(out) => log::warn!("signer: {peer}: failed login for {user} ({out:?})"),
+            Err(KeyfsError::NoUser(_)) => {
+                log::warn!("signer: {peer}: failed login for unknown {user}")
+            }
+            Err(e) => log::warn!("signer: {peer}: failed login for {user}: {e}"),
+        }
+    }
+
+    /// After key confirmation: check the TOTP, issue the certificate.
+    fn serve_request(&mut self, user: &str, peer: &str, req: &[u8]) -> Vec<u8> {
+        let now = (self.clock)();
+        let parsed = (|| {
+            let mut r = Reader::new(req);
+            if r.u8()? != 1 {
+                return Err(crate::wire::Short { at: 0, need: 1 });
+            }
+            let key = get_string(&mut r)?.to_vec();
+            let totp = get_string(&mut r)?.to_vec();
+            Ok((key, totp))
+        })();
+        let Ok((key, totp)) = parsed else {
+            return reply(REPLY_ERROR, b"malformed request");
+        };
+        let key = match PublicKey::from_blob(&key) {
+            Ok(k) => k,
+            Err(e) => return reply(REPLY_ERROR, format!("key: {e}").as_bytes()),
+        };
+        let window = self.policy.otp_window;
+        let max = self.policy.max_validity;
+        let by = format!("{user} from {peer}");
+        let r = self.keyfs.with(|s| {
+            let a = s.usable(user, now)?.clone();
+            if a.otp.is_some() {
+                if totp.is_empty() {
+                    return Ok(Err(REPLY_NEED_TOTP));
+                }
+                let code = String::from_utf8_lossy(&totp).into_owned();
+                s.verify_otp(user, &code, now, window)?;
+            } else {
+                s.good(user);
+            }
+            let (after, before) = ca::user_window(now, a.expire, max);
+            let req = ca::Request {
+                kind: CertType::User,
+                key: key.clone(),
+                principals: ca::principals(&a),
+                valid_after: after,
+                valid_before: before,
+                by: by.clone(),
+                key_id: user.to_string(),
+            };
+            Ok(Ok(ca::issue(s, &req, now)?))
+        });
+        match r {
+            Ok(Ok((_, blob))) => {
+                self.issued += 1;
+                reply(REPLY_CERT, &blob)
+            }
+            Ok(Err(code)) => reply(code, b"this account needs a TOTP code"),
+            Err(e @ KeyfsError::Otp { .. }) => {
+                log::warn!("signer: {peer}: {e}");
+                reply(REPLY_ERROR, b"wrong TOTP code")
+            }
+            Err(e) => {
+                log::warn!("signer: {peer}: {user}: {e}");
+                reply(REPLY_ERROR, e.to_string().as_bytes())
+            }
+        }
+    }
+}
+
+fn err_frame(msg: &str) -> Vec<u8> {
+    // Outside the PAKE: an error frame is a zero-length version string
+    // followed by the message (the client shows it).
+    let mut w = Writer::new();
+    put_string(&mut w, b"");
+    put_string(&mut w, msg.as_bytes());
+    frameserve::frame(&w.buf)
+}
+
+impl<S> Handler<S> for Signer {
+    type Conn = Conn;
+
+    fn open(&mut self, _stream: &S, peer: &str) -> Option<Conn> {
+        Some(Conn {
+            state: State::Hello,
+            peer: peer.to_string(),
+        })
+    }
+
+    fn frame(&mut self, c: &mut Conn, body: &[u8]) -> Verdict {
+        match std::mem::replace(&mut c.state, State::Done) {
+            State::Hello => {
+                if self.keyfs.is_locked() {
+                    return Verdict::SendClose(err_frame("the signer's keyfs is locked"));
+                }
+                let lookup = |u: &str| self.lookup(u);
+                let fake = |u: &str| self.fake(u);
+                match Server::on_hello(body, &lookup, &fake) {
+                    Ok((s, params)) => {
+                        c.state = State::AwaitA(s);
+                        Verdict::Send(frameserve::frame(&params))
+                    }
+                    Err(e) => {
+                        log::debug!("signer: {}: {e}", c.peer);
+                        Verdict::SendClose(err_frame(&e.to_string()))
+                    }
+                }
+            }
+            State::AwaitA(s) => match s.on_a(body) {
+                Ok((s, b)) => {
+                    c.state = State::AwaitRequest(s);
+                    Verdict::Send(frameserve::frame(&b))
+                }
+                Err(e) => {
+                    log::debug!("signer: {}: {e}", c.peer);
+                    Verdict::Close
+                }
+            },
+            State::AwaitRequest(s) => match s.on_request(body) {
+                Ok(req) => {
+                    let user = s.user.clone();
+                    let out = self.serve_request(&user, &c.peer, &req);
+                    Verdict::SendClose(frameserve::frame(&s.reply(&out)))
+                }
+                Err(PakeError::WrongPassword) => {
+                    self.count_bad(&s.user, &c.peer);
+                    Verdict::Close
+                }
+                Err(e) => {
+                    log::debug!("signer: {}: {e}", c.peer);
+                    Verdict::Close
+                }
+            },
+            State::Done => Verdict::Close,
+        }
+    }
+
+    fn closed(&mut self, c: Conn, peer: &str) {
+        // Left after our key confirmation without a request: the client
+        // found our MAC wrong, which a wrong password causes.
+        if let State::AwaitRequest(s) = c.state {
+            self.count_bad(&s.user, peer);
+        }
+    }
+}
+
+/// The signer's limits: frames no larger than the protocol allows.
+pub fn limits() -> Limits {
+    Limits {
+        max_conns: 32,
+        idle: Duration::from_secs(15),
+        max_frame: pake::MAX_MSG,
+    }
+}
+
+// ---------------------------------------------------------------- client
+
+/// What the signer answered.
+#[derive(Debug)]
+pub enum Answer {
+    Cert(Vec<u8>),
+    NeedTotp,
+    Error(String),
+}
+
+fn read_frame(s: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len)?;
+    let n = u32::from_be_bytes(len) as usize;
+    if n == 0 || n > pake::MAX_MSG {
+        return Err(std::io::Error::other(format!(
+            "signer sent a {n}-byte frame"
+        )));
+    }
+    let mut b = vec![0u8; n];
+    s.read_exact(&mut b)?;
+    Ok(b)
+}
+
+/// The server's plain error frame, if this is one.
+fn plain_error(b: &[u8]) -> Option<String> {
+    let mut r = Reader::new(b);
+    let v = get_string(&mut r).ok()?;
+    if !v.is_empty() {
+        return None;
+    }
+    Some(String::from_utf8_lossy(get_string(&mut r).ok()?).into_owned())
+}
+
+/// Run one request over `stream`. Every message the client writes is
+/// passed to `tap` too (tests record the exchange).
+pub fn request_over(
+    stream: &mut std::net::TcpStream,
+    user: &str,
+    password: &[u8],
+    key: &PublicKey,
+    totp: Option<&str>,
+    tap: &mut dyn FnMut(&[u8]),
+) -> Result<Answer, Box<dyn std::error::Error + Send + Sync>> {
+    use std::io::Write;
+    fn send(
+        s: &mut std::net::TcpStream,
+        tap: &mut dyn FnMut(&[u8]),
+        b: &[u8],
+    ) -> std::io::Result<()> {
+        let f = frameserve::frame(b);
+        tap(&f);
+        s.write_all(&f)
+    }
+    let (c, hello) = pake::Client::start(user, password);
+    send(stream, tap, &hello)?;
+    let params = read_frame(stream)?;
+    tap(&params);
+    if let Some(m) = plain_error(&params) {
+        return Ok(Answer::Error(m));
+    }
+    let (c, a) = c.on_params(&params)?;
+    send(stream, tap, &a)?;
+    let b = match read_frame(stream) {
+        Ok(b) => b,
+        Err(_) => return Ok(Answer::Error("the signer closed the connection".into())),
+    };
+    tap(&b);
+    let mut w = Writer::new();
+    w.u8(1);
+    put_string(&mut w, &key.blob);
+    put_string(&mut w, totp.unwrap_or("").as_bytes());
+    let req = Zeroizing::new(w.into_vec());
+    let (c, msg) = c.on_b(&b, &req)?;
+    send(stream, tap, &msg)?;
+    let sealed = match read_frame(stream) {
+        Ok(b) => b,
+        Err(_) => {
+            return Err(Box::new(PakeError::WrongPassword));
+        }
+    };
+    tap(&sealed);
+    let plain = c.on_reply(&sealed)?;
+    let mut r = Reader::new(&plain);
+    let code = r.u8().map_err(|_| PakeError::Malformed("reply"))?;
+    let body = get_string(&mut r).map_err(|_| PakeError::Malformed("reply"))?;
+    Ok(match code {
+        REPLY_CERT => Answer::Cert(body.to_vec()),
+        REPLY_NEED_TOTP => Answer::NeedTotp,
+        _ => Answer::Error(String::from_utf8_lossy(body).into_owned()),
+    })
+}
+
+/// Connect (with a timeout) and run one request.
+pub fn request(
+    addr: &str,
+    user: &str,
+    password: &[u8],
+    key: &PublicKey,
+    totp: Option<&str>,
+) -> Result<Answer, Box<dyn std::error::Error + Send + Sync>> {
+    use std::net::ToSocketAddrs;
+    let sa = addr
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| format!("{addr}: no address"))?;
+    let mut s = std::net::TcpStream::connect_timeout(&sa, Duration::from_secs(10))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    s.set_write_timeout(Some(Duration::from_secs(30)))?;
+    request_over(&mut s, user, password, key, totp, &mut |_| {})
+}
+
+/// The signer as a daemon service.
+pub struct SignerService {
+    pub keyfs: Shared,
+}
+
+impl crate::daemon::Service for SignerService {
+    fn name(&self) -> &'static str {
+        "signer"
+    }
+
+    fn run(
+        self: Box<Self>,
+        ctx: crate::daemon::Ctx,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let policy = |c: &crate::config::Config| Policy {
+            max_validity: c.signer.max_validity.as_secs(),
+            otp_window: c.keyfs.otp_window,
+        };
+        let listener = std::net::TcpListener::bind(&ctx.config.signer.listen)
+            .map_err(|e| format!("listen on {}: {e}", ctx.config.signer.listen))?;
+        listener.set_nonblocking(true)?;
+        log::info!("signer: listening on {}", ctx.config.signer.listen);
+        let handler = Signer::new(self.keyfs.clone(), policy(&ctx.config))?;
+        let mut server = frameserve::Server::new(listener, handler, limits());
+        loop {
+            server.serve(ctx.control.fd())?;
+            for ev in ctx.control.take() {
+                match ev {
+                    crate::daemon::Event::Stop => return Ok(()),
+                    crate::daemon::Event::Reload(c) => {
+                        server.handler.policy = policy(&c);
+                        if c.signer.listen != ctx.config.signer.listen {
+                            log::warn!("signer: a new listen address takes a restart");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::keyfs::{Expiry, Mode, RealFs, Settings, Store};
+    use crate::auth::oath::{self, Hash, Kind, Token};
+    use crate::auth::ssh::cert;
+    use crate::auth::ssh::key::Ed25519Key;
+    use crate::sys::signals::Shutdown;
+    use std::sync::Arc;
+
+    struct Running {
+        addr: String,
+        stop: Arc<Shutdown>,
+        handle: Option<std::thread::JoinHandle<u64>>,
+        keyfs: Shared,
+        dir: std::path::PathBuf,
+    }
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            self.stop.raise();
+            if let Some(h) = self.handle.take() {
+                let _ = h.join();
+            }
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn start(tag: &str, unlocked: bool) -> Running {
+        let dir = std::env::temp_dir().join(format!("warden-signer-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("keys");
+        let now = now();
+        {
+            let mut s = Store::create(RealFs, &file, b"master", 1000).unwrap();
+            s.add_user("glenda", Expiry::Never, now).unwrap();
+            s.set_password("glenda", b"correct horse", now).unwrap();
+            s.set_attr("glenda", "principals", Some("glenda,backup"), now)
+                .unwrap();
+            s.add_user("bob", Expiry::At(now + 600), now).unwrap();
+            s.set_password("bob", b"bobs pw", now).unwrap();
+            s.set_otp(
+                "bob",
+                Some(Token {
+                    kind: Kind::Totp { step: 30 },
+                    digits: 6,
+                    hash: Hash::Sha1,
+                    key: Zeroizing::new(b"12345678901234567890".to_vec()),
+                    counter: 0,
+                    last_otp: None,
+                    last_time: None,
+                }),
+                now,
+            )
+            .unwrap();
+        }
+        let keyfs = Shared::new(Settings {
+            file,
+            mode: Mode::Attended,
+            iterations: 1000,
+        });
+        if unlocked {
+            keyfs.unlock(b"master").unwrap();
+        }
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let handler = Signer::new(
+            keyfs.clone(),
+            Policy {
+                max_validity: 3600,
+                otp_window: 1,
+            },
+        )
+        .unwrap();
+        let mut server = frameserve::Server::new(listener, handler, limits());
+        let stop = Arc::new(Shutdown::new().unwrap());
+        let s2 = stop.clone();
+        let handle = std::thread::spawn(move || {
+            server.serve(s2.fd()).unwrap();
+            server.handler.issued
+        });
+        Running {
+            addr,
+            stop,
+            handle: Some(handle),
+            keyfs,
+            dir,
+        }
+    }
+
+    fn key() -> PublicKey {
+        Ed25519Key::from_seed(&[3; 32]).public()
+    }
+
+    fn failures(r: &Running, user: &str) -> u32 {
+        r.keyfs.with(|s| Ok(s.failures(user).consecutive)).unwrap()
+    }
+
+    /// Wait (generously) until the server has noticed a closed connection.
+    fn wait_failures(r: &Running, user: &str, n: u32) {
+        for _ in 0..1000 {
+            if failures(r, user) >= n {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("failure count of {user} never reached {n}");
+    }
+
+    #[test]
+    fn issues_to_the_right_password_and_counts_wrong_ones() {
+        let r = start("issue", true);
+        let t0 = now();
+        let a = request(&r.addr, "glenda", b"correct horse", &key(), None).unwrap();
+        let Answer::Cert(blob) = a else {
+            panic!("{a:?}")
+        };
+        let p = cert::parse(&blob).unwrap();
+        assert!(p.signature_ok);
+        assert_eq!(p.spec.principals, vec!["glenda", "backup"]);
+        assert_eq!(p.spec.key, key());
+        let t1 = now();
+        assert!(p.spec.valid_after >= t0 - ca::BACKDATE && p.spec.valid_after <= t1 - ca::BACKDATE);
+        assert!(p.spec.valid_before >= t0 + 3600 && p.spec.valid_before <= t1 + 3600);
+        let ca_now = r
+            .keyfs
+            .with(|s| Ok(ca::current_pubkey(&s.db().signer)))
+            .unwrap();
+        assert_eq!(Some(p.ca), ca_now);
+
+        // A wrong password: the client refuses the server's confirmation
+        // and leaves; the server counts it.
+        assert_eq!(failures(&r, "glenda"), 0);
+        let e = request(&r.addr, "glenda", b"wrong", &key(), None).unwrap_err();
+        assert!(e.to_string().contains("wrong password"), "{e}");
+        wait_failures(&r, "glenda", 1);
+        // An active client that sends a request anyway (bad MAC): counted.
+        let mut s = std::net::TcpStream::connect(&r.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let (c, hello) = pake::Client::start("glenda", b"wrong");
+        use std::io::Write;
+        s.write_all(&frameserve::frame(&hello)).unwrap();
+        let params = read_frame(&mut s).unwrap();
+        let (_, msg_a) = c.on_params(&params).unwrap();
+        s.write_all(&frameserve::frame(&msg_a)).unwrap();
+        let _b = read_frame(&mut s).unwrap();
+        let mut forged = Writer::new();
+        put_string(&mut forged, &[0u8; 32]);
+        put_string(&mut forged, &[0u8; 40]);
+        s.write_all(&frameserve::frame(&forged.buf)).unwrap();
+        assert!(read_frame(&mut s).is_err());
+        wait_failures(&r, "glenda", 2);
+        // The right password again resets the count.
+        assert!(matches!(
+            request(&r.addr, "glenda", b"correct horse", &key(), None).unwrap(),
+            Answer::Cert(_)
+        ));
+        assert_eq!(failures(&r, "glenda"), 0);
+        // Unknown users fail like wrong passwords.
+        let e = request(&r.addr, "nobody", b"x", &key(), None).unwrap_err();
+        assert!(e.to_string().contains("wrong password"), "{e}");
+        // Serials are unique and logged.
+        let serials: Vec<u64> = r
+            .keyfs
+            .with(|s| Ok(s.db().signer.issued.iter().map(|i| i.serial).collect()))
+            .unwrap();
+        assert_eq!(serials.len(), 2);
+        assert_ne!(serials[0], serials[1]);
+    }
+
+    #[test]
+    fn totp_is_asked_for_and_checked_with_replay_protection() {
+        let r = start("totp", true);
+        let a = request(&r.addr, "bob", b"bobs pw", &key(), None).unwrap();
+        assert!(matches!(a, Answer::NeedTotp), "{a:?}");
+        let now = now();
+        let code = oath::format_otp(
+            oath::hotp(
+                b"12345678901234567890",
+                oath::totp_counter(now, 0, 30),
+                6,
+                Hash::Sha1,
+            ),
+            6,
+        );
+        let a = request(&r.addr, "bob", b"bobs pw", &key(), Some("000000")).unwrap();
+        assert!(
+            matches!(&a, Answer::Error(m) if m.contains("TOTP")),
+            "{a:?}"
+        );
+        let a = request(&r.addr, "bob", b"bobs pw", &key(), Some(&code)).unwrap();
+        let Answer::Cert(blob) = a else {
+            panic!("{a:?}")
+        };
+        // The account expires in 600 s: the certificate ends then.
+        let p = cert::parse(&blob).unwrap();
+        assert!(p.spec.valid_before <= now + 600);
+        assert_eq!(p.spec.principals, vec!["bob"]);
+        // The same code again is a replay.
+        let a = request(&r.addr, "bob", b"bobs pw", &key(), Some(&code)).unwrap();
+        assert!(matches!(a, Answer::Error(_)), "{a:?}");
+    }
+
+    #[test]
+    fn oversized_and_garbage_frames_close_the_connection() {
+        use std::io::{Read, Write};
+        let r = start("frames", true);
+        for junk in [
+            ((pake::MAX_MSG + 1) as u32).to_be_bytes().to_vec(),
+            frameserve::frame(b"not a hello"),
+            vec![0, 0, 0, 0],
+        ] {
+            let mut s = std::net::TcpStream::connect(&r.addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            s.write_all(&junk).unwrap();
+            let mut rest = Vec::new();
+            // Closed (an error frame at most), never left hanging.
+            let _ = s.read_to_end(&mut rest);
+            assert!(rest.len() < 200, "{rest:?}");
+        }
+        // The server still serves.
+        assert!(matches!(
+            request(&r.addr, "glenda", b"correct horse", &key(), None).unwrap(),
+            Answer::Cert(_)
+        ));
+    }
+
+    #[test]
+    fn locked_keyfs_answers_at_once() {
+        let r = start("locked", false);
+        let t = std::time::Instant::now();
+        let a = request(&r.addr, "glenda", b"correct horse", &key(), None).unwrap();
+        assert!(
+            matches!(&a, Answer::Error(m) if m.contains("locked")),
+            "{a:?}"
+        );
+        assert!(t.elapsed() < Duration::from_secs(20));
+    }
+
+    /// A recorded exchange holds neither the password nor anything derived
+    /// from it alone (the PBKDF2 output, the stored verifier).
+    #[test]
+    fn capture_shows_nothing_password_derived() {
+        let r = start("capture", true);
+        let mut wire = Vec::new();
+        let mut s = std::net::TcpStream::connect(&r.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let a = request_over(&mut s, "glenda", b"correct horse", &key(), None, &mut |b| {
+            wire.extend_from_slice(b)
+        })
+        .unwrap();
+        assert!(matches!(a, Answer::Cert(_)));
+        assert!(wire.len() > 200);
+        let v = r
+            .keyfs
+            .with(|s| {
+                Ok(s.user("glenda")?
+                    .secrets
+                    .as_ref()
+                    .and_then(|x| x.signer.clone())
+                    .unwrap())
+            })
+            .unwrap();
+        let w = pake::derive_secret(b"correct horse", &v.salt, v.iterations);
+        assert_eq!(w.as_slice(), v.secret.as_slice());
+        let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|x| x == needle);
+        for n in 0..=24 {
+            assert!(!contains(&wire, &w[n..n + 8]), "PBKDF2 output at {n}");
+        }
+        assert!(!contains(&wire, b"correct horse"));
+        assert!(!contains(&wire, b"horse"));
+        // The salt and user name are public by design.
+        assert!(contains(&wire, &v.salt));
+    }
+}
