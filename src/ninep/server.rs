@@ -185,6 +185,62 @@ pub trait Tree {
     }
 }
 
+/// A boxed tree is a tree: services serve `Box<dyn Tree + Send>`, so the
+/// server and listener are compiled once however many trees there are
+/// (each instance cost about 35 KB on the router).
+impl<T: Tree + ?Sized> Tree for Box<T> {
+    fn root(&mut self) -> Qid {
+        (**self).root()
+    }
+    fn walk(&mut self, dir: Qid, name: &str) -> Result<Qid, FsError> {
+        (**self).walk(dir, name)
+    }
+    fn stat(&mut self, qid: Qid) -> Result<Stat, FsError> {
+        (**self).stat(qid)
+    }
+    fn list(&mut self, dir: Qid) -> Result<Vec<Stat>, FsError> {
+        (**self).list(dir)
+    }
+    fn open(&mut self, h: Handle, qid: Qid, mode: u8, who: &Who<'_>) -> Result<(), FsError> {
+        (**self).open(h, qid, mode, who)
+    }
+    fn read(&mut self, h: Handle, req: ReqId, offset: u64, count: u32) -> Result<Read, FsError> {
+        (**self).read(h, req, offset, count)
+    }
+    fn write(&mut self, h: Handle, offset: u64, data: &[u8]) -> Result<u32, FsError> {
+        (**self).write(h, offset, data)
+    }
+    fn clunk(&mut self, h: Handle) {
+        (**self).clunk(h)
+    }
+    fn flush(&mut self, h: Handle, req: ReqId) {
+        (**self).flush(h, req)
+    }
+    fn completions(&mut self, out: &mut Vec<Completion>) {
+        (**self).completions(out)
+    }
+    fn create(
+        &mut self,
+        h: Handle,
+        dir: Qid,
+        name: &str,
+        perm: u32,
+        mode: u8,
+        who: &Who<'_>,
+    ) -> Result<Qid, FsError> {
+        (**self).create(h, dir, name, perm, mode, who)
+    }
+    fn remove(&mut self, qid: Qid, who: &Who<'_>) -> Result<(), FsError> {
+        (**self).remove(qid, who)
+    }
+    fn wstat(&mut self, qid: Qid, stat: &Stat, who: &Who<'_>) -> Result<(), FsError> {
+        (**self).wstat(qid, stat, who)
+    }
+}
+
+/// The tree type services serve (see the `Box` impl above).
+pub type DynTree = Box<dyn Tree + Send>;
+
 /// Limits that keep one client from taking the server's memory.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

@@ -39,7 +39,7 @@ impl Service for KeyfsService {
         let owner = std::env::var("USER").unwrap_or_else(|_| "warden".into());
         let server = Server::new(
             "keyfs",
-            KeyfsTree::new(self.keyfs, &owner),
+            Box::new(KeyfsTree::new(self.keyfs, &owner)) as crate::ninep::server::DynTree,
             Limits::default(),
         );
         let mut l = unix::Listener::new(sock, Some(&path), server, policy, Default::default())?;
