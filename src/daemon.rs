@@ -106,6 +106,10 @@ fn services(cfg: &Config, opts: &Options) -> Vec<Box<dyn Service>> {
     if cfg.uplink.enabled || simulate {
         v.push(Box::new(crate::uplink::service::UplinkService { simulate }));
     }
+    let auth = crate::auth::state::AuthHandle::new(&crate::auth::service::self_name());
+    if cfg.factotum.enabled {
+        v.push(Box::new(crate::auth::service::FactotumService { auth }));
+    }
     v
 }
 

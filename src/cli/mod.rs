@@ -8,6 +8,7 @@
 mod config_cmd;
 mod daemon_cmd;
 mod dns;
+mod factotum;
 mod keyfs;
 mod modem;
 pub(crate) mod modem_usb;
@@ -57,6 +58,9 @@ enum Command {
     Unlock(keyfs::UnlockCmd),
     Lock(keyfs::LockCmd),
     Keyfs(keyfs::KeyfsCmd),
+    Factotum(factotum::FactotumCmd),
+    Key(factotum::KeyCmd),
+    Rpc(factotum::RpcCmd),
     #[allow(dead_code)] // otp parses its own arguments; see run()
     Otp(OtpHelp),
 }
@@ -183,6 +187,9 @@ pub fn run(args: &[&str]) -> i32 {
         Some(Command::Unlock(c)) => c.run(&g),
         Some(Command::Lock(c)) => c.run(&g),
         Some(Command::Keyfs(c)) => c.run(&g),
+        Some(Command::Factotum(c)) => c.run(&g),
+        Some(Command::Key(c)) => c.run(&g),
+        Some(Command::Rpc(c)) => c.run(&g),
         Some(Command::Otp(_)) => otp::run(otp_args.unwrap_or(&[])),
     };
     match result {

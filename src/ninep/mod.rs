@@ -33,6 +33,7 @@
 //! plan9port's clients find a service `S` at `$NAMESPACE/S`
 //! ([`unix::namespace_dir`]) and speak 9P on it at once.
 
+pub mod client;
 pub mod demo;
 pub mod fcall;
 pub mod server;

@@ -6,3 +6,4 @@ pub mod log;
 pub mod random;
 pub mod signals;
 pub mod tty;
+pub mod users;
