@@ -477,3 +477,89 @@ fn a_thousand_idle_connections() {
     drop(idle);
     assert_eq!(f.pass_round(), "ok glenda pw");
 }
+
+/// Show a reply as tests/plan9port/record.py does: newlines as \n,
+/// bytes as Latin-1.
+fn show(out: &mut String, r: &[u8]) {
+    for &b in r {
+        match b {
+            b'\n' => out.push_str("\\n"),
+            b => out.push(char::from(b)),
+        }
+    }
+    out.push('\n');
+}
+
+/// tests/plan9port/transcript.txt through the socket prints what
+/// plan9port's factotum printed for it (as the core's own test checks
+/// without the 9P server in between).
+#[test]
+fn matches_plan9port_transcript_over_the_socket() {
+    let f = start();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plan9port");
+    let script = std::fs::read_to_string(dir.join("transcript.txt")).unwrap();
+    let want = std::fs::read(dir.join("transcript.plan9port.out")).unwrap();
+    let mut c = f.conn();
+    let mut conv: Option<u32> = None;
+    let mut confirm: Option<(Conn, u32)> = None;
+    // a reply comes at once or waits on confirm; this only tells them apart
+    let patience = Some(Duration::from_secs(3));
+    let mut out = String::new();
+    for l in script.lines() {
+        if let Some(t) = l.strip_prefix("ctl ") {
+            match f.ctl(t) {
+                Ok(_) => out.push_str("ctl ok\n"),
+                Err(e) => out.push_str(&format!("ctl error: {e}\n")),
+            }
+        } else if l == "list" {
+            out.push_str(&f.read_file("ctl"));
+            out.push_str("--\n");
+        } else if l == "newconv" {
+            if let Some(old) = conv.take() {
+                c.clunk(old);
+            }
+            conv = Some(c.open("rpc", ORDWR).unwrap());
+            out.push_str("newconv\n");
+        } else if l == "confirm-open" {
+            let mut k = f.conn();
+            let fid = k.open("confirm", ORDWR).unwrap();
+            confirm = Some((k, fid));
+            out.push_str("confirm open\n");
+        } else if l == "confirm-read" {
+            let (k, fid) = confirm.as_mut().unwrap();
+            while let Some(m) = k.read_wait(*fid, Some(Duration::from_millis(300))).unwrap() {
+                out.push_str(&format!("confirm> {}\n", text(&m).trim_end()));
+            }
+        } else if let Some(a) = l.strip_prefix("confirm-write ") {
+            let (k, fid) = confirm.as_mut().unwrap();
+            if let Err(e) = k.write(*fid, a.as_bytes()) {
+                out.push_str(&format!("confirm write: {e}\n"));
+            }
+        } else if l == "rpc-wait" {
+            let fid = conv.unwrap();
+            match c.read_wait(fid, Some(Duration::from_secs(30))) {
+                Ok(Some(r)) => show(&mut out, &r),
+                Ok(None) => out.push_str("<pending>\n"),
+                Err(e) => out.push_str(&format!("read: {e}\n")),
+            }
+        } else if let Some(r) = l.strip_prefix("rpc ") {
+            let fid = match conv {
+                Some(fid) => fid,
+                None => *conv.insert(c.open("rpc", ORDWR).unwrap()),
+            };
+            if let Err(e) = c.write(fid, r.as_bytes()) {
+                out.push_str(&format!("write: {e}\n"));
+            }
+            match c.read_wait(fid, patience) {
+                Ok(Some(r)) => show(&mut out, &r),
+                Ok(None) => out.push_str("<pending>\n"),
+                Err(e) => out.push_str(&format!("read: {e}\n")),
+            }
+        }
+    }
+    let want: String = want.iter().map(|&b| char::from(b)).collect();
+    for (i, (g, w)) in out.lines().zip(want.lines()).enumerate() {
+        assert_eq!(g, w, "line {} of the transcript differs", i + 1);
+    }
+    assert_eq!(out.lines().count(), want.lines().count());
+}
