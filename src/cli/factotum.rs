@@ -81,11 +81,6 @@ fn ctl(path: &Path, line: &[u8]) -> Result<(), Fail> {
     Ok(())
 }
 
-fn stdin_is_tty() -> bool {
-    // SAFETY: isatty only inspects the descriptor.
-    unsafe { libc::isatty(0) == 1 }
-}
-
 /// manage the running factotum's keys (over its socket; works over ssh)
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "key")]
@@ -164,7 +159,7 @@ impl KeyCmd {
                     return Err(Fail::Usage("key add needs attributes".into()));
                 }
                 let path = socket(g, a.socket)?;
-                let line = if stdin_is_tty() {
+                let line = if crate::sys::tty::stdin_is_tty() {
                     client::key_add_line(&a.attrs, &mut Prompt)
                 } else {
                     let mut v = Lines(std::io::stdin().lock());
