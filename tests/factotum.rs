@@ -563,3 +563,74 @@ fn matches_plan9port_transcript_over_the_socket() {
     }
     assert_eq!(out.lines().count(), want.lines().count());
 }
+
+/// `warden daemon` serves the factotum at `<run_dir>/factotum`, and the
+/// key commands find it there from the same configuration.
+#[test]
+fn daemon_serves_the_configured_socket() {
+    let dir = std::env::temp_dir().join(format!(
+        "warden-factotum-daemon-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = dir.join("run");
+    let config = dir.join("warden.uci");
+    std::fs::write(
+        &config,
+        format!(
+            "config warden 'main'\n option run_dir '{}'\nconfig uplink 'wan'\n option enabled 0\nconfig factotum\n option enabled 1\n",
+            run.display()
+        ),
+    )
+    .unwrap();
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("-c")
+        .arg(&config)
+        .args(["daemon", "-f"])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let sock = run.join("factotum");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while UnixStream::connect(&sock).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the daemon's factotum did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let w = |args: &[&str], stdin: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .arg("-c")
+            .arg(&config)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        c.wait_with_output().unwrap()
+    };
+    let o = w(
+        &["key", "add", "proto=pass", "user=d", "!password?"],
+        "pw\n",
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&w(&["key", "list"], "").stdout),
+        "key proto=pass user=d !password?\n"
+    );
+    let o = w(&["rpc"], "start proto=pass role=client\nread\n");
+    assert_eq!(text(&o.stdout), "ok\nok d pw\n");
+    // the socket directory is closed to others
+    let mode = std::fs::metadata(&run).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    // SAFETY: signalling the child this test started.
+    unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
+    assert!(daemon.wait().unwrap().success());
+    assert!(!sock.exists(), "the socket is removed at exit");
+    let _ = std::fs::remove_dir_all(&dir);
+}
