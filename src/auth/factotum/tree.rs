@@ -281,6 +281,20 @@ impl Tree for FactotumTree {
             _ => return Err(err::PERM.into()),
         };
         r.map_err(|e| FsError::from(e.to_string()))?;
+        // a read left waiting on the previous request now answers this one
+        if let Some(Open::Rpc(id)) = self.open.get(&h) {
+            if let Some(i) = self.waiting.iter().position(|w| w.h == h) {
+                let result = match f.rpc_read(*id) {
+                    Ok(RpcRead::Reply(r)) => Some(Ok(r.to_vec())),
+                    Ok(RpcRead::Pending) => None,
+                    Err(e) => Some(Err(FsError::from(e.to_string()))),
+                };
+                if let Some(result) = result {
+                    let w = self.waiting.remove(i);
+                    self.done.push(Completion { req: w.req, result });
+                }
+            }
+        }
         Ok(u32::try_from(data.len()).unwrap_or(u32::MAX))
     }
 
@@ -303,5 +317,253 @@ impl Tree for FactotumTree {
     fn completions(&mut self, out: &mut Vec<Completion>) {
         self.kick();
         out.append(&mut self.done);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::state::AuthState;
+    use crate::ninep::fcall::{decode, Fcall, Msg, NOFID, ORDWR, OREAD};
+    use crate::ninep::server::{Limits, Peer, Server};
+
+    struct E;
+    impl crate::auth::proto::Env for E {
+        fn now(&self) -> u64 {
+            0
+        }
+        fn random(&mut self, b: &mut [u8]) {
+            b.fill(7);
+        }
+    }
+
+    struct T {
+        s: Server<FactotumTree>,
+        conn: u64,
+    }
+
+    impl T {
+        fn new() -> T {
+            let auth = AuthHandle::from_state(AuthState {
+                factotum: super::super::Factotum::new("glenda", Box::new(E)),
+            });
+            let mut s = Server::new(
+                "factotum",
+                FactotumTree::new(auth, "glenda"),
+                Limits::default(),
+            );
+            let conn = s.connect(
+                Peer {
+                    pid: 1,
+                    uid: 0,
+                    gid: 0,
+                },
+                true,
+            );
+            let mut t = T { s, conn };
+            t.call(
+                0xffff,
+                Fcall::Tversion {
+                    msize: 8192,
+                    version: "9P2000".into(),
+                },
+            );
+            t.call(
+                1,
+                Fcall::Tattach {
+                    fid: 0,
+                    afid: NOFID,
+                    uname: "glenda".into(),
+                    aname: "".into(),
+                },
+            );
+            t
+        }
+
+        /// Send; return every reply queued (tag, body).
+        fn send(&mut self, tag: u16, body: Fcall) -> Vec<(u16, Fcall)> {
+            self.s.handle(self.conn, &Msg::new(tag, body).encode());
+            self.s
+                .take_output()
+                .into_iter()
+                .map(|(_, b)| {
+                    let m = decode(&b).unwrap();
+                    (m.tag, m.body)
+                })
+                .collect()
+        }
+
+        fn call(&mut self, tag: u16, body: Fcall) -> Fcall {
+            let mut r = self.send(tag, body);
+            assert_eq!(r.len(), 1, "{r:?}");
+            let (t, b) = r.remove(0);
+            assert_eq!(t, tag);
+            b
+        }
+
+        fn open(&mut self, fid: u32, name: &str, mode: u8) {
+            self.call(
+                2,
+                Fcall::Twalk {
+                    fid: 0,
+                    newfid: fid,
+                    wnames: vec![name.into()],
+                },
+            );
+            assert!(matches!(
+                self.call(3, Fcall::Topen { fid, mode }),
+                Fcall::Ropen { .. }
+            ));
+        }
+
+        fn write(&mut self, fid: u32, d: &str) -> Fcall {
+            self.call(
+                4,
+                Fcall::Twrite {
+                    fid,
+                    offset: 0,
+                    data: d.as_bytes().to_vec(),
+                },
+            )
+        }
+    }
+
+    fn read(fid: u32) -> Fcall {
+        Fcall::Tread {
+            fid,
+            offset: 0,
+            count: 8192,
+        }
+    }
+
+    #[test]
+    fn waiting_rpc_read_completes_on_confirm() {
+        let mut t = T::new();
+        t.open(1, "ctl", ORDWR);
+        t.write(1, "key proto=pass user=c confirm=yes !password=pw");
+        t.open(2, "confirm", ORDWR);
+        t.open(3, "rpc", ORDWR);
+        t.write(3, "start proto=pass role=client");
+        assert_eq!(
+            t.call(5, read(3)),
+            Fcall::Rread {
+                data: b"ok".to_vec()
+            }
+        );
+        t.write(3, "read");
+        assert!(t.send(6, read(3)).is_empty(), "the read waits");
+        let req = t.call(7, read(2));
+        let Fcall::Rread { data } = req else {
+            panic!("{req:?}")
+        };
+        assert_eq!(
+            data,
+            b"confirm tag=1 proto=pass user=c confirm=yes !password?\n"
+        );
+        // the answer completes the waiting rpc read (tag 6) too
+        let r = t.send(
+            8,
+            Fcall::Twrite {
+                fid: 2,
+                offset: 0,
+                data: b"tag=1 answer=yes".to_vec(),
+            },
+        );
+        assert!(
+            r.contains(&(
+                6,
+                Fcall::Rread {
+                    data: b"ok c pw".to_vec()
+                }
+            )),
+            "{r:?}"
+        );
+        assert!(r.contains(&(8, Fcall::Rwrite { count: 16 })), "{r:?}");
+    }
+
+    #[test]
+    fn log_reads_wait_and_flush_withdraws() {
+        let mut t = T::new();
+        t.open(1, "log", OREAD);
+        assert!(t.send(5, read(1)).is_empty());
+        t.open(2, "ctl", ORDWR);
+        let r = t.send(
+            6,
+            Fcall::Twrite {
+                fid: 2,
+                offset: 0,
+                data: b"delkey user=x".to_vec(),
+            },
+        );
+        assert!(
+            r.contains(&(
+                5,
+                Fcall::Rread {
+                    data: b"delkey user=x\n".to_vec()
+                }
+            )),
+            "{r:?}"
+        );
+        assert_eq!(
+            t.call(7, read(1)),
+            Fcall::Rread {
+                data: b"write ctl: found no keys to delete\n".to_vec()
+            }
+        );
+        assert!(t.send(9, read(1)).is_empty());
+        assert_eq!(t.call(8, Fcall::Tflush { oldtag: 9 }), Fcall::Rflush);
+        assert_eq!(t.s.tree.waiting(), 0);
+        // a second log reader is refused while the first holds it
+        t.call(
+            2,
+            Fcall::Twalk {
+                fid: 0,
+                newfid: 9,
+                wnames: vec!["log".into()],
+            },
+        );
+        assert_eq!(
+            t.call(
+                3,
+                Fcall::Topen {
+                    fid: 9,
+                    mode: OREAD
+                }
+            ),
+            Fcall::Rerror {
+                ename: "file in use".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_new_request_answers_a_read_left_waiting() {
+        let mut t = T::new();
+        t.open(1, "ctl", ORDWR);
+        t.write(1, "key proto=pass user=c confirm=yes !password=pw");
+        t.write(1, "key proto=pass user=d !password=pw2");
+        t.open(2, "confirm", ORDWR);
+        t.open(3, "rpc", ORDWR);
+        t.write(3, "start proto=pass role=client user=c");
+        t.call(5, read(3));
+        t.write(3, "read");
+        assert!(t.send(6, read(3)).is_empty());
+        let r = t.send(
+            7,
+            Fcall::Twrite {
+                fid: 3,
+                offset: 0,
+                data: b"start proto=pass role=client user=d".to_vec(),
+            },
+        );
+        assert!(
+            r.contains(&(
+                6,
+                Fcall::Rread {
+                    data: b"ok".to_vec()
+                }
+            )),
+            "{r:?}"
+        );
     }
 }
