@@ -223,6 +223,19 @@ fn key_commands() {
 
 #[test]
 fn key_confirm_answers_a_waiting_conversation() {
+    confirm_round(&["--yes", "1", "--wait", "60"], "", "");
+}
+
+#[test]
+fn key_confirm_asks() {
+    confirm_round(
+        &["--wait", "2"],
+        "maybe\nyes\n",
+        "use this key (tag 1)? yes/no: use this key (tag 1)? yes/no: ",
+    );
+}
+
+fn confirm_round(args: &[&str], stdin: &str, prompts: &str) {
     let f = start();
     let o = f.warden(
         &[
@@ -240,11 +253,21 @@ fn key_confirm_answers_a_waiting_conversation() {
     let confirm = Command::new(env!("CARGO_BIN_EXE_warden"))
         .arg("-c")
         .arg(&f.config)
-        .args(["key", "confirm", "--yes", "1", "--wait", "60", "--socket"])
+        .args(["key", "confirm"])
+        .args(args)
+        .arg("--socket")
         .arg(&f.sock)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
+        .unwrap();
+    let mut confirm = confirm;
+    confirm
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
         .unwrap();
     // wait until it holds the confirm file
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -274,6 +297,7 @@ fn key_confirm_answers_a_waiting_conversation() {
         text(&out.stdout),
         "confirm tag=1 proto=pass user=c confirm=yes !password?\ntag=1 answer=yes\n"
     );
+    assert_eq!(text(&out.stderr), prompts);
 }
 
 /// Raw 9P on a fresh connection: version and attach done.

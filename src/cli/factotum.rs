@@ -228,7 +228,10 @@ impl KeyConfirm {
             };
             let Some(yes) = answer else {
                 writeln!(out.lock(), "left unanswered: tag {tag}")?;
-                continue;
+                if scripted {
+                    continue;
+                }
+                break;
             };
             let Some(line) = client::confirm_answer(req, yes) else {
                 continue;
@@ -248,30 +251,16 @@ impl KeyConfirm {
     }
 }
 
-/// Ask on the terminal (or stdin lines when there is none); `None` at
-/// end of input.
+/// Ask on stderr and read the answer from stdin (the terminal, or lines
+/// of a script); `None` at end of input.
 fn ask_yes_no(q: &str) -> Result<Option<bool>, Fail> {
     loop {
-        let line = match std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/tty")
-        {
-            Ok(mut tty) => {
-                write!(tty, "{q}")?;
-                tty.flush()?;
-                let mut s = String::new();
-                std::io::BufReader::new(tty).read_line(&mut s)?;
-                s
-            }
-            Err(_) => {
-                let mut s = String::new();
-                std::io::stdin().lock().read_line(&mut s)?;
-                s
-            }
-        };
-        match line.trim() {
-            "" if line.is_empty() => return Ok(None),
+        eprint!("{q}");
+        let mut s = String::new();
+        if std::io::stdin().lock().read_line(&mut s)? == 0 {
+            return Ok(None);
+        }
+        match s.trim() {
             "y" | "yes" => return Ok(Some(true)),
             "n" | "no" => return Ok(Some(false)),
             _ => {}
