@@ -224,6 +224,11 @@ pub fn report(f: &Fail) -> i32 {
 
 /// The program's entry point.
 pub fn main() -> i32 {
+    // A command whose output is cut short (`warden help | head`) ends
+    // quietly, as Unix tools do; the daemon ignores SIGPIPE itself.
+    // SAFETY: setting a signal's disposition to the default has no
+    // preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let args: Vec<String> = match std::env::args_os()
         .skip(1)
         .map(|a| a.into_string())

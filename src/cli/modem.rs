@@ -6,6 +6,7 @@
 use super::{Fail, Globals};
 use crate::uplink::modem::pin::{self, Pin, PinStore, Policy, Unlocked};
 use crate::uplink::modem::{Info, Modem};
+#[cfg(feature = "sim")]
 use crate::uplink::sim::{SimConfig, SimModem};
 use argh::FromArgs;
 use std::io::{BufRead, Write};
@@ -27,6 +28,7 @@ enum What {
     Info(InfoCmd),
     At(AtCmd),
     Pin(PinCmd),
+    #[cfg(feature = "sim")]
     Sim(SimCmd),
     Switch(super::modem_usb::SwitchCmd),
     Ports(super::modem_usb::PortsCmd),
@@ -44,6 +46,7 @@ impl ModemCmd {
             What::Info(c) => c.run(g),
             What::At(c) => c.run(g),
             What::Pin(c) => c.run(g),
+            #[cfg(feature = "sim")]
             What::Sim(c) => c.run(g),
             What::Switch(c) => c.run(g),
             What::Ports(c) => c.run(g),
@@ -293,6 +296,7 @@ impl PinCmd {
     }
 }
 
+#[cfg(feature = "sim")]
 /// run a simulated Huawei E367 on a pseudo-terminal and print its path
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "sim")]
@@ -323,6 +327,7 @@ struct SimCmd {
     vanish_on: Option<String>,
 }
 
+#[cfg(feature = "sim")]
 impl SimCmd {
     fn run(self, _g: &Globals) -> Result<(), Fail> {
         let cfg = SimConfig {

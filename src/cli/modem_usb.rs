@@ -7,6 +7,7 @@ use crate::sys::log::{self as wlog, Sink};
 use crate::uplink::ports::{self, Overrides};
 use crate::uplink::usb::device::{Clock, SystemClock, Usb};
 use crate::uplink::usb::load;
+#[cfg(feature = "sim")]
 use crate::uplink::usb::sim::{Behavior, SimUsb};
 use crate::uplink::usb::switch::{self, Options};
 use crate::uplink::usb::usbfs::UsbFs;
@@ -100,9 +101,16 @@ impl SwitchCmd {
         let clock = SystemClock::default();
         let ov = overrides(&cfg);
         if self.simulate {
-            let mut usb = SimUsb::new(clock, Behavior::Switches, vec![])?;
-            let dev = usb.dev_root().to_path_buf();
-            return run_switch(&mut usb, &clock, &table, self.vid_pid, &opts, &dev, &ov);
+            #[cfg(feature = "sim")]
+            {
+                let mut usb = SimUsb::new(clock, Behavior::Switches, vec![])?;
+                let dev = usb.dev_root().to_path_buf();
+                return run_switch(&mut usb, &clock, &table, self.vid_pid, &opts, &dev, &ov);
+            }
+            #[cfg(not(feature = "sim"))]
+            return Err(Fail::msg(
+                "this warden was built without the simulator (cargo feature 'sim')",
+            ));
         }
         let mut usb = UsbFs::default();
         run_switch(

@@ -15,6 +15,7 @@ pub mod modem;
 pub mod ports;
 pub mod ppp;
 pub mod service;
+#[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod status;
 pub mod supervisor;

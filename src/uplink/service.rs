@@ -371,6 +371,19 @@ impl Plant for RealPlant {
     }
 }
 
+#[cfg(feature = "sim")]
+fn sim_plant(cfg: &Config, sock: &Path) -> io::Result<Box<dyn Plant>> {
+    Ok(Box::new(super::sim::world::SimWorld::start(cfg, sock)?))
+}
+
+#[cfg(not(feature = "sim"))]
+fn sim_plant(_: &Config, _: &Path) -> io::Result<Box<dyn Plant>> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "this warden was built without the simulator (cargo feature 'sim')",
+    ))
+}
+
 /// The uplink as a daemon service.
 pub struct UplinkService {
     pub simulate: bool,
@@ -387,7 +400,7 @@ impl Service for UplinkService {
         let listener = Listener::bind(&sock)?;
         let plant: Box<dyn Plant> = if self.simulate {
             log::info!("uplink: running on the simulated E367");
-            Box::new(super::sim::world::SimWorld::start(&cfg, &sock)?)
+            sim_plant(&cfg, &sock)?
         } else {
             Box::new(RealPlant::new(&cfg))
         };

@@ -273,10 +273,9 @@ impl<P: Port> Modem<P> {
         }
     }
 
+    /// The port failed mid-command: keep what was heard, start afresh.
     fn abandon(&mut self) {
-        // Let the session time out the command so it can be reused.
-        let far = Instant::now() + Duration::from_secs(24 * 3600);
-        let _ = self.session.tick(far);
+        self.keep_urcs();
         self.session = Session::new();
     }
 
@@ -305,11 +304,13 @@ impl<P: Port> Modem<P> {
 
     /// Send a command line as given (`warden modem at`); error results are
     /// returned, not turned into errors.
+    #[inline(never)] // one copy, not one per query (size on the router)
     pub fn at(&mut self, text: &str, timeout: Duration) -> Result<Response, ModemError> {
         self.run(Command::new(text)?.with_timeout(timeout))
     }
 
     /// Send a command that must answer OK; returns its information lines.
+    #[inline(never)]
     pub fn command(&mut self, text: &str, timeout: Duration) -> Result<Vec<String>, ModemError> {
         let r = self.at(text, timeout)?;
         match r.result {
@@ -324,7 +325,7 @@ impl<P: Port> Modem<P> {
     fn query<T>(
         &mut self,
         text: &str,
-        parse: impl FnOnce(&[String]) -> Result<T, ParseError>,
+        parse: fn(&[String]) -> Result<T, ParseError>,
     ) -> Result<T, ModemError> {
         let lines = self.command(text, self.timeouts.quick)?;
         parse(&lines).map_err(|source| ModemError::Reply {

@@ -9,10 +9,11 @@
 //!    `warden modem pin --force`.
 //! 2. **Never retry a rejected PIN.** When the SIM rejects a PIN, a salted
 //!    SHA-256 of it (never the PIN) is written to a small [`PinStore`] file,
-//!    keyed by the SIM's ICCID (or the modem's IMEI when the ICCID cannot be
-//!    read). That PIN is refused from then on, across restarts, even with
-//!    `--force`; the record goes when the SIM accepts a PIN, or when the
-//!    admin deletes the file. With a wrong `pincode` in the config, warden
+//!    recorded under the SIM's ICCID and the modem's IMEI (each when it
+//!    can be read) and looked up by the ICCID (by the IMEI when the ICCID
+//!    cannot be read). That PIN is refused from then on, across restarts,
+//!    even with `--force`; the record goes when the SIM accepts a PIN, or
+//!    when the admin deletes the file. With a wrong `pincode` in the config, warden
 //!    therefore spends one attempt, then stops and says why.
 //! 3. **Never touch the PUK.** A SIM that wants its PUK (or any other lock)
 //!    is reported, never unlocked.
@@ -240,13 +241,28 @@ fn random_salt() -> io::Result<[u8; SALT]> {
     Ok(s)
 }
 
-/// The key a SIM is remembered by.
-pub fn sim_key(status: &SimStatus) -> String {
-    match (&status.iccid, &status.imei) {
-        (Some(i), _) => format!("iccid:{i}"),
-        (None, Some(i)) => format!("imei:{i}"),
-        (None, None) => "unknown".into(),
+/// The keys a SIM is remembered by: its ICCID and the modem's IMEI, when
+/// known (both, so that a rejection is found again even on a start when
+/// one of them cannot be read), else `unknown`.
+pub fn sim_keys(status: &SimStatus) -> Vec<String> {
+    let mut keys = Vec::new();
+    if let Some(i) = &status.iccid {
+        keys.push(format!("iccid:{i}"));
     }
+    if let Some(i) = &status.imei {
+        keys.push(format!("imei:{i}"));
+    }
+    if keys.is_empty() {
+        keys.push("unknown".into());
+    }
+    keys
+}
+
+/// The key a rejection is looked up by: the ICCID when it can be read (so
+/// a new SIM in the same modem is judged on its own), else the IMEI.
+/// Rejections are recorded under every key in [`sim_keys`].
+pub fn lookup_key(keys: &[String]) -> &[String] {
+    keys.get(..1).unwrap_or(keys)
 }
 
 impl PinStore {
@@ -294,45 +310,54 @@ impl PinStore {
         &self.path
     }
 
-    /// True if this SIM rejected this PIN before (constant-time compare).
-    pub fn is_rejected(&self, key: &str, pin: &Pin) -> bool {
+    /// True if this SIM (under any of its keys) rejected this PIN before.
+    /// Every record of those keys is compared, in constant time.
+    pub fn is_rejected(&self, keys: &[String], pin: &Pin) -> bool {
         self.records
             .iter()
-            .filter(|r| r.key == key)
+            .filter(|r| keys.contains(&r.key))
             .fold(false, |found, r| {
-                found | ct_eq(&hash(&r.salt, key, pin), &r.hash)
+                found | ct_eq(&hash(&r.salt, &r.key, pin), &r.hash)
             })
     }
 
-    /// How many rejected PINs are remembered for this SIM.
+    /// How many rejected PINs are remembered under this key.
     pub fn rejected_count(&self, key: &str) -> usize {
         self.records.iter().filter(|r| r.key == key).count()
     }
 
-    /// Remember that this SIM rejected this PIN.
-    pub fn remember(&mut self, key: &str, pin: &Pin) -> Result<(), StoreError> {
-        if self.is_rejected(key, pin) {
-            return Ok(());
+    /// Remember that this SIM rejected this PIN (under each of its keys).
+    pub fn remember(&mut self, keys: &[String], pin: &Pin) -> Result<(), StoreError> {
+        let mut changed = false;
+        for key in keys {
+            if self.is_rejected(std::slice::from_ref(key), pin) {
+                continue;
+            }
+            let salt = random_salt().map_err(|source| StoreError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+            if self.records.len() >= MAX_RECORDS {
+                self.records.remove(0);
+            }
+            self.records.push(Record {
+                key: key.clone(),
+                hash: hash(&salt, key, pin),
+                salt,
+            });
+            changed = true;
         }
-        let salt = random_salt().map_err(|source| StoreError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
-        if self.records.len() >= MAX_RECORDS {
-            self.records.remove(0);
+        if changed {
+            self.save()
+        } else {
+            Ok(())
         }
-        self.records.push(Record {
-            key: key.to_string(),
-            hash: hash(&salt, key, pin),
-            salt,
-        });
-        self.save()
     }
 
     /// Forget this SIM's rejected PINs (it accepted one).
-    pub fn forget(&mut self, key: &str) -> Result<(), StoreError> {
+    pub fn forget(&mut self, keys: &[String]) -> Result<(), StoreError> {
         let before = self.records.len();
-        self.records.retain(|r| r.key != key);
+        self.records.retain(|r| !keys.contains(&r.key));
         if self.records.len() == before {
             return Ok(());
         }
@@ -460,14 +485,14 @@ pub fn unlock<P: Port>(
     policy: Policy,
 ) -> Result<Unlocked, PinError> {
     let status = modem.sim_status()?;
-    let key = sim_key(&status);
+    let key = sim_keys(&status);
     let pin_left = status.counters.map(|c| c.pin);
     let puk_left = status.counters.and_then(|c| c.puk);
     match decide(
         &status.state,
         pin_left,
         puk_left,
-        store.is_rejected(&key, pin),
+        store.is_rejected(lookup_key(&key), pin),
         policy,
     ) {
         Decision::NotNeeded => return Ok(Unlocked::AlreadyReady),
@@ -522,6 +547,10 @@ mod tests {
 
     fn pin(s: &str) -> Pin {
         Pin::new(s).unwrap()
+    }
+
+    fn k(s: &str) -> Vec<String> {
+        vec![s.to_string()]
     }
 
     #[test]
@@ -621,14 +650,14 @@ mod tests {
         let dir = tmpdir("store");
         let path = dir.join("sub/pin-rejected");
         let mut s = PinStore::open(&path).unwrap();
-        assert!(!s.is_rejected("iccid:1", &pin("4711")));
-        s.remember("iccid:1", &pin("4711")).unwrap();
-        s.remember("iccid:1", &pin("4711")).unwrap();
-        s.remember("iccid:2", &pin("0000")).unwrap();
+        assert!(!s.is_rejected(&k("iccid:1"), &pin("4711")));
+        s.remember(&k("iccid:1"), &pin("4711")).unwrap();
+        s.remember(&k("iccid:1"), &pin("4711")).unwrap();
+        s.remember(&k("iccid:2"), &pin("0000")).unwrap();
         let s = PinStore::open(&path).unwrap();
-        assert!(s.is_rejected("iccid:1", &pin("4711")));
-        assert!(!s.is_rejected("iccid:1", &pin("4712")));
-        assert!(!s.is_rejected("iccid:2", &pin("4711")));
+        assert!(s.is_rejected(&k("iccid:1"), &pin("4711")));
+        assert!(!s.is_rejected(&k("iccid:1"), &pin("4712")));
+        assert!(!s.is_rejected(&k("iccid:2"), &pin("4711")));
         assert_eq!(s.rejected_count("iccid:1"), 1);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("4711") && !text.contains("0000 "), "{text}");
@@ -636,16 +665,41 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let mut s = s;
-        s.forget("iccid:1").unwrap();
+        s.forget(&k("iccid:1")).unwrap();
         let s = PinStore::open(&path).unwrap();
-        assert!(!s.is_rejected("iccid:1", &pin("4711")));
-        assert!(s.is_rejected("iccid:2", &pin("0000")));
+        assert!(!s.is_rejected(&k("iccid:1"), &pin("4711")));
+        assert!(s.is_rejected(&k("iccid:2"), &pin("0000")));
         // Only the file itself is left: no temporary files.
         let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_rejection_is_found_when_only_one_key_can_be_read() {
+        let st = |iccid: Option<&str>, imei: Option<&str>| SimStatus {
+            state: SimState::Pin,
+            counters: None,
+            iccid: iccid.map(String::from),
+            imei: imei.map(String::from),
+        };
+        let both = sim_keys(&st(Some("8949"), Some("3531")));
+        assert_eq!(both, vec!["iccid:8949", "imei:3531"]);
+        assert_eq!(sim_keys(&st(None, None)), vec!["unknown"]);
+        let dir = tmpdir("keys");
+        let mut s = PinStore::open(&dir.join("p")).unwrap();
+        s.remember(&both, &pin("4711")).unwrap();
+        let s = PinStore::open(&dir.join("p")).unwrap();
+        let found =
+            |iccid, imei| s.is_rejected(lookup_key(&sim_keys(&st(iccid, imei))), &pin("4711"));
+        assert!(found(None, Some("3531")));
+        assert!(found(Some("8949"), None));
+        assert!(found(Some("8949"), Some("3531")));
+        // Another SIM in the same modem is judged on its own.
+        assert!(!found(Some("8950"), Some("3531")));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -671,7 +725,7 @@ mod tests {
         let path = dir.join("p");
         let mut s = PinStore::open(&path).unwrap();
         for i in 0..(MAX_RECORDS + 10) {
-            s.remember(&format!("imei:{i}"), &pin("1111")).unwrap();
+            s.remember(&k(&format!("imei:{i}")), &pin("1111")).unwrap();
         }
         assert_eq!(PinStore::open(&path).unwrap().records.len(), MAX_RECORDS);
         std::fs::remove_dir_all(&dir).unwrap();

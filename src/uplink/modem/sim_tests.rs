@@ -323,7 +323,7 @@ fn a_port_in_use_or_not_a_tty_is_refused_clearly() {
 
 #[test]
 fn a_pin_whose_fate_is_unknown_counts_as_spent_unless_the_sim_says_otherwise() {
-    let iccid_key = "iccid:89490200001234567890";
+    let iccid_key = &["iccid:89490200001234567890".to_string()][..];
     // The modem never answers the PIN, but stays: the counter did not
     // drop, so the attempt was not spent and is not remembered.
     let sim = SimModem::spawn(SimConfig {
@@ -359,4 +359,28 @@ fn a_pin_whose_fate_is_unknown_counts_as_spent_unless_the_sim_says_otherwise() {
         other => panic!("{other:?}"),
     }
     assert!(PinStore::open(&store).unwrap().is_rejected(iccid_key, &p));
+}
+
+#[test]
+fn after_a_dropped_call_the_port_is_back_in_command_mode() {
+    let sim = SimModem::spawn(SimConfig {
+        pin: None,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let mut m = open(&sim);
+    assert_eq!(m.dial("*99***1#").unwrap().as_deref(), Some("3600000"));
+    sim.hang_up();
+    while sim.stats().online {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let r = m.at("AT", Duration::from_secs(5)).unwrap();
+    assert_eq!(r.result, Final::Ok);
+    // Dialing without a SIM PIN entered is refused by the modem.
+    let sim = SimModem::spawn(SimConfig::default()).unwrap();
+    let mut m = open(&sim);
+    assert!(matches!(
+        m.dial("*99***1#"),
+        Err(ModemError::Rejected { .. })
+    ));
 }

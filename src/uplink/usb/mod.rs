@@ -29,6 +29,7 @@
 pub mod device;
 pub mod json;
 pub mod load;
+#[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod switch;
 pub mod sysfs;
