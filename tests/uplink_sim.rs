@@ -23,10 +23,15 @@ impl Drop for Daemon {
 }
 
 fn start(name: &str, pincode: &str) -> Daemon {
+    start_in(name, pincode, "run")
+}
+
+/// A daemon whose run directory is `<tmp>/<run>`.
+fn start_in(name: &str, pincode: &str, run: &str) -> Daemon {
     let dir = std::env::temp_dir().join(format!("warden-uplink-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let run = dir.join("run");
+    let run = dir.join(run);
     let base =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("uci/warden")).unwrap();
     let cfg = base
@@ -122,6 +127,26 @@ fn no_pincode_for_a_locked_sim_is_a_clear_stop() {
     let d = start("nopin", "");
     let s = wait_for(&d, "a stop", |s| s.contains("\"state\":\"stopped\""));
     assert!(s.contains("no pincode is configured"), "{s}");
+}
+
+#[test]
+fn status_finds_netifd_interfaces_under_the_run_dir() {
+    // netifd's proto handler runs one daemon per interface in
+    // <run_dir>/<interface>; plain `warden status` finds them.
+    let d = start_in("iface", "1234", "run/wan");
+    wait_for(&d, "the interface's daemon", |s| s.contains("\"state\""));
+    let top = d.run.parent().unwrap();
+    let out = Command::new(WARDEN)
+        .args(["status", "--run-dir", top.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.starts_with("interface: wan\nstate: "), "{text}");
 }
 
 #[test]

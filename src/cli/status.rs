@@ -26,13 +26,43 @@ impl StatusCmd {
             Some(d) => d,
             None => g.load_config()?.main.run_dir,
         };
+        let ask = |sock: &std::path::Path| {
+            hook::ask(
+                sock,
+                &Notice::Status { json: self.json },
+                Duration::from_secs(5),
+            )
+        };
         let sock = run_dir.join(SOCKET_NAME);
-        let answer = hook::ask(
-            &sock,
-            &Notice::Status { json: self.json },
-            Duration::from_secs(5),
-        )?;
-        print!("{answer}");
+        if sock.exists() {
+            print!("{}", ask(&sock)?);
+            return Ok(());
+        }
+        // netifd runs one uplink per `proto warden` interface, each in
+        // <run_dir>/<interface>/.
+        let mut found = Vec::new();
+        if let Ok(dir) = std::fs::read_dir(&run_dir) {
+            for e in dir.flatten() {
+                let s = e.path().join(SOCKET_NAME);
+                if s.exists() {
+                    found.push((e.file_name().to_string_lossy().into_owned(), s));
+                }
+            }
+        }
+        found.sort();
+        if found.is_empty() {
+            // Let ask() say what is missing.
+            print!("{}", ask(&sock)?);
+            return Ok(());
+        }
+        for (iface, s) in found {
+            let answer = ask(&s)?;
+            if self.json {
+                print!("{answer}");
+            } else {
+                print!("interface: {iface}\n{answer}");
+            }
+        }
         Ok(())
     }
 }

@@ -4,18 +4,19 @@
 
 use super::*;
 use crate::auth::proto::Env;
-use std::sync::atomic::{AtomicU64, Ordering};
+// AtomicU32: 32-bit mips has no 64-bit atomics; the test times fit.
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 /// A clock tests move by hand and a counting "random" source.
 struct TestEnv {
-    now: Arc<AtomicU64>,
+    now: Arc<AtomicU32>,
     n: u8,
 }
 
 impl Env for TestEnv {
     fn now(&self) -> u64 {
-        self.now.load(Ordering::SeqCst)
+        u64::from(self.now.load(Ordering::SeqCst))
     }
     fn random(&mut self, buf: &mut [u8]) {
         for b in buf {
@@ -25,8 +26,8 @@ impl Env for TestEnv {
     }
 }
 
-fn fact_at(now: u64) -> (Factotum, Arc<AtomicU64>) {
-    let clock = Arc::new(AtomicU64::new(now));
+fn fact_at(now: u64) -> (Factotum, Arc<AtomicU32>) {
+    let clock = Arc::new(AtomicU32::new(u32::try_from(now).expect("test time fits u32")));
     let env = TestEnv {
         now: clock.clone(),
         n: 1,
