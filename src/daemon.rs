@@ -124,6 +124,10 @@ fn services(cfg: &Config, opts: &Options) -> Vec<Box<dyn Service>> {
             keyfs: keyfs.clone(),
         }));
     }
+    let auth = crate::auth::state::AuthHandle::new(&crate::auth::service::self_name());
+    if cfg.factotum.enabled {
+        v.push(Box::new(crate::auth::service::FactotumService { auth }));
+    }
     v
 }
 

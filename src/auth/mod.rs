@@ -14,8 +14,10 @@ pub mod fuzzing;
 pub mod keyfs;
 pub mod oath;
 pub mod proto;
+pub mod service;
 pub mod signer;
 pub mod ssh;
+pub mod state;
 
 /// Compare two byte strings in time that depends only on their lengths:
 /// every comparison that involves a secret (passwords, MACs, one-time

@@ -9,6 +9,7 @@ mod cert;
 mod config_cmd;
 mod daemon_cmd;
 mod dns;
+mod factotum;
 mod keyfs;
 mod modem;
 pub(crate) mod modem_usb;
@@ -59,6 +60,9 @@ enum Command {
     Lock(keyfs::LockCmd),
     Keyfs(keyfs::KeyfsCmd),
     Cert(cert::CertCmd),
+    Factotum(factotum::FactotumCmd),
+    Key(factotum::KeyCmd),
+    Rpc(factotum::RpcCmd),
     #[allow(dead_code)] // otp parses its own arguments; see run()
     Otp(OtpHelp),
 }
@@ -186,6 +190,9 @@ pub fn run(args: &[&str]) -> i32 {
         Some(Command::Lock(c)) => c.run(&g),
         Some(Command::Keyfs(c)) => c.run(&g),
         Some(Command::Cert(c)) => c.run(&g),
+        Some(Command::Factotum(c)) => c.run(&g),
+        Some(Command::Key(c)) => c.run(&g),
+        Some(Command::Rpc(c)) => c.run(&g),
         Some(Command::Otp(_)) => otp::run(otp_args.unwrap_or(&[])),
     };
     match result {

@@ -22,6 +22,7 @@ pub fn harden() -> Hardened {
     let no_core = unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) } == 0;
     // SAFETY: mlockall takes flags only.
     let mlocked = unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } == 0;
+    let mlock_err = std::io::Error::last_os_error();
     let h = Hardened {
         undumpable,
         no_core,
@@ -37,7 +38,7 @@ pub fn harden() -> Hardened {
         log::warn!("could not disable core dumps");
     }
     if !h.mlocked {
-        log::info!("mlockall not permitted; secrets may be swapped out");
+        log::warn!("mlockall not permitted ({mlock_err}); secrets may be swapped out");
     }
     h
 }

@@ -7,3 +7,4 @@ pub mod log;
 pub mod random;
 pub mod signals;
 pub mod tty;
+pub mod users;

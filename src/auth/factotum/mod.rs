@@ -30,6 +30,7 @@ pub mod queue;
 pub mod rpc;
 #[cfg(test)]
 mod tests;
+pub mod tree;
 
 use crate::auth::proto::Env;
 use conv::Conv;

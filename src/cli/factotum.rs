@@ -1,0 +1,315 @@
+//! `warden factotum` (the key agent alone, in the foreground) and the
+//! commands that talk 9P to a running factotum's socket: `warden key
+//! add|del|list|confirm` and `warden rpc`. No mount is needed, so they
+//! work over ssh.
+
+use super::{Fail, Globals};
+use crate::auth::client::{self, Lines, Prompt, RpcFile, Values};
+use crate::auth::state::AuthHandle;
+use crate::ninep::client::Conn;
+use crate::ninep::fcall::{ORDWR, OREAD, OWRITE};
+use crate::sys::log::{self as wlog, Sink};
+use argh::FromArgs;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// run the factotum alone in the foreground (default socket
+/// $NAMESPACE/factotum, as plan9port's factotum)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "factotum")]
+pub struct FactotumCmd {
+    /// the socket to serve (default $NAMESPACE/factotum, else
+    /// /tmp/ns.$USER.$DISPLAY/factotum)
+    #[argh(option)]
+    socket: Option<PathBuf>,
+}
+
+/// plan9port's default: `$NAMESPACE/factotum`, else
+/// `/tmp/ns.$USER.$DISPLAY/factotum` with DISPLAY `:0` when unset.
+pub fn namespace_socket() -> PathBuf {
+    let dir = crate::ninep::unix::namespace_dir().unwrap_or_else(|| {
+        let user = std::env::var("USER").unwrap_or_else(|_| crate::auth::service::self_name());
+        PathBuf::from(format!("/tmp/ns.{user}.:0"))
+    });
+    dir.join("factotum")
+}
+
+impl FactotumCmd {
+    pub fn run(self, g: &Globals) -> Result<(), Fail> {
+        wlog::init(Sink::Stderr, log::LevelFilter::Warn);
+        let cfg = g.load_config()?;
+        wlog::set_level(g.log_level(&cfg));
+        crate::sys::harden::harden();
+        let path = self.socket.unwrap_or_else(namespace_socket);
+        let sigs = crate::sys::signals::SignalPipe::install()?;
+        let auth = AuthHandle::new(&crate::auth::service::self_name());
+        let policy = crate::ninep::unix::PeerPolicy::for_factotum(&cfg.factotum);
+        let mut l = crate::auth::service::listen(&auth, &path, policy)
+            .map_err(|e| Fail::msg(format!("{}: {e}", path.display())))?;
+        crate::auth::service::serve_until(&mut l, sigs.fd(), || {
+            !sigs
+                .take()
+                .contains(&crate::sys::signals::Signal::Terminate)
+        })?;
+        Ok(())
+    }
+}
+
+/// the socket of the running factotum (default: the configuration's
+/// factotum.socket, else <run_dir>/factotum)
+fn socket(g: &Globals, given: Option<PathBuf>) -> Result<PathBuf, Fail> {
+    wlog::init(Sink::Stderr, log::LevelFilter::Warn);
+    match given {
+        Some(p) => Ok(p),
+        None => Ok(crate::auth::service::socket_path(&g.load_config()?)),
+    }
+}
+
+fn dial(path: &Path) -> Result<Conn, Fail> {
+    let user = std::env::var("USER").unwrap_or_else(|_| crate::auth::service::self_name());
+    Conn::dial(path, &user).map_err(|e| Fail::msg(format!("factotum at {}: {e}", path.display())))
+}
+
+/// Write one ctl line.
+fn ctl(path: &Path, line: &[u8]) -> Result<(), Fail> {
+    let mut c = dial(path)?;
+    let fid = c.open("ctl", OWRITE)?;
+    let r = c.write(fid, line);
+    c.clunk(fid);
+    r?;
+    Ok(())
+}
+
+/// manage the running factotum's keys (over its socket; works over ssh)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "key")]
+pub struct KeyCmd {
+    #[argh(subcommand)]
+    cmd: KeySub,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum KeySub {
+    Add(KeyAdd),
+    Del(KeyDel),
+    List(KeyList),
+    Confirm(KeyConfirm),
+}
+
+/// add a key: 'warden key add proto=pass user=glenda !password?' (values of
+/// queries come from stdin lines, or a prompt without echo on a terminal)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "add")]
+struct KeyAdd {
+    /// the factotum's socket (default from the configuration)
+    #[argh(option)]
+    socket: Option<PathBuf>,
+    /// the key's attributes; secrets as queries (!password?)
+    #[argh(positional, greedy)]
+    attrs: Vec<String>,
+}
+
+/// delete every key matching the attributes
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "del")]
+struct KeyDel {
+    /// the factotum's socket (default from the configuration)
+    #[argh(option)]
+    socket: Option<PathBuf>,
+    /// attributes the keys must match
+    #[argh(positional, greedy)]
+    attrs: Vec<String>,
+}
+
+/// list the keys (secrets shown as !name?)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "list")]
+struct KeyList {
+    /// the factotum's socket (default from the configuration)
+    #[argh(option)]
+    socket: Option<PathBuf>,
+}
+
+/// show confirm requests and answer them (interactively, or --yes/--no TAG)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "confirm")]
+struct KeyConfirm {
+    /// the factotum's socket (default from the configuration)
+    #[argh(option)]
+    socket: Option<PathBuf>,
+    /// allow the request with this tag
+    #[argh(option)]
+    yes: Vec<String>,
+    /// refuse the request with this tag
+    #[argh(option)]
+    no: Vec<String>,
+    /// stop after this many seconds without a request (default: never when
+    /// interactive, 10 with --yes/--no)
+    #[argh(option)]
+    wait: Option<u64>,
+}
+
+impl KeyCmd {
+    pub fn run(self, g: &Globals) -> Result<(), Fail> {
+        match self.cmd {
+            KeySub::Add(a) => {
+                if a.attrs.is_empty() {
+                    return Err(Fail::Usage("key add needs attributes".into()));
+                }
+                let path = socket(g, a.socket)?;
+                let line = if crate::sys::tty::stdin_is_tty() {
+                    client::key_add_line(&a.attrs, &mut Prompt)
+                } else {
+                    let mut v = Lines(std::io::stdin().lock());
+                    client::key_add_line(&a.attrs, &mut v as &mut dyn Values)
+                }
+                .map_err(|e| Fail::Usage(e.to_string()))?;
+                ctl(&path, line.as_bytes())
+            }
+            KeySub::Del(d) => {
+                let line =
+                    client::key_del_line(&d.attrs).map_err(|e| Fail::Usage(e.to_string()))?;
+                ctl(&socket(g, d.socket)?, line.as_bytes())
+            }
+            KeySub::List(l) => {
+                let path = socket(g, l.socket)?;
+                let mut c = dial(&path)?;
+                let fid = c.open("ctl", OREAD)?;
+                let data = c.read_all(fid);
+                c.clunk(fid);
+                std::io::stdout().write_all(&data?)?;
+                Ok(())
+            }
+            KeySub::Confirm(k) => k.run(g),
+        }
+    }
+}
+
+impl KeyConfirm {
+    fn run(self, g: &Globals) -> Result<(), Fail> {
+        let path = socket(g, self.socket)?;
+        let scripted = !self.yes.is_empty() || !self.no.is_empty();
+        let wait = match (self.wait, scripted) {
+            (Some(s), _) => Some(Duration::from_secs(s.max(1))),
+            (None, true) => Some(Duration::from_secs(10)),
+            (None, false) => None,
+        };
+        let mut todo: Vec<(String, bool)> = self
+            .yes
+            .iter()
+            .map(|t| (t.clone(), true))
+            .chain(self.no.iter().map(|t| (t.clone(), false)))
+            .collect();
+        let mut c = dial(&path)?;
+        let fid = c.open("confirm", ORDWR)?;
+        let out = std::io::stdout();
+        loop {
+            if scripted && todo.is_empty() {
+                break;
+            }
+            let Some(req) = c.read_wait(fid, wait)? else {
+                break;
+            };
+            let req = String::from_utf8_lossy(&req);
+            let req = req.trim_end_matches('\n');
+            writeln!(out.lock(), "{req}")?;
+            let tag = crate::auth::attr::parse(req.strip_prefix("confirm ").unwrap_or(""))
+                .get("tag")
+                .map(String::from)
+                .unwrap_or_default();
+            let answer = if scripted {
+                todo.iter()
+                    .position(|(t, _)| *t == tag)
+                    .map(|i| todo.swap_remove(i).1)
+            } else {
+                ask_yes_no(&format!("use this key (tag {tag})? yes/no: "))?
+            };
+            let Some(yes) = answer else {
+                writeln!(out.lock(), "left unanswered: tag {tag}")?;
+                if scripted {
+                    continue;
+                }
+                break;
+            };
+            let Some(line) = client::confirm_answer(req, yes) else {
+                continue;
+            };
+            c.write(fid, line.as_bytes())?;
+            writeln!(out.lock(), "{line}")?;
+        }
+        c.clunk(fid);
+        if !todo.is_empty() {
+            let tags: Vec<&str> = todo.iter().map(|t| t.0.as_str()).collect();
+            return Err(Fail::msg(format!(
+                "no confirm request came for tag {}",
+                tags.join(", ")
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Ask on stderr and read the answer from stdin (the terminal, or lines
+/// of a script); `None` at end of input.
+fn ask_yes_no(q: &str) -> Result<Option<bool>, Fail> {
+    loop {
+        eprint!("{q}");
+        let mut s = String::new();
+        if std::io::stdin().lock().read_line(&mut s)? == 0 {
+            return Ok(None);
+        }
+        match s.trim() {
+            "y" | "yes" => return Ok(Some(true)),
+            "n" | "no" => return Ok(Some(false)),
+            _ => {}
+        }
+    }
+}
+
+/// one rpc conversation from stdin, like '9p rdwr factotum/rpc': each line
+/// is written, each reply printed
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "rpc")]
+pub struct RpcCmd {
+    /// the factotum's socket (default from the configuration)
+    #[argh(option)]
+    socket: Option<PathBuf>,
+}
+
+struct Remote {
+    c: Conn,
+    fid: u32,
+}
+
+impl RpcFile for Remote {
+    fn write(&mut self, req: &[u8]) -> Result<(), String> {
+        self.c
+            .write(self.fid, req)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+    fn read(&mut self) -> Result<Vec<u8>, String> {
+        self.c.read(self.fid, 0).map_err(|e| e.to_string())
+    }
+}
+
+impl RpcCmd {
+    pub fn run(self, g: &Globals) -> Result<(), Fail> {
+        let path = socket(g, self.socket)?;
+        let mut c = dial(&path)?;
+        let fid = c.open("rpc", ORDWR)?;
+        let mut r = Remote { c, fid };
+        let stdout = std::io::stdout();
+        let stderr = std::io::stderr();
+        client::rdwr(
+            &mut r,
+            &mut std::io::stdin().lock(),
+            &mut stdout.lock(),
+            &mut stderr.lock(),
+        )?;
+        r.c.clunk(fid);
+        Ok(())
+    }
+}
