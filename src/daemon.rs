@@ -102,11 +102,24 @@ pub trait Service: Send + 'static {
 /// The services the configuration enables.
 fn services(cfg: &Config, opts: &Options) -> Vec<Box<dyn Service>> {
     let mut v: Vec<Box<dyn Service>> = Vec::new();
+    if cfg.authsrv.enabled {
+        v.push(Box::new(
+            crate::auth::authsrv::service::AuthsrvService::new(authsrv_accounts()),
+        ));
+    }
     let simulate = opts.simulate || cfg.uplink.simulate;
     if cfg.uplink.enabled || simulate {
         v.push(Box::new(crate::uplink::service::UplinkService { simulate }));
     }
     v
+}
+
+/// The accounts the ticket service answers from: the daemon's shared keyfs
+/// once it has one. Until then, none: every ticket is sealed in a made-up
+/// key, so nobody can authenticate (the service fails closed).
+fn authsrv_accounts() -> Arc<dyn crate::auth::authsrv::tickets::Accounts + Send + Sync> {
+    log::error!("authsrv: no shared keyfs in this daemon; no account can authenticate");
+    Arc::new(crate::auth::authsrv::tickets::NoAccounts)
 }
 
 struct Running {

@@ -5,6 +5,7 @@
 //! prefixed `warden:`, and exit 1. Each area's commands live in their own
 //! file here and call into the library.
 
+mod authsrv;
 mod config_cmd;
 mod daemon_cmd;
 mod dns;
@@ -57,6 +58,7 @@ enum Command {
     Unlock(keyfs::UnlockCmd),
     Lock(keyfs::LockCmd),
     Keyfs(keyfs::KeyfsCmd),
+    Authsrv(authsrv::AuthsrvCmd),
     #[allow(dead_code)] // otp parses its own arguments; see run()
     Otp(OtpHelp),
 }
@@ -183,6 +185,7 @@ pub fn run(args: &[&str]) -> i32 {
         Some(Command::Unlock(c)) => c.run(&g),
         Some(Command::Lock(c)) => c.run(&g),
         Some(Command::Keyfs(c)) => c.run(&g),
+        Some(Command::Authsrv(c)) => c.run(&g),
         Some(Command::Otp(_)) => otp::run(otp_args.unwrap_or(&[])),
     };
     match result {

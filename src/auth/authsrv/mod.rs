@@ -4,6 +4,9 @@
 pub mod caps;
 pub mod des;
 pub mod dial;
+pub mod exchanges;
+pub mod local;
 pub mod server;
+pub mod service;
 pub mod ticket;
 pub mod tickets;
