@@ -110,6 +110,11 @@ fn services(cfg: &Config, opts: &Options) -> Vec<Box<dyn Service>> {
     v.push(Box::new(crate::auth::keyfs::service::KeyfsService {
         keyfs: keyfs.clone(),
     }));
+    if cfg.authsrv.enabled {
+        v.push(Box::new(
+            crate::auth::authsrv::service::AuthsrvService::new(Arc::new(keyfs.clone())),
+        ));
+    }
     let simulate = opts.simulate || cfg.uplink.simulate;
     if cfg.uplink.enabled || simulate {
         v.push(Box::new(crate::uplink::service::UplinkService { simulate }));
@@ -131,6 +136,9 @@ fn services(cfg: &Config, opts: &Options) -> Vec<Box<dyn Service>> {
     v
 }
 
+/// The accounts the ticket service answers from: the daemon's shared keyfs
+/// once it has one. Until then, none: every ticket is sealed in a made-up
+/// key, so nobody can authenticate (the service fails closed).
 struct Running {
     name: &'static str,
     control: Arc<Control>,

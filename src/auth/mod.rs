@@ -14,6 +14,7 @@ pub mod fuzzing;
 pub mod keyfs;
 pub mod oath;
 pub mod proto;
+pub mod proxy;
 pub mod service;
 pub mod signer;
 pub mod ssh;

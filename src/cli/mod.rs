@@ -5,6 +5,7 @@
 //! prefixed `warden:`, and exit 1. Each area's commands live in their own
 //! file here and call into the library.
 
+mod authsrv;
 mod cert;
 mod config_cmd;
 mod daemon_cmd;
@@ -63,6 +64,7 @@ enum Command {
     Factotum(factotum::FactotumCmd),
     Key(factotum::KeyCmd),
     Rpc(factotum::RpcCmd),
+    Authsrv(authsrv::AuthsrvCmd),
     #[allow(dead_code)] // otp parses its own arguments; see run()
     Otp(OtpHelp),
 }
@@ -193,6 +195,7 @@ pub fn run(args: &[&str]) -> i32 {
         Some(Command::Factotum(c)) => c.run(&g),
         Some(Command::Key(c)) => c.run(&g),
         Some(Command::Rpc(c)) => c.run(&g),
+        Some(Command::Authsrv(c)) => c.run(&g),
         Some(Command::Otp(_)) => otp::run(otp_args.unwrap_or(&[])),
     };
     match result {

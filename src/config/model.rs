@@ -347,6 +347,18 @@ impl Default for Keyfs {
 pub struct Authsrv {
     pub enabled: bool,
     pub listen: String,
+    /// The security domain served (Plan 9's `authdom`); the factotum in
+    /// the daemon asks the ticket service in process for this domain.
+    pub authdom: String,
+    /// `HOSTID USER` pairs: a host owner that may speak for a user (`*`:
+    /// any user). Every user speaks for itself.
+    pub speaksfor: Vec<String>,
+    /// Answer AuthPass (password changes, the old password proven).
+    pub allow_passwd: bool,
+    /// Open connections at most; more are closed at once.
+    pub max_conns: usize,
+    /// A connection silent this long is closed.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Authsrv {
@@ -354,6 +366,11 @@ impl Default for Authsrv {
         Authsrv {
             enabled: false,
             listen: "0.0.0.0:567".into(),
+            authdom: String::new(),
+            speaksfor: Vec::new(),
+            allow_passwd: false,
+            max_conns: 128,
+            idle_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -517,10 +534,22 @@ impl Keyfs {
 impl Authsrv {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         let d = Authsrv::default();
-        Ok(Authsrv {
+        let a = Authsrv {
             enabled: o.get("enabled", d.enabled)?,
             listen: o.get("listen", d.listen)?,
-        })
+            authdom: o.get("authdom", d.authdom)?,
+            speaksfor: o.list("speaksfor")?,
+            allow_passwd: o.get("allow_passwd", d.allow_passwd)?,
+            max_conns: o.get("max_conns", d.max_conns)?,
+            idle_timeout: o.get("idle_timeout", d.idle_timeout)?,
+        };
+        if let Err(e) = crate::auth::authsrv::tickets::SpeaksFor::parse(&a.speaksfor) {
+            return Err(o.error(o.sec.line, "speaksfor", e));
+        }
+        if a.enabled && a.authdom.is_empty() {
+            return Err(o.error(o.sec.line, "authdom", "the ticket service needs an authdom"));
+        }
+        Ok(a)
     }
 }
 

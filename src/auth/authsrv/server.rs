@@ -4,10 +4,12 @@
 //! house turns new connections away at once, and nothing a client sends
 //! can block the others.
 
-use super::tickets::{self, Accounts, Reply, SpeaksFor, REQUEST_LEN};
+use super::exchanges::Session;
+use super::tickets::{Accounts, Reply, SpeaksFor, REQUEST_LEN};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +35,7 @@ struct Conn {
     stream: TcpStream,
     peer: SocketAddr,
     inbuf: Vec<u8>,
+    session: Session,
     out: Vec<u8>,
     close_after_write: bool,
     last: Instant,
@@ -45,14 +48,24 @@ pub struct Stats {
     pub tickets: u64,
     pub refused: u64,
     pub timeouts: u64,
+    /// Requests answered with AuthErr or closed as malformed.
+    pub errors: u64,
+    /// Failed proofs (challenge/response, password change) recorded
+    /// against accounts.
+    pub failures: u64,
 }
 
 pub struct TicketServer {
     listener: TcpListener,
+    /// `<run_dir>/authsrv`: `status` and `capuse CAP`, root and the
+    /// daemon's uid only.
+    control: Option<UnixListener>,
     accounts: Arc<dyn Accounts + Send + Sync>,
     speaks: SpeaksFor,
     limits: Limits,
     conns: Vec<Conn>,
+    authdom: String,
+    allow_passwd: bool,
     pub stats: Stats,
 }
 
@@ -67,12 +80,94 @@ impl TicketServer {
         listener.set_nonblocking(true)?;
         Ok(TicketServer {
             listener,
+            control: None,
             accounts,
             speaks,
             limits,
             conns: Vec::new(),
+            authdom: String::new(),
+            allow_passwd: false,
             stats: Stats::default(),
         })
+    }
+
+    /// The domain named in apop challenges, and whether AuthPass is served.
+    pub fn with_options(mut self, authdom: &str, allow_passwd: bool) -> TicketServer {
+        self.authdom = authdom.to_string();
+        self.allow_passwd = allow_passwd;
+        self
+    }
+
+    /// Answer `status` and `capuse` on `l` too.
+    pub fn with_control(mut self, l: UnixListener) -> io::Result<TicketServer> {
+        l.set_nonblocking(true)?;
+        self.control = Some(l);
+        Ok(self)
+    }
+
+    /// The counters as `name: value` lines.
+    pub fn status_text(&self) -> String {
+        format!(
+            "connections: {}\nopen: {}\ntickets: {}\nrefused: {}\ntimeouts: {}\nerrors: {}\nfailures: {}\n",
+            self.stats.connections,
+            self.conns.len(),
+            self.stats.tickets,
+            self.stats.refused,
+            self.stats.timeouts,
+            self.stats.errors,
+            self.stats.failures,
+        )
+    }
+
+    fn control(&mut self) {
+        let Some(l) = &self.control else { return };
+        while let Ok((mut s, _)) = l.accept() {
+            let admitted = crate::ninep::unix::peer_cred(s.as_raw_fd())
+                .ok()
+                .and_then(|p| crate::ninep::unix::PeerPolicy::owner_only().admits(&p))
+                .is_some();
+            if !admitted {
+                continue;
+            }
+            // a local, root-or-owner client gets a short deadline; it
+            // cannot hold the loop longer than that
+            let _ = s.set_nonblocking(false);
+            let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+            let _ = s.set_write_timeout(Some(Duration::from_millis(200)));
+            let mut buf = [0u8; 512];
+            let mut n = 0;
+            while n < buf.len() {
+                match s.read(&mut buf[n..]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => {
+                        n += k;
+                        if buf[..n].contains(&b'\n') {
+                            break;
+                        }
+                    }
+                }
+            }
+            let line = String::from_utf8_lossy(&buf[..n]);
+            let line = line.trim_end_matches(['\n', '\0']);
+            let answer = if line == "status" {
+                self.status_text()
+            } else if let Some(cap) = line.strip_prefix("capuse ") {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                match super::local::capuse(cap, now) {
+                    Ok((from, to)) => {
+                        log::info!("capuse: {from} may become {to}");
+                        format!("ok {to}\n")
+                    }
+                    Err(e) => format!("error {e}\n"),
+                }
+            } else {
+                "error unknown request (status, capuse CAP)\n".to_string()
+            };
+            buf.fill(0);
+            let _ = s.write_all(answer.as_bytes());
+        }
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -82,9 +177,14 @@ impl TicketServer {
     /// Serve until `stop` becomes readable.
     pub fn serve(&mut self, stop: RawFd) -> io::Result<()> {
         loop {
-            let mut fds = Vec::with_capacity(2 + self.conns.len());
+            let mut fds = Vec::with_capacity(3 + self.conns.len());
             fds.push(pollfd(stop, libc::POLLIN));
             fds.push(pollfd(self.listener.as_raw_fd(), libc::POLLIN));
+            // -1 when there is no control socket: poll ignores it
+            fds.push(pollfd(
+                self.control.as_ref().map_or(-1, |c| c.as_raw_fd()),
+                libc::POLLIN,
+            ));
             for c in &self.conns {
                 let ev = if c.out.is_empty() {
                     libc::POLLIN
@@ -113,9 +213,9 @@ impl TicketServer {
                 return Ok(());
             }
             let now = Instant::now();
-            // Connections first (their indices match fds[2..]), then accept.
+            // Connections first (their indices match fds[3..]), then accept.
             let mut keep = Vec::with_capacity(self.conns.len());
-            for (mut c, fd) in std::mem::take(&mut self.conns).into_iter().zip(&fds[2..]) {
+            for (mut c, fd) in std::mem::take(&mut self.conns).into_iter().zip(&fds[3..]) {
                 let alive = if fd.revents != 0 {
                     self.service(&mut c, now)
                 } else if now.duration_since(c.last) >= self.limits.idle {
@@ -132,6 +232,9 @@ impl TicketServer {
             self.conns = keep;
             if fds[1].revents != 0 {
                 self.accept(now);
+            }
+            if fds[2].revents != 0 {
+                self.control();
             }
         }
     }
@@ -157,6 +260,7 @@ impl TicketServer {
                         stream,
                         peer,
                         inbuf: Vec::with_capacity(REQUEST_LEN),
+                        session: Session::new(&self.authdom, self.allow_passwd),
                         out: Vec::new(),
                         close_after_write: false,
                         last: now,
@@ -186,13 +290,14 @@ impl TicketServer {
             }
             return !(c.out.is_empty() && c.close_after_write);
         }
-        let mut buf = [0u8; REQUEST_LEN];
-        let want = REQUEST_LEN - c.inbuf.len();
+        let mut buf = [0u8; 256];
+        let need = c.session.want();
+        let want = need.saturating_sub(c.inbuf.len()).min(buf.len());
         match c.stream.read(&mut buf[..want]) {
             Ok(0) => false,
             Ok(n) => {
                 c.inbuf.extend_from_slice(&buf[..n]);
-                if c.inbuf.len() < REQUEST_LEN {
+                if c.inbuf.len() < need {
                     return true;
                 }
                 let req = std::mem::take(&mut c.inbuf);
@@ -202,8 +307,11 @@ impl TicketServer {
                         no_random = true;
                     }
                 };
+                let before = c.session.failures;
                 let (mut reply, logged) =
-                    tickets::handle(&req, self.accounts.as_ref(), &self.speaks, &mut random);
+                    c.session
+                        .input(&req, self.accounts.as_ref(), &self.speaks, &mut random);
+                self.stats.failures += c.session.failures - before;
                 if no_random {
                     // Without fresh keys no ticket may leave.
                     reply = Reply::Close(
@@ -238,6 +346,7 @@ impl TicketServer {
                         true
                     }
                     Reply::Close(b, why) => {
+                        self.stats.errors += 1;
                         log::warn!("ticket: {}: {why}; closing", c.peer);
                         c.out = b;
                         c.close_after_write = true;

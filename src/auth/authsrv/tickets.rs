@@ -19,6 +19,35 @@ pub trait Accounts {
     /// The user's Plan 9 DES key, or None when the user is unknown,
     /// disabled, expired or sitting out a lockout.
     fn des_key(&self, user: &str) -> Option<[u8; DESKEYLEN]>;
+    /// The user's challenge/response secret (keyfs `secret`, used by
+    /// AuthApop, AuthCram and AuthChap), on the same conditions.
+    fn secret(&self, user: &str) -> Option<zeroize::Zeroizing<String>> {
+        let _ = user;
+        None
+    }
+    /// A failed proof by `user` (keyfs's failure count: purgatory and
+    /// disabling apply).
+    fn bad(&self, user: &str) {
+        let _ = user;
+    }
+    /// A successful proof: the failure count resets.
+    fn good(&self, user: &str) {
+        let _ = user;
+    }
+    /// Set `user`'s password (AuthPass, after the old one was proven).
+    fn set_password(&self, user: &str, password: &str) -> Result<(), String> {
+        let _ = (user, password);
+        Err("password changes are not supported here".into())
+    }
+}
+
+/// No accounts at all: every key is unknown.
+pub struct NoAccounts;
+
+impl Accounts for NoAccounts {
+    fn des_key(&self, _: &str) -> Option<[u8; DESKEYLEN]> {
+        None
+    }
 }
 
 /// Who may speak for whom: Plan 9's speaks-for rule. A host owner speaks
@@ -106,13 +135,13 @@ pub fn handle(
     }
 }
 
-fn made_up(random: &mut dyn FnMut(&mut [u8])) -> [u8; DESKEYLEN] {
+pub(super) fn made_up(random: &mut dyn FnMut(&mut [u8])) -> [u8; DESKEYLEN] {
     let mut k = [0u8; DESKEYLEN];
     random(&mut k);
     k
 }
 
-fn ticket_request(
+pub(super) fn ticket_request(
     tr: &Ticketreq,
     db: &dyn Accounts,
     speaks: &SpeaksFor,
@@ -158,7 +187,7 @@ fn ticket_request(
     (out, logged(tr, problems))
 }
 
-fn logged(tr: &Ticketreq, problems: Vec<&'static str>) -> Logged {
+pub(super) fn logged(tr: &Ticketreq, problems: Vec<&'static str>) -> Logged {
     Logged {
         uid: tr.uid.clone(),
         hostid: tr.hostid.clone(),

@@ -207,7 +207,10 @@ fn delkey_deletes_every_match() {
 #[test]
 fn proto_file() {
     let f = fact();
-    assert_eq!(f.proto_read(), "apop\nchap\ncram\nhotp\npass\ntotp\n");
+    assert_eq!(
+        f.proto_read(),
+        "apop\nchap\ncram\nhotp\np9any\np9sk1\npass\ntotp\n"
+    );
 }
 
 // ---- rpc (plan9port rpc.c rpcwrite/rpcexec, conv.c) ----

@@ -12,6 +12,8 @@ pub mod apop;
 pub mod chap;
 pub mod hotp;
 pub mod otp;
+pub mod p9any;
+pub mod p9sk1;
 pub mod pass;
 pub mod totp;
 
@@ -32,6 +34,37 @@ pub trait Env: Send {
     fn now(&self) -> u64;
     /// Fill `buf` with unpredictable bytes.
     fn random(&mut self, buf: &mut [u8]);
+    /// Ask the authentication server of `authdom` for tickets: send the
+    /// 141-byte ticket request `req`, return what it answered (AuthOK and
+    /// two tickets, or AuthErr and its message). `auth` is the key's
+    /// `auth=` attribute (`host`, `host!port` or `tcp!host!port`) when it
+    /// has one.
+    ///
+    /// This is the one place a protocol machine reaches the network, and it
+    /// does so through the environment: the default dials `auth` on TCP
+    /// (port 567 unless given) with a short timeout; an environment that
+    /// serves the domain itself (the daemon's ticket service) or knows the
+    /// server from its configuration answers instead, and tests answer from
+    /// a script.
+    fn ticket(&mut self, authdom: &str, auth: Option<&str>, req: &[u8]) -> Result<Vec<u8>, String> {
+        dial_ticket(authdom, auth, req)
+    }
+    /// Keep a capability's hash (HMAC-SHA1 of `userid1@userid2` keyed with
+    /// the random part) so that the capability can be traded in once; true
+    /// when it is kept. The default keeps nothing, and then no capability
+    /// is handed out.
+    fn caphash(&mut self, hash: [u8; 20]) -> bool {
+        let _ = hash;
+        false
+    }
+}
+
+/// [`Env::ticket`]'s default: dial `auth` (5 s for each step).
+pub fn dial_ticket(authdom: &str, auth: Option<&str>, req: &[u8]) -> Result<Vec<u8>, String> {
+    let Some(addr) = auth else {
+        return Err(format!("no auth server known for domain {authdom}"));
+    };
+    crate::auth::authsrv::dial::ticket(addr, req, std::time::Duration::from_secs(5))
 }
 
 /// What a machine may touch while it runs.
@@ -163,11 +196,13 @@ pub struct Proto {
 pub type StartFn = fn(role: &str, attr: &Attrs) -> Result<Box<dyn Machine>, String>;
 
 /// Every protocol, in the order the `proto` file lists them.
-pub static PROTOS: [&Proto; 6] = [
+pub static PROTOS: [&Proto; 8] = [
     &apop::APOP,
     &chap::CHAP,
     &apop::CRAM,
     &hotp::HOTP,
+    &p9any::P9ANY,
+    &p9sk1::P9SK1,
     &pass::PASS,
     &totp::TOTP,
 ];

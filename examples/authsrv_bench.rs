@@ -1,0 +1,137 @@
+//! Ticket service throughput and memory. Serves two accounts on
+//! 127.0.0.1, then reports: AuthTreq requests per second over kept-open
+//! connections (C client threads), the rate with a new connection per
+//! request, and the RSS growth per idle connection. Run by bench/authsrv.
+//!
+//! Usage: authsrv_bench [SECONDS] [CLIENTS] [IDLE_CONNS]
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use warden::auth::authsrv::server::{Limits, TicketServer};
+use warden::auth::authsrv::ticket::{types, Ticketreq};
+use warden::auth::authsrv::tickets::{Accounts, SpeaksFor};
+use warden::auth::keyfs::account::passtokey;
+use warden::sys::signals::Shutdown;
+
+struct Db(HashMap<&'static str, [u8; 7]>);
+
+impl Accounts for Db {
+    fn des_key(&self, user: &str) -> Option<[u8; 7]> {
+        self.0.get(user).copied()
+    }
+}
+
+fn rss_kib() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let secs = *args.first().unwrap_or(&3);
+    let clients = *args.get(1).unwrap_or(&2);
+    let idle = *args.get(2).unwrap_or(&1000) as usize;
+    let db = Db(HashMap::from([
+        ("glenda", passtokey(b"glenda pw")),
+        ("cpu", passtokey(b"cpu key")),
+    ]));
+    let mut srv = TicketServer::bind(
+        "127.0.0.1:0",
+        Arc::new(db),
+        SpeaksFor::default(),
+        Limits {
+            max_conns: idle + 64,
+            idle: Duration::from_secs(600),
+        },
+    )
+    .expect("bind");
+    let addr = srv.local_addr().expect("addr");
+    let stop = Arc::new(Shutdown::new().expect("pipe"));
+    let s2 = stop.clone();
+    let h = std::thread::spawn(move || srv.serve(s2.fd()).expect("serve"));
+    let req = Ticketreq {
+        ty: types::AUTH_TREQ,
+        authid: "cpu".into(),
+        authdom: "lan".into(),
+        chal: *b"01234567",
+        hostid: "glenda".into(),
+        uid: "glenda".into(),
+    }
+    .emit()
+    .expect("emit");
+    let ask = move |s: &mut TcpStream| {
+        s.write_all(&req).expect("write");
+        let mut b = [0u8; 145];
+        s.read_exact(&mut b).expect("read");
+        assert_eq!(b[0], types::AUTH_OK);
+    };
+
+    // kept-open connections
+    let until = Instant::now() + Duration::from_secs(secs);
+    let threads: Vec<_> = (0..clients)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(addr).expect("connect");
+                s.set_nodelay(true).ok();
+                let mut n = 0u64;
+                while Instant::now() < until {
+                    ask(&mut s);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let n: u64 = threads.into_iter().map(|t| t.join().expect("join")).sum();
+    println!(
+        "AuthTreq, {clients} kept-open connections: {:.0} requests/s",
+        n as f64 / secs as f64
+    );
+
+    // a connection per request
+    let t = Instant::now();
+    let mut n = 0u64;
+    while t.elapsed() < Duration::from_secs(secs) {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        ask(&mut s);
+        n += 1;
+    }
+    println!(
+        "AuthTreq, new connection each: {:.0} requests/s",
+        n as f64 / t.elapsed().as_secs_f64()
+    );
+
+    // idle connections (the server's side; the clients' sockets are in
+    // this process too, so the per-connection figure is an upper bound)
+    let before = rss_kib();
+    let held: Vec<TcpStream> = (0..idle)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).expect("connect");
+            s.write_all(&req[..10]).expect("write");
+            s
+        })
+        .collect();
+    // let the server accept and read them all
+    let mut probe = TcpStream::connect(addr).expect("connect");
+    ask(&mut probe);
+    std::thread::sleep(Duration::from_millis(300));
+    ask(&mut probe);
+    let after = rss_kib();
+    println!(
+        "{idle} idle connections (half a request each): RSS +{} KiB, {:.0} bytes per connection (server and client side)",
+        after.saturating_sub(before),
+        (after.saturating_sub(before) * 1024) as f64 / idle as f64
+    );
+    drop(held);
+    stop.raise();
+    h.join().expect("server");
+}

@@ -1,0 +1,90 @@
+//! Dialing an authentication server for tickets (the client side of the
+//! ticket service), with a deadline on every step.
+
+use super::ticket::{types, ERRMAXLEN, TICKETLEN};
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+/// The ticket service's TCP port ("ticket").
+pub const TICKET_PORT: u16 = 567;
+
+/// `host`, `host!port`, `tcp!host!port` or `host:port` to a socket address
+/// string (port 567 when none is given).
+pub fn address(auth: &str) -> Result<String, String> {
+    let a = auth.strip_prefix("tcp!").unwrap_or(auth);
+    let (host, port) = match a.split_once('!') {
+        Some((h, p)) => (h, p),
+        None => match a.rsplit_once(':').filter(|(h, _)| !h.contains(':')) {
+            Some((h, p)) => (h, p),
+            None => (a, ""),
+        },
+    };
+    if host.is_empty() {
+        return Err(format!("auth server '{auth}': no host"));
+    }
+    let port = match port {
+        "" | "ticket" => TICKET_PORT,
+        p => p
+            .parse::<u16>()
+            .map_err(|_| format!("auth server '{auth}': bad port '{p}'"))?,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.contains(':') {
+        Ok(format!("[{host}]:{port}"))
+    } else {
+        Ok(format!("{host}:{port}"))
+    }
+}
+
+/// Send one ticket request to `auth` and return the reply: AuthOK and two
+/// tickets (145 bytes) or AuthErr and its 64-byte message (65 bytes).
+pub fn ticket(auth: &str, req: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
+    let addr = address(auth)?;
+    let sa = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("auth server {addr}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("auth server {addr}: no address"))?;
+    let mut s =
+        TcpStream::connect_timeout(&sa, timeout).map_err(|e| format!("auth server {addr}: {e}"))?;
+    let io = |e: std::io::Error| format!("auth server {addr}: {e}");
+    s.set_read_timeout(Some(timeout)).map_err(io)?;
+    s.set_write_timeout(Some(timeout)).map_err(io)?;
+    s.write_all(req).map_err(io)?;
+    let mut ty = [0u8; 1];
+    s.read_exact(&mut ty).map_err(io)?;
+    let rest = match ty[0] {
+        types::AUTH_OK => 2 * TICKETLEN,
+        types::AUTH_ERR => ERRMAXLEN,
+        t => return Err(format!("auth server {addr}: unexpected reply type {t}")),
+    };
+    let mut b = vec![0u8; 1 + rest];
+    b[0] = ty[0];
+    s.read_exact(&mut b[1..]).map_err(io)?;
+    Ok(b)
+}
+
+/// The text of an AuthErr reply (after its type byte).
+pub fn err_text(b: &[u8]) -> String {
+    let m = b.get(1..).unwrap_or_default();
+    let end = m.iter().position(|&c| c == 0).unwrap_or(m.len());
+    String::from_utf8_lossy(&m[..end]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(address("auth").unwrap(), "auth:567");
+        assert_eq!(address("tcp!10.0.0.1!5670").unwrap(), "10.0.0.1:5670");
+        assert_eq!(address("10.0.0.1!ticket").unwrap(), "10.0.0.1:567");
+        assert_eq!(address("127.0.0.1:99").unwrap(), "127.0.0.1:99");
+        assert_eq!(address("tcp!::1!99").unwrap(), "[::1]:99");
+        assert!(address("").is_err());
+        assert!(address("h!x").is_err());
+        assert_eq!(err_text(&[5, b'n', b'o', 0, 0]), "no");
+    }
+}
