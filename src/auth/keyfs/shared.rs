@@ -308,6 +308,28 @@ impl Accounts for SharedKeyfs {
     fn des_key(&self, user: &str) -> Option<[u8; DESKEYLEN]> {
         self.with(|s| Ok(*s.secrets(user, now())?.des_key)).ok()
     }
+
+    fn secret(&self, user: &str) -> Option<zeroize::Zeroizing<String>> {
+        self.with(|s| {
+            let sec = s.secrets(user, now())?;
+            Ok(zeroize::Zeroizing::new(
+                String::from_utf8_lossy(&sec.secret).into_owned(),
+            ))
+        })
+        .ok()
+    }
+
+    fn bad(&self, user: &str) {
+        if let Err(e) = SharedKeyfs::bad(self, user) {
+            log::debug!("keyfs: failure for {user} not recorded: {e}");
+        }
+    }
+
+    fn good(&self, user: &str) {
+        if let Err(e) = SharedKeyfs::good(self, user) {
+            log::debug!("keyfs: success for {user} not recorded: {e}");
+        }
+    }
 }
 
 #[cfg(test)]
