@@ -77,9 +77,9 @@ proto_warden_setup() {
 
 	dir="$WARDEN_RUN/$interface"
 	conf="$dir/warden.conf"
-	mkdir -p "$dir"
 	(
 		umask 077
+		mkdir -p "$dir"
 		{
 			echo "# Written by /lib/netifd/proto/warden.sh for interface $interface."
 			echo "config warden 'main'"
@@ -108,6 +108,8 @@ proto_warden_setup() {
 			warden_option backoff_max "$max"
 			# This instance runs the uplink only.
 			echo "config factotum 'factotum'"
+			warden_option enabled 0
+			echo "config keyfs 'keyfs'"
 			warden_option enabled 0
 		} >"$conf.tmp" && mv "$conf.tmp" "$conf"
 	) || {

@@ -107,9 +107,13 @@ fn services(cfg: &Config, opts: &Options) -> Vec<Box<dyn Service>> {
     let keyfs = crate::auth::keyfs::shared::SharedKeyfs::new(
         crate::auth::keyfs::Settings::from_config(&cfg.keyfs),
     );
-    v.push(Box::new(crate::auth::keyfs::service::KeyfsService {
-        keyfs: keyfs.clone(),
-    }));
+    if cfg.keyfs.enabled {
+        v.push(Box::new(crate::auth::keyfs::service::KeyfsService {
+            keyfs: keyfs.clone(),
+        }));
+    } else if cfg.authsrv.enabled || cfg.signer.enabled || cfg.signer.agent {
+        log::warn!("keyfs is disabled: the auth server and the signer find it locked");
+    }
     if cfg.authsrv.enabled {
         v.push(Box::new(
             crate::auth::authsrv::service::AuthsrvService::new(Arc::new(keyfs.clone())),
@@ -158,6 +162,17 @@ pub fn run(cfg: Config, opts: Options) -> io::Result<()> {
         env!("CARGO_PKG_VERSION"),
         opts.config_path.display()
     );
+    // The services bind their sockets in the run directory all at once:
+    // make it (closed to others) before they race to.
+    if std::fs::symlink_metadata(&cfg.main.run_dir).is_err() {
+        let shared = crate::ninep::unix::PeerPolicy::for_factotum(&cfg.factotum).shared();
+        crate::ninep::unix::prepare_dir(&cfg.main.run_dir, shared).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("run directory {}: {e}", cfg.main.run_dir.display()),
+            )
+        })?;
+    }
     let mut running = Vec::new();
     for svc in services(&cfg, &opts) {
         let control = Control::new()?;

@@ -408,6 +408,12 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
     let u = &cfg.uplink;
     assert_eq!(cfg.main.run_dir, run.join("wan"));
     assert!(!cfg.factotum.enabled);
+    assert!(!cfg.keyfs.enabled);
+    // The instance's run directory is closed to others from the start.
+    assert_eq!(
+        fs::metadata(run.join("wan")).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
     assert_eq!(u.interface, "wan");
     assert_eq!(u.apn, "web.example");
     assert_eq!(u.dialnumber, "*99#");

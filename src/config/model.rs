@@ -296,6 +296,9 @@ impl Default for Factotum {
 /// `config keyfs`: the encrypted user database.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Keyfs {
+    /// Serve the keyfs tree and unlock the database (off in uplink-only
+    /// instances such as the ones netifd starts).
+    pub enabled: bool,
     pub file: PathBuf,
     /// Where the master key comes from.
     pub mode: KeyfsMode,
@@ -332,6 +335,7 @@ impl FromOption for KeyfsMode {
 impl Default for Keyfs {
     fn default() -> Self {
         Keyfs {
+            enabled: true,
             file: PathBuf::from("/etc/warden/keys"),
             mode: KeyfsMode::Attended,
             keyfile: PathBuf::from("/etc/warden/keys.key"),
@@ -507,6 +511,7 @@ impl Keyfs {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         let d = Keyfs::default();
         let k = Keyfs {
+            enabled: o.get("enabled", d.enabled)?,
             file: o.get("file", d.file)?,
             mode: o.get("mode", d.mode)?,
             keyfile: o.get("keyfile", d.keyfile)?,

@@ -18,8 +18,8 @@
 //! every accepted connection's SO_PEERCRED must name the owner, root, or a
 //! configured uid or primary gid ([`PeerPolicy`]); the socket directory
 //! must be ours and closed to others ([`prepare_dir`]); the socket is
-//! created under umask 0177; an existing socket is removed only when
-//! nobody answers on it.
+//! mode 0600; an existing socket is removed only when nobody answers on
+//! it.
 
 use super::fcall::Framer;
 use super::server::{ConnId, Peer, Server, Tree};
@@ -155,40 +155,52 @@ pub fn prepare_dir(dir: &Path, shared: bool) -> io::Result<()> {
                     std::fs::create_dir_all(parent)?;
                 }
             }
-            std::fs::DirBuilder::new().mode(mode).create(dir)?;
-            // The umask may have taken bits away; set exactly.
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))?;
-            Ok(())
+            match std::fs::DirBuilder::new().mode(mode).create(dir) {
+                Ok(()) => {
+                    // The umask may have taken bits away; set exactly.
+                    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))?;
+                    Ok(())
+                }
+                // Another service of the daemon made it meanwhile (they
+                // start together): check it like any existing directory.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    check_dir(dir, &std::fs::symlink_metadata(dir)?, shared)
+                }
+                Err(e) => Err(e),
+            }
         }
         Err(e) => Err(e),
-        Ok(md) => {
-            // SAFETY: geteuid cannot fail.
-            let me = unsafe { libc::geteuid() };
-            let bad = |why: String| {
-                Err(io::Error::new(
-                    io::ErrorKind::PermissionDenied,
-                    format!("refusing socket directory {}: {why}", dir.display()),
-                ))
-            };
-            if !md.file_type().is_dir() {
-                return bad("not a directory".into());
-            }
-            if md.uid() != me {
-                return bad(format!("owned by uid {}, not {me}", md.uid()));
-            }
-            let m = md.mode() & 0o7777;
-            if m & 0o700 != 0o700 || m & 0o066 != 0 {
-                return bad(format!("mode {m:04o}, want 0700"));
-            }
-            if shared && m & 0o011 == 0 {
-                log::warn!(
-                    "socket directory {} is {m:04o}: the allowed uids and gids cannot reach the socket",
-                    dir.display()
-                );
-            }
-            Ok(())
-        }
+        Ok(md) => check_dir(dir, &md, shared),
     }
+}
+
+/// The rules [`prepare_dir`] applies to a directory that exists.
+fn check_dir(dir: &Path, md: &std::fs::Metadata, shared: bool) -> io::Result<()> {
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let bad = |why: String| {
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("refusing socket directory {}: {why}", dir.display()),
+        ))
+    };
+    if !md.file_type().is_dir() {
+        return bad("not a directory".into());
+    }
+    if md.uid() != me {
+        return bad(format!("owned by uid {}, not {me}", md.uid()));
+    }
+    let m = md.mode() & 0o7777;
+    if m & 0o700 != 0o700 || m & 0o066 != 0 {
+        return bad(format!("mode {m:04o}, want 0700"));
+    }
+    if shared && m & 0o011 == 0 {
+        log::warn!(
+            "socket directory {} is {m:04o}: the allowed uids and gids cannot reach the socket",
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// Remove an existing socket at `path` only if nobody answers on it.
@@ -222,8 +234,11 @@ fn clear_stale(path: &Path) -> io::Result<()> {
 }
 
 /// Bind a listening socket at `path`: directory checked or created by
-/// [`prepare_dir`], a stale socket removed, the socket made under umask
-/// 0177 (mode 0600; 0666 when `shared`, with SO_PEERCRED as the barrier).
+/// [`prepare_dir`], a stale socket removed, the socket then made mode 0600
+/// (0666 when `shared`, with SO_PEERCRED as the barrier). Until the chmod
+/// the closed directory keeps others away; the umask is left alone, since
+/// it is process-wide and the daemon's other threads create files and
+/// directories at the same moment.
 pub fn bind(path: &Path, shared: bool) -> io::Result<UnixListener> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -231,14 +246,8 @@ pub fn bind(path: &Path, shared: bool) -> io::Result<UnixListener> {
     };
     prepare_dir(dir, shared)?;
     clear_stale(path)?;
-    // umask is process-wide; the window is a bind call, and 0177 only
-    // ever takes bits away from files other threads create meanwhile.
-    // SAFETY: umask takes and returns a mode.
-    let old = unsafe { libc::umask(0o177) };
-    let l = UnixListener::bind(path);
-    // SAFETY: as above.
-    unsafe { libc::umask(old) };
-    let l = l.map_err(|e| io::Error::new(e.kind(), format!("bind {}: {e}", path.display())))?;
+    let l = UnixListener::bind(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("bind {}: {e}", path.display())))?;
     let mode = if shared { 0o666 } else { 0o600 };
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     l.set_nonblocking(true)?;
@@ -693,5 +702,33 @@ mod tests {
         assert_eq!(namespace_from(None, None, "glenda"), None);
         let ns = Some(PathBuf::from("/tmp/elsewhere"));
         assert_eq!(namespace_from(ns.clone(), Some(":0".into()), "u"), ns);
+    }
+
+    /// The daemon's services bind their sockets in one run directory at
+    /// the same moment; whichever makes the directory, all of them bind.
+    #[test]
+    fn services_racing_for_the_socket_directory_all_bind() {
+        for round in 0..20 {
+            let base = std::env::temp_dir()
+                .join(format!("warden-unix-race-{}-{round}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&base);
+            let run = base.join("run");
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+            let binders: Vec<_> = (0..4)
+                .map(|i| {
+                    let (run, barrier) = (run.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        bind(&run.join(format!("s{i}")), false).map(drop)
+                    })
+                })
+                .collect();
+            for b in binders {
+                b.join().unwrap().unwrap();
+            }
+            let mode = std::fs::metadata(&run).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700);
+            std::fs::remove_dir_all(&base).unwrap();
+        }
     }
 }
