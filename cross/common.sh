@@ -1,7 +1,7 @@
 # Shared by cross/build, cross/test and bench/: checks and settings for a
 # cross build of warden. Source it with TARGET set; it sets `root`, `tc`
 # and `CARGO_TARGET_DIR` and exports RUSTC_BOOTSTRAP (see cross/README.md).
-# shellcheck shell=bash disable=SC2034 # qemu and tc are used by the sourcing scripts
+# shellcheck shell=bash disable=SC2034 # qemu, tc and strip_tool are used by the sourcing scripts
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -28,6 +28,10 @@ rustup run "$tc" rustc --version >/dev/null 2>&1 ||
 sysroot=$(rustup run "$tc" rustc --print sysroot)
 [ -d "$sysroot/lib/rustlib/src/rust/library" ] ||
 	die "rust-src is missing for toolchain $tc (run .ci/setup, or: rustup component add --toolchain $tc rust-src)"
+host=$(rustup run "$tc" rustc -vV | sed -n 's/^host: //p')
+strip_tool="$sysroot/lib/rustlib/$host/bin/llvm-strip"
+[ -x "$strip_tool" ] ||
+	die "llvm-strip is missing for toolchain $tc (run .ci/setup, or: rustup component add --toolchain $tc llvm-tools)"
 if [ -z "${ZIG:-}" ]; then
 	python3 -m ziglang version >/dev/null 2>&1 ||
 		die "zig not found: python3 -m ziglang failed (run .ci/setup, or: python3 -m pip install ziglang)"

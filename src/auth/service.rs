@@ -8,7 +8,7 @@ use crate::auth::factotum::tree::FactotumTree;
 use crate::auth::state::AuthHandle;
 use crate::config::Config;
 use crate::daemon::{Ctx, Service};
-use crate::ninep::server::{Limits, Server};
+use crate::ninep::server::{DynTree, Limits, Server};
 use crate::ninep::unix::{self, ListenLimits, Listener, PeerPolicy};
 use std::io;
 use std::os::fd::RawFd;
@@ -34,9 +34,11 @@ pub fn listen(
     auth: &AuthHandle,
     path: &Path,
     policy: PeerPolicy,
-) -> io::Result<Listener<FactotumTree>> {
+) -> io::Result<Listener<DynTree>> {
     let sock = unix::bind(path, policy.shared())?;
-    let tree = FactotumTree::new(auth.clone(), &self_name());
+    // Served as a trait object, like the keyfs tree: one copy of the 9P
+    // server's code in the binary, not one per tree (about 25 KB on mips).
+    let tree: DynTree = Box::new(FactotumTree::new(auth.clone(), &self_name()));
     let server = Server::new("factotum", tree, Limits::default());
     let l = Listener::new(sock, Some(path), server, policy, ListenLimits::default())?;
     log::info!("factotum: serving {}", path.display());
@@ -46,7 +48,7 @@ pub fn listen(
 /// Serve until `control` readable makes `go` say stop (for the foreground
 /// command, which watches signals instead of the daemon's control pipe).
 pub fn serve_until(
-    l: &mut Listener<FactotumTree>,
+    l: &mut Listener<DynTree>,
     control: RawFd,
     mut go: impl FnMut() -> bool,
 ) -> io::Result<()> {
