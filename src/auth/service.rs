@@ -30,11 +30,7 @@ pub fn self_name() -> String {
 }
 
 /// Bind `path` and make the listener serving `auth`'s factotum.
-pub fn listen(
-    auth: &AuthHandle,
-    path: &Path,
-    policy: PeerPolicy,
-) -> io::Result<Listener<DynTree>> {
+pub fn listen(auth: &AuthHandle, path: &Path, policy: PeerPolicy) -> io::Result<Listener<DynTree>> {
     let sock = unix::bind(path, policy.shared())?;
     // Served as a trait object, like the keyfs tree: one copy of the 9P
     // server's code in the binary, not one per tree (about 25 KB on mips).

@@ -6,9 +6,8 @@
 //! router's signer service over the network with the account's password.
 
 use super::keyfs::open;
-use super::{prompt, when, Fail, Globals};
+use super::{when, Fail, Globals};
 use crate::auth::signer::ca;
-use crate::auth::signer::service::{self, Answer};
 use crate::auth::ssh::cert::{self, CertType};
 use crate::auth::ssh::key::PublicKey;
 use argh::FromArgs;
@@ -32,7 +31,8 @@ enum What {
     Krl(KrlCmd),
     SignUser(SignUser),
     SignHost(SignHost),
-    Request(RequestCmd),
+    #[cfg(feature = "client")]
+    Request(lan::RequestCmd),
 }
 
 /// print the CA public keys still trusted (for TrustedUserCAKeys or
@@ -110,27 +110,6 @@ struct SignHost {
     /// certificate file (default: KEY without .pub, plus -cert.pub)
     #[argh(option)]
     out: Option<PathBuf>,
-}
-
-/// ask the router's signer for a user certificate (prompts for the password)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "request")]
-struct RequestCmd {
-    /// the signer: HOST or HOST:PORT (port 6673 by default)
-    #[argh(option)]
-    signer: String,
-    /// the account name
-    #[argh(option)]
-    user: String,
-    /// the public key to certify (e.g. ~/.ssh/id_ed25519.pub)
-    #[argh(option)]
-    key: PathBuf,
-    /// certificate file (default: KEY without .pub, plus -cert.pub)
-    #[argh(option)]
-    out: Option<PathBuf>,
-    /// ask for a TOTP code before asking the signer
-    #[argh(switch)]
-    totp: bool,
 }
 
 /// `id_ed25519.pub` -> `id_ed25519-cert.pub`, as ssh looks for it.
@@ -327,45 +306,78 @@ impl CertCmd {
                     s.out,
                 )?;
             }
-            What::Request(r) => request(r)?,
+            #[cfg(feature = "client")]
+            What::Request(r) => lan::request(r)?,
         }
         Ok(())
     }
 }
 
-fn request(r: RequestCmd) -> Result<(), Fail> {
-    let (pk, comment) = read_key(&r.key)?;
-    let addr = if r.signer.contains(':') && !r.signer.ends_with(']') {
-        r.signer.clone()
-    } else {
-        format!("{}:{}", r.signer, service::DEFAULT_PORT)
-    };
-    let password = prompt::secret(&format!("password for {}: ", r.user))?;
-    let mut totp = if r.totp {
-        Some(prompt::secret("TOTP code: ")?)
-    } else {
-        None
-    };
-    let mut asked = false;
-    loop {
-        let code = totp
-            .as_ref()
-            .map(|t| String::from_utf8_lossy(t).into_owned());
-        let answer = service::request(&addr, &r.user, &password, &pk, code.as_deref())
-            .map_err(|e| Fail::msg(format!("signer {addr}: {e}")))?;
-        match answer {
-            Answer::Cert(blob) => {
-                let out = r.out.clone().unwrap_or_else(|| cert_path(&r.key));
-                write_cert(&out, &blob, &comment)?;
-                println!("{}: {}", out.display(), describe(&blob));
-                return Ok(());
+/// The LAN side: `cert request`, for the LAN's machines (feature `client`;
+/// router builds leave it out).
+#[cfg(feature = "client")]
+mod lan {
+    use super::{cert_path, describe, read_key, write_cert};
+    use crate::auth::signer::service::{self, Answer};
+    use crate::cli::{prompt, Fail};
+    use argh::FromArgs;
+    use std::path::PathBuf;
+
+    /// ask the router's signer for a user certificate (prompts for the password)
+    #[derive(FromArgs, Debug)]
+    #[argh(subcommand, name = "request")]
+    pub struct RequestCmd {
+        /// the signer: HOST or HOST:PORT (port 6673 by default)
+        #[argh(option)]
+        signer: String,
+        /// the account name
+        #[argh(option)]
+        user: String,
+        /// the public key to certify (e.g. ~/.ssh/id_ed25519.pub)
+        #[argh(option)]
+        key: PathBuf,
+        /// certificate file (default: KEY without .pub, plus -cert.pub)
+        #[argh(option)]
+        out: Option<PathBuf>,
+        /// ask for a TOTP code before asking the signer
+        #[argh(switch)]
+        totp: bool,
+    }
+
+    pub fn request(r: RequestCmd) -> Result<(), Fail> {
+        let (pk, comment) = read_key(&r.key)?;
+        let addr = if r.signer.contains(':') && !r.signer.ends_with(']') {
+            r.signer.clone()
+        } else {
+            format!("{}:{}", r.signer, service::DEFAULT_PORT)
+        };
+        let password = prompt::secret(&format!("password for {}: ", r.user))?;
+        let mut totp = if r.totp {
+            Some(prompt::secret("TOTP code: ")?)
+        } else {
+            None
+        };
+        let mut asked = false;
+        loop {
+            let code = totp
+                .as_ref()
+                .map(|t| String::from_utf8_lossy(t).into_owned());
+            let answer = service::request(&addr, &r.user, &password, &pk, code.as_deref())
+                .map_err(|e| Fail::msg(format!("signer {addr}: {e}")))?;
+            match answer {
+                Answer::Cert(blob) => {
+                    let out = r.out.clone().unwrap_or_else(|| cert_path(&r.key));
+                    write_cert(&out, &blob, &comment)?;
+                    println!("{}: {}", out.display(), describe(&blob));
+                    return Ok(());
+                }
+                Answer::NeedTotp if !asked && totp.is_none() => {
+                    asked = true;
+                    totp = Some(prompt::secret("TOTP code: ")?);
+                }
+                Answer::NeedTotp => return Err(Fail::msg("the signer wants a TOTP code")),
+                Answer::Error(m) => return Err(Fail::msg(format!("signer {addr}: {m}"))),
             }
-            Answer::NeedTotp if !asked && totp.is_none() => {
-                asked = true;
-                totp = Some(prompt::secret("TOTP code: ")?);
-            }
-            Answer::NeedTotp => return Err(Fail::msg("the signer wants a TOTP code")),
-            Answer::Error(m) => return Err(Fail::msg(format!("signer {addr}: {m}"))),
         }
     }
 }
