@@ -261,43 +261,12 @@ fn no_daemon_falls_back_to_the_file() {
     ok(&cfg, &["user", "add", "glenda"], "pw\n");
 }
 
-/// A child connects as `uid` and sends Tversion: "served" or "refused".
-fn as_uid(uid: u32, socket: &Path) -> String {
-    use std::os::unix::process::CommandExt;
-    let script = r#"
-import socket, struct, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(20)
-try:
-    s.connect(sys.argv[1])
-except OSError as e:
-    print("cannot connect:", e)
-    sys.exit(0)
-try:
-    v = b"9P2000"
-    body = struct.pack("<BHIH", 100, 0xFFFF, 8192, len(v)) + v
-    s.sendall(struct.pack("<I", 4 + len(body)) + body)
-    print("served" if len(s.recv(64)) > 0 else "refused")
-except OSError as e:
-    # the listener closed the connection: SO_PEERCRED said no
-    print("refused", e)
-"#;
-    let out = Command::new("python3")
-        .args(["-c", script])
-        .arg(socket)
-        .uid(uid)
-        .gid(uid)
-        .output()
-        .expect("python3 is needed for this test");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 #[test]
 fn only_the_owner_and_root_are_served() {
     let d = start("keyfsd-peers", "");
     // SAFETY: geteuid cannot fail.
     let me = unsafe { libc::geteuid() };
-    assert_eq!(as_uid(me, &d.socket), "served");
+    assert_eq!(common::tversion_as_uid(me, &d.socket), "served");
     if me != 0 {
         // Another uid needs root; the policy's unit test covers the rule.
         return;
@@ -312,7 +281,7 @@ fn only_the_owner_and_root_are_served() {
         std::fs::set_permissions(p, perm).unwrap();
     }
     std::fs::set_permissions(&d.socket, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let r = as_uid(4242, &d.socket);
+    let r = common::tversion_as_uid(4242, &d.socket);
     assert!(r.starts_with("refused"), "uid 4242: {r}");
-    assert_eq!(as_uid(0, &d.socket), "served");
+    assert_eq!(common::tversion_as_uid(0, &d.socket), "served");
 }

@@ -2,6 +2,8 @@
 //! on a real Unix socket, driven by py9p (an independent Python client)
 //! and by raw sockets for the bad cases.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
@@ -644,60 +646,6 @@ fn stop_removes_the_socket() {
     assert!(!r.path.exists());
 }
 
-/// The client side of `peer_credentials_are_checked`, run as another uid
-/// in a child process (this same test binary).
-#[test]
-fn peer_client_helper() {
-    let Ok(path) = std::env::var("WARDEN_NINEP_PEER_SOCK") else {
-        return;
-    };
-    let mut s = UnixStream::connect(path).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let hello = Msg::new(
-        NOTAG,
-        Fcall::Tversion {
-            msize: 8192,
-            version: "9P2000".into(),
-        },
-    );
-    // A refused peer may find the socket closed before it even writes.
-    let mut b = [0u8; 19];
-    match s
-        .write_all(&hello.encode())
-        .and_then(|()| s.read_exact(&mut b))
-    {
-        Ok(()) => println!("SERVED"),
-        Err(_) => println!("REFUSED"),
-    }
-}
-
-fn as_uid(uid: u32, path: &Path) -> String {
-    use std::os::unix::process::CommandExt;
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "peer_client_helper",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("WARDEN_NINEP_PEER_SOCK", path)
-        .uid(uid)
-        .gid(uid)
-        .output()
-        .unwrap();
-    let s = String::from_utf8_lossy(&out.stdout).to_string();
-    if s.contains("SERVED") {
-        "served".into()
-    } else if s.contains("REFUSED") {
-        "refused".into()
-    } else {
-        format!(
-            "helper failed: {s} {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    }
-}
-
 #[test]
 fn peer_credentials_are_checked() {
     // SAFETY: geteuid cannot fail.
@@ -746,15 +694,17 @@ fn peer_credentials_are_checked() {
             & 0o777,
         0o711
     );
-    assert_eq!(as_uid(4242, &r.path), "served");
-    assert_eq!(as_uid(4343, &r.path), "refused");
+    assert_eq!(common::tversion_as_uid(4242, &r.path), "served");
+    let out = common::tversion_as_uid(4343, &r.path);
+    assert!(out.starts_with("refused"), "uid 4343: {out}");
     let r = start(PeerPolicy {
         owner: 0,
         allow_uids: vec![],
         allow_gids: vec![4343],
     });
-    assert_eq!(as_uid(4343, &r.path), "served");
-    assert_eq!(as_uid(4242, &r.path), "refused");
+    assert_eq!(common::tversion_as_uid(4343, &r.path), "served");
+    let out = common::tversion_as_uid(4242, &r.path);
+    assert!(out.starts_with("refused"), "uid 4242: {out}");
     // Owner only: the 0700 directory already keeps others out.
     let r = start(PeerPolicy::owner_only());
     assert_eq!(
@@ -765,7 +715,8 @@ fn peer_credentials_are_checked() {
             & 0o777,
         0o700
     );
-    assert!(as_uid(4242, &r.path).starts_with("helper failed"));
+    let out = common::tversion_as_uid(4242, &r.path);
+    assert!(out.starts_with("cannot connect"), "uid 4242: {out}");
 }
 
 #[test]

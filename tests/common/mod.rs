@@ -103,3 +103,37 @@ pub fn ok(config: &Path, args: &[&str], stdin: &str) -> String {
     );
     String::from_utf8(o.stdout).unwrap()
 }
+
+/// A child process running as `uid` (and gid `uid`) connects to the 9P
+/// socket and sends Tversion: "served" when it gets an answer, "refused..."
+/// when the server closes the connection (SO_PEERCRED said no), "cannot
+/// connect: ..." when the socket is out of its reach.
+pub fn tversion_as_uid(uid: u32, socket: &Path) -> String {
+    use std::os::unix::process::CommandExt;
+    let script = r#"
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(20)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print("cannot connect:", e)
+    sys.exit(0)
+try:
+    v = b"9P2000"
+    body = struct.pack("<BHIH", 100, 0xFFFF, 8192, len(v)) + v
+    s.sendall(struct.pack("<I", 4 + len(body)) + body)
+    print("served" if len(s.recv(64)) > 0 else "refused")
+except OSError as e:
+    # the listener closed the connection: SO_PEERCRED said no
+    print("refused:", e)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(socket)
+        .uid(uid)
+        .gid(uid)
+        .output()
+        .expect("python3 is needed for this test");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
