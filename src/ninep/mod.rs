@@ -37,6 +37,7 @@ pub mod client;
 pub mod demo;
 pub mod fcall;
 pub mod files;
+pub mod fuzzing;
 pub mod server;
 pub mod unix;
 mod vecmap;
