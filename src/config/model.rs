@@ -728,46 +728,76 @@ impl<'a> Options<'a> {
 
     /// A single value, or None when absent or empty.
     pub fn get_opt<T: FromOption>(&self, name: &str) -> Result<Option<T>, ConfigError> {
+        // The generic part is only the conversion: finding the text and
+        // the error are shared by every option type (smaller binary).
+        let Some((s, line)) = self.single(name, T::EXPECTED)? else {
+            return Ok(None);
+        };
+        match T::from_option(s) {
+            Some(v) => Ok(Some(v)),
+            None => Err(self.expected(line, name, "", T::EXPECTED, s)),
+        }
+    }
+
+    /// The text and line of a single-valued option; None when absent, or
+    /// empty for any type but a string.
+    fn single(
+        &self,
+        name: &str,
+        expected: &'static str,
+    ) -> Result<Option<(&'a str, usize)>, ConfigError> {
         let Some(v) = self.find(name) else {
             return Ok(None);
         };
         let RawValue::Str(s) = &v.value else {
             return Err(self.error(v.line, name, "expected a single value, got a list"));
         };
-        if s.is_empty() && T::EXPECTED != <String as FromOption>::EXPECTED {
+        if s.is_empty() && expected != <String as FromOption>::EXPECTED {
             return Ok(None);
         }
-        T::from_option(s).map(Some).ok_or_else(|| {
-            self.error(
-                v.line,
-                name,
-                format!("expected {}, got '{}'", T::EXPECTED, s),
-            )
-        })
+        Ok(Some((s.as_str(), v.line)))
+    }
+
+    /// "expected {what}{expected}, got '{got}'" about option `name`.
+    fn expected(
+        &self,
+        line: usize,
+        name: &str,
+        what: &str,
+        expected: &str,
+        got: &str,
+    ) -> ConfigError {
+        self.error(
+            line,
+            name,
+            format!("expected {what}{expected}, got '{got}'"),
+        )
     }
 
     /// A list; a single `option` counts as a list of its space-separated
     /// words, as OpenWRT's shell helpers treat it.
     pub fn list<T: FromOption>(&self, name: &str) -> Result<Vec<T>, ConfigError> {
+        let (items, line) = self.items(name);
+        let mut out = Vec::with_capacity(items.len());
+        for s in items {
+            match T::from_option(s) {
+                Some(v) => out.push(v),
+                None => return Err(self.expected(line, name, "a list of ", T::EXPECTED, s)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The items of a list option (a single option's words) and its line.
+    fn items(&self, name: &str) -> (Vec<&'a str>, usize) {
         let Some(v) = self.find(name) else {
-            return Ok(Vec::new());
+            return (Vec::new(), 0);
         };
-        let items: Vec<&str> = match &v.value {
+        let items = match &v.value {
             RawValue::List(items) => items.iter().map(String::as_str).collect(),
             RawValue::Str(s) => s.split_whitespace().collect(),
         };
-        items
-            .into_iter()
-            .map(|s| {
-                T::from_option(s).ok_or_else(|| {
-                    self.error(
-                        v.line,
-                        name,
-                        format!("expected a list of {}, got '{}'", T::EXPECTED, s),
-                    )
-                })
-            })
-            .collect()
+        (items, v.line)
     }
 
     /// Warnings for the options nobody asked for.
