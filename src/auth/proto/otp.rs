@@ -1,8 +1,13 @@
-//! HOTP (RFC 4226) and TOTP (RFC 6238) codes with HMAC-SHA1, and the
-//! base32 secrets they are stored as (`!secret=`, as plan9port's totp.c).
+//! HOTP (RFC 4226) and TOTP (RFC 6238) codes with HMAC-SHA1, the base32
+//! secrets they are stored as (`!secret=`, as plan9port's totp.c), and the
+//! exchange both protocols share ([`start`] with their [`Rules`]).
 
+use super::{want_some, Ctx, Fail, Lookup, Machine, Need, Out, Written};
+use crate::auth::attr::Attrs;
 use crate::auth::factotum::keystore::Key;
 use hmac::{KeyInit, Mac};
+use std::borrow::Cow;
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 /// The HOTP value of `counter` with `digits` digits (6 to 8).
@@ -85,6 +90,153 @@ pub fn params(k: &Key, default_window: u64) -> Result<Params, String> {
         window,
         counter,
     })
+}
+
+/// What differs between hotp and totp; the exchange is the same.
+pub struct Rules {
+    /// The server's look-ahead (hotp) or either-side (totp) window when
+    /// the key names none.
+    pub default_window: u64,
+    /// The client's code for its key (hotp also moves the live key's
+    /// counter past it).
+    pub code: fn(&mut Ctx, &Key) -> Result<String, Fail>,
+    /// Whether the server takes `got` for the live key `k`, with its
+    /// parameters `p`; a code taken is recorded so that it is never taken
+    /// again.
+    pub accept: fn(now: u64, k: &mut Key, p: &Params, got: &str) -> bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    FindKey,
+    WriteResponse,
+    ReadResult,
+    ReadResponse,
+    WriteStatus,
+}
+
+/// One hotp or totp conversation, either role.
+struct Otp {
+    rules: &'static Rules,
+    server: bool,
+    attr: Attrs,
+    phase: Phase,
+    key: Option<Arc<Key>>,
+    ok: bool,
+}
+
+/// A conversation of the protocol that `rules` describe.
+pub fn start(rules: &'static Rules, role: &str, attr: &Attrs) -> Result<Box<dyn Machine>, String> {
+    Ok(Box::new(Otp {
+        rules,
+        server: role == "server",
+        attr: attr.clone(),
+        phase: Phase::FindKey,
+        key: None,
+        ok: false,
+    }))
+}
+
+impl Otp {
+    fn tag(&self) -> u64 {
+        self.key.as_ref().map_or(0, |k| k.tag())
+    }
+}
+
+impl Machine for Otp {
+    fn phase(&self) -> Cow<'static, str> {
+        Cow::Borrowed(match self.phase {
+            Phase::FindKey => "find key",
+            Phase::WriteResponse | Phase::ReadResult => "write response",
+            Phase::ReadResponse => "read response",
+            Phase::WriteStatus => "write status",
+        })
+    }
+
+    fn need(&self) -> Need {
+        match self.phase {
+            Phase::FindKey if self.server => Need::Key(self.attr.clone(), Lookup::Find),
+            Phase::FindKey => Need::Key(self.attr.clone(), Lookup::Fetch),
+            Phase::WriteResponse | Phase::WriteStatus => Need::Read,
+            Phase::ReadResult | Phase::ReadResponse => Need::Write,
+        }
+    }
+
+    fn key(&mut self, _: &mut Ctx, key: Option<Arc<Key>>) -> Result<(), Fail> {
+        self.key = Some(key.ok_or_else(|| Fail::msg("no key found"))?);
+        self.phase = if self.server {
+            Phase::ReadResponse
+        } else {
+            Phase::WriteResponse
+        };
+        Ok(())
+    }
+
+    fn read(&mut self, ctx: &mut Ctx) -> Result<Out, Fail> {
+        if self.phase == Phase::WriteStatus {
+            if self.ok {
+                if let Some(k) = &self.key {
+                    ctx.attr.set("cuid", k.get("user").unwrap_or(""));
+                }
+                ctx.attr.set("suid", ctx.sysuser);
+                return Ok(Out::done("ok"));
+            }
+            return Ok(Out::fail(
+                "bad authentication failed",
+                "authentication failed",
+            ));
+        }
+        let key = self.key.clone().ok_or_else(|| Fail::msg("no key"))?;
+        let code = (self.rules.code)(ctx, &key)?;
+        self.phase = Phase::ReadResult;
+        Ok(Out::more(code))
+    }
+
+    fn write(&mut self, ctx: &mut Ctx, data: &[u8]) -> Written {
+        if let Some(w) = want_some(data) {
+            return w;
+        }
+        let s = String::from_utf8_lossy(super::cstr(data)).into_owned();
+        if self.phase == Phase::ReadResult {
+            return client_result(&s);
+        }
+        self.phase = Phase::WriteStatus;
+        let now = ctx.env.now();
+        // the live key: its counter or last step may have moved since it
+        // was found
+        let Some(k) = ctx.ring.by_tag_mut(self.tag()) else {
+            return Written::Ok;
+        };
+        let Ok(p) = params(k, self.rules.default_window) else {
+            return Written::Ok;
+        };
+        self.ok = (self.rules.accept)(now, k, &p, s.trim());
+        Written::Ok
+    }
+}
+
+/// The first of `candidates` whose code is `got`, looking at every one:
+/// time must not tell which matched.
+pub fn first_match(p: &Params, candidates: impl Iterator<Item = u64>, got: &str) -> Option<u64> {
+    let mut hit = None;
+    for c in candidates {
+        let want = code_text(hotp(&p.secret, c, p.digits), p.digits);
+        if crate::auth::ct_eq(want.as_bytes(), got.as_bytes()) && hit.is_none() {
+            hit = Some(c);
+        }
+    }
+    hit
+}
+
+/// A client's view of the server's verdict (totp.c `totpclient`).
+pub fn client_result(res: &str) -> Written {
+    if res == "ok" {
+        return Written::Done;
+    }
+    match res.strip_prefix("bad ") {
+        Some(m) => Written::Fail(Fail::msg(m)),
+        None => Written::Fail(Fail::msg(format!("bad result: {res}"))),
+    }
 }
 
 #[cfg(test)]
