@@ -150,9 +150,11 @@ impl UnlockCmd {
         };
         let t = std::time::Instant::now();
         d.client.write("ctl", &line)?;
+        let ms = t.elapsed().as_millis();
         println!(
-            "keyfs unlocked in {:.3} s ({})",
-            t.elapsed().as_secs_f64(),
+            "keyfs unlocked in {}.{:03} s ({})",
+            ms / 1000,
+            ms % 1000,
             d.socket.display()
         );
         Ok(())

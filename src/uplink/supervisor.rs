@@ -645,7 +645,7 @@ impl Supervisor {
             log::Level::Info,
             format!(
                 "retrying in {}s (failure {n} in a row)",
-                delay.as_secs_f32().round()
+                (delay.as_millis() + 500) / 1000
             ),
         );
         self.set(State::Backoff { until: now + delay });
