@@ -40,4 +40,4 @@ pub mod files;
 pub mod fuzzing;
 pub mod server;
 pub mod unix;
-mod vecmap;
+pub(crate) mod vecmap;

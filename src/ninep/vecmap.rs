@@ -2,7 +2,11 @@
 //! per connection, a few pending reads) or grow at the end (connection
 //! ids only increase), and a vector costs far less memory per entry and
 //! far less code in the binary than a B-tree instantiated for every
-//! key and value type.
+//! key and value type. Lookups are binary searches; keyfs keeps its
+//! name and qid tables here too (inserts move the tail, which only
+//! account creation pays).
+
+use std::borrow::Borrow;
 
 #[derive(Debug, Clone)]
 pub(crate) struct VecMap<K, V>(Vec<(K, V)>);
@@ -13,26 +17,38 @@ impl<K, V> Default for VecMap<K, V> {
     }
 }
 
-impl<K: Ord + Copy, V> VecMap<K, V> {
+impl<K: Ord, V> VecMap<K, V> {
     pub(crate) fn new() -> Self {
         VecMap(Vec::new())
     }
 
-    fn find(&self, k: &K) -> Result<usize, usize> {
-        self.0.binary_search_by(|e| e.0.cmp(k))
+    fn find<Q: Ord + ?Sized>(&self, k: &Q) -> Result<usize, usize>
+    where
+        K: Borrow<Q>,
+    {
+        self.0.binary_search_by(|e| e.0.borrow().cmp(k))
     }
 
-    pub(crate) fn get(&self, k: &K) -> Option<&V> {
+    pub(crate) fn get<Q: Ord + ?Sized>(&self, k: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
         let i = self.find(k).ok()?;
         self.0.get(i).map(|e| &e.1)
     }
 
-    pub(crate) fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+    pub(crate) fn get_mut<Q: Ord + ?Sized>(&mut self, k: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
         let i = self.find(k).ok()?;
         self.0.get_mut(i).map(|e| &mut e.1)
     }
 
-    pub(crate) fn contains_key(&self, k: &K) -> bool {
+    pub(crate) fn contains_key<Q: Ord + ?Sized>(&self, k: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
         self.find(k).is_ok()
     }
 
@@ -47,7 +63,10 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
         }
     }
 
-    pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
+    pub(crate) fn remove<Q: Ord + ?Sized>(&mut self, k: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
         let i = self.find(k).ok()?;
         let v = self.0.remove(i).1;
         if self.0.len() * 4 < self.0.capacity() {
@@ -64,8 +83,16 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
         self.0.iter().map(|e| (&e.0, &e.1))
     }
 
-    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+    pub(crate) fn keys(&self) -> impl DoubleEndedIterator<Item = &K> {
+        self.0.iter().map(|e| &e.0)
+    }
+
+    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &V> {
         self.0.iter().map(|e| &e.1)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0 = Vec::new();
     }
 
     pub(crate) fn into_values(self) -> impl Iterator<Item = V> {
@@ -100,5 +127,33 @@ mod tests {
             m.remove(&k);
         }
         assert_eq!(m.into_values().count(), 0);
+    }
+
+    #[test]
+    fn keys_and_values_run_both_ways_in_key_order() {
+        let mut m = VecMap::new();
+        for k in [2u64, 8, 4] {
+            m.insert(k, k + 1);
+        }
+        assert_eq!(m.keys().copied().collect::<Vec<_>>(), [2, 4, 8]);
+        assert_eq!(m.values().rev().copied().collect::<Vec<_>>(), [9, 5, 3]);
+        m.clear();
+        assert_eq!(m.len(), 0);
+        assert_eq!(m.get(&2), None);
+    }
+
+    #[test]
+    fn owned_keys_are_found_by_borrowed_ones() {
+        let mut m = VecMap::new();
+        for k in ["glenda", "bootes", "adm"] {
+            m.insert(k.to_string(), k.len());
+        }
+        assert_eq!(m.get("bootes"), Some(&6));
+        assert_eq!(m.remove("adm"), Some(3));
+        assert!(!m.contains_key("adm"));
+        assert_eq!(
+            m.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            ["bootes", "glenda"]
+        );
     }
 }

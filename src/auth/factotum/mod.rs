@@ -37,7 +37,7 @@ use conv::Conv;
 pub use conv::ConvId;
 use keystore::Ring;
 use queue::Queue;
-use std::collections::BTreeMap;
+use crate::ninep::vecmap::VecMap;
 use std::fmt;
 use zeroize::Zeroizing;
 
@@ -172,7 +172,7 @@ impl World {
 /// The key agent.
 pub struct Factotum {
     w: World,
-    convs: BTreeMap<u64, Conv>,
+    convs: VecMap<u64, Conv>,
     conv_taggen: u64,
     owner: String,
 }
@@ -191,7 +191,7 @@ impl Factotum {
                 events: Vec::new(),
                 debug: false,
             },
-            convs: BTreeMap::new(),
+            convs: VecMap::new(),
             conv_taggen: 0,
             owner: owner.to_string(),
         }

@@ -22,7 +22,7 @@ use super::{ConvId, Event, File, RpcRead};
 use crate::auth::state::AuthHandle;
 use crate::ninep::fcall::{Qid, Stat, DMDIR, QTDIR, QTEXCL, QTFILE};
 use crate::ninep::server::{err, Completion, FsError, Handle, Read, ReqId, Tree, Who};
-use std::collections::BTreeMap;
+use crate::ninep::vecmap::VecMap;
 
 const ROOT: u64 = 0;
 
@@ -71,11 +71,11 @@ struct Wait {
 pub struct FactotumTree {
     state: AuthHandle,
     owner: String,
-    open: BTreeMap<Handle, Open>,
+    open: VecMap<Handle, Open>,
     waiting: Vec<Wait>,
     done: Vec<Completion>,
     /// uid to user name, looked up once per uid (bounded).
-    names: BTreeMap<u32, String>,
+    names: VecMap<u32, String>,
 }
 
 const MAX_NAMES: usize = 64;
@@ -87,10 +87,10 @@ impl FactotumTree {
         FactotumTree {
             state,
             owner: owner.to_string(),
-            open: BTreeMap::new(),
+            open: VecMap::new(),
             waiting: Vec::new(),
             done: Vec::new(),
-            names: BTreeMap::new(),
+            names: VecMap::new(),
         }
     }
 

@@ -18,7 +18,7 @@ use super::file::{self, MasterKey};
 use super::fs::{Fs, RealFs};
 use super::KeyfsError;
 use crate::auth::oath::Token;
-use std::collections::HashMap;
+use crate::ninep::vecmap::VecMap;
 use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -63,7 +63,7 @@ pub struct Store<F: Fs = RealFs> {
     path: PathBuf,
     key: MasterKey,
     db: Db,
-    failures: HashMap<String, Failures>,
+    failures: VecMap<String, Failures>,
     /// The current file could not be read and we opened the backup.
     current_unreadable: bool,
 }
@@ -106,7 +106,7 @@ impl<F: Fs> Store<F> {
             path: path.to_path_buf(),
             key: MasterKey::new(pass, iterations)?,
             db: Db::default(),
-            failures: HashMap::new(),
+            failures: VecMap::new(),
             current_unreadable: false,
         };
         let db = Db::default();
@@ -127,7 +127,7 @@ impl<F: Fs> Store<F> {
                             path: path.to_path_buf(),
                             key,
                             db,
-                            failures: HashMap::new(),
+                            failures: VecMap::new(),
                             current_unreadable: false,
                         },
                         Vec::new(),
@@ -162,7 +162,7 @@ impl<F: Fs> Store<F> {
                         path: path.to_path_buf(),
                         key,
                         db,
-                        failures: HashMap::new(),
+                        failures: VecMap::new(),
                         current_unreadable: true,
                     },
                     vec![warning],

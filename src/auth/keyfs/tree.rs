@@ -38,7 +38,7 @@ use super::shared::{now, SharedKeyfs};
 use super::KeyfsError;
 use crate::ninep::fcall::{Qid, Stat, DMDIR, QTDIR, QTFILE};
 use crate::ninep::server::{err, FsError, Handle, Read, ReqId, Tree, Who};
-use std::collections::HashMap;
+use crate::ninep::vecmap::VecMap;
 use zeroize::Zeroizing;
 
 const ROOT: u64 = 1;
@@ -66,10 +66,10 @@ impl From<KeyfsError> for FsError {
 pub struct KeyfsTree {
     keyfs: SharedKeyfs,
     owner: String,
-    ids: HashMap<String, u64>,
-    names: HashMap<u64, String>,
+    ids: VecMap<String, u64>,
+    names: VecMap<u64, String>,
     next_id: u64,
-    open: HashMap<Handle, u64>,
+    open: VecMap<Handle, u64>,
 }
 
 fn qid(path: u64) -> Qid {
@@ -100,10 +100,10 @@ impl KeyfsTree {
         KeyfsTree {
             keyfs,
             owner: owner.into(),
-            ids: HashMap::new(),
-            names: HashMap::new(),
+            ids: VecMap::new(),
+            names: VecMap::new(),
             next_id: 1,
-            open: HashMap::new(),
+            open: VecMap::new(),
         }
     }
 
