@@ -6,5 +6,6 @@ pub mod harden;
 pub mod log;
 pub mod random;
 pub mod signals;
+pub mod threadname;
 pub mod tty;
 pub mod users;

@@ -33,11 +33,11 @@ mod tests;
 pub mod tree;
 
 use crate::auth::proto::Env;
+use crate::ninep::vecmap::VecMap;
 use conv::Conv;
 pub use conv::ConvId;
 use keystore::Ring;
 use queue::Queue;
-use crate::ninep::vecmap::VecMap;
 use std::fmt;
 use zeroize::Zeroizing;
 
