@@ -610,14 +610,13 @@ impl UserCmd {
                 let count = lines.len();
                 st.update(|db| {
                     for l in lines {
-                        let acc = match db.accounts.get_mut(&l.user) {
-                            Some(a) => a,
-                            None => {
-                                let a =
-                                    crate::auth::keyfs::Account::new(&l.user, Expiry::Never, now)
-                                        .map_err(KeyfsError::BadName)?;
-                                db.accounts.entry(l.user.clone()).or_insert(a)
-                            }
+                        if !db.accounts.contains_key(&l.user) {
+                            let a = crate::auth::keyfs::Account::new(&l.user, Expiry::Never, now)
+                                .map_err(KeyfsError::BadName)?;
+                            db.accounts.insert(l.user.clone(), a);
+                        }
+                        let Some(acc) = db.accounts.get_mut(&l.user) else {
+                            continue;
                         };
                         acc.otp = Some(merge(acc.otp.as_ref(), l.token));
                         acc.attrs.retain(|(k, _)| k != OATH_PASS_ATTR);

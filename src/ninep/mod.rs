@@ -40,4 +40,4 @@ pub mod files;
 pub mod fuzzing;
 pub mod server;
 pub mod unix;
-pub(crate) mod vecmap;
+pub mod vecmap;

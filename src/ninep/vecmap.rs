@@ -8,8 +8,8 @@
 
 use std::borrow::Borrow;
 
-#[derive(Debug, Clone)]
-pub(crate) struct VecMap<K, V>(Vec<(K, V)>);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VecMap<K, V>(Vec<(K, V)>);
 
 impl<K, V> Default for VecMap<K, V> {
     fn default() -> Self {
@@ -18,7 +18,7 @@ impl<K, V> Default for VecMap<K, V> {
 }
 
 impl<K: Ord, V> VecMap<K, V> {
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         VecMap(Vec::new())
     }
 
@@ -29,7 +29,7 @@ impl<K: Ord, V> VecMap<K, V> {
         self.0.binary_search_by(|e| e.0.borrow().cmp(k))
     }
 
-    pub(crate) fn get<Q: Ord + ?Sized>(&self, k: &Q) -> Option<&V>
+    pub fn get<Q: Ord + ?Sized>(&self, k: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
     {
@@ -37,7 +37,7 @@ impl<K: Ord, V> VecMap<K, V> {
         self.0.get(i).map(|e| &e.1)
     }
 
-    pub(crate) fn get_mut<Q: Ord + ?Sized>(&mut self, k: &Q) -> Option<&mut V>
+    pub fn get_mut<Q: Ord + ?Sized>(&mut self, k: &Q) -> Option<&mut V>
     where
         K: Borrow<Q>,
     {
@@ -45,7 +45,7 @@ impl<K: Ord, V> VecMap<K, V> {
         self.0.get_mut(i).map(|e| &mut e.1)
     }
 
-    pub(crate) fn contains_key<Q: Ord + ?Sized>(&self, k: &Q) -> bool
+    pub fn contains_key<Q: Ord + ?Sized>(&self, k: &Q) -> bool
     where
         K: Borrow<Q>,
     {
@@ -53,7 +53,7 @@ impl<K: Ord, V> VecMap<K, V> {
     }
 
     /// Insert, returning the value it replaces.
-    pub(crate) fn insert(&mut self, k: K, v: V) -> Option<V> {
+    pub fn insert(&mut self, k: K, v: V) -> Option<V> {
         match self.find(&k) {
             Ok(i) => self.0.get_mut(i).map(|e| std::mem::replace(&mut e.1, v)),
             Err(i) => {
@@ -63,7 +63,7 @@ impl<K: Ord, V> VecMap<K, V> {
         }
     }
 
-    pub(crate) fn remove<Q: Ord + ?Sized>(&mut self, k: &Q) -> Option<V>
+    pub fn remove<Q: Ord + ?Sized>(&mut self, k: &Q) -> Option<V>
     where
         K: Borrow<Q>,
     {
@@ -75,27 +75,31 @@ impl<K: Ord, V> VecMap<K, V> {
         Some(v)
     }
 
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.0.len()
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.0.iter().map(|e| (&e.0, &e.1))
     }
 
-    pub(crate) fn keys(&self) -> impl DoubleEndedIterator<Item = &K> {
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> {
         self.0.iter().map(|e| &e.0)
     }
 
-    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &V> {
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> {
         self.0.iter().map(|e| &e.1)
     }
 
-    pub(crate) fn clear(&mut self) {
+    pub fn clear(&mut self) {
         self.0 = Vec::new();
     }
 
-    pub(crate) fn into_values(self) -> impl Iterator<Item = V> {
+    pub fn into_values(self) -> impl Iterator<Item = V> {
         self.0.into_iter().map(|e| e.1)
     }
 }

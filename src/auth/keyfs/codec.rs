@@ -22,8 +22,8 @@
 use super::account::{Account, Expiry, Secrets, Status, AESKEYLEN, DESKEYLEN};
 use super::signer::{AgentKey, CaKey, Issued, SignerDb, SignerVerifier};
 use crate::auth::oath::{valid_digits, Hash, Kind, Token};
+use crate::ninep::vecmap::VecMap;
 use crate::wire::{Reader, Short, Writer};
-use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
 const MAGIC: &[u8; 4] = b"KFDB";
@@ -33,7 +33,9 @@ pub const DB_VERSION: u8 = 2;
 /// The whole database, decrypted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Db {
-    pub accounts: BTreeMap<String, Account>,
+    /// By name (a sorted vector: the file holds them in this order, so
+    /// loading appends).
+    pub accounts: VecMap<String, Account>,
     /// The factotum's persistent keys: opaque key lines, kept in order.
     pub factotum: Vec<Zeroizing<String>>,
     /// The signer's CA keys, serials, issued log and agent keys.
@@ -529,7 +531,7 @@ pub(crate) mod tests {
         // v1 layout: the same account body without the verifier flag, and
         // no signer record.
         let mut body = Writer::new();
-        put_account(&mut body, &db.accounts["glenda"]);
+        put_account(&mut body, db.accounts.get("glenda").unwrap());
         // name(1+6) status(1) expire(1) changed(8) flag(1) des(7) aes(16)
         // secret(2+8) then the verifier flag.
         let at = 7 + 1 + 1 + 8 + 1 + 7 + 16 + 2 + 8;
