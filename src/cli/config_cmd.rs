@@ -23,7 +23,8 @@ enum What {
 #[argh(subcommand, name = "check")]
 struct Check {}
 
-/// print the configuration in effect, defaults filled in
+/// print the configuration in effect as UCI, defaults filled in (secrets
+/// are not shown)
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "show")]
 struct Show {}
@@ -34,7 +35,7 @@ impl ConfigCmd {
         let cfg = g.load_config()?;
         match self.what {
             What::Check(_) => println!("{}: ok", g.config_path().display()),
-            What::Show(_) => println!("{cfg:#?}"),
+            What::Show(_) => print!("{}", crate::config::show::to_uci(&cfg)),
         }
         Ok(())
     }

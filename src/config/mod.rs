@@ -7,9 +7,11 @@
 //! Both front ends produce a [`Raw`] list of sections whose values remember
 //! their line, and [`model`] turns that into typed structs. Every error names
 //! `file:line`, the section, the option and what was expected; unknown
-//! sections and options become warnings.
+//! sections and options become warnings. [`show`] writes a [`Config`]
+//! back as UCI.
 
 pub mod model;
+pub mod show;
 #[cfg(feature = "toml")]
 pub mod toml_front;
 pub mod uci;
