@@ -171,10 +171,6 @@ fn check(
 }
 
 /// `3.1s`, without pulling float formatting into the binary.
-fn secs(d: Duration) -> String {
-    format!("{}.{}s", d.as_secs(), d.subsec_millis() / 100)
-}
-
 fn run_switch(
     usb: &mut dyn Usb,
     clock: &dyn Clock,
@@ -189,7 +185,7 @@ fn run_switch(
         (None, Some(to)) => println!("{to} is already in modem mode"),
         (Some(from), Some(to)) => println!(
             "switched {from} -> {to} in {}{}",
-            secs(o.elapsed),
+            crate::uplink::status::tenths(o.elapsed),
             if o.bound_option {
                 " (option driver bound via new_id)"
             } else {
@@ -198,7 +194,7 @@ fn run_switch(
         ),
         (Some(from), None) => println!(
             "{from} left storage mode in {} (no target id known to check)",
-            secs(o.elapsed)
+            crate::uplink::status::tenths(o.elapsed)
         ),
         (None, None) => {}
     }

@@ -228,6 +228,16 @@ pub enum StatError {
     Trailing(usize),
 }
 
+impl fmt::Display for StatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StatError::Short(s) => write!(f, "{s}"),
+            StatError::Utf8(at) => write!(f, "string at byte {at} is not UTF-8"),
+            StatError::Trailing(n) => write!(f, "{n} bytes after the last string"),
+        }
+    }
+}
+
 enum StrError {
     Short(Short),
     Utf8(usize),

@@ -89,7 +89,7 @@ impl Files {
         while r.remaining() > 0 {
             out.push(
                 Stat::read(&mut r)
-                    .map_err(|e| Error::Protocol(format!("{path}: directory entry: {e:?}")))?,
+                    .map_err(|e| Error::Protocol(format!("{path}: directory entry: {e}")))?,
             );
         }
         Ok(out)

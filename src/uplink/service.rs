@@ -309,7 +309,10 @@ pub fn switch_bus(usb: &mut dyn Usb, table: &Table, timeout: Duration) -> Result
     switch::switch(usb, &clock, table, None, &opts)
         .map(|o| {
             if let (Some(from), Some(to)) = (&o.from, &o.to) {
-                log::info!("uplink: switched {from} -> {to} in {:?}", o.elapsed);
+                log::info!(
+                    "uplink: switched {from} -> {to} in {}",
+                    super::status::tenths(o.elapsed)
+                );
             }
         })
         .map_err(|e| e.to_string())

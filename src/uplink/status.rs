@@ -19,6 +19,11 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
+/// Seconds to a tenth, for logs and messages: `2.0s`, `0.3s`.
+pub fn tenths(d: Duration) -> String {
+    format!("{}.{}s", d.as_secs(), d.subsec_millis() / 100)
+}
+
 fn uptime(st: &Status, now: Instant) -> Option<Duration> {
     st.up_since.map(|t| now.saturating_duration_since(t))
 }

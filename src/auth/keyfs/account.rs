@@ -248,6 +248,16 @@ pub enum FailOutcome {
     Disabled,
 }
 
+impl std::fmt::Display for FailOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FailOutcome::Counted => f.write_str("counted"),
+            FailOutcome::Purgatory(until) => write!(f, "locked until {until}"),
+            FailOutcome::Disabled => f.write_str("account disabled"),
+        }
+    }
+}
+
 impl Failures {
     /// Still in purgatory at `now`: the seconds left.
     pub fn locked(&self, now: u64) -> Option<u64> {

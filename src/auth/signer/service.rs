@@ -131,7 +131,7 @@ impl Signer {
     fn count_bad(&self, user: &str, peer: &str) {
         let now = (self.clock)();
         match self.keyfs.with(|s| s.bad(user, now)) {
-            Ok(out) => log::warn!("signer: {peer}: failed login for {user} ({out:?})"),
+            Ok(out) => log::warn!("signer: {peer}: failed login for {user} ({out})"),
             Err(KeyfsError::NoUser(_)) => {
                 log::warn!("signer: {peer}: failed login for unknown {user}")
             }

@@ -124,7 +124,8 @@ pub fn check_name(name: &str) -> Result<(), NameError> {
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
         {
             return Err(NameError(format!(
-                "character {c:?} not allowed in '{name}'"
+                "character '{}' not allowed in '{name}'",
+                c.escape_debug()
             )));
         }
     }

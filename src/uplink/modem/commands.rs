@@ -28,7 +28,12 @@ impl fmt::Display for ParseError {
         if self.got.is_empty() {
             write!(f, "no {} in the reply", self.what)
         } else {
-            write!(f, "cannot read {} from {:?}", self.what, self.got)
+            write!(
+                f,
+                "cannot read {} from \"{}\"",
+                self.what,
+                self.got.escape_debug()
+            )
         }
     }
 }
@@ -339,7 +344,8 @@ impl fmt::Display for BadApn {
             BadApn::Missing => f.write_str("no APN configured (set the uplink's apn option)"),
             BadApn::Invalid(a) => write!(
                 f,
-                "APN {a:?} is not valid: 1 to 100 letters, digits, '.', '-' or '_'"
+                "APN \"{}\" is not valid: 1 to 100 letters, digits, '.', '-' or '_'",
+                a.escape_debug()
             ),
         }
     }

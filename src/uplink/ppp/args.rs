@@ -202,7 +202,8 @@ pub fn check_apn(apn: &str) -> Result<(), ArgError> {
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
     {
         Some(c) => Err(ArgError(format!(
-            "apn '{apn}': character {c:?} not allowed"
+            "apn '{apn}': character '{}' not allowed",
+            c.escape_debug()
         ))),
         None => Ok(()),
     }
@@ -219,7 +220,8 @@ pub fn check_dialnumber(d: &str) -> Result<(), ArgError> {
         !(c.is_ascii_digit() || matches!(c, '*' | '#' | '+' | ',' | 'p' | 'P' | 'w' | 'W'))
     }) {
         Some(c) => Err(ArgError(format!(
-            "dialnumber '{d}': character {c:?} not allowed"
+            "dialnumber '{d}': character '{}' not allowed",
+            c.escape_debug()
         ))),
         None => Ok(()),
     }

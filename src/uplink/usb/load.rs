@@ -207,7 +207,7 @@ pub fn gunzip(gz: &[u8], limit: usize) -> Result<Vec<u8>, String> {
     }
     let body = r.rest();
     let out = miniz_oxide::inflate::decompress_to_vec_with_limit(body, limit)
-        .map_err(|e| format!("gzip: corrupt or too large ({:?})", e.status))?;
+        .map_err(|e| format!("gzip: corrupt or too large (status {})", e.status as i32))?;
     // The trailer's ISIZE is the length mod 2^32; CRC32 is left unchecked
     // (the tar headers carry their own checksums).
     Ok(out)

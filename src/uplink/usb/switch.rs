@@ -307,7 +307,8 @@ fn step_name(step: &Step, iface: u8) -> String {
         Step::Detach => format!("detach kernel driver from interface {iface}"),
         Step::Claim => format!("claim interface {iface}"),
         Step::Release => format!("release interface {iface}"),
-        Step::ClearHalt(d) => format!("clear halt ({d:?})"),
+        Step::ClearHalt(Dir::Out) => "clear halt (out)".into(),
+        Step::ClearHalt(Dir::In) => "clear halt (in)".into(),
         Step::BulkOut(_) => "send switch message".into(),
         Step::ReadCsw => "read CSW".into(),
         Step::ReadResponse(_) => "read response".into(),
@@ -399,7 +400,10 @@ pub fn parse_csw(b: &[u8]) -> Result<u8, String> {
     let mut r = crate::wire::Reader::new(b);
     let sig = r.array::<4>().map_err(|e| format!("short CSW: {e}"))?;
     if &sig != b"USBS" {
-        return Err(format!("bad CSW signature {sig:02x?}"));
+        return Err(format!(
+            "bad CSW signature {:02x}{:02x}{:02x}{:02x}",
+            sig[0], sig[1], sig[2], sig[3]
+        ));
     }
     r.u32le().map_err(|e| format!("short CSW: {e}"))?; // tag
     r.u32le().map_err(|e| format!("short CSW: {e}"))?; // residue

@@ -125,7 +125,10 @@ impl Command {
 
 impl fmt::Debug for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Command({:?}, {:?})", self.shown(), self.timeout)
+        f.debug_tuple("Command")
+            .field(&self.shown())
+            .field(&self.timeout)
+            .finish()
     }
 }
 
@@ -158,7 +161,11 @@ impl fmt::Display for Failure {
                 after,
                 partial,
             } => {
-                write!(f, "{command}: no final result after {after:?}")?;
+                write!(
+                    f,
+                    "{command}: no final result after {}",
+                    crate::uplink::status::tenths(*after)
+                )?;
                 if !partial.is_empty() {
                     write!(f, " ({} line(s) received)", partial.len())?;
                 }
