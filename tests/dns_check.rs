@@ -299,3 +299,48 @@ rc=2
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The resolver warden uses for listen addresses and the auth server,
+/// against dnsmasq: search domains, NXDOMAIN, a dead server skipped for a
+/// live one, and garbage ignored.
+#[test]
+fn resolver_against_dnsmasq() {
+    use warden::uplink::dns::resolve::Resolver;
+    let upstream = udp_server(|_| None);
+    let port = free_port("127.0.0.54");
+    let _d = dnsmasq("127.0.0.54", port, upstream);
+    let dm: SocketAddr = format!("127.0.0.54:{port}").parse().unwrap();
+    let silent = udp_server(|_| None);
+    let garbage = udp_server(|_| Some(b"\x00\x01this is not dns".to_vec()));
+    let r = Resolver {
+        hosts: "192.0.2.7 router\n".into(),
+        nameservers: vec![silent, dm],
+        search: vec!["nx.test".into(), "test".into()],
+        timeout: Duration::from_millis(500),
+    };
+    // `probe` is tried as probe.nx.test (NXDOMAIN from dnsmasq), then as
+    // probe.test; the silent server costs one timeout per name.
+    assert_eq!(
+        r.resolve("probe:567").unwrap(),
+        "192.0.2.1:567".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(
+        r.resolve("probe.test.:1").unwrap(),
+        "192.0.2.1:1".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(
+        r.resolve("router:2").unwrap(),
+        "192.0.2.7:2".parse::<SocketAddr>().unwrap()
+    );
+    let e = r.resolve("nowhere.nx.test:1").unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}");
+    assert!(e.to_string().contains("nowhere.nx.test"), "{e}");
+    // Only servers that never answer: the error says so.
+    let r = Resolver {
+        nameservers: vec![garbage, silent],
+        ..r
+    };
+    let e = r.resolve("probe.test:1").unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
+    assert!(e.to_string().contains("no answer"), "{e}");
+}

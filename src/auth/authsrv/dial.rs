@@ -3,7 +3,7 @@
 
 use super::ticket::{types, ERRMAXLEN, TICKETLEN};
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::time::Duration;
 
 /// The ticket service's TCP port ("ticket").
@@ -41,11 +41,8 @@ pub fn address(auth: &str) -> Result<String, String> {
 /// tickets (145 bytes) or AuthErr and its 64-byte message (65 bytes).
 pub fn ticket(auth: &str, req: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
     let addr = address(auth)?;
-    let sa = addr
-        .to_socket_addrs()
-        .map_err(|e| format!("auth server {addr}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("auth server {addr}: no address"))?;
+    let sa = crate::uplink::dns::resolve::resolve(&addr)
+        .map_err(|e| format!("auth server {addr}: {e}"))?;
     let mut s =
         TcpStream::connect_timeout(&sa, timeout).map_err(|e| format!("auth server {addr}: {e}"))?;
     let io = |e: std::io::Error| format!("auth server {addr}: {e}");

@@ -418,8 +418,10 @@ impl crate::daemon::Service for SignerService {
             max_validity: c.signer.max_validity.as_secs(),
             otp_window: c.keyfs.otp_window,
         };
-        let listener = std::net::TcpListener::bind(&ctx.config.signer.listen)
-            .map_err(|e| format!("listen on {}: {e}", ctx.config.signer.listen))?;
+        let listen = &ctx.config.signer.listen;
+        let listener = crate::uplink::dns::resolve::resolve(listen)
+            .and_then(std::net::TcpListener::bind)
+            .map_err(|e| format!("listen on {listen}: {e}"))?;
         listener.set_nonblocking(true)?;
         log::info!("signer: listening on {}", ctx.config.signer.listen);
         let handler = Signer::new(self.keyfs.clone(), policy(&ctx.config))?;

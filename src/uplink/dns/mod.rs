@@ -4,8 +4,10 @@
 //! a server (placeholder addresses without sending anything, every other
 //! server with a real query over UDP) and runs many probes at once within a
 //! deadline. `warden dns check` is the command-line face of [`check`].
+//! [`resolve`] turns the host names warden binds and dials into addresses.
 
 pub mod check;
+pub mod resolve;
 pub mod wire;
 
 pub use check::{
