@@ -39,9 +39,6 @@ pub trait Spawn {
 #[derive(Debug, Clone, Default)]
 pub struct ProcessSpawner {
     /// Extra environment for the child (a stand-in reads its script here).
-    /// Only simulations and tests set it: router builds (without `sim`)
-    /// leave out the code that changes a child's environment.
-    #[cfg(feature = "sim")]
     pub env: Vec<(String, String)>,
 }
 
@@ -64,7 +61,6 @@ impl Spawn for ProcessSpawner {
         }
         let mut c = Command::new(&cmd.program);
         c.args(&cmd.args).stdin(Stdio::null());
-        #[cfg(feature = "sim")]
         for (k, v) in &self.env {
             c.env(k, v);
         }
@@ -210,6 +206,8 @@ pub fn write_private(path: &Path, body: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
 
     fn sh(script: &str) -> PppdCommand {
         PppdCommand {
@@ -322,10 +320,7 @@ mod tests {
     }
 
     #[test]
-    #[cfg(feature = "sim")]
     fn secrets_file_is_private_and_env_passes() {
-        use std::os::unix::fs::PermissionsExt;
-        use std::path::PathBuf;
         let dir = std::env::temp_dir().join(format!("warden-run-{}", std::process::id()));
         let path: PathBuf = dir.join("pppd-wan.options");
         let mut s = ProcessSpawner {
