@@ -518,34 +518,15 @@ pub fn format_users_line(l: &UsersLine) -> String {
     s
 }
 
-/// liboath's timestamp: local time, `%Y-%m-%dT%H:%M:%SL`.
-///
-/// Local time must match what pam_oath on the same host writes, so this
-/// goes through the C library's time zone handling. The libc crate marks
-/// `time_t` deprecated on 32-bit musl (its width changed in musl 1.2); the
-/// 32-bit entry points stay correct until 2038.
-#[allow(deprecated)]
+/// liboath's timestamp: local time, `%Y-%m-%dT%H:%M:%SL`, in the zone
+/// pam_oath on the same host uses (see [`crate::sys::localtime`]).
 pub fn format_timestamp(epoch: u64) -> String {
-    let t = libc::time_t::try_from(epoch).unwrap_or(libc::time_t::MAX);
-    // SAFETY: localtime_r writes only into the tm we pass.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
-    if !ok {
-        return "1970-01-01T00:00:00L".into();
-    }
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}L",
-        tm.tm_year + 1900,
-        tm.tm_mon + 1,
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec
-    )
+    let t = i64::try_from(epoch).unwrap_or(i64::MAX / 2);
+    let (y, mo, d, h, mi, s) = crate::sys::localtime::Zone::system().local(t);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}L")
 }
 
 /// Parse liboath's timestamp (local time) to seconds since the epoch.
-#[allow(deprecated)]
 pub fn parse_timestamp(s: &str) -> Option<u64> {
     let s = s.strip_suffix('L')?;
     let (date, time) = s.split_once('T')?;
@@ -560,25 +541,12 @@ pub fn parse_timestamp(s: &str) -> Option<u64> {
     if d.len() != 3 || t.len() != 3 {
         return None;
     }
-    // SAFETY: a zeroed tm is a valid value; mktime reads and normalises it.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    tm.tm_year = num(d.first(), 4)? - 1900;
-    tm.tm_mon = num(d.get(1), 2)? - 1;
-    tm.tm_mday = num(d.get(2), 2)?;
-    tm.tm_hour = num(t.first(), 2)?;
-    tm.tm_min = num(t.get(1), 2)?;
-    tm.tm_sec = num(t.get(2), 2)?;
-    if !(0..12).contains(&tm.tm_mon)
-        || !(1..=31).contains(&tm.tm_mday)
-        || tm.tm_hour > 23
-        || tm.tm_min > 59
-        || tm.tm_sec > 60
-    {
+    let (y, mo, day) = (num(d.first(), 4)?, num(d.get(1), 2)?, num(d.get(2), 2)?);
+    let (h, mi, sec) = (num(t.first(), 2)?, num(t.get(1), 2)?, num(t.get(2), 2)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&day) || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
-    tm.tm_isdst = -1;
-    // SAFETY: mktime reads and normalises the tm we own.
-    let e = unsafe { libc::mktime(&mut tm) };
+    let e = crate::sys::localtime::Zone::system().instant(y, mo, day, h, mi, sec);
     u64::try_from(e).ok()
 }
 

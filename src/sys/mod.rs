@@ -3,6 +3,7 @@
 
 pub mod frameserve;
 pub mod harden;
+pub mod localtime;
 pub mod log;
 pub mod random;
 pub mod signals;

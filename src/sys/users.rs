@@ -87,10 +87,17 @@ mod tests {
             // SAFETY: getpwuid's result is read before any other call.
             let libc_name = unsafe {
                 let p = libc::getpwuid(uid);
-                (!p.is_null())
-                    .then(|| std::ffi::CStr::from_ptr((*p).pw_name).to_string_lossy().into_owned())
+                (!p.is_null()).then(|| {
+                    std::ffi::CStr::from_ptr((*p).pw_name)
+                        .to_string_lossy()
+                        .into_owned()
+                })
             };
-            assert_eq!(passwd_name(&text, uid).map(String::from), libc_name, "uid {uid}");
+            assert_eq!(
+                passwd_name(&text, uid).map(String::from),
+                libc_name,
+                "uid {uid}"
+            );
         }
     }
 }
