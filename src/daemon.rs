@@ -76,11 +76,8 @@ impl Control {
         // SAFETY: reading into a local buffer of the stated length.
         while unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {
         }
-        self.queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain(..)
-            .collect()
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        Vec::from(std::mem::take(&mut *q))
     }
 }
 

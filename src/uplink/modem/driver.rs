@@ -337,7 +337,7 @@ impl<P: Port> Modem<P> {
     /// Unsolicited codes received so far, oldest first.
     pub fn take_unsolicited(&mut self) -> Vec<Urc> {
         self.keep_urcs();
-        self.urcs.drain(..).collect()
+        Vec::from(std::mem::take(&mut self.urcs))
     }
 
     /// Echo off and numeric +CME errors: what the other queries expect.

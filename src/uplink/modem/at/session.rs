@@ -304,7 +304,7 @@ impl Session {
 
     /// Take the unsolicited codes received so far, oldest first.
     pub fn take_unsolicited(&mut self) -> Vec<Urc> {
-        self.urcs.drain(..).collect()
+        Vec::from(std::mem::take(&mut self.urcs))
     }
 
     /// True while a command that timed out has not sent its final result
