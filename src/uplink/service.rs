@@ -36,6 +36,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A running pppd (or a simulated one).
@@ -224,14 +225,14 @@ pub fn prepare_modem<P: super::modem::driver::Port>(
 
 /// The real world: USB through usbdevfs, sysfs, the modem's ttys, pppd.
 pub struct RealPlant {
-    cfg: Config,
+    cfg: Arc<Config>,
     table: Table,
     usb: UsbFs,
     warden: PathBuf,
 }
 
 impl RealPlant {
-    pub fn new(cfg: &Config) -> RealPlant {
+    pub fn new(cfg: Arc<Config>) -> RealPlant {
         let u = &cfg.uplink;
         let (paths, explicit) = if u.modeswitch_data.is_empty() {
             (load::default_paths(), false)
@@ -251,7 +252,7 @@ impl RealPlant {
             }
         };
         RealPlant {
-            cfg: cfg.clone(),
+            cfg,
             table,
             usb: UsbFs::default(),
             warden: std::env::current_exe().unwrap_or_else(|_| "/usr/sbin/warden".into()),
@@ -398,14 +399,14 @@ impl Service for UplinkService {
     }
 
     fn run(self: Box<Self>, ctx: Ctx) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let cfg = (*ctx.config).clone();
+        let cfg = ctx.config.clone();
         let sock = cfg.main.run_dir.join(SOCKET_NAME);
         let listener = Listener::bind(&sock)?;
         let plant: Box<dyn Plant> = if self.simulate {
             log::info!("uplink: running on the simulated E367");
             sim_plant(&cfg, &sock)?
         } else {
-            Box::new(RealPlant::new(&cfg))
+            Box::new(RealPlant::new(cfg.clone()))
         };
         let mut lp = Loop {
             sup: Supervisor::new(
