@@ -15,6 +15,7 @@ mod keyfs;
 mod modem;
 pub(crate) mod modem_usb;
 mod notify;
+#[cfg(feature = "client")]
 mod otp;
 mod prompt;
 mod status;
@@ -65,11 +66,13 @@ enum Command {
     Key(factotum::KeyCmd),
     Rpc(factotum::RpcCmd),
     Authsrv(authsrv::AuthsrvCmd),
+    #[cfg(feature = "client")]
     #[allow(dead_code)] // otp parses its own arguments; see run()
     Otp(OtpHelp),
 }
 
 /// generate and validate OATH codes (oathtool's options; 'warden otp -h')
+#[cfg(feature = "client")]
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "otp")]
 struct OtpHelp {
@@ -148,6 +151,7 @@ pub fn run(args: &[&str]) -> i32 {
     // `otp` takes oathtool's option syntax (e.g. `--totp[=MODE]`), which
     // argh cannot express: parse the globals before it with argh, the rest
     // in otp.rs.
+    #[cfg(feature = "client")]
     let (args, otp_args) = match otp::is_otp_command(args) {
         Some(i) => (&args[..=i], Some(&args[i + 1..])),
         None => (args, None),
@@ -196,6 +200,7 @@ pub fn run(args: &[&str]) -> i32 {
         Some(Command::Key(c)) => c.run(&g),
         Some(Command::Rpc(c)) => c.run(&g),
         Some(Command::Authsrv(c)) => c.run(&g),
+        #[cfg(feature = "client")]
         Some(Command::Otp(_)) => otp::run(otp_args.unwrap_or(&[])),
     };
     match result {
