@@ -70,8 +70,9 @@ mod tests {
             assert_eq!(comm(), "warden-test");
             assert_eq!(name(me, c"sixteen-bytes-xx"), libc::ERANGE);
             assert_eq!(comm(), "warden-test");
-            let other = std::thread::spawn(|| unsafe { libc::pthread_self() });
-            let t = other.join().unwrap();
+            // (pthread_t is a pointer with musl: not Send, so as a number.)
+            let other = std::thread::spawn(|| unsafe { libc::pthread_self() } as usize);
+            let t = other.join().unwrap() as libc::pthread_t;
             assert_eq!(name(t, c"x"), libc::ENOTSUP);
         })
         .join()
