@@ -25,10 +25,7 @@ pub fn to_uci(c: &Config) -> String {
     w.opt("service", &u.service);
     w.opt("interface", &u.interface);
     w.path("pppd", &u.pppd);
-    w.list(
-        "pppd_options",
-        &mut u.pppd_options.iter().map(|x| x as &dyn Display),
-    );
+    w.list("pppd_options", &u.pppd_options);
     w.opt("username", &u.username);
     w.secret("password", &u.password);
     if let Some(k) = u.keepalive {
@@ -46,10 +43,7 @@ pub fn to_uci(c: &Config) -> String {
     w.opt("probe_name", &u.probe_name);
     w.duration("probe_interval", u.probe_interval);
     w.duration("probe_timeout", u.probe_timeout);
-    w.list(
-        "fallback_dns",
-        &mut u.fallback_dns.iter().map(|x| x as &dyn Display),
-    );
+    w.list("fallback_dns", &u.fallback_dns);
     w.duration("backoff_initial", u.backoff_initial);
     w.duration("backoff_max", u.backoff_max);
     w.duration("backoff_stable", u.backoff_stable);
@@ -65,14 +59,8 @@ pub fn to_uci(c: &Config) -> String {
     w.section("factotum", "factotum");
     w.bool("enabled", f.enabled);
     w.opt_path("socket", f.socket.as_ref());
-    w.list(
-        "allow_uid",
-        &mut f.allow_uid.iter().map(|x| x as &dyn Display),
-    );
-    w.list(
-        "allow_gid",
-        &mut f.allow_gid.iter().map(|x| x as &dyn Display),
-    );
+    w.list("allow_uid", &f.allow_uid);
+    w.list("allow_gid", &f.allow_gid);
 
     let k = &c.keyfs;
     w.section("keyfs", "keyfs");
@@ -95,10 +83,7 @@ pub fn to_uci(c: &Config) -> String {
     w.bool("enabled", a.enabled);
     w.opt("listen", &a.listen);
     w.opt("authdom", &a.authdom);
-    w.list(
-        "speaksfor",
-        &mut a.speaksfor.iter().map(|x| x as &dyn Display),
-    );
+    w.list("speaksfor", &a.speaksfor);
     w.bool("allow_passwd", a.allow_passwd);
     w.opt("max_conns", &a.max_conns);
     w.duration("idle_timeout", a.idle_timeout);
@@ -111,10 +96,7 @@ pub fn to_uci(c: &Config) -> String {
     w.path("krl", &s.krl);
     w.bool("agent", s.agent);
     w.opt_path("agent_socket", s.agent_socket.as_ref());
-    w.list(
-        "agent_uids",
-        &mut s.agent_uids.iter().map(|x| x as &dyn Display),
-    );
+    w.list("agent_uids", &s.agent_uids);
     w.opt(
         "agent_confirm",
         match s.agent_confirm {
@@ -195,7 +177,7 @@ impl Uci {
         }
     }
 
-    fn list(&mut self, name: &str, items: &mut dyn Iterator<Item = &dyn Display>) {
+    fn list<T: Display>(&mut self, name: &str, items: &[T]) {
         for i in items {
             self.line("\tlist ", name, i);
         }
