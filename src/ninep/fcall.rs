@@ -855,7 +855,7 @@ impl Framer {
 
     fn compact(&mut self) {
         if self.start > 0 {
-            self.buf.drain(..self.start);
+            crate::sys::wipe::consume_front(&mut self.buf, self.start);
             self.start = 0;
         }
         if self.buf.is_empty() {

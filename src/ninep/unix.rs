@@ -525,7 +525,12 @@ impl<T: Tree> Listener<T> {
         };
         match n {
             0 => c.dead = true,
-            n if n > 0 => c.input.push(self.scratch.get(..n as usize).unwrap_or(&[])),
+            n if n > 0 => {
+                let got = self.scratch.get_mut(..n as usize).unwrap_or(&mut []);
+                c.input.push(got);
+                // The scratch buffer lives on: wipe what a key line left.
+                zeroize::Zeroize::zeroize(got);
+            }
             _ => {
                 let e = io::Error::last_os_error();
                 if !matches!(
@@ -605,7 +610,7 @@ impl<T: Tree> Listener<T> {
             c.out = Vec::new();
             c.out_off = 0;
         } else if c.out_off > c.out.len() / 2 {
-            c.out.drain(..c.out_off);
+            crate::sys::wipe::consume_front(&mut c.out, c.out_off);
             c.out_off = 0;
         }
     }

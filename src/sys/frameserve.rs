@@ -219,9 +219,7 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
         c.last = now;
         if !c.out.is_empty() {
             match c.stream.write(&c.out) {
-                Ok(n) => {
-                    c.out.drain(..n);
-                }
+                Ok(n) => super::wipe::consume_front(&mut c.out, n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
                 Err(_) => return false,
             }
@@ -232,6 +230,8 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
             Ok(0) => false,
             Ok(n) => {
                 c.inbuf.extend_from_slice(&buf[..n]);
+                // Agent requests carry private keys: no copy on the stack.
+                zeroize::Zeroize::zeroize(&mut buf[..n]);
                 loop {
                     let Some(len) = c.inbuf.get(..4) else {
                         return true;
@@ -244,7 +244,8 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
                     if c.inbuf.len() < 4 + len {
                         return true;
                     }
-                    let body: Vec<u8> = c.inbuf.drain(..4 + len).skip(4).collect();
+                    let body = c.inbuf[4..4 + len].to_vec();
+                    super::wipe::consume_front(&mut c.inbuf, 4 + len);
                     match self.handler.frame(&mut c.state, &body) {
                         Verdict::Send(b) => c.out.extend_from_slice(&b),
                         Verdict::SendClose(b) => {

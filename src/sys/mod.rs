@@ -10,3 +10,4 @@ pub mod signals;
 pub mod threadname;
 pub mod tty;
 pub mod users;
+pub mod wipe;

@@ -282,9 +282,7 @@ impl TicketServer {
         c.last = now;
         if !c.out.is_empty() {
             match c.stream.write(&c.out) {
-                Ok(n) => {
-                    c.out.drain(..n);
-                }
+                Ok(n) => crate::sys::wipe::consume_front(&mut c.out, n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
                 Err(_) => return false,
             }
@@ -297,6 +295,7 @@ impl TicketServer {
             Ok(0) => false,
             Ok(n) => {
                 c.inbuf.extend_from_slice(&buf[..n]);
+                zeroize::Zeroize::zeroize(&mut buf[..n]);
                 if c.inbuf.len() < need {
                     return true;
                 }

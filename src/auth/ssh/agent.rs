@@ -143,7 +143,7 @@ impl Framer {
             return Ok(None);
         }
         let body = self.buf[4..4 + n].to_vec();
-        self.buf.drain(..4 + n);
+        crate::sys::wipe::consume_front(&mut self.buf, 4 + n);
         Ok(Some(body))
     }
 }
