@@ -186,6 +186,8 @@ pub struct Probe {
     /// The last unacceptable datagram, reported if nothing better comes.
     note: Option<String>,
     done: Option<Health>,
+    /// The server's answer, once one was accepted.
+    answer: Option<wire::Response>,
 }
 
 impl Probe {
@@ -209,6 +211,7 @@ impl Probe {
             start: now,
             note: None,
             done: None,
+            answer: None,
         })
     }
 
@@ -256,7 +259,10 @@ impl Probe {
             return;
         }
         match wire::parse_response(buf, self.id, &self.name) {
-            Ok(r) => self.done = Some(verdict(&self.name, r)),
+            Ok(r) => {
+                self.done = Some(verdict(&self.name, &r));
+                self.answer = Some(r);
+            }
             // Not ours (stale, forged) or not DNS at all: keep listening,
             // remember it in case nothing better comes.
             Err(
@@ -291,7 +297,7 @@ fn io_verdict(e: &io::Error) -> Health {
     }
 }
 
-fn verdict(name: &str, r: wire::Response) -> Health {
+fn verdict(name: &str, r: &wire::Response) -> Health {
     match r.rcode {
         Rcode::NoError if !r.addrs.is_empty() => Health::Ok,
         Rcode::NoError => Health::Error(format!("no A record for {name}")),
@@ -324,13 +330,39 @@ pub fn check_all(
     timing: Timing,
     mut ids: impl FnMut() -> u16,
 ) -> Result<Vec<Health>, wire::NameError> {
+    Ok(query_all(servers, name, timing, &mut ids)?
+        .into_iter()
+        .map(|o| o.health)
+        .collect())
+}
+
+/// What one server made of a query: its verdict, and its answer when it
+/// sent one (the resolver reads the addresses and the rcode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub health: Health,
+    pub answer: Option<wire::Response>,
+}
+
+/// [`check_all`], keeping each server's answer. (`ids` is dynamic: one
+/// copy of this loop in the binary, whoever calls it.)
+pub fn query_all(
+    servers: &[Server],
+    name: &str,
+    timing: Timing,
+    ids: &mut dyn FnMut() -> u16,
+) -> Result<Vec<Outcome>, wire::NameError> {
     wire::check_name(name)?;
     let now = Instant::now();
-    let mut out: Vec<Option<Health>> = Vec::with_capacity(servers.len());
+    let done = |health| Outcome {
+        health,
+        answer: None,
+    };
+    let mut out: Vec<Option<Outcome>> = Vec::with_capacity(servers.len());
     let mut live: Vec<(usize, Probe, UdpSocket)> = Vec::new();
     for (i, s) in servers.iter().enumerate() {
         if let Some(why) = placeholder(s.addr.ip(), s.source) {
-            out.push(Some(Health::Bogus(why)));
+            out.push(Some(done(Health::Bogus(why))));
             continue;
         }
         match open(s.addr) {
@@ -338,7 +370,7 @@ pub fn check_all(
                 out.push(None);
                 live.push((i, Probe::new(name, ids(), timing, now)?, sock));
             }
-            Err(e) => out.push(Some(io_verdict(&e))),
+            Err(e) => out.push(Some(done(io_verdict(&e)))),
         }
     }
     let mut buf = [0u8; 1500];
@@ -359,8 +391,11 @@ pub fn check_all(
                     wake = wake.min(t);
                     k += 1;
                 }
-                Action::Done(h) => {
-                    out[*i] = Some(h);
+                Action::Done(health) => {
+                    out[*i] = Some(Outcome {
+                        health,
+                        answer: probe.answer.take(),
+                    });
                     live.swap_remove(k);
                 }
             }
@@ -417,7 +452,7 @@ pub fn check_all(
     }
     Ok(out
         .into_iter()
-        .map(|h| h.unwrap_or_else(|| Health::Error("not checked".into())))
+        .map(|o| o.unwrap_or_else(|| done(Health::Error("not checked".into()))))
         .collect())
 }
 

@@ -5,15 +5,17 @@
 //!
 //! What it does is what musl does for these names, IPv4 only over DNS:
 //! an IP literal is used as is; then `/etc/hosts`; `localhost` without an
-//! entry is the loopback address; then an A query to each `nameserver` of
-//! `/etc/resolv.conf` in turn (127.0.0.1 when there is none, dnsmasq on
-//! OpenWRT). A name with fewer dots than `ndots` (1) is tried with each
+//! entry is the loopback address; then an A query to every `nameserver` of
+//! `/etc/resolv.conf` at once (127.0.0.1 when there is none, dnsmasq on
+//! OpenWRT), the first in the file's order that has an address winning. A name with fewer dots than `ndots` (1) is tried with each
 //! `search` domain first, then as is.
 
-use super::wire::{build_query, parse_response, Rcode};
+use super::check::{query_all, Health, Server, Source, Timing};
+use super::wire::Rcode;
+use crate::uplink::backoff::Rng;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 /// Where names are looked up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +24,7 @@ pub struct Resolver {
     pub hosts: String,
     pub nameservers: Vec<SocketAddr>,
     pub search: Vec<String>,
-    /// Per name and server.
+    /// Per name, for all servers together.
     pub timeout: Duration,
 }
 
@@ -81,53 +83,54 @@ impl Resolver {
         })
     }
 
-    /// Ok(None): the servers say the name has no address.
+    /// Ok(None): the servers say the name has no address. Every server
+    /// is asked at once (as musl does), through the DNS checker's probes:
+    /// retries within the timeout, and replies that are not the answer to
+    /// this query are ignored.
     fn query(&self, name: &str) -> io::Result<Option<Ipv4Addr>> {
-        let mut last = io::Error::new(io::ErrorKind::NotFound, "no name server");
-        for ns in &self.nameservers {
-            match self.ask(*ns, name) {
-                Ok(answer) => return Ok(answer),
-                Err(e) => last = io::Error::new(e.kind(), format!("name server {ns}: {e}")),
-            }
+        if self.nameservers.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::NotFound, "no name server"));
         }
-        Err(last)
-    }
-
-    fn ask(&self, ns: SocketAddr, name: &str) -> io::Result<Option<Ipv4Addr>> {
-        let id = u16::from_ne_bytes(crate::sys::random::array()?);
-        let q = build_query(id, name)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        let local: SocketAddr = if ns.is_ipv4() {
-            (Ipv4Addr::UNSPECIFIED, 0).into()
-        } else {
-            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        let servers: Vec<Server> = self
+            .nameservers
+            .iter()
+            .map(|&addr| Server {
+                addr,
+                source: Source::Configured,
+            })
+            .collect();
+        let timing = Timing {
+            timeout: self.timeout,
+            tries: 2,
         };
-        let sock = UdpSocket::bind(local)?;
-        sock.connect(ns)?;
-        sock.send(&q)?;
-        let end = Instant::now() + self.timeout;
-        let mut buf = [0u8; 1500];
-        loop {
-            let left = end.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "no answer"));
-            }
-            sock.set_read_timeout(Some(left))?;
-            let n = match sock.recv(&mut buf) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e),
-            };
-            // Anything that is not the answer to this query is ignored.
-            let Ok(r) = parse_response(&buf[..n], id, name) else {
-                continue;
-            };
-            return match r.rcode {
-                Rcode::NoError => Ok(r.addrs.first().copied()),
-                Rcode::NxDomain => Ok(None),
-                other => Err(io::Error::other(format!("answered {other}"))),
-            };
+        let mut rng = Rng::from_os();
+        let outcomes = query_all(&servers, name, timing, &mut || rng.next_u16())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let answers = || outcomes.iter().filter_map(|o| o.answer.as_ref());
+        // The first server, in resolv.conf's order, that gave an address.
+        if let Some(a) = answers()
+            .filter(|r| r.rcode == Rcode::NoError)
+            .find_map(|r| r.addrs.first())
+        {
+            return Ok(Some(*a));
         }
+        if answers().any(|r| matches!(r.rcode, Rcode::NoError | Rcode::NxDomain)) {
+            return Ok(None);
+        }
+        let why: Vec<String> = servers
+            .iter()
+            .zip(&outcomes)
+            .map(|(s, o)| match &o.health {
+                Health::NoAnswer => format!("name server {}: no answer", s.addr),
+                h => format!("name server {}: {}", s.addr, h.reason()),
+            })
+            .collect();
+        let kind = if outcomes.iter().any(|o| o.health == Health::NoAnswer) {
+            io::ErrorKind::TimedOut
+        } else {
+            io::ErrorKind::Other
+        };
+        Err(io::Error::new(kind, why.join("; ")))
     }
 }
 
