@@ -610,14 +610,10 @@ impl UserCmd {
                 let count = lines.len();
                 st.update(|db| {
                     for l in lines {
-                        if !db.accounts.contains_key(&l.user) {
-                            let a = crate::auth::keyfs::Account::new(&l.user, Expiry::Never, now)
-                                .map_err(KeyfsError::BadName)?;
-                            db.accounts.insert(l.user.clone(), a);
-                        }
-                        let Some(acc) = db.accounts.get_mut(&l.user) else {
-                            continue;
-                        };
+                        let acc = db.accounts.get_or_try_insert_with(l.user.clone(), || {
+                            crate::auth::keyfs::Account::new(&l.user, Expiry::Never, now)
+                                .map_err(KeyfsError::BadName)
+                        })?;
                         acc.otp = Some(merge(acc.otp.as_ref(), l.token));
                         acc.attrs.retain(|(k, _)| k != OATH_PASS_ATTR);
                         if l.pass == "+" {

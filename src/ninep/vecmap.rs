@@ -63,6 +63,22 @@ impl<K: Ord, V> VecMap<K, V> {
         }
     }
 
+    /// The value at `k`, made by `make` (which may fail) when absent.
+    pub fn get_or_try_insert_with<E>(
+        &mut self,
+        k: K,
+        make: impl FnOnce() -> Result<V, E>,
+    ) -> Result<&mut V, E> {
+        let i = match self.find(&k) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (k, make()?));
+                i
+            }
+        };
+        Ok(&mut self.0[i].1)
+    }
+
     pub fn remove<Q: Ord + ?Sized>(&mut self, k: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -144,6 +160,23 @@ mod tests {
         m.clear();
         assert_eq!(m.len(), 0);
         assert_eq!(m.get(&2), None);
+    }
+
+    #[test]
+    fn get_or_try_insert_with_makes_only_what_is_missing() {
+        let mut m = VecMap::new();
+        m.insert(2u8, 20);
+        *m.get_or_try_insert_with(2, || Err::<u8, ()>(())).unwrap() += 1;
+        assert_eq!(m.get(&2), Some(&21));
+        assert_eq!(
+            m.get_or_try_insert_with(1, || Ok::<u8, ()>(10)),
+            Ok(&mut 10)
+        );
+        assert_eq!(
+            m.get_or_try_insert_with(3, || Err::<u8, &str>("no")),
+            Err("no")
+        );
+        assert_eq!(m.keys().copied().collect::<Vec<_>>(), [1, 2]);
     }
 
     #[test]
