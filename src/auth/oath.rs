@@ -13,6 +13,7 @@
 //! `%Y-%m-%dT%H:%M:%SL`. We keep the same meaning so a file round-trips.
 
 use crate::auth::ct_eq;
+use crate::sys::localtime::Zone;
 use hmac::{Hmac, KeyInit, Mac};
 use std::fmt;
 use zeroize::Zeroizing;
@@ -420,6 +421,7 @@ pub fn type_name(t: &Token) -> String {
 /// Parse a whole users.oath file. Blank lines and `#` comments are skipped.
 /// The first bad line fails the whole parse, naming the line.
 pub fn parse_users(text: &str) -> Result<Vec<UsersLine>, UsersError> {
+    let zone = Zone::system();
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
@@ -473,7 +475,7 @@ pub fn parse_users(text: &str) -> Result<Vec<UsersLine>, UsersError> {
         };
         let last_time = match f.get(6) {
             None => None,
-            Some(t) => Some(parse_timestamp(t).ok_or_else(|| {
+            Some(t) => Some(parse_timestamp(t, &zone).ok_or_else(|| {
                 err(format!(
                     "timestamp '{t}' of user '{user}' is not YYYY-MM-DDTHH:MM:SSL"
                 ))
@@ -496,8 +498,9 @@ pub fn parse_users(text: &str) -> Result<Vec<UsersLine>, UsersError> {
     Ok(out)
 }
 
-/// Format one users.oath line (tab separated, as liboath writes).
-pub fn format_users_line(l: &UsersLine) -> String {
+/// Format one users.oath line (tab separated, as liboath writes), its
+/// timestamp in `zone` (the caller looks it up once per file).
+pub fn format_users_line(l: &UsersLine, zone: &Zone) -> String {
     let t = &l.token;
     let mut s = format!(
         "{}\t{}\t{}\t{}",
@@ -512,22 +515,22 @@ pub fn format_users_line(l: &UsersLine) -> String {
     if let Some(o) = &t.last_otp {
         s.push_str(&format!("\t{o}"));
         if let Some(ts) = t.last_time {
-            s.push_str(&format!("\t{}", format_timestamp(ts)));
+            s.push_str(&format!("\t{}", format_timestamp(ts, zone)));
         }
     }
     s
 }
 
 /// liboath's timestamp: local time, `%Y-%m-%dT%H:%M:%SL`, in the zone
-/// pam_oath on the same host uses (see [`crate::sys::localtime`]).
-pub fn format_timestamp(epoch: u64) -> String {
+/// pam_oath on the same host uses ([`Zone::system`]).
+pub fn format_timestamp(epoch: u64, zone: &Zone) -> String {
     let t = i64::try_from(epoch).unwrap_or(i64::MAX / 2);
-    let (y, mo, d, h, mi, s) = crate::sys::localtime::Zone::system().local(t);
+    let (y, mo, d, h, mi, s) = zone.local(t);
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}L")
 }
 
 /// Parse liboath's timestamp (local time) to seconds since the epoch.
-pub fn parse_timestamp(s: &str) -> Option<u64> {
+pub fn parse_timestamp(s: &str, zone: &Zone) -> Option<u64> {
     let s = s.strip_suffix('L')?;
     let (date, time) = s.split_once('T')?;
     let d: Vec<&str> = date.split('-').collect();
@@ -546,7 +549,7 @@ pub fn parse_timestamp(s: &str) -> Option<u64> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&day) || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
-    let e = crate::sys::localtime::Zone::system().instant(y, mo, day, h, mi, sec);
+    let e = zone.instant(y, mo, day, h, mi, sec);
     u64::try_from(e).ok()
 }
 
@@ -661,9 +664,10 @@ mod tests {
         assert_eq!(v[2].token.last_otp.as_deref(), Some("123456"));
         assert_eq!(v[3].token.kind, Kind::Totp { step: 60 });
         assert_eq!(v[3].token.digits, 7);
-        let again: String = v.iter().map(|l| format_users_line(l) + "\n").collect();
+        let z = Zone::system();
+        let again: String = v.iter().map(|l| format_users_line(l, &z) + "\n").collect();
         assert_eq!(parse_users(&again).unwrap(), v);
-        assert!(format_users_line(&v[2]).ends_with("2020-01-02T03:04:05L"));
+        assert!(format_users_line(&v[2], &z).ends_with("2020-01-02T03:04:05L"));
     }
 
     #[test]
@@ -713,9 +717,10 @@ mod tests {
 
     #[test]
     fn timestamps_round_trip() {
+        let z = Zone::system();
         for e in [0u64, 1_000_000_000, 1_700_000_000] {
-            assert_eq!(parse_timestamp(&format_timestamp(e)), Some(e));
+            assert_eq!(parse_timestamp(&format_timestamp(e, &z), &z), Some(e));
         }
-        assert_eq!(parse_timestamp("2020-01-01T00:00:00"), None);
+        assert_eq!(parse_timestamp("2020-01-01T00:00:00", &z), None);
     }
 }

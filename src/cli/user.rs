@@ -197,6 +197,7 @@ fn show_expiry(e: Expiry) -> String {
 fn export_text(store: &crate::auth::keyfs::Store) -> (Zeroizing<String>, Vec<String>) {
     let mut out = Zeroizing::new(String::new());
     let mut skipped = Vec::new();
+    let zone = crate::sys::localtime::Zone::system();
     for a in store.users() {
         let Some(t) = &a.otp else { continue };
         if t.hash != Hash::Sha1 {
@@ -222,11 +223,14 @@ fn export_text(store: &crate::auth::keyfs::Store) -> (Zeroizing<String>, Vec<Str
             .iter()
             .find(|(k, _)| k == OATH_PASS_ATTR)
             .map_or("-", |(_, v)| v.as_str());
-        let line = oath::format_users_line(&UsersLine {
-            user: a.name.clone(),
-            pass: pass.into(),
-            token: t.clone(),
-        });
+        let line = oath::format_users_line(
+            &UsersLine {
+                user: a.name.clone(),
+                pass: pass.into(),
+                token: t.clone(),
+            },
+            &zone,
+        );
         out.push_str(&line);
         out.push('\n');
     }
