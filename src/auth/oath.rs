@@ -181,14 +181,6 @@ pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-pub fn hex_encode(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len() * 2);
-    for x in b {
-        s.push_str(&format!("{x:02x}"));
-    }
-    s
-}
-
 /// RFC 4648 base32 without padding, as otpauth URIs want the secret.
 pub fn base32_encode(b: &[u8]) -> String {
     const A: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -507,7 +499,7 @@ pub fn format_users_line(l: &UsersLine, zone: &Zone) -> String {
         type_name(t),
         l.user,
         l.pass,
-        hex_encode(&t.key)
+        crate::wire::hex(&t.key)
     );
     if t.last_otp.is_some() || t.counter != 0 {
         s.push_str(&format!("\t{}", t.counter));

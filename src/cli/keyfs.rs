@@ -271,7 +271,7 @@ fn make_keyfile(path: &std::path::Path) -> Result<(), Fail> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut raw = Zeroizing::new([0u8; 32]);
     file::random(&mut raw[..])?;
-    let hex = Zeroizing::new(crate::auth::oath::hex_encode(&raw[..]) + "\n");
+    let hex = Zeroizing::new(crate::wire::hex(&raw[..]) + "\n");
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -248,7 +248,7 @@ pub fn run(args: &[&str]) -> Result<(), Fail> {
     };
     let now = o.now.unwrap_or_else(when::now);
     if o.verbose {
-        eprintln!("Hex secret: {}", oath::hex_encode(&key));
+        eprintln!("Hex secret: {}", crate::wire::hex(&key));
         eprintln!("Digits: {digits}");
         eprintln!("Window size: {}", o.window);
         match o.totp {

@@ -220,10 +220,6 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
     let mut out = [0u8; N];
     if s.len() != 2 * N {
@@ -370,8 +366,8 @@ impl PinStore {
             text.push_str(&format!(
                 "rejected {} {} {}\n",
                 r.key,
-                hex(&r.salt),
-                hex(&r.hash)
+                crate::wire::hex(&r.salt),
+                crate::wire::hex(&r.hash)
             ));
         }
         write_atomic(&self.path, text.as_bytes()).map_err(|source| StoreError::Io {

@@ -409,10 +409,6 @@ impl<C: Clock> SimHandle<C> {
     }
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 impl<C: Clock> UsbHandle for SimHandle<C> {
     fn detach_kernel_driver(&mut self, iface: u8) -> Result<bool, UsbError> {
         self.op(format!("detach {iface}"))?;
@@ -425,7 +421,7 @@ impl<C: Clock> UsbHandle for SimHandle<C> {
         self.op(format!("release {iface}"))
     }
     fn bulk_out(&mut self, ep: u8, data: &[u8], _t: Duration) -> Result<usize, UsbError> {
-        self.op(format!("bulk_out {ep:02x} {}", hex(data)))?;
+        self.op(format!("bulk_out {ep:02x} {}", crate::wire::hex(data)))?;
         let mut s = self.st.lock_state();
         if s.behavior == Behavior::Refuses {
             return Err(UsbError::Stall);

@@ -400,10 +400,7 @@ pub fn parse_csw(b: &[u8]) -> Result<u8, String> {
     let mut r = crate::wire::Reader::new(b);
     let sig = r.array::<4>().map_err(|e| format!("short CSW: {e}"))?;
     if &sig != b"USBS" {
-        return Err(format!(
-            "bad CSW signature {:02x}{:02x}{:02x}{:02x}",
-            sig[0], sig[1], sig[2], sig[3]
-        ));
+        return Err(format!("bad CSW signature {}", crate::wire::hex(&sig)));
     }
     r.u32le().map_err(|e| format!("short CSW: {e}"))?; // tag
     r.u32le().map_err(|e| format!("short CSW: {e}"))?; // residue
