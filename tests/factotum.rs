@@ -3,6 +3,8 @@
 //! `key`/`rpc` commands, and by raw 9P for the bad cases; the plan9port
 //! transcript (tests/plan9port) replayed through the socket.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
@@ -609,22 +611,8 @@ fn daemon_serves_the_configured_socket() {
         ),
     )
     .unwrap();
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .arg("-c")
-        .arg(&config)
-        .args(["daemon", "-f"])
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
     let sock = run.join("factotum");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while UnixStream::connect(&sock).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the daemon's factotum did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut daemon = common::start_daemon(&config, &sock);
     let w = |args: &[&str], stdin: &str| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_warden"))
             .arg("-c")
@@ -653,8 +641,8 @@ fn daemon_serves_the_configured_socket() {
     let mode = std::fs::metadata(&run).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700);
     // SAFETY: signalling the child this test started.
-    unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
-    assert!(daemon.wait().unwrap().success());
+    unsafe { libc::kill(daemon.0.id() as i32, libc::SIGTERM) };
+    assert!(daemon.0.wait().unwrap().success());
     assert!(!sock.exists(), "the socket is removed at exit");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,10 +5,7 @@
 
 mod common;
 
-use common::{ok, Scratch};
-use std::os::unix::net::UnixStream;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use common::{ok, start_daemon, Scratch};
 
 /// How often `needle` occurs in the writable memory of `pid` (heap, stacks,
 /// anonymous mappings); Err when the memory cannot be read here.
@@ -57,22 +54,7 @@ fn a_deleted_key_leaves_no_copy_in_the_daemon() {
         ),
     )
     .unwrap();
-    let mut daemon = Daemon(
-        Command::new(common::warden())
-            .arg("-c")
-            .arg(&config)
-            .args(["daemon", "-f"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while UnixStream::connect(run.join("factotum")).is_err() {
-        assert!(Instant::now() < deadline, "the daemon did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut daemon = start_daemon(&config, &run.join("factotum"));
     // Built at run time, so the test binary's own text never matches.
     let secret = format!("Sw0rdf1sh-{}-Zq9", std::process::id());
     ok(
@@ -119,14 +101,4 @@ fn a_deleted_key_leaves_no_copy_in_the_daemon() {
     // SAFETY: signalling the child this test started.
     unsafe { libc::kill(daemon.0.id() as i32, libc::SIGTERM) };
     assert!(daemon.0.wait().unwrap().success());
-}
-
-/// The daemon, killed if the test fails before stopping it.
-struct Daemon(std::process::Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

@@ -137,3 +137,42 @@ except OSError as e:
         .expect("python3 is needed for this test");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// A child process killed and reaped when dropped, so a failing test
+/// leaves nothing running.
+pub struct Kill(pub std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `warden -c CONFIG daemon -f` (its output discarded) and wait until
+/// `socket` accepts connections.
+pub fn start_daemon(config: &Path, socket: &Path) -> Kill {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let d = Kill(
+        Command::new(warden())
+            .arg("-c")
+            .arg(config)
+            .args(["daemon", "-f"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::os::unix::net::UnixStream::connect(socket).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the daemon did not serve {}",
+            socket.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    d
+}
