@@ -304,6 +304,41 @@ fn dropped_bytes_give_answers_or_timeouts_never_a_hang() {
     assert_eq!(answered + timed_out, 8);
 }
 
+/// A port closed and opened again at once is never "in use" because
+/// another thread forked while it was open: the child's copy of the locked
+/// descriptor lives until its exec (this is what made restarts fail beside
+/// other work). Every reopen here races a fork loop.
+#[test]
+fn reopening_a_port_while_other_threads_fork_is_never_in_use() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let sim = SimModem::spawn(SimConfig::default()).unwrap();
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let forker = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            for _ in 0..200 {
+                let _ = std::process::Command::new("true").status();
+            }
+            done.store(true, Ordering::Relaxed);
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let (mut opens, mut failures) = (0, Vec::new());
+    while !done.load(Ordering::Relaxed) && std::time::Instant::now() < deadline {
+        opens += 1;
+        if let Err(e) = Modem::open(sim.path()) {
+            failures.push(e.to_string());
+        }
+    }
+    forker.join().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} of {opens}: {:?}",
+        failures.len(),
+        failures.first()
+    );
+}
+
 #[test]
 fn a_port_in_use_or_not_a_tty_is_refused_clearly() {
     let sim = SimModem::spawn(SimConfig::default()).unwrap();

@@ -18,6 +18,35 @@ use std::time::{Duration, Instant};
 /// A writer that cannot get its bytes out within this time gives up.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a port locked by someone else is waited for before it is
+/// reported in use. A lock is an open file description's, and every
+/// process forked while the port was open holds a copy of that description
+/// until its exec closes it (O_CLOEXEC): a port closed and reopened at once
+/// (a restart, a reset) can find its own old lock still held for the
+/// moment another thread's fork takes to exec (pppd, a hook script). A
+/// program that really holds the port holds it for longer than this.
+const LOCK_WAIT: Duration = Duration::from_secs(1);
+
+/// flock(2) the descriptor exclusively, waiting up to `wait` (in short
+/// naps) for a holder to let go. EWOULDBLOCK once the time is up.
+fn lock(fd: libc::c_int, wait: Duration) -> io::Result<()> {
+    let deadline = Instant::now() + wait;
+    loop {
+        // SAFETY: flock on a descriptor the caller owns.
+        if unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            _ => return Err(e),
+        }
+    }
+}
+
 /// An open tty in raw mode, locked against other wardens with flock(2).
 pub struct TtyPort {
     fd: OwnedFd,
@@ -54,28 +83,33 @@ impl TtyPort {
             OwnedFd::from_raw_fd(fd)
         };
         let raw = fd.as_raw_fd();
-        // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(raw, libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        // A path that is not a tty is refused before it is locked, so a
+        // wrong `device` (say /dev/null) never takes a lock that other
+        // users of the same file then meet.
+        // SAFETY: tcgetattr on our descriptor into a zeroed local struct.
+        let (r, mut t) = unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            (libc::tcgetattr(raw, &mut t), t)
+        };
+        if r != 0 {
             let e = io::Error::last_os_error();
-            return Err(if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            return Err(open_err(if e.raw_os_error() == Some(libc::ENOTTY) {
+                io::Error::new(io::ErrorKind::InvalidInput, "not a tty")
+            } else {
+                e
+            }));
+        }
+        lock(raw, LOCK_WAIT).map_err(|e| {
+            if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
                 ModemError::InUse {
                     path: path.display().to_string(),
                 }
             } else {
                 open_err(e)
-            });
-        }
+            }
+        })?;
         // SAFETY: termios calls on our descriptor with a local struct.
         unsafe {
-            let mut t: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(raw, &mut t) != 0 {
-                let e = io::Error::last_os_error();
-                return Err(open_err(if e.raw_os_error() == Some(libc::ENOTTY) {
-                    io::Error::new(io::ErrorKind::InvalidInput, "not a tty")
-                } else {
-                    e
-                }));
-            }
             libc::cfmakeraw(&mut t);
             t.c_cflag |= libc::CREAD | libc::CLOCAL;
             t.c_cflag &= !libc::CRTSCTS;
