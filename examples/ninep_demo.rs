@@ -6,10 +6,10 @@
 //! NAMESPACE=/tmp/ns.demo 9p ls demo
 //! ```
 
-use warden::daemon::Control;
 use warden::ninep::demo::DemoTree;
 use warden::ninep::server::{Limits, Server};
 use warden::ninep::unix::{self, ListenLimits, Listener, PeerPolicy};
+use warden::service::Control;
 
 fn main() -> std::io::Result<()> {
     let Some(path) = std::env::args_os().nth(1).map(std::path::PathBuf::from) else {

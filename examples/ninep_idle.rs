@@ -7,11 +7,11 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use warden::daemon::{Control, Event};
 use warden::ninep::demo::DemoTree;
 use warden::ninep::fcall::{decode, Fcall, Msg, NOFID, NOTAG};
 use warden::ninep::server::{Limits, Server};
 use warden::ninep::unix::{self, idle_conn_bytes, ListenLimits, Listener, PeerPolicy};
+use warden::service::{Control, Event};
 
 fn rss_kib() -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

@@ -10,6 +10,7 @@ pub mod config;
 pub mod daemon;
 pub mod json;
 pub mod ninep;
+pub mod service;
 pub mod sys;
 pub mod uplink;
 pub mod wire;

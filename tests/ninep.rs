@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use warden::daemon::{Control, Event};
 use warden::ninep::demo::DemoTree;
 use warden::ninep::fcall::*;
 use warden::ninep::server::{Limits, Server};
 use warden::ninep::unix::{self, ListenLimits, Listener, PeerPolicy};
+use warden::service::{Control, Event};
 
 static N: AtomicU32 = AtomicU32::new(0);
 

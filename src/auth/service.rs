@@ -1,15 +1,15 @@
 //! The factotum as a daemon service: its 9P tree ([`FactotumTree`]) on a
 //! Unix socket, admitting the owner, root and the configured uids/gids
-//! (SO_PEERCRED, [`PeerPolicy::for_factotum`]). The process was hardened
+//! (SO_PEERCRED, [`factotum_policy`]). The process was hardened
 //! at daemon start ([`crate::sys::harden`]: undumpable, no core, mlockall
 //! where permitted).
 
 use crate::auth::factotum::tree::FactotumTree;
 use crate::auth::state::AuthHandle;
-use crate::config::Config;
-use crate::daemon::{Ctx, Service};
-use crate::ninep::server::{DynTree, Limits, Server};
+use crate::config::{self, Config};
+use crate::ninep::server::{DynTree, Limits, Server, Tree};
 use crate::ninep::unix::{self, ListenLimits, Listener, PeerPolicy};
+use crate::service::{Control, Ctx, Event, Service};
 use std::io;
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
@@ -21,6 +21,36 @@ pub fn socket_path(cfg: &Config) -> PathBuf {
         .socket
         .clone()
         .unwrap_or_else(|| cfg.main.run_dir.join("factotum"))
+}
+
+/// The daemon's uid as owner plus the factotum section's allow lists.
+pub fn factotum_policy(cfg: &config::Factotum) -> PeerPolicy {
+    PeerPolicy {
+        allow_uids: cfg.allow_uid.clone(),
+        allow_gids: cfg.allow_gid.clone(),
+        ..PeerPolicy::owner_only()
+    }
+}
+
+/// Run `l` as a daemon service (the factotum's, the keyfs tree's): until
+/// [`Event::Stop`] arrives on `control`; on [`Event::Reload`], `policy`
+/// maps the new configuration to the peer policy (connections already
+/// admitted stay).
+pub fn serve<T: Tree>(
+    l: &mut Listener<T>,
+    control: &Control,
+    mut policy: impl FnMut(&Config) -> PeerPolicy,
+) -> io::Result<()> {
+    l.run(control.fd(), |p| {
+        let mut go = true;
+        for ev in control.take() {
+            match ev {
+                Event::Stop => go = false,
+                Event::Reload(cfg) => *p = policy(&cfg),
+            }
+        }
+        go
+    })
 }
 
 /// The user name the daemon runs as (the files' owner).
@@ -63,15 +93,9 @@ impl Service for FactotumService {
 
     fn run(self: Box<Self>, ctx: Ctx) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let path = socket_path(&ctx.config);
-        let mut l = listen(
-            &self.auth,
-            &path,
-            PeerPolicy::for_factotum(&ctx.config.factotum),
-        )
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-        unix::serve(&mut l, &ctx.control, |cfg| {
-            PeerPolicy::for_factotum(&cfg.factotum)
-        })?;
+        let mut l = listen(&self.auth, &path, factotum_policy(&ctx.config.factotum))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        serve(&mut l, &ctx.control, |cfg| factotum_policy(&cfg.factotum))?;
         Ok(())
     }
 }

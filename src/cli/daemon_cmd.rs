@@ -1,7 +1,8 @@
 //! `warden daemon`: run every enabled service until SIGTERM.
 
 use super::{Fail, Globals};
-use crate::daemon::{self, Options};
+use crate::daemon;
+use crate::service::Options;
 use crate::sys::log::{self as wlog, Sink};
 use argh::FromArgs;
 

@@ -44,7 +44,7 @@ impl FactotumCmd {
         let path = self.socket.unwrap_or_else(namespace_socket);
         let sigs = crate::sys::signals::SignalPipe::install()?;
         let auth = AuthHandle::new(&crate::auth::service::self_name());
-        let policy = crate::ninep::unix::PeerPolicy::for_factotum(&cfg.factotum);
+        let policy = crate::auth::service::factotum_policy(&cfg.factotum);
         let mut l = crate::auth::service::listen(&auth, &path, policy)
             .map_err(|e| Fail::msg(format!("{}: {e}", path.display())))?;
         crate::auth::service::serve_until(&mut l, sigs.fd(), || {

@@ -20,13 +20,14 @@
 //!
 //! ```no_run
 //! # use warden::ninep::{demo::DemoTree, server::{Limits, Server}, unix};
-//! # fn f(ctx: warden::daemon::Ctx) -> std::io::Result<()> {
+//! # use warden::auth::service::{factotum_policy, serve};
+//! # fn f(ctx: warden::service::Ctx) -> std::io::Result<()> {
 //! let path = std::path::Path::new("/var/run/warden/factotum");
-//! let policy = unix::PeerPolicy::for_factotum(&ctx.config.factotum);
+//! let policy = factotum_policy(&ctx.config.factotum);
 //! let sock = unix::bind(path, policy.shared())?;
 //! let server = Server::new("factotum", DemoTree::new("root"), Limits::default());
 //! let mut l = unix::Listener::new(sock, Some(path), server, policy, Default::default())?;
-//! unix::serve(&mut l, &ctx.control, |cfg| unix::PeerPolicy::for_factotum(&cfg.factotum))
+//! serve(&mut l, &ctx.control, |cfg| factotum_policy(&cfg.factotum))
 //! # }
 //! ```
 //!

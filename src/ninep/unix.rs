@@ -24,8 +24,6 @@
 use super::fcall::Framer;
 use super::server::{ConnId, Peer, Server, Tree};
 use super::vecmap::VecMap;
-use crate::config::Config;
-use crate::daemon::{Control, Event};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -51,15 +49,6 @@ impl PeerPolicy {
             owner: unsafe { libc::geteuid() },
             allow_uids: Vec::new(),
             allow_gids: Vec::new(),
-        }
-    }
-
-    /// The daemon's uid as owner plus the factotum section's allow lists.
-    pub fn for_factotum(cfg: &crate::config::Factotum) -> PeerPolicy {
-        PeerPolicy {
-            allow_uids: cfg.allow_uid.clone(),
-            allow_gids: cfg.allow_gid.clone(),
-            ..PeerPolicy::owner_only()
         }
     }
 
@@ -370,7 +359,7 @@ impl<T: Tree> Listener<T> {
     }
 
     /// Serve until `on_control` returns false. It is called whenever
-    /// `control` (e.g. the daemon's [`crate::daemon::Control`] fd) is
+    /// `control` (e.g. the daemon's [`crate::service::Control`] fd) is
     /// readable, and may change the peer policy (a reload).
     pub fn run(
         &mut self,
@@ -632,26 +621,6 @@ impl<T: Tree> Listener<T> {
         }
         self.route();
     }
-}
-
-/// Run `l` as a daemon service: until [`Event::Stop`] arrives on
-/// `control`; on [`Event::Reload`], `policy` maps the new configuration to
-/// the peer policy (connections already admitted stay).
-pub fn serve<T: Tree>(
-    l: &mut Listener<T>,
-    control: &Control,
-    mut policy: impl FnMut(&Config) -> PeerPolicy,
-) -> io::Result<()> {
-    l.run(control.fd(), |p| {
-        let mut go = true;
-        for ev in control.take() {
-            match ev {
-                Event::Stop => go = false,
-                Event::Reload(cfg) => *p = policy(&cfg),
-            }
-        }
-        go
-    })
 }
 
 impl<T: Tree> Drop for Listener<T> {

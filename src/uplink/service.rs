@@ -30,7 +30,7 @@ use super::usb::switch;
 use super::usb::usbfs::UsbFs;
 use super::usb::{load, Table};
 use crate::config::{Config, Uplink};
-use crate::daemon::{Ctx, Event, Service};
+use crate::service::{Ctx, Event, Service};
 use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, SocketAddr};

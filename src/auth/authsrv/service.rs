@@ -6,7 +6,7 @@
 
 use super::server::{Limits, TicketServer};
 use super::tickets::{Accounts, SpeaksFor};
-use crate::daemon::{Ctx, Event, Service};
+use crate::service::{Ctx, Event, Service};
 use std::sync::Arc;
 
 /// The control socket's name in the run directory.

@@ -6,9 +6,9 @@
 
 use super::shared::SharedKeyfs;
 use super::tree::KeyfsTree;
-use crate::daemon::{Ctx, Service};
 use crate::ninep::server::{Limits, Server};
 use crate::ninep::unix::{self, PeerPolicy};
+use crate::service::{Ctx, Service};
 
 pub struct KeyfsService {
     pub keyfs: SharedKeyfs,
@@ -44,7 +44,7 @@ impl Service for KeyfsService {
         );
         let mut l = unix::Listener::new(sock, Some(&path), server, policy, Default::default())?;
         log::info!("keyfs: serving {}", path.display());
-        unix::serve(&mut l, &ctx.control, |_| PeerPolicy::owner_only())?;
+        crate::auth::service::serve(&mut l, &ctx.control, |_| PeerPolicy::owner_only())?;
         Ok(())
     }
 }

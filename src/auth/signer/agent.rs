@@ -281,14 +281,14 @@ pub struct AgentService {
     pub keyfs: Shared,
 }
 
-impl crate::daemon::Service for AgentService {
+impl crate::service::Service for AgentService {
     fn name(&self) -> &'static str {
         "agent"
     }
 
     fn run(
         self: Box<Self>,
-        ctx: crate::daemon::Ctx,
+        ctx: crate::service::Ctx,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let path = socket_path(&ctx.config);
         let listener = bind(&path).map_err(|e| format!("agent socket {}: {e}", path.display()))?;
@@ -306,8 +306,8 @@ impl crate::daemon::Service for AgentService {
             let mut stop = false;
             for ev in ctx.control.take() {
                 match ev {
-                    crate::daemon::Event::Stop => stop = true,
-                    crate::daemon::Event::Reload(c) => {
+                    crate::service::Event::Stop => stop = true,
+                    crate::service::Event::Reload(c) => {
                         server.handler.confirm = Box::new(Policy(c.signer.agent_confirm));
                         let mut uids = vec![0, server.handler.allowed_uids[1]];
                         uids.extend_from_slice(&c.signer.agent_uids);

@@ -405,14 +405,14 @@ pub struct SignerService {
     pub keyfs: Shared,
 }
 
-impl crate::daemon::Service for SignerService {
+impl crate::service::Service for SignerService {
     fn name(&self) -> &'static str {
         "signer"
     }
 
     fn run(
         self: Box<Self>,
-        ctx: crate::daemon::Ctx,
+        ctx: crate::service::Ctx,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let policy = |c: &crate::config::Config| Policy {
             max_validity: c.signer.max_validity.as_secs(),
@@ -430,8 +430,8 @@ impl crate::daemon::Service for SignerService {
             server.serve(ctx.control.fd())?;
             for ev in ctx.control.take() {
                 match ev {
-                    crate::daemon::Event::Stop => return Ok(()),
-                    crate::daemon::Event::Reload(c) => {
+                    crate::service::Event::Stop => return Ok(()),
+                    crate::service::Event::Reload(c) => {
                         server.handler.policy = policy(&c);
                         if c.signer.listen != ctx.config.signer.listen {
                             log::warn!("signer: a new listen address takes a restart");
