@@ -12,6 +12,7 @@
 pub mod backoff;
 pub mod dns;
 pub mod modem;
+pub mod plant;
 pub mod ports;
 pub mod ppp;
 pub mod service;

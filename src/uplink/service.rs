@@ -1,10 +1,10 @@
 //! The uplink service: the daemon thread that carries out the
 //! [`Supervisor`]'s actions and feeds their results back.
 //!
-//! Everything that touches hardware or the network sits behind [`Plant`]:
-//! [`RealPlant`] drives USB, the modem's ttys, pppd and real DNS servers;
-//! the simulated world (`uplink::sim::world`) does the same against a
-//! simulated E367. The loop waits in poll(2) on the daemon's control pipe,
+//! Everything that touches hardware or the network sits behind
+//! [`Plant`] (`uplink/plant.rs`): [`RealPlant`] drives USB, the modem's
+//! ttys, pppd and real DNS servers; the simulated world
+//! (`uplink::sim::world`) does the same against a simulated E367. The loop waits in poll(2) on the daemon's control pipe,
 //! the hook socket (pppd's ip-up/ip-down, hotplug notices, status requests)
 //! and pppd's exit descriptor, with the supervisor's next deadline as the
 //! timeout: a healthy link wakes only for its probes.
@@ -14,49 +14,18 @@
 //! `probe_timeout`), so the loop never hangs.
 
 use super::backoff::{Retry, Rng};
-use super::dns::check::{self, Health, Source, Timing};
-use super::modem::pin::{self, Pin, PinError, PinStore, Policy};
-use super::modem::{commands as c, Modem};
-use super::ppp::exit::{classify, Class};
+use super::plant::{ppp_exit, Plant, PppChild, RealPlant};
+use super::ppp::exit::{self, classify};
 use super::ppp::hook::{Listener, Notice, SOCKET_NAME};
-use super::ppp::run::{Child, ProcessSpawner, Spawn};
-use super::ppp::{args, exit};
 use super::status;
-use super::supervisor::{
-    Action, Device, DnsHealth, Exit, Input, ModemStatus, Ports, Status, Supervisor, Tunables,
-};
-use super::usb::device::{SystemClock, Usb};
-use super::usb::switch;
-use super::usb::usbfs::UsbFs;
-use super::usb::{load, Table};
+use super::supervisor::{Action, Input, ModemStatus, Status, Supervisor, Tunables};
 use crate::config::{Config, Uplink};
 use crate::service::{Ctx, Event, Service};
 use std::collections::VecDeque;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
 use std::os::fd::RawFd;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// A running pppd (or a simulated one).
-pub type PppChild = Box<dyn Child + Send>;
-
-/// The world the supervisor acts on.
-pub trait Plant: Send {
-    /// Is a modem there, and in which mode?
-    fn scan(&mut self) -> Device;
-    fn switch(&mut self) -> Result<(), String>;
-    fn ports(&mut self) -> Result<Ports, String>;
-    /// SIM, PIN (safely), network mode, APN; identity and registration.
-    fn prepare(&mut self, at: &Path) -> Result<ModemStatus, Exit>;
-    /// Registration, operator and signal now.
-    fn refresh(&mut self, at: &Path) -> Option<ModemStatus>;
-    fn reset(&mut self, at: Option<&Path>) -> Result<(), String>;
-    fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit>;
-    /// One verdict per server, within the probe timeout.
-    fn check_dns(&mut self, servers: &[IpAddr]) -> Vec<DnsHealth>;
-}
 
 /// The supervisor's tunables from the `uplink` section.
 pub fn tunables(u: &Uplink) -> Tunables {
@@ -65,313 +34,6 @@ pub fn tunables(u: &Uplink) -> Tunables {
         probe_interval: u.probe_interval,
         dns_check: u.dns_check,
         ..Tunables::default()
-    }
-}
-
-/// What pppd's exit means to the supervisor.
-pub fn ppp_exit(e: exit::Exit) -> Exit {
-    let (class, what) = classify(e);
-    let why = format!("{what} ({e})");
-    match class {
-        Class::Auth | Class::Permanent => Exit::Permanent(why),
-        Class::Transient | Class::Modem | Class::Stopped => Exit::Transient(why),
-    }
-}
-
-/// Turn DNS verdicts into the supervisor's form.
-pub fn dns_health(servers: &[IpAddr], verdicts: &[Health]) -> Vec<DnsHealth> {
-    servers
-        .iter()
-        .zip(verdicts)
-        .map(|(&server, h)| DnsHealth {
-            server,
-            verdict: h.to_string(),
-            healthy: h.is_ok(),
-        })
-        .collect()
-}
-
-/// Check servers handed out by the network: placeholders are bogus
-/// unsent, the rest get a real query. `route` may send a server's query
-/// elsewhere (the simulated network); None: unreachable.
-pub fn check_peer_dns(
-    servers: &[IpAddr],
-    name: &str,
-    timeout: Duration,
-    route: impl Fn(IpAddr) -> Option<SocketAddr>,
-) -> Vec<DnsHealth> {
-    let mut verdicts: Vec<Option<Health>> = vec![None; servers.len()];
-    let mut probe = Vec::new();
-    let mut at = Vec::new();
-    for (i, &ip) in servers.iter().enumerate() {
-        if let Some(why) = check::placeholder(ip, Source::Peer) {
-            verdicts[i] = Some(Health::Bogus(why));
-        } else if let Some(addr) = route(ip) {
-            // The address was judged above as the network's; the query may
-            // go to a routed stand-in, which is checked as configured.
-            let source = if addr.ip() == ip {
-                Source::Peer
-            } else {
-                Source::Configured
-            };
-            probe.push(check::Server { addr, source });
-            at.push(i);
-        } else {
-            verdicts[i] = Some(Health::NoAnswer);
-        }
-    }
-    if !probe.is_empty() {
-        let timing = Timing {
-            timeout,
-            ..Timing::default()
-        };
-        let mut rng = Rng::from_os();
-        match check::check_all(&probe, name, timing, || rng.next_u16()) {
-            Ok(v) => {
-                for (h, &i) in v.into_iter().zip(&at) {
-                    verdicts[i] = Some(h);
-                }
-            }
-            Err(e) => {
-                for &i in &at {
-                    verdicts[i] = Some(Health::Error(e.to_string()));
-                }
-            }
-        }
-    }
-    let verdicts: Vec<Health> = verdicts
-        .into_iter()
-        .map(|v| v.unwrap_or(Health::NoAnswer))
-        .collect();
-    dns_health(servers, &verdicts)
-}
-
-fn registration_text(r: &c::Registration) -> String {
-    r.stat.to_string()
-}
-
-/// Read registration, operator and signal from an open modem.
-pub fn modem_status<P: super::modem::driver::Port>(
-    m: &mut Modem<P>,
-    base: ModemStatus,
-) -> ModemStatus {
-    let mut s = base;
-    if let Ok(r) = m.registration() {
-        s.registration = registration_text(&r);
-    }
-    if let Ok(o) = m.operator() {
-        s.operator = o.name.clone().unwrap_or_default();
-    }
-    if let Ok(sig) = m.signal() {
-        s.signal_dbm = sig.dbm();
-    }
-    s
-}
-
-/// Bring the modem to the point where it can dial: SIM unlocked (never
-/// risking the PIN), network mode and APN set, registered.
-pub fn prepare_modem<P: super::modem::driver::Port>(
-    m: &mut Modem<P>,
-    u: &Uplink,
-    store_path: &Path,
-) -> Result<ModemStatus, Exit> {
-    let t = |e: super::modem::ModemError| Exit::Transient(format!("modem: {e}"));
-    m.init().map_err(t)?;
-    let id = m.identity().map_err(t)?;
-    let status = m.sim_status().map_err(t)?;
-    if status.state != c::SimState::Ready {
-        let Some(code) = u.pincode.expose_nonempty() else {
-            return Err(Exit::Permanent(format!(
-                "the SIM wants {}, and no pincode is configured",
-                status.state
-            )));
-        };
-        let pin = Pin::new(code).map_err(|e| Exit::Permanent(format!("pincode: {e}")))?;
-        let mut store = PinStore::open(store_path)
-            .map_err(|e| Exit::Transient(format!("rejected-PIN store: {e}")))?;
-        match pin::unlock(m, &pin, &mut store, Policy::default()) {
-            Ok(_) => {}
-            Err(e @ (PinError::Refused(_) | PinError::Rejected { .. })) => {
-                return Err(Exit::Permanent(e.to_string()))
-            }
-            Err(e) => return Err(Exit::Transient(e.to_string())),
-        }
-    }
-    if !u.service.is_empty() && u.service != "auto" {
-        let svc =
-            c::Service::parse(&u.service).map_err(|e| Exit::Permanent(format!("service: {e}")))?;
-        m.set_service(svc).map_err(t)?;
-    }
-    if u.apn.is_empty() {
-        return Err(Exit::Permanent("no APN configured (uplink apn)".into()));
-    }
-    m.set_apn(&u.apn).map_err(t)?;
-    let base = ModemStatus {
-        manufacturer: id.manufacturer.unwrap_or_default(),
-        model: id.model.unwrap_or_default(),
-        imei: id.imei.unwrap_or_default(),
-        ..ModemStatus::default()
-    };
-    let s = modem_status(m, base);
-    match m.registration() {
-        Ok(r) if r.stat.registered() => Ok(s),
-        Ok(r) => Err(Exit::Transient(format!(
-            "not registered yet ({})",
-            registration_text(&r)
-        ))),
-        Err(e) => Err(t(e)),
-    }
-}
-
-/// The real world: USB through usbdevfs, sysfs, the modem's ttys, pppd.
-pub struct RealPlant {
-    cfg: Arc<Config>,
-    table: Table,
-    usb: UsbFs,
-    warden: PathBuf,
-}
-
-impl RealPlant {
-    pub fn new(cfg: Arc<Config>) -> RealPlant {
-        let u = &cfg.uplink;
-        let (paths, explicit) = if u.modeswitch_data.is_empty() {
-            (load::default_paths(), false)
-        } else {
-            (u.modeswitch_data.clone(), true)
-        };
-        let table = match load::table(&paths, explicit) {
-            Ok((t, errors)) => {
-                for e in errors {
-                    log::warn!("uplink: switch data: {e}");
-                }
-                t
-            }
-            Err(e) => {
-                log::warn!("uplink: switch data: {e}; using the built-in table");
-                Table::builtin()
-            }
-        };
-        RealPlant {
-            cfg,
-            table,
-            usb: UsbFs::default(),
-            warden: std::env::current_exe().unwrap_or_else(|_| "/usr/sbin/warden".into()),
-        }
-    }
-}
-
-/// Scan a bus: a device the table would switch, or a modem with ports.
-pub fn scan_bus(usb: &mut dyn Usb, table: &Table, dev_root: &Path) -> Device {
-    let Ok(devs) = usb.devices() else {
-        return Device::None;
-    };
-    if devs.iter().any(|d| {
-        table
-            .lookup(d.id, &d.strings)
-            .is_some_and(|e| !e.is_target(d.id) && d.effective_class() == 8)
-    }) {
-        return Device::NeedsSwitch;
-    }
-    match super::ports::discover(usb.sysfs_root(), dev_root, None) {
-        Ok(found) if found.iter().any(|p| p.ppp.is_some() && p.at.is_some()) => Device::InModemMode,
-        _ => Device::None,
-    }
-}
-
-/// Find the PPP and AT ports, configured overrides first.
-pub fn find_ports(sysfs_root: &Path, dev_root: &Path, u: &Uplink) -> Result<Ports, String> {
-    let ov = super::ports::Overrides {
-        device: u.device.clone(),
-        control_device: u.control_device.clone(),
-    };
-    let found = super::ports::discover(sysfs_root, dev_root, None).map_err(|e| e.to_string())?;
-    for p in found {
-        let p = p.with_overrides(&ov);
-        if let (Some(ppp), Some(at)) = (p.ppp, p.at) {
-            return Ok(Ports { ppp, at });
-        }
-    }
-    match (&u.device, &u.control_device) {
-        (Some(ppp), Some(at)) => Ok(Ports {
-            ppp: ppp.clone(),
-            at: at.clone(),
-        }),
-        _ => Err("no modem with both a PPP and an AT port".into()),
-    }
-}
-
-/// Switch whatever the table knows, bounded by `timeout`.
-pub fn switch_bus(usb: &mut dyn Usb, table: &Table, timeout: Duration) -> Result<(), String> {
-    let opts = switch::Options {
-        timeout,
-        ..switch::Options::default()
-    };
-    let clock = SystemClock::default();
-    switch::switch(usb, &clock, table, None, &opts)
-        .map(|o| {
-            if let (Some(from), Some(to)) = (&o.from, &o.to) {
-                log::info!(
-                    "uplink: switched {from} -> {to} in {}",
-                    super::status::tenths(o.elapsed)
-                );
-            }
-        })
-        .map_err(|e| e.to_string())
-}
-
-impl Plant for RealPlant {
-    fn scan(&mut self) -> Device {
-        scan_bus(&mut self.usb, &self.table, Path::new("/dev"))
-    }
-
-    fn switch(&mut self) -> Result<(), String> {
-        switch_bus(&mut self.usb, &self.table, self.cfg.uplink.switch_timeout)
-    }
-
-    fn ports(&mut self) -> Result<Ports, String> {
-        find_ports(self.usb.sysfs_root(), Path::new("/dev"), &self.cfg.uplink)
-    }
-
-    fn prepare(&mut self, at: &Path) -> Result<ModemStatus, Exit> {
-        let mut m = Modem::open(at).map_err(|e| Exit::Transient(format!("modem: {e}")))?;
-        prepare_modem(&mut m, &self.cfg.uplink, Path::new(pin::DEFAULT_STORE))
-    }
-
-    fn refresh(&mut self, at: &Path) -> Option<ModemStatus> {
-        let mut m = Modem::open(at).ok()?;
-        Some(modem_status(&mut m, ModemStatus::default()))
-    }
-
-    fn reset(&mut self, at: Option<&Path>) -> Result<(), String> {
-        let at = at.ok_or("no AT port known")?;
-        let mut m = Modem::open(at).map_err(|e| e.to_string())?;
-        m.reset().map_err(|e| e.to_string())
-    }
-
-    fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit> {
-        let pc = args::PppdConfig::from_config(
-            &self.cfg.uplink,
-            &self.cfg.main.run_dir,
-            ppp,
-            &self.warden,
-        );
-        let cmd = args::build(&pc).map_err(|e| Exit::Permanent(format!("pppd options: {e}")))?;
-        let child = ProcessSpawner::default()
-            .spawn(&cmd)
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied => {
-                    Exit::Permanent(e.to_string())
-                }
-                _ => Exit::Transient(e.to_string()),
-            })?;
-        Ok(Box::new(child))
-    }
-
-    fn check_dns(&mut self, servers: &[IpAddr]) -> Vec<DnsHealth> {
-        let u = &self.cfg.uplink;
-        check_peer_dns(servers, &u.probe_name, u.probe_timeout, |ip| {
-            Some(SocketAddr::new(ip, 53))
-        })
     }
 }
 
@@ -625,37 +287,5 @@ fn render(st: &Status, json: bool) -> String {
         status::json(st, now)
     } else {
         status::text(st, now)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_are_bogus_unsent_and_unroutable_is_no_answer() {
-        let servers: Vec<IpAddr> = ["10.11.12.13", "0.0.0.0", "192.0.2.1"]
-            .iter()
-            .map(|s| s.parse().unwrap())
-            .collect();
-        let out = check_peer_dns(&servers, "example.com", Duration::from_millis(100), |_| {
-            None
-        });
-        assert_eq!(out.len(), 3);
-        assert!(out[0].verdict.starts_with("bogus"), "{out:?}");
-        assert!(out[1].verdict.starts_with("bogus"));
-        assert_eq!(out[2].verdict, "no-answer");
-        assert!(out.iter().all(|d| !d.healthy));
-    }
-
-    #[test]
-    fn pppd_exits_map_to_retry_or_stop() {
-        assert!(matches!(ppp_exit(exit::Exit::Code(16)), Exit::Transient(_)));
-        assert!(matches!(ppp_exit(exit::Exit::Code(2)), Exit::Permanent(_)));
-        assert!(matches!(ppp_exit(exit::Exit::Code(19)), Exit::Permanent(_)));
-        assert!(matches!(
-            ppp_exit(exit::Exit::Signal(9)),
-            Exit::Transient(_)
-        ));
     }
 }

@@ -17,10 +17,10 @@
 use crate::config::Config;
 use crate::uplink::dns::wire::{self, Rcode};
 use crate::uplink::modem::Modem;
+use crate::uplink::plant::{self, Plant, PppChild};
 use crate::uplink::ppp::exit::Exit as PppExit;
 use crate::uplink::ppp::hook::{self, Link, Notice};
 use crate::uplink::ppp::run::Child;
-use crate::uplink::service::{self, Plant, PppChild};
 use crate::uplink::sim::{SimConfig, SimModem};
 use crate::uplink::supervisor::{Device, DnsHealth, Exit, ModemStatus, Ports};
 use crate::uplink::usb::device::{SystemClock, Usb};
@@ -95,20 +95,20 @@ impl SimWorld {
 impl Plant for SimWorld {
     fn scan(&mut self) -> Device {
         let dev = self.usb.dev_root().to_path_buf();
-        service::scan_bus(&mut self.usb, &self.table, &dev)
+        plant::scan_bus(&mut self.usb, &self.table, &dev)
     }
 
     fn switch(&mut self) -> Result<(), String> {
-        service::switch_bus(&mut self.usb, &self.table, self.cfg.uplink.switch_timeout)
+        plant::switch_bus(&mut self.usb, &self.table, self.cfg.uplink.switch_timeout)
     }
 
     fn ports(&mut self) -> Result<Ports, String> {
-        service::find_ports(self.usb.sysfs_root(), self.usb.dev_root(), &self.cfg.uplink)
+        plant::find_ports(self.usb.sysfs_root(), self.usb.dev_root(), &self.cfg.uplink)
     }
 
     fn prepare(&mut self, at: &Path) -> Result<ModemStatus, Exit> {
         let mut m = Modem::open(at).map_err(|e| Exit::Transient(format!("modem: {e}")))?;
-        service::prepare_modem(
+        plant::prepare_modem(
             &mut m,
             &self.cfg.uplink,
             &self.state_dir.join("pin-rejected"),
@@ -117,7 +117,7 @@ impl Plant for SimWorld {
 
     fn refresh(&mut self, at: &Path) -> Option<ModemStatus> {
         let mut m = Modem::open(at).ok()?;
-        Some(service::modem_status(&mut m, ModemStatus::default()))
+        Some(plant::modem_status(&mut m, ModemStatus::default()))
     }
 
     fn reset(&mut self, at: Option<&Path>) -> Result<(), String> {
@@ -154,7 +154,7 @@ impl Plant for SimWorld {
     fn check_dns(&mut self, servers: &[IpAddr]) -> Vec<DnsHealth> {
         let u = &self.cfg.uplink;
         let resolver = self.dns.addr;
-        service::check_peer_dns(servers, &u.probe_name, u.probe_timeout, |ip| {
+        plant::check_peer_dns(servers, &u.probe_name, u.probe_timeout, |ip| {
             (ip == NETWORK_DNS).then_some(resolver)
         })
     }
@@ -472,7 +472,7 @@ mod tests {
     #[test]
     fn the_network_resolver_answers() {
         let dns = SimDns::start().unwrap();
-        let out = service::check_peer_dns(
+        let out = plant::check_peer_dns(
             &[NETWORK_DNS],
             "openwrt.org",
             Duration::from_secs(2),
