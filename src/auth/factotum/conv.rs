@@ -12,7 +12,7 @@
 use super::rpc::{self, Op, Rpc};
 use super::World;
 use crate::auth::attr::{self, Attrs};
-use crate::auth::factotum::keystore::Key;
+use crate::auth::proto::key::Key;
 use crate::auth::proto::{Ctx, Fail, Lookup, Machine, Need, Proto, Written};
 use std::sync::Arc;
 use zeroize::Zeroizing;

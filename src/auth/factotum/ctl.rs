@@ -11,8 +11,8 @@
 
 use super::{Error, World};
 use crate::auth::attr::{self, Kind};
-use crate::auth::factotum::keystore::Key;
 use crate::auth::proto;
+use crate::auth::proto::key::Key;
 
 /// A parsed ctl request.
 #[derive(Debug, PartialEq, Eq)]

@@ -24,7 +24,6 @@
 pub mod confirm;
 pub mod conv;
 pub mod ctl;
-pub mod keystore;
 pub mod persist;
 pub mod queue;
 pub mod rpc;
@@ -32,11 +31,11 @@ pub mod rpc;
 mod tests;
 pub mod tree;
 
+use crate::auth::proto::key::Ring;
 use crate::auth::proto::Env;
 use crate::ninep::vecmap::VecMap;
 use conv::Conv;
 pub use conv::ConvId;
-use keystore::Ring;
 use queue::Queue;
 use std::fmt;
 use zeroize::Zeroizing;

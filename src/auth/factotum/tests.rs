@@ -866,12 +866,12 @@ fn conv_file_and_memory() {
     let k = f.keys().iter().next().unwrap();
     println!(
         "memory: finished conversation {size} B + ~{heap} B heap; key {} B + {} B heap (Arc {} B)",
-        std::mem::size_of::<keystore::Key>(),
+        std::mem::size_of::<crate::auth::proto::key::Key>(),
         k.heap_bytes(),
         2 * std::mem::size_of::<usize>()
     );
     assert!(size < 1024 && heap < 2048);
-    assert!(std::mem::size_of::<keystore::Key>() < 256 && k.heap_bytes() < 1024);
+    assert!(std::mem::size_of::<crate::auth::proto::key::Key>() < 256 && k.heap_bytes() < 1024);
     f.rpc_close(c);
     f.rpc_close(d);
     assert_eq!(f.conv_count(), 0);

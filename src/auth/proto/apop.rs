@@ -16,7 +16,7 @@
 
 use super::{want_some, Ctx, Fail, Lookup, Machine, Need, Out, Proto, Written};
 use crate::auth::attr::{self, Attrs};
-use crate::auth::factotum::keystore::Key;
+use crate::auth::proto::key::Key;
 use hmac::{KeyInit, Mac};
 use md5::{Digest, Md5};
 use std::borrow::Cow;

@@ -17,7 +17,7 @@
 
 use super::{want_some, Ctx, Fail, Lookup, Machine, Need, Out, Proto, Written};
 use crate::auth::attr::{self, Attrs};
-use crate::auth::factotum::keystore::Key;
+use crate::auth::proto::key::Key;
 use md5::{Digest, Md5};
 use std::borrow::Cow;
 use std::sync::Arc;

@@ -11,6 +11,7 @@
 pub mod apop;
 pub mod chap;
 pub mod hotp;
+pub mod key;
 pub mod otp;
 pub mod p9any;
 pub mod p9sk1;
@@ -18,7 +19,7 @@ pub mod pass;
 pub mod totp;
 
 use crate::auth::attr::Attrs;
-use crate::auth::factotum::keystore::{Key, Ring};
+use crate::auth::proto::key::{Key, Ring};
 use std::borrow::Cow;
 use std::sync::Arc;
 use zeroize::Zeroizing;

@@ -4,7 +4,7 @@
 
 use super::{want_some, Ctx, Fail, Lookup, Machine, Need, Out, Written};
 use crate::auth::attr::Attrs;
-use crate::auth::factotum::keystore::Key;
+use crate::auth::proto::key::Key;
 use hmac::{KeyInit, Mac};
 use std::borrow::Cow;
 use std::sync::Arc;

@@ -18,7 +18,7 @@
 use super::p9sk1;
 use super::{cstr, Ctx, Fail, Lookup, Machine, Need, Out, Proto, Written};
 use crate::auth::attr::{self, Attrs};
-use crate::auth::factotum::keystore::Key;
+use crate::auth::proto::key::Key;
 use std::borrow::Cow;
 use std::sync::Arc;
 

@@ -27,8 +27,8 @@ use crate::auth::authsrv::dial;
 use crate::auth::authsrv::ticket::{
     types, Authenticator, Ticket, Ticketreq, AUTHENTLEN, CHALLEN, TICKETLEN, TICKREQLEN,
 };
-use crate::auth::factotum::keystore::Key;
 use crate::auth::keyfs::account::passtokey;
+use crate::auth::proto::key::Key;
 use std::borrow::Cow;
 use std::sync::Arc;
 use zeroize::Zeroizing;

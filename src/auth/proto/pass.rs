@@ -11,7 +11,7 @@
 
 use super::{no_check, Ctx, Fail, Lookup, Machine, Need, Out, Proto, Written};
 use crate::auth::attr::{quote, quote_into, Attrs};
-use crate::auth::factotum::keystore::Key;
+use crate::auth::proto::key::Key;
 use std::borrow::Cow;
 use std::sync::Arc;
 

@@ -16,7 +16,7 @@
 use super::otp::{self, code_text, first_match, hotp, params, Params, Rules};
 use super::{Ctx, Fail, Machine, Proto};
 use crate::auth::attr::Attrs;
-use crate::auth::factotum::keystore::Key;
+use crate::auth::proto::key::Key;
 
 pub const DEFAULT_WINDOW: u64 = 1;
 

@@ -1,4 +1,6 @@
-//! The key ring (plan9port src/cmd/auth/factotum/key.c).
+//! The key ring (plan9port src/cmd/auth/factotum/key.c): the vocabulary
+//! under every protocol and the factotum that runs them, as dat.h is
+//! plan9port's.
 //!
 //! A key is its public attributes (with `proto=` first) and its secret ones
 //! (names starting with `!`). Keys are shared with conversations that use
@@ -6,8 +8,8 @@
 //! pull it from under a conversation in progress. Each addition gets a new
 //! tag, so a key replaced while a conversation waited is seen as new.
 
+use super::Proto;
 use crate::auth::attr::{self, Attrs};
-use crate::auth::proto::Proto;
 use std::fmt;
 use std::sync::Arc;
 
