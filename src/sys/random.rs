@@ -3,13 +3,43 @@
 
 use std::io;
 
-/// Fill `buf` with random bytes from the kernel's CSPRNG.
+/// Fill `buf` with random bytes from the kernel's CSPRNG (waiting, early
+/// at boot, until it is seeded).
 pub fn fill(buf: &mut [u8]) -> io::Result<()> {
+    getrandom(buf, 0)
+}
+
+/// Fill `buf` for a secret or a challenge: a generator that fails here
+/// would make it predictable, so the process stops rather than hand one
+/// out (getrandom(2) fails only on a kernel without it).
+pub fn fill_or_abort(buf: &mut [u8]) {
+    if let Err(e) = fill(buf) {
+        log::error!("getrandom: {e}");
+        std::process::abort();
+    }
+}
+
+/// A seed for a non-cryptographic generator (backoff jitter, DNS query
+/// ids): from the kernel without waiting, else the clock and the pid.
+pub fn seed() -> u64 {
+    let mut b = [0u8; 8];
+    if getrandom(&mut b, libc::GRND_NONBLOCK).is_ok() {
+        return u64::from_ne_bytes(b);
+    }
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    t ^ (u64::from(std::process::id()) << 32)
+}
+
+/// The one getrandom(2) loop: short reads and EINTR go round again.
+fn getrandom(buf: &mut [u8], flags: libc::c_uint) -> io::Result<()> {
     let mut done = 0;
     while done < buf.len() {
         let rest = &mut buf[done..];
         // SAFETY: the pointer and length describe the writable `rest` slice.
-        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), flags) };
         if n < 0 {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::Interrupted {

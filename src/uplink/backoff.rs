@@ -79,19 +79,9 @@ impl Rng {
         Rng(seed)
     }
 
-    /// Seeded from the kernel (getrandom), falling back to the clock and pid.
+    /// Seeded from the kernel, falling back to the clock and pid.
     pub fn from_os() -> Rng {
-        let mut b = [0u8; 8];
-        // SAFETY: getrandom writes at most b.len() bytes into b.
-        let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), libc::GRND_NONBLOCK) };
-        if n == 8 {
-            return Rng(u64::from_ne_bytes(b));
-        }
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        Rng(t ^ (u64::from(std::process::id()) << 32))
+        Rng(crate::sys::random::seed())
     }
 
     pub fn next_u64(&mut self) -> u64 {

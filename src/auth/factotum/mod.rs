@@ -506,23 +506,6 @@ impl Env for SystemEnv {
     }
 
     fn random(&mut self, buf: &mut [u8]) {
-        let mut done = 0;
-        while let Some(rest) = buf.get_mut(done..).filter(|r| !r.is_empty()) {
-            // SAFETY: the pointer and length describe `rest`, which is
-            // writable for the duration of the call.
-            let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
-            match usize::try_from(n) {
-                Ok(n) => done += n,
-                Err(_)
-                    if std::io::Error::last_os_error().kind()
-                        == std::io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    // a challenge from a broken generator would be
-                    // predictable: stop rather than hand one out
-                    log::error!("factotum: getrandom: {}", std::io::Error::last_os_error());
-                    std::process::abort();
-                }
-            }
-        }
+        crate::sys::random::fill_or_abort(buf)
     }
 }
