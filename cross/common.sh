@@ -1,7 +1,7 @@
 # Shared by cross/build, cross/test and bench/: checks and settings for a
 # cross build of warden. Source it with TARGET set; it sets `root`, `tc`
 # and `CARGO_TARGET_DIR` and exports RUSTC_BOOTSTRAP (see cross/README.md).
-# shellcheck shell=bash disable=SC2034 # qemu, tc and strip_tool are used by the sourcing scripts
+# shellcheck shell=bash disable=SC2034 # qemu, tc, strip_tool and cross_release are used by the sourcing scripts
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -43,3 +43,30 @@ export RUSTC_BOOTSTRAP=1
 # build scripts detect, and sharing would make host and cross builds
 # rebuild each other's dependencies.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}/cross"
+
+# The arguments of a router build, for `cargo "+$tc" build`: cross/build
+# adds nothing but its own arguments, and bench/ builds examples with them
+# (sharing std, the crates and the library with the shipped binary).
+#
+# Router builds abort on a panic without printing it (warden never panics
+# on input; procd restarts it) and carry no unwind tables: together about
+# 200 KB of a 1 MiB budget on mips. They also leave out the default cargo
+# features `sim` (the simulated modem, for demos and tests), `client` (the
+# LAN's commands: `cert request`, `otp`), `toml` (the TOML front end;
+# routers read UCI) and
+# `configpack` (Debian's usb-modeswitch tarball; routers have
+# /etc/usb-mode.json). SHA-2 uses its compact (rolled) code: 62 KB less,
+# each PBKDF2 iteration about 40% slower (keyfs's unlock on a 400 MHz 24Kc
+# goes from about 1.0 s to 1.4 s at the default 35,000 iterations). Tests
+# (cross/test) keep all of it. At the link step, `-Os` makes zig build
+# musl and its compiler runtime for size (ReleaseSmall instead of its
+# default ReleaseFast: about 16 KB less on mips) and -fno-unwind-tables
+# leaves out their unwind tables (nothing unwinds: a panic aborts; 12.6 KB).
+# -Zfmt-debug=none drops every Debug impl (about 18 KB): Debug formatting
+# prints nothing, so program code never uses it (tests/source.rs checks).
+# -Zlocation-detail=none drops the file:line strings only panic messages
+# use, which immediate-abort never prints (3 KB).
+cross_release=(--release --target "$TARGET"
+	"-Zbuild-std=std,panic_abort" -Zbuild-std-features=optimize_for_size
+	--no-default-features
+	--config "target.$TARGET.rustflags=['-Zunstable-options','-Cpanic=immediate-abort','-Cforce-unwind-tables=no','-Zfmt-debug=none','-Zlocation-detail=none','-Clink-arg=-Os','-Clink-arg=-fno-unwind-tables','-Clink-arg=-fno-asynchronous-unwind-tables','--cfg','sha2_backend_soft=\"compact\"']")
