@@ -1,5 +1,7 @@
 //! bench/signer: certificates issued per second and agent signatures per
 //! second, in-process and over loopback. Run by bench/signer/run.
+//! `signer_bench quick`: a tenth of the rounds (bench/signer/run with
+//! BENCH_QUICK=1).
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -24,6 +26,9 @@ fn rate(n: u32, t: Duration) -> String {
 }
 
 fn main() {
+    let quick = std::env::args().nth(1).as_deref() == Some("quick");
+    // Rounds per measurement: the full count, or a tenth of it.
+    let rounds = |n: u32| if quick { n / 10 } else { n };
     let dir = std::env::temp_dir().join(format!("warden-signer-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -47,7 +52,7 @@ fn main() {
     let user_key = Ed25519Key::from_seed(&[3; 32]).public();
 
     // 1. Issue: sign + record + atomic keyfs write (with fsync).
-    let n = 200;
+    let n = rounds(200);
     let t = Instant::now();
     for _ in 0..n {
         keyfs
@@ -98,7 +103,7 @@ fn main() {
         },
     )
     .unwrap();
-    let n = 20;
+    let n = rounds(20);
     let mut server_time = Duration::ZERO;
     let t = Instant::now();
     for _ in 0..n {
@@ -172,7 +177,7 @@ fn main() {
     put_string(&mut sign, &k.public().blob);
     put_string(&mut sign, &[0x55; 200]);
     sign.u32be(0);
-    let n = 2000;
+    let n = rounds(2000);
     let t = Instant::now();
     for _ in 0..n {
         assert_eq!(agent.answer(&sign.buf)[4], 14);
