@@ -342,6 +342,64 @@ fn certificates_and_agent_against_openssh() {
         "{l}"
     );
 
+    // Revoked by key: the KRL lists the key, and no signing path certifies
+    // it again (the network request, sign-user, sign-host); an unrevoked
+    // key still gets its certificate.
+    let k3pub = format!("{}.pub", k3.display());
+    let out = ok(&cfg, &["cert", "revoke", &k3pub], "");
+    assert!(out.contains("revoked key SHA256:"), "{out}");
+    let fp = Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(&k3pub)
+        .output()
+        .unwrap();
+    let fp = text(&fp).split_whitespace().nth(1).unwrap().to_string();
+    let q = Command::new("ssh-keygen")
+        .arg("-Qf")
+        .arg(s.path("revoked.krl"))
+        .arg(&k3pub)
+        .output()
+        .unwrap();
+    assert!(text(&q).contains("REVOKED"), "{}", text(&q));
+    let before = std::fs::read(s.path("id3-cert.pub")).unwrap();
+    let refused = |o: &Output, what: &str| {
+        assert!(!o.status.success(), "{what} certified a revoked key");
+        assert!(
+            text(o).contains(&format!("key {fp} is revoked")),
+            "{what}: {}",
+            text(o)
+        );
+    };
+    refused(
+        &request(&cfg, signer_port, &k3, "correct horse"),
+        "cert request",
+    );
+    for (cmd, principal) in [("sign-user", me.as_str()), ("sign-host", "router.lan")] {
+        let o = run_warden(
+            &cfg,
+            &["cert", cmd, "--principal", principal, "--key", &k3pub],
+            "",
+        );
+        refused(&o, cmd);
+    }
+    assert_eq!(std::fs::read(s.path("id3-cert.pub")).unwrap(), before);
+    let list = ok(&cfg, &["cert", "list"], "");
+    assert_eq!(list.lines().count(), 1 + 3, "{list}");
+    let o = request(&cfg, signer_port, &k1, "correct horse");
+    assert!(o.status.success(), "cert request: {}", text(&o));
+    let q = Command::new("ssh-keygen")
+        .arg("-Qf")
+        .arg(s.path("revoked.krl"))
+        .arg(s.path("id1-cert.pub"))
+        .output()
+        .unwrap();
+    assert!(
+        q.status.success() && text(&q).contains(": ok"),
+        "{}",
+        text(&q)
+    );
+    assert!(ssh(sshd_port, &me, &with_cert(&k1)).0);
+
     // The agent: empty, ssh-add a key, delete the file: only warden holds
     // it, and ssh logs in through the agent.
     let sock = s.path("agent-main/sock");

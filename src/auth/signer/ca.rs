@@ -139,13 +139,33 @@ pub fn user_window(now: u64, expire: Expiry, max: u64) -> (u64, u64) {
     (now.saturating_sub(BACKDATE), before)
 }
 
+/// Whether `key` was revoked outright (`warden cert revoke KEY.pub`): the
+/// KRL lists it as an explicit key, so sshd refuses the key and every
+/// certificate for it.
+///
+/// A serial revoked alone (`warden cert revoke SERIAL`) revokes that one
+/// certificate, not its key: the KRL lists the serial under its CA, a new
+/// certificate gets a fresh serial the KRL does not hold, and `ssh-keygen
+/// -Q` passes it. Such a key may be certified again.
+pub fn key_revoked(db: &SignerDb, key: &PublicKey) -> bool {
+    db.revoked_keys.contains(&key.blob)
+}
+
 /// Issue a certificate: a fresh serial, signed by the current CA key
 /// (made on first use), recorded and logged. Returns the certificate blob.
+/// A revoked key (see [`key_revoked`]) is refused: every signing path
+/// (the network request, `cert sign-user`, `cert sign-host`) comes here.
 pub fn issue<F: Fs>(
     store: &mut Store<F>,
     req: &Request,
     now: u64,
 ) -> Result<(u64, Vec<u8>), KeyfsError> {
+    if key_revoked(&store.db().signer, &req.key) {
+        return Err(KeyfsError::Invalid(format!(
+            "key {} is revoked: no certificate issued",
+            req.key.fingerprint()
+        )));
+    }
     if req.principals.is_empty() {
         return Err(KeyfsError::Invalid(
             "a certificate needs a principal".into(),
@@ -386,7 +406,23 @@ mod tests {
         assert!(k.version >= 1);
         let other = Ed25519Key::from_seed(&[2; 32]).public();
         assert_eq!(revoke_key(&mut s, &other).unwrap(), 0);
-        assert_eq!(krl(&s.db().signer, 300).keys, vec![other]);
+        assert_eq!(krl(&s.db().signer, 300).keys, vec![other.clone()]);
+        // A revoked key gets no certificate, and no serial is spent on it.
+        let next = s.db().signer.next_serial;
+        let e = issue(&mut s, &req(&other, 300, 900), 300).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(&format!("key {} is revoked", other.fingerprint())),
+            "{e}"
+        );
+        assert_eq!(s.db().signer.next_serial, next);
+        // One revoked by serial only may be certified again (a fresh serial).
+        let (s4, _) = issue(&mut s, &req(&user, 300, 900), 300).unwrap();
+        assert!(s4 > s3);
+        // Revoked by key, it may not; the key revoked stays revoked.
+        revoke_key(&mut s, &user).unwrap();
+        assert!(key_revoked(&s.db().signer, &user));
+        assert!(issue(&mut s, &req(&user, 300, 900), 300).is_err());
         assert!(issue(&mut s, &req(&user, 20, 20), 300).is_err());
         let _ = std::fs::remove_dir_all(&d);
     }
