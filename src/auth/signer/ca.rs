@@ -318,7 +318,11 @@ pub fn krl(db: &SignerDb, now: u64) -> Krl {
 }
 
 /// Write a file atomically: temp file in the same directory, fsync,
-/// rename, fsync the directory.
+/// rename, fsync the directory. The temporary file (`<path>.<pid>.tmp`,
+/// created exclusively, so never through a link planted there) is named
+/// for this process: a file the user keeps as `<path>.tmp` is not touched.
+/// What is at `path` is replaced, whatever it is: the CLI decides first
+/// (`cli::output`).
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -326,7 +330,8 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> 
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let tmp = crate::auth::keyfs::store::sibling(path, ".tmp");
+    let tmp = crate::auth::keyfs::store::sibling(path, &format!(".{}.tmp", std::process::id()));
+    // Left by an earlier process with this pid, which is gone.
     let _ = std::fs::remove_file(&tmp);
     let r = (|| {
         let mut f = std::fs::OpenOptions::new()
