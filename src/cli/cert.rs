@@ -6,6 +6,7 @@
 //! router's signer service over the network with the account's password.
 
 use super::keyfs::open;
+use super::output::{self, write_out};
 use super::{when, Fail, Globals};
 use crate::auth::signer::ca;
 use crate::auth::ssh::cert::{self, CertType};
@@ -67,7 +68,8 @@ struct Revoke {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "krl")]
 struct KrlCmd {
-    /// output file (default: the configuration's signer krl)
+    /// output file, - for standard output (default: the configuration's
+    /// signer krl)
     #[argh(option)]
     out: Option<PathBuf>,
 }
@@ -89,7 +91,8 @@ struct SignUser {
     /// (default: five minutes ago)
     #[argh(option)]
     from: Option<String>,
-    /// certificate file (default: KEY without .pub, plus -cert.pub)
+    /// certificate file, - for standard output (default: KEY without
+    /// .pub, plus -cert.pub)
     #[argh(option)]
     out: Option<PathBuf>,
 }
@@ -107,7 +110,8 @@ struct SignHost {
     /// how long (default 365d)
     #[argh(option, default = "String::from(\"365d\")")]
     validity: String,
-    /// certificate file (default: KEY without .pub, plus -cert.pub)
+    /// certificate file, - for standard output (default: KEY without
+    /// .pub, plus -cert.pub)
     #[argh(option)]
     out: Option<PathBuf>,
 }
@@ -137,10 +141,11 @@ fn duration(s: &str) -> Result<u64, Fail> {
         .ok_or_else(|| Fail::Usage(format!("bad validity '{s}': expected e.g. 30m, 8h, 7d")))
 }
 
+/// Write the certificate (`-`: standard output) and say so on stderr.
 fn write_cert(out: &Path, blob: &[u8], comment: &str) -> Result<(), Fail> {
     let line = cert::to_line(blob, comment) + "\n";
-    ca::write_atomic(out, line.as_bytes(), 0o644)
-        .map_err(|e| Fail::msg(format!("write {}: {e}", out.display())))?;
+    let w = write_out(out, line.as_bytes(), 0o644)?;
+    eprintln!("{w}: {}", describe(blob));
     Ok(())
 }
 
@@ -175,6 +180,8 @@ fn sign(
         return Err(Fail::Usage("give at least one --principal".into()));
     }
     let (pk, comment) = read_key(key)?;
+    let out = out.unwrap_or_else(|| cert_path(key));
+    output::check(&out)?;
     let mut o = open(g)?;
     let now = when::now();
     let req = ca::Request {
@@ -191,19 +198,14 @@ fn sign(
         by: "admin".into(),
     };
     let (_, blob) = ca::issue(&mut o.store, &req, now)?;
-    let out = out.unwrap_or_else(|| cert_path(key));
-    write_cert(&out, &blob, &comment)?;
-    println!("{}: {}", out.display(), describe(&blob));
-    Ok(())
+    write_cert(&out, &blob, &comment)
 }
 
 fn write_krl(store: &crate::auth::keyfs::Store, out: &Path) -> Result<(), Fail> {
     let k = ca::krl(&store.db().signer, when::now());
-    ca::write_atomic(out, &k.encode(), 0o644)
-        .map_err(|e| Fail::msg(format!("write {}: {e}", out.display())))?;
-    println!(
-        "{}: KRL version {}, {} serial(s), {} key(s)",
-        out.display(),
+    let w = write_out(out, &k.encode(), 0o644)?;
+    eprintln!(
+        "{w}: KRL version {}, {} serial(s), {} key(s)",
         k.version,
         k.serials.iter().map(|(_, v)| v.len()).sum::<usize>(),
         k.keys.len()
@@ -269,7 +271,12 @@ impl CertCmd {
                     println!("revoked key {} ({n} certificate(s))", pk.fingerprint());
                 }
                 if !r.no_krl {
-                    write_krl(&o.store, &cfg.signer.krl)?;
+                    write_krl(&o.store, &cfg.signer.krl).map_err(|e| match e {
+                        Fail::Runtime(e) => Fail::msg(format!(
+                            "revoked in keyfs, but the KRL was not written ({e}); run warden cert krl"
+                        )),
+                        other => other,
+                    })?;
                 }
             }
             What::Krl(k) => {
@@ -317,7 +324,7 @@ impl CertCmd {
 /// router builds leave it out).
 #[cfg(feature = "client")]
 mod lan {
-    use super::{cert_path, describe, read_key, write_cert};
+    use super::{cert_path, read_key, write_cert};
     use crate::auth::signer::service::{self, Answer};
     use crate::cli::{prompt, Fail};
     use argh::FromArgs;
@@ -336,7 +343,8 @@ mod lan {
         /// the public key to certify (e.g. ~/.ssh/id_ed25519.pub)
         #[argh(option)]
         key: PathBuf,
-        /// certificate file (default: KEY without .pub, plus -cert.pub)
+        /// certificate file, - for standard output (default: KEY without
+        /// .pub, plus -cert.pub)
         #[argh(option)]
         out: Option<PathBuf>,
         /// ask for a TOTP code before asking the signer
@@ -346,6 +354,8 @@ mod lan {
 
     pub fn request(r: RequestCmd) -> Result<(), Fail> {
         let (pk, comment) = read_key(&r.key)?;
+        let out = r.out.clone().unwrap_or_else(|| cert_path(&r.key));
+        crate::cli::output::check(&out)?;
         let addr = if r.signer.contains(':') && !r.signer.ends_with(']') {
             r.signer.clone()
         } else {
@@ -366,10 +376,7 @@ mod lan {
                 .map_err(|e| Fail::msg(format!("signer {addr}: {e}")))?;
             match answer {
                 Answer::Cert(blob) => {
-                    let out = r.out.clone().unwrap_or_else(|| cert_path(&r.key));
-                    write_cert(&out, &blob, &comment)?;
-                    println!("{}: {}", out.display(), describe(&blob));
-                    return Ok(());
+                    return write_cert(&out, &blob, &comment);
                 }
                 Answer::NeedTotp if !asked && totp.is_none() => {
                     asked = true;

@@ -17,6 +17,7 @@ pub(crate) mod modem_usb;
 mod notify;
 #[cfg(feature = "client")]
 mod otp;
+mod output;
 mod prompt;
 mod status;
 mod user;

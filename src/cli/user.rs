@@ -155,7 +155,8 @@ struct Otp {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "export-oath")]
 struct ExportOath {
-    /// output file (mode 0600, written atomically); default stdout
+    /// output file (mode 0600, written atomically); standard output
+    /// without one (or with `-- -`)
     #[argh(positional)]
     file: Option<PathBuf>,
 }
@@ -235,23 +236,6 @@ fn export_text(store: &crate::auth::keyfs::Store) -> (Zeroizing<String>, Vec<Str
         out.push('\n');
     }
     (out, skipped)
-}
-
-/// Write a file atomically with mode 0600 (temp, fsync, rename, fsync dir).
-fn write_private(path: &std::path::Path, data: &[u8]) -> Result<(), Fail> {
-    use crate::auth::keyfs::fs::{Fs, RealFs};
-    let tmp = crate::auth::keyfs::store::sibling(path, ".new");
-    let fs = RealFs;
-    fs.write_synced(&tmp, data)
-        .map_err(|e| KeyfsError::io("write", &tmp, e))?;
-    fs.rename(&tmp, path)
-        .map_err(|e| KeyfsError::io("rename into place", path, e))?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    let _ = fs.sync_dir(dir);
-    Ok(())
 }
 
 /// Merge an imported token into an existing one: with the same seed the
@@ -576,9 +560,10 @@ impl UserCmd {
                 for s in skipped {
                     eprintln!("warden: warning: {s}");
                 }
-                match &e.file {
-                    Some(p) => write_private(p, text.as_bytes())?,
-                    None => print!("{}", *text),
+                let file = e.file.unwrap_or_else(|| PathBuf::from("-"));
+                let w = super::output::write_out(&file, text.as_bytes(), 0o600)?;
+                if !matches!(w, super::output::Written::Stdout) {
+                    eprintln!("{w}: {} byte(s) written", text.len());
                 }
             }
             What::ImportOath(i) => {
