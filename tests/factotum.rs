@@ -221,6 +221,44 @@ fn key_commands() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("found no keys to delete"));
     assert_eq!(text(&f.warden(&["key", "list"], "").stdout), "");
+
+    // An empty pattern deletes nothing (the ctl file's bare delkey would
+    // delete every key); --all does, and takes no attributes.
+    for server in ["a", "b"] {
+        let o = f.warden(
+            &[
+                "key",
+                "add",
+                "proto=pass",
+                "user=u",
+                &format!("server={server}"),
+                "!password?",
+            ],
+            "pw
+",
+        );
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    let both = text(&f.warden(&["key", "list"], "").stdout);
+    assert_eq!(both.lines().count(), 2, "{both}");
+    for args in [
+        &["key", "del"][..],
+        &["key", "del", ""],
+        &["key", "del", "server=a", "--all"],
+        &["key", "del", "--all", "server=a"],
+    ] {
+        let o = f.warden(args, "");
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = text(&o.stderr);
+        assert!(
+            e.contains("--all deletes every key") || e.contains("takes no attributes"),
+            "{args:?}: {e}"
+        );
+        assert_eq!(text(&f.warden(&["key", "list"], "").stdout), both);
+    }
+    let o = f.warden(&["key", "del", "--all"], "");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(text(&f.warden(&["key", "list"], "").stdout), "");
 }
 
 #[test]

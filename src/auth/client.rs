@@ -21,6 +21,10 @@ pub enum KeyCmdError {
     NoProto,
     /// Input for a prompted value ended.
     NoInput(String),
+    /// `key del` with nothing to match and no `--all`.
+    NoPattern,
+    /// `key del --all` with attributes too.
+    AllWithPattern,
     Io(io::Error),
 }
 
@@ -34,6 +38,12 @@ impl fmt::Display for KeyCmdError {
             ),
             KeyCmdError::NoProto => f.write_str("key without protos"),
             KeyCmdError::NoInput(n) => write!(f, "no value given for {n}"),
+            KeyCmdError::NoPattern => f.write_str(
+                "key del needs attributes to match (warden key del --all deletes every key)",
+            ),
+            KeyCmdError::AllWithPattern => {
+                f.write_str("key del --all deletes every key and takes no attributes")
+            }
             KeyCmdError::Io(e) => write!(f, "reading a value: {e}"),
         }
     }
@@ -117,17 +127,32 @@ pub fn key_add_line(
     Ok(line)
 }
 
-/// The ctl line for `warden key del ATTRS...` (secrets only as `!name?`).
-pub fn key_del_line(args: &[String]) -> Result<String, KeyCmdError> {
+/// The ctl line for `warden key del ATTRS...` (secrets only as `!name?`)
+/// or `warden key del --all`.
+///
+/// The ctl file's `delkey` with no attributes matches every key, as
+/// plan9port's factotum's does (ctl.c), and stays so for its clients. The
+/// command does not send it by accident: an empty pattern (no arguments,
+/// or only blank ones) is refused, and deleting everything takes `--all`
+/// (`all`), which takes no attributes. An `--all` after the attributes
+/// (argh gives it to them) is that mistake too.
+pub fn key_del_line(args: &[String], all: bool) -> Result<String, KeyCmdError> {
+    let all_too = args.iter().any(|a| a == "--all");
+    let args: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "--all")
+        .collect();
     let a = attr::parse(&args.join(" "));
     if let Some(x) = a.iter().find(|x| x.kind == Kind::Val && x.is_secret()) {
         return Err(KeyCmdError::SecretOnArgv(x.name.clone()));
     }
-    Ok(if a.is_empty() {
-        "delkey".to_string()
-    } else {
-        format!("delkey {}", a.to_wire().as_str())
-    })
+    match (a.is_empty(), all || all_too) {
+        (true, true) => Ok("delkey".to_string()),
+        (true, false) => Err(KeyCmdError::NoPattern),
+        (false, true) => Err(KeyCmdError::AllWithPattern),
+        (false, false) => Ok(format!("delkey {}", a.to_wire().as_str())),
+    }
 }
 
 /// The answer line for a `confirm tag=N ...` request.
@@ -229,11 +254,20 @@ mod tests {
     #[test]
     fn key_del_and_confirm() {
         assert_eq!(
-            key_del_line(&args("proto=pass user=u")).unwrap(),
+            key_del_line(&args("proto=pass user=u"), false).unwrap(),
             "delkey proto=pass user=u"
         );
-        assert_eq!(key_del_line(&[]).unwrap(), "delkey");
-        assert!(key_del_line(&args("!password=x")).is_err());
+        assert!(key_del_line(&args("!password=x"), false).is_err());
+        // Everything only with --all, which takes no attributes.
+        assert_eq!(key_del_line(&[], true).unwrap(), "delkey");
+        for blank in [vec![], vec![String::new()], args("  ")] {
+            let e = key_del_line(&blank, false).unwrap_err();
+            assert!(e.to_string().contains("--all deletes every key"), "{e}");
+        }
+        for with in [args("server=mail"), args("server=mail --all")] {
+            let e = key_del_line(&with, with.len() == 1).unwrap_err();
+            assert!(e.to_string().contains("takes no attributes"), "{e}");
+        }
         assert_eq!(
             confirm_answer("confirm tag=7 proto=pass user=u !password?", true).as_deref(),
             Some("tag=7 answer=yes")

@@ -111,14 +111,18 @@ struct KeyAdd {
     attrs: Vec<String>,
 }
 
-/// delete every key matching the attributes
+/// delete every key matching the attributes ('warden key del server=mail'),
+/// or with --all every key
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "del")]
 struct KeyDel {
     /// the factotum's socket (default from the configuration)
     #[argh(option)]
     socket: Option<PathBuf>,
-    /// attributes the keys must match
+    /// delete every key (no attributes given)
+    #[argh(switch)]
+    all: bool,
+    /// attributes the keys must match (at least one)
     #[argh(positional, greedy)]
     attrs: Vec<String>,
 }
@@ -169,8 +173,8 @@ impl KeyCmd {
                 ctl(&path, line.as_bytes())
             }
             KeySub::Del(d) => {
-                let line =
-                    client::key_del_line(&d.attrs).map_err(|e| Fail::Usage(e.to_string()))?;
+                let line = client::key_del_line(&d.attrs, d.all)
+                    .map_err(|e| Fail::Usage(e.to_string()))?;
                 ctl(&socket(g, d.socket)?, line.as_bytes())
             }
             KeySub::List(l) => {

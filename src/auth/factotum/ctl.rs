@@ -3,6 +3,9 @@
 //! - `key attrs`: add a key for each `proto=` given, replacing a key with
 //!   the same public attributes; each protocol checks its keys;
 //! - `delkey attrs`: delete every key matching (secrets only as `!name?`);
+//!   with no attributes, every key, as plan9port's factotum does (the
+//!   protocol stays compatible; `warden key del` sends that only with
+//!   `--all`, see `client::key_del_line`);
 //! - `debug`: toggle debugging.
 //!
 //! Leading white space is skipped, an empty line or a `#` comment does
