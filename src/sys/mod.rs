@@ -5,6 +5,7 @@ pub mod frameserve;
 pub mod harden;
 pub mod localtime;
 pub mod log;
+pub mod poll;
 pub mod random;
 pub mod signals;
 pub mod threadname;

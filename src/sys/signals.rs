@@ -126,24 +126,10 @@ impl Shutdown {
 }
 
 /// Wait until `fd` is readable, or the timeout passes (None: forever).
-/// Returns whether it is readable. EINTR counts as "not yet".
+/// Returns whether it is readable.
 pub fn wait_readable(fd: RawFd, timeout: Option<std::time::Duration>) -> io::Result<bool> {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let ms = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as i32);
-    // SAFETY: one valid pollfd for the duration of the call.
-    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
-    if n < 0 {
-        let e = io::Error::last_os_error();
-        if e.kind() == io::ErrorKind::Interrupted {
-            return Ok(false);
-        }
-        return Err(e);
-    }
-    Ok(n > 0 && pfd.revents & (libc::POLLIN | libc::POLLHUP) != 0)
+    Ok(super::poll::wait(fd, libc::POLLIN, timeout)?
+        .is_some_and(|r| r & (libc::POLLIN | libc::POLLHUP) != 0))
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use super::status;
 use super::supervisor::{Action, Input, ModemStatus, Status, Supervisor, Tunables};
 use crate::config::{Config, Uplink};
 use crate::service::{Ctx, Event, Service};
+use crate::sys::poll;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
@@ -91,11 +92,7 @@ struct Loop {
 }
 
 fn pollfd(fd: RawFd) -> libc::pollfd {
-    libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    }
+    poll::fd(fd, libc::POLLIN)
 }
 
 impl Loop {
@@ -124,16 +121,7 @@ impl Loop {
                 }
                 _ => timeout,
             };
-            let ms = timeout.map_or(-1, |t| t.as_millis().min(3_600_000) as i32 + 1);
-            // SAFETY: `fds` is a valid array of pollfd for the call.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e.into());
-            }
+            poll::poll(&mut fds, timeout.map(|t| t.min(Duration::from_secs(3600))))?;
             if fds[0].revents != 0 {
                 for ev in ctx.control.take() {
                     match ev {

@@ -33,6 +33,7 @@
 //! within the time, an unreachable network, ...).
 
 use super::wire::{self, Rcode, WireError};
+use crate::sys::poll;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
@@ -405,29 +406,10 @@ pub fn query_all(
         }
         let mut fds: Vec<libc::pollfd> = live
             .iter()
-            .map(|(_, _, s)| libc::pollfd {
-                fd: s.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            })
+            .map(|(_, _, s)| poll::fd(s.as_raw_fd(), libc::POLLIN))
             .collect();
-        let ms = wake
-            .saturating_duration_since(Instant::now())
-            .as_millis()
-            .clamp(0, 60_000) as libc::c_int;
-        // Round up so we do not spin just before a deadline.
-        let ms = if ms == 0 && wake > Instant::now() {
-            1
-        } else {
-            ms
-        };
-        // SAFETY: fds is a valid array of fds.len() pollfd structs.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
+        let left = wake.saturating_duration_since(Instant::now());
+        if let Err(e) = poll::poll(&mut fds, Some(left.min(Duration::from_secs(60)))) {
             for (_, p, _) in &mut live {
                 p.on_error(&e);
             }

@@ -125,31 +125,14 @@ impl TtyPort {
     /// Wait for `events`; false on timeout. A hangup or error condition is
     /// returned as an error, so a dead device is never polled in a loop.
     fn wait(&self, events: libc::c_short, timeout: Duration) -> io::Result<bool> {
-        // Round up, so a short wait is never a zero-time spin.
-        let ms = timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as libc::c_int;
-        let mut p = libc::pollfd {
-            fd: self.fd.as_raw_fd(),
-            events,
-            revents: 0,
-        };
-        // SAFETY: polling one valid descriptor.
-        let r = unsafe { libc::poll(&mut p, 1, ms) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            // A signal: the caller checks its deadline and waits again.
-            return if e.kind() == io::ErrorKind::Interrupted {
-                Ok(false)
-            } else {
-                Err(e)
-            };
-        }
-        if r == 0 {
+        let Some(revents) = crate::sys::poll::wait(self.fd.as_raw_fd(), events, Some(timeout))?
+        else {
             return Ok(false);
-        }
-        if p.revents & events != 0 {
+        };
+        if revents & events != 0 {
             return Ok(true);
         }
-        if p.revents & libc::POLLHUP != 0 {
+        if revents & libc::POLLHUP != 0 {
             return Err(io::Error::new(io::ErrorKind::BrokenPipe, "hangup"));
         }
         Err(io::Error::from_raw_os_error(libc::EIO))

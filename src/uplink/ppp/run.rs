@@ -8,6 +8,7 @@
 
 use super::args::PppdCommand;
 use super::exit::Exit;
+use crate::sys::poll;
 use std::fs;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -142,14 +143,7 @@ pub fn wait_timeout<C: Child + ?Sized>(
         }
         match child.exit_fd() {
             Some(fd) => {
-                let mut p = libc::pollfd {
-                    fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                let ms = left.as_millis().clamp(1, 60_000) as libc::c_int;
-                // SAFETY: one valid pollfd.
-                unsafe { libc::poll(&mut p, 1, ms) };
+                poll::wait(fd, libc::POLLIN, Some(left.min(Duration::from_secs(60))))?;
             }
             None => std::thread::sleep(left.min(Duration::from_millis(20))),
         }

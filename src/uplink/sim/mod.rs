@@ -16,6 +16,7 @@ pub mod world;
 
 pub use e367::{Lock, SimConfig, Stats};
 
+use crate::sys::poll;
 use e367::{Out, E367};
 use std::ffi::CStr;
 use std::io;
@@ -205,34 +206,16 @@ fn serve(
             drop(slave);
             return Ok(());
         }
-        let timeout = match modem.poll_at() {
-            Some(t) => t
-                .saturating_duration_since(Instant::now())
-                .as_millis()
-                .clamp(1, 60_000) as libc::c_int,
-            None => -1,
-        };
+        let timeout = modem.poll_at().map(|t| {
+            t.saturating_duration_since(Instant::now())
+                .clamp(Duration::from_millis(1), Duration::from_secs(60))
+        });
+        let out = if pending.is_empty() { 0 } else { libc::POLLOUT };
         let mut fds = [
-            libc::pollfd {
-                fd: master.as_raw_fd(),
-                events: libc::POLLIN | if pending.is_empty() { 0 } else { libc::POLLOUT },
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: control.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
+            poll::fd(master.as_raw_fd(), libc::POLLIN | out),
+            poll::fd(control.as_raw_fd(), libc::POLLIN),
         ];
-        // SAFETY: polling two valid descriptors in a local array.
-        let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
+        poll::poll(&mut fds, timeout)?;
         if fds[1].revents != 0 {
             let mut c = [0u8; 16];
             // SAFETY: reading into a local buffer of the stated length.

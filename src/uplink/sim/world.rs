@@ -15,6 +15,7 @@
 //! 1234.
 
 use crate::config::Config;
+use crate::sys::poll;
 use crate::uplink::dns::wire::{self, Rcode};
 use crate::uplink::modem::Modem;
 use crate::uplink::plant::{self, Plant, PppChild};
@@ -198,8 +199,7 @@ impl SimDns {
                 let mut buf = [0u8; 512];
                 loop {
                     let mut fds = [poll_in(sock.as_raw_fd()), poll_in(r.as_raw_fd())];
-                    // SAFETY: a valid pollfd array for the call.
-                    if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+                    if poll::poll(&mut fds, None).is_err() {
                         continue;
                     }
                     if fds[1].revents != 0 {
@@ -238,11 +238,7 @@ impl Drop for SimDns {
 }
 
 fn poll_in(fd: RawFd) -> libc::pollfd {
-    libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    }
+    poll::fd(fd, libc::POLLIN)
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -352,9 +348,7 @@ impl Child for SimPppd {
 /// Wait up to `t` for `fd` to be readable (or hang up); false on timeout.
 fn readable(fd: RawFd, stop: RawFd, t: Duration) -> Result<bool, i32> {
     let mut fds = [poll_in(fd), poll_in(stop)];
-    let ms = t.as_millis().min(i32::MAX as u128) as i32;
-    // SAFETY: a valid pollfd array for the call.
-    let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+    let n = poll::poll(&mut fds, Some(t)).unwrap_or(0);
     if fds[1].revents != 0 {
         return Err(5);
     }
@@ -427,8 +421,7 @@ fn run_pppd(job: &SimPppdJob, stop: RawFd) -> i32 {
     // Up until told to stop or the modem hangs up.
     let code = loop {
         let mut fds = [poll_in(tty.as_raw_fd()), poll_in(stop)];
-        // SAFETY: a valid pollfd array for the call.
-        unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        let _ = poll::poll(&mut fds, None);
         if fds[1].revents != 0 {
             break 5;
         }
