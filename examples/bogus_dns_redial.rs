@@ -56,7 +56,7 @@ fn main() {
         env.push(("STANDIN_DNS2".to_string(), d2.clone()));
     }
     let mut spawner = ProcessSpawner { env };
-    let mut retry = Retry::new(Backoff::default(), Rng::from_os());
+    let mut retry = Retry::new(Backoff::default(), Rng::new(warden::sys::random::seed()));
     let timing = Timing::default();
 
     println!(
@@ -92,7 +92,7 @@ fn main() {
                 source: Source::Peer,
             })
             .collect();
-        let mut ids = Rng::from_os();
+        let mut ids = Rng::new(warden::sys::random::seed());
         let verdicts = dns::check_all(&servers, dns::DEFAULT_PROBE_NAME, timing, || ids.next_u16())
             .expect("probe name");
         let t_verdict = wall();

@@ -100,7 +100,7 @@ impl Check {
                 "dns check: --timeout and --tries must be at least 1".into(),
             ));
         }
-        let mut rng = Rng::from_os();
+        let mut rng = Rng::new(crate::sys::random::seed());
         let timing = Timing {
             timeout,
             tries: self.tries,

@@ -79,11 +79,6 @@ impl Rng {
         Rng(seed)
     }
 
-    /// Seeded from the kernel, falling back to the clock and pid.
-    pub fn from_os() -> Rng {
-        Rng(crate::sys::random::seed())
-    }
-
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;

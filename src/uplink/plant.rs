@@ -102,7 +102,7 @@ pub fn check_peer_dns(
             timeout,
             ..Timing::default()
         };
-        let mut rng = Rng::from_os();
+        let mut rng = Rng::new(crate::sys::random::seed());
         match check::check_all(&probe, name, timing, || rng.next_u16()) {
             Ok(v) => {
                 for (h, &i) in v.into_iter().zip(&at) {

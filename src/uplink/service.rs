@@ -74,7 +74,7 @@ impl Service for UplinkService {
         let mut lp = Loop {
             sup: Supervisor::new(
                 tunables(&cfg.uplink),
-                Retry::new(cfg.uplink.backoff(), Rng::from_os()),
+                Retry::new(cfg.uplink.backoff(), Rng::new(crate::sys::random::seed())),
             ),
             plant,
             pppd: None,

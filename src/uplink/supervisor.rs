@@ -19,7 +19,7 @@
 //! path here is tested on a scripted timeline.
 
 use super::backoff::Retry;
-use std::net::IpAddr;
+use core::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

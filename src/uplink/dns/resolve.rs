@@ -103,7 +103,7 @@ impl Resolver {
             timeout: self.timeout,
             tries: 2,
         };
-        let mut rng = Rng::from_os();
+        let mut rng = Rng::new(crate::sys::random::seed());
         let outcomes = query_all(&servers, name, timing, &mut || rng.next_u16())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let answers = || outcomes.iter().filter_map(|o| o.answer.as_ref());

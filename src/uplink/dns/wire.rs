@@ -13,8 +13,8 @@
 //! ```
 
 use crate::wire::{Reader, Short, Writer};
+use core::net::Ipv4Addr;
 use std::fmt;
-use std::net::Ipv4Addr;
 
 /// Header length in bytes.
 pub const HEADER_LEN: usize = 12;
