@@ -37,6 +37,15 @@ pub fn address(auth: &str) -> Result<String, String> {
     }
 }
 
+/// Ask the auth server a key names (its `auth=`) for `authdom`'s tickets,
+/// 5 s for each step.
+pub fn for_domain(authdom: &str, auth: Option<&str>, req: &[u8]) -> Result<Vec<u8>, String> {
+    let Some(addr) = auth else {
+        return Err(format!("no auth server known for domain {authdom}"));
+    };
+    ticket(addr, req, Duration::from_secs(5))
+}
+
 /// Send one ticket request to `auth` and return the reply: AuthOK and two
 /// tickets (145 bytes) or AuthErr and its 64-byte message (65 bytes).
 pub fn ticket(auth: &str, req: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {

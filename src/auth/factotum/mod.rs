@@ -489,7 +489,7 @@ impl Env for SystemEnv {
     fn ticket(&mut self, authdom: &str, auth: Option<&str>, req: &[u8]) -> Result<Vec<u8>, String> {
         match crate::auth::authsrv::local::ticket(authdom, req) {
             Some(r) => Ok(r),
-            None => crate::auth::proto::dial_ticket(authdom, auth, req),
+            None => crate::auth::authsrv::dial::for_domain(authdom, auth, req),
         }
     }
 

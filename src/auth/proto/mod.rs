@@ -42,13 +42,13 @@ pub trait Env: Send {
     /// has one.
     ///
     /// This is the one place a protocol machine reaches the network, and it
-    /// does so through the environment: the default dials `auth` on TCP
-    /// (port 567 unless given) with a short timeout; an environment that
-    /// serves the domain itself (the daemon's ticket service) or knows the
-    /// server from its configuration answers instead, and tests answer from
-    /// a script.
+    /// does so through the environment, which does the I/O: the daemon's
+    /// [`SystemEnv`](crate::auth::factotum::SystemEnv) answers from its own
+    /// ticket service or dials `auth` on TCP; tests answer from a script.
+    /// The default has no ticket service at all.
     fn ticket(&mut self, authdom: &str, auth: Option<&str>, req: &[u8]) -> Result<Vec<u8>, String> {
-        dial_ticket(authdom, auth, req)
+        let _ = (auth, req);
+        Err(format!("no auth server known for domain {authdom}"))
     }
     /// Keep a capability's hash (HMAC-SHA1 of `userid1@userid2` keyed with
     /// the random part) so that the capability can be traded in once; true
@@ -58,14 +58,6 @@ pub trait Env: Send {
         let _ = hash;
         false
     }
-}
-
-/// [`Env::ticket`]'s default: dial `auth` (5 s for each step).
-pub fn dial_ticket(authdom: &str, auth: Option<&str>, req: &[u8]) -> Result<Vec<u8>, String> {
-    let Some(addr) = auth else {
-        return Err(format!("no auth server known for domain {authdom}"));
-    };
-    crate::auth::authsrv::dial::ticket(addr, req, std::time::Duration::from_secs(5))
 }
 
 /// What a machine may touch while it runs.
