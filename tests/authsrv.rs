@@ -13,11 +13,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
+use warden::auth::authsrv::des::passtokey;
 use warden::auth::authsrv::server::{Limits, TicketServer};
 use warden::auth::authsrv::ticket::{types, Ticketreq};
 use warden::auth::authsrv::tickets::{Accounts, SpeaksFor};
 use warden::auth::factotum::{Factotum, SystemEnv};
-use warden::auth::keyfs::account::passtokey;
 use warden::auth::proxy::auth_proxy;
 use warden::sys::signals::Shutdown;
 

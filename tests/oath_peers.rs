@@ -176,7 +176,7 @@ fn passtokey_matches_independent_transcription() {
     assert_eq!(lines.len(), pws.len());
     for (pw, line) in pws.iter().zip(lines) {
         let want = line.rsplit('\t').next().unwrap();
-        let got = hex(&warden::auth::keyfs::account::passtokey(pw.as_bytes()));
+        let got = hex(&warden::auth::authsrv::des::passtokey(pw.as_bytes()));
         assert_eq!(got, want, "password {pw:?}");
     }
 }

@@ -5,6 +5,9 @@
 
 use des::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use des::Des;
+use zeroize::Zeroizing;
+
+use super::ticket::ANAMELEN;
 
 /// Plan 9's 7-byte DES key length (DESKEYLEN).
 pub const DESKEYLEN: usize = 7;
@@ -87,6 +90,37 @@ pub fn decrypt(key: &[u8; DESKEYLEN], buf: &mut [u8]) -> bool {
     true
 }
 
+/// Plan 9's passtokey (libauthsrv/passtokey.c): a password to a DES key.
+/// Only the first 27 bytes count. The keyfs stores it for each account;
+/// p9sk1 clients and the ticket service derive it from a password.
+pub fn passtokey(pw: &[u8]) -> [u8; DESKEYLEN] {
+    let mut buf = Zeroizing::new([b' '; ANAMELEN]);
+    let mut n = pw.len().min(ANAMELEN - 1);
+    buf[..n].copy_from_slice(&pw[..n]);
+    buf[n] = 0;
+    let mut key = [0u8; DESKEYLEN];
+    let mut t = 0usize;
+    loop {
+        for i in 0..DESKEYLEN {
+            key[i] = (buf[t + i] >> i).wrapping_add(buf[t + i + 1] << (8 - (i + 1)));
+        }
+        if n <= 8 {
+            return key;
+        }
+        n -= 8;
+        t += 8;
+        if n < 8 {
+            t -= 8 - n;
+            n = 8;
+        }
+        let mut block = [0u8; 8];
+        block.copy_from_slice(&buf[t..t + 8]);
+        encrypt(&key, &mut block);
+        buf[t..t + 8].copy_from_slice(&block);
+        zeroize::Zeroize::zeroize(&mut block);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,4 +179,23 @@ mod tests {
     }
 
     include!("des_vectors.rs");
+
+    /// Expected values computed independently with tests/peers/passtokey.py
+    /// (a transcription of passtokey.c using OpenSSL's DES).
+    #[test]
+    fn des_key_matches_plan9() {
+        for (pw, want) in PASSTOKEY_VECTORS {
+            assert_eq!(crate::wire::hex(&passtokey(pw.as_bytes())), *want, "{pw:?}");
+        }
+    }
+
+    const PASSTOKEY_VECTORS: &[(&str, &str)] = &[
+        ("password", "f0f07c7e7fcbc9"),
+        ("a", "61000804028140"),
+        ("glenda12", "6776d94d0ec764"),
+        ("glenda123", "106d0326ce7fad"),
+        ("correct horse battery", "9eced0c1df935d"),
+        ("abcdefghijklmnopqrstuvwxyz0123456789", "a18a9bb7091172"),
+        ("x1234567y1234567z", "74cf5083f0a825"),
+    ];
 }

@@ -30,7 +30,7 @@ use super::ticket::{
     TICKREQLEN,
 };
 use super::tickets::{self, made_up, Accounts, Logged, Reply, SpeaksFor};
-use crate::auth::keyfs::account::passtokey;
+use crate::auth::authsrv::des::passtokey;
 use zeroize::Zeroizing;
 
 /// Length of a net challenge and its response.

@@ -8,13 +8,12 @@ use crate::auth::oath::Token;
 use std::fmt;
 use zeroize::Zeroizing;
 
+pub use crate::auth::authsrv::des::{passtokey, DESKEYLEN};
 /// Plan 9's ANAMELEN, the size of a name field in tickets and ticket
 /// requests. Names may fill all 28 bytes, as the rule states; note
 /// that Plan 9's C code NUL-terminates these fields, so a peer may see a
 /// 28-byte name cut to 27: keep names shorter for Plan 9 interop.
-pub const ANAMELEN: usize = 28;
-/// Plan 9's DESKEYLEN.
-pub const DESKEYLEN: usize = 7;
+pub use crate::auth::authsrv::ticket::ANAMELEN;
 /// 9front's AESKEYLEN.
 pub const AESKEYLEN: usize = 16;
 /// Consecutive failures that send an account to purgatory (Plan 9).
@@ -143,36 +142,6 @@ impl Secrets {
     }
 }
 
-/// Plan 9's passtokey (libauthsrv/passtokey.c): a password to a DES key.
-/// Only the first 27 bytes count.
-pub fn passtokey(pw: &[u8]) -> [u8; DESKEYLEN] {
-    let mut buf = Zeroizing::new([b' '; ANAMELEN]);
-    let mut n = pw.len().min(ANAMELEN - 1);
-    buf[..n].copy_from_slice(&pw[..n]);
-    buf[n] = 0;
-    let mut key = [0u8; DESKEYLEN];
-    let mut t = 0usize;
-    loop {
-        for i in 0..DESKEYLEN {
-            key[i] = (buf[t + i] >> i).wrapping_add(buf[t + i + 1] << (8 - (i + 1)));
-        }
-        if n <= 8 {
-            return key;
-        }
-        n -= 8;
-        t += 8;
-        if n < 8 {
-            t -= 8 - n;
-            n = 8;
-        }
-        let mut block = [0u8; 8];
-        block.copy_from_slice(&buf[t..t + 8]);
-        crate::auth::authsrv::des::encrypt(&key, &mut block);
-        buf[t..t + 8].copy_from_slice(&block);
-        zeroize::Zeroize::zeroize(&mut block);
-    }
-}
-
 /// 9front's passtoaeskey: PBKDF2-HMAC-SHA1, salt "Plan 9 key derivation",
 /// 9001 iterations, 16 bytes.
 pub fn passtoaeskey(pw: &[u8]) -> [u8; AESKEYLEN] {
@@ -290,10 +259,7 @@ impl Failures {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
-    }
+    use crate::wire::hex;
 
     #[test]
     fn names() {
@@ -341,25 +307,6 @@ mod tests {
             "15d13256344211e56c52f50c539de223"
         );
     }
-
-    /// Expected values computed independently with tests/peers/passtokey.py
-    /// (a transcription of passtokey.c using OpenSSL's DES).
-    #[test]
-    fn des_key_matches_plan9() {
-        for (pw, want) in PASSTOKEY_VECTORS {
-            assert_eq!(hex(&passtokey(pw.as_bytes())), *want, "{pw:?}");
-        }
-    }
-
-    pub const PASSTOKEY_VECTORS: &[(&str, &str)] = &[
-        ("password", "f0f07c7e7fcbc9"),
-        ("a", "61000804028140"),
-        ("glenda12", "6776d94d0ec764"),
-        ("glenda123", "106d0326ce7fad"),
-        ("correct horse battery", "9eced0c1df935d"),
-        ("abcdefghijklmnopqrstuvwxyz0123456789", "a18a9bb7091172"),
-        ("x1234567y1234567z", "74cf5083f0a825"),
-    ];
 
     #[test]
     fn purgatory_grows_and_fifty_disables() {

@@ -393,7 +393,7 @@ mod tests {
             s.set_password("old", b"password", now())
         })
         .unwrap();
-        let want = crate::auth::keyfs::account::passtokey(b"password");
+        let want = crate::auth::authsrv::des::passtokey(b"password");
         assert_eq!(k.des_key("glenda"), Some(want));
         assert_eq!(k.des_key("old"), None);
         assert_eq!(k.des_key("nobody"), None);

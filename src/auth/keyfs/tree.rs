@@ -481,7 +481,7 @@ mod tests {
         let secret = t.walk(dir, "secret").unwrap();
         assert_eq!(t.stat(secret).unwrap().mode, 0o200);
         write(&mut t, secret, 8, b"password\n").unwrap();
-        let want = crate::auth::keyfs::account::passtokey(b"password");
+        let want = crate::auth::authsrv::des::passtokey(b"password");
         use crate::auth::authsrv::tickets::Accounts;
         assert_eq!(k.des_key("ken"), Some(want));
         let log = t.walk(dir, "log").unwrap();

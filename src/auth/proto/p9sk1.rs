@@ -22,12 +22,12 @@
 
 use super::{Ctx, Fail, Lookup, Machine, Need, Out, Proto, Written};
 use crate::auth::attr::{self, Attrs};
+use crate::auth::authsrv::des::passtokey;
 use crate::auth::authsrv::des::{des56to64, DESKEYLEN};
 use crate::auth::authsrv::dial;
 use crate::auth::authsrv::ticket::{
     types, Authenticator, Ticket, Ticketreq, AUTHENTLEN, CHALLEN, TICKETLEN, TICKREQLEN,
 };
-use crate::auth::keyfs::account::passtokey;
 use crate::auth::proto::key::Key;
 use std::borrow::Cow;
 use std::sync::Arc;
