@@ -9,8 +9,8 @@
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use warden::dns::{self, Server, Source, Timing};
 use warden::uplink::backoff::{Backoff, Retry, Rng};
-use warden::uplink::dns::{self, Server, Source, Timing};
 use warden::uplink::ppp::hook::{Listener, Notice};
 use warden::uplink::ppp::run::{self, ProcessSpawner, Spawn};
 use warden::uplink::ppp::{build, PppdConfig};

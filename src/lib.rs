@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod dns;
 pub mod json;
 pub mod ninep;
 pub mod service;

@@ -9,7 +9,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use warden::uplink::dns::{self, wire, Health, Server, Source, Timing};
+use warden::dns::{self, wire, Health, Server, Source, Timing};
 
 fn need(tool: &str) {
     let found = std::env::var_os("PATH")
@@ -305,7 +305,7 @@ rc=2
 /// live one, and garbage ignored.
 #[test]
 fn resolver_against_dnsmasq() {
-    use warden::uplink::dns::resolve::Resolver;
+    use warden::dns::resolve::Resolver;
     let upstream = udp_server(|_| None);
     let port = free_port("127.0.0.54");
     let _d = dnsmasq("127.0.0.54", port, upstream);

@@ -95,7 +95,7 @@ const SANS_IO: &[&str] = &[
     "src/ninep/server.rs",
     "src/ninep/files.rs",
     "src/uplink/modem/at/",
-    "src/uplink/dns/wire.rs",
+    "src/dns/wire.rs",
     "src/uplink/supervisor.rs",
     "src/uplink/backoff.rs",
     "src/uplink/ppp/exit.rs",

@@ -3,11 +3,11 @@
 //! Prints one line per server, `SERVER ok|bogus|no-answer|refused|error
 //! DETAIL`, and exits 0 only when every server is ok (1 otherwise, 2 on a
 //! usage error). Placeholders such as 10.11.12.13 are reported bogus without
-//! a packet being sent; see [`crate::uplink::dns::check`].
+//! a packet being sent; see [`crate::dns::check`].
 
 use super::{Fail, Globals};
+use crate::dns::{self, Server, Source, Timing};
 use crate::uplink::backoff::Rng;
-use crate::uplink::dns::{self, Server, Source, Timing};
 use argh::FromArgs;
 use std::time::Duration;
 

@@ -117,7 +117,7 @@ impl Default for Uplink {
             defaultroute: false,
             peerdns: true,
             dns_check: true,
-            probe_name: crate::uplink::dns::DEFAULT_PROBE_NAME.into(),
+            probe_name: crate::dns::DEFAULT_PROBE_NAME.into(),
             probe_interval: Duration::from_secs(60),
             probe_timeout: Duration::from_secs(2),
             fallback_dns: Vec::new(),
@@ -251,7 +251,7 @@ impl Rule for DnsName {
     const EXPECTED: &'static str =
         "a DNS name (dot-separated labels of letters, digits, '-', '_', at most 63 bytes each)";
     fn ok(s: &str) -> bool {
-        crate::uplink::dns::wire::check_name(s).is_ok()
+        crate::dns::wire::check_name(s).is_ok()
     }
 }
 

@@ -5,12 +5,11 @@
 //!   commands, a blocking driver over the tty) and PIN safety.
 //! - `sim`: a simulated Huawei E367 on a pseudo-terminal, for tests, demos
 //!   and `warden daemon --simulate`.
-//! - `ppp`, `dns`, `backoff`: pppd's command line and hooks, the DNS health
-//!   check, the one backoff policy.
+//! - `ppp`, `backoff`: pppd's command line and hooks, the one backoff
+//!   policy; the DNS health check is [`crate::dns`].
 //! - `supervisor` decides, `status` reports.
 
 pub mod backoff;
-pub mod dns;
 pub mod modem;
 pub mod plant;
 pub mod ports;

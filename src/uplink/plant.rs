@@ -8,7 +8,6 @@
 //! (`uplink/service.rs`) only sees the [`Plant`] trait.
 
 use super::backoff::Rng;
-use super::dns::check::{self, Health, Source, Timing};
 use super::modem::pin::{self, Pin, PinError, PinStore, Policy};
 use super::modem::{commands as c, Modem};
 use super::ppp::args;
@@ -20,6 +19,7 @@ use super::usb::switch;
 use super::usb::usbfs::UsbFs;
 use super::usb::{load, Table};
 use crate::config::{Config, Uplink};
+use crate::dns::check::{self, Health, Source, Timing};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};

@@ -50,8 +50,7 @@ pub fn for_domain(authdom: &str, auth: Option<&str>, req: &[u8]) -> Result<Vec<u
 /// tickets (145 bytes) or AuthErr and its 64-byte message (65 bytes).
 pub fn ticket(auth: &str, req: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
     let addr = address(auth)?;
-    let sa = crate::uplink::dns::resolve::resolve(&addr)
-        .map_err(|e| format!("auth server {addr}: {e}"))?;
+    let sa = crate::dns::resolve::resolve(&addr).map_err(|e| format!("auth server {addr}: {e}"))?;
     let mut s =
         TcpStream::connect_timeout(&sa, timeout).map_err(|e| format!("auth server {addr}: {e}"))?;
     let io = |e: std::io::Error| format!("auth server {addr}: {e}");

@@ -76,7 +76,7 @@ impl TicketServer {
         speaks: SpeaksFor,
         limits: Limits,
     ) -> io::Result<TicketServer> {
-        let listener = TcpListener::bind(crate::uplink::dns::resolve::resolve(addr)?)?;
+        let listener = TcpListener::bind(crate::dns::resolve::resolve(addr)?)?;
         listener.set_nonblocking(true)?;
         Ok(TicketServer {
             listener,

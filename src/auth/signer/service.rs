@@ -419,7 +419,7 @@ impl crate::service::Service for SignerService {
             otp_window: c.keyfs.otp_window,
         };
         let listen = &ctx.config.signer.listen;
-        let listener = crate::uplink::dns::resolve::resolve(listen)
+        let listener = crate::dns::resolve::resolve(listen)
             .and_then(std::net::TcpListener::bind)
             .map_err(|e| format!("listen on {listen}: {e}"))?;
         listener.set_nonblocking(true)?;

@@ -15,8 +15,8 @@
 //! 1234.
 
 use crate::config::Config;
+use crate::dns::wire::{self, Rcode};
 use crate::sys::poll;
-use crate::uplink::dns::wire::{self, Rcode};
 use crate::uplink::modem::Modem;
 use crate::uplink::plant::{self, Plant, PppChild};
 use crate::uplink::ppp::exit::Exit as PppExit;

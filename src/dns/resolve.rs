@@ -12,7 +12,6 @@
 
 use super::check::{query_all, Health, Server, Source, Timing};
 use super::wire::Rcode;
-use crate::uplink::backoff::Rng;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -103,8 +102,7 @@ impl Resolver {
             timeout: self.timeout,
             tries: 2,
         };
-        let mut rng = Rng::new(crate::sys::random::seed());
-        let outcomes = query_all(&servers, name, timing, &mut || rng.next_u16())
+        let outcomes = query_all(&servers, name, timing, &mut query_id)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let answers = || outcomes.iter().filter_map(|o| o.answer.as_ref());
         // The first server, in resolv.conf's order, that gave an address.
@@ -132,6 +130,15 @@ impl Resolver {
         };
         Err(io::Error::new(kind, why.join("; ")))
     }
+}
+
+/// A query id nobody off the path can guess (a spoofed answer must match it).
+fn query_id() -> u16 {
+    let mut b = [0u8; 2];
+    if crate::sys::random::fill(&mut b).is_err() {
+        return crate::sys::random::seed() as u16;
+    }
+    u16::from_ne_bytes(b)
 }
 
 /// Resolve with the system's files.
