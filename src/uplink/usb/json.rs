@@ -12,9 +12,8 @@
 //! an entry. `msg` holds indices into `messages`. Numbers are decimal.
 //! A small JSON reader is enough for this: no crate needed.
 
-use super::table::{
-    parse_entry_name, parse_hex_bytes, Method, Qualifier, Source, SwitchEntry, TableError, UsbId,
-};
+use super::modeswitch::parse_entry_name;
+use super::table::{parse_hex_bytes, Method, Qualifier, Source, SwitchEntry, TableError, UsbId};
 use std::path::Path;
 
 /// A JSON value.

@@ -6,7 +6,8 @@
 //! plus one error per bad file.
 
 use super::json::parse_usb_mode_json;
-use super::table::{parse_data_file, parse_entry_name, Source, SwitchEntry, Table, TableError};
+use super::modeswitch::{parse_data_file, parse_entry_name};
+use super::table::{Source, SwitchEntry, Table, TableError};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //!
 //! - [`table`]: which ids need switching and how (built-in Huawei entries,
 //!   usb-modeswitch-data files), and the plan of USB operations per entry;
-//!   [`json`] reads OpenWRT's `/etc/usb-mode.json`, [`load`] reads all of
+//!   [`modeswitch`] parses usb-modeswitch-data's files, [`json`] reads OpenWRT's `/etc/usb-mode.json`, [`load`] reads all of
 //!   these from disk (Debian's `configPack.tar.gz` with cargo feature
 //!   `configpack`, on by default; the router build can leave it out and
 //!   read usb-mode.json or a directory).
@@ -29,6 +29,7 @@
 pub mod device;
 pub mod json;
 pub mod load;
+pub mod modeswitch;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod switch;

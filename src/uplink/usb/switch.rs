@@ -714,7 +714,8 @@ mod tests {
 
     #[test]
     fn control_and_generic_message_plans_reach_the_device() {
-        use super::super::table::{parse_data_file, Source};
+        use super::super::modeswitch::parse_data_file;
+        use super::super::table::Source;
         let mk = |text: &str| {
             let mut t = Table::default();
             t.prepend(vec![
