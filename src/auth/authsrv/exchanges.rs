@@ -26,8 +26,7 @@
 
 use super::des::{self, DESKEYLEN};
 use super::ticket::{
-    auth_err, types, Authenticator, FormatError, Ticket, Ticketreq, ANAMELEN, CHALLEN, TICKETLEN,
-    TICKREQLEN,
+    auth_err, types, Authenticator, Ticket, Ticketreq, ANAMELEN, CHALLEN, TICKETLEN, TICKREQLEN,
 };
 use super::tickets::{self, made_up, Accounts, Logged, Reply, SpeaksFor};
 use crate::auth::authsrv::des::passtokey;
@@ -126,23 +125,11 @@ impl Session {
         speaks: &SpeaksFor,
         random: Rand,
     ) -> (Reply, Option<Logged>) {
-        let tr = match Ticketreq::parse(req) {
+        let tr = match tickets::parse(req) {
             Ok(tr) => tr,
-            Err(e @ FormatError::Length { .. }) => {
-                return (Reply::Close(Vec::new(), e.to_string()), None)
-            }
-            Err(e) => {
-                return (
-                    Reply::Close(auth_err("bad ticket request").to_vec(), e.to_string()),
-                    None,
-                )
-            }
+            Err(r) => return (r, None),
         };
         match tr.ty {
-            types::AUTH_TREQ => {
-                let (bytes, logged) = tickets::ticket_request(&tr, db, speaks, random);
-                (Reply::Send(bytes), Some(logged))
-            }
             types::AUTH_CHAL => {
                 let mut r = [0u8; 4];
                 random(&mut r);
@@ -208,13 +195,7 @@ impl Session {
                 };
                 (Reply::Send(out), None)
             }
-            other => (
-                Reply::Close(
-                    auth_err(&format!("unsupported request type {other}")).to_vec(),
-                    format!("unsupported request type {other}"),
-                ),
-                None,
-            ),
+            _ => tickets::answer(&tr, db, speaks, random),
         }
     }
 

@@ -100,29 +100,41 @@ pub struct Logged {
     pub problems: Vec<&'static str>,
 }
 
-/// Answer one 141-byte request. `random` fills buffers with fresh random
-/// bytes.
+/// Answer one 141-byte request that needs no further messages (AuthTreq):
+/// what the in-process ticket service answers. `random` fills buffers with
+/// fresh random bytes.
 pub fn handle(
     req: &[u8],
     db: &dyn Accounts,
     speaks: &SpeaksFor,
     random: &mut dyn FnMut(&mut [u8]),
 ) -> (Reply, Option<Logged>) {
-    let tr = match Ticketreq::parse(req) {
-        Ok(tr) => tr,
-        Err(e @ FormatError::Length { .. }) => {
-            return (Reply::Close(Vec::new(), e.to_string()), None)
-        }
-        Err(e) => {
-            return (
-                Reply::Close(auth_err("bad ticket request").to_vec(), e.to_string()),
-                None,
-            )
-        }
-    };
+    match parse(req) {
+        Ok(tr) => answer(&tr, db, speaks, random),
+        Err(r) => (r, None),
+    }
+}
+
+/// A request's bytes as a Ticketreq, or the reply that closes the
+/// connection: nothing for a short read, AuthErr for a bad request.
+pub(super) fn parse(req: &[u8]) -> Result<Ticketreq, Reply> {
+    Ticketreq::parse(req).map_err(|e| match e {
+        FormatError::Length { .. } => Reply::Close(Vec::new(), e.to_string()),
+        e => Reply::Close(auth_err("bad ticket request").to_vec(), e.to_string()),
+    })
+}
+
+/// The one-message requests: AuthTreq gets its two tickets; any type the
+/// caller does not handle itself is refused by name.
+pub(super) fn answer(
+    tr: &Ticketreq,
+    db: &dyn Accounts,
+    speaks: &SpeaksFor,
+    random: &mut dyn FnMut(&mut [u8]),
+) -> (Reply, Option<Logged>) {
     match tr.ty {
         types::AUTH_TREQ => {
-            let (bytes, logged) = ticket_request(&tr, db, speaks, random);
+            let (bytes, logged) = ticket_request(tr, db, speaks, random);
             (Reply::Send(bytes), Some(logged))
         }
         other => (
@@ -141,7 +153,7 @@ pub(super) fn made_up(random: &mut dyn FnMut(&mut [u8])) -> [u8; DESKEYLEN] {
     k
 }
 
-pub(super) fn ticket_request(
+fn ticket_request(
     tr: &Ticketreq,
     db: &dyn Accounts,
     speaks: &SpeaksFor,
