@@ -10,9 +10,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use warden::auth::authsrv::decide::{Accounts, SpeaksFor};
 use warden::auth::authsrv::server::{Limits, TicketServer};
-use warden::auth::authsrv::ticket::{types, Ticketreq};
-use warden::auth::authsrv::tickets::{Accounts, SpeaksFor};
+use warden::auth::authsrv::wire::{types, Ticketreq};
 use warden::auth::keyfs::account::passtokey;
 use warden::sys::signals::Shutdown;
 

@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::Arc;
+use warden::auth::authsrv::decide::{Accounts, SpeaksFor};
 use warden::auth::authsrv::server::{Limits, TicketServer};
-use warden::auth::authsrv::tickets::{Accounts, SpeaksFor};
 use warden::auth::factotum::{Factotum, SystemEnv};
 use warden::auth::keyfs::account::passtokey;
 use warden::auth::proxy::auth_proxy;

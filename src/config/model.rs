@@ -548,7 +548,7 @@ impl Authsrv {
             max_conns: o.get("max_conns", d.max_conns)?,
             idle_timeout: o.get("idle_timeout", d.idle_timeout)?,
         };
-        if let Err(e) = crate::auth::authsrv::tickets::SpeaksFor::parse(&a.speaksfor) {
+        if let Err(e) = crate::auth::authsrv::decide::SpeaksFor::parse(&a.speaksfor) {
             return Err(o.error(o.sec.line, "speaksfor", e));
         }
         if a.enabled && a.authdom.is_empty() {

@@ -7,7 +7,7 @@ use des::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use des::Des;
 use zeroize::Zeroizing;
 
-use super::ticket::ANAMELEN;
+use super::wire::ANAMELEN;
 
 /// Plan 9's 7-byte DES key length (DESKEYLEN).
 pub const DESKEYLEN: usize = 7;

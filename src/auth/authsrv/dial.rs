@@ -1,7 +1,7 @@
 //! Dialing an authentication server for tickets (the client side of the
 //! ticket service), with a deadline on every step.
 
-use super::ticket::{types, ERRMAXLEN, TICKETLEN};
+use super::wire::{types, ERRMAXLEN, TICKETLEN};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;

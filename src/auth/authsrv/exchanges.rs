@@ -24,11 +24,11 @@
 //! texts are Plan 9's (`cr-fail`, `apop-fail bad response`, `chap-fail
 //! bad response`), without the peer's address.
 
+use super::decide::{self, made_up, Accounts, Logged, Reply, SpeaksFor};
 use super::des::{self, DESKEYLEN};
-use super::ticket::{
+use super::wire::{
     auth_err, types, Authenticator, Ticket, Ticketreq, ANAMELEN, CHALLEN, TICKETLEN, TICKREQLEN,
 };
-use super::tickets::{self, made_up, Accounts, Logged, Reply, SpeaksFor};
 use crate::auth::authsrv::des::passtokey;
 use zeroize::Zeroizing;
 
@@ -125,7 +125,7 @@ impl Session {
         speaks: &SpeaksFor,
         random: Rand,
     ) -> (Reply, Option<Logged>) {
-        let tr = match tickets::parse(req) {
+        let tr = match decide::parse(req) {
             Ok(tr) => tr,
             Err(r) => return (r, None),
         };
@@ -195,7 +195,7 @@ impl Session {
                 };
                 (Reply::Send(out), None)
             }
-            _ => tickets::answer(&tr, db, speaks, random),
+            _ => decide::answer(&tr, db, speaks, random),
         }
     }
 
@@ -217,7 +217,7 @@ impl Session {
             .is_some_and(|k| netcheck(&k, chal, resp));
         if !ok {
             self.fail(db, &tr.uid);
-            let l = tickets::logged(tr, vec!["bad challenge response"]);
+            let l = decide::logged(tr, vec!["bad challenge response"]);
             let msg = format!("cr-fail bad response {}", tr.uid);
             return (Reply::Send(auth_err(&msg).to_vec()), Some(l));
         }
@@ -259,7 +259,7 @@ impl Session {
             return tickauthreply(&tr, db, random);
         }
         self.fail(db, &tr.uid);
-        let l = tickets::logged(&tr, vec!["bad apop response"]);
+        let l = decide::logged(&tr, vec!["bad apop response"]);
         let err = auth_err("apop-fail bad response").to_vec();
         if tries + 1 >= APOP_TRIES {
             return (Reply::Close(err, "apop: too many tries".into()), Some(l));
@@ -309,7 +309,7 @@ impl Session {
         };
         if !ok {
             self.fail(db, &tr.uid);
-            let l = tickets::logged(&tr, vec!["bad chap response"]);
+            let l = decide::logged(&tr, vec!["bad chap response"]);
             return (
                 Reply::Close(
                     auth_err("chap-fail bad response").to_vec(),
@@ -353,7 +353,7 @@ impl Session {
             };
             (
                 Reply::Send(auth_err(why).to_vec()),
-                Some(tickets::logged(&tr, vec!["password change refused"])),
+                Some(decide::logged(&tr, vec!["password change refused"])),
             )
         };
         let k = Zeroizing::new(passtokey(old.as_bytes()));
@@ -373,7 +373,7 @@ impl Session {
         db.good(&tr.uid);
         (
             Reply::Send(vec![types::AUTH_OK]),
-            Some(tickets::logged(&tr, Vec::new())),
+            Some(decide::logged(&tr, Vec::new())),
         )
     }
 }
@@ -429,7 +429,7 @@ fn tickauthreply(tr: &Ticketreq, db: &dyn Accounts, random: Rand) -> (Reply, Opt
     };
     out.extend_from_slice(&a.seal(&t.key));
     debug_assert_eq!(out.len(), 1 + TICKETLEN + 13);
-    (Reply::Send(out), Some(tickets::logged(tr, problems)))
+    (Reply::Send(out), Some(decide::logged(tr, problems)))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! capabilities are handed out.
 
 use super::caps::Caps;
-use super::tickets::{self, Accounts, Reply, SpeaksFor};
+use super::decide::{self, Accounts, Reply, SpeaksFor};
 use std::sync::{Arc, Mutex};
 
 struct Local {
@@ -42,9 +42,9 @@ pub fn ticket(authdom: &str, req: &[u8]) -> Option<Vec<u8>> {
         .filter(|l| !l.authdom.is_empty() && l.authdom == authdom)?;
     let mut failed = false;
     let mut random = |b: &mut [u8]| failed |= crate::sys::random::fill(b).is_err();
-    let (r, _) = tickets::handle(req, l.accounts.as_ref(), &l.speaks, &mut random);
+    let (r, _) = decide::handle(req, l.accounts.as_ref(), &l.speaks, &mut random);
     if failed {
-        return Some(super::ticket::auth_err("auth server error").to_vec());
+        return Some(super::wire::auth_err("auth server error").to_vec());
     }
     Some(match r {
         Reply::Send(b) | Reply::Close(b, _) => b,

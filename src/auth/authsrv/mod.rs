@@ -1,12 +1,15 @@
-//! The Plan 9 authentication server: DES as Plan 9 uses it, the ticket
-//! formats of authsrv(6), and the ticket service.
+//! The Plan 9 authentication server: DES as Plan 9 uses it (`des.rs`), the
+//! message formats of authsrv(6) (`wire.rs`), the ticket service's
+//! decisions (`decide.rs`: one request in, the reply out) and the
+//! multi-message exchanges (`exchanges.rs`), both sans-IO; the TCP loop
+//! (`server.rs`), the client side (`dial.rs`) and the daemon service.
 
 pub mod caps;
+pub mod decide;
 pub mod des;
 pub mod dial;
 pub mod exchanges;
 pub mod local;
 pub mod server;
 pub mod service;
-pub mod ticket;
-pub mod tickets;
+pub mod wire;

@@ -4,8 +4,8 @@
 //! house turns new connections away at once, and nothing a client sends
 //! can block the others.
 
+use super::decide::{Accounts, Reply, SpeaksFor, REQUEST_LEN};
 use super::exchanges::Session;
-use super::tickets::{Accounts, Reply, SpeaksFor, REQUEST_LEN};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
@@ -314,7 +314,7 @@ impl TicketServer {
                 if no_random {
                     // Without fresh keys no ticket may leave.
                     reply = Reply::Close(
-                        super::ticket::auth_err("auth server error").to_vec(),
+                        super::wire::auth_err("auth server error").to_vec(),
                         "getrandom failed".into(),
                     );
                 }
@@ -369,7 +369,7 @@ fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
 
 #[cfg(test)]
 mod tests {
-    use super::super::ticket::{types, Ticket, Ticketreq, TICKETLEN};
+    use super::super::wire::{types, Ticket, Ticketreq, TICKETLEN};
     use super::*;
     use crate::sys::signals::Shutdown;
     use std::collections::HashMap;

@@ -4,8 +4,8 @@
 //! registration that lets the daemon's factotum get tickets for its own
 //! domain without a socket.
 
+use super::decide::{Accounts, SpeaksFor};
 use super::server::{Limits, TicketServer};
-use super::tickets::{Accounts, SpeaksFor};
 use crate::service::{Ctx, Event, Service};
 use std::sync::Arc;
 

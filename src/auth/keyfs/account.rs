@@ -13,7 +13,7 @@ pub use crate::auth::authsrv::des::{passtokey, DESKEYLEN};
 /// requests. Names may fill all 28 bytes, as the rule states; note
 /// that Plan 9's C code NUL-terminates these fields, so a peer may see a
 /// 28-byte name cut to 27: keep names shorter for Plan 9 interop.
-pub use crate::auth::authsrv::ticket::ANAMELEN;
+pub use crate::auth::authsrv::wire::ANAMELEN;
 /// 9front's AESKEYLEN.
 pub const AESKEYLEN: usize = 16;
 /// Consecutive failures that send an account to purgatory (Plan 9).

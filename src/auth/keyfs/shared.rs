@@ -31,7 +31,7 @@
 
 use super::account::{FailOutcome, Failures, DESKEYLEN};
 use super::{Keyfs, KeyfsError, RealFs, Settings, Store};
-use crate::auth::authsrv::tickets::Accounts;
+use crate::auth::authsrv::decide::Accounts;
 use std::os::unix::fs::MetadataExt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use zeroize::Zeroizing;

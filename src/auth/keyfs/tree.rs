@@ -482,7 +482,7 @@ mod tests {
         assert_eq!(t.stat(secret).unwrap().mode, 0o200);
         write(&mut t, secret, 8, b"password\n").unwrap();
         let want = crate::auth::authsrv::des::passtokey(b"password");
-        use crate::auth::authsrv::tickets::Accounts;
+        use crate::auth::authsrv::decide::Accounts;
         assert_eq!(k.des_key("ken"), Some(want));
         let log = t.walk(dir, "log").unwrap();
         for i in 0..9 {

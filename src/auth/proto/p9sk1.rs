@@ -25,7 +25,7 @@ use crate::auth::attr::{self, Attrs};
 use crate::auth::authsrv::des::passtokey;
 use crate::auth::authsrv::des::{des56to64, DESKEYLEN};
 use crate::auth::authsrv::dial;
-use crate::auth::authsrv::ticket::{
+use crate::auth::authsrv::wire::{
     types, Authenticator, Ticket, Ticketreq, AUTHENTLEN, CHALLEN, TICKETLEN, TICKREQLEN,
 };
 use crate::auth::proto::key::Key;

@@ -12,7 +12,7 @@
 //! simply fails to decrypt. K is a fresh random session key.
 
 use super::des::DESKEYLEN;
-use super::ticket::{auth_err, types, FormatError, Ticket, Ticketreq, TICKETLEN, TICKREQLEN};
+use super::wire::{auth_err, types, FormatError, Ticket, Ticketreq, TICKETLEN, TICKREQLEN};
 
 /// What the ticket service needs from the user database.
 pub trait Accounts {
