@@ -290,26 +290,31 @@ fn confirm_round(args: &[&str], stdin: &str, prompts: &str) {
     );
     assert!(o.status.success(), "{}", text(&o.stderr));
     // the first conversation opened gets tag 1
-    let confirm = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .arg("-c")
-        .arg(&f.config)
-        .args(["key", "confirm"])
-        .args(args)
-        .arg("--socket")
-        .arg(&f.sock)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut confirm = confirm;
-    confirm
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    // wait until it holds the confirm file
+    let spawn = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .arg("-c")
+            .arg(&f.config)
+            .args(["key", "confirm"])
+            .args(args)
+            .arg("--socket")
+            .arg(&f.sock)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child
+    };
+    let mut confirm = spawn();
+    // Wait until it holds the confirm file. The probe below opens that
+    // file too: if key confirm's open lands while the probe holds it, key
+    // confirm rightly fails with `file in use`, and is started again.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let mut c = f.conn();
@@ -317,6 +322,12 @@ fn confirm_round(args: &[&str], stdin: &str, prompts: &str) {
             Err(Error::Remote(e)) if e == "file in use" => break,
             Ok(fid) => c.clunk(fid),
             Err(e) => panic!("{e}"),
+        }
+        if confirm.try_wait().unwrap().is_some() {
+            let out = confirm.wait_with_output().unwrap();
+            let err = text(&out.stderr);
+            assert!(err.contains("file in use"), "key confirm failed: {err}");
+            confirm = spawn();
         }
         assert!(
             Instant::now() < deadline,
