@@ -163,6 +163,57 @@ pub fn tokenize(s: &str) -> Vec<Zeroizing<String>> {
     }
 }
 
+/// Does every quote in `s` end? Plan 9's `tokenize` silently runs an
+/// unterminated quote to the end of the line, which would fold whatever
+/// follows (a `!password=...`, say) into the quoted value; input from
+/// people and files is checked with this first ([`parse_checked`]).
+pub fn quotes_end(s: &str) -> bool {
+    // inside quotes, `''` is a quote and leaves the quote open, so
+    // counting quotes is enough: an odd count leaves one open
+    s.chars().filter(|&c| c == '\'').count() % 2 == 0
+}
+
+/// Why [`parse_checked`] refused a line. The messages name attributes,
+/// never values: the line may hold secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyntaxError {
+    /// A quote that does not end.
+    UnterminatedQuote,
+    /// The same secret attribute twice (`!password=a !password=b`).
+    DuplicateSecret(String),
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyntaxError::UnterminatedQuote => write!(f, "syntax error: unterminated quote"),
+            SyntaxError::DuplicateSecret(n) => write!(f, "syntax error: {n} given twice"),
+        }
+    }
+}
+
+/// [`parse`] for lines from people and files (ctl writes, `warden key
+/// add`, the keyfs record): an unterminated quote or a secret attribute
+/// given twice is an error instead of a guess.
+pub fn parse_checked(s: &str) -> Result<Attrs, SyntaxError> {
+    if !quotes_end(s) {
+        return Err(SyntaxError::UnterminatedQuote);
+    }
+    let a = parse(s);
+    for (i, x) in a.0.iter().enumerate() {
+        if x.is_secret()
+            && x.kind == Kind::Val
+            && a.0
+                .iter()
+                .skip(i + 1)
+                .any(|y| y.kind == Kind::Val && y.name == x.name)
+        {
+            return Err(SyntaxError::DuplicateSecret(x.name.clone()));
+        }
+    }
+    Ok(a)
+}
+
 /// Parse attributes as plan9port's `_parseattr`. Never fails: as in Plan 9,
 /// a bare word is an attribute with an empty value.
 pub fn parse(s: &str) -> Attrs {
@@ -388,6 +439,27 @@ mod tests {
         // an unterminated quote runs to the end
         let t: Vec<String> = tokenize("a 'b c").iter().map(|s| s.to_string()).collect();
         assert_eq!(t, ["a", "b c"]);
+    }
+
+    #[test]
+    fn checked_parse_refuses_what_parse_would_guess() {
+        let line = "proto=pass server='unterminated !password=X";
+        let e = parse_checked(line).unwrap_err();
+        assert_eq!(e, SyntaxError::UnterminatedQuote);
+        assert!(!e.to_string().contains('X'), "{e}");
+        // parse alone folds the secret into a public value
+        assert_eq!(parse(line).get("server"), Some("unterminated !password=X"));
+        let e = parse_checked("proto=pass !password=a user=u !password=b").unwrap_err();
+        assert_eq!(e, SyntaxError::DuplicateSecret("!password".into()));
+        assert_eq!(e.to_string(), "syntax error: !password given twice");
+        // doubled quotes inside quotes and empty quoted values are fine
+        let a = parse_checked("server='don''t' user='' !password=x").unwrap();
+        assert_eq!(a.get("server"), Some("don't"));
+        // a query beside a value, or a public name twice, is not a duplicate
+        assert!(parse_checked("!password? !password=x role=a role=b").is_ok());
+        assert!(!quotes_end("a='b''"));
+        assert!(quotes_end("a='b''' c=''"));
+        assert_eq!(parse("a='b'''").get("a"), Some("b'"));
     }
 
     #[test]

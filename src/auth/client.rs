@@ -25,6 +25,8 @@ pub enum KeyCmdError {
     NoPattern,
     /// `key del --all` with attributes too.
     AllWithPattern,
+    /// An unterminated quote or a secret given twice.
+    Syntax(attr::SyntaxError),
     Io(io::Error),
 }
 
@@ -37,6 +39,7 @@ impl fmt::Display for KeyCmdError {
                  write {n}? and give the value on stdin or at the prompt"
             ),
             KeyCmdError::NoProto => f.write_str("key without protos"),
+            KeyCmdError::Syntax(e) => write!(f, "{e}"),
             KeyCmdError::NoInput(n) => write!(f, "no value given for {n}"),
             KeyCmdError::NoPattern => f.write_str(
                 "key del needs attributes to match (warden key del --all deletes every key)",
@@ -103,7 +106,7 @@ pub fn key_add_line(
     values: &mut dyn Values,
 ) -> Result<Zeroizing<String>, KeyCmdError> {
     let joined = Zeroizing::new(args.join(" "));
-    let mut a = attr::parse(&joined);
+    let mut a = attr::parse_checked(&joined).map_err(KeyCmdError::Syntax)?;
     if let Some(x) = a.iter().find(|x| x.kind == Kind::Val && x.is_secret()) {
         return Err(KeyCmdError::SecretOnArgv(x.name.clone()));
     }
@@ -143,7 +146,7 @@ pub fn key_del_line(args: &[String], all: bool) -> Result<String, KeyCmdError> {
         .map(String::as_str)
         .filter(|a| *a != "--all")
         .collect();
-    let a = attr::parse(&args.join(" "));
+    let a = attr::parse_checked(&args.join(" ")).map_err(KeyCmdError::Syntax)?;
     if let Some(x) = a.iter().find(|x| x.kind == Kind::Val && x.is_secret()) {
         return Err(KeyCmdError::SecretOnArgv(x.name.clone()));
     }
@@ -249,6 +252,13 @@ mod tests {
         assert_eq!(e.to_string(), "no value given for !password");
         let e = key_add_line(&args("user=u"), &mut Fixed(vec![])).unwrap_err();
         assert_eq!(e.to_string(), "key without protos");
+        // argv's quoting mistake does not hide a secret on the command line
+        let e = key_add_line(
+            &args("proto=pass server='unterminated !password=pw"),
+            &mut Fixed(vec![]),
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "syntax error: unterminated quote");
     }
 
     #[test]

@@ -40,11 +40,18 @@ pub fn parse(line: &str) -> Result<Ctl, Error> {
     };
     let (verb, rest) = a.split_once(' ').unwrap_or((a, ""));
     match verb {
-        "key" => Ok(Ctl::Key(attr::parse(rest))),
-        "delkey" => Ok(Ctl::Delkey(attr::parse(rest))),
+        "key" => Ok(Ctl::Key(checked(rest)?)),
+        "delkey" => Ok(Ctl::Delkey(checked(rest)?)),
         "debug" => Ok(Ctl::Debug),
         v => Err(Error::new(format!("unknown verb {v}"))),
     }
+}
+
+/// The attributes of a ctl line, refused (without a word of the line:
+/// it may hold a secret) when a quote does not end or a secret is given
+/// twice.
+fn checked(rest: &str) -> Result<attr::Attrs, Error> {
+    attr::parse_checked(rest).map_err(|e| Error::new(e.to_string()))
 }
 
 /// Carry out a ctl request.

@@ -20,7 +20,7 @@ pub fn check_line(line: &str) -> Result<(), String> {
         .trim()
         .strip_prefix("key ")
         .ok_or_else(|| "a factotum key line starts with 'key '".to_string())?;
-    let a = attr::parse(rest);
+    let a = attr::parse_checked(rest).map_err(|e| e.to_string())?;
     let protos: Vec<&str> = a
         .iter()
         .filter(|x| x.name == "proto")

@@ -178,6 +178,28 @@ fn ctl_errors() {
         e(&mut f, "delkey proto=pass !password=guess"),
         "only !private? patterns are allowed for private fields"
     );
+    // a quote that does not end, or a secret given twice, is a syntax
+    // error, and neither the error nor the log shows the line
+    drain_log(&mut f);
+    for (line, want) in [
+        (
+            "key proto=pass user=u server='unterminated !password=Xyzzy",
+            "syntax error: unterminated quote",
+        ),
+        (
+            "key proto=pass user=u !password=Xyzzy !password=Plugh",
+            "syntax error: !password given twice",
+        ),
+        (
+            "delkey proto=pass server='Xyzzy",
+            "syntax error: unterminated quote",
+        ),
+    ] {
+        assert_eq!(e(&mut f, line), want);
+    }
+    let log = drain_log(&mut f).join("\n");
+    assert!(!log.contains("Xyzzy") && !log.contains("Plugh"), "{log}");
+    assert_eq!(f.keys().len(), 0);
     // comments, blank lines and debug are fine
     ctl(&mut f, "# a comment").unwrap();
     ctl(&mut f, "  \n").unwrap();
