@@ -167,6 +167,26 @@ fn attended_unlock_tree_and_lock() {
     assert!(server_err(c.write("rob/status", b"maybe")).contains("bad status"));
     assert!(server_err(c.read("rob/secret")).contains("permission denied"));
     assert!(server_err(c.write("rob/log", b"ugly")).contains("bad log entry"));
+    // expire 0 is never (Plan 9 and Inferno); the root's own names and
+    // invisible names are refused for new and renamed accounts
+    c.write("rob/expire", b"0").unwrap();
+    assert_eq!(c.read_text("rob/expire").unwrap(), "never");
+    for bad in ["ctl", "r\u{200b}ob"] {
+        let o = run_warden(&d.cfg, &["user", "add", bad], "");
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert!(
+            server_err(c.mkdir("", bad)).contains("user name"),
+            "{bad:?}"
+        );
+        assert!(
+            server_err(c.rename("rob", bad)).contains("user name"),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(c.list("").unwrap().len(), 3, "ctl, glenda, rob");
+    ok(&d.cfg, &["user", "rename", "rob", "ken"], "");
+    assert_eq!(c.read_text("ken/expire").unwrap(), "never");
+    ok(&d.cfg, &["user", "rename", "ken", "rob"], "");
     c.remove("rob").unwrap();
     assert!(server_err(c.remove("ctl")).contains("remove prohibited"));
 

@@ -30,6 +30,7 @@ enum What {
     Add(Add),
     Passwd(Passwd),
     Del(Del),
+    Rename(Rename),
     List(List),
     Show(Show),
     Disable(Disable),
@@ -66,6 +67,16 @@ struct Passwd {
 struct Del {
     #[argh(positional)]
     name: String,
+}
+
+/// rename an account (its password, token and attributes stay)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "rename")]
+struct Rename {
+    #[argh(positional)]
+    old: String,
+    #[argh(positional)]
+    new: String,
 }
 
 /// list accounts: name, status, expiry
@@ -179,7 +190,7 @@ fn parse_expiry(s: &str) -> Result<Expiry, Fail> {
     if s == "never" {
         return Ok(Expiry::Never);
     }
-    when::parse(s).map(Expiry::At).ok_or_else(|| {
+    when::parse(s).map(Expiry::at).ok_or_else(|| {
         Fail::Usage(format!(
             "bad expiry '{s}': expected never, seconds since the epoch or YYYY-MM-DD[ HH:MM[:SS]]"
         ))
@@ -291,6 +302,20 @@ impl UserCmd {
                 c.remove(&d.name)?;
                 println!("deleted {}", d.name);
             }
+            What::Rename(r) => {
+                if crate::auth::keyfs::account::RESERVED.contains(&r.old.as_str()) {
+                    // the tree's own file has that name: only the key file
+                    // (with the daemon's keyfs locked) reaches the account
+                    return Err(Fail::msg(format!(
+                        "the daemon's keyfs tree cannot reach an account named '{}': \
+                         lock keyfs (warden keyfs lock) and rename it again",
+                        r.old
+                    )));
+                }
+                exists(&mut c, &r.old)?;
+                c.rename(&r.old, &r.new)?;
+                println!("renamed {} to {}", r.old, r.new);
+            }
             What::Disable(d) => {
                 exists(&mut c, &d.name)?;
                 c.write(&format!("{}/status", d.name), b"disabled")?;
@@ -355,6 +380,9 @@ impl UserCmd {
         let now = when::now();
         // Check arguments before asking for the passphrase.
         match &self.what {
+            What::Rename(r) => {
+                crate::auth::keyfs::account::check_name(&r.new).map_err(Fail::Usage)?;
+            }
             What::Add(a) => {
                 crate::auth::keyfs::account::check_name(&a.name).map_err(Fail::Usage)?;
                 if let Some(e) = &a.expire {
@@ -399,6 +427,7 @@ impl UserCmd {
             What::Add(_)
                 | What::Passwd(_)
                 | What::Del(_)
+                | What::Rename(_)
                 | What::List(_)
                 | What::Show(_)
                 | What::Disable(_)
@@ -430,6 +459,10 @@ impl UserCmd {
             What::Del(d) => {
                 st.del_user(&d.name)?;
                 println!("deleted {}", d.name);
+            }
+            What::Rename(r) => {
+                st.rename_user(&r.old, &r.new, now)?;
+                println!("renamed {} to {}", r.old, r.new);
             }
             What::List(_) => {
                 for a in st.users() {

@@ -23,9 +23,31 @@ pub const PURGATORY_SECS: u64 = 5 * 60;
 /// Consecutive failures that disable an account for good (Inferno).
 pub const DISABLE_AFTER: u32 = 50;
 
-/// Check an account name: 1 to 28 bytes of UTF-8 without control
-/// characters, '/' or white space, and not "." or ".." (it becomes a
-/// directory name in a keyfs tree).
+/// Names the keyfs tree's root holds itself: an account so named could
+/// never be walked to (the walk finds the control file).
+pub const RESERVED: &[&str] = &["ctl"];
+
+/// A character that shows nothing or changes how text around it is shown:
+/// Unicode's default-ignorable code points (zero-width space and joiners,
+/// bidirectional controls, variation selectors, the BOM, tags, fillers),
+/// private-use and unassigned specials. `glenda` and `glen\u{200b}da` must
+/// never be two accounts that look alike.
+fn invisible(c: char) -> bool {
+    matches!(u32::from(c),
+        0x00AD | 0x034F | 0x061C | 0x115F..=0x1160 | 0x17B4..=0x17B5
+        | 0x180B..=0x180F | 0x200B..=0x200F | 0x202A..=0x202E
+        | 0x2060..=0x206F | 0x3164 | 0xE000..=0xF8FF | 0xFE00..=0xFE0F
+        | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFFB | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF | 0xF0000..)
+        || (u32::from(c) & 0xFFFE) == 0xFFFE
+        || (0xFDD0..=0xFDEF).contains(&u32::from(c))
+}
+
+/// Check an account name: 1 to 28 bytes of visible, printable UTF-8
+/// without '/' or white space, not "." or "..", and not a name the
+/// keyfs tree reserves ([`RESERVED`]: it becomes a directory name in the
+/// tree). New and renamed accounts are checked; accounts already in a
+/// key file load whatever their name ([`name_warning`]).
 pub fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("empty user name".into());
@@ -40,6 +62,11 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if name == "." || name == ".." {
         return Err(format!("'{name}' is not a user name"));
     }
+    if RESERVED.contains(&name) {
+        return Err(format!(
+            "'{name}' is not a user name: the keyfs tree's {name} file has it"
+        ));
+    }
     if let Some(c) = name
         .chars()
         .find(|c| *c == '/' || c.is_control() || c.is_whitespace())
@@ -50,7 +77,26 @@ pub fn check_name(name: &str) -> Result<(), String> {
             c.escape_default()
         ));
     }
+    if let Some(c) = name.chars().find(|&c| invisible(c)) {
+        return Err(format!(
+            "user name '{}' holds the invisible character {}: names must be visible text",
+            name.escape_default(),
+            c.escape_unicode()
+        ));
+    }
     Ok(())
+}
+
+/// The warning for an account a key file holds under a name
+/// [`check_name`] now refuses (written by an older version, or by
+/// another tool): it still loads and authenticates, and can be renamed.
+pub fn name_warning(name: &str) -> Option<String> {
+    check_name(name).err().map(|e| {
+        format!(
+            "account '{}' has a name new accounts may not have ({e}); rename it",
+            name.escape_default()
+        )
+    })
 }
 
 /// Account status, as keyfs(4)'s `status` file shows it.
@@ -87,16 +133,28 @@ pub enum Expiry {
 }
 
 impl Expiry {
-    /// `never` or seconds since the epoch (keyfs(4)'s text form).
+    /// Seconds since the epoch, where 0 means never, as in Plan 9's and
+    /// Inferno's keyfs (a tool written for either writes 0 to clear an
+    /// expiry).
+    pub fn at(t: u64) -> Expiry {
+        if t == 0 {
+            Expiry::Never
+        } else {
+            Expiry::At(t)
+        }
+    }
+
+    /// `never` or seconds since the epoch, 0 meaning never (keyfs(4)'s
+    /// text form).
     pub fn parse(s: &str) -> Option<Expiry> {
         match s.trim() {
             "never" => Some(Expiry::Never),
-            t => t.parse().ok().map(Expiry::At),
+            t => t.parse().ok().map(Expiry::at),
         }
     }
 
     pub fn expired(self, now: u64) -> bool {
-        matches!(self, Expiry::At(t) if now >= t)
+        matches!(self, Expiry::At(t) if t != 0 && now >= t)
     }
 }
 

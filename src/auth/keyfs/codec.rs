@@ -317,7 +317,7 @@ fn get_account(body: &[u8], version: u8) -> Result<Account, DecodeError> {
         x => return Err(ctx(&format!("bad status {x}"))),
     };
     let expire = if flag(&mut r, "expire")? {
-        Expiry::At(r.u64le()?)
+        Expiry::at(r.u64le()?)
     } else {
         Expiry::Never
     };

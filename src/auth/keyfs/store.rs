@@ -25,6 +25,16 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 /// `<file><suffix>` beside the key file.
+/// Warnings for accounts whose names new accounts may not have: they
+/// load (refusing them would lock their users out), and are named so an
+/// admin can rename them.
+fn name_warnings(db: &Db) -> Vec<String> {
+    db.accounts
+        .values()
+        .filter_map(|a| super::account::name_warning(&a.name))
+        .collect()
+}
+
 pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut s: OsString = path.as_os_str().to_owned();
     s.push(suffix);
@@ -121,6 +131,7 @@ impl<F: Fs> Store<F> {
         let primary = match fs.read(path) {
             Ok(data) => match decrypt(path, &data, pass) {
                 Ok((key, db)) => {
+                    let warnings = name_warnings(&db);
                     return Ok((
                         Store {
                             fs,
@@ -130,8 +141,8 @@ impl<F: Fs> Store<F> {
                             failures: VecMap::new(),
                             current_unreadable: false,
                         },
-                        Vec::new(),
-                    ))
+                        warnings,
+                    ));
                 }
                 Err(e @ (KeyfsError::WrongPassphrase(_) | KeyfsError::Version { .. })) => {
                     return Err(e)
@@ -156,6 +167,8 @@ impl<F: Fs> Store<F> {
                     sibling(path, ".unreadable").display()
                 );
                 log::warn!("{warning}");
+                let mut warnings = vec![warning];
+                warnings.extend(name_warnings(&db));
                 Ok((
                     Store {
                         fs,
@@ -165,7 +178,7 @@ impl<F: Fs> Store<F> {
                         failures: VecMap::new(),
                         current_unreadable: true,
                     },
-                    vec![warning],
+                    warnings,
                 ))
             }
             Err(e) => Err(KeyfsError::BothUnreadable {

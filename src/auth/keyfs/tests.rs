@@ -433,3 +433,55 @@ fn unattended_keyfile_mode_checked() {
     k.unlock_unattended().unwrap();
     assert!(!k.is_locked());
 }
+
+#[test]
+fn names_new_accounts_may_not_have_still_load_with_a_warning() {
+    let d = TempDir::new("oldnames");
+    let mut s = Store::create(RealFs, &d.keys(), PASS, IT).unwrap();
+    s.add_user("glenda", Expiry::Never, 1).unwrap();
+    for bad in ["ctl", "glen\u{200b}da"] {
+        assert!(matches!(
+            s.add_user(bad, Expiry::Never, 1),
+            Err(KeyfsError::BadName(_))
+        ));
+        assert!(matches!(
+            s.rename_user("glenda", bad, 1),
+            Err(KeyfsError::BadName(_))
+        ));
+    }
+    // a key file written before the rule holds them anyway
+    let mut db = s.db().clone();
+    for (old, new) in [("glenda", "ctl"), ("glenda", "glen\u{200b}da")] {
+        let mut a = db.accounts.get(&old.to_string()).unwrap().clone();
+        a.name = new.into();
+        db.accounts.insert(new.into(), a);
+    }
+    let mut s = Store::create(RealFs, &d.0.join("old"), PASS, IT).unwrap();
+    s.update(|x| {
+        *x = db;
+        Ok(())
+    })
+    .unwrap();
+    let (s2, w) = Store::open(RealFs, &d.0.join("old"), PASS).unwrap();
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(
+        w.iter()
+            .any(|w| w.contains("'ctl'") && w.contains("rename it")),
+        "{w:?}"
+    );
+    assert!(w.iter().any(|w| w.contains("\\u{200b}")), "{w:?}");
+    assert!(s2.usable("ctl", 2).is_ok());
+    // and can be renamed to a good name
+    let mut s2 = s2;
+    s2.rename_user("ctl", "ken", 3).unwrap();
+    assert!(s2.usable("ken", 3).is_ok());
+}
+
+#[test]
+fn expiry_zero_is_never() {
+    assert_eq!(Expiry::parse("0"), Some(Expiry::Never));
+    assert_eq!(Expiry::parse(" 0\n"), Some(Expiry::Never));
+    assert_eq!(Expiry::parse("5"), Some(Expiry::At(5)));
+    assert!(!Expiry::At(0).expired(u64::MAX));
+    assert!(Expiry::At(5).expired(5));
+}

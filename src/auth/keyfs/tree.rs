@@ -318,6 +318,12 @@ impl Tree for KeyfsTree {
                 .keyfs
                 .with(|s| Ok(s.users().map(|a| a.name.clone()).collect()))
                 .unwrap_or_default();
+            // an account named like one of the root's own files (from a
+            // key file older than the rule) cannot be walked to: listing
+            // it would show a name twice and one of them unreachable
+            let names = names
+                .into_iter()
+                .filter(|n| !super::account::RESERVED.contains(&n.as_str()));
             for n in names {
                 let id = self.id_of(&n);
                 v.push(self.mkstat(id << 3, &n, DMDIR | 0o700));
@@ -498,6 +504,28 @@ mod tests {
         write(&mut t, expire, 25, b"99").unwrap();
         assert_eq!(read(&mut t, expire, 26).unwrap(), "99\n");
         assert_eq!(k.des_key("ken"), None, "expired");
+
+        // expire 0 means never, as in Plan 9 and Inferno
+        write(&mut t, expire, 27, b"0\n").unwrap();
+        assert_eq!(read(&mut t, expire, 28).unwrap(), "never\n");
+        assert_eq!(k.des_key("ken"), Some(want), "0 is never");
+        // the root's own names and invisible names are refused
+        for bad in ["ctl", "glen\u{200b}da", "\u{feff}x", "a\u{202e}b"] {
+            let e = t
+                .create(29, root, bad, DMDIR | 0o700, 0, &who())
+                .unwrap_err();
+            assert!(
+                e.0.contains("not a user name") || e.0.contains("invisible"),
+                "{bad:?}: {e:?}"
+            );
+            let st = Stat {
+                name: bad.into(),
+                ..Stat::default()
+            };
+            assert!(t.wstat(dir, &st, &who()).is_err(), "rename to {bad:?}");
+        }
+        assert_eq!(t.stat(dir).unwrap().name, "ken");
+        assert_eq!(t.walk(root, "ctl").unwrap(), ctl);
 
         // Rename keeps the qid; the old name is gone.
         let st = Stat {
