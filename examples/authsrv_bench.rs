@@ -48,8 +48,10 @@ fn main() {
         "127.0.0.1:0",
         Arc::new(db),
         SpeaksFor::default(),
+        // every client is 127.0.0.1: one peer, so its cap is the house's
         Limits {
             max_conns: idle + 64,
+            per_peer: idle + 64,
             idle: Duration::from_secs(600),
         },
     )

@@ -27,5 +27,5 @@ fn main() -> std::io::Result<()> {
     )?;
     // Nothing ever writes this control pipe: serve until killed.
     let control = Control::new()?;
-    l.run(control.fd(), |_| true)
+    l.run(control.fd(), |_, _| true)
 }

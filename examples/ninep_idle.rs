@@ -49,13 +49,18 @@ fn main() {
             Some(&p),
             server,
             PeerPolicy::owner_only(),
+            // the bench is one peer (the owner) holding every connection
             ListenLimits {
-                max_conns: n + 16,
+                admit: warden::admit::Limits {
+                    max_conns: n + 16,
+                    per_peer: n + 16,
+                    idle: std::time::Duration::ZERO,
+                },
                 ..ListenLimits::default()
             },
         )
         .unwrap();
-        l.run(c.fd(), |_| {
+        l.run(c.fd(), |_, _| {
             !c.take().iter().any(|e| matches!(e, Event::Stop))
         })
         .unwrap();

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::Arc;
 use warden::auth::authsrv::decide::{Accounts, SpeaksFor};
-use warden::auth::authsrv::server::{Limits, TicketServer};
+use warden::auth::authsrv::server::TicketServer;
 use warden::auth::factotum::{Factotum, SystemEnv};
 use warden::auth::keyfs::account::passtokey;
 use warden::auth::proxy::auth_proxy;
@@ -32,7 +32,7 @@ fn main() {
         "127.0.0.1:0",
         Arc::new(db),
         SpeaksFor::default(),
-        Limits::default(),
+        warden::config::Config::default().authsrv.conns,
     )
     .expect("bind");
     println!("auth {}", srv.local_addr().expect("addr").port());

@@ -13,6 +13,14 @@ use warden::auth::ssh::cert::CertType;
 use warden::auth::ssh::key::Ed25519Key;
 use warden::auth::ssh::wire::put_string;
 use warden::config::model::ConfirmPolicy;
+
+/// The peer the in-process rounds pretend to be.
+fn bench_peer() -> warden::sys::frameserve::Peer {
+    warden::sys::frameserve::Peer {
+        who: warden::admit::Peer::Remote([127, 0, 0, 1].into()),
+        name: "bench".into(),
+    }
+}
 use warden::sys::frameserve::{self, Handler, Verdict};
 use warden::sys::signals::Shutdown;
 use warden::wire::Writer;
@@ -107,7 +115,8 @@ fn main() {
     let mut server_time = Duration::ZERO;
     let t = Instant::now();
     for _ in 0..n {
-        let mut conn = <service::Signer as Handler<()>>::open(&mut signer, &(), "bench").unwrap();
+        let mut conn =
+            <service::Signer as Handler<()>>::open(&mut signer, &(), &bench_peer()).unwrap();
         let mut step = |signer: &mut service::Signer, conn: &mut _, body: &[u8]| {
             let t = Instant::now();
             let v = <service::Signer as Handler<()>>::frame(signer, conn, body);
@@ -140,7 +149,11 @@ fn main() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let mut server = frameserve::Server::new(listener, signer, service::limits());
+    let mut server = frameserve::Server::new(
+        listener,
+        signer,
+        service::limits(&warden::config::Config::default()),
+    );
     let stop = std::sync::Arc::new(Shutdown::new().unwrap());
     let s2 = stop.clone();
     let h = std::thread::spawn(move || server.serve(s2.fd()).unwrap());
@@ -185,8 +198,11 @@ fn main() {
     println!("agent sign in-process: {}", rate(n, t.elapsed()));
     let sock = dir.join("agent");
     let listener = warden::auth::signer::agent::bind(&sock).unwrap();
-    let mut server =
-        frameserve::Server::new(listener, agent, warden::auth::signer::agent::limits());
+    let mut server = frameserve::Server::new(
+        listener,
+        agent,
+        warden::auth::signer::agent::limits(&warden::config::Config::default()),
+    );
     let stop = std::sync::Arc::new(Shutdown::new().unwrap());
     let s2 = stop.clone();
     let h = std::thread::spawn(move || server.serve(s2.fd()).unwrap());

@@ -4,6 +4,7 @@
 //! The protocol code (UCI, wire formats) is sans-IO: pure functions and
 //! state machines over bytes. I/O lives in `sys`, `daemon` and the CLI.
 
+pub mod admit;
 pub mod auth;
 pub mod cli;
 pub mod config;

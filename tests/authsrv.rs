@@ -147,6 +147,7 @@ fn bad_input_is_answered_or_closed_and_others_are_served() {
         "bad",
         Limits {
             max_conns: 64,
+            per_peer: 64,
             idle: Duration::from_millis(500),
         },
     );
@@ -196,6 +197,7 @@ fn ten_thousand_connections_in_bounded_time() {
         "many",
         Limits {
             max_conns: 64,
+            per_peer: 64,
             idle: Duration::from_secs(5),
         },
     );
@@ -228,7 +230,7 @@ fn ten_thousand_connections_in_bounded_time() {
 
 #[test]
 fn capabilities_from_a_p9any_server_are_traded_in_once() {
-    let r = start("cap", Limits::default());
+    let r = start("cap", warden::config::Config::default().authsrv.conns);
     warden::auth::authsrv::local::caps_enable(true);
     let (mut a, mut b) = UnixStream::pair().unwrap();
     a.set_read_timeout(Some(Duration::from_secs(20))).unwrap();

@@ -54,7 +54,7 @@ fn start_with(policy: PeerPolicy, limits: ListenLimits) -> Running {
     let handle = std::thread::spawn(move || {
         let server = Server::new("demo", DemoTree::new("glenda"), Limits::default());
         let mut l = Listener::new(sock, Some(&p), server, policy, limits).unwrap();
-        l.run(c.fd(), |_| {
+        l.run(c.fd(), |_, _| {
             !c.take().iter().any(|e| matches!(e, Event::Stop))
         })
         .unwrap();
@@ -563,7 +563,11 @@ fn vanished_client_is_cleaned_up() {
 
 #[test]
 fn a_thousand_idle_connections() {
-    let r = start(PeerPolicy::owner_only());
+    // one peer holding them all: its cap is raised to let it
+    let r = start_with(
+        PeerPolicy::owner_only(),
+        conn_limits(2048, 2048, Duration::from_secs(3600)),
+    );
     let t0 = Instant::now();
     let idle: Vec<Client> = (0..1000).map(|_| Client::session(&r.path)).collect();
     let opened_in = t0.elapsed();
@@ -606,36 +610,151 @@ fn a_thousand_idle_connections() {
     );
 }
 
+/// Listener limits of `per_peer` connections per uid, `max_conns` in all.
+fn conn_limits(max_conns: usize, per_peer: usize, idle: Duration) -> ListenLimits {
+    ListenLimits {
+        admit: warden::admit::Limits {
+            max_conns,
+            per_peer,
+            idle,
+        },
+        ..ListenLimits::default()
+    }
+}
+
 #[test]
-fn connections_beyond_the_limit_are_closed_at_once() {
+fn the_owner_at_its_cap_makes_room_by_closing_its_idlest_connection() {
     let r = start_with(
         PeerPolicy::owner_only(),
-        ListenLimits {
-            max_conns: 3,
-            ..ListenLimits::default()
-        },
+        conn_limits(3, 3, Duration::from_secs(3600)),
     );
     let mut held: Vec<Client> = (0..3).map(|_| Client::session(&r.path)).collect();
-    let mut extra = Client::connect(&r.path);
-    assert!(extra.closed());
-    held.pop();
-    eventually("a slot to free up", || {
-        let mut c = Client::connect(&r.path);
-        let hello = Msg::new(
-            NOTAG,
-            Fcall::Tversion {
-                msize: 8192,
-                version: "9P2000".into(),
-            },
-        );
-        let mut b = [0u8; 19];
-        // A refused client may see EPIPE on its write.
-        c.s.write_all(&hello.encode()).is_ok() && c.s.read_exact(&mut b).is_ok()
-    });
+    // the newest two were used since the first
+    for c in held.iter_mut().skip(1) {
+        assert!(matches!(
+            c.rpc(Fcall::Tstat { fid: 0 }),
+            Fcall::Rstat { .. }
+        ));
+    }
+    // a fourth is served at once, and the idlest (the first) is closed
+    let mut fresh = Client::session(&r.path);
     assert!(matches!(
-        held[0].rpc(Fcall::Tstat { fid: 0 }),
+        fresh.rpc(Fcall::Tstat { fid: 0 }),
         Fcall::Rstat { .. }
     ));
+    assert!(held[0].closed());
+    for c in held.iter_mut().skip(1) {
+        assert!(matches!(
+            c.rpc(Fcall::Tstat { fid: 0 }),
+            Fcall::Rstat { .. }
+        ));
+    }
+}
+
+#[test]
+fn idle_connections_are_closed_and_busy_ones_stay() {
+    let r = start_with(
+        PeerPolicy::owner_only(),
+        conn_limits(16, 16, Duration::from_millis(300)),
+    );
+    let mut idle = Client::session(&r.path);
+    let mut busy = Client::session(&r.path);
+    // a read that waits (the demo tree's blocking file) is not idleness
+    let Fcall::Ropen { .. } = busy.open(1, &["wait"], OREAD) else {
+        panic!("demo tree has no wait file");
+    };
+    busy.send(Fcall::Tread {
+        fid: 1,
+        offset: 0,
+        count: 100,
+    });
+    let t = Instant::now();
+    assert!(idle.closed(), "the idle connection stayed open");
+    assert!(
+        t.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        t.elapsed()
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    busy.s
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut b = [0u8; 1];
+    let e = busy.s.read(&mut b).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "busy was closed");
+}
+
+/// A client of another uid: `n` connections from one process, each
+/// sending Tversion; prints, per connection, `ok` if answered or `closed`.
+const OTHER_UID_CLIENT: &str = r#"
+import socket, struct, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+tv = struct.pack('<IBHI', 19, 100, 0xffff, 8192) + struct.pack('<H', 6) + b'9P2000'
+tv = struct.pack('<I', len(tv)) + tv[4:]
+held = []
+for i in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    held.append(s)
+    try:
+        s.sendall(tv)
+        r = s.recv(64)
+        print('ok' if r else 'closed')
+    except OSError:
+        print('closed')
+    sys.stdout.flush()
+"#;
+
+#[test]
+fn an_unprivileged_peer_beyond_its_cap_is_refused_and_others_are_served() {
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    // As root, the client runs as nobody; otherwise we are the
+    // unprivileged peer of a listener owned by someone else.
+    let (policy, as_uid) = if me == 0 {
+        (
+            PeerPolicy {
+                allow_uids: vec![65534],
+                ..PeerPolicy::owner_only()
+            },
+            Some(65534),
+        )
+    } else {
+        (
+            PeerPolicy {
+                owner: me + 1,
+                allow_uids: vec![me],
+                allow_gids: vec![],
+            },
+            None,
+        )
+    };
+    let r = start_with(policy, conn_limits(64, 2, Duration::from_secs(3600)));
+    let mut cmd = Command::new("timeout");
+    cmd.args(["30", "python3", "-c", OTHER_UID_CLIENT])
+        .arg(&r.path)
+        .arg("4");
+    if let Some(u) = as_uid {
+        use std::os::unix::process::CommandExt;
+        cmd.uid(u).gid(65534);
+    }
+    let o = cmd.output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["ok", "ok", "closed", "closed"],
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    if me == 0 {
+        // root, privileged, is not held to the others' count
+        let mut c = Client::session(&r.path);
+        assert!(matches!(
+            c.rpc(Fcall::Tstat { fid: 0 }),
+            Fcall::Rstat { .. }
+        ));
+    }
 }
 
 #[test]

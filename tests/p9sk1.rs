@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 use warden::auth::authsrv::decide::{Accounts, SpeaksFor};
 use warden::auth::authsrv::des::passtokey;
-use warden::auth::authsrv::server::{Limits, TicketServer};
+use warden::auth::authsrv::server::TicketServer;
 use warden::auth::factotum::{Factotum, SystemEnv};
 use warden::auth::proxy::auth_proxy;
 use warden::sys::signals::Shutdown;
@@ -37,7 +37,7 @@ fn ticket_service() -> (SocketAddr, Arc<Shutdown>, thread::JoinHandle<()>) {
         "127.0.0.1:0",
         Arc::new(db),
         SpeaksFor::default(),
-        Limits::default(),
+        warden::config::Config::default().authsrv.conns,
     )
     .unwrap();
     let addr = srv.local_addr().unwrap();

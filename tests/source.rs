@@ -90,6 +90,7 @@ fn debug_specs_are_recognised() {
 /// so they run (and are tested) without devices, sockets or a clock.
 const SANS_IO: &[&str] = &[
     "src/wire.rs",
+    "src/admit.rs",
     "src/config/uci.rs",
     "src/ninep/fcall.rs",
     "src/ninep/server.rs",

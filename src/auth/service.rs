@@ -34,19 +34,19 @@ pub fn factotum_policy(cfg: &config::Factotum) -> PeerPolicy {
 
 /// Run `l` as a daemon service (the factotum's, the keyfs tree's): until
 /// [`Event::Stop`] arrives on `control`; on [`Event::Reload`], `policy`
-/// maps the new configuration to the peer policy (connections already
-/// admitted stay).
+/// maps the new configuration to the peer policy and connection limits
+/// (connections already admitted stay).
 pub fn serve<T: Tree>(
     l: &mut Listener<T>,
     control: &Control,
-    mut policy: impl FnMut(&Config) -> PeerPolicy,
+    mut policy: impl FnMut(&Config) -> (PeerPolicy, config::model::ConnLimits),
 ) -> io::Result<()> {
-    l.run(control.fd(), |p| {
+    l.run(control.fd(), |p, limits| {
         let mut go = true;
         for ev in control.take() {
             match ev {
                 Event::Stop => go = false,
-                Event::Reload(cfg) => *p = policy(&cfg),
+                Event::Reload(cfg) => (*p, *limits) = policy(&cfg),
             }
         }
         go
@@ -59,14 +59,27 @@ pub fn self_name() -> String {
     crate::sys::users::name_of(unsafe { libc::geteuid() })
 }
 
+/// The listener limits of a 9P socket with connection limits `conns`.
+pub fn listen_limits(conns: config::model::ConnLimits) -> ListenLimits {
+    ListenLimits {
+        admit: conns,
+        ..ListenLimits::default()
+    }
+}
+
 /// Bind `path` and make the listener serving `auth`'s factotum.
-pub fn listen(auth: &AuthHandle, path: &Path, policy: PeerPolicy) -> io::Result<Listener<DynTree>> {
+pub fn listen(
+    auth: &AuthHandle,
+    path: &Path,
+    policy: PeerPolicy,
+    conns: config::model::ConnLimits,
+) -> io::Result<Listener<DynTree>> {
     let sock = unix::bind(path, policy.shared())?;
     // Served as a trait object, like the keyfs tree: one copy of the 9P
     // server's code in the binary, not one per tree (about 25 KB on mips).
     let tree: DynTree = Box::new(FactotumTree::new(auth.clone(), &self_name()));
     let server = Server::new("factotum", tree, Limits::default());
-    let l = Listener::new(sock, Some(path), server, policy, ListenLimits::default())?;
+    let l = Listener::new(sock, Some(path), server, policy, listen_limits(conns))?;
     log::info!("factotum: serving {}", path.display());
     Ok(l)
 }
@@ -78,7 +91,7 @@ pub fn serve_until(
     control: RawFd,
     mut go: impl FnMut() -> bool,
 ) -> io::Result<()> {
-    l.run(control, |_| go())
+    l.run(control, |_, _| go())
 }
 
 /// The daemon's factotum service.
@@ -93,9 +106,12 @@ impl Service for FactotumService {
 
     fn run(self: Box<Self>, ctx: Ctx) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let path = socket_path(&ctx.config);
-        let mut l = listen(&self.auth, &path, factotum_policy(&ctx.config.factotum))
+        let f = &ctx.config.factotum;
+        let mut l = listen(&self.auth, &path, factotum_policy(f), f.conns)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        serve(&mut l, &ctx.control, |cfg| factotum_policy(&cfg.factotum))?;
+        serve(&mut l, &ctx.control, |cfg| {
+            (factotum_policy(&cfg.factotum), cfg.factotum.conns)
+        })?;
         Ok(())
     }
 }

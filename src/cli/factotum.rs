@@ -45,7 +45,7 @@ impl FactotumCmd {
         let sigs = crate::sys::signals::SignalPipe::install()?;
         let auth = AuthHandle::new(&crate::auth::service::self_name());
         let policy = crate::auth::service::factotum_policy(&cfg.factotum);
-        let mut l = crate::auth::service::listen(&auth, &path, policy)
+        let mut l = crate::auth::service::listen(&auth, &path, policy, cfg.factotum.conns)
             .map_err(|e| Fail::msg(format!("{}: {e}", path.display())))?;
         crate::auth::service::serve_until(&mut l, sigs.fd(), || {
             !sigs

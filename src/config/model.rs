@@ -280,6 +280,8 @@ pub struct Factotum {
     pub allow_uid: Vec<u32>,
     /// Primary gids allowed to connect, likewise.
     pub allow_gid: Vec<u32>,
+    /// Connections: `max_conns`, `peer_conns`, `idle_timeout`.
+    pub conns: ConnLimits,
 }
 
 impl Default for Factotum {
@@ -289,8 +291,42 @@ impl Default for Factotum {
             socket: None,
             allow_uid: Vec::new(),
             allow_gid: Vec::new(),
+            conns: ConnLimits {
+                max_conns: 1024,
+                per_peer: 64,
+                idle: Duration::from_secs(3600),
+            },
         }
     }
+}
+
+/// The connection limits of one socket (see [`crate::admit`]): the
+/// options `max_conns` (all unprivileged peers together), `peer_conns`
+/// (any one uid or address; root and the owner then close their idlest
+/// connection instead of being refused) and `idle_timeout` (a silent
+/// connection waiting on nothing is closed; 0: never).
+pub type ConnLimits = crate::admit::Limits;
+
+/// Read `<prefix>max_conns`, `<prefix>peer_conns` and
+/// `<prefix>idle_timeout`; counts must be at least 1.
+fn conn_limits(o: &Options<'_>, prefix: &str, d: ConnLimits) -> Result<ConnLimits, ConfigError> {
+    let names = [
+        format!("{prefix}max_conns"),
+        format!("{prefix}peer_conns"),
+        format!("{prefix}idle_timeout"),
+    ];
+    let l = ConnLimits {
+        max_conns: o.get(&names[0], d.max_conns)?,
+        per_peer: o.get(&names[1], d.per_peer)?,
+        idle: o.get(&names[2], d.idle)?,
+    };
+    for (name, n) in [(&names[0], l.max_conns), (&names[1], l.per_peer)] {
+        if n == 0 {
+            let line = o.line_of(name);
+            return Err(o.error(line, name, "0 would refuse every connection; at least 1"));
+        }
+    }
+    Ok(l)
 }
 
 /// `config keyfs`: the encrypted user database.
@@ -312,6 +348,9 @@ pub struct Keyfs {
     /// The admin 9P socket of the keyfs tree; empty means
     /// `<run_dir>/keyfs`. Only the daemon's uid and root may connect.
     pub socket: Option<PathBuf>,
+    /// Connections to that socket (`max_conns`, `peer_conns`,
+    /// `idle_timeout`).
+    pub conns: ConnLimits,
 }
 
 /// `attended` (unlock by hand after boot) or `unattended` (key file).
@@ -342,6 +381,11 @@ impl Default for Keyfs {
             kdf_iterations: 35_000,
             otp_window: 1,
             socket: None,
+            conns: ConnLimits {
+                max_conns: 64,
+                per_peer: 16,
+                idle: Duration::from_secs(600),
+            },
         }
     }
 }
@@ -359,10 +403,10 @@ pub struct Authsrv {
     pub speaksfor: Vec<String>,
     /// Answer AuthPass (password changes, the old password proven).
     pub allow_passwd: bool,
-    /// Open connections at most; more are closed at once.
-    pub max_conns: usize,
-    /// A connection silent this long is closed.
-    pub idle_timeout: Duration,
+    /// Connections (`max_conns`, `peer_conns` per address,
+    /// `idle_timeout`: a connection silent this long, mid-request or
+    /// between requests, is closed).
+    pub conns: ConnLimits,
 }
 
 impl Default for Authsrv {
@@ -373,8 +417,11 @@ impl Default for Authsrv {
             authdom: String::new(),
             speaksfor: Vec::new(),
             allow_passwd: false,
-            max_conns: 128,
-            idle_timeout: Duration::from_secs(10),
+            conns: ConnLimits {
+                max_conns: 128,
+                per_peer: 16,
+                idle: Duration::from_secs(10),
+            },
         }
     }
 }
@@ -400,6 +447,12 @@ pub struct Signer {
     /// Answer for keys added with confirm while no confirmer is attached:
     /// deny (default) or allow.
     pub agent_confirm: ConfirmPolicy,
+    /// Connections to the signer (`max_conns`, `peer_conns` per address,
+    /// `idle_timeout`).
+    pub conns: ConnLimits,
+    /// Connections to the agent (`agent_max_conns`, `agent_peer_conns`
+    /// per uid, `agent_idle_timeout`).
+    pub agent_conns: ConnLimits,
 }
 
 /// What the agent answers for a confirm-constrained key.
@@ -431,6 +484,16 @@ impl Default for Signer {
             agent_socket: None,
             agent_uids: Vec::new(),
             agent_confirm: ConfirmPolicy::Deny,
+            conns: ConnLimits {
+                max_conns: 32,
+                per_peer: 8,
+                idle: Duration::from_secs(15),
+            },
+            agent_conns: ConnLimits {
+                max_conns: 64,
+                per_peer: 16,
+                idle: Duration::from_secs(300),
+            },
         }
     }
 }
@@ -498,6 +561,7 @@ impl Factotum {
             socket: o.get_opt("socket")?,
             allow_uid: o.list("allow_uid")?,
             allow_gid: o.list("allow_gid")?,
+            conns: conn_limits(o, "", d.conns)?,
         })
     }
 }
@@ -518,14 +582,10 @@ impl Keyfs {
             kdf_iterations: o.get("kdf_iterations", d.kdf_iterations)?,
             otp_window: o.get("otp_window", d.otp_window)?,
             socket: o.get_opt("socket")?,
+            conns: conn_limits(o, "", d.conns)?,
         };
         if k.kdf_iterations < 1000 {
-            let line = o
-                .sec
-                .options
-                .iter()
-                .find(|(n, _)| n == "kdf_iterations")
-                .map_or(o.sec.line, |(_, v)| v.line);
+            let line = o.line_of("kdf_iterations");
             return Err(o.error(
                 line,
                 "kdf_iterations",
@@ -545,8 +605,7 @@ impl Authsrv {
             authdom: o.get("authdom", d.authdom)?,
             speaksfor: o.list("speaksfor")?,
             allow_passwd: o.get("allow_passwd", d.allow_passwd)?,
-            max_conns: o.get("max_conns", d.max_conns)?,
-            idle_timeout: o.get("idle_timeout", d.idle_timeout)?,
+            conns: conn_limits(o, "", d.conns)?,
         };
         if let Err(e) = crate::auth::authsrv::decide::SpeaksFor::parse(&a.speaksfor) {
             return Err(o.error(o.sec.line, "speaksfor", e));
@@ -570,6 +629,8 @@ impl Signer {
             agent_socket: o.get_opt("agent_socket")?,
             agent_uids: o.list("agent_uids")?,
             agent_confirm: o.get("agent_confirm", d.agent_confirm)?,
+            conns: conn_limits(o, "", d.conns)?,
+            agent_conns: conn_limits(o, "agent_", d.agent_conns)?,
         })
     }
 }
@@ -712,6 +773,15 @@ impl<'a> Options<'a> {
     }
 
     /// An error about option `name` at `line`.
+    /// The line of option `name`, else the section's.
+    pub fn line_of(&self, name: &str) -> usize {
+        self.sec
+            .options
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(self.sec.line, |(_, v)| v.line)
+    }
+
     pub fn error(&self, line: usize, name: &str, msg: impl fmt::Display) -> ConfigError {
         ConfigError {
             file: self.file.to_path_buf(),
@@ -866,6 +936,26 @@ mod tests {
             ]
         );
         assert_eq!(Uplink::default().switch_timeout, Duration::from_secs(20));
+    }
+
+    #[test]
+    fn connection_limits_per_socket() {
+        let (cfg, w) = uci(
+            "config factotum\n option peer_conns 8\n option idle_timeout 0\nconfig signer\n option agent_max_conns 5\n option agent_idle_timeout 1m\n option max_conns 3\n",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(cfg.factotum.conns.per_peer, 8);
+        assert_eq!(cfg.factotum.conns.idle, Duration::ZERO);
+        assert_eq!(cfg.factotum.conns.max_conns, 1024);
+        assert_eq!(cfg.signer.agent_conns.max_conns, 5);
+        assert_eq!(cfg.signer.agent_conns.idle, Duration::from_secs(60));
+        assert_eq!(cfg.signer.conns.max_conns, 3);
+        assert_eq!(cfg.keyfs.conns, Keyfs::default().conns);
+        let e = uci("config keyfs\n option enabled 1\n option peer_conns 0\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.to_string().contains("peer_conns"), "{e}");
+        assert!(e.to_string().contains("at least 1"), "{e}");
     }
 
     #[test]

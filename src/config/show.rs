@@ -61,6 +61,7 @@ pub fn to_uci(c: &Config) -> String {
     w.opt_path("socket", f.socket.as_ref());
     w.list("allow_uid", &f.allow_uid);
     w.list("allow_gid", &f.allow_gid);
+    w.conns("", &f.conns);
 
     let k = &c.keyfs;
     w.section("keyfs", "keyfs");
@@ -77,6 +78,7 @@ pub fn to_uci(c: &Config) -> String {
     w.opt("kdf_iterations", &k.kdf_iterations);
     w.opt("otp_window", &k.otp_window);
     w.opt_path("socket", k.socket.as_ref());
+    w.conns("", &k.conns);
 
     let a = &c.authsrv;
     w.section("authsrv", "authsrv");
@@ -85,8 +87,7 @@ pub fn to_uci(c: &Config) -> String {
     w.opt("authdom", &a.authdom);
     w.list("speaksfor", &a.speaksfor);
     w.bool("allow_passwd", a.allow_passwd);
-    w.opt("max_conns", &a.max_conns);
-    w.duration("idle_timeout", a.idle_timeout);
+    w.conns("", &a.conns);
 
     let s = &c.signer;
     w.section("signer", "signer");
@@ -104,6 +105,8 @@ pub fn to_uci(c: &Config) -> String {
             ConfirmPolicy::Allow => &"allow",
         },
     );
+    w.conns("", &s.conns);
+    w.conns("agent_", &s.agent_conns);
     w.0
 }
 
@@ -157,6 +160,13 @@ impl Uci {
 
     fn duration(&mut self, name: &str, d: Duration) {
         self.opt(name, &format_duration(d));
+    }
+
+    /// A socket's connection limits, as `conn_limits` reads them.
+    fn conns(&mut self, prefix: &str, l: &crate::config::model::ConnLimits) {
+        self.opt(&format!("{prefix}max_conns"), &l.max_conns);
+        self.opt(&format!("{prefix}peer_conns"), &l.per_peer);
+        self.duration(&format!("{prefix}idle_timeout"), l.idle);
     }
 
     fn path(&mut self, name: &str, p: &Path) {

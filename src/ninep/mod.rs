@@ -27,7 +27,7 @@
 //! let sock = unix::bind(path, policy.shared())?;
 //! let server = Server::new("factotum", DemoTree::new("root"), Limits::default());
 //! let mut l = unix::Listener::new(sock, Some(path), server, policy, Default::default())?;
-//! serve(&mut l, &ctx.control, |cfg| factotum_policy(&cfg.factotum))
+//! serve(&mut l, &ctx.control, |cfg| (factotum_policy(&cfg.factotum), cfg.factotum.conns))
 //! # }
 //! ```
 //!

@@ -368,6 +368,15 @@ impl<T: Tree> Server<T> {
         self.sessions.len()
     }
 
+    /// Does `conn` wait on the server (a read pending, such as the confirm
+    /// or needkey file's)? Such a connection is not idle however long the
+    /// wire stays silent.
+    pub fn waiting(&self, conn: ConnId) -> bool {
+        self.sessions
+            .get(&conn)
+            .is_some_and(|s| !s.pending.is_empty())
+    }
+
     /// The largest message `conn` may send now (its negotiated msize).
     pub fn msize(&self, conn: ConnId) -> u32 {
         self.sessions

@@ -24,11 +24,14 @@
 use super::fcall::Framer;
 use super::server::{ConnId, Peer, Server, Tree};
 use super::vecmap::VecMap;
+use crate::admit;
+use crate::sys::poll;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Who may connect. Root and the owner always may; others only when
 /// listed. Only the owner and root get the files' owner permissions.
@@ -45,8 +48,7 @@ impl PeerPolicy {
     /// Only the current effective uid and root.
     pub fn owner_only() -> PeerPolicy {
         PeerPolicy {
-            // SAFETY: geteuid cannot fail and takes no arguments.
-            owner: unsafe { libc::geteuid() },
+            owner: crate::sys::cred::euid(),
             allow_uids: Vec::new(),
             allow_gids: Vec::new(),
         }
@@ -70,31 +72,12 @@ impl PeerPolicy {
     }
 }
 
-/// The peer credentials of a connected Unix socket.
+/// The peer credentials of a connected Unix socket ([`crate::sys::cred`]).
 pub fn peer_cred(fd: RawFd) -> io::Result<Peer> {
-    let mut cred = libc::ucred {
-        pid: 0,
-        uid: 0,
-        gid: 0,
-    };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: `cred` and `len` are valid for writes of the sizes given.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&mut cred as *mut libc::ucred).cast(),
-            &mut len,
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(Peer {
-        pid: cred.pid,
-        uid: cred.uid,
-        gid: cred.gid,
+    crate::sys::cred::peer(fd).map(|c| Peer {
+        pid: c.pid,
+        uid: c.uid,
+        gid: c.gid,
     })
 }
 
@@ -246,8 +229,9 @@ pub fn bind(path: &Path, shared: bool) -> io::Result<UnixListener> {
 /// Limits of the listener (the server has its own).
 #[derive(Debug, Clone, Copy)]
 pub struct ListenLimits {
-    /// Connections served at once; more are accepted and closed at once.
-    pub max_conns: usize,
+    /// Who gets a connection, and how long an idle one lives
+    /// ([`crate::admit`]); more are accepted and closed at once.
+    pub admit: admit::Limits,
     /// Queued output past which a connection's input is not read.
     pub out_cap: usize,
 }
@@ -255,7 +239,11 @@ pub struct ListenLimits {
 impl Default for ListenLimits {
     fn default() -> Self {
         ListenLimits {
-            max_conns: 2048,
+            admit: admit::Limits {
+                max_conns: 1024,
+                per_peer: 64,
+                idle: Duration::from_secs(3600),
+            },
             out_cap: 64 * 1024,
         }
     }
@@ -263,10 +251,13 @@ impl Default for ListenLimits {
 
 struct Conn {
     fd: OwnedFd,
+    peer: admit::Peer,
     input: Framer,
     out: Vec<u8>,
     out_off: usize,
     dead: bool,
+    /// When the peer last sent or took bytes.
+    last: Instant,
 }
 
 impl Conn {
@@ -304,6 +295,10 @@ pub struct Listener<T: Tree> {
     limits: ListenLimits,
     /// Sorted by id; new connections get larger ids, so they append.
     conns: VecMap<ConnId, Conn>,
+    admission: admit::Admission,
+    refusals: admit::Refusals,
+    /// The refusal log's clock.
+    epoch: Instant,
     accept_paused: bool,
     scratch: Vec<u8>,
 }
@@ -340,6 +335,9 @@ impl<T: Tree> Listener<T> {
             path,
             limits,
             conns: VecMap::new(),
+            admission: admit::Admission::new(limits.admit),
+            refusals: admit::Refusals::default(),
+            epoch: Instant::now(),
             accept_paused: false,
             scratch: Vec::new(),
         })
@@ -360,23 +358,26 @@ impl<T: Tree> Listener<T> {
 
     /// Serve until `on_control` returns false. It is called whenever
     /// `control` (e.g. the daemon's [`crate::service::Control`] fd) is
-    /// readable, and may change the peer policy (a reload).
+    /// readable, and may change the peer policy and the connection limits
+    /// (a reload; connections already open stay).
     pub fn run(
         &mut self,
         control: RawFd,
-        mut on_control: impl FnMut(&mut PeerPolicy) -> bool,
+        mut on_control: impl FnMut(&mut PeerPolicy, &mut admit::Limits) -> bool,
     ) -> io::Result<()> {
         let mut fds: Vec<libc::pollfd> = Vec::new();
         let mut ids: Vec<ConnId> = Vec::new();
         loop {
             fds.clear();
             ids.clear();
-            fds.push(pollfd(control, libc::POLLIN));
-            fds.push(pollfd(
+            fds.push(poll::fd(control, libc::POLLIN));
+            fds.push(poll::fd(
                 self.sock.as_raw_fd(),
                 if self.accept_paused { 0 } else { libc::POLLIN },
             ));
-            let mut timeout = -1;
+            let now = Instant::now();
+            let mut timeout = self.refusals.wait(self.millis(now));
+            let mut sooner = |t: Duration| timeout = Some(timeout.map_or(t, |o| o.min(t)));
             for (&id, c) in self.conns.iter() {
                 let mut ev = 0;
                 let msize = self.server.msize(id);
@@ -385,31 +386,35 @@ impl<T: Tree> Listener<T> {
                         ev |= libc::POLLIN;
                     }
                     if c.input.ready(msize) {
-                        timeout = 0;
+                        sooner(Duration::ZERO);
                     }
                 }
                 if c.queued() > 0 {
                     ev |= libc::POLLOUT;
                 }
-                fds.push(pollfd(c.fd.as_raw_fd(), ev));
+                if !self.server.waiting(id) {
+                    if let Some(t) = self.limits.admit.idle_left(now.duration_since(c.last)) {
+                        sooner(t);
+                    }
+                }
+                fds.push(poll::fd(c.fd.as_raw_fd(), ev));
                 ids.push(id);
             }
-            // SAFETY: `fds` is a valid array of fds.len() pollfds.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
+            poll::poll(&mut fds, timeout)?;
+            if fds.first().is_some_and(|f| f.revents != 0) {
+                let go = on_control(&mut self.policy, &mut self.limits.admit);
+                self.admission.limits = self.limits.admit;
+                if !go {
+                    return Ok(());
                 }
-                return Err(e);
             }
-            if fds.first().is_some_and(|f| f.revents != 0) && !on_control(&mut self.policy) {
-                return Ok(());
-            }
-            if fds.get(1).is_some_and(|f| f.revents & libc::POLLIN != 0) {
-                self.accept_some();
-            }
+            let now = Instant::now();
             for (f, id) in fds.iter().skip(2).zip(&ids) {
+                if f.revents != 0 {
+                    if let Some(c) = self.conns.get_mut(id) {
+                        c.last = now;
+                    }
+                }
                 if f.revents & libc::POLLOUT != 0 {
                     self.flush(*id);
                 }
@@ -421,8 +426,71 @@ impl<T: Tree> Listener<T> {
                 self.process(*id);
             }
             self.route();
+            self.expire_idle(now);
             self.reap();
+            // accept after the reap, so closed connections make room
+            if fds.get(1).is_some_and(|f| f.revents & libc::POLLIN != 0) {
+                self.accept_some();
+            }
+            if let Some(line) = self.refusals.due(self.millis(Instant::now())) {
+                log::warn!("{}: {line}", shown(&self.path));
+            }
         }
+    }
+
+    /// The refusal log's clock: milliseconds since the listener started.
+    fn millis(&self, now: Instant) -> u64 {
+        now.duration_since(self.epoch).as_millis() as u64
+    }
+
+    /// Close connections idle past the limit that wait on nothing (a
+    /// pending read, such as `key confirm` waiting for a request, is not
+    /// idleness).
+    fn expire_idle(&mut self, now: Instant) {
+        for (&id, c) in self.conns.iter_mut() {
+            if !c.dead
+                && self
+                    .limits
+                    .admit
+                    .idle_expired(now.duration_since(c.last), self.server.waiting(id))
+            {
+                log::debug!("{}: connection {id} idle, closed", shown(&self.path));
+                c.dead = true;
+            }
+        }
+    }
+
+    /// Refuse a connection (it is dropped, so closed, by the caller).
+    fn refuse(&mut self, peer: admit::Peer, why: admit::Why) {
+        if let Some(line) = self
+            .refusals
+            .refused(peer, why, self.millis(Instant::now()))
+        {
+            log::warn!("{}: {line}", shown(&self.path));
+        }
+    }
+
+    /// Make room for a privileged peer at its cap: close its connection
+    /// idle longest that waits on nothing. False when all are busy.
+    fn evict_idlest(&mut self, peer: admit::Peer) -> bool {
+        let victim = self
+            .conns
+            .iter()
+            .filter(|(id, c)| c.peer == peer && !c.dead && !self.server.waiting(**id))
+            .min_by_key(|(_, c)| c.last)
+            .map(|(id, _)| *id);
+        let Some(id) = victim else {
+            return false;
+        };
+        log::debug!(
+            "{}: connection {id} ({peer}) closed to make room",
+            shown(&self.path)
+        );
+        if let Some(c) = self.conns.get_mut(&id) {
+            c.dead = true;
+        }
+        self.reap();
+        true
     }
 
     fn accept_some(&mut self) {
@@ -439,16 +507,6 @@ impl<T: Tree> Listener<T> {
                     return;
                 }
             };
-            if self.conns.len() >= self.limits.max_conns {
-                // Hang up at once rather than leave the client waiting in
-                // the backlog.
-                log::warn!(
-                    "{}: {} connections already, refusing another",
-                    shown(&self.path),
-                    self.conns.len()
-                );
-                continue;
-            }
             let peer = match peer_cred(stream.as_raw_fd()) {
                 Ok(p) => p,
                 Err(e) => {
@@ -469,6 +527,22 @@ impl<T: Tree> Listener<T> {
                 );
                 continue;
             };
+            let who = admit::Peer::Local {
+                uid: peer.uid,
+                privileged: owner,
+            };
+            match self.admission.decide(&who) {
+                admit::Decision::Admit => {}
+                admit::Decision::EvictIdlest if self.evict_idlest(who) => {}
+                admit::Decision::EvictIdlest => {
+                    self.refuse(who, admit::Why::PeerFull);
+                    continue;
+                }
+                admit::Decision::Refuse(why) => {
+                    self.refuse(who, why);
+                    continue;
+                }
+            }
             if let Err(e) = stream.set_nonblocking(true) {
                 log::warn!("{}: {e}", shown(&self.path));
                 continue;
@@ -480,14 +554,17 @@ impl<T: Tree> Listener<T> {
                 peer.uid,
                 peer.pid
             );
+            self.admission.opened(who);
             self.conns.insert(
                 id,
                 Conn {
                     fd: OwnedFd::from(stream),
+                    peer: who,
                     input: Framer::new(),
                     out: Vec::new(),
                     out_off: 0,
                     dead: false,
+                    last: Instant::now(),
                 },
             );
         }
@@ -614,7 +691,9 @@ impl<T: Tree> Listener<T> {
             .map(|(id, _)| *id)
             .collect();
         for id in dead {
-            self.conns.remove(&id);
+            if let Some(c) = self.conns.remove(&id) {
+                self.admission.closed(&c.peer);
+            }
             self.server.disconnect(id);
             self.accept_paused = false;
             log::debug!("{}: connection {id} closed", shown(&self.path));
@@ -632,14 +711,6 @@ impl<T: Tree> Drop for Listener<T> {
                 }
             }
         }
-    }
-}
-
-fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
-    libc::pollfd {
-        fd,
-        events,
-        revents: 0,
     }
 }
 

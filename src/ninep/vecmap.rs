@@ -103,6 +103,10 @@ impl<K: Ord, V> VecMap<K, V> {
         self.0.iter().map(|e| (&e.0, &e.1))
     }
 
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
+        self.0.iter_mut().map(|(k, v)| (&*k, v))
+    }
+
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> {
         self.0.iter().map(|e| &e.0)
     }

@@ -1,20 +1,33 @@
-//! A small poll(2) server for length-prefixed frames (uint32 big-endian
-//! length, then the body), shared by the signer (TCP) and the ssh-agent
-//! (Unix socket). One thread, no thread per connection: each connection
-//! has an input buffer and an output buffer; a silent connection is closed
-//! after an idle timeout; past `max_conns` new connections are closed at
-//! once; a frame longer than `max_frame` closes its connection.
+//! A small poll(2) server for framed request/answer protocols, shared by
+//! the signer (TCP), the ssh-agent (Unix socket) and the ticket service
+//! (TCP). One thread, no thread per connection: each connection has an
+//! input buffer and an output buffer. Who gets a connection, how many
+//! each peer holds and when a silent one is closed is the shared
+//! admission policy ([`crate::admit`]); a frame the handler calls bad
+//! closes its connection.
+//!
+//! Frames are `uint32 len, body` (big-endian length) unless the handler
+//! splits its input otherwise ([`Handler::split`]: the ticket service's
+//! requests are fixed-size records).
 
+use crate::admit;
+use crate::sys::poll;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Limits that keep one client from hurting the others.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    pub max_conns: usize,
-    pub idle: Duration,
+    pub admit: admit::Limits,
     pub max_frame: usize,
+}
+
+/// Who connected: the admission policy's key and a name for logs.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub who: admit::Peer,
+    pub name: String,
 }
 
 /// Something that accepts connections (non-blocking).
@@ -22,7 +35,7 @@ pub trait Listen {
     type Stream: Read + Write + AsRawFd;
     fn fd(&self) -> RawFd;
     /// Ok(None) when nothing is pending.
-    fn accept_one(&self) -> io::Result<Option<(Self::Stream, String)>>;
+    fn accept_one(&self) -> io::Result<Option<(Self::Stream, Peer)>>;
 }
 
 impl Listen for std::net::TcpListener {
@@ -30,12 +43,16 @@ impl Listen for std::net::TcpListener {
     fn fd(&self) -> RawFd {
         self.as_raw_fd()
     }
-    fn accept_one(&self) -> io::Result<Option<(Self::Stream, String)>> {
+    fn accept_one(&self) -> io::Result<Option<(Self::Stream, Peer)>> {
         match self.accept() {
             Ok((s, a)) => {
                 s.set_nonblocking(true)?;
                 let _ = s.set_nodelay(true);
-                Ok(Some((s, a.to_string())))
+                let peer = Peer {
+                    who: admit::Peer::Remote(a.ip()),
+                    name: a.to_string(),
+                };
+                Ok(Some((s, peer)))
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
             Err(e) => Err(e),
@@ -48,14 +65,28 @@ impl Listen for std::os::unix::net::UnixListener {
     fn fd(&self) -> RawFd {
         self.as_raw_fd()
     }
-    fn accept_one(&self) -> io::Result<Option<(Self::Stream, String)>> {
-        match self.accept() {
-            Ok((s, _)) => {
-                s.set_nonblocking(true)?;
-                Ok(Some((s, "unix".into())))
+    /// The peer is its uid (SO_PEERCRED); a peer whose credentials cannot
+    /// be read is closed at once.
+    fn accept_one(&self) -> io::Result<Option<(Self::Stream, Peer)>> {
+        loop {
+            match self.accept() {
+                Ok((s, _)) => {
+                    let Ok(c) = super::cred::peer(s.as_raw_fd()) else {
+                        continue;
+                    };
+                    s.set_nonblocking(true)?;
+                    let peer = Peer {
+                        who: admit::Peer::Local {
+                            uid: c.uid,
+                            privileged: super::cred::privileged(c.uid),
+                        },
+                        name: format!("uid {} pid {}", c.uid, c.pid),
+                    };
+                    return Ok(Some((s, peer)));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) => return Err(e),
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) => Err(e),
         }
     }
 }
@@ -70,15 +101,54 @@ pub enum Verdict {
     Close,
 }
 
+/// How the input buffered so far splits ([`Handler::split`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// Not a whole frame yet.
+    Need,
+    /// A frame: `len` bytes of body after `skip` bytes of header.
+    Frame { skip: usize, len: usize },
+    /// Not a frame of this protocol: close the connection.
+    Bad,
+}
+
+/// Why a connection closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// The peer hung up, or a read or write failed.
+    Gone,
+    /// Silent past the idle limit.
+    Idle,
+    /// A bad frame, or the handler's Close.
+    Done,
+    /// Closed to make room for a new connection of the same privileged
+    /// peer ([`admit::Decision::EvictIdlest`]).
+    Evicted,
+}
+
 /// The protocol side of a server.
 pub trait Handler<S> {
     type Conn;
-    /// A new connection; None refuses it (closed at once).
-    fn open(&mut self, stream: &S, peer: &str) -> Option<Self::Conn>;
+    /// A new connection the admission policy let in; None refuses it
+    /// (closed at once).
+    fn open(&mut self, stream: &S, peer: &Peer) -> Option<Self::Conn>;
+    /// How `buf` splits into frames; the default is `uint32 len, body`
+    /// with bodies of 1 to `max_frame` bytes.
+    fn split(&self, _conn: &Self::Conn, buf: &[u8], max_frame: usize) -> Split {
+        length_prefixed(buf, max_frame)
+    }
     /// One complete frame body.
     fn frame(&mut self, conn: &mut Self::Conn, body: &[u8]) -> Verdict;
-    /// The connection is gone (peer closed, idle, error or our Close).
-    fn closed(&mut self, conn: Self::Conn, peer: &str);
+    /// The connection is gone.
+    fn closed(&mut self, conn: Self::Conn, peer: &Peer, why: Closed);
+    /// The admission policy refused a connection (already logged).
+    fn refused(&mut self, _peer: &Peer) {}
+    /// One more descriptor to watch (a control socket) and what to do
+    /// when it is readable.
+    fn extra_fd(&self) -> Option<RawFd> {
+        None
+    }
+    fn extra(&mut self) {}
 }
 
 /// `uint32 len, body`.
@@ -89,9 +159,24 @@ pub fn frame(body: &[u8]) -> Vec<u8> {
     v
 }
 
+/// Split `uint32 len, body` frames; an empty or oversized body is bad.
+pub fn length_prefixed(buf: &[u8], max_frame: usize) -> Split {
+    let Some(&[a, b, c, d]) = buf.get(..4) else {
+        return Split::Need;
+    };
+    let len = u32::from_be_bytes([a, b, c, d]) as usize;
+    if len == 0 || len > max_frame {
+        Split::Bad
+    } else if buf.len() < 4 + len {
+        Split::Need
+    } else {
+        Split::Frame { skip: 4, len }
+    }
+}
+
 struct Conn<S, C> {
     stream: S,
-    peer: String,
+    peer: Peer,
     state: C,
     inbuf: Vec<u8>,
     out: Vec<u8>,
@@ -103,16 +188,11 @@ struct Conn<S, C> {
 pub struct Server<L: Listen, H: Handler<L::Stream>> {
     pub listener: L,
     pub handler: H,
-    pub limits: Limits,
+    limits: Limits,
+    admission: admit::Admission,
+    refusals: admit::Refusals,
+    epoch: Instant,
     conns: Vec<Conn<L::Stream, H::Conn>>,
-}
-
-fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
-    libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    }
 }
 
 impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
@@ -120,7 +200,10 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
         Server {
             listener,
             handler,
+            admission: admit::Admission::new(limits.admit),
             limits,
+            refusals: admit::Refusals::default(),
+            epoch: Instant::now(),
             conns: Vec::new(),
         }
     }
@@ -129,137 +212,234 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
         self.conns.len()
     }
 
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// New limits (a reload); connections already open stay.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.admission.limits = limits.admit;
+        self.limits = limits;
+    }
+
+    fn millis(&self, now: Instant) -> u64 {
+        now.duration_since(self.epoch).as_millis() as u64
+    }
+
     /// Serve until `stop` is readable (it is not drained).
     pub fn serve(&mut self, stop: RawFd) -> io::Result<()> {
+        let mut fds = Vec::new();
         loop {
-            let mut fds = Vec::with_capacity(2 + self.conns.len());
-            fds.push(pollfd(stop, libc::POLLIN));
-            fds.push(pollfd(self.listener.fd(), libc::POLLIN));
+            fds.clear();
+            fds.push(poll::fd(stop, libc::POLLIN));
+            fds.push(poll::fd(self.listener.fd(), libc::POLLIN));
+            // -1 when there is none: poll ignores it
+            fds.push(poll::fd(
+                self.handler.extra_fd().unwrap_or(-1),
+                libc::POLLIN,
+            ));
             for c in &self.conns {
                 let ev = if c.out.is_empty() {
                     libc::POLLIN
                 } else {
                     libc::POLLOUT
                 };
-                fds.push(pollfd(c.stream.as_raw_fd(), ev));
+                fds.push(poll::fd(c.stream.as_raw_fd(), ev));
             }
             let now = Instant::now();
-            let timeout = self
+            let idle = self
                 .conns
                 .iter()
-                .map(|c| (c.last + self.limits.idle).saturating_duration_since(now))
+                .filter_map(|c| self.limits.admit.idle_left(now.duration_since(c.last)))
                 .min();
-            let ms = timeout.map_or(-1, |t| t.as_millis().min(60_000) as i32 + 1);
-            // SAFETY: `fds` is a valid array of pollfd for the call.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e);
-            }
-            if fds[0].revents != 0 {
+            let log = self.refusals.wait(self.millis(now));
+            let timeout = match (idle, log) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            poll::poll(&mut fds, timeout)?;
+            if fds.first().is_some_and(|f| f.revents != 0) {
                 return Ok(());
             }
             let now = Instant::now();
             let mut keep = Vec::with_capacity(self.conns.len());
-            for (mut c, fd) in std::mem::take(&mut self.conns).into_iter().zip(&fds[2..]) {
+            let ready = fds.get(3..).unwrap_or(&[]);
+            for (mut c, fd) in std::mem::take(&mut self.conns).into_iter().zip(ready) {
                 let alive = if fd.revents != 0 {
                     self.service(&mut c, now)
+                } else if self
+                    .limits
+                    .admit
+                    .idle_expired(now.duration_since(c.last), false)
+                {
+                    log::debug!("{}: idle, closed", c.peer.name);
+                    Err(Closed::Idle)
                 } else {
-                    now.duration_since(c.last) < self.limits.idle
+                    Ok(())
                 };
-                if alive {
-                    keep.push(c);
-                } else {
-                    self.handler.closed(c.state, &c.peer);
+                match alive {
+                    Ok(()) => keep.push(c),
+                    Err(why) => {
+                        self.admission.closed(&c.peer.who);
+                        self.handler.closed(c.state, &c.peer, why);
+                    }
                 }
             }
             self.conns = keep;
-            if fds[1].revents != 0 {
+            if fds.get(1).is_some_and(|f| f.revents != 0) {
                 self.accept(now);
+            }
+            if fds.get(2).is_some_and(|f| f.revents != 0) {
+                self.handler.extra();
+            }
+            if let Some(line) = self.refusals.due(self.millis(Instant::now())) {
+                log::warn!("{line}");
             }
         }
     }
 
     fn accept(&mut self, now: Instant) {
         loop {
-            match self.listener.accept_one() {
-                Ok(Some((stream, peer))) => {
-                    if self.conns.len() >= self.limits.max_conns {
-                        log::warn!("{peer} refused, {} connections open", self.conns.len());
-                        continue;
-                    }
-                    let Some(state) = self.handler.open(&stream, &peer) else {
-                        continue;
-                    };
-                    self.conns.push(Conn {
-                        stream,
-                        peer,
-                        state,
-                        inbuf: Vec::new(),
-                        out: Vec::new(),
-                        close_after_write: false,
-                        last: now,
-                    });
-                }
+            let (stream, peer) = match self.listener.accept_one() {
+                Ok(Some(x)) => x,
                 Ok(None) => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
+                    // EMFILE and friends: log and try again on the next wake.
                     log::warn!("accept: {e}");
                     return;
                 }
+            };
+            let why = match self.admission.decide(&peer.who) {
+                admit::Decision::Admit => None,
+                admit::Decision::EvictIdlest if self.evict_idlest(&peer.who) => None,
+                admit::Decision::EvictIdlest => Some(admit::Why::PeerFull),
+                admit::Decision::Refuse(why) => Some(why),
+            };
+            if let Some(why) = why {
+                if let Some(line) = self.refusals.refused(peer.who, why, self.millis(now)) {
+                    log::warn!("{line}");
+                }
+                self.handler.refused(&peer);
+                continue; // dropped: closed at once
             }
+            let Some(state) = self.handler.open(&stream, &peer) else {
+                continue;
+            };
+            self.admission.opened(peer.who);
+            self.conns.push(Conn {
+                stream,
+                peer,
+                state,
+                inbuf: Vec::new(),
+                out: Vec::new(),
+                close_after_write: false,
+                last: now,
+            });
         }
     }
 
-    /// Read, answer and write; false to close.
-    fn service(&mut self, c: &mut Conn<L::Stream, H::Conn>, now: Instant) -> bool {
+    /// Close the longest-idle connection of `who` with nothing to send;
+    /// false when every one is mid-answer.
+    fn evict_idlest(&mut self, who: &admit::Peer) -> bool {
+        let victim = self
+            .conns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.peer.who == *who && c.out.is_empty())
+            .min_by_key(|(_, c)| c.last)
+            .map(|(i, _)| i);
+        let Some(i) = victim else {
+            return false;
+        };
+        let c = self.conns.remove(i);
+        log::debug!("{}: closed to make room", c.peer.name);
+        self.admission.closed(&c.peer.who);
+        self.handler.closed(c.state, &c.peer, Closed::Evicted);
+        true
+    }
+
+    /// Read, answer and write; Err to close.
+    fn service(&mut self, c: &mut Conn<L::Stream, H::Conn>, now: Instant) -> Result<(), Closed> {
         c.last = now;
         if !c.out.is_empty() {
             match c.stream.write(&c.out) {
                 Ok(n) => super::wipe::consume_front(&mut c.out, n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-                Err(_) => return false,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(_) => return Err(Closed::Gone),
             }
-            return !(c.out.is_empty() && c.close_after_write);
+            if c.out.is_empty() && c.close_after_write {
+                return Err(Closed::Done);
+            }
+            return Ok(());
         }
         let mut buf = [0u8; 4096];
         match c.stream.read(&mut buf) {
-            Ok(0) => false,
+            Ok(0) => Err(Closed::Gone),
             Ok(n) => {
                 c.inbuf.extend_from_slice(&buf[..n]);
                 // Agent requests carry private keys: no copy on the stack.
                 zeroize::Zeroize::zeroize(&mut buf[..n]);
-                loop {
-                    let Some(len) = c.inbuf.get(..4) else {
-                        return true;
-                    };
-                    let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
-                    if len == 0 || len > self.limits.max_frame {
-                        log::debug!("{}: frame of {len} bytes refused", c.peer);
-                        return false;
-                    }
-                    if c.inbuf.len() < 4 + len {
-                        return true;
-                    }
-                    let body = c.inbuf[4..4 + len].to_vec();
-                    super::wipe::consume_front(&mut c.inbuf, 4 + len);
-                    match self.handler.frame(&mut c.state, &body) {
-                        Verdict::Send(b) => c.out.extend_from_slice(&b),
-                        Verdict::SendClose(b) => {
-                            c.out.extend_from_slice(&b);
-                            c.close_after_write = true;
-                            c.inbuf.clear();
-                            return !c.out.is_empty();
-                        }
-                        Verdict::Close => return false,
-                    }
-                }
+                self.answer(c)
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
-            Err(_) => false,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(_) => Err(Closed::Gone),
         }
+    }
+
+    /// Answer every whole frame buffered.
+    fn answer(&mut self, c: &mut Conn<L::Stream, H::Conn>) -> Result<(), Closed> {
+        loop {
+            let (skip, len) = match self
+                .handler
+                .split(&c.state, &c.inbuf, self.limits.max_frame)
+            {
+                Split::Need => return Ok(()),
+                Split::Bad => {
+                    log::debug!("{}: bad frame, closed", c.peer.name);
+                    return Err(Closed::Done);
+                }
+                Split::Frame { skip, len } => (skip, len),
+            };
+            let body = zeroize::Zeroizing::new(
+                c.inbuf
+                    .get(skip..skip + len)
+                    .map(<[u8]>::to_vec)
+                    .ok_or(Closed::Done)?,
+            );
+            super::wipe::consume_front(&mut c.inbuf, skip + len);
+            match self.handler.frame(&mut c.state, &body) {
+                Verdict::Send(b) => c.out.extend_from_slice(&b),
+                Verdict::SendClose(b) => {
+                    c.out.extend_from_slice(&b);
+                    c.close_after_write = true;
+                    c.inbuf.clear();
+                    return if c.out.is_empty() {
+                        Err(Closed::Done)
+                    } else {
+                        Ok(())
+                    };
+                }
+                Verdict::Close => return Err(Closed::Done),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_prefixed_frames_split() {
+        assert_eq!(length_prefixed(&[0, 0], 10), Split::Need);
+        assert_eq!(length_prefixed(&[0, 0, 0, 0], 10), Split::Bad);
+        assert_eq!(length_prefixed(&[0, 0, 0, 11], 10), Split::Bad);
+        assert_eq!(length_prefixed(&[0, 0, 0, 2, 9], 10), Split::Need);
+        assert_eq!(
+            length_prefixed(&[0, 0, 0, 2, 9, 9, 1], 10),
+            Split::Frame { skip: 4, len: 2 }
+        );
+        assert_eq!(frame(&[7]), [0, 0, 0, 1, 7]);
     }
 }

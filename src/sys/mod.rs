@@ -1,6 +1,7 @@
 //! OS glue: logging, signals, process hardening. The only place (with the
 //! daemon loops) that makes system calls directly.
 
+pub mod cred;
 pub mod frameserve;
 pub mod harden;
 pub mod localtime;

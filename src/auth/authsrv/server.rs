@@ -1,45 +1,27 @@
-//! The ticket service on TCP (port 567, "ticket"): one poll(2) loop, no
-//! thread per connection. Each connection sends 141-byte requests and gets
-//! answers; a client that stalls is dropped after an idle timeout, a full
-//! house turns new connections away at once, and nothing a client sends
-//! can block the others.
+//! The ticket service on TCP (port 567, "ticket"), served by
+//! [`frameserve`](crate::sys::frameserve) in one poll loop with the other
+//! request/answer services: each connection sends fixed-size requests
+//! (141 bytes, or what the exchange in progress waits for) and gets
+//! answers; a client that stalls is dropped after an idle timeout, each
+//! address has its own cap, a full house turns new connections away at
+//! once ([`crate::admit`]), and nothing a client sends can block the
+//! others. The control socket (`status`, `capuse CAP`) is the loop's
+//! extra descriptor.
 
-use super::decide::{Accounts, Reply, SpeaksFor, REQUEST_LEN};
+use super::decide::{Accounts, Reply, SpeaksFor};
 use super::exchanges::Session;
+use crate::sys::frameserve::{self, Closed, Handler, Peer, Split, Verdict};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Limits that keep one client from hurting the others.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    pub max_conns: usize,
-    /// A connection silent this long (mid-request or between requests) is
-    /// closed.
-    pub idle: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_conns: 128,
-            idle: Duration::from_secs(10),
-        }
-    }
-}
-
-struct Conn {
-    stream: TcpStream,
-    peer: SocketAddr,
-    inbuf: Vec<u8>,
-    session: Session,
-    out: Vec<u8>,
-    close_after_write: bool,
-    last: Instant,
-}
+/// The ticket service's connection limits: the shared policy's
+/// ([`crate::admit::Limits`], `authsrv max_conns`, `peer_conns`,
+/// `idle_timeout`).
+pub type Limits = crate::admit::Limits;
 
 /// Counters for `warden authsrv status`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,18 +37,27 @@ pub struct Stats {
     pub failures: u64,
 }
 
-pub struct TicketServer {
-    listener: TcpListener,
+/// The protocol side: accounts, policy, counters.
+pub struct Tickets {
     /// `<run_dir>/authsrv`: `status` and `capuse CAP`, root and the
     /// daemon's uid only.
     control: Option<UnixListener>,
     accounts: Arc<dyn Accounts + Send + Sync>,
     speaks: SpeaksFor,
-    limits: Limits,
-    conns: Vec<Conn>,
     authdom: String,
     allow_passwd: bool,
+    open: usize,
     pub stats: Stats,
+}
+
+/// One connection: its peer (for logs) and the exchange in progress.
+pub struct Conn {
+    peer: String,
+    session: Session,
+}
+
+pub struct TicketServer {
+    server: frameserve::Server<TcpListener, Tickets>,
 }
 
 impl TicketServer {
@@ -78,39 +69,64 @@ impl TicketServer {
     ) -> io::Result<TicketServer> {
         let listener = TcpListener::bind(crate::dns::resolve::resolve(addr)?)?;
         listener.set_nonblocking(true)?;
-        Ok(TicketServer {
-            listener,
+        let tickets = Tickets {
             control: None,
             accounts,
             speaks,
-            limits,
-            conns: Vec::new(),
             authdom: String::new(),
             allow_passwd: false,
+            open: 0,
             stats: Stats::default(),
+        };
+        let limits = frameserve::Limits {
+            admit: limits,
+            max_frame: 0,
+        };
+        Ok(TicketServer {
+            server: frameserve::Server::new(listener, tickets, limits),
         })
     }
 
     /// The domain named in apop challenges, and whether AuthPass is served.
     pub fn with_options(mut self, authdom: &str, allow_passwd: bool) -> TicketServer {
-        self.authdom = authdom.to_string();
-        self.allow_passwd = allow_passwd;
+        self.server.handler.authdom = authdom.to_string();
+        self.server.handler.allow_passwd = allow_passwd;
         self
     }
 
     /// Answer `status` and `capuse` on `l` too.
     pub fn with_control(mut self, l: UnixListener) -> io::Result<TicketServer> {
         l.set_nonblocking(true)?;
-        self.control = Some(l);
+        self.server.handler.control = Some(l);
         Ok(self)
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Stats {
+        &self.server.handler.stats
     }
 
     /// The counters as `name: value` lines.
     pub fn status_text(&self) -> String {
+        self.server.handler.status_text()
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.server.listener.local_addr()
+    }
+
+    /// Serve until `stop` becomes readable.
+    pub fn serve(&mut self, stop: RawFd) -> io::Result<()> {
+        self.server.serve(stop)
+    }
+}
+
+impl Tickets {
+    fn status_text(&self) -> String {
         format!(
             "connections: {}\nopen: {}\ntickets: {}\nrefused: {}\ntimeouts: {}\nerrors: {}\nfailures: {}\n",
             self.stats.connections,
-            self.conns.len(),
+            self.open,
             self.stats.tickets,
             self.stats.refused,
             self.stats.timeouts,
@@ -122,10 +138,8 @@ impl TicketServer {
     fn control(&mut self) {
         let Some(l) = &self.control else { return };
         while let Ok((mut s, _)) = l.accept() {
-            let admitted = crate::ninep::unix::peer_cred(s.as_raw_fd())
-                .ok()
-                .and_then(|p| crate::ninep::unix::PeerPolicy::owner_only().admits(&p))
-                .is_some();
+            let admitted = crate::sys::cred::peer(s.as_raw_fd())
+                .is_ok_and(|p| crate::sys::cred::privileged(p.uid));
             if !admitted {
                 continue;
             }
@@ -169,201 +183,100 @@ impl TicketServer {
             let _ = s.write_all(answer.as_bytes());
         }
     }
-
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
-    }
-
-    /// Serve until `stop` becomes readable.
-    pub fn serve(&mut self, stop: RawFd) -> io::Result<()> {
-        loop {
-            let mut fds = Vec::with_capacity(3 + self.conns.len());
-            fds.push(pollfd(stop, libc::POLLIN));
-            fds.push(pollfd(self.listener.as_raw_fd(), libc::POLLIN));
-            // -1 when there is no control socket: poll ignores it
-            fds.push(pollfd(
-                self.control.as_ref().map_or(-1, |c| c.as_raw_fd()),
-                libc::POLLIN,
-            ));
-            for c in &self.conns {
-                let ev = if c.out.is_empty() {
-                    libc::POLLIN
-                } else {
-                    libc::POLLOUT
-                };
-                fds.push(pollfd(c.stream.as_raw_fd(), ev));
-            }
-            let now = Instant::now();
-            let timeout = self
-                .conns
-                .iter()
-                .map(|c| (c.last + self.limits.idle).saturating_duration_since(now))
-                .min();
-            let ms = timeout.map_or(-1, |t| t.as_millis().min(60_000) as i32 + 1);
-            // SAFETY: `fds` is a valid array of pollfd for the call.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e);
-            }
-            if fds[0].revents != 0 {
-                return Ok(());
-            }
-            let now = Instant::now();
-            // Connections first (their indices match fds[3..]), then accept.
-            let mut keep = Vec::with_capacity(self.conns.len());
-            for (mut c, fd) in std::mem::take(&mut self.conns).into_iter().zip(&fds[3..]) {
-                let alive = if fd.revents != 0 {
-                    self.service(&mut c, now)
-                } else if now.duration_since(c.last) >= self.limits.idle {
-                    self.stats.timeouts += 1;
-                    log::debug!("ticket: {} idle, closed", c.peer);
-                    false
-                } else {
-                    true
-                };
-                if alive {
-                    keep.push(c);
-                }
-            }
-            self.conns = keep;
-            if fds[1].revents != 0 {
-                self.accept(now);
-            }
-            if fds[2].revents != 0 {
-                self.control();
-            }
-        }
-    }
-
-    fn accept(&mut self, now: Instant) {
-        loop {
-            match self.listener.accept() {
-                Ok((stream, peer)) => {
-                    self.stats.connections += 1;
-                    if self.conns.len() >= self.limits.max_conns {
-                        self.stats.refused += 1;
-                        log::warn!(
-                            "ticket: {peer} refused, {} connections open",
-                            self.conns.len()
-                        );
-                        continue; // dropped: closed at once
-                    }
-                    if stream.set_nonblocking(true).is_err() {
-                        continue;
-                    }
-                    let _ = stream.set_nodelay(true);
-                    self.conns.push(Conn {
-                        stream,
-                        peer,
-                        inbuf: Vec::with_capacity(REQUEST_LEN),
-                        session: Session::new(&self.authdom, self.allow_passwd),
-                        out: Vec::new(),
-                        close_after_write: false,
-                        last: now,
-                    });
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // EMFILE and friends: log and try again on the next wake.
-                    log::warn!("ticket: accept: {e}");
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Read and answer what the connection sent; false to close it.
-    fn service(&mut self, c: &mut Conn, now: Instant) -> bool {
-        c.last = now;
-        if !c.out.is_empty() {
-            match c.stream.write(&c.out) {
-                Ok(n) => crate::sys::wipe::consume_front(&mut c.out, n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-                Err(_) => return false,
-            }
-            return !(c.out.is_empty() && c.close_after_write);
-        }
-        let mut buf = [0u8; 256];
-        let need = c.session.want();
-        let want = need.saturating_sub(c.inbuf.len()).min(buf.len());
-        match c.stream.read(&mut buf[..want]) {
-            Ok(0) => false,
-            Ok(n) => {
-                c.inbuf.extend_from_slice(&buf[..n]);
-                zeroize::Zeroize::zeroize(&mut buf[..n]);
-                if c.inbuf.len() < need {
-                    return true;
-                }
-                let req = std::mem::take(&mut c.inbuf);
-                let mut no_random = false;
-                let mut random = |b: &mut [u8]| {
-                    if crate::sys::random::fill(b).is_err() {
-                        no_random = true;
-                    }
-                };
-                let before = c.session.failures;
-                let (mut reply, logged) =
-                    c.session
-                        .input(&req, self.accounts.as_ref(), &self.speaks, &mut random);
-                self.stats.failures += c.session.failures - before;
-                if no_random {
-                    // Without fresh keys no ticket may leave.
-                    reply = Reply::Close(
-                        super::wire::auth_err("auth server error").to_vec(),
-                        "getrandom failed".into(),
-                    );
-                }
-                if let Some(l) = logged {
-                    if l.problems.is_empty() {
-                        self.stats.tickets += 1;
-                        log::info!(
-                            "ticket: {} for {}@{} (authid {})",
-                            c.peer,
-                            l.uid,
-                            l.hostid,
-                            l.authid
-                        );
-                    } else {
-                        log::warn!(
-                            "ticket: {} for {}@{} (authid {}): {}",
-                            c.peer,
-                            l.uid,
-                            l.hostid,
-                            l.authid,
-                            l.problems.join(", ")
-                        );
-                    }
-                }
-                match reply {
-                    Reply::Send(b) => {
-                        c.out = b;
-                        true
-                    }
-                    Reply::Close(b, why) => {
-                        self.stats.errors += 1;
-                        log::warn!("ticket: {}: {why}; closing", c.peer);
-                        c.out = b;
-                        c.close_after_write = true;
-                        !c.out.is_empty()
-                    }
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
-            Err(_) => false,
-        }
-    }
 }
 
-fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
-    libc::pollfd {
-        fd,
-        events,
-        revents: 0,
+impl Handler<TcpStream> for Tickets {
+    type Conn = Conn;
+
+    fn open(&mut self, _stream: &TcpStream, peer: &Peer) -> Option<Conn> {
+        self.stats.connections += 1;
+        self.open += 1;
+        Some(Conn {
+            peer: peer.name.clone(),
+            session: Session::new(&self.authdom, self.allow_passwd),
+        })
+    }
+
+    /// A request is what the exchange in progress waits for: a ticket
+    /// request, a challenge's answer, a password change.
+    fn split(&self, c: &Conn, buf: &[u8], _max_frame: usize) -> Split {
+        let want = c.session.want();
+        if buf.len() < want {
+            Split::Need
+        } else {
+            Split::Frame { skip: 0, len: want }
+        }
+    }
+
+    fn frame(&mut self, c: &mut Conn, req: &[u8]) -> Verdict {
+        let mut no_random = false;
+        let mut random = |b: &mut [u8]| {
+            if crate::sys::random::fill(b).is_err() {
+                no_random = true;
+            }
+        };
+        let before = c.session.failures;
+        let (mut reply, logged) =
+            c.session
+                .input(req, self.accounts.as_ref(), &self.speaks, &mut random);
+        self.stats.failures += c.session.failures - before;
+        if no_random {
+            // Without fresh keys no ticket may leave.
+            reply = Reply::Close(
+                super::wire::auth_err("auth server error").to_vec(),
+                "getrandom failed".into(),
+            );
+        }
+        if let Some(l) = logged {
+            if l.problems.is_empty() {
+                self.stats.tickets += 1;
+                log::info!(
+                    "ticket: {} for {}@{} (authid {})",
+                    c.peer,
+                    l.uid,
+                    l.hostid,
+                    l.authid
+                );
+            } else {
+                log::warn!(
+                    "ticket: {} for {}@{} (authid {}): {}",
+                    c.peer,
+                    l.uid,
+                    l.hostid,
+                    l.authid,
+                    l.problems.join(", ")
+                );
+            }
+        }
+        match reply {
+            Reply::Send(b) => Verdict::Send(b),
+            Reply::Close(b, why) => {
+                self.stats.errors += 1;
+                log::warn!("ticket: {}: {why}; closing", c.peer);
+                Verdict::SendClose(b)
+            }
+        }
+    }
+
+    fn closed(&mut self, c: Conn, _peer: &Peer, why: Closed) {
+        self.open = self.open.saturating_sub(1);
+        if why == Closed::Idle {
+            self.stats.timeouts += 1;
+            log::debug!("ticket: {} idle, closed", c.peer);
+        }
+    }
+
+    fn refused(&mut self, _peer: &Peer) {
+        self.stats.connections += 1;
+        self.stats.refused += 1;
+    }
+
+    fn extra_fd(&self) -> Option<RawFd> {
+        self.control.as_ref().map(|c| c.as_raw_fd())
+    }
+
+    fn extra(&mut self) {
+        self.control();
     }
 }
 
@@ -391,7 +304,7 @@ mod tests {
         let s2 = stop.clone();
         let h = thread::spawn(move || {
             srv.serve(s2.fd()).unwrap();
-            srv.stats
+            srv.stats().clone()
         });
         (addr, stop, h)
     }
@@ -421,7 +334,7 @@ mod tests {
     fn answers_requests_and_keeps_serving_others() {
         let (addr, stop, h) = start(Limits {
             idle: Duration::from_millis(300),
-            ..Limits::default()
+            ..crate::config::Config::default().authsrv.conns
         });
         // A client that sends half a request and stalls.
         let mut staller = TcpStream::connect(addr).unwrap();
@@ -471,6 +384,7 @@ mod tests {
     fn a_full_house_refuses_at_once() {
         let (addr, stop, h) = start(Limits {
             max_conns: 4,
+            per_peer: 4,
             idle: Duration::from_secs(30),
         });
         let idle: Vec<TcpStream> = (0..4).map(|_| TcpStream::connect(addr).unwrap()).collect();

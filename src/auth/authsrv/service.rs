@@ -5,7 +5,7 @@
 //! domain without a socket.
 
 use super::decide::{Accounts, SpeaksFor};
-use super::server::{Limits, TicketServer};
+use super::server::TicketServer;
 use crate::service::{Ctx, Event, Service};
 use std::sync::Arc;
 
@@ -33,10 +33,7 @@ impl Service for AuthsrvService {
         loop {
             let a = &cfg.authsrv;
             let speaks = SpeaksFor::parse(&a.speaksfor)?;
-            let limits = Limits {
-                max_conns: a.max_conns,
-                idle: a.idle_timeout,
-            };
+            let limits = a.conns;
             let srv = TicketServer::bind(&a.listen, self.accounts.clone(), speaks.clone(), limits)
                 .map_err(|e| format!("listen on {}: {e}", a.listen))?;
             let sock = cfg.main.run_dir.join(SOCKET_NAME);
@@ -69,7 +66,10 @@ impl Service for AuthsrvService {
             if let Some(c) = next {
                 cfg = c;
             }
-            log::info!("authsrv: reloading ({} tickets so far)", srv.stats.tickets);
+            log::info!(
+                "authsrv: reloading ({} tickets so far)",
+                srv.stats().tickets
+            );
         }
     }
 }

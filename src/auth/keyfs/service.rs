@@ -42,9 +42,12 @@ impl Service for KeyfsService {
             Box::new(KeyfsTree::new(self.keyfs, &owner)) as crate::ninep::server::DynTree,
             Limits::default(),
         );
-        let mut l = unix::Listener::new(sock, Some(&path), server, policy, Default::default())?;
+        let limits = crate::auth::service::listen_limits(cfg.keyfs.conns);
+        let mut l = unix::Listener::new(sock, Some(&path), server, policy, limits)?;
         log::info!("keyfs: serving {}", path.display());
-        crate::auth::service::serve(&mut l, &ctx.control, |_| PeerPolicy::owner_only())?;
+        crate::auth::service::serve(&mut l, &ctx.control, |c| {
+            (PeerPolicy::owner_only(), c.keyfs.conns)
+        })?;
         Ok(())
     }
 }

@@ -15,16 +15,15 @@
 //!   hook. Until a confirmer is attached (the factotum's confirm file) the
 //!   configured policy answers (`signer agent_confirm`, deny by default).
 
+use crate::admit;
 use crate::auth::keyfs::shared::SharedKeyfs as Shared;
 use crate::auth::keyfs::signer::AgentKey;
 use crate::auth::ssh::agent::{self, Agent, Held, Request};
 use crate::auth::ssh::key::{Ed25519Key, PublicKey};
 use crate::config::model::ConfirmPolicy;
-use crate::sys::frameserve::{self, Handler, Limits, Verdict};
-use std::os::fd::AsRawFd;
+use crate::sys::frameserve::{self, Closed, Handler, Limits, Peer, Verdict};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Asks whether a confirm-constrained key may sign. The factotum's
 /// confirm file plugs in here.
@@ -66,32 +65,9 @@ fn now() -> u64 {
     super::service::now()
 }
 
-/// The uid of a Unix socket's peer.
-pub fn peer_uid(s: &UnixStream) -> Option<u32> {
-    let mut cred = libc::ucred {
-        pid: 0,
-        uid: 0,
-        gid: 0,
-    };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: getsockopt writes at most `len` bytes into `cred`.
-    let r = unsafe {
-        libc::getsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&mut cred as *mut libc::ucred).cast(),
-            &mut len,
-        )
-    };
-    (r == 0).then_some(cred.uid)
-}
-
 impl AgentHandler {
     pub fn new(keyfs: Shared, confirm: Box<dyn Confirm>, extra_uids: &[u32]) -> AgentHandler {
-        // SAFETY: geteuid has no preconditions.
-        let me = unsafe { libc::geteuid() };
-        let mut allowed_uids = vec![0, me];
+        let mut allowed_uids = vec![0, crate::sys::cred::euid()];
         allowed_uids.extend_from_slice(extra_uids);
         AgentHandler {
             keyfs,
@@ -212,14 +188,13 @@ impl AgentHandler {
 impl Handler<UnixStream> for AgentHandler {
     type Conn = ();
 
-    fn open(&mut self, stream: &UnixStream, _peer: &str) -> Option<()> {
-        match peer_uid(stream) {
-            Some(uid) if self.allowed_uids.contains(&uid) => Some(()),
-            Some(uid) => {
-                log::warn!("agent: uid {uid} refused");
+    fn open(&mut self, _stream: &UnixStream, peer: &Peer) -> Option<()> {
+        match peer.who {
+            admit::Peer::Local { uid, .. } if self.allowed_uids.contains(&uid) => Some(()),
+            _ => {
+                log::warn!("agent: {} refused", peer.name);
                 None
             }
-            None => None,
         }
     }
 
@@ -227,13 +202,14 @@ impl Handler<UnixStream> for AgentHandler {
         Verdict::Send(self.answer(body))
     }
 
-    fn closed(&mut self, _c: (), _peer: &str) {}
+    fn closed(&mut self, _c: (), _peer: &Peer, _why: Closed) {}
 }
 
-pub fn limits() -> Limits {
+/// The agent's limits: `signer agent_max_conns`, `agent_peer_conns`,
+/// `agent_idle_timeout`, and frames no larger than the protocol allows.
+pub fn limits(c: &crate::config::Config) -> Limits {
     Limits {
-        max_conns: 64,
-        idle: Duration::from_secs(300),
+        admit: c.signer.agent_conns,
         max_frame: agent::MAX_FRAME,
     }
 }
@@ -298,7 +274,7 @@ impl crate::service::Service for AgentService {
             Box::new(Policy(ctx.config.signer.agent_confirm)),
             &ctx.config.signer.agent_uids,
         );
-        let mut server = frameserve::Server::new(listener, handler, limits());
+        let mut server = frameserve::Server::new(listener, handler, limits(&ctx.config));
         let r = loop {
             if let Err(e) = server.serve(ctx.control.fd()) {
                 break Err(e.into());
@@ -312,6 +288,7 @@ impl crate::service::Service for AgentService {
                         let mut uids = vec![0, server.handler.allowed_uids[1]];
                         uids.extend_from_slice(&c.signer.agent_uids);
                         server.handler.allowed_uids = uids;
+                        server.set_limits(limits(&c));
                     }
                 }
             }

@@ -25,7 +25,7 @@ use crate::auth::keyfs::KeyfsError;
 use crate::auth::ssh::cert::CertType;
 use crate::auth::ssh::key::PublicKey;
 use crate::auth::ssh::wire::{get_string, put_string};
-use crate::sys::frameserve::{self, Handler, Limits, Verdict};
+use crate::sys::frameserve::{self, Closed, Handler, Limits, Peer, Verdict};
 use crate::wire::{Reader, Writer};
 use std::time::Duration;
 use zeroize::Zeroizing;
@@ -214,10 +214,10 @@ fn err_frame(msg: &str) -> Vec<u8> {
 impl<S> Handler<S> for Signer {
     type Conn = Conn;
 
-    fn open(&mut self, _stream: &S, peer: &str) -> Option<Conn> {
+    fn open(&mut self, _stream: &S, peer: &Peer) -> Option<Conn> {
         Some(Conn {
             state: State::Hello,
-            peer: peer.to_string(),
+            peer: peer.name.clone(),
         })
     }
 
@@ -269,7 +269,8 @@ impl<S> Handler<S> for Signer {
         }
     }
 
-    fn closed(&mut self, c: Conn, peer: &str) {
+    fn closed(&mut self, c: Conn, _peer: &Peer, _why: Closed) {
+        let peer = c.peer.as_str();
         // Left after our key confirmation without a request: the client
         // found our MAC wrong, which a wrong password causes.
         if let State::AwaitRequest(s) = c.state {
@@ -278,11 +279,11 @@ impl<S> Handler<S> for Signer {
     }
 }
 
-/// The signer's limits: frames no larger than the protocol allows.
-pub fn limits() -> Limits {
+/// The signer's limits: `signer max_conns`, `peer_conns`,
+/// `idle_timeout`, and frames no larger than the protocol allows.
+pub fn limits(c: &crate::config::Config) -> Limits {
     Limits {
-        max_conns: 32,
-        idle: Duration::from_secs(15),
+        admit: c.signer.conns,
         max_frame: pake::MAX_MSG,
     }
 }
@@ -425,7 +426,7 @@ impl crate::service::Service for SignerService {
         listener.set_nonblocking(true)?;
         log::info!("signer: listening on {}", ctx.config.signer.listen);
         let handler = Signer::new(self.keyfs.clone(), policy(&ctx.config))?;
-        let mut server = frameserve::Server::new(listener, handler, limits());
+        let mut server = frameserve::Server::new(listener, handler, limits(&ctx.config));
         loop {
             server.serve(ctx.control.fd())?;
             for ev in ctx.control.take() {
@@ -433,6 +434,7 @@ impl crate::service::Service for SignerService {
                     crate::service::Event::Stop => return Ok(()),
                     crate::service::Event::Reload(c) => {
                         server.handler.policy = policy(&c);
+                        server.set_limits(limits(&c));
                         if c.signer.listen != ctx.config.signer.listen {
                             log::warn!("signer: a new listen address takes a restart");
                         }
@@ -519,7 +521,8 @@ mod tests {
             },
         )
         .unwrap();
-        let mut server = frameserve::Server::new(listener, handler, limits());
+        let mut server =
+            frameserve::Server::new(listener, handler, limits(&crate::config::Config::default()));
         let stop = Arc::new(Shutdown::new().unwrap());
         let s2 = stop.clone();
         let handle = std::thread::spawn(move || {
