@@ -84,7 +84,8 @@ pub struct Uplink {
     pub backoff_max: Duration,
     /// A link up this long resets the backoff.
     pub backoff_stable: Duration,
-    /// Reset the modem after this many consecutive failed dials.
+    /// Reset the modem after this many consecutive failed dials (a link
+    /// that came up and passed its DNS check ends the row).
     pub reset_after: u32,
     /// The PPP tty; None: discovered from sysfs by interface class.
     pub device: Option<PathBuf>,

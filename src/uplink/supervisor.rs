@@ -9,6 +9,8 @@
 //!                                              v
 //!                           Hangup (kill pppd) --> redial at once or Backoff
 //!   N consecutive failures: ResetModem, then Scanning again (ports re-found).
+//!   A link that came up and passed its DNS check ends the row, however
+//!   short it was; only the backoff's delays wait for backoff_stable.
 //!   Permanent failures (bad options, auth, PIN/PUK): Stopped until asked.
 //! ```
 //!
@@ -144,7 +146,8 @@ pub enum Action {
 /// Tunables, one place; `Default` is what the router runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tunables {
-    /// Reset the modem after this many consecutive failures (0: never).
+    /// Reset the modem after this many consecutive failures (0: never); a
+    /// link that came up healthy ends the row.
     pub reset_after: u32,
     /// pppd must bring the link up within this time.
     pub dial_timeout: Duration,
@@ -258,8 +261,15 @@ pub struct Status {
 pub struct Supervisor {
     state: State,
     tun: Tunables,
-    /// The one backoff policy and its count of consecutive failures.
+    /// The one backoff policy and its count of failures since the last
+    /// stable link (what the delays grow with).
     retry: Retry,
+    /// Consecutive failures since the link last came up and passed its DNS
+    /// check (or since a start): what the modem reset threshold counts. A
+    /// working reconnect ends the row even if it did not last
+    /// `backoff_stable`, so a modem that drops the link often but always
+    /// comes back is not reset.
+    failures: u32,
     /// The link has been up at least once (so a new link-up is a reconnect).
     was_up: bool,
     status: Status,
@@ -271,6 +281,7 @@ impl Supervisor {
             state: State::Stopped,
             tun,
             retry,
+            failures: 0,
             was_up: false,
             status: Status {
                 state: "stopped",
@@ -338,12 +349,12 @@ impl Supervisor {
                 self.set(State::Shutdown);
             }
             (State::Stopped | State::NoDevice { .. }, I::Start | I::DeviceAdded) => {
-                self.retry.reset();
+                self.forget_failures();
                 self.scan(out)
             }
             (State::Stopped, I::Reconnect(why)) => {
                 self.log(out, log::Level::Info, format!("restarting: {why}"));
-                self.retry.reset();
+                self.forget_failures();
                 self.scan(out)
             }
             (State::Backoff { .. }, I::DeviceAdded) => self.scan(out),
@@ -437,6 +448,7 @@ impl Supervisor {
                     out.push(Action::CheckDns { servers: dns });
                 } else {
                     self.retry.up(now);
+                    self.recovered();
                 }
                 self.set(State::Up {
                     ports: ports.clone(),
@@ -491,6 +503,7 @@ impl Supervisor {
                     }
                     // Idempotent: the stable period runs from link-up.
                     self.retry.up(since);
+                    self.recovered();
                     let next_probe = self.next_probe(now);
                     self.set(State::Up {
                         ports,
@@ -512,7 +525,6 @@ impl Supervisor {
             ) => {
                 if self.retry.failures() > 0 && self.retry.is_stable(now) {
                     self.retry.reset();
-                    self.status.consecutive_failures = 0;
                 }
                 if !checking && next_probe.is_some_and(|p| now >= p) {
                     let servers: Vec<IpAddr> = self.status.dns.iter().map(|d| d.server).collect();
@@ -625,7 +637,8 @@ impl Supervisor {
 
     /// A failure already counted by `retry`, with the delay it gave.
     fn after_failure(&mut self, now: Instant, why: String, delay: Duration, out: &mut Vec<Action>) {
-        let n = self.retry.failures();
+        self.failures = self.failures.saturating_add(1);
+        let n = self.failures;
         self.status.consecutive_failures = n;
         if !why.is_empty() {
             self.log(out, log::Level::Warn, why.clone());
@@ -651,6 +664,21 @@ impl Supervisor {
         self.set(State::Backoff { until: now + delay });
     }
 
+    /// The link came up and passed its DNS check: the row of failures
+    /// ends (the backoff keeps its count until the link is stable).
+    fn recovered(&mut self) {
+        self.failures = 0;
+        self.status.consecutive_failures = 0;
+    }
+
+    /// Start over: no failures, no backoff (a start, a device plugged in,
+    /// an admin's restart).
+    fn forget_failures(&mut self) {
+        self.retry.reset();
+        self.failures = 0;
+        self.status.consecutive_failures = 0;
+    }
+
     fn reset(&mut self, out: &mut Vec<Action>) {
         let at = self.status.ports.as_ref().map(|p| p.at.clone());
         self.log(
@@ -658,7 +686,7 @@ impl Supervisor {
             log::Level::Warn,
             format!(
                 "resetting the modem after {} failures in a row",
-                self.retry.failures()
+                self.failures
             ),
         );
         out.push(Action::ResetModem { at });
@@ -951,6 +979,79 @@ mod tests {
         assert_eq!(r.s.status().state, "resetting");
         assert!(r.at(t, Input::ResetDone(Ok(()))).is_empty());
         assert_eq!(r.s.status().state, "backoff");
+    }
+
+    /// A modem that drops the link every minute, each reconnect healthy:
+    /// failures, not recoveries, count toward the reset; the backoff still
+    /// grows, since no link lasted backoff_stable.
+    #[test]
+    fn short_healthy_links_do_not_count_toward_the_reset() {
+        let tun = Tunables {
+            reset_after: 3,
+            ..Tunables::default()
+        };
+        let mut r = Run::new(tun);
+        r.plug_to_link_up(0, &["192.0.2.53"]);
+        r.at(1, Input::DnsChecked(vec![ok("192.0.2.53")]));
+        let mut t = 1;
+        let mut delays = Vec::new();
+        for _ in 0..6 {
+            t += 50;
+            let a = r.at(t, Input::PppExited(Exit::Transient("modem hangup".into())));
+            assert!(
+                !a.iter().any(|a| matches!(a, Action::ResetModem { .. })),
+                "reset after a healthy reconnect: {a:?}"
+            );
+            assert_eq!(r.s.status().state, "backoff");
+            assert_eq!(r.s.status().consecutive_failures, 1);
+            let until = (r.s.poll_at().unwrap() - r.t0).as_secs();
+            delays.push(until - t);
+            t = until;
+            assert_eq!(r.at(t, Input::Tick), [Action::Scan]);
+            r.at(t, Input::Scanned(Device::InModemMode));
+            r.at(t, Input::Ports(Ok(ports())));
+            r.at(t, Input::Prepared(Ok(ModemStatus::default())));
+            r.at(
+                t,
+                Input::LinkUp {
+                    dns: vec![ip("192.0.2.53")],
+                },
+            );
+            r.at(t, Input::DnsChecked(vec![ok("192.0.2.53")]));
+            assert_eq!(r.s.status().consecutive_failures, 0);
+        }
+        assert_eq!(delays, [1, 2, 4, 8, 16, 32]);
+        // A link up whose DNS is broken is no recovery: those still count.
+        t += 50;
+        r.at(t, Input::PppExited(Exit::Transient("modem hangup".into())));
+        assert_eq!(r.s.status().consecutive_failures, 1);
+        t = (r.s.poll_at().unwrap() - r.t0).as_secs();
+        for n in 2..=3 {
+            r.at(t, Input::Tick);
+            r.at(t, Input::Scanned(Device::InModemMode));
+            r.at(t, Input::Ports(Ok(ports())));
+            r.at(t, Input::Prepared(Ok(ModemStatus::default())));
+            r.at(
+                t,
+                Input::LinkUp {
+                    dns: vec![ip("10.11.12.13")],
+                },
+            );
+            r.at(t, Input::DnsChecked(vec![bogus("10.11.12.13")]));
+            let a = r.at(t, Input::PppExited(Exit::Transient("killed".into())));
+            assert_eq!(r.s.status().consecutive_failures, n);
+            if n == 3 {
+                assert_eq!(
+                    a,
+                    [Action::ResetModem {
+                        at: Some(ports().at)
+                    }]
+                );
+            } else {
+                assert!(a.is_empty(), "{a:?}");
+                t = (r.s.poll_at().unwrap() - r.t0).as_secs();
+            }
+        }
     }
 
     #[test]
