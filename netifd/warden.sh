@@ -6,9 +6,9 @@
 # Accepts comgt's 3g options (device, apn, service, pincode, dialnumber,
 # username, password, keepalive, pppd_options, mtu), so an interface moves
 # from proto 3g by changing one word, plus warden's own: dns_check,
-# probe_name, probe_interval, fallback_dns (list) and backoff ('INITIAL MAX',
-# e.g. '2s 5m'). device may be left out: warden finds the modem's ports
-# itself.
+# probe_name, probe_interval, fallback_dns (list), backoff ('INITIAL MAX',
+# e.g. '2s 5m') and rescan_interval (how often to look for a missing modem).
+# device may be left out: warden finds the modem's ports itself.
 #
 # Setup writes the interface's settings to a private warden configuration
 # under /var/run/warden/<interface>/ and runs `warden daemon` on it with
@@ -47,6 +47,7 @@ proto_warden_init_config() {
 	proto_config_add_string "probe_interval"
 	proto_config_add_array "fallback_dns"
 	proto_config_add_string "backoff"
+	proto_config_add_string "rescan_interval"
 }
 
 # A UCI value in single quotes ('it'\''s').
@@ -64,10 +65,12 @@ proto_warden_setup() {
 	local interface="$1"
 	local device apn service pincode dialnumber username password keepalive
 	local pppd_options mtu dns_check probe_name probe_interval fallback_dns backoff
+	local rescan_interval
 	local dir conf initial max dns opt
 
 	json_get_vars device apn service pincode dialnumber username password keepalive
 	json_get_vars pppd_options mtu dns_check probe_name probe_interval backoff
+	json_get_vars rescan_interval
 	json_get_values fallback_dns fallback_dns
 
 	if [ -n "$backoff" ]; then
@@ -106,6 +109,7 @@ proto_warden_setup() {
 			done
 			warden_option backoff_initial "$initial"
 			warden_option backoff_max "$max"
+			warden_option rescan_interval "$rescan_interval"
 			# This instance runs the uplink only.
 			echo "config factotum 'factotum'"
 			warden_option enabled 0

@@ -349,6 +349,7 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
         e("CFG_probe_interval", "30s"),
         e("CFG_fallback_dns", "9.9.9.9 149.112.112.112"),
         e("CFG_backoff", "3s 10m"),
+        e("CFG_rescan_interval", "20s"),
     ];
     let l = s.run(&harness.to_string_lossy(), &[], &env);
     let conf = run.join("wan/warden.conf");
@@ -369,6 +370,7 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
         "string probe_interval",
         "array fallback_dns",
         "string backoff",
+        "string rescan_interval",
     ] {
         assert!(configs.contains(&opt), "{opt} not declared: {configs:?}");
     }
@@ -426,6 +428,7 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
     assert_eq!(u.fallback_dns.len(), 2);
     assert_eq!(u.backoff_initial, std::time::Duration::from_secs(3));
     assert_eq!(u.backoff_max, std::time::Duration::from_secs(600));
+    assert_eq!(u.rescan_interval, std::time::Duration::from_secs(20));
     assert!(u.keepalive.is_some());
 }
 

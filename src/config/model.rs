@@ -93,6 +93,9 @@ pub struct Uplink {
     pub control_device: Option<PathBuf>,
     /// Bound on waiting for a switched stick to come back as a modem.
     pub switch_timeout: Duration,
+    /// With no modem found (and no hotplug notice), look again this often
+    /// ([`RESCAN_INTERVAL`] bounds it).
+    pub rescan_interval: Duration,
     /// usb-modeswitch data to read (directories, files, usb-mode.json,
     /// configPack.tar.gz); empty: the usual places.
     pub modeswitch_data: Vec<PathBuf>,
@@ -129,10 +132,17 @@ impl Default for Uplink {
             device: None,
             control_device: None,
             switch_timeout: Duration::from_secs(20),
+            rescan_interval: Duration::from_secs(60),
             modeswitch_data: Vec::new(),
         }
     }
 }
+
+/// The values `rescan_interval` may take: a scan reads sysfs, so not more
+/// often than once a second; a modem that appears without a hotplug notice
+/// is found within the hour.
+pub const RESCAN_INTERVAL: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(3600);
 
 impl Uplink {
     /// The redial policy these options describe.
@@ -486,6 +496,11 @@ impl Uplink {
             device: o.get_opt("device")?,
             control_device: o.get_opt("control_device")?,
             switch_timeout: o.get("switch_timeout", d.switch_timeout)?,
+            rescan_interval: o.duration_in(
+                "rescan_interval",
+                d.rescan_interval,
+                RESCAN_INTERVAL,
+            )?,
             modeswitch_data: o.list("modeswitch_data")?,
         })
     }
@@ -740,6 +755,31 @@ impl<'a> Options<'a> {
         }
     }
 
+    /// A duration within `range`, or `default` when absent.
+    pub fn duration_in(
+        &self,
+        name: &str,
+        default: Duration,
+        range: std::ops::RangeInclusive<Duration>,
+    ) -> Result<Duration, ConfigError> {
+        let Some((s, line)) = self.single(name, Duration::EXPECTED)? else {
+            return Ok(default);
+        };
+        match Duration::from_option(s) {
+            Some(d) if range.contains(&d) => Ok(d),
+            Some(_) => {
+                let (lo, hi) = (range.start(), range.end());
+                let what = format!(
+                    "a duration from {} to {}",
+                    super::show::format_duration(*lo),
+                    super::show::format_duration(*hi)
+                );
+                Err(self.expected(line, name, "", &what, s))
+            }
+            None => Err(self.expected(line, name, "", Duration::EXPECTED, s)),
+        }
+    }
+
     /// The text and line of a single-valued option; None when absent, or
     /// empty for any type but a string.
     fn single(
@@ -867,6 +907,28 @@ mod tests {
             ]
         );
         assert_eq!(Uplink::default().switch_timeout, Duration::from_secs(20));
+    }
+
+    #[test]
+    fn rescan_interval_is_bounded() {
+        assert_eq!(Uplink::default().rescan_interval, Duration::from_secs(60));
+        let (cfg, w) = uci("config uplink\n option rescan_interval 5m\n").unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(cfg.uplink.rescan_interval, Duration::from_secs(300));
+        let (cfg, _) = uci("config uplink\n option rescan_interval ''\n").unwrap();
+        assert_eq!(cfg.uplink.rescan_interval, Duration::from_secs(60));
+        for bad in ["0", "500ms", "2h", "soon"] {
+            let e = uci(&format!(
+                "config uplink\n\n option rescan_interval '{bad}'\n"
+            ))
+            .unwrap_err();
+            assert_eq!(e.line, 3, "{e}");
+            let s = e.to_string();
+            assert!(s.contains("option 'rescan_interval'"), "{s}");
+            assert!(s.contains(&format!("got '{bad}'")), "{s}");
+        }
+        let e = uci("config uplink\n option rescan_interval 0\n").unwrap_err();
+        assert!(e.msg.contains("a duration from 1s to 1h"), "{e}");
     }
 
     #[test]

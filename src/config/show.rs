@@ -51,6 +51,7 @@ pub fn to_uci(c: &Config) -> String {
     w.opt_path("device", u.device.as_ref());
     w.opt_path("control_device", u.control_device.as_ref());
     w.duration("switch_timeout", u.switch_timeout);
+    w.duration("rescan_interval", u.rescan_interval);
     for p in &u.modeswitch_data {
         w.line("\tlist ", "modeswitch_data", &p.display());
     }

@@ -157,7 +157,8 @@ pub struct Tunables {
     pub dns_check: bool,
     /// pppd has this long to exit after SIGTERM.
     pub hangup_timeout: Duration,
-    /// With no device, look again this often (hotplug usually comes first).
+    /// With no device, look again this often (hotplug usually comes first;
+    /// the uplink option `rescan_interval`).
     pub rescan_interval: Duration,
     /// After a modem reset, wait this long before looking for it again.
     pub reset_settle: Duration,
@@ -1105,6 +1106,22 @@ mod tests {
             .at(5, Input::PppExited(Exit::Transient("hangup".into())))
             .is_empty());
         assert_eq!(r.at(6, Input::DeviceAdded), [Action::Scan]);
+    }
+
+    #[test]
+    fn no_device_rescans_at_the_rescan_interval() {
+        let tun = Tunables {
+            rescan_interval: Duration::from_secs(15),
+            ..Tunables::default()
+        };
+        let mut r = Run::new(tun);
+        r.at(0, Input::Start);
+        assert!(r.at(0, Input::Scanned(Device::None)).is_empty());
+        assert_eq!(r.s.status().state, "no-device");
+        assert_eq!(r.s.poll_at(), Some(r.t0 + Duration::from_secs(15)));
+        assert_eq!(r.at(15, Input::Tick), [Action::Scan]);
+        r.at(15, Input::Scanned(Device::None));
+        assert_eq!(r.s.poll_at(), Some(r.t0 + Duration::from_secs(30)));
     }
 
     #[test]
