@@ -32,6 +32,9 @@ pub struct Main {
     pub log_level: LogLevel,
     /// Directory for sockets and runtime state.
     pub run_dir: PathBuf,
+    /// Directory for state kept across restarts and reboots (on flash):
+    /// the rejected-PIN memory. An absolute path.
+    pub state_dir: PathBuf,
 }
 
 impl Default for Main {
@@ -39,7 +42,15 @@ impl Default for Main {
         Main {
             log_level: LogLevel::Info,
             run_dir: PathBuf::from("/var/run/warden"),
+            state_dir: PathBuf::from("/etc/warden"),
         }
+    }
+}
+
+impl Main {
+    /// The file remembering PINs the SIM rejected: `<state_dir>/pin-rejected`.
+    pub fn pin_store(&self) -> PathBuf {
+        self.state_dir.join(crate::uplink::modem::pin::STORE_FILE)
     }
 }
 
@@ -452,6 +463,7 @@ impl Main {
         Ok(Main {
             log_level: o.get("log_level", d.log_level)?,
             run_dir: o.get("run_dir", d.run_dir)?,
+            state_dir: o.absolute_path("state_dir", d.state_dir)?,
         })
     }
 }
@@ -755,6 +767,18 @@ impl<'a> Options<'a> {
         }
     }
 
+    /// An absolute path, or `default` when absent.
+    pub fn absolute_path(&self, name: &str, default: PathBuf) -> Result<PathBuf, ConfigError> {
+        let Some((s, line)) = self.single(name, PathBuf::EXPECTED)? else {
+            return Ok(default);
+        };
+        if s.starts_with('/') {
+            Ok(PathBuf::from(s))
+        } else {
+            Err(self.expected(line, name, "", "an absolute path", s))
+        }
+    }
+
     /// A duration within `range`, or `default` when absent.
     pub fn duration_in(
         &self,
@@ -907,6 +931,24 @@ mod tests {
             ]
         );
         assert_eq!(Uplink::default().switch_timeout, Duration::from_secs(20));
+    }
+
+    #[test]
+    fn state_dir_holds_the_pin_memory() {
+        let d = Main::default();
+        assert_eq!(d.state_dir, PathBuf::from("/etc/warden"));
+        assert_eq!(d.pin_store(), PathBuf::from("/etc/warden/pin-rejected"));
+        let (cfg, w) = uci("config warden 'main'\n option state_dir /srv/warden\n").unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(
+            cfg.main.pin_store(),
+            PathBuf::from("/srv/warden/pin-rejected")
+        );
+        let e = uci("config warden 'main'\n\n option state_dir 'etc/warden'\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        let s = e.to_string();
+        assert!(s.contains("option 'state_dir'"), "{s}");
+        assert!(s.contains("an absolute path, got 'etc/warden'"), "{s}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub fn to_uci(c: &Config) -> String {
     w.section("warden", "main");
     w.opt("log_level", &c.main.log_level.as_str().to_ascii_lowercase());
     w.path("run_dir", &c.main.run_dir);
+    w.path("state_dir", &c.main.state_dir);
 
     let u = &c.uplink;
     w.section("uplink", "uplink");

@@ -311,7 +311,7 @@ impl Plant for RealPlant {
 
     fn prepare(&mut self, at: &Path) -> Result<ModemStatus, Exit> {
         let mut m = Modem::open(at).map_err(|e| Exit::Transient(format!("modem: {e}")))?;
-        prepare_modem(&mut m, &self.cfg.uplink, Path::new(pin::DEFAULT_STORE))
+        prepare_modem(&mut m, &self.cfg.uplink, &self.cfg.main.pin_store())
     }
 
     fn refresh(&mut self, at: &Path) -> Option<ModemStatus> {
@@ -370,6 +370,31 @@ mod tests {
         assert!(out[1].verdict.starts_with("bogus"));
         assert_eq!(out[2].verdict, "no-answer");
         assert!(out.iter().all(|d| !d.healthy));
+    }
+
+    /// The daemon's rejected-PIN memory is `<state_dir>/pin-rejected`: a
+    /// PIN recorded there as rejected by this SIM is not entered.
+    #[test]
+    fn the_rejected_pin_memory_is_in_the_state_dir() {
+        use crate::uplink::modem::pin::{sim_keys, Pin, PinStore};
+        use crate::uplink::sim::{SimConfig, SimModem};
+        let state = crate::uplink::usb::tmp::TempDir::new("warden-state").unwrap();
+        let sim = SimModem::spawn(SimConfig::default()).unwrap();
+        let status = Modem::open(sim.path()).unwrap().sim_status().unwrap();
+        let mut store = PinStore::open(&state.path().join("pin-rejected")).unwrap();
+        store
+            .remember(&sim_keys(&status), &Pin::new("1234").unwrap())
+            .unwrap();
+        let text = format!(
+            "config warden 'main'\n option state_dir '{}'\nconfig uplink\n option pincode 1234\n option apn internet\n",
+            state.path().display()
+        );
+        let (cfg, _) = crate::config::parse(Path::new("t"), &text).unwrap();
+        let mut plant = RealPlant::new(Arc::new(cfg));
+        match plant.prepare(sim.path()) {
+            Err(Exit::Permanent(e)) => assert!(e.contains("rejected"), "{e}"),
+            other => panic!("the PIN remembered in the state dir was entered: {other:?}"),
+        }
     }
 
     #[test]

@@ -112,7 +112,7 @@ impl Plant for SimWorld {
         plant::prepare_modem(
             &mut m,
             &self.cfg.uplink,
-            &self.state_dir.join("pin-rejected"),
+            &self.state_dir.join(crate::uplink::modem::pin::STORE_FILE),
         )
     }
 
