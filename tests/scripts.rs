@@ -336,6 +336,7 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
         e("HANDLER", &handler.to_string_lossy()),
         e("WARDEN_BIN", "/usr/sbin/warden"),
         e("CFG_device", "/dev/ttyUSB0"),
+        e("CFG_control_device", "/dev/ttyUSB2"),
         e("CFG_apn", "web.example"),
         e("CFG_service", "umts_only"),
         e("CFG_dialnumber", "*99#"),
@@ -356,6 +357,7 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
     let configs: Vec<&str> = l.iter().filter_map(|x| x.strip_prefix("config ")).collect();
     for opt in [
         "string device:device",
+        "string control_device",
         "string apn",
         "string service",
         "string pincode",
@@ -417,6 +419,8 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
         0o700
     );
     assert_eq!(u.interface, "wan");
+    assert_eq!(u.device.as_deref(), Some(Path::new("/dev/ttyUSB0")));
+    assert_eq!(u.control_device.as_deref(), Some(Path::new("/dev/ttyUSB2")));
     assert_eq!(u.apn, "web.example");
     assert_eq!(u.dialnumber, "*99#");
     assert_eq!(u.username, "web");

@@ -53,10 +53,12 @@ pub struct ModemStatus {
     pub signal_dbm: Option<i32>,
 }
 
-/// What the scan found on the bus.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the scan found.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Device {
-    None,
+    /// No modem; what was looked for and why it is not there (worded for
+    /// a person: logged while the supervisor waits).
+    None(String),
     /// A known modem still in its CD-ROM (switch) mode.
     NeedsSwitch,
     /// A modem in modem mode.
@@ -273,6 +275,9 @@ pub struct Supervisor {
     failures: u32,
     /// The link has been up at least once (so a new link-up is a reconnect).
     was_up: bool,
+    /// Why no modem was found, as last logged: while waiting, a rescan
+    /// that finds nothing for the same reason logs nothing.
+    waiting: Option<String>,
     status: Status,
 }
 
@@ -284,6 +289,7 @@ impl Supervisor {
             retry,
             failures: 0,
             was_up: false,
+            waiting: None,
             status: Status {
                 state: "stopped",
                 ..Status::default()
@@ -371,14 +377,31 @@ impl Supervisor {
             }
             (State::NoDevice { .. }, I::Tick) => self.scan(out),
             (State::Scanning, I::Scanned(dev)) => match dev {
-                Device::None => self.set(State::NoDevice {
-                    rescan: now + self.tun.rescan_interval,
-                }),
+                Device::None(why) => {
+                    if self.waiting.as_ref() != Some(&why) {
+                        let every = (self.tun.rescan_interval.as_millis() + 500) / 1000;
+                        self.log(
+                            out,
+                            log::Level::Info,
+                            format!(
+                                "waiting for a modem: {why}; looking again every {every}s, \
+                                 or at once on a hotplug notice"
+                            ),
+                        );
+                    }
+                    self.status.last_reason = Some(format!("no modem: {why}"));
+                    self.waiting = Some(why);
+                    self.set(State::NoDevice {
+                        rescan: now + self.tun.rescan_interval,
+                    })
+                }
                 Device::NeedsSwitch => {
+                    self.waiting = None;
                     self.set(State::Switching);
                     out.push(Action::Switch);
                 }
                 Device::InModemMode => {
+                    self.waiting = None;
                     self.set(State::Discovering);
                     out.push(Action::DiscoverPorts);
                 }
@@ -1116,12 +1139,60 @@ mod tests {
         };
         let mut r = Run::new(tun);
         r.at(0, Input::Start);
-        assert!(r.at(0, Input::Scanned(Device::None)).is_empty());
+        assert!(r
+            .at(0, Input::Scanned(Device::None("no USB modem".into())))
+            .is_empty());
         assert_eq!(r.s.status().state, "no-device");
         assert_eq!(r.s.poll_at(), Some(r.t0 + Duration::from_secs(15)));
         assert_eq!(r.at(15, Input::Tick), [Action::Scan]);
-        r.at(15, Input::Scanned(Device::None));
+        r.at(15, Input::Scanned(Device::None("no USB modem".into())));
         assert_eq!(r.s.poll_at(), Some(r.t0 + Duration::from_secs(30)));
+    }
+
+    /// Waiting for a modem is logged with the reason, once per reason, not
+    /// on every rescan.
+    #[test]
+    fn waiting_for_a_modem_says_why_once() {
+        let tun = Tunables {
+            rescan_interval: Duration::from_secs(15),
+            ..Tunables::default()
+        };
+        let mut r = Run::new(tun);
+        let logs = |v: Vec<Action>| -> Vec<String> {
+            v.into_iter()
+                .filter_map(|a| match a {
+                    Action::Log { msg, .. } => Some(msg),
+                    _ => None,
+                })
+                .collect()
+        };
+        let at = |r: &mut Run, t: u64, i: Input| r.s.handle(r.t0 + Duration::from_secs(t), i);
+        at(&mut r, 0, Input::Start);
+        let none = |why: &str| Input::Scanned(Device::None(why.into()));
+        let l = logs(at(&mut r, 0, none("configured device /dev/ttyS1: gone")));
+        assert_eq!(l.len(), 1, "{l:?}");
+        assert!(l[0].contains("waiting for a modem: configured device /dev/ttyS1: gone"));
+        assert!(l[0].contains("every 15s"), "{l:?}");
+        assert!(r
+            .s
+            .status()
+            .last_reason
+            .as_deref()
+            .unwrap()
+            .contains("/dev/ttyS1"));
+        // The same reason at the next rescan: quiet.
+        at(&mut r, 15, Input::Tick);
+        assert!(logs(at(&mut r, 15, none("configured device /dev/ttyS1: gone"))).is_empty());
+        // Another reason: said.
+        at(&mut r, 30, Input::Tick);
+        assert_eq!(logs(at(&mut r, 30, none("no USB modem"))).len(), 1);
+        // Found, then lost again: said again.
+        at(&mut r, 45, Input::Tick);
+        at(&mut r, 45, Input::Scanned(Device::InModemMode));
+        at(&mut r, 45, Input::Ports(Err("gone".into())));
+        let t = (r.s.poll_at().unwrap() - r.t0).as_secs();
+        at(&mut r, t, Input::Tick);
+        assert_eq!(logs(at(&mut r, t, none("no USB modem"))).len(), 1);
     }
 
     #[test]

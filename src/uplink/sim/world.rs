@@ -96,7 +96,7 @@ impl SimWorld {
 impl Plant for SimWorld {
     fn scan(&mut self) -> Device {
         let dev = self.usb.dev_root().to_path_buf();
-        plant::scan_bus(&mut self.usb, &self.table, &dev)
+        plant::scan_bus(&mut self.usb, &self.table, &dev, &self.cfg.uplink)
     }
 
     fn switch(&mut self) -> Result<(), String> {
