@@ -5,10 +5,12 @@
 #
 # Accepts comgt's 3g options (device, apn, service, pincode, dialnumber,
 # username, password, keepalive, pppd_options, mtu), so an interface moves
-# from proto 3g by changing one word, plus warden's own: dns_check,
-# probe_name, probe_interval, fallback_dns (list) and backoff ('INITIAL MAX',
-# e.g. '2s 5m'). device may be left out: warden finds the modem's ports
-# itself.
+# from proto 3g by changing one word, plus warden's own: control_device (the
+# AT port), dns_check, probe_name, probe_interval, fallback_dns (list),
+# backoff ('INITIAL MAX', e.g. '2s 5m') and rescan_interval (how often to
+# look for a missing modem). device may be left out: warden finds the
+# modem's ports itself; device and control_device together are used as
+# they are, without USB discovery (a modem not on USB).
 #
 # Setup writes the interface's settings to a private warden configuration
 # under /var/run/warden/<interface>/ and runs `warden daemon` on it with
@@ -33,6 +35,7 @@ proto_warden_init_config() {
 	# shellcheck disable=SC2034
 	available=1
 	proto_config_add_string "device:device"
+	proto_config_add_string "control_device"
 	proto_config_add_string "apn"
 	proto_config_add_string "service"
 	proto_config_add_string "pincode"
@@ -47,6 +50,7 @@ proto_warden_init_config() {
 	proto_config_add_string "probe_interval"
 	proto_config_add_array "fallback_dns"
 	proto_config_add_string "backoff"
+	proto_config_add_string "rescan_interval"
 }
 
 # A UCI value in single quotes ('it'\''s').
@@ -64,10 +68,12 @@ proto_warden_setup() {
 	local interface="$1"
 	local device apn service pincode dialnumber username password keepalive
 	local pppd_options mtu dns_check probe_name probe_interval fallback_dns backoff
+	local rescan_interval control_device
 	local dir conf initial max dns opt
 
 	json_get_vars device apn service pincode dialnumber username password keepalive
 	json_get_vars pppd_options mtu dns_check probe_name probe_interval backoff
+	json_get_vars rescan_interval control_device
 	json_get_values fallback_dns fallback_dns
 
 	if [ -n "$backoff" ]; then
@@ -87,6 +93,7 @@ proto_warden_setup() {
 			echo "config uplink 'uplink'"
 			warden_option interface "$interface"
 			warden_option device "$device"
+			warden_option control_device "$control_device"
 			warden_option apn "$apn"
 			warden_option service "$service"
 			warden_option pincode "$pincode"
@@ -106,6 +113,7 @@ proto_warden_setup() {
 			done
 			warden_option backoff_initial "$initial"
 			warden_option backoff_max "$max"
+			warden_option rescan_interval "$rescan_interval"
 			# This instance runs the uplink only.
 			echo "config factotum 'factotum'"
 			warden_option enabled 0

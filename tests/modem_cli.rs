@@ -190,6 +190,43 @@ fn three_wrong_pins_at_the_command_line_never_reach_puk() {
     );
 }
 
+/// Without --state, the rejected-PIN memory is the configuration's
+/// `<state_dir>/pin-rejected`, as the daemon's is.
+#[test]
+fn pin_memory_defaults_to_the_configured_state_dir() {
+    use warden::uplink::modem::{pin as p, Modem};
+    if skip_under_qemu() {
+        return;
+    }
+    let sim = SimModem::spawn(SimConfig::default()).unwrap();
+    let st = state("state-dir");
+    let dir = st.parent().unwrap();
+    // The right PIN, remembered there as rejected by this SIM: refused.
+    let status = Modem::open(sim.path()).unwrap().sim_status().unwrap();
+    p::PinStore::open(&st)
+        .unwrap()
+        .remember(&p::sim_keys(&status), &p::Pin::new("1234").unwrap())
+        .unwrap();
+    let conf = dir.join("warden.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "config warden 'main'\n option state_dir '{}'\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let c = conf.display().to_string();
+    let r = warden(
+        &["-c", &c, "modem", "pin", "--device", &dev(&sim)],
+        "1234\n",
+    );
+    assert_eq!(r.code, 1, "{}", r.err);
+    assert!(r.err.contains("rejected by this SIM before"), "{}", r.err);
+    assert_eq!(sim.stats().pin_entries, 0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn pin_input_is_checked_before_the_modem_is_touched() {
     if skip_under_qemu() {

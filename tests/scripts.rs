@@ -336,6 +336,7 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
         e("HANDLER", &handler.to_string_lossy()),
         e("WARDEN_BIN", "/usr/sbin/warden"),
         e("CFG_device", "/dev/ttyUSB0"),
+        e("CFG_control_device", "/dev/ttyUSB2"),
         e("CFG_apn", "web.example"),
         e("CFG_service", "umts_only"),
         e("CFG_dialnumber", "*99#"),
@@ -349,12 +350,14 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
         e("CFG_probe_interval", "30s"),
         e("CFG_fallback_dns", "9.9.9.9 149.112.112.112"),
         e("CFG_backoff", "3s 10m"),
+        e("CFG_rescan_interval", "20s"),
     ];
     let l = s.run(&harness.to_string_lossy(), &[], &env);
     let conf = run.join("wan/warden.conf");
     let configs: Vec<&str> = l.iter().filter_map(|x| x.strip_prefix("config ")).collect();
     for opt in [
         "string device:device",
+        "string control_device",
         "string apn",
         "string service",
         "string pincode",
@@ -369,6 +372,7 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
         "string probe_interval",
         "array fallback_dns",
         "string backoff",
+        "string rescan_interval",
     ] {
         assert!(configs.contains(&opt), "{opt} not declared: {configs:?}");
     }
@@ -415,6 +419,8 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
         0o700
     );
     assert_eq!(u.interface, "wan");
+    assert_eq!(u.device.as_deref(), Some(Path::new("/dev/ttyUSB0")));
+    assert_eq!(u.control_device.as_deref(), Some(Path::new("/dev/ttyUSB2")));
     assert_eq!(u.apn, "web.example");
     assert_eq!(u.dialnumber, "*99#");
     assert_eq!(u.username, "web");
@@ -426,6 +432,7 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
     assert_eq!(u.fallback_dns.len(), 2);
     assert_eq!(u.backoff_initial, std::time::Duration::from_secs(3));
     assert_eq!(u.backoff_max, std::time::Duration::from_secs(600));
+    assert_eq!(u.rescan_interval, std::time::Duration::from_secs(20));
     assert!(u.keepalive.is_some());
 }
 

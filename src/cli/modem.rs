@@ -232,7 +232,8 @@ struct PinCmd {
     #[argh(switch)]
     force: bool,
     /// file remembering PINs the SIM rejected (default
-    /// /etc/warden/pin-rejected)
+    /// <state_dir>/pin-rejected, state_dir from the configuration:
+    /// /etc/warden)
     #[argh(option)]
     state: Option<PathBuf>,
 }
@@ -274,16 +275,17 @@ fn read_pin() -> Result<Zeroizing<String>, Fail> {
 }
 
 impl PinCmd {
-    fn run(self, _g: &Globals) -> Result<(), Fail> {
+    fn run(self, g: &Globals) -> Result<(), Fail> {
+        let state = match self.state {
+            Some(s) => s,
+            None => g.load_config()?.main.pin_store(),
+        };
         let text = match &self.pin {
             Some(p) => Zeroizing::new(p.clone()),
             None => read_pin()?,
         };
         let pin = Pin::new(&text).map_err(|e| Fail::Usage(e.to_string()))?;
         drop(text);
-        let state = self
-            .state
-            .unwrap_or_else(|| PathBuf::from(pin::DEFAULT_STORE));
         let mut store = PinStore::open(&state)?;
         let mut m = Modem::open(&self.device)?;
         m.init()?;

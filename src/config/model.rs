@@ -32,6 +32,9 @@ pub struct Main {
     pub log_level: LogLevel,
     /// Directory for sockets and runtime state.
     pub run_dir: PathBuf,
+    /// Directory for state kept across restarts and reboots (on flash):
+    /// the rejected-PIN memory. An absolute path.
+    pub state_dir: PathBuf,
 }
 
 impl Default for Main {
@@ -39,7 +42,15 @@ impl Default for Main {
         Main {
             log_level: LogLevel::Info,
             run_dir: PathBuf::from("/var/run/warden"),
+            state_dir: PathBuf::from("/etc/warden"),
         }
+    }
+}
+
+impl Main {
+    /// The file remembering PINs the SIM rejected: `<state_dir>/pin-rejected`.
+    pub fn pin_store(&self) -> PathBuf {
+        self.state_dir.join(crate::uplink::modem::pin::STORE_FILE)
     }
 }
 
@@ -84,7 +95,8 @@ pub struct Uplink {
     pub backoff_max: Duration,
     /// A link up this long resets the backoff.
     pub backoff_stable: Duration,
-    /// Reset the modem after this many consecutive failed dials.
+    /// Reset the modem after this many consecutive failed dials (a link
+    /// that came up and passed its DNS check ends the row).
     pub reset_after: u32,
     /// The PPP tty; None: discovered from sysfs by interface class.
     pub device: Option<PathBuf>,
@@ -92,6 +104,9 @@ pub struct Uplink {
     pub control_device: Option<PathBuf>,
     /// Bound on waiting for a switched stick to come back as a modem.
     pub switch_timeout: Duration,
+    /// With no modem found (and no hotplug notice), look again this often
+    /// ([`RESCAN_INTERVAL`] bounds it).
+    pub rescan_interval: Duration,
     /// usb-modeswitch data to read (directories, files, usb-mode.json,
     /// configPack.tar.gz); empty: the usual places.
     pub modeswitch_data: Vec<PathBuf>,
@@ -128,10 +143,17 @@ impl Default for Uplink {
             device: None,
             control_device: None,
             switch_timeout: Duration::from_secs(20),
+            rescan_interval: Duration::from_secs(60),
             modeswitch_data: Vec::new(),
         }
     }
 }
+
+/// The values `rescan_interval` may take: a scan reads sysfs, so not more
+/// often than once a second; a modem that appears without a hotplug notice
+/// is found within the hour.
+pub const RESCAN_INTERVAL: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(3600);
 
 impl Uplink {
     /// The redial policy these options describe.
@@ -504,6 +526,7 @@ impl Main {
         Ok(Main {
             log_level: o.get("log_level", d.log_level)?,
             run_dir: o.get("run_dir", d.run_dir)?,
+            state_dir: o.absolute_path("state_dir", d.state_dir)?,
         })
     }
 }
@@ -548,6 +571,11 @@ impl Uplink {
             device: o.get_opt("device")?,
             control_device: o.get_opt("control_device")?,
             switch_timeout: o.get("switch_timeout", d.switch_timeout)?,
+            rescan_interval: o.duration_in(
+                "rescan_interval",
+                d.rescan_interval,
+                RESCAN_INTERVAL,
+            )?,
             modeswitch_data: o.list("modeswitch_data")?,
         })
     }
@@ -809,6 +837,43 @@ impl<'a> Options<'a> {
         }
     }
 
+    /// An absolute path, or `default` when absent.
+    pub fn absolute_path(&self, name: &str, default: PathBuf) -> Result<PathBuf, ConfigError> {
+        let Some((s, line)) = self.single(name, PathBuf::EXPECTED)? else {
+            return Ok(default);
+        };
+        if s.starts_with('/') {
+            Ok(PathBuf::from(s))
+        } else {
+            Err(self.expected(line, name, "", "an absolute path", s))
+        }
+    }
+
+    /// A duration within `range`, or `default` when absent.
+    pub fn duration_in(
+        &self,
+        name: &str,
+        default: Duration,
+        range: std::ops::RangeInclusive<Duration>,
+    ) -> Result<Duration, ConfigError> {
+        let Some((s, line)) = self.single(name, Duration::EXPECTED)? else {
+            return Ok(default);
+        };
+        match Duration::from_option(s) {
+            Some(d) if range.contains(&d) => Ok(d),
+            Some(_) => {
+                let (lo, hi) = (range.start(), range.end());
+                let what = format!(
+                    "a duration from {} to {}",
+                    super::show::format_duration(*lo),
+                    super::show::format_duration(*hi)
+                );
+                Err(self.expected(line, name, "", &what, s))
+            }
+            None => Err(self.expected(line, name, "", Duration::EXPECTED, s)),
+        }
+    }
+
     /// The text and line of a single-valued option; None when absent, or
     /// empty for any type but a string.
     fn single(
@@ -956,6 +1021,46 @@ mod tests {
         assert_eq!(e.line, 3);
         assert!(e.to_string().contains("peer_conns"), "{e}");
         assert!(e.to_string().contains("at least 1"), "{e}");
+    }
+
+    #[test]
+    fn state_dir_holds_the_pin_memory() {
+        let d = Main::default();
+        assert_eq!(d.state_dir, PathBuf::from("/etc/warden"));
+        assert_eq!(d.pin_store(), PathBuf::from("/etc/warden/pin-rejected"));
+        let (cfg, w) = uci("config warden 'main'\n option state_dir /srv/warden\n").unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(
+            cfg.main.pin_store(),
+            PathBuf::from("/srv/warden/pin-rejected")
+        );
+        let e = uci("config warden 'main'\n\n option state_dir 'etc/warden'\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        let s = e.to_string();
+        assert!(s.contains("option 'state_dir'"), "{s}");
+        assert!(s.contains("an absolute path, got 'etc/warden'"), "{s}");
+    }
+
+    #[test]
+    fn rescan_interval_is_bounded() {
+        assert_eq!(Uplink::default().rescan_interval, Duration::from_secs(60));
+        let (cfg, w) = uci("config uplink\n option rescan_interval 5m\n").unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(cfg.uplink.rescan_interval, Duration::from_secs(300));
+        let (cfg, _) = uci("config uplink\n option rescan_interval ''\n").unwrap();
+        assert_eq!(cfg.uplink.rescan_interval, Duration::from_secs(60));
+        for bad in ["0", "500ms", "2h", "soon"] {
+            let e = uci(&format!(
+                "config uplink\n\n option rescan_interval '{bad}'\n"
+            ))
+            .unwrap_err();
+            assert_eq!(e.line, 3, "{e}");
+            let s = e.to_string();
+            assert!(s.contains("option 'rescan_interval'"), "{s}");
+            assert!(s.contains(&format!("got '{bad}'")), "{s}");
+        }
+        let e = uci("config uplink\n option rescan_interval 0\n").unwrap_err();
+        assert!(e.msg.contains("a duration from 1s to 1h"), "{e}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub fn to_uci(c: &Config) -> String {
     w.section("warden", "main");
     w.opt("log_level", &c.main.log_level.as_str().to_ascii_lowercase());
     w.path("run_dir", &c.main.run_dir);
+    w.path("state_dir", &c.main.state_dir);
 
     let u = &c.uplink;
     w.section("uplink", "uplink");
@@ -51,6 +52,7 @@ pub fn to_uci(c: &Config) -> String {
     w.opt_path("device", u.device.as_ref());
     w.opt_path("control_device", u.control_device.as_ref());
     w.duration("switch_timeout", u.switch_timeout);
+    w.duration("rescan_interval", u.rescan_interval);
     for p in &u.modeswitch_data {
         w.line("\tlist ", "modeswitch_data", &p.display());
     }

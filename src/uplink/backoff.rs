@@ -9,8 +9,8 @@
 //! `jitter_percent` either way (and never above `max`), so that many routers
 //! that lost the same cell do not redial in step. A link that stayed up for
 //! `stable` wipes the failure count: the next failure starts again at
-//! `initial`. The count of consecutive failures is also what the supervisor
-//! compares with its modem-reset threshold.
+//! `initial`. The supervisor keeps its own count for the modem-reset
+//! threshold, which a link that came up healthy ends however short it was.
 
 use std::time::{Duration, Instant};
 

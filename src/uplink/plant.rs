@@ -237,10 +237,55 @@ impl RealPlant {
     }
 }
 
-/// Scan a bus: a device the table would switch, or a modem with ports.
-pub fn scan_bus(usb: &mut dyn Usb, table: &Table, dev_root: &Path) -> Device {
-    let Ok(devs) = usb.devices() else {
-        return Device::None;
+/// The ports configured as `device` and `control_device`, when both are
+/// set: Ok(Some) when both are there as tty devices, to be used as they
+/// are, without USB discovery (a modem not on USB, or one whose interface
+/// classes no discovery rule knows); Err(why) when one is not there;
+/// Ok(None) when not both are set.
+pub fn configured_ports(u: &Uplink) -> Result<Option<Ports>, String> {
+    let (Some(ppp), Some(at)) = (&u.device, &u.control_device) else {
+        return Ok(None);
+    };
+    tty_device("device", ppp)?;
+    tty_device("control_device", at)?;
+    Ok(Some(Ports {
+        ppp: ppp.clone(),
+        at: at.clone(),
+    }))
+}
+
+/// Is the port configured as `option` there as a tty? A character device
+/// is what a tty node is; opening it for AT commands checks the rest.
+fn tty_device(option: &str, path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::metadata(path) {
+        Ok(m) if m.file_type().is_char_device() => Ok(()),
+        Ok(_) => Err(format!(
+            "configured {option} {} is not a tty device",
+            path.display()
+        )),
+        Err(e) => Err(format!("configured {option} {}: {e}", path.display())),
+    }
+}
+
+/// Scan for a modem: the configured ports when both are there, else a
+/// USB device the table would switch, or one with PPP and AT ports. A
+/// [`Device::None`] says what was looked for and why it was not found.
+pub fn scan_bus(usb: &mut dyn Usb, table: &Table, dev_root: &Path, u: &Uplink) -> Device {
+    let configured = match configured_ports(u) {
+        Ok(Some(_)) => return Device::InModemMode,
+        Ok(None) => None,
+        Err(why) => Some(why),
+    };
+    let none = |why: String| {
+        Device::None(match &configured {
+            Some(c) => format!("{c}; {why}"),
+            None => why,
+        })
+    };
+    let devs = match usb.devices() {
+        Ok(d) => d,
+        Err(e) => return none(e.to_string()),
     };
     if devs.iter().any(|d| {
         table
@@ -251,12 +296,20 @@ pub fn scan_bus(usb: &mut dyn Usb, table: &Table, dev_root: &Path) -> Device {
     }
     match super::ports::discover(usb.sysfs_root(), dev_root, None) {
         Ok(found) if found.iter().any(|p| p.ppp.is_some() && p.at.is_some()) => Device::InModemMode,
-        _ => Device::None,
+        Ok(_) => none(format!(
+            "no USB modem ({} USB devices, none with a PPP and an AT tty, none the switch table knows)",
+            devs.len()
+        )),
+        Err(e) => none(e.to_string()),
     }
 }
 
-/// Find the PPP and AT ports, configured overrides first.
+/// Find the PPP and AT ports: both configured ones as they are (no USB
+/// discovery), else discovered from sysfs with any configured one winning.
 pub fn find_ports(sysfs_root: &Path, dev_root: &Path, u: &Uplink) -> Result<Ports, String> {
+    if let Some(p) = configured_ports(u)? {
+        return Ok(p);
+    }
     let ov = super::ports::Overrides {
         device: u.device.clone(),
         control_device: u.control_device.clone(),
@@ -268,13 +321,7 @@ pub fn find_ports(sysfs_root: &Path, dev_root: &Path, u: &Uplink) -> Result<Port
             return Ok(Ports { ppp, at });
         }
     }
-    match (&u.device, &u.control_device) {
-        (Some(ppp), Some(at)) => Ok(Ports {
-            ppp: ppp.clone(),
-            at: at.clone(),
-        }),
-        _ => Err("no modem with both a PPP and an AT port".into()),
-    }
+    Err("no modem with both a PPP and an AT port".into())
 }
 
 /// Switch whatever the table knows, bounded by `timeout`.
@@ -298,7 +345,12 @@ pub fn switch_bus(usb: &mut dyn Usb, table: &Table, timeout: Duration) -> Result
 
 impl Plant for RealPlant {
     fn scan(&mut self) -> Device {
-        scan_bus(&mut self.usb, &self.table, Path::new("/dev"))
+        scan_bus(
+            &mut self.usb,
+            &self.table,
+            Path::new("/dev"),
+            &self.cfg.uplink,
+        )
     }
 
     fn switch(&mut self) -> Result<(), String> {
@@ -311,7 +363,7 @@ impl Plant for RealPlant {
 
     fn prepare(&mut self, at: &Path) -> Result<ModemStatus, Exit> {
         let mut m = Modem::open(at).map_err(|e| Exit::Transient(format!("modem: {e}")))?;
-        prepare_modem(&mut m, &self.cfg.uplink, Path::new(pin::DEFAULT_STORE))
+        prepare_modem(&mut m, &self.cfg.uplink, &self.cfg.main.pin_store())
     }
 
     fn refresh(&mut self, at: &Path) -> Option<ModemStatus> {
@@ -370,6 +422,87 @@ mod tests {
         assert!(out[1].verdict.starts_with("bogus"));
         assert_eq!(out[2].verdict, "no-answer");
         assert!(out.iter().all(|d| !d.healthy));
+    }
+
+    /// A modem that is not on USB (or whose ttys no discovery rule finds):
+    /// with both ports configured and there as ttys, they are used as they
+    /// are, without USB discovery.
+    #[test]
+    fn configured_ports_need_no_usb_discovery() {
+        use crate::uplink::sim::{SimConfig, SimModem};
+        let ppp = SimModem::spawn(SimConfig::default()).unwrap();
+        let at = SimModem::spawn(SimConfig::default()).unwrap();
+        let text = format!(
+            "config uplink\n option device '{}'\n option control_device '{}'\n",
+            ppp.path().display(),
+            at.path().display()
+        );
+        let (cfg, _) = crate::config::parse(Path::new("t"), &text).unwrap();
+        let mut plant = RealPlant::new(Arc::new(cfg));
+        assert_eq!(plant.scan(), Device::InModemMode);
+        assert_eq!(
+            plant.ports(),
+            Ok(Ports {
+                ppp: ppp.path().to_path_buf(),
+                at: at.path().to_path_buf(),
+            })
+        );
+    }
+
+    /// A configured port that is not there says so, and what else was
+    /// looked for; USB discovery is still tried (a stick may bring it).
+    #[test]
+    fn missing_configured_ports_say_why() {
+        use crate::uplink::sim::{SimConfig, SimModem};
+        let ppp = SimModem::spawn(SimConfig::default()).unwrap();
+        let t = crate::uplink::usb::tmp::TempDir::new("warden-scan").unwrap();
+        let file = t.path().join("plain-file");
+        std::fs::write(&file, "").unwrap();
+        let mut usb = UsbFs::new(t.path().join("sys"), t.path().join("bus"));
+        for (at, says) in [
+            (t.path().join("ttyGONE"), "No such file"),
+            (file, "is not a tty device"),
+        ] {
+            let u = Uplink {
+                device: Some(ppp.path().to_path_buf()),
+                control_device: Some(at.clone()),
+                ..Uplink::default()
+            };
+            let Device::None(why) = scan_bus(&mut usb, &Table::builtin(), t.path(), &u) else {
+                panic!("a modem found without its control_device");
+            };
+            let want = format!("configured control_device {}", at.display());
+            assert!(why.starts_with(&want), "{why}");
+            assert!(why.contains(says), "{why}");
+            assert!(why.contains("no USB devices"), "{why}");
+            let e = find_ports(&t.path().join("sys"), t.path(), &u).unwrap_err();
+            assert!(e.starts_with(&want), "{e}");
+        }
+    }
+
+    /// The daemon's rejected-PIN memory is `<state_dir>/pin-rejected`: a
+    /// PIN recorded there as rejected by this SIM is not entered.
+    #[test]
+    fn the_rejected_pin_memory_is_in_the_state_dir() {
+        use crate::uplink::modem::pin::{sim_keys, Pin, PinStore};
+        use crate::uplink::sim::{SimConfig, SimModem};
+        let state = crate::uplink::usb::tmp::TempDir::new("warden-state").unwrap();
+        let sim = SimModem::spawn(SimConfig::default()).unwrap();
+        let status = Modem::open(sim.path()).unwrap().sim_status().unwrap();
+        let mut store = PinStore::open(&state.path().join("pin-rejected")).unwrap();
+        store
+            .remember(&sim_keys(&status), &Pin::new("1234").unwrap())
+            .unwrap();
+        let text = format!(
+            "config warden 'main'\n option state_dir '{}'\nconfig uplink\n option pincode 1234\n option apn internet\n",
+            state.path().display()
+        );
+        let (cfg, _) = crate::config::parse(Path::new("t"), &text).unwrap();
+        let mut plant = RealPlant::new(Arc::new(cfg));
+        match plant.prepare(sim.path()) {
+            Err(Exit::Permanent(e)) => assert!(e.contains("rejected"), "{e}"),
+            other => panic!("the PIN remembered in the state dir was entered: {other:?}"),
+        }
     }
 
     #[test]

@@ -16,7 +16,9 @@
 //!    several, the lowest-numbered interface is PPP and the highest AT. Set
 //!    the uplink options `device` (PPP) and `control_device` (AT) to override.
 //!
-//! Overrides from the configuration always win over discovery.
+//! Overrides from the configuration always win over discovery; with both
+//! set and there as ttys, the uplink skips USB discovery altogether
+//! (`uplink::plant::configured_ports`).
 
 use crate::uplink::usb::device::Device;
 use crate::uplink::usb::sysfs;

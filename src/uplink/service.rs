@@ -34,6 +34,7 @@ pub fn tunables(u: &Uplink) -> Tunables {
         reset_after: u.reset_after,
         probe_interval: u.probe_interval,
         dns_check: u.dns_check,
+        rescan_interval: u.rescan_interval,
         ..Tunables::default()
     }
 }
@@ -275,5 +276,25 @@ fn render(st: &Status, json: bool) -> String {
         status::json(st, now)
     } else {
         status::text(st, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tunables_follow_the_uplink_options() {
+        let (cfg, w) = crate::config::parse(
+            Path::new("/etc/config/warden"),
+            "config uplink\n option reset_after 7\n option rescan_interval 15\n",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let t = tunables(&cfg.uplink);
+        assert_eq!(t.reset_after, 7);
+        assert_eq!(t.rescan_interval, Duration::from_secs(15));
+        let t = tunables(&Uplink::default());
+        assert_eq!(t.rescan_interval, Duration::from_secs(60));
     }
 }

@@ -9,6 +9,8 @@
 //!                                              v
 //!                           Hangup (kill pppd) --> redial at once or Backoff
 //!   N consecutive failures: ResetModem, then Scanning again (ports re-found).
+//!   A link that came up and passed its DNS check ends the row, however
+//!   short it was; only the backoff's delays wait for backoff_stable.
 //!   Permanent failures (bad options, auth, PIN/PUK): Stopped until asked.
 //! ```
 //!
@@ -51,10 +53,12 @@ pub struct ModemStatus {
     pub signal_dbm: Option<i32>,
 }
 
-/// What the scan found on the bus.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the scan found.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Device {
-    None,
+    /// No modem; what was looked for and why it is not there (worded for
+    /// a person: logged while the supervisor waits).
+    None(String),
     /// A known modem still in its CD-ROM (switch) mode.
     NeedsSwitch,
     /// A modem in modem mode.
@@ -144,7 +148,8 @@ pub enum Action {
 /// Tunables, one place; `Default` is what the router runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tunables {
-    /// Reset the modem after this many consecutive failures (0: never).
+    /// Reset the modem after this many consecutive failures (0: never); a
+    /// link that came up healthy ends the row.
     pub reset_after: u32,
     /// pppd must bring the link up within this time.
     pub dial_timeout: Duration,
@@ -154,7 +159,8 @@ pub struct Tunables {
     pub dns_check: bool,
     /// pppd has this long to exit after SIGTERM.
     pub hangup_timeout: Duration,
-    /// With no device, look again this often (hotplug usually comes first).
+    /// With no device, look again this often (hotplug usually comes first;
+    /// the uplink option `rescan_interval`).
     pub rescan_interval: Duration,
     /// After a modem reset, wait this long before looking for it again.
     pub reset_settle: Duration,
@@ -258,10 +264,20 @@ pub struct Status {
 pub struct Supervisor {
     state: State,
     tun: Tunables,
-    /// The one backoff policy and its count of consecutive failures.
+    /// The one backoff policy and its count of failures since the last
+    /// stable link (what the delays grow with).
     retry: Retry,
+    /// Consecutive failures since the link last came up and passed its DNS
+    /// check (or since a start): what the modem reset threshold counts. A
+    /// working reconnect ends the row even if it did not last
+    /// `backoff_stable`, so a modem that drops the link often but always
+    /// comes back is not reset.
+    failures: u32,
     /// The link has been up at least once (so a new link-up is a reconnect).
     was_up: bool,
+    /// Why no modem was found, as last logged: while waiting, a rescan
+    /// that finds nothing for the same reason logs nothing.
+    waiting: Option<String>,
     status: Status,
 }
 
@@ -271,7 +287,9 @@ impl Supervisor {
             state: State::Stopped,
             tun,
             retry,
+            failures: 0,
             was_up: false,
+            waiting: None,
             status: Status {
                 state: "stopped",
                 ..Status::default()
@@ -338,12 +356,12 @@ impl Supervisor {
                 self.set(State::Shutdown);
             }
             (State::Stopped | State::NoDevice { .. }, I::Start | I::DeviceAdded) => {
-                self.retry.reset();
+                self.forget_failures();
                 self.scan(out)
             }
             (State::Stopped, I::Reconnect(why)) => {
                 self.log(out, log::Level::Info, format!("restarting: {why}"));
-                self.retry.reset();
+                self.forget_failures();
                 self.scan(out)
             }
             (State::Backoff { .. }, I::DeviceAdded) => self.scan(out),
@@ -359,14 +377,31 @@ impl Supervisor {
             }
             (State::NoDevice { .. }, I::Tick) => self.scan(out),
             (State::Scanning, I::Scanned(dev)) => match dev {
-                Device::None => self.set(State::NoDevice {
-                    rescan: now + self.tun.rescan_interval,
-                }),
+                Device::None(why) => {
+                    if self.waiting.as_ref() != Some(&why) {
+                        let every = (self.tun.rescan_interval.as_millis() + 500) / 1000;
+                        self.log(
+                            out,
+                            log::Level::Info,
+                            format!(
+                                "waiting for a modem: {why}; looking again every {every}s, \
+                                 or at once on a hotplug notice"
+                            ),
+                        );
+                    }
+                    self.status.last_reason = Some(format!("no modem: {why}"));
+                    self.waiting = Some(why);
+                    self.set(State::NoDevice {
+                        rescan: now + self.tun.rescan_interval,
+                    })
+                }
                 Device::NeedsSwitch => {
+                    self.waiting = None;
                     self.set(State::Switching);
                     out.push(Action::Switch);
                 }
                 Device::InModemMode => {
+                    self.waiting = None;
                     self.set(State::Discovering);
                     out.push(Action::DiscoverPorts);
                 }
@@ -437,6 +472,7 @@ impl Supervisor {
                     out.push(Action::CheckDns { servers: dns });
                 } else {
                     self.retry.up(now);
+                    self.recovered();
                 }
                 self.set(State::Up {
                     ports: ports.clone(),
@@ -491,6 +527,7 @@ impl Supervisor {
                     }
                     // Idempotent: the stable period runs from link-up.
                     self.retry.up(since);
+                    self.recovered();
                     let next_probe = self.next_probe(now);
                     self.set(State::Up {
                         ports,
@@ -512,7 +549,6 @@ impl Supervisor {
             ) => {
                 if self.retry.failures() > 0 && self.retry.is_stable(now) {
                     self.retry.reset();
-                    self.status.consecutive_failures = 0;
                 }
                 if !checking && next_probe.is_some_and(|p| now >= p) {
                     let servers: Vec<IpAddr> = self.status.dns.iter().map(|d| d.server).collect();
@@ -625,7 +661,8 @@ impl Supervisor {
 
     /// A failure already counted by `retry`, with the delay it gave.
     fn after_failure(&mut self, now: Instant, why: String, delay: Duration, out: &mut Vec<Action>) {
-        let n = self.retry.failures();
+        self.failures = self.failures.saturating_add(1);
+        let n = self.failures;
         self.status.consecutive_failures = n;
         if !why.is_empty() {
             self.log(out, log::Level::Warn, why.clone());
@@ -651,6 +688,21 @@ impl Supervisor {
         self.set(State::Backoff { until: now + delay });
     }
 
+    /// The link came up and passed its DNS check: the row of failures
+    /// ends (the backoff keeps its count until the link is stable).
+    fn recovered(&mut self) {
+        self.failures = 0;
+        self.status.consecutive_failures = 0;
+    }
+
+    /// Start over: no failures, no backoff (a start, a device plugged in,
+    /// an admin's restart).
+    fn forget_failures(&mut self) {
+        self.retry.reset();
+        self.failures = 0;
+        self.status.consecutive_failures = 0;
+    }
+
     fn reset(&mut self, out: &mut Vec<Action>) {
         let at = self.status.ports.as_ref().map(|p| p.at.clone());
         self.log(
@@ -658,7 +710,7 @@ impl Supervisor {
             log::Level::Warn,
             format!(
                 "resetting the modem after {} failures in a row",
-                self.retry.failures()
+                self.failures
             ),
         );
         out.push(Action::ResetModem { at });
@@ -953,6 +1005,79 @@ mod tests {
         assert_eq!(r.s.status().state, "backoff");
     }
 
+    /// A modem that drops the link every minute, each reconnect healthy:
+    /// failures, not recoveries, count toward the reset; the backoff still
+    /// grows, since no link lasted backoff_stable.
+    #[test]
+    fn short_healthy_links_do_not_count_toward_the_reset() {
+        let tun = Tunables {
+            reset_after: 3,
+            ..Tunables::default()
+        };
+        let mut r = Run::new(tun);
+        r.plug_to_link_up(0, &["192.0.2.53"]);
+        r.at(1, Input::DnsChecked(vec![ok("192.0.2.53")]));
+        let mut t = 1;
+        let mut delays = Vec::new();
+        for _ in 0..6 {
+            t += 50;
+            let a = r.at(t, Input::PppExited(Exit::Transient("modem hangup".into())));
+            assert!(
+                !a.iter().any(|a| matches!(a, Action::ResetModem { .. })),
+                "reset after a healthy reconnect: {a:?}"
+            );
+            assert_eq!(r.s.status().state, "backoff");
+            assert_eq!(r.s.status().consecutive_failures, 1);
+            let until = (r.s.poll_at().unwrap() - r.t0).as_secs();
+            delays.push(until - t);
+            t = until;
+            assert_eq!(r.at(t, Input::Tick), [Action::Scan]);
+            r.at(t, Input::Scanned(Device::InModemMode));
+            r.at(t, Input::Ports(Ok(ports())));
+            r.at(t, Input::Prepared(Ok(ModemStatus::default())));
+            r.at(
+                t,
+                Input::LinkUp {
+                    dns: vec![ip("192.0.2.53")],
+                },
+            );
+            r.at(t, Input::DnsChecked(vec![ok("192.0.2.53")]));
+            assert_eq!(r.s.status().consecutive_failures, 0);
+        }
+        assert_eq!(delays, [1, 2, 4, 8, 16, 32]);
+        // A link up whose DNS is broken is no recovery: those still count.
+        t += 50;
+        r.at(t, Input::PppExited(Exit::Transient("modem hangup".into())));
+        assert_eq!(r.s.status().consecutive_failures, 1);
+        t = (r.s.poll_at().unwrap() - r.t0).as_secs();
+        for n in 2..=3 {
+            r.at(t, Input::Tick);
+            r.at(t, Input::Scanned(Device::InModemMode));
+            r.at(t, Input::Ports(Ok(ports())));
+            r.at(t, Input::Prepared(Ok(ModemStatus::default())));
+            r.at(
+                t,
+                Input::LinkUp {
+                    dns: vec![ip("10.11.12.13")],
+                },
+            );
+            r.at(t, Input::DnsChecked(vec![bogus("10.11.12.13")]));
+            let a = r.at(t, Input::PppExited(Exit::Transient("killed".into())));
+            assert_eq!(r.s.status().consecutive_failures, n);
+            if n == 3 {
+                assert_eq!(
+                    a,
+                    [Action::ResetModem {
+                        at: Some(ports().at)
+                    }]
+                );
+            } else {
+                assert!(a.is_empty(), "{a:?}");
+                t = (r.s.poll_at().unwrap() - r.t0).as_secs();
+            }
+        }
+    }
+
     #[test]
     fn dial_timeout_hangs_up_and_kill_timeout_moves_on() {
         let mut r = Run::new(Tunables::default());
@@ -1004,6 +1129,70 @@ mod tests {
             .at(5, Input::PppExited(Exit::Transient("hangup".into())))
             .is_empty());
         assert_eq!(r.at(6, Input::DeviceAdded), [Action::Scan]);
+    }
+
+    #[test]
+    fn no_device_rescans_at_the_rescan_interval() {
+        let tun = Tunables {
+            rescan_interval: Duration::from_secs(15),
+            ..Tunables::default()
+        };
+        let mut r = Run::new(tun);
+        r.at(0, Input::Start);
+        assert!(r
+            .at(0, Input::Scanned(Device::None("no USB modem".into())))
+            .is_empty());
+        assert_eq!(r.s.status().state, "no-device");
+        assert_eq!(r.s.poll_at(), Some(r.t0 + Duration::from_secs(15)));
+        assert_eq!(r.at(15, Input::Tick), [Action::Scan]);
+        r.at(15, Input::Scanned(Device::None("no USB modem".into())));
+        assert_eq!(r.s.poll_at(), Some(r.t0 + Duration::from_secs(30)));
+    }
+
+    /// Waiting for a modem is logged with the reason, once per reason, not
+    /// on every rescan.
+    #[test]
+    fn waiting_for_a_modem_says_why_once() {
+        let tun = Tunables {
+            rescan_interval: Duration::from_secs(15),
+            ..Tunables::default()
+        };
+        let mut r = Run::new(tun);
+        let logs = |v: Vec<Action>| -> Vec<String> {
+            v.into_iter()
+                .filter_map(|a| match a {
+                    Action::Log { msg, .. } => Some(msg),
+                    _ => None,
+                })
+                .collect()
+        };
+        let at = |r: &mut Run, t: u64, i: Input| r.s.handle(r.t0 + Duration::from_secs(t), i);
+        at(&mut r, 0, Input::Start);
+        let none = |why: &str| Input::Scanned(Device::None(why.into()));
+        let l = logs(at(&mut r, 0, none("configured device /dev/ttyS1: gone")));
+        assert_eq!(l.len(), 1, "{l:?}");
+        assert!(l[0].contains("waiting for a modem: configured device /dev/ttyS1: gone"));
+        assert!(l[0].contains("every 15s"), "{l:?}");
+        assert!(r
+            .s
+            .status()
+            .last_reason
+            .as_deref()
+            .unwrap()
+            .contains("/dev/ttyS1"));
+        // The same reason at the next rescan: quiet.
+        at(&mut r, 15, Input::Tick);
+        assert!(logs(at(&mut r, 15, none("configured device /dev/ttyS1: gone"))).is_empty());
+        // Another reason: said.
+        at(&mut r, 30, Input::Tick);
+        assert_eq!(logs(at(&mut r, 30, none("no USB modem"))).len(), 1);
+        // Found, then lost again: said again.
+        at(&mut r, 45, Input::Tick);
+        at(&mut r, 45, Input::Scanned(Device::InModemMode));
+        at(&mut r, 45, Input::Ports(Err("gone".into())));
+        let t = (r.s.poll_at().unwrap() - r.t0).as_secs();
+        at(&mut r, t, Input::Tick);
+        assert_eq!(logs(at(&mut r, t, none("no USB modem"))).len(), 1);
     }
 
     #[test]

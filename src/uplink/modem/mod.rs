@@ -24,7 +24,8 @@
 //! use warden::uplink::modem::{pin, Modem};
 //! let mut m = Modem::open("/dev/ttyUSB2".as_ref())?;
 //! m.init()?;
-//! let mut store = pin::PinStore::open(pin::DEFAULT_STORE.as_ref())?;
+//! let state_dir = warden::config::Config::default().main.state_dir;
+//! let mut store = pin::PinStore::open(&state_dir.join(pin::STORE_FILE))?;
 //! m.enter_pin(&pin::Pin::new("1234")?, &mut store, pin::Policy::default())?;
 //! let info = m.info()?;
 //! println!("{:?} dBm", info.signal.and_then(|s| s.dbm()));

@@ -38,8 +38,9 @@ use zeroize::Zeroizing;
 /// Attempts that must remain before warden enters a PIN on its own.
 pub const MIN_UNATTENDED_ATTEMPTS: u8 = 2;
 
-/// The default store: on flash, so it survives reboots.
-pub const DEFAULT_STORE: &str = "/etc/warden/pin-rejected";
+/// The store's file name in the state directory (the `state_dir` option,
+/// default /etc/warden: on flash, so it survives reboots).
+pub const STORE_FILE: &str = "pin-rejected";
 
 /// A SIM PIN: 4 to 8 digits, wiped from memory when dropped, never shown.
 pub struct Pin(Zeroizing<String>);

@@ -96,7 +96,7 @@ impl SimWorld {
 impl Plant for SimWorld {
     fn scan(&mut self) -> Device {
         let dev = self.usb.dev_root().to_path_buf();
-        plant::scan_bus(&mut self.usb, &self.table, &dev)
+        plant::scan_bus(&mut self.usb, &self.table, &dev, &self.cfg.uplink)
     }
 
     fn switch(&mut self) -> Result<(), String> {
@@ -112,7 +112,7 @@ impl Plant for SimWorld {
         plant::prepare_modem(
             &mut m,
             &self.cfg.uplink,
-            &self.state_dir.join("pin-rejected"),
+            &self.state_dir.join(crate::uplink::modem::pin::STORE_FILE),
         )
     }
 
