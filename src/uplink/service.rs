@@ -80,7 +80,13 @@ impl Service for UplinkService {
             tunables(&cfg.uplink),
             Retry::new(cfg.uplink.backoff(), Rng::new(crate::sys::random::seed())),
         );
-        let shared: Shared = Arc::new(Mutex::new(sup.status().clone()));
+        // Status says "starting" until the loop has handled its first
+        // input (before it, the supervisor says "stopped", which would read
+        // as a permanent failure).
+        let shared: Shared = Arc::new(Mutex::new(Status {
+            state: "starting",
+            ..sup.status().clone()
+        }));
         let who = (cfg.uplink.interface.clone(), cfg.main.run_dir.clone());
         let _status = StatusServer::start(
             &cfg.main.run_dir.join(status_socket::SOCKET_NAME),

@@ -13,7 +13,8 @@
 //! input it handles. An answer therefore never waits for the loop, which
 //! may be blocked in a bounded but slow step (a mode switch that waits for
 //! the stick, an AT command the modem is slow to answer): the snapshot
-//! says what the loop is doing ("switching", "preparing").
+//! says what the loop is doing ("switching", "preparing"; "starting" before
+//! its first step).
 //!
 //! The socket is mode 0600 (root and the daemon's user) and removed when
 //! the server stops; a socket file left behind by an instance that died
