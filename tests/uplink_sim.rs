@@ -213,6 +213,30 @@ fn a_gone_interface_is_shown_and_does_not_hide_the_others() {
             && json.contains(r#"},{"interface":"wan","run_dir":"#),
         "{json}"
     );
+    // No flags, on the shipped configuration (uplink off; only its
+    // run_dir moved here): the same.
+    let shipped = d.dir.join("shipped");
+    std::fs::write(
+        &shipped,
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("uci/warden"))
+            .unwrap()
+            .replace(
+                "option run_dir '/var/run/warden'",
+                &format!("option run_dir '{}'", top.display()),
+            ),
+    )
+    .unwrap();
+    let out = Command::new(WARDEN)
+        .args(["-c", shipped.to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let plain = String::from_utf8_lossy(&out.stdout);
+    let lte_block = text.split("\n\n").next().unwrap();
+    assert!(
+        plain.starts_with(&format!("{lte_block}\n\ninterface: wan\n")),
+        "{plain}"
+    );
     // Once lte's sockets are gone (netifd tore it down), all is well.
     std::fs::remove_dir_all(&lte).unwrap();
     let out = Command::new(WARDEN)

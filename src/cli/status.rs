@@ -52,7 +52,8 @@ impl StatusCmd {
                 let cfg = g.load_config()?;
                 let own = Own {
                     interface: Some(cfg.uplink.interface.clone()),
-                    enabled: cfg.uplink.enabled,
+                    // The daemon runs the uplink for either.
+                    enabled: cfg.uplink.enabled || cfg.uplink.simulate,
                 };
                 (cfg.main.run_dir, own)
             }
@@ -100,7 +101,11 @@ pub(crate) enum Outcome {
     NotRunning,
 }
 
-pub(crate) struct Report(pub Vec<Instance>);
+pub(crate) struct Report {
+    pub uplinks: Vec<Instance>,
+    /// Why the run directory could not be listed (it does not exist: None).
+    pub unreadable: Option<String>,
+}
 
 /// Find and ask every uplink under `run_dir`, for text or JSON.
 pub(crate) fn collect(run_dir: &Path, own: &Own, json: bool, timeout: Duration) -> Report {
@@ -110,7 +115,22 @@ pub(crate) fn collect(run_dir: &Path, own: &Own, json: bool, timeout: Duration) 
     if sockets(run_dir) || own.enabled {
         found.push((own.interface.clone(), run_dir.to_path_buf()));
     }
-    let mut subdirs: Vec<(String, PathBuf)> = std::fs::read_dir(run_dir)
+    let (entries, unreadable) = match std::fs::read_dir(run_dir) {
+        Ok(d) => (Some(d), None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
+        Err(e) => {
+            let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                " (the run directory is root's)"
+            } else {
+                ""
+            };
+            (
+                None,
+                Some(format!("cannot read {}: {e}{hint}", run_dir.display())),
+            )
+        }
+    };
+    let mut subdirs: Vec<(String, PathBuf)> = entries
         .into_iter()
         .flatten()
         .flatten()
@@ -121,19 +141,21 @@ pub(crate) fn collect(run_dir: &Path, own: &Own, json: bool, timeout: Duration) 
         .collect();
     subdirs.sort();
     found.extend(subdirs.into_iter().map(|(n, d)| (Some(n), d)));
-    Report(
-        found
-            .into_iter()
-            .map(|(interface, run_dir)| {
-                let outcome = ask(&run_dir, json, timeout);
-                Instance {
-                    interface,
-                    run_dir,
-                    outcome,
-                }
-            })
-            .collect(),
-    )
+    let uplinks = found
+        .into_iter()
+        .map(|(interface, run_dir)| {
+            let outcome = ask(&run_dir, json, timeout);
+            Instance {
+                interface,
+                run_dir,
+                outcome,
+            }
+        })
+        .collect();
+    Report {
+        uplinks,
+        unreadable,
+    }
 }
 
 /// Ask the uplink in `dir`, in the form wanted.
@@ -187,7 +209,7 @@ impl Report {
     }
 
     fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
-        self.0.iter().filter(|i| f(&i.outcome)).count()
+        self.uplinks.iter().filter(|i| f(&i.outcome)).count()
     }
 
     /// 0 all answered, 3 some gone or silent, 1 none answered.
@@ -202,7 +224,9 @@ impl Report {
 
     /// The one-line reason for exit status 1.
     pub fn none_answered(&self, run_dir: &Path) -> String {
-        if self.0.is_empty() {
+        if let Some(e) = &self.unreadable {
+            e.clone()
+        } else if self.uplinks.is_empty() {
             format!(
                 "no warden uplink is running in {}: neither the daemon's own \
                  nor a netifd interface's",
@@ -216,7 +240,7 @@ impl Report {
     pub fn render(&self, json: bool) -> String {
         if json {
             let mut out = String::from("{\"uplinks\":[");
-            for (n, i) in self.0.iter().enumerate() {
+            for (n, i) in self.uplinks.iter().enumerate() {
                 if n > 0 {
                     out.push(',');
                 }
@@ -225,7 +249,7 @@ impl Report {
             out.push_str("]}\n");
             out
         } else {
-            let blocks: Vec<String> = self.0.iter().map(Instance::text).collect();
+            let blocks: Vec<String> = self.uplinks.iter().map(Instance::text).collect();
             blocks.join("\n")
         }
     }
@@ -363,7 +387,11 @@ mod tests {
             enabled: false,
         };
         let r = collect(&run, &own, false, T);
-        let names: Vec<_> = r.0.iter().map(|i| i.interface.clone().unwrap()).collect();
+        let names: Vec<_> = r
+            .uplinks
+            .iter()
+            .map(|i| i.interface.clone().unwrap())
+            .collect();
         assert_eq!(names, ["lte", "old", "wan", "wwan"]);
         assert_eq!(r.answered(), 2);
         assert_eq!(r.exit_code(), 3);
@@ -411,7 +439,7 @@ mod tests {
         let none = Own::default();
         // Nothing at all.
         let r = collect(&run, &none, false, T);
-        assert!(r.0.is_empty());
+        assert!(r.uplinks.is_empty());
         assert_eq!(r.exit_code(), 1);
         assert_eq!(r.render(false), "");
         assert_eq!(r.render(true), "{\"uplinks\":[]}\n");
@@ -424,8 +452,8 @@ mod tests {
             enabled: true,
         };
         let r = collect(&run, &own, false, T);
-        assert_eq!(r.0.len(), 1);
-        assert!(matches!(r.0[0].outcome, Outcome::NotRunning));
+        assert_eq!(r.uplinks.len(), 1);
+        assert!(matches!(r.uplinks[0].outcome, Outcome::NotRunning));
         assert_eq!(r.exit_code(), 1);
         // It runs: all answered.
         let srv = serve(&run, "wan", "scanning");
@@ -436,9 +464,20 @@ mod tests {
         // Only a gone one: none answered.
         drop(UnixListener::bind(run.join(status_socket::SOCKET_NAME)).unwrap());
         let r = collect(&run, &none, false, T);
-        assert!(matches!(r.0[0].outcome, Outcome::Gone(_)));
+        assert!(matches!(r.uplinks[0].outcome, Outcome::Gone(_)));
         assert_eq!(r.exit_code(), 1);
         assert!(r.none_answered(&run).contains("answered"));
+        // A run directory that cannot be listed says so.
+        let file = run.join("file");
+        std::fs::write(&file, "").unwrap();
+        let r = collect(&file, &none, false, T);
+        assert_eq!(r.exit_code(), 1);
+        assert!(
+            r.none_answered(&file)
+                .starts_with(&format!("cannot read {}: ", file.display())),
+            "{}",
+            r.none_answered(&file)
+        );
         std::fs::remove_dir_all(&run).unwrap();
     }
 
