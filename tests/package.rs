@@ -774,6 +774,12 @@ fn recorder(dir: &Path) -> PathBuf {
 /// Run the init script through the rc.common stand-in; returns
 /// (exit status, stdout, recorded lines).
 fn init(action: &str, exit: u8) -> (i32, String, Vec<String>) {
+    init_procd(action, exit, "running")
+}
+
+/// Like [`init`], with procd's view of the service (`_procd_status`'s
+/// answer: running, inactive, ...).
+fn init_procd(action: &str, exit: u8, procd: &str) -> (i32, String, Vec<String>) {
     let dir = scratch("init");
     let record = dir.join("record");
     fs::write(&record, "").unwrap();
@@ -792,6 +798,7 @@ fn init(action: &str, exit: u8) -> (i32, String, Vec<String>) {
         .env("RECORD", &record)
         .env("WARDEN_RECORDER", recorder(&dir))
         .env("WARDEN_EXIT", exit.to_string())
+        .env("PROCD_STATUS", procd)
         .env("IPKG_INSTROOT", &dir));
     let lines = fs::read_to_string(&record)
         .unwrap()
@@ -859,12 +866,29 @@ fn init_script_commands() {
         ]
     );
 
+    // procd's answer first (as rc.common gives it without status_service),
+    // then every uplink's; the exit status is procd's.
     let (code, out, status) = init("status", 0);
-    assert_eq!((code, out.as_str()), (0, "uplink: up\n"));
-    assert_eq!(status, ["PROG </usr/sbin/warden>", "warden <status>"]);
-    // `warden status` failing (daemon not running) is the script's status.
-    let (code, _, _) = init("status", 3);
-    assert_eq!(code, 3);
+    assert_eq!((code, out.as_str()), (0, "running\nuplink: up\n"));
+    assert_eq!(
+        status,
+        [
+            "PROG </usr/sbin/warden>",
+            "_procd_status <warden> <>",
+            "warden <status>"
+        ]
+    );
+    // The daemon runs, an uplink is gone (`warden status` exits 3): procd's
+    // answer stands.
+    let (code, out, _) = init("status", 3);
+    assert_eq!((code, out.as_str()), (0, "running\nuplink: up\n"));
+    // The daemon is not running (netifd's uplinks still are): inactive, 3,
+    // and warden's output all the same.
+    let (code, out, status) = init_procd("status", 0, "inactive");
+    assert_eq!((code, out.as_str()), (3, "inactive\nuplink: up\n"));
+    assert_eq!(status.last().unwrap(), "warden <status>");
+    let (code, _, _) = init_procd("status", 1, "not running");
+    assert_eq!(code, 5);
 
     let (code, _, enable) = init("enable", 0);
     assert_eq!(code, 0);

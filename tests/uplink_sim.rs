@@ -146,7 +146,179 @@ fn status_finds_netifd_interfaces_under_the_run_dir() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.starts_with("interface: wan\nstate: "), "{text}");
+    assert!(
+        text.starts_with(&format!(
+            "interface: wan\nrun_dir: {}\nstate: ",
+            d.run.display()
+        )),
+        "{text}"
+    );
+}
+
+/// Is `s` one JSON value? (python3's json module decides.)
+fn valid_json(s: &str) -> bool {
+    use std::io::Write;
+    let mut p = Command::new("python3")
+        .args(["-c", "import json, sys; json.load(sys.stdin)"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3 is needed for this test (.ci/setup installs it): {e}"));
+    p.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    p.wait().unwrap().success()
+}
+
+#[test]
+fn a_gone_interface_is_shown_and_does_not_hide_the_others() {
+    // The shipped layout: the daemon's run directory with the uplink off,
+    // `wan` running, `lte` crashed with its sockets left behind.
+    let d = start_in("gone", "1234", "run/wan");
+    wait_for(&d, "the interface's daemon", |s| s.contains("\"state\""));
+    let top = d.run.parent().unwrap();
+    let lte = top.join("lte");
+    std::fs::create_dir_all(&lte).unwrap();
+    drop(std::os::unix::net::UnixListener::bind(lte.join("status.sock")).unwrap());
+    drop(std::os::unix::net::UnixDatagram::bind(lte.join("uplink.sock")).unwrap());
+    let t = Instant::now();
+    let out = Command::new(WARDEN)
+        .args(["status", "--run-dir", top.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(5));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.starts_with(&format!(
+            "interface: lte\nrun_dir: {}\nstate: gone\nlink: down\nerror: stale socket ",
+            lte.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "\n\ninterface: wan\nrun_dir: {}\nstate: ",
+            d.run.display()
+        )),
+        "{text}"
+    );
+    let out = Command::new(WARDEN)
+        .args(["status", "--json", "--run-dir", top.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(valid_json(&json), "{json}");
+    assert!(
+        json.starts_with(r#"{"uplinks":[{"interface":"lte","run_dir":"#)
+            && json.contains(r#""state":"gone""#)
+            && json.contains(r#"},{"interface":"wan","run_dir":"#),
+        "{json}"
+    );
+    // No flags, on the shipped configuration (uplink off; only its
+    // run_dir moved here): the same.
+    let shipped = d.dir.join("shipped");
+    std::fs::write(
+        &shipped,
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("uci/warden"))
+            .unwrap()
+            .replace(
+                "option run_dir '/var/run/warden'",
+                &format!("option run_dir '{}'", top.display()),
+            ),
+    )
+    .unwrap();
+    let out = Command::new(WARDEN)
+        .args(["-c", shipped.to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let plain = String::from_utf8_lossy(&out.stdout);
+    let lte_block = text.split("\n\n").next().unwrap();
+    assert!(
+        plain.starts_with(&format!("{lte_block}\n\ninterface: wan\n")),
+        "{plain}"
+    );
+    // Once lte's sockets are gone (netifd tore it down), all is well.
+    std::fs::remove_dir_all(&lte).unwrap();
+    let out = Command::new(WARDEN)
+        .args(["status", "--json", "--run-dir", top.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(valid_json(&String::from_utf8_lossy(&out.stdout)));
+}
+
+#[test]
+fn status_answers_at_once_while_the_stick_is_being_switched() {
+    // The simulated stick takes 1.5 s to come back in modem mode, and the
+    // uplink loop waits for it; the status socket still answers at once.
+    let d = start("prompt", "1234");
+    let sock = d.run.join("status.sock");
+    let end = Instant::now() + Duration::from_secs(30);
+    let (mut prompt_while_switching, mut slowest) = (0, Duration::ZERO);
+    let mut states = Vec::new();
+    while Instant::now() < end {
+        let t = Instant::now();
+        let Ok(a) = warden::uplink::status_socket::ask(&sock, true, Duration::from_secs(5)) else {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        };
+        let took = t.elapsed();
+        slowest = slowest.max(took);
+        let state = a
+            .split("\"state\":\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or("")
+            .to_string();
+        if state == "switching" && took < Duration::from_millis(100) {
+            prompt_while_switching += 1;
+        }
+        if states.last() != Some(&state) {
+            states.push(state.clone());
+        }
+        if prompt_while_switching > 0 && state != "switching" && state != "scanning" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        prompt_while_switching > 0,
+        "no answer within 100 ms while switching; states seen {states:?}, slowest {slowest:?}"
+    );
+    assert!(
+        slowest < Duration::from_secs(1),
+        "slowest answer {slowest:?}"
+    );
+}
+
+#[test]
+fn status_from_another_network_namespace() {
+    // Abstract socket names belong to a network namespace; the status
+    // socket is a path and answers over the connection, so a client in
+    // another namespace is answered. `unshare -rn` needs no root where
+    // unprivileged user namespaces are allowed; elsewhere this is skipped.
+    let probe = Command::new("unshare")
+        .args(["-rn", "true"])
+        .stderr(Stdio::null())
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: unshare -rn (a user and network namespace) is not allowed here");
+        return;
+    }
+    let d = start("netns", "1234");
+    wait_for(&d, "the daemon", |s| s.contains("\"state\""));
+    let out = Command::new("unshare")
+        .args(["-rn", WARDEN, "status", "--json", "--run-dir"])
+        .arg(&d.run)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(json.contains(r#""state":""#), "{json}");
 }
 
 #[test]
@@ -157,6 +329,13 @@ fn status_without_a_daemon_fails_at_once() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no warden is listening"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no warden uplink is running"));
+    assert!(out.stdout.is_empty());
+    let out = Command::new(WARDEN)
+        .args(["status", "--json", "--run-dir", "/nonexistent/warden"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"uplinks\":[]}\n");
     assert!(t.elapsed() < Duration::from_secs(5));
 }

@@ -2,8 +2,10 @@
 //!
 //! Usage errors print a one-line reason and exit 2; a bad configuration
 //! exits 2 naming `file:line`; runtime errors print the error chain once,
-//! prefixed `warden:`, and exit 1. Each area's commands live in their own
-//! file here and call into the library.
+//! prefixed `warden:`, and exit 1. A command whose output already says what
+//! went wrong exits with its own status ([`Fail::Exit`]: `status` exits 3
+//! when some uplinks answered and another is gone). Each area's commands
+//! live in their own file here and call into the library.
 
 mod authsrv;
 mod cert;
@@ -91,6 +93,8 @@ pub enum Fail {
     Config(ConfigError),
     /// Anything else: exit 1.
     Runtime(Box<dyn Error + Send + Sync>),
+    /// Already reported on the command's own output: exit with this status.
+    Exit(i32),
 }
 
 impl<E: Error + Send + Sync + 'static> From<E> for Fail {
@@ -231,6 +235,7 @@ pub fn report(f: &Fail) -> i32 {
             eprintln!("{line}");
             1
         }
+        Fail::Exit(code) => *code,
     }
 }
 

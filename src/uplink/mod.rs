@@ -7,7 +7,8 @@
 //!   and `warden daemon --simulate`.
 //! - `ppp`, `backoff`: pppd's command line and hooks, the one backoff
 //!   policy; the DNS health check is [`crate::dns`].
-//! - `supervisor` decides, `status` reports.
+//! - `supervisor` decides, `status` reports, `status_socket` answers
+//!   `warden status`.
 
 pub mod backoff;
 pub mod modem;
@@ -18,5 +19,6 @@ pub mod service;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod status;
+pub mod status_socket;
 pub mod supervisor;
 pub mod usb;

@@ -4,20 +4,24 @@
 //! Everything that touches hardware or the network sits behind
 //! [`Plant`] (`uplink/plant.rs`): [`RealPlant`] drives USB, the modem's
 //! ttys, pppd and real DNS servers; the simulated world
-//! (`uplink::sim::world`) does the same against a simulated E367. The loop waits in poll(2) on the daemon's control pipe,
-//! the hook socket (pppd's ip-up/ip-down, hotplug notices, status requests)
-//! and pppd's exit descriptor, with the supervisor's next deadline as the
-//! timeout: a healthy link wakes only for its probes.
+//! (`uplink::sim::world`) does the same against a simulated E367. The loop
+//! waits in poll(2) on the daemon's control pipe, the hook socket (pppd's
+//! ip-up/ip-down, hotplug notices) and pppd's exit descriptor, with the
+//! supervisor's next deadline as the timeout: a healthy link wakes only for
+//! its probes.
 //!
 //! Each action is a bounded blocking call (a switch waits at most
 //! `switch_timeout`, an AT command its own timeout, a DNS check
-//! `probe_timeout`), so the loop never hangs.
+//! `probe_timeout`), so the loop never hangs. `warden status` is answered
+//! by the status socket's own thread (`status_socket.rs`) from the status
+//! the loop publishes after every input, so it never waits for a step.
 
 use super::backoff::{Retry, Rng};
 use super::plant::{ppp_exit, Plant, PppChild, RealPlant};
 use super::ppp::exit::{self, classify};
 use super::ppp::hook::{Listener, Notice, SOCKET_NAME};
-use super::status;
+use super::status::{self, Who};
+use super::status_socket::{self, Shared, StatusServer};
 use super::supervisor::{Action, Input, ModemStatus, Status, Supervisor, Tunables};
 use crate::config::{Config, Uplink};
 use crate::service::{Ctx, Event, Service};
@@ -25,7 +29,8 @@ use crate::sys::poll;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The supervisor's tunables from the `uplink` section.
@@ -72,14 +77,30 @@ impl Service for UplinkService {
         } else {
             Box::new(RealPlant::new(cfg.clone()))
         };
+        let sup = Supervisor::new(
+            tunables(&cfg.uplink),
+            Retry::new(cfg.uplink.backoff(), Rng::new(crate::sys::random::seed())),
+        );
+        // Status says "starting" until the loop has handled its first
+        // input (before it, the supervisor says "stopped", which would read
+        // as a permanent failure).
+        let shared: Shared = Arc::new(Mutex::new(Status {
+            state: "starting",
+            ..sup.status().clone()
+        }));
+        let who = (cfg.uplink.interface.clone(), cfg.main.run_dir.clone());
+        let _status = StatusServer::start(
+            &cfg.main.run_dir.join(status_socket::SOCKET_NAME),
+            who.clone(),
+            shared.clone(),
+        )?;
         let mut lp = Loop {
-            sup: Supervisor::new(
-                tunables(&cfg.uplink),
-                Retry::new(cfg.uplink.backoff(), Rng::new(crate::sys::random::seed())),
-            ),
+            sup,
             plant,
             pppd: None,
             inputs: VecDeque::from([Input::Start]),
+            shared,
+            who,
         };
         lp.run(&ctx, &listener)
     }
@@ -90,6 +111,10 @@ struct Loop {
     plant: Box<dyn Plant>,
     pppd: Option<PppChild>,
     inputs: VecDeque<Input>,
+    /// What the status socket answers with.
+    shared: Shared,
+    /// The interface and run directory the answers name.
+    who: (String, PathBuf),
 }
 
 fn pollfd(fd: RawFd) -> libc::pollfd {
@@ -147,6 +172,9 @@ impl Loop {
     fn drain(&mut self) {
         while let Some(i) = self.inputs.pop_front() {
             let actions = self.sup.handle(Instant::now(), i);
+            // Published before the actions run: while one blocks, status
+            // shows what it is waiting for.
+            self.publish();
             for a in actions {
                 self.perform(a);
             }
@@ -204,6 +232,14 @@ impl Loop {
         self.inputs.push_back(input);
     }
 
+    fn publish(&self) {
+        let st = self.sup.status();
+        let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        if *shared != *st {
+            *shared = st.clone();
+        }
+    }
+
     /// Stop pppd, waiting at most `grace` before SIGKILL.
     fn stop_pppd(&mut self, grace: Duration) {
         if let Some(mut c) = self.pppd.take() {
@@ -247,8 +283,13 @@ impl Loop {
                         log::info!("uplink: {reason}");
                         self.inputs.push_back(Input::DeviceAdded)
                     }
+                    // An older client's request over the hook socket.
                     Notice::Status { json } => {
-                        let body = render(self.sup.status(), json);
+                        let who = Who {
+                            interface: &self.who.0,
+                            run_dir: &self.who.1,
+                        };
+                        let body = render(&who, self.sup.status(), json);
                         if let Err(e) = listener.reply(&from, body.as_bytes()) {
                             log::debug!("uplink: status reply: {e}");
                         }
@@ -270,12 +311,12 @@ fn merge_modem(old: &ModemStatus, new: ModemStatus) -> ModemStatus {
     }
 }
 
-fn render(st: &Status, json: bool) -> String {
+fn render(who: &Who<'_>, st: &Status, json: bool) -> String {
     let now = Instant::now();
     if json {
-        status::json(st, now)
+        status::json(who, st, now)
     } else {
-        status::text(st, now)
+        status::text(who, st, now)
     }
 }
 

@@ -4,6 +4,7 @@
 use super::supervisor::Status;
 use crate::json::{Obj, Value};
 use std::fmt::Write;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// `1h02m03s`, `4m05s`, `7s`.
@@ -28,14 +29,24 @@ fn uptime(st: &Status, now: Instant) -> Option<Duration> {
     st.up_since.map(|t| now.saturating_duration_since(t))
 }
 
+/// Which uplink a status is about: netifd's name for its link (the
+/// `interface` option) and the run directory it serves its sockets from.
+#[derive(Debug, Clone, Copy)]
+pub struct Who<'a> {
+    pub interface: &'a str,
+    pub run_dir: &'a Path,
+}
+
 /// `key: value` lines; absent values are left out.
-pub fn text(st: &Status, now: Instant) -> String {
+pub fn text(who: &Who<'_>, st: &Status, now: Instant) -> String {
     let mut out = String::new();
     let mut kv = |k: &str, v: &str| {
         if !v.is_empty() {
             let _ = writeln!(out, "{k}: {v}");
         }
     };
+    kv("interface", who.interface);
+    kv("run_dir", &who.run_dir.display().to_string());
     kv("state", st.state);
     kv("link", if st.up_since.is_some() { "up" } else { "down" });
     if let Some(u) = uptime(st, now) {
@@ -64,7 +75,7 @@ pub fn text(st: &Status, now: Instant) -> String {
 }
 
 /// One JSON object with the same facts.
-pub fn json(st: &Status, now: Instant) -> String {
+pub fn json(who: &Who<'_>, st: &Status, now: Instant) -> String {
     let m = &st.modem;
     let dns: Vec<Value> = st
         .dns
@@ -78,6 +89,8 @@ pub fn json(st: &Status, now: Instant) -> String {
         })
         .collect();
     let v: Value = Obj::new()
+        .field("interface", who.interface)
+        .field("run_dir", who.run_dir.display().to_string())
         .field("state", st.state)
         .field("link", if st.up_since.is_some() { "up" } else { "down" })
         .field(
@@ -142,12 +155,22 @@ mod tests {
         }
     }
 
+    fn who() -> Who<'static> {
+        Who {
+            interface: "wan",
+            run_dir: Path::new("/var/run/warden/wan"),
+        }
+    }
+
     #[test]
     fn text_lines() {
         let now = Instant::now();
-        let t = text(&sample(now), now);
+        let t = text(&who(), &sample(now), now);
         assert!(
-            t.starts_with("state: up\nlink: up\nuptime: 1h02m03s\nreconnects: 1\n"),
+            t.starts_with(
+                "interface: wan\nrun_dir: /var/run/warden/wan\n\
+                 state: up\nlink: up\nuptime: 1h02m03s\nreconnects: 1\n"
+            ),
             "{t}"
         );
         assert!(t.contains("last_reason: broken DNS: 10.11.12.13 bogus\n"));
@@ -158,9 +181,11 @@ mod tests {
     #[test]
     fn json_object() {
         let now = Instant::now();
-        let j = json(&sample(now), now);
+        let j = json(&who(), &sample(now), now);
         assert!(
-            j.starts_with(r#"{"state":"up","link":"up","uptime_s":3723,"reconnects":1"#),
+            j.starts_with(
+                r#"{"interface":"wan","run_dir":"/var/run/warden/wan","state":"up","link":"up","uptime_s":3723,"reconnects":1"#
+            ),
             "{j}"
         );
         assert!(j.contains(r#""dns":[{"server":"192.0.2.53","verdict":"ok","healthy":true}]"#));

@@ -13,8 +13,12 @@
 //! status format=json
 //! ```
 //!
-//! `status` is the one request with an answer: the sender binds its own
-//! (abstract) address and the uplink sends the status text back to it.
+//! `status` is the one request with an answer. `warden status` sends it
+//! over the status socket (`uplink/status_socket.rs`), a stream socket that
+//! answers over the connection; over this socket, where the sender binds
+//! an abstract address of its own for the answer (so a sender in another
+//! network namespace gets none), it is still answered, for a `warden
+//! status` asking an uplink started before the status socket existed.
 //!
 //! Datagrams keep messages whole without framing, and sending never blocks
 //! on a busy or dead receiver: when warden is not running the sender gets
@@ -300,7 +304,9 @@ pub fn send(socket: &Path, n: &Notice) -> Result<(), SendError> {
 pub const MAX_REPLY: usize = 16 * 1024;
 
 /// Send a request and wait (bounded) for the answer: the client binds an
-/// abstract address of its own, so nothing is left in the file system.
+/// abstract address of its own, so nothing is left in the file system (and
+/// only a peer in the same network namespace can answer). `warden status`
+/// asks the status socket first and this only where there is none.
 pub fn ask(socket: &Path, n: &Notice, timeout: std::time::Duration) -> Result<String, SendError> {
     use std::os::linux::net::SocketAddrExt;
     let io_err = |e| SendError::Io(socket.into(), e);
