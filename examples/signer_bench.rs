@@ -131,10 +131,9 @@ fn main() {
         let (c, a) = c.on_params(&params).unwrap();
         let b = step(&mut signer, &mut conn, &a);
         let mut w = Writer::new();
-        w.u8(1);
+        w.u8(service::REQUEST_VERSION);
         put_string(&mut w, &user_key.blob);
-        put_string(&mut w, b"");
-        let (c, req) = c.on_b(&b, &w.buf).unwrap();
+        let (c, req) = c.on_b(&b, b"", &w.buf).unwrap();
         let reply = step(&mut signer, &mut conn, &req);
         let plain = c.on_reply(&reply).unwrap();
         assert_eq!(plain[0], service::REPLY_CERT);

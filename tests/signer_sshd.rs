@@ -258,7 +258,11 @@ fn certificates_and_agent_against_openssh() {
     keygen(&k2);
     let o = request(&cfg, signer_port, &k2, "wrong horse");
     assert!(!o.status.success());
-    assert!(text(&o).contains("wrong password"), "{}", text(&o));
+    assert!(
+        text(&o).contains("wrong user, password or TOTP code"),
+        "{}",
+        text(&o)
+    );
     assert!(!s.path("id2-cert.pub").exists());
 
     // An expired certificate (admin-signed, valid in 2020) is refused.
@@ -459,4 +463,55 @@ fn certificates_and_agent_against_openssh() {
     let o = request(&cfg2, port2, &k2, "correct horse");
     assert!(!o.status.success());
     assert!(text(&o).contains("locked"), "{}", text(&o));
+
+    // With a TOTP token the code is proven with the password: without
+    // --totp (or with a wrong code) the answer is the same refusal as a
+    // wrong password's; with the code from oathtool, a certificate.
+    need_tool("oathtool", "oathtool");
+    let hex = "3132333435363738393031323334353637383930";
+    ok(&cfg, &["user", "otp", "glenda", "--totp", "--key", hex], "");
+    let refused = |o: &Output| {
+        assert!(!o.status.success());
+        assert!(
+            text(o).contains("wrong user, password or TOTP code"),
+            "{}",
+            text(o)
+        );
+        assert!(!s.path("id2-cert.pub").exists());
+    };
+    let totp_request = |input: &str| {
+        run_warden(
+            &cfg,
+            &[
+                "cert",
+                "request",
+                "--signer",
+                &format!("127.0.0.1:{signer_port}"),
+                "--user",
+                "glenda",
+                "--key",
+                &format!("{}.pub", k2.display()),
+                "--totp",
+            ],
+            input,
+        )
+    };
+    // the daemon notices the changed key file by itself
+    wait_for("the token to reach the daemon", || {
+        let o = request(&cfg, signer_port, &k2, "correct horse");
+        let _ = std::fs::remove_file(s.path("id2-cert.pub"));
+        !o.status.success()
+    });
+    refused(&request(&cfg, signer_port, &k2, "correct horse"));
+    refused(&totp_request("correct horse\n000000\n"));
+    let code = Command::new("oathtool")
+        .args(["--totp", hex])
+        .output()
+        .unwrap();
+    let code = text(&code).trim().to_string();
+    refused(&totp_request(&format!("wrong horse\n{code}\n")));
+    let o = totp_request(&format!("correct horse\n{code}\n"));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(s.path("id2-cert.pub").exists());
+    std::fs::remove_file(s.path("id2-cert.pub")).unwrap();
 }

@@ -321,6 +321,30 @@ impl Token {
         Ok(())
     }
 
+    /// The codes [`Token::verify`] would look at, at `now` with `window`
+    /// (HOTP: the counter and `window` ahead; TOTP: `window` steps either
+    /// side): for a protocol that proves a code without sending it (the
+    /// signer's). The one that fits still goes through `verify`, which
+    /// refuses a replay.
+    pub fn candidates(&self, now: u64, window: u64) -> Vec<Zeroizing<String>> {
+        let counters: Vec<u64> = match self.kind {
+            Kind::Hotp => (self.counter..=self.counter.saturating_add(window)).collect(),
+            Kind::Totp { step } => {
+                let base = totp_counter(now, 0, step);
+                (base.saturating_sub(window)..=base.saturating_add(window)).collect()
+            }
+        };
+        counters
+            .into_iter()
+            .map(|c| {
+                Zeroizing::new(format_otp(
+                    hotp(&self.key, c, self.digits, self.hash),
+                    self.digits,
+                ))
+            })
+            .collect()
+    }
+
     /// An otpauth:// URI for phone authenticator apps (Key Uri Format).
     pub fn uri(&self, issuer: &str, account: &str) -> String {
         let (ty, extra) = match self.kind {

@@ -347,7 +347,9 @@ mod lan {
         /// .pub, plus -cert.pub)
         #[argh(option)]
         out: Option<PathBuf>,
-        /// ask for a TOTP code before asking the signer
+        /// the account has a TOTP or HOTP token: also ask for its code
+        /// (proven with the password; without it such an account is
+        /// refused like a wrong password)
         #[argh(switch)]
         totp: bool,
     }
@@ -362,29 +364,22 @@ mod lan {
             format!("{}:{}", r.signer, service::DEFAULT_PORT)
         };
         let password = prompt::secret(&format!("password for {}: ", r.user))?;
-        let mut totp = if r.totp {
+        // The code is proven with the password in the same exchange: the
+        // signer never says which of the two was wrong, nor whether the
+        // account has a token.
+        let totp = if r.totp {
             Some(prompt::secret("TOTP code: ")?)
         } else {
             None
         };
-        let mut asked = false;
-        loop {
-            let code = totp
-                .as_ref()
-                .map(|t| String::from_utf8_lossy(t).into_owned());
-            let answer = service::request(&addr, &r.user, &password, &pk, code.as_deref())
-                .map_err(|e| Fail::msg(format!("signer {addr}: {e}")))?;
-            match answer {
-                Answer::Cert(blob) => {
-                    return write_cert(&out, &blob, &comment);
-                }
-                Answer::NeedTotp if !asked && totp.is_none() => {
-                    asked = true;
-                    totp = Some(prompt::secret("TOTP code: ")?);
-                }
-                Answer::NeedTotp => return Err(Fail::msg("the signer wants a TOTP code")),
-                Answer::Error(m) => return Err(Fail::msg(format!("signer {addr}: {m}"))),
-            }
+        let code = totp
+            .as_ref()
+            .map(|t| String::from_utf8_lossy(t).trim().to_string());
+        let answer = service::request(&addr, &r.user, &password, &pk, code.as_deref())
+            .map_err(|e| Fail::msg(format!("signer {addr}: {e}")))?;
+        match answer {
+            Answer::Cert(blob) => write_cert(&out, &blob, &comment),
+            Answer::Error(m) => Err(Fail::msg(format!("signer {addr}: {m}"))),
         }
     }
 }

@@ -1,22 +1,28 @@
 //! The certificate-request protocol between `warden cert request` (a LAN
 //! machine) and the router, sans-IO. A password never crosses the wire and
 //! a capture allows no offline guessing: the two sides run SPAKE2 keyed by
-//! a value derived from the account's password, confirm the shared key,
-//! then exchange one AEAD-sealed request and reply.
+//! a value derived from the account's password, mix in the second factor
+//! (a TOTP or HOTP code, empty for an account without a token), then
+//! exchange one AEAD-sealed request and reply.
 //!
 //! ```text
-//! C->S  hello    "warden-signer 1", user
+//! C->S  hello    "warden-signer 2", user
 //! S->C  params   salt[16], iterations           (made up for unknown users)
 //! C->S  pake     SPAKE2 message A               w = PBKDF2-SHA256(password, salt, iterations)
-//! S->C  pake     SPAKE2 message B, mac_s        mac_s = HMAC(K, "server" || transcript)
-//! C->S  request  mac_c, seal_c(request)         mac_c = HMAC(K, "client" || transcript)
-//! S->C  reply    seal_s(reply)
+//! S->C  pake     SPAKE2 message B
+//! C->S  request  mac_c, seal_c(request)         mac_c = HMAC(K', "client" || transcript)
+//! S->C  reply    seal_s(reply)                  or the connection closes
 //! ```
 //!
-//! K is SPAKE2's shared key; the MAC and AEAD keys are HMAC-SHA256(K,
-//! label); the transcript hash covers every message before the MAC. The
-//! server counts a failed login when the client leaves without a valid
-//! mac_c (a wrong password) and never learns anything it could guess from.
+//! K is SPAKE2's shared key and K' = HMAC-SHA256(K, "second factor" ||
+//! code); the MAC and AEAD keys are HMAC-SHA256(K', label); the transcript
+//! hash covers every message before the MAC. The client proves both
+//! factors at once and learns nothing before it has: a wrong password, a
+//! wrong code, an unknown, disabled or locked-out account all end the
+//! same way, the connection closed after the request with nothing sent
+//! (version 1 confirmed the password first, so it could be tested without
+//! the code). The server tries the codes its window allows (a handful
+//! of HMACs) and counts a failed login when none fits.
 
 use crate::wire::{Reader, Short, Writer};
 use chacha20poly1305::aead::{Aead, KeyInit};
@@ -26,7 +32,7 @@ use sha2::{Digest, Sha256};
 use spake2::{Ed25519Group, Identity, Password, Spake2};
 use zeroize::Zeroizing;
 
-pub const VERSION: &str = "warden-signer 1";
+pub const VERSION: &str = "warden-signer 2";
 /// Largest message either side accepts.
 pub const MAX_MSG: usize = 16 * 1024;
 pub const SALT_LEN: usize = 16;
@@ -37,7 +43,8 @@ pub const SECRET_LEN: usize = 32;
 pub enum PakeError {
     /// The peer sent something malformed.
     Malformed(&'static str),
-    /// Key confirmation failed: a wrong password (or an active attacker).
+    /// Key confirmation failed: a wrong password or code, or an account
+    /// that may not log in (or an active attacker).
     WrongPassword,
     /// The peer speaks another version.
     Version(String),
@@ -47,7 +54,7 @@ impl std::fmt::Display for PakeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PakeError::Malformed(w) => write!(f, "malformed {w}"),
-            PakeError::WrongPassword => write!(f, "wrong password or user"),
+            PakeError::WrongPassword => write!(f, "wrong user, password or TOTP code"),
             PakeError::Version(v) => write!(f, "unsupported protocol '{v}'"),
         }
     }
@@ -91,7 +98,6 @@ fn done(r: &Reader<'_>) -> Result<(), PakeError> {
 }
 
 struct Keys {
-    mac_s: Zeroizing<[u8; 32]>,
     mac_c: Zeroizing<[u8; 32]>,
     seal_c: Zeroizing<[u8; 32]>,
     seal_s: Zeroizing<[u8; 32]>,
@@ -104,9 +110,14 @@ fn label(k: &[u8], l: &str) -> Zeroizing<[u8; 32]> {
 }
 
 impl Keys {
-    fn new(k: &[u8]) -> Keys {
+    /// The keys from SPAKE2's `k` and the second factor `code`.
+    fn new(k: &[u8], code: &[u8]) -> Keys {
+        let mut m = <HmacSha256 as KeyInit>::new_from_slice(k).expect("HMAC takes any key length");
+        m.update(b"warden-signer second factor");
+        m.update(code);
+        let k = Zeroizing::new(<[u8; 32]>::from(m.finalize().into_bytes()));
+        let k = &k[..];
         Keys {
-            mac_s: label(k, "warden-signer mac server"),
             mac_c: label(k, "warden-signer mac client"),
             seal_c: label(k, "warden-signer seal client"),
             seal_s: label(k, "warden-signer seal server"),
@@ -203,27 +214,25 @@ impl Client {
 }
 
 impl ClientAwaitB {
-    /// Take B and mac_s; returns mac_c and the sealed request.
+    /// Take B; returns mac_c and the sealed request, proving the password
+    /// and the second factor `code` (empty for an account without one).
     pub fn on_b(
         mut self,
         msg: &[u8],
+        code: &[u8],
         request: &[u8],
     ) -> Result<(ClientAwaitReply, Vec<u8>), PakeError> {
         let mut r = Reader::new(msg);
         let b = get_bytes(&mut r)?;
-        let mac_s = get_bytes(&mut r)?;
         done(&r)?;
         let k = Zeroizing::new(
             self.spake
                 .finish(b)
                 .map_err(|_| PakeError::Malformed("SPAKE2 message"))?,
         );
-        let keys = Keys::new(&k);
+        let keys = Keys::new(&k, code);
         self.transcript.update(b);
         let t: [u8; 32] = self.transcript.clone().finalize().into();
-        if !check_mac(&keys.mac_s, &t, mac_s) {
-            return Err(PakeError::WrongPassword);
-        }
         let mut w = Writer::new();
         put_bytes(&mut w, &mac(&keys.mac_c, &t));
         put_bytes(&mut w, &seal(&keys.seal_c, request));
@@ -232,7 +241,8 @@ impl ClientAwaitB {
 }
 
 impl ClientAwaitReply {
-    /// The server's reply, opened.
+    /// The server's reply, opened: only a server that knows the account's
+    /// verifier and code can seal it.
     pub fn on_reply(self, msg: &[u8]) -> Result<Zeroizing<Vec<u8>>, PakeError> {
         let mut r = Reader::new(msg);
         let sealed = get_bytes(&mut r)?;
@@ -261,10 +271,15 @@ pub struct Server {
 }
 
 pub struct ServerAwaitRequest {
-    keys: Keys,
+    k: Zeroizing<Vec<u8>>,
     transcript: [u8; 32],
     pub user: String,
     known: bool,
+}
+
+/// A request that proved both factors: the reply is sealed with its keys.
+pub struct ServerConfirmed {
+    keys: Keys,
 }
 
 impl Server {
@@ -312,7 +327,7 @@ impl Server {
         &self.user
     }
 
-    /// Take A; returns B and mac_s.
+    /// Take A; returns B.
     pub fn on_a(mut self, msg_a: &[u8]) -> Result<(ServerAwaitRequest, Vec<u8>), PakeError> {
         let (a, b) = ids();
         let (spake, msg_b) =
@@ -322,16 +337,14 @@ impl Server {
                 .finish(msg_a)
                 .map_err(|_| PakeError::Malformed("SPAKE2 message"))?,
         );
-        let keys = Keys::new(&k);
         self.transcript.update(msg_a);
         self.transcript.update(&msg_b);
         let t: [u8; 32] = self.transcript.finalize().into();
         let mut w = Writer::new();
         put_bytes(&mut w, &msg_b);
-        put_bytes(&mut w, &mac(&keys.mac_s, &t));
         Ok((
             ServerAwaitRequest {
-                keys,
+                k,
                 transcript: t,
                 user: self.user,
                 known: self.known,
@@ -342,19 +355,37 @@ impl Server {
 }
 
 impl ServerAwaitRequest {
-    /// Check mac_c and open the request. Err(WrongPassword) is a failed
-    /// login for the account.
-    pub fn on_request(&self, msg: &[u8]) -> Result<Zeroizing<Vec<u8>>, PakeError> {
+    /// Check mac_c against each second factor in `codes` (the codes the
+    /// account's window allows; one empty code for an account without a
+    /// token) and open the request. Ok gives the index of the code that
+    /// fitted; Err(WrongPassword) is a failed login for the account, the
+    /// same whether the password, the code or the account was wrong.
+    pub fn on_request<C: AsRef<[u8]>>(
+        &self,
+        msg: &[u8],
+        codes: &[C],
+    ) -> Result<(ServerConfirmed, Zeroizing<Vec<u8>>, usize), PakeError> {
         let mut r = Reader::new(msg);
         let mac_c = get_bytes(&mut r)?;
         let sealed = get_bytes(&mut r)?;
         done(&r)?;
-        if !self.known || !check_mac(&self.keys.mac_c, &self.transcript, mac_c) {
-            return Err(PakeError::WrongPassword);
+        // every code is tried, so the time taken does not say which fitted
+        let mut fit = None;
+        for (i, c) in codes.iter().enumerate() {
+            let keys = Keys::new(&self.k, c.as_ref());
+            if check_mac(&keys.mac_c, &self.transcript, mac_c) && fit.is_none() {
+                fit = Some((i, keys));
+            }
         }
-        open(&self.keys.seal_c, sealed)
+        let Some((i, keys)) = fit.filter(|_| self.known) else {
+            return Err(PakeError::WrongPassword);
+        };
+        let plain = open(&keys.seal_c, sealed)?;
+        Ok((ServerConfirmed { keys }, plain, i))
     }
+}
 
+impl ServerConfirmed {
     /// Seal the reply.
     pub fn reply(&self, plain: &[u8]) -> Vec<u8> {
         let mut w = Writer::new();
@@ -386,22 +417,33 @@ mod tests {
         }
     }
 
-    /// Run the exchange; Ok(reply) or where it failed.
-    fn exchange(user: &str, password: &[u8]) -> Result<Vec<u8>, (&'static str, PakeError)> {
+    /// Run the exchange with second factor `code` against a server that
+    /// allows `codes`; Ok(reply) or where it failed.
+    fn exchange_with(
+        user: &str,
+        password: &[u8],
+        code: &[u8],
+        codes: &[&str],
+    ) -> Result<Vec<u8>, (&'static str, PakeError)> {
         let lookup = |u: &str| (u == "glenda").then(|| verifier(b"correct horse"));
         let (c, hello) = Client::start(user, password);
         let (s, params) = Server::on_hello(&hello, &lookup, &fake).map_err(|e| ("hello", e))?;
         let (c, a) = c.on_params(&params).map_err(|e| ("params", e))?;
         let (s, b) = s.on_a(&a).map_err(|e| ("a", e))?;
         let (c, req) = c
-            .on_b(&b, b"sign ssh-ed25519 AAAA...")
+            .on_b(&b, code, b"sign ssh-ed25519 AAAA...")
             .map_err(|e| ("b", e))?;
-        let got = s.on_request(&req).map_err(|e| ("request", e))?;
+        let (s, got, i) = s.on_request(&req, codes).map_err(|e| ("request", e))?;
+        assert_eq!(codes[i].as_bytes(), code);
         assert_eq!(got.as_slice(), b"sign ssh-ed25519 AAAA...");
         let reply = s.reply(b"cert ssh-ed25519-cert-v01@openssh.com AAAA...");
         c.on_reply(&reply)
             .map(|r| r.to_vec())
             .map_err(|e| ("reply", e))
+    }
+
+    fn exchange(user: &str, password: &[u8]) -> Result<Vec<u8>, (&'static str, PakeError)> {
+        exchange_with(user, password, b"", &[""])
     }
 
     #[test]
@@ -416,12 +458,40 @@ mod tests {
     fn wrong_password_and_unknown_user_fail_alike() {
         assert_eq!(
             exchange("glenda", b"wrong").unwrap_err(),
-            ("b", PakeError::WrongPassword)
+            ("request", PakeError::WrongPassword)
         );
         assert_eq!(
             exchange("nobody", b"correct horse").unwrap_err(),
-            ("b", PakeError::WrongPassword)
+            ("request", PakeError::WrongPassword)
         );
+    }
+
+    #[test]
+    fn the_code_is_proven_with_the_password_and_fails_like_it() {
+        let window = ["111111", "222222", "333333"];
+        assert!(exchange_with("glenda", b"correct horse", b"222222", &window).is_ok());
+        // a wrong code, a missing code, a wrong password with the right
+        // code: the same failure at the same step
+        for (pw, code) in [
+            (&b"correct horse"[..], &b"999999"[..]),
+            (b"correct horse", b""),
+            (b"wrong", b"222222"),
+        ] {
+            assert_eq!(
+                exchange_with("glenda", pw, code, &window).unwrap_err(),
+                ("request", PakeError::WrongPassword)
+            );
+        }
+        // the client sees nothing from the server between A and the reply
+        // that depends on the password: B alone, the same size either way
+        let lookup = |_: &str| Some(verifier(b"correct horse"));
+        let b_len = |pw: &[u8]| {
+            let (c, hello) = Client::start("glenda", pw);
+            let (s, params) = Server::on_hello(&hello, &lookup, &fake).unwrap();
+            let (_, a) = c.on_params(&params).unwrap();
+            s.on_a(&a).unwrap().1.len()
+        };
+        assert_eq!(b_len(b"correct horse"), b_len(b"wrong"));
     }
 
     #[test]
@@ -453,14 +523,14 @@ mod tests {
         let (s, params) = Server::on_hello(&hello, &lookup, &fake).unwrap();
         let (c, a) = c.on_params(&params).unwrap();
         let (s, b) = s.on_a(&a).unwrap();
-        let (_, mut req) = c.on_b(&b, b"request").unwrap();
+        let (_, mut req) = c.on_b(&b, b"", b"request").unwrap();
         let n = req.len();
         req[n - 1] ^= 1;
-        assert!(s.on_request(&req).is_err());
+        assert!(s.on_request(&req, &[""]).is_err());
         // Garbage everywhere: errors, never panics.
         for g in [&[][..], &[0, 0, 0, 1], &[0xff; 12]] {
             assert!(Server::on_hello(g, &lookup, &fake).is_err());
-            assert!(s.on_request(g).is_err());
+            assert!(s.on_request(g, &[""]).is_err());
         }
         let (c, _) = Client::start("glenda", b"pw");
         assert!(c.on_params(&[0, 0, 0, 16]).is_err());

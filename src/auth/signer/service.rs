@@ -6,17 +6,18 @@
 //! The sealed request and reply:
 //!
 //! ```text
-//! request = version:u8(=1) key:string totp:string      (string = u32be len, bytes)
-//! reply   = 0 cert:string | 1 message:string | 2 message:string (a TOTP code is needed)
+//! request = version:u8(=2) key:string                  (string = u32be len, bytes)
+//! reply   = 0 cert:string | 1 message:string
 //! ```
 //!
-//! Accounting: an account that is unknown, disabled, expired, in
-//! purgatory or without a signer verifier gets a made-up exchange that
-//! fails like a wrong password (no oracle for guessing while locked out).
-//! For an existing account a failed key confirmation counts as a failed
-//! login (keyfs's purgatory and 50-strikes rules): the request's MAC is
-//! wrong, or the client left after the server's confirmation (it does so
-//! when its password is wrong). A wrong TOTP code counts too.
+//! One answer for every failure to log in: an account that is unknown,
+//! disabled, expired, in purgatory or without a signer verifier gets a
+//! made-up exchange, and a wrong password, a wrong or replayed TOTP/HOTP
+//! code (proven inside the exchange, see [`pake`](super::pake)) or a
+//! missing one all end with the connection closed after the request,
+//! nothing sent. For an existing account each counts as a failed login
+//! (keyfs's purgatory and 50-strikes rules); a success resets the count.
+//! Sealed error messages go only to a client that proved both factors.
 
 use super::ca;
 use super::pake::{self, PakeError, Server, ServerAwaitRequest, Verifier};
@@ -35,7 +36,8 @@ pub const DEFAULT_PORT: u16 = 6673;
 
 pub const REPLY_CERT: u8 = 0;
 pub const REPLY_ERROR: u8 = 1;
-pub const REPLY_NEED_TOTP: u8 = 2;
+/// The sealed request's version.
+pub const REQUEST_VERSION: u8 = 2;
 
 /// What the signer needs from the configuration.
 #[derive(Debug, Clone)]
@@ -139,39 +141,68 @@ impl Signer {
         }
     }
 
-    /// After key confirmation: check the TOTP, issue the certificate.
+    /// The second factors `user` may prove now: the codes its token's
+    /// window allows, or one empty code for an account without a token
+    /// (or one that cannot log in: its exchange fails anyway).
+    fn codes(&self, user: &str) -> Vec<Zeroizing<String>> {
+        let now = (self.clock)();
+        let window = self.policy.otp_window;
+        self.keyfs
+            .with(|s| {
+                Ok(s.usable(user, now)?
+                    .otp
+                    .as_ref()
+                    .map(|t| t.candidates(now, window)))
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| vec![Zeroizing::new(String::new())])
+    }
+
+    /// Both factors fitted: record the code (a replay is refused here, and
+    /// counted, like a wrong one) or the success. False: treat as failed.
+    fn logged_in(&self, user: &str, code: &str, peer: &str) -> bool {
+        let now = (self.clock)();
+        let window = self.policy.otp_window;
+        let r = self.keyfs.with(|s| {
+            if code.is_empty() {
+                s.good(user);
+                Ok(())
+            } else {
+                s.verify_otp(user, code, now, window)
+            }
+        });
+        match r {
+            Ok(()) => true,
+            Err(e) => {
+                log::warn!("signer: {peer}: failed login for {user}: {e}");
+                false
+            }
+        }
+    }
+
+    /// After both factors: issue the certificate.
     fn serve_request(&mut self, user: &str, peer: &str, req: &[u8]) -> Vec<u8> {
         let now = (self.clock)();
         let parsed = (|| {
             let mut r = Reader::new(req);
-            if r.u8()? != 1 {
+            if r.u8()? != REQUEST_VERSION {
                 return Err(crate::wire::Short { at: 0, need: 1 });
             }
             let key = get_string(&mut r)?.to_vec();
-            let totp = get_string(&mut r)?.to_vec();
-            Ok((key, totp))
+            Ok(key)
         })();
-        let Ok((key, totp)) = parsed else {
+        let Ok(key) = parsed else {
             return reply(REPLY_ERROR, b"malformed request");
         };
         let key = match PublicKey::from_blob(&key) {
             Ok(k) => k,
             Err(e) => return reply(REPLY_ERROR, format!("key: {e}").as_bytes()),
         };
-        let window = self.policy.otp_window;
         let max = self.policy.max_validity;
         let by = format!("{user} from {peer}");
         let r = self.keyfs.with(|s| {
             let a = s.usable(user, now)?.clone();
-            if a.otp.is_some() {
-                if totp.is_empty() {
-                    return Ok(Err(REPLY_NEED_TOTP));
-                }
-                let code = String::from_utf8_lossy(&totp).into_owned();
-                s.verify_otp(user, &code, now, window)?;
-            } else {
-                s.good(user);
-            }
             let (after, before) = ca::user_window(now, a.expire, max);
             let req = ca::Request {
                 kind: CertType::User,
@@ -182,17 +213,12 @@ impl Signer {
                 by: by.clone(),
                 key_id: user.to_string(),
             };
-            Ok(Ok(ca::issue(s, &req, now)?))
+            ca::issue(s, &req, now)
         });
         match r {
-            Ok(Ok((_, blob))) => {
+            Ok((_, blob)) => {
                 self.issued += 1;
                 reply(REPLY_CERT, &blob)
-            }
-            Ok(Err(code)) => reply(code, b"this account needs a TOTP code"),
-            Err(e @ KeyfsError::Otp { .. }) => {
-                log::warn!("signer: {peer}: {e}");
-                reply(REPLY_ERROR, b"wrong TOTP code")
             }
             Err(e) => {
                 log::warn!("signer: {peer}: {user}: {e}");
@@ -250,33 +276,34 @@ impl<S> Handler<S> for Signer {
                     Verdict::Close
                 }
             },
-            State::AwaitRequest(s) => match s.on_request(body) {
-                Ok(req) => {
-                    let user = s.user.clone();
-                    let out = self.serve_request(&user, &c.peer, &req);
-                    Verdict::SendClose(frameserve::frame(&s.reply(&out)))
+            State::AwaitRequest(s) => {
+                let codes = self.codes(&s.user);
+                match s.on_request(body, &codes) {
+                    Ok((done, req, i)) => {
+                        let code = codes.get(i).map_or("", |c| c.as_str());
+                        if !self.logged_in(&s.user, code, &c.peer) {
+                            return Verdict::Close;
+                        }
+                        let out = self.serve_request(&s.user, &c.peer, &req);
+                        Verdict::SendClose(frameserve::frame(&done.reply(&out)))
+                    }
+                    Err(PakeError::WrongPassword) => {
+                        self.count_bad(&s.user, &c.peer);
+                        Verdict::Close
+                    }
+                    Err(e) => {
+                        log::debug!("signer: {}: {e}", c.peer);
+                        Verdict::Close
+                    }
                 }
-                Err(PakeError::WrongPassword) => {
-                    self.count_bad(&s.user, &c.peer);
-                    Verdict::Close
-                }
-                Err(e) => {
-                    log::debug!("signer: {}: {e}", c.peer);
-                    Verdict::Close
-                }
-            },
+            }
             State::Done => Verdict::Close,
         }
     }
 
-    fn closed(&mut self, c: Conn, _peer: &Peer, _why: Closed) {
-        let peer = c.peer.as_str();
-        // Left after our key confirmation without a request: the client
-        // found our MAC wrong, which a wrong password causes.
-        if let State::AwaitRequest(s) = c.state {
-            self.count_bad(&s.user, peer);
-        }
-    }
+    /// A client that leaves before its request proved nothing and learnt
+    /// nothing: not a failed login.
+    fn closed(&mut self, _c: Conn, _peer: &Peer, _why: Closed) {}
 }
 
 /// The signer's limits: `signer max_conns`, `peer_conns`,
@@ -294,9 +321,13 @@ pub fn limits(c: &crate::config::Config) -> Limits {
 #[derive(Debug)]
 pub enum Answer {
     Cert(Vec<u8>),
-    NeedTotp,
     Error(String),
 }
+
+/// What a client is told when the signer closes after its request: every
+/// failure to log in ends so.
+pub const REFUSED: &str =
+    "refused: wrong user, password or TOTP code (an account with a TOTP token needs --totp), or the account may not log in now";
 
 fn read_frame(s: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
@@ -358,17 +389,14 @@ pub fn request_over(
     };
     tap(&b);
     let mut w = Writer::new();
-    w.u8(1);
+    w.u8(REQUEST_VERSION);
     put_string(&mut w, &key.blob);
-    put_string(&mut w, totp.unwrap_or("").as_bytes());
     let req = Zeroizing::new(w.into_vec());
-    let (c, msg) = c.on_b(&b, &req)?;
+    let (c, msg) = c.on_b(&b, totp.unwrap_or("").as_bytes(), &req)?;
     send(stream, tap, &msg)?;
     let sealed = match read_frame(stream) {
         Ok(b) => b,
-        Err(_) => {
-            return Err(Box::new(PakeError::WrongPassword));
-        }
+        Err(_) => return Ok(Answer::Error(REFUSED.into())),
     };
     tap(&sealed);
     let plain = c.on_reply(&sealed)?;
@@ -377,7 +405,6 @@ pub fn request_over(
     let body = get_string(&mut r).map_err(|_| PakeError::Malformed("reply"))?;
     Ok(match code {
         REPLY_CERT => Answer::Cert(body.to_vec()),
-        REPLY_NEED_TOTP => Answer::NeedTotp,
         _ => Answer::Error(String::from_utf8_lossy(body).into_owned()),
     })
 }
@@ -578,13 +605,13 @@ mod tests {
             .unwrap();
         assert_eq!(Some(p.ca), ca_now);
 
-        // A wrong password: the client refuses the server's confirmation
-        // and leaves; the server counts it.
+        // A wrong password: the server closes after the request, sending
+        // nothing, and counts it.
         assert_eq!(failures(&r, "glenda"), 0);
-        let e = request(&r.addr, "glenda", b"wrong", &key(), None).unwrap_err();
-        assert!(e.to_string().contains("wrong password"), "{e}");
+        let a = request(&r.addr, "glenda", b"wrong", &key(), None).unwrap();
+        assert!(matches!(&a, Answer::Error(m) if m == REFUSED), "{a:?}");
         wait_failures(&r, "glenda", 1);
-        // An active client that sends a request anyway (bad MAC): counted.
+        // A client that leaves after B proved nothing: not counted.
         let mut s = std::net::TcpStream::connect(&r.addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let (c, hello) = pake::Client::start("glenda", b"wrong");
@@ -594,9 +621,19 @@ mod tests {
         let (_, msg_a) = c.on_params(&params).unwrap();
         s.write_all(&frameserve::frame(&msg_a)).unwrap();
         let _b = read_frame(&mut s).unwrap();
+        drop(s);
         let mut forged = Writer::new();
         put_string(&mut forged, &[0u8; 32]);
         put_string(&mut forged, &[0u8; 40]);
+        // A forged request (bad MAC): counted.
+        let mut s = std::net::TcpStream::connect(&r.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let (c, hello) = pake::Client::start("glenda", b"wrong");
+        s.write_all(&frameserve::frame(&hello)).unwrap();
+        let params = read_frame(&mut s).unwrap();
+        let (_, msg_a) = c.on_params(&params).unwrap();
+        s.write_all(&frameserve::frame(&msg_a)).unwrap();
+        let _b = read_frame(&mut s).unwrap();
         s.write_all(&frameserve::frame(&forged.buf)).unwrap();
         assert!(read_frame(&mut s).is_err());
         wait_failures(&r, "glenda", 2);
@@ -607,8 +644,8 @@ mod tests {
         ));
         assert_eq!(failures(&r, "glenda"), 0);
         // Unknown users fail like wrong passwords.
-        let e = request(&r.addr, "nobody", b"x", &key(), None).unwrap_err();
-        assert!(e.to_string().contains("wrong password"), "{e}");
+        let a = request(&r.addr, "nobody", b"x", &key(), None).unwrap();
+        assert!(matches!(&a, Answer::Error(m) if m == REFUSED), "{a:?}");
         // Serials are unique and logged.
         let serials: Vec<u64> = r
             .keyfs
@@ -618,37 +655,80 @@ mod tests {
         assert_ne!(serials[0], serials[1]);
     }
 
-    #[test]
-    fn totp_is_asked_for_and_checked_with_replay_protection() {
-        let r = start("totp", true);
-        let a = request(&r.addr, "bob", b"bobs pw", &key(), None).unwrap();
-        assert!(matches!(a, Answer::NeedTotp), "{a:?}");
-        let now = now();
-        let code = oath::format_otp(
+    /// What the server sends for a request, raw: every byte after B.
+    fn raw_answer(r: &Running, user: &str, pw: &[u8], code: &str) -> Vec<u8> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&r.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let (c, hello) = pake::Client::start(user, pw);
+        s.write_all(&frameserve::frame(&hello)).unwrap();
+        let params = read_frame(&mut s).unwrap();
+        let (c, a) = c.on_params(&params).unwrap();
+        s.write_all(&frameserve::frame(&a)).unwrap();
+        let b = read_frame(&mut s).unwrap();
+        let mut w = Writer::new();
+        w.u8(REQUEST_VERSION);
+        put_string(&mut w, &key().blob);
+        let (_, req) = c.on_b(&b, code.as_bytes(), &w.buf).unwrap();
+        s.write_all(&frameserve::frame(&req)).unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+        rest
+    }
+
+    fn bob_code(at: u64) -> String {
+        oath::format_otp(
             oath::hotp(
                 b"12345678901234567890",
-                oath::totp_counter(now, 0, 30),
+                oath::totp_counter(at, 0, 30),
                 6,
                 Hash::Sha1,
             ),
             6,
-        );
-        let a = request(&r.addr, "bob", b"bobs pw", &key(), Some("000000")).unwrap();
-        assert!(
-            matches!(&a, Answer::Error(m) if m.contains("TOTP")),
-            "{a:?}"
-        );
+        )
+    }
+
+    #[test]
+    fn the_totp_code_is_proven_with_the_password_and_no_failure_says_which() {
+        let r = start("totp", true);
+        let code = bob_code(now());
+        // Right password without the code, with a wrong code, a wrong
+        // password with the right code, an unknown user: the same bytes
+        // (none), so the password cannot be tested without the code.
+        for (user, pw, c) in [
+            ("bob", &b"bobs pw"[..], ""),
+            ("bob", b"bobs pw", "000000"),
+            ("bob", b"wrong", code.as_str()),
+            ("nobody", b"bobs pw", code.as_str()),
+        ] {
+            assert_eq!(raw_answer(&r, user, pw, c), b"", "{user} {c}");
+        }
+        wait_failures(&r, "bob", 3);
         let a = request(&r.addr, "bob", b"bobs pw", &key(), Some(&code)).unwrap();
         let Answer::Cert(blob) = a else {
             panic!("{a:?}")
         };
+        assert_eq!(failures(&r, "bob"), 0);
         // The account expires in 600 s: the certificate ends then.
         let p = cert::parse(&blob).unwrap();
-        assert!(p.spec.valid_before <= now + 600);
+        assert!(p.spec.valid_before <= now() + 600);
         assert_eq!(p.spec.principals, vec!["bob"]);
-        // The same code again is a replay.
-        let a = request(&r.addr, "bob", b"bobs pw", &key(), Some(&code)).unwrap();
-        assert!(matches!(a, Answer::Error(_)), "{a:?}");
+        // The same code again is a replay: refused like the rest.
+        assert_eq!(raw_answer(&r, "bob", b"bobs pw", &code), b"");
+        wait_failures(&r, "bob", 1);
+    }
+
+    #[test]
+    fn signer_failures_send_the_account_to_purgatory() {
+        let r = start("purgatory", true);
+        for n in 1..=crate::auth::keyfs::account::PURGATORY_EVERY {
+            assert_eq!(raw_answer(&r, "glenda", b"guess", ""), b"");
+            wait_failures(&r, "glenda", n);
+        }
+        // Locked out: the right password fails the same way.
+        assert_eq!(raw_answer(&r, "glenda", b"correct horse", ""), b"");
+        let a = request(&r.addr, "glenda", b"correct horse", &key(), None).unwrap();
+        assert!(matches!(&a, Answer::Error(m) if m == REFUSED), "{a:?}");
     }
 
     #[test]
