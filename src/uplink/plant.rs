@@ -13,7 +13,7 @@ use super::modem::{commands as c, Modem};
 use super::ppp::args;
 use super::ppp::exit::{self, classify, Class};
 use super::ppp::run::{Child, ProcessSpawner, Spawn};
-use super::supervisor::{Device, DnsHealth, Exit, ModemStatus, Ports};
+use super::supervisor::{Cause, Device, DnsHealth, Exit, ModemStatus, PlantError, Ports};
 use super::usb::device::{SystemClock, Usb};
 use super::usb::switch;
 use super::usb::usbfs::UsbFs;
@@ -33,13 +33,13 @@ pub type PppChild = Box<dyn Child + Send>;
 pub trait Plant: Send {
     /// Is a modem there, and in which mode?
     fn scan(&mut self) -> Device;
-    fn switch(&mut self) -> Result<(), String>;
-    fn ports(&mut self) -> Result<Ports, String>;
+    fn switch(&mut self) -> Result<(), PlantError>;
+    fn ports(&mut self) -> Result<Ports, PlantError>;
     /// SIM, PIN (safely), network mode, APN; identity and registration.
     fn prepare(&mut self, at: &Path) -> Result<ModemStatus, Exit>;
     /// Registration, operator and signal now.
     fn refresh(&mut self, at: &Path) -> Option<ModemStatus>;
-    fn reset(&mut self, at: Option<&Path>) -> Result<(), String>;
+    fn reset(&mut self, at: Option<&Path>) -> Result<(), PlantError>;
     fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit>;
     /// One verdict per server, within the probe timeout.
     fn check_dns(&mut self, servers: &[IpAddr]) -> Vec<DnsHealth>;
@@ -242,7 +242,7 @@ impl RealPlant {
 /// are, without USB discovery (a modem not on USB, or one whose interface
 /// classes no discovery rule knows); Err(why) when one is not there;
 /// Ok(None) when not both are set.
-pub fn configured_ports(u: &Uplink) -> Result<Option<Ports>, String> {
+pub fn configured_ports(u: &Uplink) -> Result<Option<Ports>, PlantError> {
     let (Some(ppp), Some(at)) = (&u.device, &u.control_device) else {
         return Ok(None);
     };
@@ -256,16 +256,14 @@ pub fn configured_ports(u: &Uplink) -> Result<Option<Ports>, String> {
 
 /// Is the port configured as `option` there as a tty? A character device
 /// is what a tty node is; opening it for AT commands checks the rest.
-fn tty_device(option: &str, path: &Path) -> Result<(), String> {
+fn tty_device(option: &str, path: &Path) -> Result<(), PlantError> {
     use std::os::unix::fs::FileTypeExt;
-    match std::fs::metadata(path) {
-        Ok(m) if m.file_type().is_char_device() => Ok(()),
-        Ok(_) => Err(format!(
-            "configured {option} {} is not a tty device",
-            path.display()
-        )),
-        Err(e) => Err(format!("configured {option} {}: {e}", path.display())),
-    }
+    let why = match std::fs::metadata(path) {
+        Ok(m) if m.file_type().is_char_device() => return Ok(()),
+        Ok(_) => format!("configured {option} {} is not a tty device", path.display()),
+        Err(e) => format!("configured {option} {}: {e}", path.display()),
+    };
+    Err(PlantError::new(Cause::Config, why))
 }
 
 /// Scan for a modem: the configured ports when both are there, else a
@@ -275,7 +273,7 @@ pub fn scan_bus(usb: &mut dyn Usb, table: &Table, dev_root: &Path, u: &Uplink) -
     let configured = match configured_ports(u) {
         Ok(Some(_)) => return Device::InModemMode,
         Ok(None) => None,
-        Err(why) => Some(why),
+        Err(why) => Some(why.to_string()),
     };
     let none = |why: String| {
         Device::None(match &configured {
@@ -306,7 +304,7 @@ pub fn scan_bus(usb: &mut dyn Usb, table: &Table, dev_root: &Path, u: &Uplink) -
 
 /// Find the PPP and AT ports: both configured ones as they are (no USB
 /// discovery), else discovered from sysfs with any configured one winning.
-pub fn find_ports(sysfs_root: &Path, dev_root: &Path, u: &Uplink) -> Result<Ports, String> {
+pub fn find_ports(sysfs_root: &Path, dev_root: &Path, u: &Uplink) -> Result<Ports, PlantError> {
     if let Some(p) = configured_ports(u)? {
         return Ok(p);
     }
@@ -314,18 +312,22 @@ pub fn find_ports(sysfs_root: &Path, dev_root: &Path, u: &Uplink) -> Result<Port
         device: u.device.clone(),
         control_device: u.control_device.clone(),
     };
-    let found = super::ports::discover(sysfs_root, dev_root, None).map_err(|e| e.to_string())?;
+    let found = super::ports::discover(sysfs_root, dev_root, None)
+        .map_err(|e| PlantError::other(e.to_string()))?;
     for p in found {
         let p = p.with_overrides(&ov);
         if let (Some(ppp), Some(at)) = (p.ppp, p.at) {
             return Ok(Ports { ppp, at });
         }
     }
-    Err("no modem with both a PPP and an AT port".into())
+    Err(PlantError::new(
+        Cause::Gone,
+        "no modem with both a PPP and an AT port",
+    ))
 }
 
 /// Switch whatever the table knows, bounded by `timeout`.
-pub fn switch_bus(usb: &mut dyn Usb, table: &Table, timeout: Duration) -> Result<(), String> {
+pub fn switch_bus(usb: &mut dyn Usb, table: &Table, timeout: Duration) -> Result<(), PlantError> {
     let opts = switch::Options {
         timeout,
         ..switch::Options::default()
@@ -340,7 +342,38 @@ pub fn switch_bus(usb: &mut dyn Usb, table: &Table, timeout: Duration) -> Result
                 );
             }
         })
-        .map_err(|e| e.to_string())
+        .map_err(|e| {
+            use super::usb::device::UsbError;
+            let cause = match &e {
+                switch::SwitchError::NotFound(_) => Cause::Gone,
+                switch::SwitchError::DidNotVanish { .. }
+                | switch::SwitchError::NoTarget { .. }
+                | switch::SwitchError::Op {
+                    err: UsbError::Timeout,
+                    ..
+                } => Cause::Timeout,
+                switch::SwitchError::Usb(UsbError::Unavailable(_) | UsbError::Access(_)) => {
+                    Cause::Config
+                }
+                _ => Cause::Other,
+            };
+            PlantError::new(cause, e.to_string())
+        })
+}
+
+/// The modem's reset (AT+CFUN=1,1) on its AT port.
+pub fn reset_modem(at: Option<&Path>) -> Result<(), PlantError> {
+    use super::modem::driver::ModemError;
+    let at = at.ok_or_else(|| PlantError::other("no AT port known"))?;
+    let cause = |e: &ModemError| match e {
+        ModemError::Vanished { .. } => Cause::Gone,
+        ModemError::Open { source, .. } if source.kind() == io::ErrorKind::NotFound => Cause::Gone,
+        ModemError::Timeout(_) => Cause::Timeout,
+        _ => Cause::Other,
+    };
+    let mut m = Modem::open(at).map_err(|e| PlantError::new(cause(&e), e.to_string()))?;
+    m.reset()
+        .map_err(|e| PlantError::new(cause(&e), e.to_string()))
 }
 
 impl Plant for RealPlant {
@@ -353,11 +386,11 @@ impl Plant for RealPlant {
         )
     }
 
-    fn switch(&mut self) -> Result<(), String> {
+    fn switch(&mut self) -> Result<(), PlantError> {
         switch_bus(&mut self.usb, &self.table, self.cfg.uplink.switch_timeout)
     }
 
-    fn ports(&mut self) -> Result<Ports, String> {
+    fn ports(&mut self) -> Result<Ports, PlantError> {
         find_ports(self.usb.sysfs_root(), Path::new("/dev"), &self.cfg.uplink)
     }
 
@@ -371,10 +404,8 @@ impl Plant for RealPlant {
         Some(modem_status(&mut m, ModemStatus::default()))
     }
 
-    fn reset(&mut self, at: Option<&Path>) -> Result<(), String> {
-        let at = at.ok_or("no AT port known")?;
-        let mut m = Modem::open(at).map_err(|e| e.to_string())?;
-        m.reset().map_err(|e| e.to_string())
+    fn reset(&mut self, at: Option<&Path>) -> Result<(), PlantError> {
+        reset_modem(at)
     }
 
     fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit> {
@@ -476,7 +507,12 @@ mod tests {
             assert!(why.contains(says), "{why}");
             assert!(why.contains("no USB devices"), "{why}");
             let e = find_ports(&t.path().join("sys"), t.path(), &u).unwrap_err();
-            assert!(e.starts_with(&want), "{e}");
+            assert!(e.what.starts_with(&want), "{e}");
+            assert_eq!(
+                e.cause,
+                Cause::Config,
+                "a reset cannot fix the configuration"
+            );
         }
     }
 

@@ -79,34 +79,6 @@ pub struct Overrides {
     pub control_device: Option<PathBuf>,
 }
 
-/// The ttys of a device, by interface (no classification).
-pub fn device_ttys(sysfs_root: &Path, dev: &Device) -> Vec<(u8, String)> {
-    let dir = sysfs::devices_dir(sysfs_root).join(&dev.sysname);
-    let mut out = Vec::new();
-    for i in &dev.interfaces {
-        // Interface directories are named <sysname>:<config>.<number>.
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in rd.filter_map(|e| e.ok()) {
-            let n = e.file_name().to_string_lossy().into_owned();
-            let Some(rest) = n
-                .strip_prefix(dev.sysname.as_str())
-                .and_then(|r| r.strip_prefix(':'))
-            else {
-                continue;
-            };
-            let num = rest.split_once('.').and_then(|(_, n)| n.parse::<u8>().ok());
-            if num == Some(i.number) {
-                for t in sysfs::interface_ttys(&e.path()) {
-                    out.push((i.number, t));
-                }
-            }
-        }
-    }
-    out
-}
-
 /// Classify the ttys of `dev` (pure: the sysfs reading is done).
 pub fn classify(dev: &Device, ttys: &[(u8, String)], dev_root: &Path) -> Ports {
     let mut ports: Vec<Port> = ttys
@@ -317,7 +289,7 @@ pub fn discover(
         .iter()
         .filter(|d| id.is_none_or(|id| d.id == id))
         .filter_map(|d| {
-            let ttys = device_ttys(sysfs_root, d);
+            let ttys = sysfs::device_ttys(sysfs_root, d);
             (!ttys.is_empty()).then(|| classify(d, &ttys, dev_root))
         })
         .collect())

@@ -21,9 +21,54 @@
 //! path here is tested on a scripted timeline.
 
 use super::backoff::Retry;
+use core::fmt;
 use core::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+/// Why a step of the plant (switch, port discovery, reset) failed: the
+/// cause is kept, in the status and the log, and its kind decides what
+/// the supervisor does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlantError {
+    pub cause: Cause,
+    /// What failed, for people.
+    pub what: String,
+}
+
+/// The kinds of [`PlantError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The modem or its port went away (unplugged, vanished mid-step).
+    Gone,
+    /// No answer in time.
+    Timeout,
+    /// The configuration names something that is not there or not usable
+    /// (a configured port missing): resetting the modem cannot help, so
+    /// these failures do not count toward `reset_after`.
+    Config,
+    /// Anything else.
+    Other,
+}
+
+impl PlantError {
+    pub fn new(cause: Cause, what: impl Into<String>) -> PlantError {
+        PlantError {
+            cause,
+            what: what.into(),
+        }
+    }
+
+    pub fn other(what: impl Into<String>) -> PlantError {
+        PlantError::new(Cause::Other, what)
+    }
+}
+
+impl fmt::Display for PlantError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.what)
+    }
+}
 
 /// How pppd ended, as the supervisor needs to know it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,9 +130,9 @@ pub enum Input {
     DeviceAdded,
     DeviceRemoved,
     /// Result of [`Action::Switch`].
-    Switched(Result<(), String>),
+    Switched(Result<(), PlantError>),
     /// Result of [`Action::DiscoverPorts`].
-    Ports(Result<Ports, String>),
+    Ports(Result<Ports, PlantError>),
     /// Result of [`Action::PrepareModem`]: Err(Exit::Permanent) for PIN/PUK
     /// or configuration problems.
     Prepared(Result<ModemStatus, Exit>),
@@ -106,7 +151,7 @@ pub enum Input {
     /// Result of [`Action::CheckDns`].
     DnsChecked(Vec<DnsHealth>),
     /// Result of [`Action::ResetModem`].
-    ResetDone(Result<(), String>),
+    ResetDone(Result<(), PlantError>),
     /// An admin or a hotplug script asks for a fresh connection.
     Reconnect(String),
     /// The daemon is stopping.
@@ -411,7 +456,7 @@ impl Supervisor {
                     self.set(State::Discovering);
                     out.push(Action::DiscoverPorts);
                 }
-                Err(e) => self.fail(now, format!("mode switch failed: {e}"), out),
+                Err(e) => self.plant_failed(now, format!("mode switch failed: {e}"), e.cause, out),
             },
             (State::Discovering, I::Ports(r)) => match r {
                 Ok(ports) => {
@@ -420,7 +465,7 @@ impl Supervisor {
                     });
                     self.set(State::Preparing { ports });
                 }
-                Err(e) => self.fail(now, format!("no modem ports: {e}"), out),
+                Err(e) => self.plant_failed(now, format!("no modem ports: {e}"), e.cause, out),
             },
             (State::Preparing { ports }, I::Prepared(r)) => match r {
                 Ok(m) => {
@@ -657,6 +702,26 @@ impl Supervisor {
     fn fail(&mut self, now: Instant, why: String, out: &mut Vec<Action>) {
         let delay = self.retry.failed(now);
         self.after_failure(now, why, delay, out)
+    }
+
+    /// A plant step failed: a configuration problem backs off like any
+    /// failure but never leads to a modem reset (it cannot fix it).
+    fn plant_failed(&mut self, now: Instant, why: String, cause: Cause, out: &mut Vec<Action>) {
+        if cause != Cause::Config {
+            return self.fail(now, why, out);
+        }
+        let delay = self.retry.failed(now);
+        self.log(out, log::Level::Warn, why.clone());
+        self.status.last_reason = Some(why);
+        self.log(
+            out,
+            log::Level::Info,
+            format!(
+                "retrying in {}s (a configuration problem: no modem reset)",
+                (delay.as_millis() + 500) / 1000
+            ),
+        );
+        self.set(State::Backoff { until: now + delay });
     }
 
     /// A failure already counted by `retry`, with the delay it gave.
@@ -990,7 +1055,7 @@ mod tests {
         let mut t = 0;
         for i in 1..=3 {
             r.at(t, Input::Scanned(Device::InModemMode));
-            let a = r.at(t, Input::Ports(Err("no ttyUSB".into())));
+            let a = r.at(t, Input::Ports(Err(PlantError::other("no ttyUSB"))));
             if i < 3 {
                 assert!(a.is_empty());
                 let until = r.s.poll_at().unwrap();
@@ -1003,6 +1068,34 @@ mod tests {
         assert_eq!(r.s.status().state, "resetting");
         assert!(r.at(t, Input::ResetDone(Ok(()))).is_empty());
         assert_eq!(r.s.status().state, "backoff");
+    }
+
+    /// A configured port that is not there is the configuration's fault:
+    /// the cause is kept and no number of such failures resets the modem.
+    #[test]
+    fn configuration_failures_never_reset_the_modem() {
+        let tun = Tunables {
+            reset_after: 2,
+            ..Tunables::default()
+        };
+        let mut r = Run::new(tun);
+        r.at(0, Input::Start);
+        let mut t = 0;
+        for _ in 0..6 {
+            r.at(t, Input::Scanned(Device::InModemMode));
+            let e = PlantError::new(Cause::Config, "configured device /dev/ttyX: not found");
+            assert!(r.at(t, Input::Ports(Err(e))).is_empty());
+            assert_eq!(r.s.status().state, "backoff");
+            assert!(r
+                .s
+                .status()
+                .last_reason
+                .as_deref()
+                .is_some_and(|w| w.contains("/dev/ttyX")));
+            assert_eq!(r.s.status().consecutive_failures, 0);
+            t = (r.s.poll_at().unwrap() - r.t0).as_secs();
+            assert_eq!(r.at(t, Input::Tick), [Action::Scan]);
+        }
     }
 
     /// A modem that drops the link every minute, each reconnect healthy:
@@ -1097,7 +1190,7 @@ mod tests {
         let mut r = Run::new(Tunables::default());
         r.at(0, Input::Start);
         r.at(0, Input::Scanned(Device::InModemMode));
-        r.at(0, Input::Ports(Err("x".into())));
+        r.at(0, Input::Ports(Err(PlantError::other("x"))));
         assert_eq!(r.s.status().consecutive_failures, 1);
         r.at(1, Input::Tick);
         r.at(1, Input::Scanned(Device::InModemMode));
@@ -1189,7 +1282,11 @@ mod tests {
         // Found, then lost again: said again.
         at(&mut r, 45, Input::Tick);
         at(&mut r, 45, Input::Scanned(Device::InModemMode));
-        at(&mut r, 45, Input::Ports(Err("gone".into())));
+        at(
+            &mut r,
+            45,
+            Input::Ports(Err(PlantError::new(Cause::Gone, "gone"))),
+        );
         let t = (r.s.poll_at().unwrap() - r.t0).as_secs();
         at(&mut r, t, Input::Tick);
         assert_eq!(logs(at(&mut r, t, none("no USB modem"))).len(), 1);

@@ -23,7 +23,7 @@ use crate::uplink::ppp::exit::Exit as PppExit;
 use crate::uplink::ppp::hook::{self, Link, Notice};
 use crate::uplink::ppp::run::Child;
 use crate::uplink::sim::{SimConfig, SimModem};
-use crate::uplink::supervisor::{Device, DnsHealth, Exit, ModemStatus, Ports};
+use crate::uplink::supervisor::{Device, DnsHealth, Exit, ModemStatus, PlantError, Ports};
 use crate::uplink::usb::device::{SystemClock, Usb};
 use crate::uplink::usb::sim::{Behavior, SimUsb};
 use crate::uplink::usb::Table;
@@ -99,11 +99,11 @@ impl Plant for SimWorld {
         plant::scan_bus(&mut self.usb, &self.table, &dev, &self.cfg.uplink)
     }
 
-    fn switch(&mut self) -> Result<(), String> {
+    fn switch(&mut self) -> Result<(), PlantError> {
         plant::switch_bus(&mut self.usb, &self.table, self.cfg.uplink.switch_timeout)
     }
 
-    fn ports(&mut self) -> Result<Ports, String> {
+    fn ports(&mut self) -> Result<Ports, PlantError> {
         plant::find_ports(self.usb.sysfs_root(), self.usb.dev_root(), &self.cfg.uplink)
     }
 
@@ -121,10 +121,8 @@ impl Plant for SimWorld {
         Some(plant::modem_status(&mut m, ModemStatus::default()))
     }
 
-    fn reset(&mut self, at: Option<&Path>) -> Result<(), String> {
-        let at = at.ok_or("no AT port known")?;
-        let mut m = Modem::open(at).map_err(|e| e.to_string())?;
-        m.reset().map_err(|e| e.to_string())
+    fn reset(&mut self, at: Option<&Path>) -> Result<(), PlantError> {
+        plant::reset_modem(at)
     }
 
     fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit> {

@@ -11,8 +11,8 @@
 //!    option driver the id (new_id) once and wait again, still bounded.
 
 use super::device::{Clock, Device, Usb, UsbError, UsbHandle};
+use super::sysfs;
 use super::table::{Dir, Step, SwitchEntry, Table, UsbId};
-use crate::uplink::ports;
 use std::fmt;
 use std::time::Duration;
 
@@ -165,7 +165,7 @@ pub fn switch(
                     .any(|e| e.is_target(d.id) && e.id.vendor == id.vendor)
                     || d.id == id
             }) {
-                let ttys = ports::device_ttys(usb.sysfs_root(), t);
+                let ttys = sysfs::device_ttys(usb.sysfs_root(), t);
                 if !ttys.is_empty() {
                     return Ok(Outcome {
                         from: None,
@@ -185,7 +185,7 @@ pub fn switch(
     if is_target(entry, &dev) {
         // The class says it is in modem mode already.
         return Ok(Outcome {
-            ttys: ports::device_ttys(usb.sysfs_root(), &dev),
+            ttys: sysfs::device_ttys(usb.sysfs_root(), &dev),
             from: None,
             to: Some(dev),
             bound_option: false,
@@ -218,7 +218,7 @@ pub fn switch(
     log::info!("{} switched to {to}", dev.id);
     if entry.no_driver_loading {
         return Ok(Outcome {
-            ttys: ports::device_ttys(usb.sysfs_root(), &to),
+            ttys: sysfs::device_ttys(usb.sysfs_root(), &to),
             from: Some(dev),
             to: Some(to),
             bound_option: false,
@@ -486,7 +486,7 @@ fn wait_ttys(
             .ok()
             .and_then(|ds| ds.into_iter().find(|d| d.same(to)))
             .unwrap_or_else(|| to.clone());
-        let ttys = ports::device_ttys(usb.sysfs_root(), &dev);
+        let ttys = sysfs::device_ttys(usb.sysfs_root(), &dev);
         if !ttys.is_empty() {
             return Ok((ttys, bound));
         }

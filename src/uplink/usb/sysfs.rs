@@ -138,3 +138,32 @@ pub fn interface_ttys(iface_dir: &Path) -> Vec<String> {
     v.dedup();
     v
 }
+
+/// The ttys of a device, by interface (no classification: that is
+/// `uplink::ports::classify`, which reads nothing).
+pub fn device_ttys(sysfs_root: &Path, dev: &Device) -> Vec<(u8, String)> {
+    let dir = devices_dir(sysfs_root).join(&dev.sysname);
+    let mut out = Vec::new();
+    for i in &dev.interfaces {
+        // Interface directories are named <sysname>:<config>.<number>.
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.filter_map(|e| e.ok()) {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let Some(rest) = n
+                .strip_prefix(dev.sysname.as_str())
+                .and_then(|r| r.strip_prefix(':'))
+            else {
+                continue;
+            };
+            let num = rest.split_once('.').and_then(|(_, n)| n.parse::<u8>().ok());
+            if num == Some(i.number) {
+                for t in interface_ttys(&e.path()) {
+                    out.push((i.number, t));
+                }
+            }
+        }
+    }
+    out
+}
