@@ -3,6 +3,7 @@
 //! exchange traded in once.
 
 mod common;
+use common::Deadline;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -126,7 +127,7 @@ fn status(r: &Running) -> HashMap<String, u64> {
     let out = Command::new(common::warden())
         .args(["authsrv", "status", "--run-dir"])
         .arg(&r.run_dir)
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert!(
         out.status.success(),
@@ -258,7 +259,7 @@ fn capabilities_from_a_p9any_server_are_traded_in_once() {
             .args(["authsrv", "capuse", "--run-dir"])
             .arg(&r.run_dir)
             .arg(cap)
-            .output()
+            .output_within(common::CHILD_DEADLINE)
             .unwrap()
     };
     // a forged one fails and does not use up the real one

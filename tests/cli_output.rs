@@ -5,6 +5,7 @@
 //! anything else is refused and left as it was; status lines go to stderr.
 
 mod common;
+use common::Deadline;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -47,7 +48,10 @@ fn is_link(p: &Path) -> bool {
 }
 
 fn mkfifo(p: &Path) {
-    let o = Command::new("mkfifo").arg(p).output().unwrap();
+    let o = Command::new("mkfifo")
+        .arg(p)
+        .output_within(common::CHILD_DEADLINE)
+        .unwrap();
     assert!(o.status.success(), "mkfifo: {}", stderr(&o));
 }
 
@@ -62,7 +66,7 @@ fn query(krl: &Path, key: &Path) -> String {
         .arg("-Qf")
         .arg(krl)
         .arg(key)
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     String::from_utf8_lossy(&o.stdout).into_owned() + &stderr(&o)
 }
@@ -77,7 +81,7 @@ fn output_paths_follow_one_policy() {
     let o = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
         .arg(&key)
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let pubkey = s.path("id.pub");
@@ -200,7 +204,7 @@ fn output_paths_follow_one_policy() {
     let o = Command::new("ssh-keygen")
         .arg("-Lf")
         .arg(s.path("id-cert.pub"))
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert!(String::from_utf8_lossy(&o.stdout).contains("Serial: 3"));
 

@@ -4,6 +4,8 @@
 //! ids, silence), and placeholders. Everything that could address a
 //! placeholder runs inside a network namespace with only loopback up.
 
+mod common;
+use common::Deadline;
 use std::io::Read;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
@@ -259,7 +261,7 @@ wait
     let out = Command::new("unshare")
         .args(["-rn", "sh", "-c", &script])
         .stderr(Stdio::piped())
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .expect("running unshare");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

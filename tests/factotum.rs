@@ -4,6 +4,7 @@
 //! transcript (tests/plan9port) replayed through the socket.
 
 mod common;
+use common::Deadline;
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -86,7 +87,7 @@ impl Fact {
             .spawn()
             .unwrap();
         c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        c.wait_with_output().unwrap()
+        common::wait_within(c, common::CHILD_DEADLINE, "c").unwrap()
     }
 
     fn conn(&self) -> Conn {
@@ -133,7 +134,7 @@ fn python(args: &[&str], ns: &Path) -> String {
         .arg(&script)
         .args(args)
         .env("NAMESPACE", ns)
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap_or_else(|e| panic!("python3 is needed for this test (.ci/setup installs it): {e}"));
     let stderr = text(&out.stderr);
     if stderr.contains("No module named 'py9pfactotum'") {
@@ -324,7 +325,7 @@ fn confirm_round(args: &[&str], stdin: &str, prompts: &str) {
             Err(e) => panic!("{e}"),
         }
         if confirm.try_wait().unwrap().is_some() {
-            let out = confirm.wait_with_output().unwrap();
+            let out = common::wait_within(confirm, common::CHILD_DEADLINE, "confirm").unwrap();
             let err = text(&out.stderr);
             assert!(err.contains("file in use"), "key confirm failed: {err}");
             confirm = spawn();
@@ -342,7 +343,7 @@ fn confirm_round(args: &[&str], stdin: &str, prompts: &str) {
     c.write(fid, b"read").unwrap();
     // waits for the answer
     assert_eq!(text(&c.read(fid, 0).unwrap()), "ok c pw");
-    let out = confirm.wait_with_output().unwrap();
+    let out = common::wait_within(confirm, common::CHILD_DEADLINE, "confirm").unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
@@ -673,7 +674,7 @@ fn daemon_serves_the_configured_socket() {
             .spawn()
             .unwrap();
         c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        c.wait_with_output().unwrap()
+        common::wait_within(c, common::CHILD_DEADLINE, "c").unwrap()
     };
     let o = w(
         &["key", "add", "proto=pass", "user=d", "!password?"],
@@ -691,7 +692,7 @@ fn daemon_serves_the_configured_socket() {
     assert_eq!(mode, 0o700);
     // SAFETY: signalling the child this test started.
     unsafe { libc::kill(daemon.0.id() as i32, libc::SIGTERM) };
-    assert!(daemon.0.wait().unwrap().success());
+    assert!(common::status_within(&mut daemon.0, common::CHILD_DEADLINE, "daemon.0").success());
     assert!(!sock.exists(), "the socket is removed at exit");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,6 +4,7 @@
 //! the peer policy, and no flash writes for failures that change nothing.
 
 mod common;
+use common::Deadline;
 use common::*;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -99,7 +100,7 @@ fn python(script: &str, socket: &Path) -> String {
     let out = Command::new("python3")
         .arg(&script)
         .arg(socket)
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap_or_else(|e| panic!("python3 is needed for this test (.ci/setup installs it): {e}"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     if stderr.contains("No module named 'py9pfactotum'") {

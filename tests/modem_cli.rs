@@ -2,6 +2,7 @@
 //! Skipped (with a note) under qemu-user, which cannot emulate the serial
 //! ioctls.
 
+mod common;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -308,7 +309,7 @@ fn the_pin_prompt_does_not_echo() {
         seen.extend_from_slice(&b[..n]);
     }
     master.write_all(b"1234\n").unwrap();
-    let status = child.wait().unwrap();
+    let status = common::status_within(&mut child, common::CHILD_DEADLINE, "child");
     let mut out = String::new();
     child
         .stdout

@@ -1,5 +1,7 @@
 //! `warden modem switch` and `warden modem ports`, run as the binary.
 
+mod common;
+use common::Deadline;
 use std::path::Path;
 use std::process::{Command, Output};
 use warden::uplink::usb::sim::{e367_modem, e367_storage, write_device};
@@ -9,7 +11,7 @@ fn warden(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_warden"))
         .args(["-c", "/nonexistent/warden.toml"])
         .args(args)
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .expect("run warden")
 }
 
@@ -17,7 +19,7 @@ fn warden(args: &[&str]) -> Output {
 fn warden_defaults(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_warden"))
         .args(args)
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .expect("run warden")
 }
 

@@ -3,6 +3,7 @@
 //! and by raw sockets for the bad cases.
 
 mod common;
+use common::Deadline;
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -188,7 +189,7 @@ fn python(script: &str, args: &[&str]) -> String {
     let out = Command::new("python3")
         .arg(&script)
         .args(args)
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap_or_else(|e| panic!("python3 is needed for this test (.ci/setup installs it): {e}"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     if stderr.contains("No module named 'py9pfactotum'") {
@@ -739,7 +740,7 @@ fn an_unprivileged_peer_beyond_its_cap_is_refused_and_others_are_served() {
         use std::os::unix::process::CommandExt;
         cmd.uid(u).gid(65534);
     }
-    let o = cmd.output().unwrap();
+    let o = cmd.output_within(common::CHILD_DEADLINE).unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(
         out.lines().collect::<Vec<_>>(),
@@ -911,7 +912,7 @@ fn plan9port_9p_client() {
             stdin.write_all(i).unwrap();
         }
         drop(stdin);
-        let out = child.wait_with_output().unwrap();
+        let out = common::wait_within(child, common::CHILD_DEADLINE, "child").unwrap();
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),

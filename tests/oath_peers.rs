@@ -3,11 +3,15 @@
 //! (tests/peers/passtokey.py, DES from openssl).
 
 mod common;
+use common::Deadline;
 use common::*;
 use std::process::Command;
 
 fn run(prog: &str, args: &[String]) -> (bool, String) {
-    let o = Command::new(prog).args(args).output().unwrap();
+    let o = Command::new(prog)
+        .args(args)
+        .output_within(common::CHILD_DEADLINE)
+        .unwrap();
     (
         o.status.success(),
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -133,7 +137,7 @@ fn key_from_stdin_and_base32_like_oathtool() {
             .unwrap()
             .write_all(format!("{key}\n").as_bytes())
             .unwrap();
-        let o = c.wait_with_output().unwrap();
+        let o = common::wait_within(c, common::CHILD_DEADLINE, "c").unwrap();
         assert_eq!(String::from_utf8_lossy(&o.stdout), "07081804\n", "{prog}");
     }
     let (_, a) = run(
@@ -168,7 +172,7 @@ fn passtokey_matches_independent_transcription() {
     let o = Command::new("python3")
         .arg(script)
         .args(&pws)
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8(o.stdout).unwrap();

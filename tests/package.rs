@@ -8,6 +8,8 @@
 //! tests need no cross toolchain. Needs: GNU tar, gzip, GNU make,
 //! shellcheck (in .ci/apt-packages).
 
+mod common;
+use common::Deadline;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -55,7 +57,7 @@ fn need(tool: &str) {
 
 fn run(cmd: &mut Command) -> Output {
     let out = cmd
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     out
 }
@@ -160,7 +162,7 @@ fn gunzip(data: &[u8]) -> Vec<u8> {
     let mut stdin = child.stdin.take().unwrap();
     let data = data.to_vec();
     let writer = std::thread::spawn(move || stdin.write_all(&data));
-    let out = child.wait_with_output().unwrap();
+    let out = common::wait_within(child, common::CHILD_DEADLINE, "child").unwrap();
     writer.join().unwrap().unwrap();
     assert!(out.status.success(), "gzip -dc failed");
     out.stdout

@@ -6,6 +6,7 @@
 //! writes /etc/pam.d/warden-test-oath-<pid> (removed afterwards).
 
 mod common;
+use common::Deadline;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,11 +46,17 @@ fn pamtester(service: &str, user: &str, otp: &str) -> bool {
         .unwrap()
         .write_all(format!("{otp}\n").as_bytes())
         .unwrap();
-    c.wait_with_output().unwrap().status.success()
+    common::wait_within(c, common::CHILD_DEADLINE, "c")
+        .unwrap()
+        .status
+        .success()
 }
 
 fn oathtool(args: &[&str]) -> String {
-    let o = Command::new("oathtool").args(args).output().unwrap();
+    let o = Command::new("oathtool")
+        .args(args)
+        .output_within(common::CHILD_DEADLINE)
+        .unwrap();
     assert!(o.status.success());
     String::from_utf8(o.stdout).unwrap().trim().to_string()
 }

@@ -4,6 +4,8 @@
 //! the exit status and its class) with the stand-in pppd from
 //! tests/standin, since this machine has no kernel PPP.
 
+mod common;
+use common::Deadline;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -52,7 +54,10 @@ fn real_pppd_accepts_the_command_line() {
     let (path, body) = cmd.secrets.as_ref().unwrap();
     run::write_private(path, body.as_bytes()).unwrap();
     let run = |args: &[String]| {
-        let out = Command::new(pppd).args(args).output().unwrap();
+        let out = Command::new(pppd)
+            .args(args)
+            .output_within(common::CHILD_DEADLINE)
+            .unwrap();
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -229,7 +234,7 @@ fn hooks_survive_warden_not_running() {
         .args(["notify", "--socket"])
         .arg(&c.socket)
         .args(["reconnect", "test"])
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);

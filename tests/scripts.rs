@@ -2,6 +2,8 @@
 //! run with procd's and netifd's functions and commands replaced by
 //! recorders, checking what it asks for on add/remove/ifup events.
 
+mod common;
+use common::Deadline;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -24,7 +26,9 @@ const SCRIPTS: &[(&str, &str)] = &[
 
 #[test]
 fn shellcheck_every_script() {
-    let version = Command::new("shellcheck").arg("--version").output();
+    let version = Command::new("shellcheck")
+        .arg("--version")
+        .output_within(common::CHILD_DEADLINE);
     assert!(
         version.map(|o| o.status.success()).unwrap_or(false),
         "shellcheck is not installed (listed in .ci/apt-packages; run .ci/setup)"
@@ -36,7 +40,7 @@ fn shellcheck_every_script() {
         let out = Command::new("shellcheck")
             .args(["-s", dialect, "-S", "style"])
             .arg(&full)
-            .output()
+            .output_within(common::CHILD_DEADLINE)
             .unwrap();
         if !out.status.success() {
             failures.push_str(&format!(
@@ -112,7 +116,7 @@ impl Sandbox {
         for (k, v) in env {
             c.env(k, v);
         }
-        let out = c.output().unwrap();
+        let out = c.output_within(common::CHILD_DEADLINE).unwrap();
         assert!(
             out.status.success(),
             "{script} failed: {}",

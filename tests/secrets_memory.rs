@@ -100,5 +100,5 @@ fn a_deleted_key_leaves_no_copy_in_the_daemon() {
     }
     // SAFETY: signalling the child this test started.
     unsafe { libc::kill(daemon.0.id() as i32, libc::SIGTERM) };
-    assert!(daemon.0.wait().unwrap().success());
+    assert!(common::status_within(&mut daemon.0, common::CHILD_DEADLINE, "daemon.0").success());
 }

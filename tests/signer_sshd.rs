@@ -3,6 +3,7 @@
 //! on 127.0.0.1 with warden's CA key and KRL.
 
 mod common;
+use common::Deadline;
 use common::*;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -50,6 +51,8 @@ kdf_iterations = 1000
 [signer]
 enabled = true
 listen = "127.0.0.1:{signer_port}"
+# the client's unoptimized PBKDF2 on a busy machine may outlast 15 s
+idle_timeout = "10m"
 max_validity = "1h"
 krl = "{krl}"
 agent = true
@@ -82,7 +85,7 @@ fn keygen(path: &Path) {
     let o = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
         .arg(path)
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
@@ -94,7 +97,10 @@ fn text(o: &Output) -> String {
 }
 
 fn local_user() -> String {
-    let o = Command::new("id").arg("-un").output().unwrap();
+    let o = Command::new("id")
+        .arg("-un")
+        .output_within(common::CHILD_DEADLINE)
+        .unwrap();
     String::from_utf8(o.stdout).unwrap().trim().to_string()
 }
 
@@ -112,7 +118,7 @@ fn ssh(port: u16, user: &str, opts: &[String]) -> (bool, String, Duration) {
         .arg(format!("{user}@127.0.0.1"))
         .arg("true")
         .stdin(Stdio::null())
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     (o.status.success(), text(&o), start.elapsed())
 }
@@ -134,7 +140,7 @@ fn keygen_l(cert: &Path) -> String {
     let o = Command::new("ssh-keygen")
         .arg("-Lf")
         .arg(cert)
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert!(o.status.success(), "ssh-keygen -L: {}", text(&o));
     text(&o)
@@ -245,7 +251,7 @@ fn certificates_and_agent_against_openssh() {
     let ca_fp = Command::new("ssh-keygen")
         .arg("-lf")
         .arg(s.path("ca.pub"))
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     let ca_fp = text(&ca_fp).split_whitespace().nth(1).unwrap().to_string();
     assert!(l.contains(&format!("Signing CA: ED25519 {ca_fp}")), "{l}");
@@ -305,7 +311,7 @@ fn certificates_and_agent_against_openssh() {
         .arg("-Qf")
         .arg(s.path("revoked.krl"))
         .arg(s.path("id3-cert.pub"))
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert!(text(&q).contains("REVOKED"), "{}", text(&q));
     let (okay, out, _) = ssh(sshd_port, &me, &with_cert(&k3));
@@ -355,14 +361,14 @@ fn certificates_and_agent_against_openssh() {
     let fp = Command::new("ssh-keygen")
         .arg("-lf")
         .arg(&k3pub)
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     let fp = text(&fp).split_whitespace().nth(1).unwrap().to_string();
     let q = Command::new("ssh-keygen")
         .arg("-Qf")
         .arg(s.path("revoked.krl"))
         .arg(&k3pub)
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert!(text(&q).contains("REVOKED"), "{}", text(&q));
     let before = std::fs::read(s.path("id3-cert.pub")).unwrap();
@@ -395,7 +401,7 @@ fn certificates_and_agent_against_openssh() {
         .arg("-Qf")
         .arg(s.path("revoked.krl"))
         .arg(s.path("id1-cert.pub"))
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert!(
         q.status.success() && text(&q).contains(": ok"),
@@ -413,7 +419,7 @@ fn certificates_and_agent_against_openssh() {
             .args(args)
             .env("SSH_AUTH_SOCK", sock)
             .stdin(Stdio::null())
-            .output()
+            .output_within(common::CHILD_DEADLINE)
             .unwrap()
     };
     let o = add(&["-L"], &sock);
@@ -506,7 +512,7 @@ fn certificates_and_agent_against_openssh() {
     refused(&totp_request("correct horse\n000000\n"));
     let code = Command::new("oathtool")
         .args(["--totp", hex])
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     let code = text(&code).trim().to_string();
     refused(&totp_request(&format!("wrong horse\n{code}\n")));

@@ -1,5 +1,7 @@
 //! warden's agent protocol against OpenSSH's ssh-add and ssh-keygen -Y.
 
+mod common;
+use common::Deadline;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
@@ -49,7 +51,7 @@ fn run(cmd: &str, args: &[&str], sock: &PathBuf) -> (bool, String) {
     let out = Command::new(cmd)
         .args(args)
         .env("SSH_AUTH_SOCK", sock)
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap_or_else(|e| panic!("{cmd}: {e} (install openssh-client)"));
     let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
     s.push_str(&String::from_utf8_lossy(&out.stderr));
@@ -124,7 +126,7 @@ fn ssh_add_lists_adds_signs_and_removes() {
         ])
         .arg(dir.join("msg.sig"))
         .stdin(std::fs::File::open(&msg).unwrap())
-        .output()
+        .run_within(common::CHILD_DEADLINE)
         .unwrap();
     assert!(
         verify.status.success(),

@@ -1,5 +1,7 @@
 //! Certificates and KRLs from warden, read by OpenSSH's own ssh-keygen.
 
+mod common;
+use common::Deadline;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use warden::auth::ssh::cert::{self, CertSpec, CertType};
@@ -16,7 +18,7 @@ fn tmpdir(name: &str) -> PathBuf {
 fn ssh_keygen(args: &[&str]) -> (bool, String) {
     let out = Command::new("ssh-keygen")
         .args(args)
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .expect("ssh-keygen is missing: install openssh-client (.ci/apt-packages)");
     let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
     s.push_str(&String::from_utf8_lossy(&out.stderr));

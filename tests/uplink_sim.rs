@@ -1,6 +1,8 @@
 //! The whole uplink on the simulated E367: `warden daemon --simulate`,
 //! observed only through `warden status`, as an admin would.
 
+mod common;
+use common::Deadline;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -60,7 +62,7 @@ fn start_in(name: &str, pincode: &str, run: &str) -> Daemon {
 fn status(d: &Daemon) -> Option<String> {
     let out = Command::new(WARDEN)
         .args(["status", "--json", "--run-dir", d.run.to_str().unwrap()])
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .ok()?;
     out.status
         .success()
@@ -100,7 +102,7 @@ fn plug_switch_dial_bogus_dns_reconnect_healthy() {
     // Text form for people.
     let out = Command::new(WARDEN)
         .args(["status", "--run-dir", d.run.to_str().unwrap()])
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("state: up\nlink: up\n"), "{text}");
@@ -138,7 +140,7 @@ fn status_finds_netifd_interfaces_under_the_run_dir() {
     let top = d.run.parent().unwrap();
     let out = Command::new(WARDEN)
         .args(["status", "--run-dir", top.to_str().unwrap()])
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -164,7 +166,7 @@ fn valid_json(s: &str) -> bool {
         .spawn()
         .unwrap_or_else(|e| panic!("python3 is needed for this test (.ci/setup installs it): {e}"));
     p.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    p.wait().unwrap().success()
+    common::status_within(&mut p, common::CHILD_DEADLINE, "p").success()
 }
 
 #[test]
@@ -181,7 +183,7 @@ fn a_gone_interface_is_shown_and_does_not_hide_the_others() {
     let t = Instant::now();
     let out = Command::new(WARDEN)
         .args(["status", "--run-dir", top.to_str().unwrap()])
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert!(t.elapsed() < Duration::from_secs(5));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -202,7 +204,7 @@ fn a_gone_interface_is_shown_and_does_not_hide_the_others() {
     );
     let out = Command::new(WARDEN)
         .args(["status", "--json", "--run-dir", top.to_str().unwrap()])
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let json = String::from_utf8_lossy(&out.stdout);
@@ -228,7 +230,7 @@ fn a_gone_interface_is_shown_and_does_not_hide_the_others() {
     .unwrap();
     let out = Command::new(WARDEN)
         .args(["-c", shipped.to_str().unwrap(), "status"])
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let plain = String::from_utf8_lossy(&out.stdout);
@@ -241,7 +243,7 @@ fn a_gone_interface_is_shown_and_does_not_hide_the_others() {
     std::fs::remove_dir_all(&lte).unwrap();
     let out = Command::new(WARDEN)
         .args(["status", "--json", "--run-dir", top.to_str().unwrap()])
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(valid_json(&String::from_utf8_lossy(&out.stdout)));
@@ -310,7 +312,7 @@ fn status_from_another_network_namespace() {
     let out = Command::new("unshare")
         .args(["-rn", WARDEN, "status", "--json", "--run-dir"])
         .arg(&d.run)
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert!(
         out.status.success(),
@@ -326,14 +328,14 @@ fn status_without_a_daemon_fails_at_once() {
     let t = Instant::now();
     let out = Command::new(WARDEN)
         .args(["status", "--run-dir", "/nonexistent/warden"])
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no warden uplink is running"));
     assert!(out.stdout.is_empty());
     let out = Command::new(WARDEN)
         .args(["status", "--json", "--run-dir", "/nonexistent/warden"])
-        .output()
+        .output_within(common::CHILD_DEADLINE)
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"uplinks\":[]}\n");

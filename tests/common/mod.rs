@@ -90,7 +90,7 @@ pub fn run_warden(config: &Path, args: &[&str], stdin: &str) -> Output {
         .unwrap();
     // warden may exit before reading (e.g. a usage error): ignore EPIPE.
     let _ = c.stdin.take().unwrap().write_all(stdin.as_bytes());
-    c.wait_with_output().unwrap()
+    wait_within(c, CHILD_DEADLINE, &format!("warden {args:?}")).unwrap()
 }
 
 /// Run warden and insist on success; returns stdout.
@@ -175,4 +175,97 @@ pub fn start_daemon(config: &Path, socket: &Path) -> Kill {
         std::thread::sleep(Duration::from_millis(20));
     }
     d
+}
+
+/// How long any child of a test may run: far above any test's need, so a
+/// hang fails with what the child printed instead of blocking the suite.
+pub const CHILD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// `output()` and `wait_with_output()` with a deadline: a child still
+/// running at the deadline is killed and the test panics, naming it and
+/// showing its output so far.
+pub trait Deadline {
+    /// `output()` (stdin from /dev/null) within `d`.
+    fn output_within(&mut self, d: std::time::Duration) -> std::io::Result<Output>;
+    /// The same with the stdin the caller set.
+    fn run_within(&mut self, d: std::time::Duration) -> std::io::Result<Output>;
+}
+
+impl Deadline for Command {
+    fn output_within(&mut self, d: std::time::Duration) -> std::io::Result<Output> {
+        self.stdin(std::process::Stdio::null()).run_within(d)
+    }
+
+    fn run_within(&mut self, d: std::time::Duration) -> std::io::Result<Output> {
+        let what = format!("{self:?}");
+        let child = self
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        wait_within(child, d, &what)
+    }
+}
+
+/// Wait for `child` (its stdout and stderr piped, or not) for at most `d`.
+pub fn wait_within(
+    mut child: std::process::Child,
+    d: std::time::Duration,
+    what: &str,
+) -> std::io::Result<Output> {
+    use std::io::Read;
+    fn drain(r: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut v);
+            }
+            v
+        })
+    }
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
+    let deadline = std::time::Instant::now() + d;
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let out = out.join().unwrap_or_default();
+            let err = err.join().unwrap_or_default();
+            panic!(
+                "{what} still ran after {d:?}: killed\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&err)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    Ok(Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
+
+/// `wait()` with a deadline: a child still running then is killed and the
+/// test panics.
+pub fn status_within(
+    child: &mut std::process::Child,
+    d: std::time::Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + d;
+    loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            return s;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} still ran after {d:?}: killed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }

@@ -548,8 +548,11 @@ mod tests {
             },
         )
         .unwrap();
-        let mut server =
-            frameserve::Server::new(listener, handler, limits(&crate::config::Config::default()));
+        // The client's PBKDF2 runs between messages: unoptimized and on a
+        // busy machine it can outlast the shipped 15 s idle limit.
+        let mut cfg = crate::config::Config::default();
+        cfg.signer.conns.idle = Duration::from_secs(600);
+        let mut server = frameserve::Server::new(listener, handler, limits(&cfg));
         let stop = Arc::new(Shutdown::new().unwrap());
         let s2 = stop.clone();
         let handle = std::thread::spawn(move || {
@@ -704,6 +707,9 @@ mod tests {
             assert_eq!(raw_answer(&r, user, pw, c), b"", "{user} {c}");
         }
         wait_failures(&r, "bob", 3);
+        // a fresh code: the failures above may have taken longer than the
+        // window on a busy machine
+        let code = bob_code(now());
         let a = request(&r.addr, "bob", b"bobs pw", &key(), Some(&code)).unwrap();
         let Answer::Cert(blob) = a else {
             panic!("{a:?}")
