@@ -47,9 +47,11 @@ fn services(cfg: &Config, opts: &Options) -> Vec<Box<dyn Service>> {
             keyfs: keyfs.clone(),
         }));
     }
-    let auth = crate::auth::state::AuthHandle::new(&crate::auth::service::self_name());
+    let auth = crate::auth::state::AuthHandle::new(&crate::auth::listener::self_name());
     if cfg.factotum.enabled {
-        v.push(Box::new(crate::auth::service::FactotumService { auth }));
+        v.push(Box::new(crate::auth::factotum::service::FactotumService {
+            auth,
+        }));
     }
     v
 }
@@ -77,7 +79,7 @@ pub fn run(cfg: Config, opts: Options) -> io::Result<()> {
     // The services bind their sockets in the run directory all at once:
     // make it (closed to others) before they race to.
     if std::fs::symlink_metadata(&cfg.main.run_dir).is_err() {
-        let shared = crate::auth::service::factotum_policy(&cfg.factotum).shared();
+        let shared = crate::auth::factotum::service::factotum_policy(&cfg.factotum).shared();
         crate::ninep::unix::prepare_dir(&cfg.main.run_dir, shared).map_err(|e| {
             io::Error::new(
                 e.kind(),

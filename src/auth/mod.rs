@@ -12,10 +12,10 @@ pub mod factotum;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod keyfs;
+pub mod listener;
 pub mod oath;
 pub mod proto;
 pub mod proxy;
-pub mod service;
 pub mod signer;
 pub mod ssh;
 pub mod state;

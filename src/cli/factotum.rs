@@ -29,7 +29,7 @@ pub struct FactotumCmd {
 /// `/tmp/ns.$USER.$DISPLAY/factotum` with DISPLAY `:0` when unset.
 pub fn namespace_socket() -> PathBuf {
     let dir = crate::ninep::unix::namespace_dir().unwrap_or_else(|| {
-        let user = std::env::var("USER").unwrap_or_else(|_| crate::auth::service::self_name());
+        let user = std::env::var("USER").unwrap_or_else(|_| crate::auth::listener::self_name());
         PathBuf::from(format!("/tmp/ns.{user}.:0"))
     });
     dir.join("factotum")
@@ -43,11 +43,12 @@ impl FactotumCmd {
         crate::sys::harden::harden();
         let path = self.socket.unwrap_or_else(namespace_socket);
         let sigs = crate::sys::signals::SignalPipe::install()?;
-        let auth = AuthHandle::new(&crate::auth::service::self_name());
-        let policy = crate::auth::service::factotum_policy(&cfg.factotum);
-        let mut l = crate::auth::service::listen(&auth, &path, policy, cfg.factotum.conns)
-            .map_err(|e| Fail::msg(format!("{}: {e}", path.display())))?;
-        crate::auth::service::serve_until(&mut l, sigs.fd(), || {
+        let auth = AuthHandle::new(&crate::auth::listener::self_name());
+        let policy = crate::auth::factotum::service::factotum_policy(&cfg.factotum);
+        let mut l =
+            crate::auth::factotum::service::listen(&auth, &path, policy, cfg.factotum.conns)
+                .map_err(|e| Fail::msg(format!("{}: {e}", path.display())))?;
+        crate::auth::factotum::service::serve_until(&mut l, sigs.fd(), || {
             !sigs
                 .take()
                 .contains(&crate::sys::signals::Signal::Terminate)
@@ -62,12 +63,14 @@ fn socket(g: &Globals, given: Option<PathBuf>) -> Result<PathBuf, Fail> {
     wlog::init(Sink::Stderr, log::LevelFilter::Warn);
     match given {
         Some(p) => Ok(p),
-        None => Ok(crate::auth::service::socket_path(&g.load_config()?)),
+        None => Ok(crate::auth::factotum::service::socket_path(
+            &g.load_config()?,
+        )),
     }
 }
 
 fn dial(path: &Path) -> Result<Conn, Fail> {
-    let user = std::env::var("USER").unwrap_or_else(|_| crate::auth::service::self_name());
+    let user = std::env::var("USER").unwrap_or_else(|_| crate::auth::listener::self_name());
     Conn::dial(path, &user).map_err(|e| Fail::msg(format!("factotum at {}: {e}", path.display())))
 }
 

@@ -20,7 +20,7 @@
 //!
 //! ```no_run
 //! # use warden::ninep::{demo::DemoTree, server::{Limits, Server}, unix};
-//! # use warden::auth::service::{factotum_policy, serve};
+//! # use warden::auth::{factotum::service::factotum_policy, listener::serve};
 //! # fn f(ctx: warden::service::Ctx) -> std::io::Result<()> {
 //! let path = std::path::Path::new("/var/run/warden/factotum");
 //! let policy = factotum_policy(&ctx.config.factotum);

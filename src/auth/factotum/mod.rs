@@ -27,6 +27,7 @@ pub mod ctl;
 pub mod persist;
 pub mod queue;
 pub mod rpc;
+pub mod service;
 #[cfg(test)]
 mod tests;
 pub mod tree;

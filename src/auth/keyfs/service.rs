@@ -42,10 +42,10 @@ impl Service for KeyfsService {
             Box::new(KeyfsTree::new(self.keyfs, &owner)) as crate::ninep::server::DynTree,
             Limits::default(),
         );
-        let limits = crate::auth::service::listen_limits(cfg.keyfs.conns);
+        let limits = crate::auth::listener::listen_limits(cfg.keyfs.conns);
         let mut l = unix::Listener::new(sock, Some(&path), server, policy, limits)?;
         log::info!("keyfs: serving {}", path.display());
-        crate::auth::service::serve(&mut l, &ctx.control, |c| {
+        crate::auth::listener::serve(&mut l, &ctx.control, |c| {
             (PeerPolicy::owner_only(), c.keyfs.conns)
         })?;
         Ok(())

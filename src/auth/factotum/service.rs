@@ -4,12 +4,13 @@
 //! at daemon start ([`crate::sys::harden`]: undumpable, no core, mlockall
 //! where permitted).
 
-use crate::auth::factotum::tree::FactotumTree;
+use super::tree::FactotumTree;
+use crate::auth::listener::{listen_limits, self_name, serve};
 use crate::auth::state::AuthHandle;
 use crate::config::{self, Config};
-use crate::ninep::server::{DynTree, Limits, Server, Tree};
-use crate::ninep::unix::{self, ListenLimits, Listener, PeerPolicy};
-use crate::service::{Control, Ctx, Event, Service};
+use crate::ninep::server::{DynTree, Limits, Server};
+use crate::ninep::unix::{self, Listener, PeerPolicy};
+use crate::service::{Ctx, Service};
 use std::io;
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
@@ -29,41 +30,6 @@ pub fn factotum_policy(cfg: &config::Factotum) -> PeerPolicy {
         allow_uids: cfg.allow_uid.clone(),
         allow_gids: cfg.allow_gid.clone(),
         ..PeerPolicy::owner_only()
-    }
-}
-
-/// Run `l` as a daemon service (the factotum's, the keyfs tree's): until
-/// [`Event::Stop`] arrives on `control`; on [`Event::Reload`], `policy`
-/// maps the new configuration to the peer policy and connection limits
-/// (connections already admitted stay).
-pub fn serve<T: Tree>(
-    l: &mut Listener<T>,
-    control: &Control,
-    mut policy: impl FnMut(&Config) -> (PeerPolicy, config::model::ConnLimits),
-) -> io::Result<()> {
-    l.run(control.fd(), |p, limits| {
-        let mut go = true;
-        for ev in control.take() {
-            match ev {
-                Event::Stop => go = false,
-                Event::Reload(cfg) => (*p, *limits) = policy(&cfg),
-            }
-        }
-        go
-    })
-}
-
-/// The user name the daemon runs as (the files' owner).
-pub fn self_name() -> String {
-    // SAFETY: geteuid cannot fail.
-    crate::sys::users::name_of(unsafe { libc::geteuid() })
-}
-
-/// The listener limits of a 9P socket with connection limits `conns`.
-pub fn listen_limits(conns: config::model::ConnLimits) -> ListenLimits {
-    ListenLimits {
-        admit: conns,
-        ..ListenLimits::default()
     }
 }
 
