@@ -42,7 +42,7 @@ fn main() {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     println!("server {}", l.local_addr().expect("addr").port());
     let (mut s, _) = l.accept().expect("accept");
-    let mut f = Factotum::new("cpu", Box::new(SystemEnv));
+    let mut f = Factotum::new("cpu", Box::new(SystemEnv::default()));
     f.ctl_write(b"key proto=p9sk1 dom=lan user=cpu !password='cpu key'")
         .expect("key");
     match auth_proxy(&mut f, &mut s, "proto=p9any role=server") {

@@ -28,9 +28,14 @@ fn services(cfg: &Config, opts: &Options) -> Vec<Box<dyn Service>> {
     } else if cfg.authsrv.enabled || cfg.signer.enabled || cfg.signer.agent {
         log::warn!("keyfs is disabled: the auth server and the signer find it locked");
     }
+    // The ticket service registers here; the factotum asks it first.
+    let local = crate::auth::authsrv::local::Local::default();
     if cfg.authsrv.enabled {
         v.push(Box::new(
-            crate::auth::authsrv::service::AuthsrvService::new(Arc::new(keyfs.clone())),
+            crate::auth::authsrv::service::AuthsrvService::new(
+                Arc::new(keyfs.clone()),
+                local.clone(),
+            ),
         ));
     }
     let simulate = opts.simulate || cfg.uplink.simulate;
@@ -47,7 +52,7 @@ fn services(cfg: &Config, opts: &Options) -> Vec<Box<dyn Service>> {
             keyfs: keyfs.clone(),
         }));
     }
-    let auth = crate::auth::state::AuthHandle::new(&crate::auth::listener::self_name());
+    let auth = crate::auth::state::AuthHandle::new(&crate::auth::listener::self_name(), local);
     if cfg.factotum.enabled {
         v.push(Box::new(crate::auth::factotum::service::FactotumService {
             auth,

@@ -16,6 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 use warden::auth::authsrv::decide::{Accounts, SpeaksFor};
 use warden::auth::authsrv::des::passtokey;
+use warden::auth::authsrv::local::Local;
 use warden::auth::authsrv::server::{Limits, TicketServer};
 use warden::auth::authsrv::wire::{types, Ticketreq};
 use warden::auth::factotum::{Factotum, SystemEnv};
@@ -34,6 +35,7 @@ struct Running {
     addr: SocketAddr,
     run_dir: PathBuf,
     stop: Arc<Shutdown>,
+    local: Local,
     h: Option<thread::JoinHandle<()>>,
 }
 
@@ -55,10 +57,15 @@ fn start(tag: &str, limits: Limits) -> Running {
     let run_dir = std::env::temp_dir().join(format!("warden-authsrv-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&run_dir);
     let ctl = warden::ninep::unix::bind(&run_dir.join("authsrv"), false).unwrap();
-    let srv = TicketServer::bind("127.0.0.1:0", Arc::new(db), SpeaksFor::default(), limits)
+    let db = Arc::new(db);
+    // this service's own table, as the daemon's: a factotum given this
+    // handle keeps capabilities the control socket then trades in
+    let local = Local::default();
+    local.register("lan", db.clone(), SpeaksFor::default());
+    let srv = TicketServer::bind("127.0.0.1:0", db, SpeaksFor::default(), limits)
         .unwrap()
         .with_options("lan", false)
-        .with_control(ctl)
+        .with_control(ctl, local.clone())
         .unwrap();
     let addr = srv.local_addr().unwrap();
     let stop = Arc::new(Shutdown::new().unwrap());
@@ -69,6 +76,7 @@ fn start(tag: &str, limits: Limits) -> Running {
         addr,
         run_dir,
         stop,
+        local,
         h: Some(h),
     }
 }
@@ -232,17 +240,17 @@ fn ten_thousand_connections_in_bounded_time() {
 #[test]
 fn capabilities_from_a_p9any_server_are_traded_in_once() {
     let r = start("cap", warden::config::Config::default().authsrv.conns);
-    warden::auth::authsrv::local::caps_enable(true);
     let (mut a, mut b) = UnixStream::pair().unwrap();
     a.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     b.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let local = r.local.clone();
     let srv = thread::spawn(move || {
-        let mut f = Factotum::new("cpu", Box::new(SystemEnv));
+        let mut f = Factotum::new("cpu", Box::new(SystemEnv { local }));
         f.ctl_write(b"key proto=p9sk1 dom=lan user=cpu !password='cpu key'")
             .unwrap();
         auth_proxy(&mut f, &mut a, "proto=p9any role=server")
     });
-    let mut f = Factotum::new("glenda", Box::new(SystemEnv));
+    let mut f = Factotum::new("glenda", Box::new(SystemEnv::default()));
     let key = format!(
         "key proto=p9sk1 dom=lan user=glenda auth=tcp!127.0.0.1!{} !password='glenda pw'",
         r.addr.port()
@@ -281,5 +289,5 @@ fn capabilities_from_a_p9any_server_are_traded_in_once() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    assert!(warden::auth::authsrv::local::capuse(&s.cap, now).is_err());
+    assert!(r.local.capuse(&s.cap, now).is_err());
 }

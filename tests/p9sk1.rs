@@ -48,7 +48,7 @@ fn ticket_service() -> (SocketAddr, Arc<Shutdown>, thread::JoinHandle<()>) {
 }
 
 fn factotum(owner: &str, keys: &[String]) -> Factotum {
-    let mut f = Factotum::new(owner, Box::new(SystemEnv));
+    let mut f = Factotum::new(owner, Box::new(SystemEnv::default()));
     for k in keys {
         f.ctl_write(k.as_bytes()).unwrap();
     }

@@ -25,10 +25,11 @@ pub struct AuthHandle(Arc<Mutex<AuthState>>);
 
 impl AuthHandle {
     /// A fresh state: a factotum with no keys owned by `owner` (a user
-    /// name), on the system clock and random source.
-    pub fn new(owner: &str) -> AuthHandle {
+    /// name), on the system clock and random source, asking `local` (the
+    /// daemon's own ticket service, when it runs one) for tickets first.
+    pub fn new(owner: &str, local: crate::auth::authsrv::local::Local) -> AuthHandle {
         AuthHandle::from_state(AuthState {
-            factotum: Factotum::new(owner, Box::new(SystemEnv)),
+            factotum: Factotum::new(owner, Box::new(SystemEnv { local })),
         })
     }
 

@@ -43,7 +43,11 @@ impl FactotumCmd {
         crate::sys::harden::harden();
         let path = self.socket.unwrap_or_else(namespace_socket);
         let sigs = crate::sys::signals::SignalPipe::install()?;
-        let auth = AuthHandle::new(&crate::auth::listener::self_name());
+        // alone: no ticket service in this process
+        let auth = AuthHandle::new(
+            &crate::auth::listener::self_name(),
+            crate::auth::authsrv::local::Local::default(),
+        );
         let policy = crate::auth::factotum::service::factotum_policy(&cfg.factotum);
         let mut l =
             crate::auth::factotum::service::listen(&auth, &path, policy, cfg.factotum.conns)

@@ -10,6 +10,7 @@
 
 use super::decide::{Accounts, Reply, SpeaksFor};
 use super::exchanges::Session;
+use super::local::Local;
 use crate::sys::frameserve::{self, Closed, Handler, Peer, Split, Verdict};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -46,6 +47,8 @@ pub struct Tickets {
     speaks: SpeaksFor,
     authdom: String,
     allow_passwd: bool,
+    /// The capability table capuse trades in.
+    local: Local,
     open: usize,
     pub stats: Stats,
 }
@@ -75,6 +78,7 @@ impl TicketServer {
             speaks,
             authdom: String::new(),
             allow_passwd: false,
+            local: Local::default(),
             open: 0,
             stats: Stats::default(),
         };
@@ -94,10 +98,11 @@ impl TicketServer {
         self
     }
 
-    /// Answer `status` and `capuse` on `l` too.
-    pub fn with_control(mut self, l: UnixListener) -> io::Result<TicketServer> {
+    /// Answer `status` on `l` too, and `capuse` from `local`'s table.
+    pub fn with_control(mut self, l: UnixListener, local: Local) -> io::Result<TicketServer> {
         l.set_nonblocking(true)?;
         self.server.handler.control = Some(l);
+        self.server.handler.local = local;
         Ok(self)
     }
 
@@ -169,7 +174,7 @@ impl Tickets {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs());
-                match super::local::capuse(cap, now) {
+                match self.local.capuse(cap, now) {
                     Ok((from, to)) => {
                         log::info!("capuse: {from} may become {to}");
                         format!("ok {to}\n")

@@ -5,6 +5,7 @@
 //! domain without a socket.
 
 use super::decide::{Accounts, SpeaksFor};
+use super::local::Local;
 use super::server::TicketServer;
 use crate::service::{Ctx, Event, Service};
 use std::sync::Arc;
@@ -14,12 +15,14 @@ pub const SOCKET_NAME: &str = "authsrv";
 
 pub struct AuthsrvService {
     accounts: Arc<dyn Accounts + Send + Sync>,
+    local: Local,
 }
 
 impl AuthsrvService {
-    /// Serve tickets from `accounts` (the daemon's shared keyfs).
-    pub fn new(accounts: Arc<dyn Accounts + Send + Sync>) -> AuthsrvService {
-        AuthsrvService { accounts }
+    /// Serve tickets from `accounts` (the daemon's shared keyfs), and in
+    /// process through `local` (the handle the daemon's factotum asks).
+    pub fn new(accounts: Arc<dyn Accounts + Send + Sync>, local: Local) -> AuthsrvService {
+        AuthsrvService { accounts, local }
     }
 }
 
@@ -41,9 +44,9 @@ impl Service for AuthsrvService {
                 .map_err(|e| format!("{}: {e}", sock.display()))?;
             let mut srv = srv
                 .with_options(&a.authdom, a.allow_passwd)
-                .with_control(ctl)?;
-            super::local::register(&a.authdom, self.accounts.clone(), speaks);
-            super::local::caps_enable(true);
+                .with_control(ctl, self.local.clone())?;
+            self.local
+                .register(&a.authdom, self.accounts.clone(), speaks);
             log::info!(
                 "authsrv: tickets for {} on {}; control {}",
                 a.authdom,
@@ -51,8 +54,7 @@ impl Service for AuthsrvService {
                 sock.display()
             );
             let r = srv.serve(ctx.control.fd());
-            super::local::unregister();
-            super::local::caps_enable(false);
+            self.local.unregister();
             let _ = std::fs::remove_file(&sock);
             r?;
             // the control fd woke us: stop, or rebind with the new config

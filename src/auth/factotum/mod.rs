@@ -481,14 +481,18 @@ impl Factotum {
     }
 }
 
-/// The system clock and kernel random numbers.
-pub struct SystemEnv;
+/// The system clock, kernel random numbers, and the process's own ticket
+/// service (a handle nothing registers on outside the daemon).
+#[derive(Default)]
+pub struct SystemEnv {
+    pub local: crate::auth::authsrv::local::Local,
+}
 
 impl Env for SystemEnv {
     /// The daemon's own ticket service answers for its domain in process;
     /// other domains are dialed (the key's `auth=`).
     fn ticket(&mut self, authdom: &str, auth: Option<&str>, req: &[u8]) -> Result<Vec<u8>, String> {
-        match crate::auth::authsrv::local::ticket(authdom, req) {
+        match self.local.ticket(authdom, req) {
             Some(r) => Ok(r),
             None => crate::auth::authsrv::dial::for_domain(authdom, auth, req),
         }
@@ -496,7 +500,7 @@ impl Env for SystemEnv {
 
     /// Kept while the auth service's capuse endpoint is up.
     fn caphash(&mut self, hash: [u8; 20]) -> bool {
-        crate::auth::authsrv::local::caphash(hash, self.now())
+        self.local.caphash(hash, self.now())
     }
 
     fn now(&self) -> u64 {

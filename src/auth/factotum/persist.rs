@@ -136,7 +136,7 @@ mod tests {
             iterations: 1000,
         });
         let fac = Arc::new(Mutex::new((
-            Factotum::new("glenda", Box::new(super::super::SystemEnv)),
+            Factotum::new("glenda", Box::new(super::super::SystemEnv::default())),
             Persistent::new(),
         )));
         let f2 = fac.clone();

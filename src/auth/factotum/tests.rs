@@ -1065,7 +1065,7 @@ fn matches_plan9port_transcript() {
 
 #[test]
 fn system_env_random() {
-    let mut e = SystemEnv;
+    let mut e = SystemEnv::default();
     let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
     e.random(&mut a);
     e.random(&mut b);
