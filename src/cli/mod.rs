@@ -13,6 +13,7 @@ mod config_cmd;
 mod daemon_cmd;
 mod dns;
 mod factotum;
+mod grammar;
 mod keyfs;
 mod modem;
 pub(crate) mod modem_usb;
@@ -161,7 +162,9 @@ pub fn run(args: &[&str]) -> i32 {
         Some(i) => (&args[..=i], Some(&args[i + 1..])),
         None => (args, None),
     };
-    let w = match Warden::from_args(&["warden"], args) {
+    let normal = grammar::normalize(args);
+    let args: Vec<&str> = normal.iter().map(String::as_str).collect();
+    let w = match Warden::from_args(&["warden"], &args) {
         Ok(w) => w,
         Err(early) => {
             return match early.status {
@@ -170,10 +173,10 @@ pub fn run(args: &[&str]) -> i32 {
                     0
                 }
                 Err(()) => {
-                    let reason = early.output.lines().next().unwrap_or("bad arguments");
                     eprintln!(
-                        "warden: {}; try 'warden help'",
-                        reason.trim_end_matches('.')
+                        "warden: {}; try '{}'",
+                        grammar::one_line(&early.output),
+                        help_for(&args)
                     );
                     2
                 }
@@ -211,6 +214,22 @@ pub fn run(args: &[&str]) -> i32 {
     match result {
         Ok(()) => 0,
         Err(f) => report(&f),
+    }
+}
+
+/// The help command for the subcommand `args` name (`warden user add
+/// --help`), found from argh's own usage line for their leading words.
+fn help_for(args: &[&str]) -> String {
+    let mut words = grammar::leading_words(args);
+    words.push("--help");
+    let path = match Warden::from_args(&["warden"], &words) {
+        Err(e) if e.status.is_ok() => grammar::usage_path(&e.output).unwrap_or_default(),
+        _ => String::new(),
+    };
+    if path.is_empty() {
+        "warden --help".into()
+    } else {
+        format!("warden {path} --help")
     }
 }
 
