@@ -42,7 +42,10 @@ fn attended_flow_and_bad_files() {
         "pw\n",
     );
     ok(&cfg, &["user", "add", "bob"], "pw\n");
-    ok(&cfg, &["user", "passwd", "glenda"], "pw\nsecret\n");
+    // a password shorter than 8 characters is refused, the account left
+    let e = err(&cfg, &["user", "passwd", "glenda"], "pw\nshort\n");
+    assert!(e.contains("at least 8 characters"), "{e}");
+    ok(&cfg, &["user", "passwd", "glenda"], "pw\nsecret pw\n");
     let e = err(&cfg, &["user", "add", "x", "--expire", "someday"], "pw\n");
     assert!(e.contains("bad expiry 'someday'"), "{e}");
     let e = err(&cfg, &["user", "list"], "wrong\n");
@@ -71,7 +74,7 @@ fn attended_flow_and_bad_files() {
     // show never prints secrets.
     let show = ok(&cfg, &["user", "show", "glenda"], "pw\n");
     assert!(
-        show.contains("password: set") && !show.contains("secret\n"),
+        show.contains("password: set") && !show.contains("secret pw"),
         "{show}"
     );
 

@@ -135,7 +135,7 @@ fn attended_unlock_tree_and_lock() {
 
     // warden user with the daemon unlocked: no passphrase (empty stdin).
     ok(&d.cfg, &["user", "add", "glenda"], "");
-    ok(&d.cfg, &["user", "passwd", "glenda"], "secret\n");
+    ok(&d.cfg, &["user", "passwd", "glenda"], "secret pw\n");
     ok(
         &d.cfg,
         &["user", "add", "bob", "--expire", "2100-01-01"],
@@ -218,6 +218,7 @@ fn attended_unlock_tree_and_lock() {
 
     // warden lock: the daemon forgets; users are out of reach at once.
     assert!(ok(&d.cfg, &["lock"], "").contains("keyfs locked"));
+    assert!(ok(&d.cfg, &["lock"], "").contains("keyfs is already locked"));
     assert_eq!(c.read_text("ctl").unwrap(), "locked");
     assert!(server_err(c.read("glenda/status")).contains("keyfs is locked"));
     // With the daemon locked, warden user works on the file (passphrase).

@@ -165,6 +165,10 @@ impl LockCmd {
     pub fn run(self, g: &Globals) -> Result<(), Fail> {
         match daemon(g)? {
             Some(mut d) => {
+                if !d.unlocked()? {
+                    println!("keyfs is already locked ({})", d.socket.display());
+                    return Ok(());
+                }
                 d.client.write("ctl", b"lock")?;
                 println!("keyfs locked ({})", d.socket.display());
             }

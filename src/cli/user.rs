@@ -293,7 +293,10 @@ impl UserCmd {
             }
             What::Passwd(p) => {
                 exists(&mut c, &p.name)?;
-                let pw = prompt::new_secret(&format!("password for {}: ", p.name))?;
+                let pw = prompt::new_secret_of(
+                    &format!("password for {}: ", p.name),
+                    prompt::MIN_PASSWORD,
+                )?;
                 c.write(&format!("{}/secret", p.name), &pw)?;
                 println!("password of {} set", p.name);
             }
@@ -452,7 +455,10 @@ impl UserCmd {
             }
             What::Passwd(p) => {
                 st.user(&p.name)?;
-                let pw = prompt::new_secret(&format!("password for {}: ", p.name))?;
+                let pw = prompt::new_secret_of(
+                    &format!("password for {}: ", p.name),
+                    prompt::MIN_PASSWORD,
+                )?;
                 st.set_password(&p.name, &pw, now)?;
                 println!("password of {} set", p.name);
             }
