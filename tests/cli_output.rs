@@ -165,6 +165,8 @@ fn output_paths_follow_one_policy() {
             "glenda",
             "--key",
             pubkey,
+            "--validity",
+            "10m",
             "--out",
             "-",
         ],
@@ -177,6 +179,20 @@ fn output_paths_follow_one_policy() {
         "{line}"
     );
     assert_eq!(line.lines().count(), 1, "{line}");
+    // --validity 10m is ten minutes of use from now; the start is
+    // backdated besides
+    let blob = warden::auth::ssh::wire::unbase64(line.split_whitespace().nth(1).unwrap()).unwrap();
+    let spec = warden::auth::ssh::cert::parse(&blob).unwrap().spec;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        (now + 590..=now + 600).contains(&spec.valid_before),
+        "{spec:?}"
+    );
+    let back = warden::auth::signer::ca::BACKDATE;
+    assert!(spec.valid_after + back <= now + 1 && spec.valid_after + back + 60 >= now);
     assert!(
         stderr(&o).contains("standard output: serial 1"),
         "{}",

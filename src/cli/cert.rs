@@ -134,6 +134,13 @@ fn read_key(path: &Path) -> Result<(PublicKey, String), Fail> {
     PublicKey::parse_line(line).map_err(|e| Fail::msg(format!("{}: {e}", path.display())))
 }
 
+/// A validity of `d` seconds from now: `--validity 10m` is ten minutes of
+/// use; the start is backdated by ca::BACKDATE besides, for clocks behind.
+fn from_now(d: u64) -> (u64, u64) {
+    let now = when::now();
+    (now.saturating_sub(ca::BACKDATE), now.saturating_add(d))
+}
+
 fn duration(s: &str) -> Result<u64, Fail> {
     crate::config::model::parse_duration(s)
         .map(|d| d.as_secs())
@@ -286,32 +293,20 @@ impl CertCmd {
             }
             What::SignUser(s) => {
                 let d = duration(&s.validity)?;
-                let from = match &s.from {
-                    Some(f) => when::parse(f).ok_or_else(|| {
-                        Fail::Usage(format!("bad --from '{f}': epoch seconds or a date"))
-                    })?,
-                    None => when::now().saturating_sub(ca::BACKDATE),
+                let window = match &s.from {
+                    Some(f) => {
+                        let from = when::parse(f).ok_or_else(|| {
+                            Fail::Usage(format!("bad --from '{f}': epoch seconds or a date"))
+                        })?;
+                        (from, from.saturating_add(d))
+                    }
+                    None => from_now(d),
                 };
-                sign(
-                    g,
-                    CertType::User,
-                    s.principal,
-                    &s.key,
-                    (from, from.saturating_add(d)),
-                    s.out,
-                )?;
+                sign(g, CertType::User, s.principal, &s.key, window, s.out)?;
             }
             What::SignHost(s) => {
                 let d = duration(&s.validity)?;
-                let from = when::now().saturating_sub(ca::BACKDATE);
-                sign(
-                    g,
-                    CertType::Host,
-                    s.principal,
-                    &s.key,
-                    (from, from.saturating_add(d)),
-                    s.out,
-                )?;
+                sign(g, CertType::Host, s.principal, &s.key, from_now(d), s.out)?;
             }
             #[cfg(feature = "client")]
             What::Request(r) => lan::request(r)?,
