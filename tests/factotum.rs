@@ -192,6 +192,11 @@ fn key_commands() {
         text(&o.stdout),
         "key proto=pass server=x user=glenda !password?\n"
     );
+    let o = f.warden(&["key", "list", "--json"], "");
+    assert_eq!(
+        text(&o.stdout),
+        "[{\"proto\":\"pass\",\"server\":\"x\",\"user\":\"glenda\",\"secrets\":[\"!password\"]}]\n"
+    );
     // a secret on the command line is refused, and not echoed
     let o = f.warden(
         &["key", "add", "proto=pass", "user=u", "!password=hunter2"],

@@ -147,6 +147,12 @@ fn attended_unlock_tree_and_lock() {
         list.contains("glenda\tok\tnever") && list.contains("bob\tdisabled\t2100-01-01"),
         "{list}"
     );
+    let json = ok(&d.cfg, &["user", "list", "--json"], "");
+    assert!(
+        json.contains(r#"{"name":"bob","status":"disabled","expire":"2100-01-01T00:00:00Z"}"#)
+            && json.contains(r#"{"name":"glenda","status":"ok","expire":"never"}"#),
+        "{json}"
+    );
     ok(&d.cfg, &["user", "enable", "bob"], "");
     ok(&d.cfg, &["user", "expire", "bob", "never"], "");
     ok(&d.cfg, &["user", "del", "bob"], "");

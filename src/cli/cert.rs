@@ -158,8 +158,7 @@ fn write_cert(out: &Path, blob: &[u8], comment: &str) -> Result<(), Fail> {
 
 /// `2026-11-22T09:11:00Z`: one word for `cert list`'s columns.
 fn iso(t: u64) -> String {
-    let s = when::format(t);
-    format!("{}Z", s.trim_end_matches(" UTC").replace(' ', "T"))
+    when::iso(t)
 }
 
 fn describe(blob: &[u8]) -> String {

@@ -141,6 +141,32 @@ struct KeyList {
     /// the factotum's socket (default from the configuration)
     #[argh(option)]
     socket: Option<PathBuf>,
+    /// print a JSON array, one object per key: its public attributes,
+    /// and "secrets", the names of its secret ones
+    #[argh(switch)]
+    json: bool,
+}
+
+/// The ctl listing (`key proto=pass user=c !password?` lines) as JSON.
+fn keys_json(listing: &str) -> crate::json::Value {
+    let keys = listing
+        .lines()
+        .filter_map(|l| l.strip_prefix("key "))
+        .map(|l| {
+            let a = crate::auth::attr::parse(l);
+            let mut o = crate::json::Obj::new();
+            let mut secrets = Vec::new();
+            for x in a.iter() {
+                if x.is_secret() {
+                    secrets.push(crate::json::Value::from(x.name.as_str()));
+                } else {
+                    o = o.field(&x.name, x.val.as_str());
+                }
+            }
+            o.field("secrets", crate::json::Value::Arr(secrets)).into()
+        })
+        .collect();
+    crate::json::Value::Arr(keys)
 }
 
 /// show confirm requests and answer them (interactively, or --yes/--no TAG)
@@ -190,7 +216,12 @@ impl KeyCmd {
                 let fid = c.open("ctl", OREAD)?;
                 let data = c.read_all(fid);
                 c.clunk(fid);
-                std::io::stdout().write_all(&data?)?;
+                let data = data?;
+                if l.json {
+                    println!("{}", keys_json(&String::from_utf8_lossy(&data)));
+                } else {
+                    std::io::stdout().write_all(&data)?;
+                }
                 Ok(())
             }
             KeySub::Confirm(k) => k.run(g),

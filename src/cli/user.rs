@@ -79,10 +79,39 @@ struct Rename {
     new: String,
 }
 
-/// list accounts: name, status, expiry
+/// list accounts: name, status, expiry (tab-separated; ISO 8601 times)
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "list")]
-struct List {}
+struct List {
+    /// print a JSON array of {name, status, expire} instead
+    #[argh(switch)]
+    json: bool,
+}
+
+/// Print `user list`'s rows: tab-separated lines, or JSON.
+fn print_users(rows: &[(String, String, Expiry)], json: bool) {
+    let expire = |e: &Expiry| match e {
+        Expiry::Never => "never".to_string(),
+        Expiry::At(t) => when::iso(*t),
+    };
+    if json {
+        let v: Vec<crate::json::Value> = rows
+            .iter()
+            .map(|(n, s, e)| {
+                crate::json::Obj::new()
+                    .field("name", n.as_str())
+                    .field("status", s.as_str())
+                    .field("expire", expire(e))
+                    .into()
+            })
+            .collect();
+        println!("{}", crate::json::Value::Arr(v));
+        return;
+    }
+    for (n, s, e) in rows {
+        println!("{n}\t{s}\t{}", expire(e));
+    }
+}
 
 /// show one account (never its secrets)
 #[derive(FromArgs, Debug)]
@@ -335,19 +364,20 @@ impl UserCmd {
                 c.write(&format!("{}/expire", e.name), exp.to_string().as_bytes())?;
                 println!("{} expires {}", e.name, show_expiry(exp));
             }
-            What::List(_) => {
+            What::List(l) => {
+                let mut rows = Vec::new();
                 for st in c.list("")? {
                     if !st.qid.is_dir() {
                         continue;
                     }
                     let status = c.read_text(&format!("{}/status", st.name))?;
                     let exp = c.read_text(&format!("{}/expire", st.name))?;
-                    let exp = match Expiry::parse(&exp) {
-                        Some(Expiry::At(t)) => when::format(t),
-                        _ => exp,
-                    };
-                    println!("{}\t{status}\t{exp}", st.name);
+                    let exp = Expiry::parse(&exp).ok_or_else(|| {
+                        Fail::msg(format!("{}/expire: '{}'", st.name, exp.escape_default()))
+                    })?;
+                    rows.push((st.name, status, exp));
                 }
+                print_users(&rows, l.json);
             }
             What::Show(s) => {
                 exists(&mut c, &s.name)?;
@@ -470,18 +500,12 @@ impl UserCmd {
                 st.rename_user(&r.old, &r.new, now)?;
                 println!("renamed {} to {}", r.old, r.new);
             }
-            What::List(_) => {
-                for a in st.users() {
-                    println!(
-                        "{}\t{}\t{}",
-                        a.name,
-                        a.status.as_str(),
-                        match a.expire {
-                            Expiry::Never => "never".to_string(),
-                            Expiry::At(t) => when::format(t),
-                        }
-                    );
-                }
+            What::List(l) => {
+                let rows: Vec<_> = st
+                    .users()
+                    .map(|a| (a.name.clone(), a.status.as_str().to_string(), a.expire))
+                    .collect();
+                print_users(&rows, l.json);
             }
             What::Show(s) => {
                 let a = st.user(&s.name)?;

@@ -93,6 +93,14 @@ pub fn format(t: u64) -> String {
     )
 }
 
+/// ISO 8601 in UTC, one word: `2026-11-22T09:11:00Z` (listings and
+/// JSON; [`format`] keeps oathtool's spelling for `warden otp`).
+pub fn iso(t: u64) -> String {
+    let s = format(t);
+    let s = s.strip_suffix(" UTC").unwrap_or(&s);
+    format!("{}Z", s.replacen(' ', "T", 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
