@@ -514,6 +514,18 @@ mod tests {
                 .unwrap();
             s.add_user("bob", Expiry::At(now + 600), now).unwrap();
             s.set_password("bob", b"bobs pw", now).unwrap();
+            // the client derives from the verifier's count each exchange:
+            // 1000, not the shipped 50,000, keeps the many exchanges here
+            // quick unoptimized and under qemu
+            for (u, pw) in [("glenda", &b"correct horse"[..]), ("bob", b"bobs pw")] {
+                s.update(|db| {
+                    let a = db.accounts.get_mut(&u.to_string()).unwrap();
+                    a.secrets.as_mut().unwrap().signer =
+                        Some(crate::auth::keyfs::signer::SignerVerifier::new(pw, 1000).unwrap());
+                    Ok(())
+                })
+                .unwrap();
+            }
             s.set_otp(
                 "bob",
                 Some(Token {
