@@ -3,7 +3,10 @@
 //! to a new socket keeping the keys it holds only in memory; a bad file
 //! is refused naming file and line, the old configuration staying; an
 //! option that takes a restart is named; a disabled agent stops and its
-//! socket goes; keyfs stays unlocked throughout.
+//! socket goes; keyfs stays unlocked throughout. The signer starts and
+//! restarts on a new address, the factotum keeps its keys when disabled and
+//! enabled again, the (simulated) uplink starts, restarts on a changed
+//! option and stops.
 
 mod common;
 use common::*;
@@ -73,12 +76,17 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
 /// Write the configuration the way an editor should: whole, then renamed
 /// over the old one, so the daemon never reads half a file.
 fn write_config(s: &Scratch, iterations: u32, extra: &str) -> PathBuf {
+    write_config_uplink(s, iterations, "enabled = false\n", extra)
+}
+
+/// [`write_config`] with `uplink` as the uplink section's options.
+fn write_config_uplink(s: &Scratch, iterations: u32, uplink: &str, extra: &str) -> PathBuf {
     let cfg = s.path("warden.toml");
     let tmp = s.path("warden.toml.new");
     std::fs::write(
         &tmp,
         format!(
-            "[main]\nrun_dir = \"{}\"\n[uplink]\nenabled = false\n[keyfs]\nfile = \"{}\"\nkdf_iterations = {iterations}\n{extra}",
+            "[main]\nrun_dir = \"{}\"\n[uplink]\n{uplink}[keyfs]\nfile = \"{}\"\nkdf_iterations = {iterations}\n{extra}",
             s.path("run").display(),
             s.path("keys").display(),
         ),
@@ -268,4 +276,149 @@ fn sighup_starts_moves_and_stops_the_agent_keeping_keyfs_unlocked() {
         !log.contains(PASS.trim()) && !log.contains("panicked"),
         "{log}"
     );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn listening(port: u16) -> bool {
+    let a = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    std::net::TcpStream::connect_timeout(&a, Duration::from_secs(5)).is_ok()
+}
+
+/// The signer starts when enabled and restarts on a new address; the
+/// factotum, disabled and enabled again, still holds the key added before.
+#[test]
+fn sighup_starts_and_moves_the_signer_and_the_factotum_keeps_its_keys() {
+    let s = Scratch::new("reload-signer");
+    let run = s.path("run");
+    let cfg = write_config(&s, 1000, "");
+    warden_ok(&cfg, &["keyfs", "init"], PASS);
+    let log = s.path("daemon.log");
+    let child = Command::new(warden())
+        .arg("-c")
+        .arg(&cfg)
+        .args(["daemon", "--foreground"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut d = Daemon { child, log };
+    wait_for("the factotum socket", || {
+        UnixStream::connect(run.join("factotum")).is_ok()
+    });
+    warden_ok(&cfg, &["unlock"], PASS);
+    warden_ok(
+        &cfg,
+        &[
+            "key",
+            "add",
+            "proto=pass",
+            "server=mail",
+            "user=glenda",
+            "!password?",
+        ],
+        "hunter2\n",
+    );
+
+    let (p1, p2) = (free_port(), free_port());
+    let signer = |port: u16| format!("[signer]\nenabled = true\nlisten = \"127.0.0.1:{port}\"\n");
+    write_config(&s, 1000, &signer(p1));
+    d.hup();
+    wait_for("the signer", || listening(p1));
+    d.wait_log("configuration reloaded: started signer", 1);
+
+    write_config(&s, 1000, &signer(p2));
+    d.hup();
+    wait_for("the signer on its new address", || listening(p2));
+    d.wait_log("signer: listen changed: restarting the signer", 1);
+    d.wait_log("configuration reloaded: restarted signer", 1);
+    wait_for("the old address to close", || !listening(p1));
+
+    // The factotum off and on again: the same state, the key still there.
+    write_config(
+        &s,
+        1000,
+        &format!("{}[factotum]\nenabled = false\n", signer(p2)),
+    );
+    d.hup();
+    wait_for("the factotum socket to go", || {
+        !run.join("factotum").exists()
+    });
+    write_config(&s, 1000, &signer(p2));
+    d.hup();
+    wait_for("the factotum again", || {
+        UnixStream::connect(run.join("factotum")).is_ok()
+    });
+    let keys = warden_ok(&cfg, &["key", "list"], "");
+    assert!(keys.contains("server=mail"), "{keys}");
+    assert!(keyfs_unlocked(&cfg));
+    assert!(listening(p2));
+    assert!(d.alive(), "the daemon is still running");
+    let log = d.log();
+    assert!(
+        !log.contains("hunter2") && !log.contains(PASS.trim()),
+        "{log}"
+    );
+}
+
+/// The uplink (on the simulated modem) starts when enabled, restarts when
+/// one of its options changes, and stops when disabled.
+#[test]
+fn sighup_starts_restarts_and_stops_the_uplink() {
+    let s = Scratch::new("reload-uplink");
+    let run = s.path("run");
+    let status = run.join("status.sock");
+    let cfg = write_config(&s, 1000, "");
+    warden_ok(&cfg, &["keyfs", "init"], PASS);
+    let log = s.path("daemon.log");
+    let child = Command::new(warden())
+        .arg("-c")
+        .arg(&cfg)
+        .args(["daemon", "--foreground"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut d = Daemon { child, log };
+    wait_for("the keyfs socket", || {
+        UnixStream::connect(run.join("keyfs")).is_ok()
+    });
+    warden_ok(&cfg, &["unlock"], PASS);
+    let answers =
+        || warden::uplink::status_socket::ask(&status, true, Duration::from_secs(5)).is_ok();
+    assert!(!answers(), "the uplink is off");
+
+    let sim = |interval: &str| {
+        format!("enabled = false\nsimulate = true\napn = \"internet\"\nprobe_interval = \"{interval}\"\n")
+    };
+    write_config_uplink(&s, 1000, &sim("60s"), "");
+    d.hup();
+    wait_for("the uplink's status", answers);
+    d.wait_log("configuration reloaded: started uplink", 1);
+
+    write_config_uplink(&s, 1000, &sim("30s"), "");
+    d.hup();
+    d.wait_log(
+        "uplink: probe_interval changed: restarting the uplink (the link is redialed)",
+        1,
+    );
+    d.wait_log("configuration reloaded: restarted uplink", 1);
+    wait_for("the restarted uplink's status", answers);
+    assert!(keyfs_unlocked(&cfg));
+
+    write_config(&s, 1000, "");
+    d.hup();
+    d.wait_log("configuration reloaded: stopped uplink", 1);
+    wait_for("the status socket to go", || !status.exists());
+    assert!(keyfs_unlocked(&cfg));
+    assert!(d.alive(), "the daemon is still running");
+    assert!(!d.log().contains("did not stop"), "{}", d.log());
 }
