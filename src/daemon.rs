@@ -195,7 +195,10 @@ impl Daemon {
         self.reap();
         let kinds: Vec<Kind> = self.running.iter().map(|r| r.kind).collect();
         let p = plan::plan(&self.cfg, &new, &kinds, self.opts.simulate);
-        crate::sys::log::set_level(p.config.main.log_level);
+        crate::sys::log::set_level(crate::sys::log::level_for(
+            p.config.main.log_level,
+            self.opts.verbose,
+        ));
         for n in &p.notes {
             log::warn!("{n}");
         }
