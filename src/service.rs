@@ -20,6 +20,9 @@ pub struct Options {
     pub explicit_config: bool,
     /// Run the uplink on the built-in simulated modem.
     pub simulate: bool,
+    /// `-v` given this many times: raises the configured log level, on
+    /// reload too.
+    pub verbose: u8,
 }
 
 /// What the daemon asks of a running service.

@@ -9,6 +9,7 @@ use crate::ninep::server::Tree;
 use crate::ninep::unix::{ListenLimits, Listener, PeerPolicy};
 use crate::service::{Control, Event};
 use std::io;
+use std::path::PathBuf;
 
 /// The listener limits of a 9P socket with connection limits `conns`.
 pub fn listen_limits(conns: ConnLimits) -> ListenLimits {
@@ -18,25 +19,55 @@ pub fn listen_limits(conns: ConnLimits) -> ListenLimits {
     }
 }
 
+/// What a 9P service takes from a new configuration.
+pub struct Reloaded {
+    pub policy: PeerPolicy,
+    pub conns: ConnLimits,
+    /// Where its socket is to be: a new path is bound in place, the
+    /// connections already open stay ([`Listener::rebind`]).
+    pub socket: PathBuf,
+}
+
 /// Run `l` as a daemon service (the factotum's, the keyfs tree's): until
-/// [`Event::Stop`] arrives on `control`; on [`Event::Reload`], `policy`
-/// maps the new configuration to the peer policy and connection limits
-/// (connections already admitted stay).
+/// [`Event::Stop`] arrives on `control`; on [`Event::Reload`], `reloaded`
+/// maps the new configuration to the peer policy, the connection limits
+/// and the socket (connections already admitted stay). `name` is for logs.
 pub fn serve<T: Tree>(
+    name: &str,
     l: &mut Listener<T>,
     control: &Control,
-    mut policy: impl FnMut(&Config) -> (PeerPolicy, ConnLimits),
+    mut reloaded: impl FnMut(&Config) -> Reloaded,
 ) -> io::Result<()> {
-    l.run(control.fd(), |p, limits| {
-        let mut go = true;
-        for ev in control.take() {
-            match ev {
-                Event::Stop => go = false,
-                Event::Reload(cfg) => (*p, *limits) = policy(&cfg),
+    loop {
+        let mut stop = false;
+        let mut socket = None;
+        l.run(control.fd(), |p, limits| {
+            for ev in control.take() {
+                match ev {
+                    Event::Stop => stop = true,
+                    Event::Reload(cfg) => {
+                        let r = reloaded(&cfg);
+                        (*p, *limits) = (r.policy, r.conns);
+                        socket = Some(r.socket);
+                    }
+                }
+            }
+            !stop && socket.is_none()
+        })?;
+        if stop {
+            return Ok(());
+        }
+        if let Some(path) = socket {
+            match l.rebind(&path, l.policy.shared()) {
+                Ok(true) => log::info!("{name}: moved to {}", path.display()),
+                Ok(false) => {}
+                Err(e) => log::error!(
+                    "{name}: cannot move to {}, staying where it was: {e}",
+                    path.display()
+                ),
             }
         }
-        go
-    })
+    }
 }
 
 /// The user name the daemon runs as (the files' owner).

@@ -34,6 +34,7 @@ impl DaemonCmd {
             config_path: g.config_path().to_path_buf(),
             explicit_config: g.config_path.is_some(),
             simulate: self.simulate,
+            verbose: g.verbose,
         };
         daemon::run(cfg, opts).map_err(Fail::from)
     }

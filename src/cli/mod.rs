@@ -143,11 +143,7 @@ impl Globals {
 
     /// The log level: -v raises what the config says.
     pub fn log_level(&self, cfg: &Config) -> log::LevelFilter {
-        match self.verbose {
-            0 => cfg.main.log_level,
-            1 => cfg.main.log_level.max(log::LevelFilter::Debug),
-            _ => log::LevelFilter::Trace,
-        }
+        crate::sys::log::level_for(cfg.main.log_level, self.verbose)
     }
 }
 

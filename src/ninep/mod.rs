@@ -20,14 +20,19 @@
 //!
 //! ```no_run
 //! # use warden::ninep::{demo::DemoTree, server::{Limits, Server}, unix};
-//! # use warden::auth::{factotum::service::factotum_policy, listener::serve};
+//! # use warden::auth::factotum::service::{factotum_policy, socket_path};
+//! # use warden::auth::listener::{serve, Reloaded};
 //! # fn f(ctx: warden::service::Ctx) -> std::io::Result<()> {
 //! let path = std::path::Path::new("/var/run/warden/factotum");
 //! let policy = factotum_policy(&ctx.config.factotum);
 //! let sock = unix::bind(path, policy.shared())?;
 //! let server = Server::new("factotum", DemoTree::new("root"), Limits::default());
 //! let mut l = unix::Listener::new(sock, Some(path), server, policy, Default::default())?;
-//! serve(&mut l, &ctx.control, |cfg| (factotum_policy(&cfg.factotum), cfg.factotum.conns))
+//! serve("factotum", &mut l, &ctx.control, |cfg| Reloaded {
+//!     policy: factotum_policy(&cfg.factotum),
+//!     conns: cfg.factotum.conns,
+//!     socket: socket_path(cfg),
+//! })
 //! # }
 //! ```
 //!

@@ -702,15 +702,46 @@ impl<T: Tree> Listener<T> {
     }
 }
 
-impl<T: Tree> Drop for Listener<T> {
-    fn drop(&mut self) {
-        if let Some((p, dev, ino)) = &self.path {
-            if let Ok(md) = std::fs::symlink_metadata(p) {
-                if md.dev() == *dev && md.ino() == *ino {
-                    let _ = std::fs::remove_file(p);
-                }
+/// Remove the socket file `path` names if it is still the one bound.
+fn remove_ours(path: &Option<(PathBuf, u64, u64)>) {
+    if let Some((p, dev, ino)) = path {
+        if let Ok(md) = std::fs::symlink_metadata(p) {
+            if md.dev() == *dev && md.ino() == *ino {
+                let _ = std::fs::remove_file(p);
             }
         }
+    }
+}
+
+impl<T: Tree> Listener<T> {
+    /// Serve on the socket at `path` from now on (a reload): a new path is
+    /// bound as [`bind`] binds (its directory checked or made) and the old
+    /// socket file removed if it is still ours; the connections already
+    /// open stay. At the same path only the socket's mode is set (0666
+    /// when `shared`, else 0600) and its directory checked again. On an
+    /// error the old socket stays. Returns whether the socket moved.
+    pub fn rebind(&mut self, path: &Path, shared: bool) -> io::Result<bool> {
+        if self.path.as_ref().is_some_and(|(p, _, _)| p == path) {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                prepare_dir(dir, shared)?;
+            }
+            let mode = if shared { 0o666 } else { 0o600 };
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+            return Ok(false);
+        }
+        let sock = bind(path, shared)?;
+        let md = std::fs::symlink_metadata(path)?;
+        let old = self.path.replace((path.to_path_buf(), md.dev(), md.ino()));
+        // the old listening socket closes here
+        self.sock = sock;
+        remove_ours(&old);
+        Ok(true)
+    }
+}
+
+impl<T: Tree> Drop for Listener<T> {
+    fn drop(&mut self) {
+        remove_ours(&self.path);
     }
 }
 
@@ -747,6 +778,47 @@ mod tests {
         assert_eq!(namespace_from(None, None, "glenda"), None);
         let ns = Some(PathBuf::from("/tmp/elsewhere"));
         assert_eq!(namespace_from(ns.clone(), Some(":0".into()), "u"), ns);
+    }
+
+    /// A reload moves a listener to a new socket: the old file goes, the
+    /// new one is served; the same path only has its mode set; a path that
+    /// cannot be bound leaves the old socket in place.
+    #[test]
+    fn rebind_moves_the_socket_or_stays() {
+        let base = std::env::temp_dir().join(format!("warden-unix-rebind-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let (a, b) = (base.join("run/a"), base.join("other/b"));
+        let server = Server::new(
+            "demo",
+            super::super::demo::DemoTree::new("root"),
+            super::super::server::Limits::default(),
+        );
+        let sock = bind(&a, false).unwrap();
+        let mut l = Listener::new(
+            sock,
+            Some(&a),
+            server,
+            PeerPolicy::owner_only(),
+            ListenLimits::default(),
+        )
+        .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert!(!l.rebind(&a, true).unwrap());
+        assert_eq!(mode(&a), 0o666);
+        assert!(!l.rebind(&a, false).unwrap());
+        assert_eq!(mode(&a), 0o600);
+        assert!(l.rebind(&b, false).unwrap());
+        assert!(!a.exists(), "the old socket file is removed");
+        assert!(UnixStream::connect(&b).is_ok(), "the new one is listening");
+        assert_eq!(mode(b.parent().unwrap()) & 0o077, 0);
+        // Not a socket at the new path: refused, still on b.
+        let file = base.join("other/file");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(l.rebind(&file, false).is_err());
+        assert!(UnixStream::connect(&b).is_ok());
+        drop(l);
+        assert!(!b.exists(), "removed when dropped");
+        std::fs::remove_dir_all(&base).unwrap();
     }
 
     /// The daemon's services bind their sockets in one run directory at

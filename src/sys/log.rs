@@ -129,6 +129,16 @@ pub fn init(sink: Sink, level: LevelFilter) {
     }
 }
 
+/// The level to log at: the configured one, raised by `-v` (`verbose`
+/// times).
+pub fn level_for(configured: LevelFilter, verbose: u8) -> LevelFilter {
+    match verbose {
+        0 => configured,
+        1 => configured.max(LevelFilter::Debug),
+        _ => LevelFilter::Trace,
+    }
+}
+
 /// Change the level at run time (config reload).
 pub fn set_level(level: LevelFilter) {
     log::set_max_level(level);

@@ -53,23 +53,38 @@ impl Service for AuthsrvService {
                 a.listen,
                 sock.display()
             );
-            let r = srv.serve(ctx.control.fd());
+            // Serve until stopped, or until a reload changes what the
+            // listener was made from (another reload leaves it alone).
+            let r = loop {
+                if let Err(e) = srv.serve(ctx.control.fd()) {
+                    break Err(e);
+                }
+                let mut stop = false;
+                let mut next = None;
+                for ev in ctx.control.take() {
+                    match ev {
+                        Event::Stop => stop = true,
+                        Event::Reload(c) => next = Some(c),
+                    }
+                }
+                if stop {
+                    break Ok(true);
+                }
+                if let Some(c) = next {
+                    let rebind = c.authsrv != cfg.authsrv || c.main.run_dir != cfg.main.run_dir;
+                    cfg = c;
+                    if rebind {
+                        break Ok(false);
+                    }
+                }
+            };
             self.local.unregister();
             let _ = std::fs::remove_file(&sock);
-            r?;
-            // the control fd woke us: stop, or rebind with the new config
-            let mut next = None;
-            for ev in ctx.control.take() {
-                match ev {
-                    Event::Stop => return Ok(()),
-                    Event::Reload(c) => next = Some(c),
-                }
-            }
-            if let Some(c) = next {
-                cfg = c;
+            if r? {
+                return Ok(());
             }
             log::info!(
-                "authsrv: reloading ({} tickets so far)",
+                "authsrv: options changed, rebinding ({} tickets so far)",
                 srv.stats().tickets
             );
         }

@@ -5,7 +5,7 @@
 //! where permitted).
 
 use super::tree::FactotumTree;
-use crate::auth::listener::{listen_limits, self_name, serve};
+use crate::auth::listener::{listen_limits, self_name, serve, Reloaded};
 use crate::auth::state::AuthHandle;
 use crate::config::{self, Config};
 use crate::ninep::server::{DynTree, Limits, Server};
@@ -75,8 +75,10 @@ impl Service for FactotumService {
         let f = &ctx.config.factotum;
         let mut l = listen(&self.auth, &path, factotum_policy(f), f.conns)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        serve(&mut l, &ctx.control, |cfg| {
-            (factotum_policy(&cfg.factotum), cfg.factotum.conns)
+        serve("factotum", &mut l, &ctx.control, |cfg| Reloaded {
+            policy: factotum_policy(&cfg.factotum),
+            conns: cfg.factotum.conns,
+            socket: socket_path(cfg),
         })?;
         Ok(())
     }

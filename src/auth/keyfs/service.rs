@@ -2,7 +2,9 @@
 //! [`SharedKeyfs`] on `<run_dir>/keyfs` (option `socket`), to the daemon's
 //! uid and root only. In unattended mode it unlocks keyfs from the key
 //! file when it starts; in attended mode keyfs stays locked until
-//! `warden unlock` writes `unlock PASSPHRASE` to `ctl`.
+//! `warden unlock` writes `unlock PASSPHRASE` to `ctl`. The keyfs stays
+//! unlocked when the service stops (the daemon locks it when a reload
+//! disables keyfs); on a reload the tree moves to a new `socket` in place.
 
 use super::shared::SharedKeyfs;
 use super::tree::KeyfsTree;
@@ -21,7 +23,10 @@ impl Service for KeyfsService {
 
     fn run(self: Box<Self>, ctx: Ctx) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let cfg = &ctx.config;
-        if matches!(self.keyfs.settings().mode, super::Mode::Unattended { .. }) {
+        // Started again by a reload while unlocked: it stays as it is.
+        if matches!(self.keyfs.settings().mode, super::Mode::Unattended { .. })
+            && self.keyfs.is_locked()
+        {
             match self.keyfs.unlock_unattended() {
                 Ok(warnings) => {
                     for w in warnings {
@@ -45,8 +50,12 @@ impl Service for KeyfsService {
         let limits = crate::auth::listener::listen_limits(cfg.keyfs.conns);
         let mut l = unix::Listener::new(sock, Some(&path), server, policy, limits)?;
         log::info!("keyfs: serving {}", path.display());
-        crate::auth::listener::serve(&mut l, &ctx.control, |c| {
-            (PeerPolicy::owner_only(), c.keyfs.conns)
+        crate::auth::listener::serve("keyfs", &mut l, &ctx.control, |c| {
+            crate::auth::listener::Reloaded {
+                policy: PeerPolicy::owner_only(),
+                conns: c.keyfs.conns,
+                socket: c.keyfs.socket_path(&c.main.run_dir),
+            }
         })?;
         Ok(())
     }

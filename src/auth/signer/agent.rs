@@ -266,7 +266,7 @@ impl crate::service::Service for AgentService {
         self: Box<Self>,
         ctx: crate::service::Ctx,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let path = socket_path(&ctx.config);
+        let mut path = socket_path(&ctx.config);
         let listener = bind(&path).map_err(|e| format!("agent socket {}: {e}", path.display()))?;
         log::info!("agent: listening on {}", path.display());
         let handler = AgentHandler::new(
@@ -289,6 +289,25 @@ impl crate::service::Service for AgentService {
                         uids.extend_from_slice(&c.signer.agent_uids);
                         server.handler.allowed_uids = uids;
                         server.set_limits(limits(&c));
+                        // A new socket: moved in place, so the keys held
+                        // only in memory (added with a lifetime) and the
+                        // open connections stay.
+                        let new = socket_path(&c);
+                        if new != path {
+                            match bind(&new) {
+                                Ok(l) => {
+                                    server.listener = l;
+                                    let _ = std::fs::remove_file(&path);
+                                    log::info!("agent: moved to {}", new.display());
+                                    path = new;
+                                }
+                                Err(e) => log::error!(
+                                    "agent: cannot move to {}, staying on {}: {e}",
+                                    new.display(),
+                                    path.display()
+                                ),
+                            }
+                        }
                     }
                 }
             }

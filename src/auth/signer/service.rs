@@ -461,10 +461,9 @@ impl crate::service::Service for SignerService {
                     crate::service::Event::Stop => return Ok(()),
                     crate::service::Event::Reload(c) => {
                         server.handler.policy = policy(&c);
+                        // A new listen address restarts the service
+                        // (daemon/plan.rs).
                         server.set_limits(limits(&c));
-                        if c.signer.listen != ctx.config.signer.listen {
-                            log::warn!("signer: a new listen address takes a restart");
-                        }
                     }
                 }
             }
