@@ -23,6 +23,32 @@ pub struct Config {
     pub signer: Signer,
 }
 
+impl Config {
+    /// Every file in which warden keeps state across restarts, for this
+    /// configuration: the key file and its previous generation (and the
+    /// unreadable one it keeps after a recovery), the unattended
+    /// passphrase file, the rejected-PIN memory and the KRL. A new state
+    /// file belongs here: the package's sysupgrade keep list is checked
+    /// against it (tests/package.rs).
+    pub fn state_files(&self) -> Vec<PathBuf> {
+        let keys = &self.keyfs.file;
+        // As keyfs names them (keyfs::store::sibling).
+        let sibling = |suffix: &str| {
+            let mut s = keys.as_os_str().to_owned();
+            s.push(suffix);
+            PathBuf::from(s)
+        };
+        vec![
+            keys.clone(),
+            sibling(".bak"),
+            sibling(".unreadable"),
+            self.keyfs.keyfile.clone(),
+            self.main.pin_store(),
+            self.signer.krl.clone(),
+        ]
+    }
+}
+
 /// Log verbosity, as `log` understands it.
 pub type LogLevel = log::LevelFilter;
 
@@ -1039,6 +1065,27 @@ mod tests {
         let s = e.to_string();
         assert!(s.contains("option 'state_dir'"), "{s}");
         assert!(s.contains("an absolute path, got 'etc/warden'"), "{s}");
+    }
+
+    #[test]
+    fn state_files_follow_the_configuration() {
+        let d = Config::default().state_files();
+        for f in [
+            "/etc/warden/keys",
+            "/etc/warden/keys.bak",
+            "/etc/warden/keys.key",
+            "/etc/warden/pin-rejected",
+            "/etc/warden/revoked.krl",
+        ] {
+            assert!(d.contains(&PathBuf::from(f)), "{f} missing from {d:?}");
+        }
+        let (cfg, _) = uci(
+            "config warden 'main'\n option state_dir /srv/w\nconfig keyfs\n option file /srv/k\n",
+        )
+        .unwrap();
+        let s = cfg.state_files();
+        assert!(s.contains(&PathBuf::from("/srv/w/pin-rejected")));
+        assert!(s.contains(&PathBuf::from("/srv/k.bak")));
     }
 
     #[test]
