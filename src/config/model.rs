@@ -269,28 +269,6 @@ pub trait Rule {
     fn ok(s: &str) -> bool;
 }
 
-/// An APN as pppd's dial chat may carry it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Apn;
-
-impl Rule for Apn {
-    const EXPECTED: &'static str = "an APN (letters, digits, '.', '-', '_'; at most 100)";
-    fn ok(s: &str) -> bool {
-        crate::uplink::ppp::args::check_apn(s).is_ok()
-    }
-}
-
-/// A dial string.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DialNumber;
-
-impl Rule for DialNumber {
-    const EXPECTED: &'static str = "a dial string (digits, '*', '#', '+', ',', 'p', 'w')";
-    fn ok(s: &str) -> bool {
-        crate::uplink::ppp::args::check_dialnumber(s).is_ok()
-    }
-}
-
 /// A DNS name to probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsName;
@@ -560,13 +538,15 @@ impl Main {
 impl Uplink {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         let d = Uplink::default();
-        Ok(Uplink {
+        let u = Uplink {
             enabled: o.get("enabled", d.enabled)?,
             simulate: o.get("simulate", d.simulate)?,
-            apn: o.get("apn", Checked::<Apn>::new(d.apn))?.value,
+            apn: o.get("apn", d.apn)?,
+            // Empty is the default number, as in comgt's 3g.
             dialnumber: o
-                .get("dialnumber", Checked::<DialNumber>::new(d.dialnumber))?
-                .value,
+                .get_opt::<String>("dialnumber")?
+                .filter(|n| !n.is_empty())
+                .unwrap_or(d.dialnumber),
             pincode: o.get("pincode", d.pincode)?,
             service: o.get("service", d.service)?,
             interface: o.get("interface", d.interface)?,
@@ -603,7 +583,11 @@ impl Uplink {
                 RESCAN_INTERVAL,
             )?,
             modeswitch_data: o.list("modeswitch_data")?,
-        })
+        };
+        // The daemon's own rules: what it would refuse, refused now.
+        crate::uplink::check::check(&u)
+            .map_err(|r| o.error(o.line_of(r.option), r.option, r.msg))?;
+        Ok(u)
     }
 }
 
@@ -655,7 +639,7 @@ impl Authsrv {
         let d = Authsrv::default();
         let a = Authsrv {
             enabled: o.get("enabled", d.enabled)?,
-            listen: o.get("listen", d.listen)?,
+            listen: listen(o, d.listen)?,
             authdom: o.get("authdom", d.authdom)?,
             speaksfor: o.list("speaksfor")?,
             allow_passwd: o.get("allow_passwd", d.allow_passwd)?,
@@ -676,7 +660,7 @@ impl Signer {
         let d = Signer::default();
         Ok(Signer {
             enabled: o.get("enabled", d.enabled)?,
-            listen: o.get("listen", d.listen)?,
+            listen: listen(o, d.listen)?,
             max_validity: o.get("max_validity", d.max_validity)?,
             krl: o.get("krl", d.krl)?,
             agent: o.get("agent", d.agent)?,
@@ -687,6 +671,15 @@ impl Signer {
             agent_conns: conn_limits(o, "agent_", d.agent_conns)?,
         })
     }
+}
+
+/// A `listen` address the service can bind: `HOST:PORT` as the daemon's
+/// resolver reads it (the same check).
+fn listen(o: &Options<'_>, d: String) -> Result<String, ConfigError> {
+    let l: String = o.get("listen", d)?;
+    crate::dns::resolve::check_hostport(&l)
+        .map_err(|e| o.error(o.line_of("listen"), "listen", e))?;
+    Ok(l)
 }
 
 /// Build the typed model; unknown sections and options become warnings.
@@ -1182,9 +1175,14 @@ mod tests {
         let e = uci("config uplink\n option probe_name 'bad name'\n").unwrap_err();
         assert!(e.msg.contains("a DNS name"), "{e}");
         let e = uci("config uplink\n option apn 'x\"; reboot'\n").unwrap_err();
-        assert!(e.msg.contains("an APN"), "{e}");
+        assert!(e.msg.contains("option 'apn': APN"), "{e}");
+        assert!(e.msg.contains("is not valid: 1 to 100 letters"), "{e}");
         let e = uci("config uplink\n option dialnumber '*99#;'\n").unwrap_err();
-        assert!(e.msg.contains("a dial string"), "{e}");
+        assert!(e.msg.contains("dialnumber '*99#;': character ';'"), "{e}");
+        // Empty: the default number (comgt's 3g), no APN (the modem's).
+        let (cfg, _) = uci("config uplink\n option dialnumber ''\n option apn ''\n").unwrap();
+        assert_eq!(cfg.uplink.dialnumber, "*99***1#");
+        assert_eq!(cfg.uplink.apn, "");
     }
 
     #[test]

@@ -174,15 +174,18 @@ pub fn prepare_modem<P: super::modem::driver::Port>(
             Err(e) => return Err(Exit::Transient(e.to_string())),
         }
     }
+    // The configuration was checked when it was read (uplink::check,
+    // with these same functions); what is left here cannot be refused.
     if !u.service.is_empty() && u.service != "auto" {
         let svc =
-            c::Service::parse(&u.service).map_err(|e| Exit::Permanent(format!("service: {e}")))?;
+            c::Service::parse(&u.service).map_err(|e| Exit::Permanent(format!("service {e}")))?;
         m.set_service(svc).map_err(t)?;
     }
-    if u.apn.is_empty() {
-        return Err(Exit::Permanent("no APN configured (uplink apn)".into()));
+    // No APN: the modem's own context 1 is used as it is (comgt's 3g
+    // likewise dials without setting one).
+    if !u.apn.is_empty() {
+        m.set_apn(&u.apn).map_err(t)?;
     }
-    m.set_apn(&u.apn).map_err(t)?;
     let base = ModemStatus {
         manufacturer: id.manufacturer.unwrap_or_default(),
         model: id.model.unwrap_or_default(),

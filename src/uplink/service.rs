@@ -53,7 +53,7 @@ fn sim_plant(cfg: &Config, sock: &Path) -> io::Result<Box<dyn Plant>> {
 fn sim_plant(_: &Config, _: &Path) -> io::Result<Box<dyn Plant>> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
-        "this warden was built without the simulator (cargo feature 'sim')",
+        super::check::NO_SIMULATOR,
     ))
 }
 

@@ -191,22 +191,18 @@ impl fmt::Display for ArgError {
 
 impl std::error::Error for ArgError {}
 
-/// An APN: letters, digits, '.', '-' and '_' (3GPP TS 23.003 labels), at
-/// most 100 bytes; empty means "leave the modem's context alone".
+/// An APN: empty means "leave the modem's context alone" (as comgt's 3g
+/// treats an unset apn); otherwise what the modem is sent
+/// (`modem::commands::cgdcont_command`'s rule: 1 to 100 letters, digits,
+/// '.', '-' and '_', 3GPP TS 23.003 labels), so the configuration refuses
+/// exactly what setting up the modem would.
 pub fn check_apn(apn: &str) -> Result<(), ArgError> {
-    if apn.len() > 100 {
-        return Err(ArgError(format!("apn is {} bytes, at most 100", apn.len())));
+    if apn.is_empty() {
+        return Ok(());
     }
-    match apn
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
-    {
-        Some(c) => Err(ArgError(format!(
-            "apn '{apn}': character '{}' not allowed",
-            c.escape_debug()
-        ))),
-        None => Ok(()),
-    }
+    crate::uplink::modem::commands::cgdcont_command(1, apn)
+        .map(|_| ())
+        .map_err(|e| ArgError(e.to_string()))
 }
 
 /// A dial string: digits, `*`, `#`, `+`, `,` and `p`/`w` pauses.
@@ -227,7 +223,42 @@ pub fn check_dialnumber(d: &str) -> Result<(), ArgError> {
     }
 }
 
-fn check_text(what: &str, s: &str) -> Result<(), ArgError> {
+/// netifd's logical interface name, as pppd's `ipparam` and in the device
+/// name `3g-<interface>` (at most 15 bytes, the kernel's limit).
+pub fn check_interface(i: &str) -> Result<(), ArgError> {
+    if i.is_empty()
+        || i.len() > 12
+        || !i
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(ArgError(format!(
+            "interface '{}': expected 1 to 12 letters, digits, '-' or '_'",
+            i.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// pppd's `mtu`/`mru` limits (MINMRU and MAXMRU in pppd's lcp.h): pppd
+/// exits with "bad options" outside them.
+pub const MTU: std::ops::RangeInclusive<u32> = 128..=16384;
+
+pub fn check_mtu(m: u32) -> Result<(), ArgError> {
+    if MTU.contains(&m) {
+        Ok(())
+    } else {
+        Err(ArgError(format!(
+            "mtu {m}: pppd takes {} to {}",
+            MTU.start(),
+            MTU.end()
+        )))
+    }
+}
+
+/// No control characters (a newline would end the value in pppd's
+/// options file and start another option).
+pub fn check_text(what: &str, s: &str) -> Result<(), ArgError> {
     if s.chars().any(|c| c.is_control()) {
         return Err(ArgError(format!("{what} contains a control character")));
     }
@@ -302,17 +333,9 @@ pub fn build(cfg: &PppdConfig) -> Result<PppdCommand, ArgError> {
     check_dialnumber(&cfg.dialnumber)?;
     check_text("username", &cfg.username)?;
     check_text("password", &cfg.password)?;
-    if cfg.interface.is_empty()
-        || cfg.interface.len() > 12
-        || !cfg
-            .interface
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(ArgError(format!(
-            "interface '{}': expected 1 to 12 letters, digits, '-' or '_'",
-            cfg.interface
-        )));
+    check_interface(&cfg.interface)?;
+    if let Some(m) = cfg.mtu {
+        check_mtu(m)?;
     }
     let dev = cfg.device.to_string_lossy().into_owned();
     if dev.is_empty() {
@@ -508,7 +531,7 @@ mod tests {
     fn bad_values_are_refused_with_reasons() {
         let mut c = cfg();
         c.apn = "x\"; reboot; \"".into();
-        assert!(build(&c).unwrap_err().0.contains("apn"));
+        assert!(build(&c).unwrap_err().0.contains("APN"));
         let mut c = cfg();
         c.dialnumber = "*99#; reboot".into();
         assert!(build(&c).unwrap_err().0.contains("dialnumber"));
