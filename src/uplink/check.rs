@@ -56,6 +56,18 @@ pub fn check(u: &Uplink) -> Result<(), Refusal> {
     if let Some(m) = u.mtu {
         args::check_mtu(m).map_err(|e| refuse("mtu", e))?;
     }
+    if let Some(n) = &u.pppname {
+        args::check_pppname(n).map_err(|e| refuse("pppname", e))?;
+    }
+    if let Some(a) = u.localip {
+        args::check_localip(a).map_err(|e| refuse("localip", e))?;
+    }
+    if let Some(p) = &u.connect {
+        args::check_script("connect", p).map_err(|e| refuse("connect", e))?;
+    }
+    if let Some(p) = &u.disconnect {
+        args::check_script("disconnect", p).map_err(|e| refuse("disconnect", e))?;
+    }
     Ok(())
 }
 
@@ -92,6 +104,23 @@ mod tests {
                 Box::new(|u| u.password = Secret("a\nfile /x".to_string().into())),
             ),
             ("mtu", Box::new(|u| u.mtu = Some(70_000))),
+            ("pppname", Box::new(|u| u.pppname = Some("a/b".into()))),
+            (
+                "pppname",
+                Box::new(|u| u.pppname = Some("sixteen-bytes-xx".into())),
+            ),
+            (
+                "localip",
+                Box::new(|u| u.localip = Some([0, 0, 0, 0].into())),
+            ),
+            (
+                "connect",
+                Box::new(|u| u.connect = Some("chat -f x".into())),
+            ),
+            (
+                "disconnect",
+                Box::new(|u| u.disconnect = Some("rel/x".into())),
+            ),
         ];
         for (option, set) in cases {
             let mut u = Uplink::default();
