@@ -3,14 +3,31 @@
 # /lib/netifd/proto/warden.sh: netifd protocol handler for `option proto
 # warden` in /etc/config/network.
 #
-# Accepts comgt's 3g options (device, apn, service, pincode, dialnumber,
-# username, password, keepalive, pppd_options, mtu), so an interface moves
-# from proto 3g by changing one word, plus warden's own: control_device (the
-# AT port), dns_check, probe_name, probe_interval, fallback_dns (list),
-# backoff ('INITIAL MAX', e.g. '2s 5m') and rescan_interval (how often to
-# look for a missing modem). device may be left out: warden finds the
-# modem's ports itself; device and control_device together are used as
-# they are, without USB discovery (a modem not on USB).
+# Accepts every option of comgt's 3g (device, apn, service, pincode,
+# dialnumber, delay) and netifd's ppp.sh (username, password, keepalive,
+# keepalive_adaptive, demand, pppd_options, connect, disconnect, ipv6,
+# authfail, mtu, pppname, unnumbered, reqprefix, persist, maxfail, holdoff,
+# sourcefilter, delegate, norelease), so an interface moves from proto 3g
+# by changing one word, plus warden's own: control_device (the AT port),
+# dns_check, probe_name, probe_interval, fallback_dns (list), backoff
+# ('INITIAL MAX', e.g. '2s 5m') and rescan_interval (how often to look for
+# a missing modem). device may be left out: warden finds the modem's ports
+# itself; device and control_device together are used as they are, without
+# USB discovery (a modem not on USB).
+#
+# Each option means what ppp.sh makes of it, with warden, not pppd,
+# redialing: keepalive (unset: ppp.sh's '5 1') and keepalive_adaptive give
+# pppd's LCP echo; pppname its interface name (default 3g-<interface>, the
+# name proto 3g gives it); unnumbered lends that interface's address (as
+# ppp.sh picks it) as pppd's local address; connect and disconnect are
+# pppd's programs; authfail 1 stops the uplink after a refused login;
+# delay waits before the modem is touched; holdoff is the first redial's
+# wait. Those that do not apply to warden (persist 0, maxfail N, demand,
+# and the IPv6 ones: ipv6, reqprefix, norelease, sourcefilter, delegate)
+# are passed on all the same, and warden logs one warning for each,
+# naming it and saying why (logread -e warden). A value warden cannot use
+# (service 'evdo', a malformed pincode, ...) makes it exit 2 at once:
+# INVALID_OPTIONS, and netifd does not restart it.
 #
 # Setup writes the interface's settings to a private warden configuration
 # under /var/run/warden/<interface>/ and runs `warden daemon` on it with
@@ -20,6 +37,8 @@
 [ -n "$INCLUDE_ONLY" ] || {
 	# shellcheck source=/dev/null
 	. /lib/functions.sh
+	# shellcheck source=/dev/null
+	. /lib/functions/network.sh
 	# shellcheck source=/dev/null
 	. ../netifd-proto.sh
 	init_proto "$@"
@@ -34,23 +53,66 @@ proto_warden_init_config() {
 	no_device=1
 	# shellcheck disable=SC2034
 	available=1
+	# shellcheck disable=SC2034
+	lasterror=1
+	# comgt's 3g.sh
 	proto_config_add_string "device:device"
-	proto_config_add_string "control_device"
 	proto_config_add_string "apn"
 	proto_config_add_string "service"
 	proto_config_add_string "pincode"
 	proto_config_add_string "dialnumber"
+	proto_config_add_string "delay"
+	# netifd's ppp.sh (ppp_generic_init_config), with its types
 	proto_config_add_string "username"
 	proto_config_add_string "password"
 	proto_config_add_string "keepalive"
+	proto_config_add_boolean "keepalive_adaptive"
+	proto_config_add_int "demand"
 	proto_config_add_string "pppd_options"
+	proto_config_add_string "connect:file"
+	proto_config_add_string "disconnect:file"
+	proto_config_add_string "ipv6"
+	proto_config_add_boolean "authfail"
 	proto_config_add_int "mtu"
+	proto_config_add_string "pppname"
+	proto_config_add_string "unnumbered"
+	proto_config_add_string "reqprefix"
+	proto_config_add_boolean "persist"
+	proto_config_add_int "maxfail"
+	proto_config_add_int "holdoff"
+	proto_config_add_boolean "sourcefilter"
+	proto_config_add_boolean "delegate"
+	proto_config_add_boolean "norelease"
+	# warden's own
+	proto_config_add_string "control_device"
 	proto_config_add_boolean "dns_check"
 	proto_config_add_string "probe_name"
 	proto_config_add_string "probe_interval"
 	proto_config_add_array "fallback_dns"
 	proto_config_add_string "backoff"
 	proto_config_add_string "rescan_interval"
+}
+
+# The address of SUBNETS (ADDR/MASK ...) that ppp.sh's ppp_select_ipaddr
+# picks for an unnumbered link: the one with the longest mask below 32,
+# else the first.
+warden_select_ipaddr() {
+	local subnet addr mask res res_mask
+
+	for subnet in $1; do
+		addr="${subnet%%/*}"
+		mask="${subnet#*/}"
+		if [ -n "$res_mask" ] && [ "$mask" != 32 ]; then
+			if [ "$mask" -gt "$res_mask" ] || [ "$res_mask" = 32 ]; then
+				res="$addr"
+				res_mask="$mask"
+			fi
+		elif [ -z "$res_mask" ]; then
+			res="$addr"
+			res_mask="$mask"
+		fi
+	done
+	echo "$res"
 }
 
 # A UCI value in single quotes ('it'\''s').
@@ -66,15 +128,35 @@ warden_option() {
 
 proto_warden_setup() {
 	local interface="$1"
-	local device apn service pincode dialnumber username password keepalive
-	local pppd_options mtu dns_check probe_name probe_interval fallback_dns backoff
-	local rescan_interval control_device
-	local dir conf initial max dns opt
+	local device apn service pincode dialnumber delay
+	local username password keepalive keepalive_adaptive demand pppd_options
+	local connect disconnect ipv6 authfail mtu pppname unnumbered reqprefix
+	local persist maxfail holdoff sourcefilter delegate norelease
+	local control_device dns_check probe_name probe_interval fallback_dns backoff
+	local rescan_interval
+	local dir conf initial max dns opt subnets localip
 
-	json_get_vars device apn service pincode dialnumber username password keepalive
-	json_get_vars pppd_options mtu dns_check probe_name probe_interval backoff
-	json_get_vars rescan_interval control_device
+	json_get_vars device apn service pincode dialnumber delay
+	json_get_vars username password keepalive keepalive_adaptive demand pppd_options
+	json_get_vars connect disconnect ipv6 authfail mtu pppname unnumbered reqprefix
+	json_get_vars persist maxfail holdoff sourcefilter delegate norelease
+	json_get_vars control_device dns_check probe_name probe_interval backoff
+	json_get_vars rescan_interval
 	json_get_values fallback_dns fallback_dns
+
+	# As ppp.sh: lend the other interface's address, and come back when it
+	# has one (the host dependency re-runs this setup).
+	if [ -n "$unnumbered" ]; then
+		( proto_add_host_dependency "$interface" "" "$unnumbered" )
+		network_get_subnets subnets "$unnumbered"
+		localip=$(warden_select_ipaddr "$subnets")
+		[ -n "$localip" ] || {
+			logger -t warden -p daemon.warn \
+				"$interface: unnumbered '$unnumbered' has no IPv4 address yet; waiting for it"
+			proto_block_restart "$interface"
+			return
+		}
+	fi
 
 	if [ -n "$backoff" ]; then
 		initial=${backoff%%[ ,]*}
@@ -101,7 +183,24 @@ proto_warden_setup() {
 			warden_option username "$username"
 			warden_option password "$password"
 			warden_option keepalive "$keepalive"
+			warden_option keepalive_adaptive "$keepalive_adaptive"
 			warden_option mtu "$mtu"
+			warden_option pppname "$pppname"
+			warden_option localip "$localip"
+			warden_option authfail "$authfail"
+			warden_option connect "$connect"
+			warden_option disconnect "$disconnect"
+			warden_option delay "$delay"
+			warden_option holdoff "$holdoff"
+			# Answered by warden with a warning each (see above).
+			warden_option persist "$persist"
+			warden_option maxfail "$maxfail"
+			warden_option demand "$demand"
+			warden_option ipv6 "$ipv6"
+			warden_option reqprefix "$reqprefix"
+			warden_option norelease "$norelease"
+			warden_option sourcefilter "$sourcefilter"
+			warden_option delegate "$delegate"
 			for opt in $pppd_options; do
 				printf '\tlist pppd_options %s\n' "$(warden_quote "$opt")"
 			done

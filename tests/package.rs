@@ -515,8 +515,8 @@ fn ipk_has_the_ipkg_build_format() {
         fs::read(root().join("uci/warden")).unwrap()
     );
     assert_eq!(
-        member(&ipk.data, "./lib/upgrade/keep.d/warden").data,
-        b"/etc/warden/keys\n"
+        String::from_utf8_lossy(&member(&ipk.data, "./lib/upgrade/keep.d/warden").data),
+        keep_list().join("\n") + "\n"
     );
 
     // The size: the .ipk is the compressed data plus a little.
@@ -685,9 +685,12 @@ fn feed_makefile_metadata() {
     let want: Vec<String> = manifest()
         .iter()
         .filter(|e| e.conffile)
-        .map(|e| e.dest.clone())
+        .map(|e| match e.src.as_str() {
+            "@dir" => format!("{}/", e.dest),
+            _ => e.dest.clone(),
+        })
         .collect();
-    assert_eq!(want, ["/etc/config/warden", "/etc/warden/keys"]);
+    assert_eq!(want, ["/etc/config/warden", "/etc/warden/"]);
     assert_eq!(fs::read_to_string(&cf).unwrap().trim_end(), want.join("\n"));
 
     let d = dump(&["WARDEN_LINKS_LIBUSB=1"]);
@@ -1085,6 +1088,78 @@ fn install_files_checks_the_manifest() {
             fs::read_dir(&dest).unwrap().count(),
             0,
             "{line:?} installed something"
+        );
+    }
+}
+
+/// What the package tells sysupgrade to keep besides its changed
+/// conffiles: `install-files --keep`, which cross/ipk writes to
+/// /lib/upgrade/keep.d/warden (and package-pack.mk, from the Makefile's
+/// conffiles, likewise).
+fn keep_list() -> Vec<String> {
+    let o = run_ok(Command::new(root().join("openwrt-feed/warden/install-files")).arg("--keep"));
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// Every file warden keeps state in (the key file and its generations,
+/// the unattended passphrase file, the rejected-PIN memory, the KRL), for
+/// the built-in defaults and for the shipped /etc/config/warden, survives a
+/// sysupgrade: sysupgrade's own `find` over the keep list, run in a root
+/// holding those files, finds every one.
+#[test]
+fn sysupgrade_keeps_every_state_file() {
+    need("find");
+    let keep = keep_list();
+    assert!(!keep.is_empty(), "the package keeps nothing");
+    let shipped = fs::read_to_string(root().join("uci/warden")).unwrap();
+    let (cfg, _) = warden::config::parse(Path::new("uci/warden"), &shipped).unwrap();
+    let mut state = warden::config::Config::default().state_files();
+    state.extend(cfg.state_files());
+    state.sort();
+    state.dedup();
+    for f in &state {
+        let s = f.to_str().unwrap();
+        assert!(
+            keep.iter()
+                .any(|k| k == s || (k.ends_with('/') && s.starts_with(k.as_str()))),
+            "{s} is state, but /lib/upgrade/keep.d/warden ({keep:?}) does not keep it"
+        );
+    }
+    // sysupgrade's list_static_conffiles, in a scratch root: the keep.d
+    // lines (blank and # lines skipped), then find's regular files and
+    // symlinks under each.
+    let r = scratch("sysupgrade");
+    let keepd = r.join("lib/upgrade/keep.d");
+    fs::create_dir_all(&keepd).unwrap();
+    fs::write(keepd.join("warden"), keep.join("\n") + "\n").unwrap();
+    for f in &state {
+        let p = r.join(f.strip_prefix("/").unwrap());
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, "state").unwrap();
+    }
+    let o = run_ok(
+        Command::new("sh")
+            .arg("-c")
+            .arg(
+                "find $(sed -ne '/^[[:space:]]*$/d; /^#/d; s,^,'\"$R\"',; p' \
+                 \"$R\"/lib/upgrade/keep.d/* 2>/dev/null) \\( -type f -o -type l \\) 2>/dev/null; true",
+            )
+            .env("R", &r),
+    );
+    let found: Vec<String> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix(r.to_str().unwrap()).map(String::from))
+        .collect();
+    for f in &state {
+        let s = f.to_str().unwrap();
+        assert!(
+            found.iter().any(|x| x == s),
+            "sysupgrade would lose {s}: it keeps {found:?}"
         );
     }
 }

@@ -18,6 +18,9 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("hotplug/tty", "sh"),
     ("hotplug/iface", "sh"),
     ("netifd/warden.sh", "dash"),
+    ("tests/openwrt/netifd-proto.sh", "dash"),
+    ("tests/openwrt/network.sh", "dash"),
+    ("tests/openwrt/netifd-run", "sh"),
     ("netifd/warden-ppp-up", "sh"),
     ("netifd/warden-ppp-down", "sh"),
     ("tests/standin/pppd", "sh"),
@@ -304,99 +307,311 @@ fn hotplug_iface_checks_dns_at_once_and_reconnects() {
         .is_empty());
 }
 
-/// netifd's shell API replaced by recorders; the handler is sourced as
-/// netifd sources it (INCLUDE_ONLY) and its three entry points called.
-const NETIFD_HARNESS: &str = r#"
-INCLUDE_ONLY=1
-rec() { echo "$*" >> "$REC"; }
-proto_config_add_string() { rec "config string $1"; }
-proto_config_add_int() { rec "config int $1"; }
-proto_config_add_boolean() { rec "config boolean $1"; }
-proto_config_add_array() { rec "config array $1"; }
-proto_run_command() { rec "run_command $*"; }
-proto_kill_command() { rec "kill_command $*"; }
-proto_notify_error() { rec "notify_error $*"; }
-proto_block_restart() { rec "block_restart $*"; }
-proto_setup_failed() { rec "setup_failed $*"; }
-add_protocol() { rec "add_protocol $*"; }
-json_get_var() { eval "$1=\${CFG_$2:-}"; }
-json_get_vars() { for v in "$@"; do json_get_var "$v" "$v"; done; }
-json_get_values() { eval "$1=\${CFG_$2:-}"; }
-. "$HANDLER"
-proto_warden_init_config
-rec "no_device=$no_device available=$available"
-proto_warden_setup wan
-ERROR=16 proto_warden_teardown wan
-ERROR=2 proto_warden_teardown wan
-"#;
+/// Quote one word for sh.
+fn sh_quote(v: &str) -> String {
+    format!("'{}'", v.replace('\'', r"'\''"))
+}
+
+/// The interface's data as tests/openwrt/netifd-proto.sh takes it.
+fn netifd_data(cfg: &[(&str, &str)]) -> String {
+    cfg.iter()
+        .map(|(k, v)| format!("CFG_{k}={}\n", sh_quote(v)))
+        .collect()
+}
+
+impl Sandbox {
+    /// Run netifd/warden.sh as netifd does, on OpenWRT's netifd-proto.sh
+    /// and network.sh stand-ins (tests/openwrt/netifd-run): `dump`, or
+    /// `setup`/`teardown` of interface `wan` with `cfg` as its data.
+    fn netifd(&self, cmd: &str, cfg: &[(&str, &str)], env: &[(&str, String)]) -> Vec<String> {
+        let run = Path::new(ROOT).join("tests/openwrt/netifd-run");
+        let handler = Path::new(ROOT).join("netifd/warden.sh");
+        let mut args = vec![
+            handler.to_string_lossy().into_owned(),
+            "warden".into(),
+            cmd.into(),
+        ];
+        if cmd != "dump" {
+            args.extend(["wan".into(), netifd_data(cfg), String::new()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut env = env.to_vec();
+        env.push(e("WARDEN_BIN", "/usr/sbin/warden"));
+        self.run(&run.to_string_lossy(), &args, &env)
+    }
+
+    /// `dump`'s one line of JSON (printed on stdout, not recorded).
+    fn netifd_dump(&self) -> String {
+        let out = Command::new(Path::new(ROOT).join("tests/openwrt/netifd-run"))
+            .arg(Path::new(ROOT).join("netifd/warden.sh"))
+            .args(["warden", "dump"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("REC", self.rec())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+/// Every option of comgt's 3g.sh (proto_3g_init_config: device, apn,
+/// service, pincode, dialnumber, and the delay some trees add) and of
+/// netifd's ppp.sh (ppp_generic_init_config), with the type netifd's
+/// utils.sh numbers it by (string 3, int 5, boolean 7), as those files
+/// declare them.
+const OPENWRT_3G_OPTIONS: &[(&str, u32)] = &[
+    ("device:device", 3),
+    ("apn", 3),
+    ("service", 3),
+    ("pincode", 3),
+    ("dialnumber", 3),
+    ("delay", 3),
+    ("username", 3),
+    ("password", 3),
+    ("keepalive", 3),
+    ("keepalive_adaptive", 7),
+    ("demand", 5),
+    ("pppd_options", 3),
+    ("connect:file", 3),
+    ("disconnect:file", 3),
+    ("ipv6", 3),
+    ("authfail", 7),
+    ("mtu", 5),
+    ("pppname", 3),
+    ("unnumbered", 3),
+    ("reqprefix", 3),
+    ("persist", 7),
+    ("maxfail", 5),
+    ("holdoff", 5),
+    ("sourcefilter", 7),
+    ("delegate", 7),
+    ("norelease", 7),
+];
+
+/// Options the handler answers with a warning (through warden's config:
+/// one logread line each) rather than honouring.
+const ANSWERED: &[&str] = &[
+    "persist",
+    "maxfail",
+    "demand",
+    "ipv6",
+    "reqprefix",
+    "norelease",
+    "sourcefilter",
+    "delegate",
+];
 
 #[test]
-fn netifd_handler_runs_warden_with_the_interface_config() {
-    let s = Sandbox::new("netifd");
-    let harness = s.script("harness.sh", NETIFD_HARNESS);
-    let handler = Path::new(ROOT).join("netifd/warden.sh");
-    let run = s.dir.join("run");
-    let env = [
-        e("HANDLER", &handler.to_string_lossy()),
-        e("WARDEN_BIN", "/usr/sbin/warden"),
-        e("CFG_device", "/dev/ttyUSB0"),
-        e("CFG_control_device", "/dev/ttyUSB2"),
-        e("CFG_apn", "web.example"),
-        e("CFG_service", "umts_only"),
-        e("CFG_dialnumber", "*99#"),
-        e("CFG_username", "web"),
-        e("CFG_password", "it's a \"secret\""),
-        e("CFG_keepalive", "5 10"),
-        e("CFG_mtu", "1400"),
-        e("CFG_pppd_options", "debug lcp-echo-adaptive"),
-        e("CFG_dns_check", "1"),
-        e("CFG_probe_name", "probe.test"),
-        e("CFG_probe_interval", "30s"),
-        e("CFG_fallback_dns", "9.9.9.9 149.112.112.112"),
-        e("CFG_backoff", "3s 10m"),
-        e("CFG_rescan_interval", "20s"),
-    ];
-    let l = s.run(&harness.to_string_lossy(), &[], &env);
-    let conf = run.join("wan/warden.conf");
-    let configs: Vec<&str> = l.iter().filter_map(|x| x.strip_prefix("config ")).collect();
-    for opt in [
-        "string device:device",
-        "string control_device",
-        "string apn",
-        "string service",
-        "string pincode",
-        "string dialnumber",
-        "string username",
-        "string password",
-        "string keepalive",
-        "string pppd_options",
-        "int mtu",
-        "boolean dns_check",
-        "string probe_name",
-        "string probe_interval",
-        "array fallback_dns",
-        "string backoff",
-        "string rescan_interval",
-    ] {
-        assert!(configs.contains(&opt), "{opt} not declared: {configs:?}");
+fn netifd_handler_dump_declares_every_3g_and_ppp_option() {
+    let s = Sandbox::new("netifd-dump");
+    let dump = s.netifd_dump();
+    assert!(
+        dump.starts_with("{\"name\":\"warden\",\"config\":["),
+        "{dump}"
+    );
+    assert!(
+        dump.contains("\"no-device\":true,\"available\":true,\"lasterror\":true"),
+        "{dump}"
+    );
+    for (name, ty) in OPENWRT_3G_OPTIONS {
+        assert!(
+            dump.contains(&format!("[\"{name}\",{ty}]")),
+            "comgt/ppp option {name} (type {ty}) is not declared: {dump}"
+        );
     }
-    let rest: Vec<String> = l
+    for (name, ty) in [
+        ("control_device", 3),
+        ("dns_check", 7),
+        ("probe_name", 3),
+        ("probe_interval", 3),
+        ("fallback_dns", 1),
+        ("backoff", 3),
+        ("rescan_interval", 3),
+    ] {
+        assert!(
+            dump.contains(&format!("[\"{name}\",{ty}]")),
+            "{name}: {dump}"
+        );
+    }
+}
+
+/// Every option of 3g.sh and ppp.sh, set on an interface, reaches warden:
+/// honoured (in the configuration warden runs with) or answered with one
+/// warning naming it; none is dropped without a word.
+#[test]
+fn netifd_handler_honours_or_answers_every_option() {
+    let s = Sandbox::new("netifd-all");
+    let value = |name: &str| match name {
+        "device" => "/dev/ttyUSB0",
+        "apn" => "web.example",
+        "service" => "umts_only",
+        "pincode" => "1234",
+        "dialnumber" => "*99#",
+        "delay" => "10",
+        "username" => "web",
+        "password" => "pw",
+        "keepalive" => "4 2",
+        "keepalive_adaptive" => "0",
+        "demand" => "30",
+        "pppd_options" => "debug",
+        "connect" => "/etc/ppp/dial",
+        "disconnect" => "/etc/ppp/hangup",
+        "ipv6" => "auto",
+        "authfail" => "1",
+        "mtu" => "1400",
+        "pppname" => "wwan0",
+        "unnumbered" => "lan",
+        "reqprefix" => "auto",
+        "persist" => "0",
+        "maxfail" => "3",
+        "holdoff" => "7",
+        "sourcefilter" => "0",
+        "delegate" => "0",
+        "norelease" => "1",
+        other => panic!("no test value for {other}"),
+    };
+    let names: Vec<&str> = OPENWRT_3G_OPTIONS
         .iter()
-        .filter(|x| !x.starts_with("config "))
-        .cloned()
+        .map(|(n, _)| n.split(':').next().unwrap())
         .collect();
+    let cfg: Vec<(&str, &str)> = names.iter().map(|&n| (n, value(n))).collect();
+    let l = s.netifd(
+        "setup",
+        &cfg,
+        &[e("NET_SUBNETS_lan", "192.168.1.1/24 10.9.9.9/32")],
+    );
+    let conf = s.dir.join("run/wan/warden.conf");
     assert_eq!(
-        rest,
+        l,
         [
-            "no_device=1 available=1".to_string(),
+            "host_dependency wan  lan".to_string(),
             format!(
                 "run_command wan /usr/sbin/warden -c {} daemon",
                 conf.display()
             ),
-            "kill_command wan".to_string(),
-            "notify_error wan INVALID_OPTIONS".to_string(),
-            "block_restart wan".to_string(),
-            "kill_command wan".to_string(),
+        ]
+    );
+    let text = fs::read_to_string(&conf).unwrap();
+    let (c, warnings) = warden::config::parse(&conf, &text).unwrap();
+    let u = &c.uplink;
+    for w in &warnings {
+        assert!(!w.msg.contains("unknown option"), "dropped: {w}");
+    }
+    let warned = |n: &str| {
+        warnings
+            .iter()
+            .any(|w| w.msg.contains(&format!("option '{n}': ")))
+    };
+    for n in &names {
+        assert_eq!(warned(n), ANSWERED.contains(n), "{n}: {warnings:?}\n{text}");
+    }
+    // Honoured, with ppp.sh's meaning.
+    assert_eq!(u.device.as_deref(), Some(Path::new("/dev/ttyUSB0")));
+    assert_eq!(u.apn, "web.example");
+    assert_eq!(u.service, "umts_only");
+    assert_eq!(u.pincode.expose(), "1234");
+    assert_eq!(u.dialnumber, "*99#");
+    assert_eq!(u.delay, std::time::Duration::from_secs(10));
+    assert_eq!(u.username, "web");
+    assert_eq!(u.password.expose(), "pw");
+    let k = u.keepalive.unwrap().0;
+    assert_eq!((k.failures, k.interval), (4, 2));
+    assert!(!u.keepalive_adaptive);
+    assert_eq!(u.pppd_options, ["debug"]);
+    assert_eq!(u.connect.as_deref(), Some(Path::new("/etc/ppp/dial")));
+    assert_eq!(u.disconnect.as_deref(), Some(Path::new("/etc/ppp/hangup")));
+    assert!(u.authfail);
+    assert_eq!(u.mtu, Some(1400));
+    assert_eq!(u.pppname.as_deref(), Some("wwan0"));
+    // unnumbered: ppp.sh's pick among lan's addresses.
+    assert_eq!(u.localip, Some([192, 168, 1, 1].into()));
+    assert_eq!(u.backoff_initial, std::time::Duration::from_secs(7));
+}
+
+/// ppp.sh's ppp_select_ipaddr: the longest mask below 32, else the first;
+/// no address: the setup waits (netifd's restart blocked, the host
+/// dependency brings it back), warden is not started.
+#[test]
+fn netifd_handler_unnumbered_picks_as_ppp_sh() {
+    let s = Sandbox::new("netifd-unnumbered");
+    let local = |subnets: &str| {
+        let l = s.netifd(
+            "setup",
+            &[("unnumbered", "lan")],
+            &[e("NET_SUBNETS_lan", subnets)],
+        );
+        assert!(l.iter().any(|x| x.starts_with("run_command wan ")), "{l:?}");
+        let text = fs::read_to_string(s.dir.join("run/wan/warden.conf")).unwrap();
+        text.lines()
+            .find_map(|x| x.strip_prefix("\toption localip "))
+            .map(|v| v.trim_matches('\'').to_string())
+    };
+    assert_eq!(local("10.0.0.1/32").as_deref(), Some("10.0.0.1"));
+    assert_eq!(
+        local("10.0.0.1/32 192.168.1.1/24 172.16.0.1/16").as_deref(),
+        Some("192.168.1.1")
+    );
+    assert_eq!(
+        local("172.16.0.1/16 192.168.1.1/24").as_deref(),
+        Some("192.168.1.1")
+    );
+    let l = s.netifd("setup", &[("unnumbered", "lan")], &[]);
+    assert_eq!(l[0], "host_dependency wan  lan");
+    assert!(
+        l[1].starts_with("logger -t warden -p daemon.warn wan: unnumbered 'lan'"),
+        "{l:?}"
+    );
+    assert_eq!(l[2], "block_restart wan");
+    assert_eq!(l.len(), 3, "{l:?}");
+}
+
+#[test]
+fn netifd_handler_runs_warden_with_the_interface_config() {
+    let s = Sandbox::new("netifd");
+    let run = s.dir.join("run");
+    let cfg = [
+        ("device", "/dev/ttyUSB0"),
+        ("control_device", "/dev/ttyUSB2"),
+        ("apn", "web.example"),
+        ("service", "umts_only"),
+        ("dialnumber", "*99#"),
+        ("username", "web"),
+        ("password", "it's a \"secret\""),
+        ("keepalive", "5 10"),
+        ("mtu", "1400"),
+        ("pppd_options", "debug lcp-echo-adaptive"),
+        ("dns_check", "1"),
+        ("probe_name", "probe.test"),
+        ("probe_interval", "30s"),
+        ("fallback_dns", "9.9.9.9 149.112.112.112"),
+        ("backoff", "3s 10m"),
+        ("rescan_interval", "20s"),
+    ];
+    let l = s.netifd("setup", &cfg, &[]);
+    let conf = run.join("wan/warden.conf");
+    assert_eq!(
+        l,
+        [format!(
+            "run_command wan /usr/sbin/warden -c {} daemon",
+            conf.display()
+        )]
+    );
+    assert_eq!(
+        s.netifd("teardown", &[], &[e("ERROR", "16")]),
+        ["kill_command wan"]
+    );
+    // warden exits 2 on a configuration it cannot use: restarting won't help.
+    assert_eq!(
+        s.netifd("teardown", &[], &[e("ERROR", "2")]),
+        [
+            "notify_error wan INVALID_OPTIONS",
+            "block_restart wan",
+            "kill_command wan"
         ]
     );
     // The written configuration is private and means what netifd was given.
@@ -406,13 +621,7 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
     );
     let text = fs::read_to_string(&conf).unwrap();
     let (cfg, warnings) = warden::config::parse(&conf, &text).unwrap();
-    for w in &warnings {
-        // Options of the modem's half of the uplink, read there.
-        assert!(
-            ["'device'", "'service'"].iter().any(|o| w.msg.contains(o)),
-            "unexpected warning: {w}"
-        );
-    }
+    assert!(warnings.is_empty(), "{warnings:?}");
     let u = &cfg.uplink;
     assert_eq!(cfg.main.run_dir, run.join("wan"));
     assert!(!cfg.factotum.enabled);
@@ -437,7 +646,16 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
     assert_eq!(u.backoff_initial, std::time::Duration::from_secs(3));
     assert_eq!(u.backoff_max, std::time::Duration::from_secs(600));
     assert_eq!(u.rescan_interval, std::time::Duration::from_secs(20));
-    assert!(u.keepalive.is_some());
+    let k = u.keepalive.unwrap().0;
+    assert_eq!((k.failures, k.interval), (5, 10));
+    // Unset options keep ppp.sh's defaults: keepalive '5 1', adaptive.
+    s.netifd("setup", &[], &[]);
+    let text = fs::read_to_string(&conf).unwrap();
+    let (cfg, warnings) = warden::config::parse(&conf, &text).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let k = cfg.uplink.keepalive.unwrap().0;
+    assert_eq!((k.failures, k.interval), (5, 1));
+    assert!(cfg.uplink.keepalive_adaptive && !cfg.uplink.authfail);
 }
 
 /// The ip-up/ip-down wrappers: warden hears first, then netifd gets what

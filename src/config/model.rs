@@ -23,6 +23,32 @@ pub struct Config {
     pub signer: Signer,
 }
 
+impl Config {
+    /// Every file in which warden keeps state across restarts, for this
+    /// configuration: the key file and its previous generation (and the
+    /// unreadable one it keeps after a recovery), the unattended
+    /// passphrase file, the rejected-PIN memory and the KRL. A new state
+    /// file belongs here: the package's sysupgrade keep list is checked
+    /// against it (tests/package.rs).
+    pub fn state_files(&self) -> Vec<PathBuf> {
+        let keys = &self.keyfs.file;
+        // As keyfs names them (keyfs::store::sibling).
+        let sibling = |suffix: &str| {
+            let mut s = keys.as_os_str().to_owned();
+            s.push(suffix);
+            PathBuf::from(s)
+        };
+        vec![
+            keys.clone(),
+            sibling(".bak"),
+            sibling(".unreadable"),
+            self.keyfs.keyfile.clone(),
+            self.main.pin_store(),
+            self.signer.krl.clone(),
+        ]
+    }
+}
+
 /// Log verbosity, as `log` understands it.
 pub type LogLevel = log::LevelFilter;
 
@@ -76,9 +102,33 @@ pub struct Uplink {
     pub pppd_options: Vec<String>,
     pub username: String,
     pub password: Secret,
-    /// LCP echo: `FAILURES [INTERVAL]`, as comgt's `keepalive`.
+    /// LCP echo: `FAILURES [INTERVAL]`, as comgt's `keepalive`; unset is
+    /// ppp.sh's "5 1" (an echo a second, down after 5 unanswered), `0`
+    /// none.
     pub keepalive: Option<KeepaliveOpt>,
+    /// ppp.sh's `keepalive_adaptive` (default on): pppd's
+    /// `lcp-echo-adaptive`, no echo while traffic arrives.
+    pub keepalive_adaptive: bool,
     pub mtu: Option<u32>,
+    /// pppd's interface name (ppp.sh's `pppname`); None: `3g-<interface>`,
+    /// the name proto 3g gives it.
+    pub pppname: Option<String>,
+    /// The local address pppd asks for (`<localip>:`): netifd's proto
+    /// handler sets it from ppp.sh's `unnumbered` (an address of another
+    /// interface, lent to this link).
+    pub localip: Option<std::net::Ipv4Addr>,
+    /// ppp.sh's `authfail`: an authentication failure stops the uplink
+    /// until asked (as netifd blocks the restart); off (the default), it
+    /// is redialed with backoff like other failures.
+    pub authfail: bool,
+    /// ppp.sh's `connect`: a program pppd runs to dial, instead of
+    /// warden's own chat (which dials `dialnumber`).
+    pub connect: Option<PathBuf>,
+    /// ppp.sh's `disconnect`: a program pppd runs after the link ends.
+    pub disconnect: Option<PathBuf>,
+    /// comgt's `delay`: wait this long after starting before touching the
+    /// modem (a modem that needs time after power-up).
+    pub delay: Duration,
     /// Let pppd set the default route (plain hosts; netifd does it on OpenWRT).
     pub defaultroute: bool,
     /// Use the DNS servers the network hands out.
@@ -127,8 +177,18 @@ impl Default for Uplink {
             pppd_options: Vec::new(),
             username: String::new(),
             password: Secret::default(),
-            keepalive: None,
+            keepalive: Some(KeepaliveOpt(crate::uplink::ppp::Keepalive {
+                failures: 5,
+                interval: 1,
+            })),
+            keepalive_adaptive: true,
             mtu: None,
+            pppname: None,
+            localip: None,
+            authfail: false,
+            connect: None,
+            disconnect: None,
+            delay: Duration::ZERO,
             defaultroute: false,
             peerdns: true,
             dns_check: true,
@@ -243,28 +303,6 @@ pub trait Rule {
     fn ok(s: &str) -> bool;
 }
 
-/// An APN as pppd's dial chat may carry it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Apn;
-
-impl Rule for Apn {
-    const EXPECTED: &'static str = "an APN (letters, digits, '.', '-', '_'; at most 100)";
-    fn ok(s: &str) -> bool {
-        crate::uplink::ppp::args::check_apn(s).is_ok()
-    }
-}
-
-/// A dial string.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DialNumber;
-
-impl Rule for DialNumber {
-    const EXPECTED: &'static str = "a dial string (digits, '*', '#', '+', ',', 'p', 'w')";
-    fn ok(s: &str) -> bool {
-        crate::uplink::ppp::args::check_dialnumber(s).is_ok()
-    }
-}
-
 /// A DNS name to probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsName;
@@ -281,6 +319,13 @@ impl<R: Rule> FromOption for Checked<R> {
     const EXPECTED: &'static str = R::EXPECTED;
     fn from_option(s: &str) -> Option<Self> {
         R::ok(s).then(|| Checked::new(s.to_string()))
+    }
+}
+
+impl FromOption for std::net::Ipv4Addr {
+    const EXPECTED: &'static str = "an IPv4 address";
+    fn from_option(s: &str) -> Option<Self> {
+        s.parse().ok()
     }
 }
 
@@ -534,13 +579,15 @@ impl Main {
 impl Uplink {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         let d = Uplink::default();
-        Ok(Uplink {
+        let u = Uplink {
             enabled: o.get("enabled", d.enabled)?,
             simulate: o.get("simulate", d.simulate)?,
-            apn: o.get("apn", Checked::<Apn>::new(d.apn))?.value,
+            apn: o.get("apn", d.apn)?,
+            // Empty is the default number, as in comgt's 3g.
             dialnumber: o
-                .get("dialnumber", Checked::<DialNumber>::new(d.dialnumber))?
-                .value,
+                .get_opt::<String>("dialnumber")?
+                .filter(|n| !n.is_empty())
+                .unwrap_or(d.dialnumber),
             pincode: o.get("pincode", d.pincode)?,
             service: o.get("service", d.service)?,
             interface: o.get("interface", d.interface)?,
@@ -554,7 +601,14 @@ impl Uplink {
             username: o.get("username", d.username)?,
             password: o.get("password", d.password)?,
             keepalive: o.get("keepalive", d.keepalive)?,
+            keepalive_adaptive: o.get("keepalive_adaptive", d.keepalive_adaptive)?,
             mtu: o.get_opt("mtu")?,
+            pppname: o.get_opt("pppname")?,
+            localip: o.get_opt("localip")?,
+            authfail: o.get("authfail", d.authfail)?,
+            connect: o.get_opt("connect")?,
+            disconnect: o.get_opt("disconnect")?,
+            delay: o.duration_in("delay", d.delay, DELAY)?,
             defaultroute: o.get("defaultroute", d.defaultroute)?,
             peerdns: o.get("peerdns", d.peerdns)?,
             dns_check: o.get("dns_check", d.dns_check)?,
@@ -577,8 +631,92 @@ impl Uplink {
                 RESCAN_INTERVAL,
             )?,
             modeswitch_data: o.list("modeswitch_data")?,
-        })
+        };
+        let mut u = u;
+        ppp_sh_options(o, &mut u)?;
+        // The daemon's own rules: what it would refuse, refused now.
+        crate::uplink::check::check(&u)
+            .map_err(|r| o.error(o.line_of(r.option), r.option, r.msg))?;
+        Ok(u)
     }
+}
+
+/// `delay`'s range: up to ten minutes (3g.sh sleeps it in netifd's setup).
+pub const DELAY: std::ops::RangeInclusive<Duration> = Duration::ZERO..=Duration::from_secs(600);
+
+/// The options of netifd's ppp.sh (and comgt's 3g.sh) that warden's
+/// supervisor answers for itself, since warden, not pppd, redials; and
+/// those it does not support, each read and answered with a warning that
+/// names it and says why (`warden config check`, and the daemon's log,
+/// which is logread under netifd).
+fn ppp_sh_options(o: &Options<'_>, u: &mut Uplink) -> Result<(), ConfigError> {
+    // holdoff: pppd waits this long before redialing; warden's first
+    // redial waits it (at least a second), then the backoff grows.
+    if let Some(h) = o.get_opt::<u32>("holdoff")? {
+        if o.has("backoff_initial") {
+            o.warn(
+                "holdoff",
+                "ignored, backoff_initial is set and says how long the first redial waits",
+            );
+        } else {
+            u.backoff_initial = Duration::from_secs(u64::from(h.max(1)));
+        }
+    }
+    if o.get_opt::<bool>("persist")? == Some(false) {
+        o.warn(
+            "persist",
+            "'0' changes nothing: warden redials with backoff after every failure, as \
+             netifd restarts a pppd that ended; 'ifdown' the interface to stay off",
+        );
+    }
+    if let Some(n) = o.get_opt::<u32>("maxfail")?.filter(|&n| n > 0) {
+        o.warn(
+            "maxfail",
+            format!(
+                "{n} is not a limit here: warden sets the modem up again before every \
+                 redial and keeps redialing with backoff, as netifd restarts a pppd that \
+                 gave up (reset_after resets the modem after that many failures in a row)"
+            ),
+        );
+    }
+    let set = |name: &str| -> Result<Option<String>, ConfigError> {
+        Ok(o.get_opt::<String>(name)?.filter(|v| !v.is_empty()))
+    };
+    if let Some(d) = set("demand")?.filter(|d| d != "0") {
+        o.warn(
+            "demand",
+            format!(
+                "'{d}' ignored: dial on demand is not supported; warden keeps the link up \
+                 and checks it (dns_check), which would dial at once anyway"
+            ),
+        );
+    }
+    if let Some(v) = set("ipv6")?.filter(|v| v != "0") {
+        o.warn(
+            "ipv6",
+            format!(
+                "'{v}' ignored: warden's pppd negotiates IPv4 only (no +ipv6, no DHCPv6 \
+                 child interface) for now"
+            ),
+        );
+    }
+    for name in ["reqprefix", "norelease", "sourcefilter", "delegate"] {
+        if set(name)?.is_some() {
+            o.warn(
+                name,
+                "ignored: it shapes the DHCPv6 child interface of an IPv6 link (ipv6 auto), \
+                 and warden's pppd negotiates IPv4 only for now",
+            );
+        }
+    }
+    if set("unnumbered")?.is_some() {
+        o.warn(
+            "unnumbered",
+            "ignored here: netifd's proto handler resolves it to the other interface's \
+             address; outside netifd give that address as localip",
+        );
+    }
+    Ok(())
 }
 
 impl Factotum {
@@ -629,7 +767,7 @@ impl Authsrv {
         let d = Authsrv::default();
         let a = Authsrv {
             enabled: o.get("enabled", d.enabled)?,
-            listen: o.get("listen", d.listen)?,
+            listen: listen(o, d.listen)?,
             authdom: o.get("authdom", d.authdom)?,
             speaksfor: o.list("speaksfor")?,
             allow_passwd: o.get("allow_passwd", d.allow_passwd)?,
@@ -650,7 +788,7 @@ impl Signer {
         let d = Signer::default();
         Ok(Signer {
             enabled: o.get("enabled", d.enabled)?,
-            listen: o.get("listen", d.listen)?,
+            listen: listen(o, d.listen)?,
             max_validity: o.get("max_validity", d.max_validity)?,
             krl: o.get("krl", d.krl)?,
             agent: o.get("agent", d.agent)?,
@@ -661,6 +799,15 @@ impl Signer {
             agent_conns: conn_limits(o, "agent_", d.agent_conns)?,
         })
     }
+}
+
+/// A `listen` address the service can bind: `HOST:PORT` as the daemon's
+/// resolver reads it (the same check).
+fn listen(o: &Options<'_>, d: String) -> Result<String, ConfigError> {
+    let l: String = o.get("listen", d)?;
+    crate::dns::resolve::check_hostport(&l)
+        .map_err(|e| o.error(o.line_of("listen"), "listen", e))?;
+    Ok(l)
 }
 
 /// Build the typed model; unknown sections and options become warnings.
@@ -783,6 +930,8 @@ pub struct Options<'a> {
     file: &'a Path,
     sec: &'a RawSection,
     used: Vec<Cell<bool>>,
+    /// Warnings about options that were read (see [`Options::warn`]).
+    notes: std::cell::RefCell<Vec<Warning>>,
 }
 
 impl<'a> Options<'a> {
@@ -791,7 +940,22 @@ impl<'a> Options<'a> {
             file,
             sec,
             used: sec.options.iter().map(|_| Cell::new(false)).collect(),
+            notes: std::cell::RefCell::new(Vec::new()),
         }
+    }
+
+    /// Is option `name` written (even empty)? Does not count as reading it.
+    pub fn has(&self, name: &str) -> bool {
+        self.sec.options.iter().any(|(n, _)| n == name)
+    }
+
+    /// A warning about option `name`, read but not (fully) honoured.
+    pub fn warn(&self, name: &str, msg: impl fmt::Display) {
+        self.notes.borrow_mut().push(Warning {
+            file: self.file.to_path_buf(),
+            line: self.line_of(name),
+            msg: format!("section '{}': option '{}': {}", self.sec.ty, name, msg),
+        });
     }
 
     fn find(&self, name: &str) -> Option<&'a Located<RawValue>> {
@@ -935,8 +1099,15 @@ impl<'a> Options<'a> {
         (items, v.line)
     }
 
-    /// Warnings for the options nobody asked for.
+    /// Warnings for the options nobody asked for, after those given with
+    /// [`Options::warn`].
     pub fn unused(&self) -> Vec<Warning> {
+        let mut out = self.notes.take();
+        out.extend(self.unread());
+        out
+    }
+
+    fn unread(&self) -> Vec<Warning> {
         self.sec
             .options
             .iter()
@@ -1041,6 +1212,92 @@ mod tests {
         assert!(s.contains("an absolute path, got 'etc/warden'"), "{s}");
     }
 
+    /// Every option of netifd's ppp.sh and comgt's 3g.sh is read: honoured
+    /// (warden's own fields, holdoff as the first redial's wait) or
+    /// answered with a warning naming it and saying why.
+    #[test]
+    fn ppp_sh_options_are_honoured_or_answered() {
+        let (cfg, w) = uci(
+            "config uplink\n option keepalive_adaptive 0\n option pppname wwan0\n\
+             option localip 192.0.2.1\n option authfail 1\n option connect /etc/ppp/dial\n\
+             option disconnect /etc/ppp/hangup\n option delay 15\n option holdoff 7\n\
+             option persist 1\n option maxfail 0\n option demand 0\n option ipv6 0\n",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let u = &cfg.uplink;
+        assert!(!u.keepalive_adaptive && u.authfail);
+        assert_eq!(u.pppname.as_deref(), Some("wwan0"));
+        assert_eq!(u.localip, Some([192, 0, 2, 1].into()));
+        assert_eq!(u.connect, Some(PathBuf::from("/etc/ppp/dial")));
+        assert_eq!(u.disconnect, Some(PathBuf::from("/etc/ppp/hangup")));
+        assert_eq!(u.delay, Duration::from_secs(15));
+        assert_eq!(u.backoff_initial, Duration::from_secs(7));
+        // Unset: ppp.sh's defaults.
+        let d = Uplink::default();
+        let k = d.keepalive.unwrap().0;
+        assert_eq!((k.failures, k.interval), (5, 1));
+        assert!(d.keepalive_adaptive && !d.authfail);
+        // holdoff 0 still waits a second; backoff_initial wins over it.
+        let (cfg, _) = uci("config uplink\n option holdoff 0\n").unwrap();
+        assert_eq!(cfg.uplink.backoff_initial, Duration::from_secs(1));
+        let (cfg, w) =
+            uci("config uplink\n option backoff_initial 3s\n option holdoff 9\n").unwrap();
+        assert_eq!(cfg.uplink.backoff_initial, Duration::from_secs(3));
+        assert!(
+            w[0].msg
+                .contains("option 'holdoff': ignored, backoff_initial"),
+            "{w:?}"
+        );
+        // The ones that do not apply: one warning each, on its line.
+        let (_, w) = uci(
+            "config uplink\n option persist 0\n option maxfail 3\n option demand 30\n\
+             option ipv6 auto\n option reqprefix auto\n option norelease 1\n\
+             option sourcefilter 0\n option delegate 0\n option unnumbered lan\n",
+        )
+        .unwrap();
+        let names = [
+            "persist",
+            "maxfail",
+            "demand",
+            "ipv6",
+            "reqprefix",
+            "norelease",
+            "sourcefilter",
+            "delegate",
+            "unnumbered",
+        ];
+        assert_eq!(w.len(), names.len(), "{w:?}");
+        for (i, (w, name)) in w.iter().zip(names).enumerate() {
+            assert_eq!(w.line, i + 2, "{w}");
+            assert!(w.msg.contains(&format!("option '{name}': ")), "{w}");
+            assert!(!w.msg.contains("unknown option"), "{w}");
+        }
+        assert!(uci("config uplink\n option delay 1h\n").is_err());
+        assert!(uci("config uplink\n option connect chat\n").is_err());
+    }
+
+    #[test]
+    fn state_files_follow_the_configuration() {
+        let d = Config::default().state_files();
+        for f in [
+            "/etc/warden/keys",
+            "/etc/warden/keys.bak",
+            "/etc/warden/keys.key",
+            "/etc/warden/pin-rejected",
+            "/etc/warden/revoked.krl",
+        ] {
+            assert!(d.contains(&PathBuf::from(f)), "{f} missing from {d:?}");
+        }
+        let (cfg, _) = uci(
+            "config warden 'main'\n option state_dir /srv/w\nconfig keyfs\n option file /srv/k\n",
+        )
+        .unwrap();
+        let s = cfg.state_files();
+        assert!(s.contains(&PathBuf::from("/srv/w/pin-rejected")));
+        assert!(s.contains(&PathBuf::from("/srv/k.bak")));
+    }
+
     #[test]
     fn rescan_interval_is_bounded() {
         assert_eq!(Uplink::default().rescan_interval, Duration::from_secs(60));
@@ -1135,9 +1392,14 @@ mod tests {
         let e = uci("config uplink\n option probe_name 'bad name'\n").unwrap_err();
         assert!(e.msg.contains("a DNS name"), "{e}");
         let e = uci("config uplink\n option apn 'x\"; reboot'\n").unwrap_err();
-        assert!(e.msg.contains("an APN"), "{e}");
+        assert!(e.msg.contains("option 'apn': APN"), "{e}");
+        assert!(e.msg.contains("is not valid: 1 to 100 letters"), "{e}");
         let e = uci("config uplink\n option dialnumber '*99#;'\n").unwrap_err();
-        assert!(e.msg.contains("a dial string"), "{e}");
+        assert!(e.msg.contains("dialnumber '*99#;': character ';'"), "{e}");
+        // Empty: the default number (comgt's 3g), no APN (the modem's).
+        let (cfg, _) = uci("config uplink\n option dialnumber ''\n option apn ''\n").unwrap();
+        assert_eq!(cfg.uplink.dialnumber, "*99***1#");
+        assert_eq!(cfg.uplink.apn, "");
     }
 
     #[test]

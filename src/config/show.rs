@@ -29,15 +29,27 @@ pub fn to_uci(c: &Config) -> String {
     w.list("pppd_options", &u.pppd_options);
     w.opt("username", &u.username);
     w.secret("password", &u.password);
-    if let Some(k) = u.keepalive {
-        w.opt(
+    match u.keepalive {
+        Some(k) => w.opt(
             "keepalive",
             &format_args!("{} {}", k.0.failures, k.0.interval),
-        );
+        ),
+        None => w.opt("keepalive", &0),
     }
+    w.bool("keepalive_adaptive", u.keepalive_adaptive);
     if let Some(m) = u.mtu {
         w.opt("mtu", &m);
     }
+    if let Some(n) = &u.pppname {
+        w.opt("pppname", n);
+    }
+    if let Some(a) = u.localip {
+        w.opt("localip", &a);
+    }
+    w.bool("authfail", u.authfail);
+    w.opt_path("connect", u.connect.as_ref());
+    w.opt_path("disconnect", u.disconnect.as_ref());
+    w.duration("delay", u.delay);
     w.bool("defaultroute", u.defaultroute);
     w.bool("peerdns", u.peerdns);
     w.bool("dns_check", u.dns_check);
@@ -225,6 +237,10 @@ mod tests {
             config uplink 'uplink'\n\toption apn 'web.example'\n\
             \toption pincode '1234'\n\toption password 'hunter2'\n\
             \toption keepalive '4,7'\n\toption mtu '1400'\n\
+            \toption keepalive_adaptive '0'\n\toption pppname 'wwan0'\n\
+            \toption localip '192.0.2.1'\n\toption authfail '1'\n\
+            \toption connect '/etc/ppp/dial'\n\toption disconnect '/etc/ppp/hangup'\n\
+            \toption delay '10s'\n\
             \toption probe_timeout '1500ms'\n\toption backoff_max '2h'\n\
             \tlist fallback_dns '192.0.2.53'\n\tlist fallback_dns '2001:db8::53'\n\
             \tlist pppd_options 'kdebug 1'\n\toption device '/dev/ttyUSB0'\n\
@@ -263,6 +279,10 @@ mod tests {
         assert_eq!(back.uplink.fallback_dns, c.uplink.fallback_dns);
         assert_eq!(back.uplink.pppd_options, ["kdebug", "1"]);
         assert_eq!(back.uplink.keepalive, c.uplink.keepalive);
+        assert_eq!(back.uplink.pppname.as_deref(), Some("wwan0"));
+        assert!(back.uplink.authfail && !back.uplink.keepalive_adaptive);
+        assert_eq!(back.uplink.delay, Duration::from_secs(10));
+        assert_eq!(back.uplink.connect, c.uplink.connect);
         assert_eq!(back.keyfs.mode, KeyfsMode::Unattended);
         assert_eq!(back.signer.max_validity, Duration::from_secs(7 * 86_400));
         assert_eq!(back.authsrv.speaksfor, ["cpu glenda"]);

@@ -46,10 +46,8 @@ impl Resolver {
         if let Ok(a) = hostport.parse::<SocketAddr>() {
             return Ok(a);
         }
-        let bad =
-            |why: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("{hostport}: {why}"));
-        let (host, port) = hostport.rsplit_once(':').ok_or_else(|| bad("no port"))?;
-        let port: u16 = port.parse().map_err(|_| bad("bad port"))?;
+        let (host, port) =
+            split_hostport(hostport).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let ip = self.lookup(host)?;
         Ok(SocketAddr::new(ip, port))
     }
@@ -144,6 +142,31 @@ fn query_id() -> u16 {
 /// Resolve with the system's files.
 pub fn resolve(hostport: &str) -> io::Result<SocketAddr> {
     Resolver::system().resolve(hostport)
+}
+
+/// `host:port` as [`Resolver::resolve`] reads it: the part after the
+/// last ':' a port number.
+pub fn split_hostport(hostport: &str) -> Result<(&str, u16), String> {
+    let (host, port) = hostport
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{hostport}: no port"))?;
+    let port: u16 = port.parse().map_err(|_| format!("{hostport}: bad port"))?;
+    Ok((host, port))
+}
+
+/// Would [`resolve`] take this address, names aside (whether a name has
+/// an address is the network's business, not the configuration's)? An
+/// address literal, or `host:port` with an IP literal or a well-formed
+/// DNS name: the configuration model checks listen addresses with it.
+pub fn check_hostport(hostport: &str) -> Result<(), String> {
+    if hostport.parse::<SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let (host, _) = split_hostport(hostport)?;
+    if host.parse::<IpAddr>().is_ok() {
+        return Ok(());
+    }
+    super::wire::check_name(host).map_err(|e| format!("{host}: {e}"))
 }
 
 /// The `nameserver` addresses (port 53) and `search` (or `domain`) list.

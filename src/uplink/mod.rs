@@ -7,10 +7,13 @@
 //!   and `warden daemon --simulate`.
 //! - `ppp`, `backoff`: pppd's command line and hooks, the one backoff
 //!   policy; the DNS health check is [`crate::dns`].
+//! - `check`: the one validation of the `uplink` section (the config
+//!   model calls it, so `config check` and the daemon agree).
 //! - `supervisor` decides, `status` reports, `status_socket` answers
 //!   `warden status`.
 
 pub mod backoff;
+pub mod check;
 pub mod modem;
 pub mod plant;
 pub mod ports;

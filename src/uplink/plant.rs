@@ -45,11 +45,15 @@ pub trait Plant: Send {
     fn check_dns(&mut self, servers: &[IpAddr]) -> Vec<DnsHealth>;
 }
 
-/// What pppd's exit means to the supervisor.
-pub fn ppp_exit(e: exit::Exit) -> Exit {
+/// What pppd's exit means to the supervisor. An authentication failure
+/// (exit 11 or 19) stops the uplink only with `authfail` on, as ppp.sh
+/// blocks netifd's restart only then; otherwise it is redialed with
+/// backoff like any failure.
+pub fn ppp_exit(e: exit::Exit, authfail: bool) -> Exit {
     let (class, what) = classify(e);
     let why = format!("{what} ({e})");
     match class {
+        Class::Auth if !authfail => Exit::Transient(format!("{why}; authfail is off: redialing")),
         Class::Auth | Class::Permanent => Exit::Permanent(why),
         Class::Transient | Class::Modem | Class::Stopped => Exit::Transient(why),
     }
@@ -174,15 +178,18 @@ pub fn prepare_modem<P: super::modem::driver::Port>(
             Err(e) => return Err(Exit::Transient(e.to_string())),
         }
     }
+    // The configuration was checked when it was read (uplink::check,
+    // with these same functions); what is left here cannot be refused.
     if !u.service.is_empty() && u.service != "auto" {
         let svc =
-            c::Service::parse(&u.service).map_err(|e| Exit::Permanent(format!("service: {e}")))?;
+            c::Service::parse(&u.service).map_err(|e| Exit::Permanent(format!("service {e}")))?;
         m.set_service(svc).map_err(t)?;
     }
-    if u.apn.is_empty() {
-        return Err(Exit::Permanent("no APN configured (uplink apn)".into()));
+    // No APN: the modem's own context 1 is used as it is (comgt's 3g
+    // likewise dials without setting one).
+    if !u.apn.is_empty() {
+        m.set_apn(&u.apn).map_err(t)?;
     }
-    m.set_apn(&u.apn).map_err(t)?;
     let base = ModemStatus {
         manufacturer: id.manufacturer.unwrap_or_default(),
         model: id.model.unwrap_or_default(),
@@ -543,11 +550,27 @@ mod tests {
 
     #[test]
     fn pppd_exits_map_to_retry_or_stop() {
-        assert!(matches!(ppp_exit(exit::Exit::Code(16)), Exit::Transient(_)));
-        assert!(matches!(ppp_exit(exit::Exit::Code(2)), Exit::Permanent(_)));
-        assert!(matches!(ppp_exit(exit::Exit::Code(19)), Exit::Permanent(_)));
         assert!(matches!(
-            ppp_exit(exit::Exit::Signal(9)),
+            ppp_exit(exit::Exit::Code(16), false),
+            Exit::Transient(_)
+        ));
+        assert!(matches!(
+            ppp_exit(exit::Exit::Code(2), false),
+            Exit::Permanent(_)
+        ));
+        // Authentication: stops only with authfail, as ppp.sh.
+        for code in [11, 19] {
+            assert!(matches!(
+                ppp_exit(exit::Exit::Code(code), true),
+                Exit::Permanent(_)
+            ));
+            match ppp_exit(exit::Exit::Code(code), false) {
+                Exit::Transient(why) => assert!(why.contains("authfail"), "{why}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(
+            ppp_exit(exit::Exit::Signal(9), true),
             Exit::Transient(_)
         ));
     }

@@ -40,6 +40,7 @@ pub fn tunables(u: &Uplink) -> Tunables {
         probe_interval: u.probe_interval,
         dns_check: u.dns_check,
         rescan_interval: u.rescan_interval,
+        start_delay: u.delay,
         ..Tunables::default()
     }
 }
@@ -53,7 +54,7 @@ fn sim_plant(cfg: &Config, sock: &Path) -> io::Result<Box<dyn Plant>> {
 fn sim_plant(_: &Config, _: &Path) -> io::Result<Box<dyn Plant>> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
-        "this warden was built without the simulator (cargo feature 'sim')",
+        super::check::NO_SIMULATOR,
     ))
 }
 
@@ -101,6 +102,7 @@ impl Service for UplinkService {
             inputs: VecDeque::from([Input::Start]),
             shared,
             who,
+            authfail: cfg.uplink.authfail,
         };
         lp.run(&ctx, &listener)
     }
@@ -115,6 +117,8 @@ struct Loop {
     shared: Shared,
     /// The interface and run directory the answers name.
     who: (String, PathBuf),
+    /// An authentication failure stops the uplink (ppp.sh's `authfail`).
+    authfail: bool,
 }
 
 fn pollfd(fd: RawFd) -> libc::pollfd {
@@ -262,7 +266,8 @@ impl Loop {
         if let Some(e) = exited {
             self.pppd = None;
             log::info!("uplink: pppd exited: {}", classify(e).1);
-            self.inputs.push_back(Input::PppExited(ppp_exit(e)));
+            self.inputs
+                .push_back(Input::PppExited(ppp_exit(e, self.authfail)));
         }
     }
 
@@ -328,12 +333,13 @@ mod tests {
     fn tunables_follow_the_uplink_options() {
         let (cfg, w) = crate::config::parse(
             Path::new("/etc/config/warden"),
-            "config uplink\n option reset_after 7\n option rescan_interval 15\n",
+            "config uplink\n option reset_after 7\n option rescan_interval 15\n option delay 10\n",
         )
         .unwrap();
         assert!(w.is_empty(), "{w:?}");
         let t = tunables(&cfg.uplink);
         assert_eq!(t.reset_after, 7);
+        assert_eq!(t.start_delay, Duration::from_secs(10));
         assert_eq!(t.rescan_interval, Duration::from_secs(15));
         let t = tunables(&Uplink::default());
         assert_eq!(t.rescan_interval, Duration::from_secs(60));

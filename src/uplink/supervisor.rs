@@ -209,6 +209,9 @@ pub struct Tunables {
     pub rescan_interval: Duration,
     /// After a modem reset, wait this long before looking for it again.
     pub reset_settle: Duration,
+    /// Wait this long after the first start before touching the modem
+    /// (comgt's `delay`: a modem that needs time after power-up).
+    pub start_delay: Duration,
 }
 
 impl Default for Tunables {
@@ -221,6 +224,7 @@ impl Default for Tunables {
             hangup_timeout: Duration::from_secs(10),
             rescan_interval: Duration::from_secs(60),
             reset_settle: Duration::from_secs(10),
+            start_delay: Duration::ZERO,
         }
     }
 }
@@ -239,6 +243,10 @@ enum After {
 
 #[derive(Debug, Clone, PartialEq)]
 enum State {
+    /// The start's `delay`, before the modem is touched.
+    Waiting {
+        until: Instant,
+    },
     Scanning,
     NoDevice {
         rescan: Instant,
@@ -274,6 +282,7 @@ enum State {
 impl State {
     fn name(&self) -> &'static str {
         match self {
+            State::Waiting { .. } => "waiting",
             State::Scanning => "scanning",
             State::NoDevice { .. } => "no-device",
             State::Switching => "switching",
@@ -323,6 +332,9 @@ pub struct Supervisor {
     /// Why no modem was found, as last logged: while waiting, a rescan
     /// that finds nothing for the same reason logs nothing.
     waiting: Option<String>,
+    /// The start's delay has been served (it is waited once, at the first
+    /// start, as comgt's 3g.sh sleeps it once per setup).
+    delayed: bool,
     status: Status,
 }
 
@@ -335,6 +347,7 @@ impl Supervisor {
             failures: 0,
             was_up: false,
             waiting: None,
+            delayed: false,
             status: Status {
                 state: "stopped",
                 ..Status::default()
@@ -351,6 +364,7 @@ impl Supervisor {
     pub fn poll_at(&self) -> Option<Instant> {
         match &self.state {
             State::NoDevice { rescan } => Some(*rescan),
+            State::Waiting { until } => Some(*until),
             State::Dialing { deadline, .. } | State::Hangup { deadline, .. } => Some(*deadline),
             State::Backoff { until } => Some(*until),
             State::Up {
@@ -400,7 +414,22 @@ impl Supervisor {
                 }
                 self.set(State::Shutdown);
             }
+            (State::Stopped, I::Start) if !self.delayed && !self.tun.start_delay.is_zero() => {
+                self.delayed = true;
+                let why = format!(
+                    "waiting {}s before touching the modem (delay)",
+                    (self.tun.start_delay.as_millis() + 500) / 1000
+                );
+                self.log(out, log::Level::Info, why.clone());
+                self.status.last_reason = Some(why);
+                self.set(State::Waiting {
+                    until: now + self.tun.start_delay,
+                });
+            }
+            (State::Waiting { until }, I::Tick) if now >= until => self.scan(out),
+            (State::Waiting { .. }, I::Reconnect(_)) => self.scan(out),
             (State::Stopped | State::NoDevice { .. }, I::Start | I::DeviceAdded) => {
+                self.delayed = true;
                 self.forget_failures();
                 self.scan(out)
             }
@@ -925,6 +954,46 @@ mod tests {
             ]
         );
         assert_eq!(r.s.status().reconnects, 0);
+    }
+
+    /// comgt's `delay`: the first start waits before the modem is
+    /// touched; a restart after a stop does not wait again.
+    #[test]
+    fn the_start_delay_is_waited_once() {
+        let mut r = Run::new(Tunables {
+            start_delay: Duration::from_secs(10),
+            ..Tunables::default()
+        });
+        assert!(r.at(0, Input::Start).is_empty());
+        assert_eq!(r.s.status().state, "waiting");
+        assert_eq!(r.s.poll_at(), Some(r.t0 + Duration::from_secs(10)));
+        assert!(r.at(5, Input::Tick).is_empty());
+        assert!(r.at(5, Input::DeviceAdded).is_empty());
+        assert_eq!(r.at(10, Input::Tick), [Action::Scan]);
+        // A permanent stop, then an admin's restart: no second wait.
+        r.at(10, Input::Scanned(Device::InModemMode));
+        r.at(10, Input::Ports(Ok(ports())));
+        r.at(
+            10,
+            Input::Prepared(Err(Exit::Permanent("SIM PUK required".into()))),
+        );
+        assert_eq!(r.s.status().state, "stopped");
+        assert_eq!(r.at(20, Input::Reconnect("asked".into())), [Action::Scan]);
+        // An admin's reconnect ends the wait too.
+        let mut r = Run::new(Tunables {
+            start_delay: Duration::from_secs(10),
+            ..Tunables::default()
+        });
+        r.at(0, Input::Start);
+        assert_eq!(r.at(1, Input::Reconnect("now".into())), [Action::Scan]);
+        // Shutdown while waiting.
+        let mut r = Run::new(Tunables {
+            start_delay: Duration::from_secs(10),
+            ..Tunables::default()
+        });
+        r.at(0, Input::Start);
+        assert!(r.at(1, Input::Shutdown).is_empty());
+        assert_eq!(r.s.status().state, "shutdown");
     }
 
     #[test]

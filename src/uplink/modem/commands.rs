@@ -225,13 +225,27 @@ pub enum Service {
 }
 
 impl Service {
-    /// comgt's names; anything else (and empty) is automatic, as in 3g.sh.
-    pub fn parse(s: &str) -> Result<Service, ParseError> {
+    /// The `service` option, by comgt's names (empty is automatic). 3g.sh
+    /// takes anything else as automatic, except `cdma` and `evdo`, which
+    /// dial a CDMA modem with its own chat script; warden drives GSM/UMTS
+    /// modems only, so it refuses both (and other names) with a reason
+    /// instead of guessing. The configuration model calls this (through
+    /// `uplink::check`), so `warden config check` and the daemon refuse the
+    /// same values with the same words.
+    pub fn parse(s: &str) -> Result<Service, String> {
         match s {
             "" | "auto" => Ok(Service::Auto),
             "umts_only" => Ok(Service::UmtsOnly),
             "gprs_only" => Ok(Service::GprsOnly),
-            other => Err(bad("service (auto, umts_only or gprs_only)", other)),
+            "cdma" | "evdo" => Err(format!(
+                "'{s}' is comgt's CDMA/EV-DO mode, which warden does not support: it \
+                 drives GSM/UMTS modems (auto, umts_only or gprs_only); use proto 3g for a \
+                 CDMA modem"
+            )),
+            other => Err(format!(
+                "'{}': expected auto, umts_only or gprs_only (comgt's names)",
+                other.escape_debug()
+            )),
         }
     }
 
@@ -647,6 +661,10 @@ mod tests {
             "AT^SYSCFG=2,2,3FFFFFFF,2,4"
         );
         assert!(Service::parse("lte_only").is_err());
+        for cdma in ["cdma", "evdo"] {
+            let e = Service::parse(cdma).unwrap_err();
+            assert!(e.contains("CDMA/EV-DO") && e.contains("not support"), "{e}");
+        }
     }
 
     #[test]

@@ -1,14 +1,22 @@
 //! pppd's command line, built the way OpenWRT's `ppp` and comgt `3g`
-//! protocol handlers build it (ppp.sh `ppp_generic_setup`, 3g.sh), with three
-//! deliberate differences, each for a reason:
+//! protocol handlers build it (ppp.sh `ppp_generic_setup`, 3g.sh): `ipparam`,
+//! `ifname` (`pppname`, default `3g-<interface>` as proto 3g names it), the
+//! `unnumbered` address as `<localip>:`, LCP echo from `keepalive` (ppp.sh's
+//! default "5 1") with `lcp-echo-adaptive` unless `keepalive_adaptive` is
+//! off, `connect`/`disconnect` programs, `mtu`/`mru`, then 3g.sh's serial
+//! options and `pppd_options` last. Three deliberate differences, each for
+//! a reason:
 //!
 //! - no `persist`, and `maxfail 1`: pppd exits whenever the link ends, so
-//!   warden (not pppd) decides when to redial and with what backoff;
+//!   warden (not pppd) decides when to redial and with what backoff
+//!   (ppp.sh's `persist`, `maxfail` and `holdoff` are answered by warden's
+//!   supervisor, see `config/model.rs`);
 //! - the password goes into a 0600 options file read with `file`, never onto
 //!   the command line where every user can read it in /proc;
 //! - the dial chat is inline (`AT&F`, `ATE1`, `AT+CGDCONT=1,"IP","<apn>"`,
 //!   `ATD<dialnumber>`, expect `CONNECT`) and really dials the configured
-//!   number; the stock 3g.chat always dials `*99***1#`.
+//!   number; the stock 3g.chat always dials `*99***1#`. A `connect`
+//!   program replaces it, as in ppp.sh.
 //!
 //! The ip-up/ip-down scripts are warden's wrappers; pppd gives scripts an
 //! empty environment, so the hook socket and warden's path travel with
@@ -70,7 +78,17 @@ pub struct PppdConfig {
     pub username: String,
     pub password: Zeroizing<String>,
     pub keepalive: Option<Keepalive>,
+    /// `lcp-echo-adaptive` with the keepalive (ppp.sh's default).
+    pub keepalive_adaptive: bool,
     pub mtu: Option<u32>,
+    /// pppd's interface name; None: `3g-<interface>`.
+    pub pppname: Option<String>,
+    /// The local address to ask for (`<localip>:`).
+    pub localip: Option<std::net::Ipv4Addr>,
+    /// pppd's `connect` program instead of warden's chat.
+    pub connect: Option<PathBuf>,
+    /// pppd's `disconnect` program.
+    pub disconnect: Option<PathBuf>,
     /// Let pppd add the default route (a plain host); on OpenWRT netifd adds
     /// it from the ip-up hook, so this is off there.
     pub defaultroute: bool,
@@ -116,7 +134,12 @@ impl PppdConfig {
             username: String::new(),
             password: Zeroizing::new(String::new()),
             keepalive: None,
+            keepalive_adaptive: true,
             mtu: None,
+            pppname: None,
+            localip: None,
+            connect: None,
+            disconnect: None,
             defaultroute: false,
             peerdns: true,
             pppd_options: Vec::new(),
@@ -147,7 +170,12 @@ impl PppdConfig {
         c.username = u.username.clone();
         c.password = Zeroizing::new(u.password.expose().to_string());
         c.keepalive = u.keepalive.map(|k| k.0);
+        c.keepalive_adaptive = u.keepalive_adaptive;
         c.mtu = u.mtu;
+        c.pppname = u.pppname.clone();
+        c.localip = u.localip;
+        c.connect = u.connect.clone();
+        c.disconnect = u.disconnect.clone();
         c.defaultroute = u.defaultroute;
         c.peerdns = u.peerdns;
         c.pppd_options = u.pppd_options.clone();
@@ -191,22 +219,18 @@ impl fmt::Display for ArgError {
 
 impl std::error::Error for ArgError {}
 
-/// An APN: letters, digits, '.', '-' and '_' (3GPP TS 23.003 labels), at
-/// most 100 bytes; empty means "leave the modem's context alone".
+/// An APN: empty means "leave the modem's context alone" (as comgt's 3g
+/// treats an unset apn); otherwise what the modem is sent
+/// (`modem::commands::cgdcont_command`'s rule: 1 to 100 letters, digits,
+/// '.', '-' and '_', 3GPP TS 23.003 labels), so the configuration refuses
+/// exactly what setting up the modem would.
 pub fn check_apn(apn: &str) -> Result<(), ArgError> {
-    if apn.len() > 100 {
-        return Err(ArgError(format!("apn is {} bytes, at most 100", apn.len())));
+    if apn.is_empty() {
+        return Ok(());
     }
-    match apn
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
-    {
-        Some(c) => Err(ArgError(format!(
-            "apn '{apn}': character '{}' not allowed",
-            c.escape_debug()
-        ))),
-        None => Ok(()),
-    }
+    crate::uplink::modem::commands::cgdcont_command(1, apn)
+        .map(|_| ())
+        .map_err(|e| ArgError(e.to_string()))
 }
 
 /// A dial string: digits, `*`, `#`, `+`, `,` and `p`/`w` pauses.
@@ -227,7 +251,86 @@ pub fn check_dialnumber(d: &str) -> Result<(), ArgError> {
     }
 }
 
-fn check_text(what: &str, s: &str) -> Result<(), ArgError> {
+/// netifd's logical interface name, as pppd's `ipparam` and in the device
+/// name `3g-<interface>` (at most 15 bytes, the kernel's limit).
+pub fn check_interface(i: &str) -> Result<(), ArgError> {
+    if i.is_empty()
+        || i.len() > 12
+        || !i
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(ArgError(format!(
+            "interface '{}': expected 1 to 12 letters, digits, '-' or '_'",
+            i.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// pppd's interface name (`ifname`, ppp.sh's `pppname`): what the kernel
+/// takes as a network device name, at most 15 bytes (IFNAMSIZ - 1), of
+/// letters, digits, '-', '_' and '.', and not '.' or '..'.
+pub fn check_pppname(n: &str) -> Result<(), ArgError> {
+    if n.is_empty()
+        || n.len() > 15
+        || n == "."
+        || n == ".."
+        || !n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(ArgError(format!(
+            "pppname '{}': expected 1 to 15 letters, digits, '-', '_' or '.' (a network device name)",
+            n.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// A program for pppd's `connect` or `disconnect` (ppp.sh's options of
+/// those names, `file`s): an absolute path without control characters,
+/// run by pppd through sh, quoted.
+pub fn check_script(what: &str, p: &std::path::Path) -> Result<(), ArgError> {
+    let s = p.to_string_lossy();
+    if !s.starts_with('/') || s.chars().any(|c| c.is_control()) {
+        return Err(ArgError(format!(
+            "{what} '{}': expected an absolute path to a program",
+            s.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// The local address pppd asks for: a unicast IPv4 address.
+pub fn check_localip(a: std::net::Ipv4Addr) -> Result<(), ArgError> {
+    if a.is_unspecified() || a.is_broadcast() || a.is_multicast() {
+        return Err(ArgError(format!(
+            "localip {a}: expected a unicast IPv4 address"
+        )));
+    }
+    Ok(())
+}
+
+/// pppd's `mtu`/`mru` limits (MINMRU and MAXMRU in pppd's lcp.h): pppd
+/// exits with "bad options" outside them.
+pub const MTU: std::ops::RangeInclusive<u32> = 128..=16384;
+
+pub fn check_mtu(m: u32) -> Result<(), ArgError> {
+    if MTU.contains(&m) {
+        Ok(())
+    } else {
+        Err(ArgError(format!(
+            "mtu {m}: pppd takes {} to {}",
+            MTU.start(),
+            MTU.end()
+        )))
+    }
+}
+
+/// No control characters (a newline would end the value in pppd's
+/// options file and start another option).
+pub fn check_text(what: &str, s: &str) -> Result<(), ArgError> {
     if s.chars().any(|c| c.is_control()) {
         return Err(ArgError(format!("{what} contains a control character")));
     }
@@ -302,17 +405,9 @@ pub fn build(cfg: &PppdConfig) -> Result<PppdCommand, ArgError> {
     check_dialnumber(&cfg.dialnumber)?;
     check_text("username", &cfg.username)?;
     check_text("password", &cfg.password)?;
-    if cfg.interface.is_empty()
-        || cfg.interface.len() > 12
-        || !cfg
-            .interface
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(ArgError(format!(
-            "interface '{}': expected 1 to 12 letters, digits, '-' or '_'",
-            cfg.interface
-        )));
+    check_interface(&cfg.interface)?;
+    if let Some(m) = cfg.mtu {
+        check_mtu(m)?;
     }
     let dev = cfg.device.to_string_lossy().into_owned();
     if dev.is_empty() {
@@ -321,8 +416,16 @@ pub fn build(cfg: &PppdConfig) -> Result<PppdCommand, ArgError> {
     let mut a: Vec<String> = Vec::new();
     let mut push = |words: &[&str]| a.extend(words.iter().map(|w| w.to_string()));
     push(&["nodetach", "ipparam", &cfg.interface]);
-    let ifname = format!("3g-{}", cfg.interface);
+    let ifname = cfg
+        .pppname
+        .clone()
+        .unwrap_or_else(|| format!("3g-{}", cfg.interface));
+    check_pppname(&ifname)?;
     push(&["ifname", &ifname]);
+    if let Some(ip) = cfg.localip {
+        check_localip(ip)?;
+        push(&[&format!("{ip}:")]);
+    }
     if let Some(k) = cfg.keepalive {
         push(&[
             "lcp-echo-interval",
@@ -330,6 +433,9 @@ pub fn build(cfg: &PppdConfig) -> Result<PppdCommand, ArgError> {
             "lcp-echo-failure",
             &k.failures.to_string(),
         ]);
+        if cfg.keepalive_adaptive {
+            push(&["lcp-echo-adaptive"]);
+        }
     }
     push(&[if cfg.defaultroute {
         "defaultroute"
@@ -352,7 +458,17 @@ pub fn build(cfg: &PppdConfig) -> Result<PppdCommand, ArgError> {
         push(&["file", &p]);
         secrets = Some((cfg.secrets_file.clone(), body));
     }
-    push(&["connect", &connect_command(cfg)]);
+    match &cfg.connect {
+        Some(p) => {
+            check_script("connect", p)?;
+            push(&["connect", &sh_quote(&p.to_string_lossy())]);
+        }
+        None => push(&["connect", &connect_command(cfg)]),
+    }
+    if let Some(p) = &cfg.disconnect {
+        check_script("disconnect", p)?;
+        push(&["disconnect", &sh_quote(&p.to_string_lossy())]);
+    }
     let up = cfg.ip_up.to_string_lossy().into_owned();
     let down = cfg.ip_down.to_string_lossy().into_owned();
     push(&["ip-up-script", &up, "ip-down-script", &down]);
@@ -401,6 +517,7 @@ mod tests {
     fn openwrt_shaped_command_line() {
         let mut c = cfg();
         c.keepalive = Keepalive::parse("5 10").unwrap();
+        c.keepalive_adaptive = false;
         c.mtu = Some(1400);
         c.username = "web".into();
         c.password = Zeroizing::new("s3\"cr\\et".into());
@@ -508,7 +625,7 @@ mod tests {
     fn bad_values_are_refused_with_reasons() {
         let mut c = cfg();
         c.apn = "x\"; reboot; \"".into();
-        assert!(build(&c).unwrap_err().0.contains("apn"));
+        assert!(build(&c).unwrap_err().0.contains("APN"));
         let mut c = cfg();
         c.dialnumber = "*99#; reboot".into();
         assert!(build(&c).unwrap_err().0.contains("dialnumber"));
@@ -545,6 +662,98 @@ mod tests {
             "WARDEN=/bin/w"
         ]));
         assert!(has(&["115200", "/dev/ttyUSB1", "debug"]));
+    }
+
+    /// The ppp.sh options warden passes on: pppname, unnumbered's local
+    /// address, adaptive LCP echo, connect/disconnect programs.
+    #[test]
+    fn ppp_sh_options() {
+        let mut c = cfg();
+        c.keepalive = Keepalive::parse("5 1").unwrap();
+        c.pppname = Some("wwan0".into());
+        c.localip = Some([192, 0, 2, 1].into());
+        c.connect = Some("/etc/ppp/my chat".into());
+        c.disconnect = Some("/etc/ppp/hangup".into());
+        let cmd = build(&c).unwrap();
+        let has = |w: &[&str]| cmd.args.windows(w.len()).any(|x| x == w);
+        assert!(has(&["ipparam", "wan", "ifname", "wwan0", "192.0.2.1:"]));
+        assert!(has(&[
+            "lcp-echo-interval",
+            "1",
+            "lcp-echo-failure",
+            "5",
+            "lcp-echo-adaptive",
+            "nodefaultroute"
+        ]));
+        assert!(has(&[
+            "connect",
+            "'/etc/ppp/my chat'",
+            "disconnect",
+            "'/etc/ppp/hangup'",
+            "ip-up-script"
+        ]));
+        assert!(!cmd.args.iter().any(|a| a.contains("ATD")));
+        // No keepalive: no echo, and no adaptive either.
+        c.keepalive = None;
+        let cmd = build(&c).unwrap();
+        assert!(!cmd.args.iter().any(|a| a.starts_with("lcp-echo")));
+        // Refused: a device name the kernel would not take, a relative
+        // program, a local address pppd cannot ask for.
+        for bad in [
+            |c: &mut PppdConfig| c.pppname = Some("a b".into()),
+            |c: &mut PppdConfig| c.pppname = Some("0123456789abcdef".into()),
+            |c: &mut PppdConfig| c.connect = Some("chat -f x".into()),
+            |c: &mut PppdConfig| c.disconnect = Some("x\ny".into()),
+            |c: &mut PppdConfig| c.localip = Some([255, 255, 255, 255].into()),
+        ] {
+            let mut c = cfg();
+            bad(&mut c);
+            assert!(build(&c).is_err(), "{:?}", c.pppname);
+        }
+    }
+
+    #[test]
+    fn the_uplink_defaults_are_ppp_sh_defaults() {
+        // keepalive unset: ppp.sh's "5 1", adaptive.
+        let (cfg, _) = crate::config::parse(std::path::Path::new("w"), "config uplink\n").unwrap();
+        let c = PppdConfig::from_config(&cfg.uplink, "/r".as_ref(), "/dev/ttyUSB0", "/w");
+        let cmd = build(&c).unwrap();
+        assert!(cmd.args.windows(5).any(|w| w
+            == [
+                "lcp-echo-interval",
+                "1",
+                "lcp-echo-failure",
+                "5",
+                "lcp-echo-adaptive"
+            ]));
+        assert!(cmd.args.windows(2).any(|w| w == ["ifname", "3g-wan"]));
+        // keepalive 0: none; keepalive_adaptive 0: plain echo.
+        let (cfg, _) = crate::config::parse(
+            std::path::Path::new("w"),
+            "config uplink\n option keepalive 0\n",
+        )
+        .unwrap();
+        let c = PppdConfig::from_config(&cfg.uplink, "/r".as_ref(), "/dev/ttyUSB0", "/w");
+        assert!(!build(&c)
+            .unwrap()
+            .args
+            .iter()
+            .any(|a| a.starts_with("lcp-echo")));
+        let (cfg, _) = crate::config::parse(
+            std::path::Path::new("w"),
+            "config uplink\n option keepalive '3 7'\n option keepalive_adaptive 0\n",
+        )
+        .unwrap();
+        let c = PppdConfig::from_config(&cfg.uplink, "/r".as_ref(), "/dev/ttyUSB0", "/w");
+        let cmd = build(&c).unwrap();
+        assert!(cmd.args.windows(5).any(|w| w
+            == [
+                "lcp-echo-interval",
+                "7",
+                "lcp-echo-failure",
+                "3",
+                "nodefaultroute"
+            ]));
     }
 
     #[test]
