@@ -11,6 +11,7 @@
 //!   `warden status`.
 
 pub mod backoff;
+pub mod ladder;
 pub mod modem;
 pub mod plant;
 pub mod ports;

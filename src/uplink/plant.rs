@@ -8,6 +8,7 @@
 //! (`uplink/service.rs`) only sees the [`Plant`] trait.
 
 use super::backoff::Rng;
+use super::ladder::Rung;
 use super::modem::pin::{self, Pin, PinError, PinStore, Policy};
 use super::modem::{commands as c, Modem};
 use super::ppp::args;
@@ -39,7 +40,9 @@ pub trait Plant: Send {
     fn prepare(&mut self, at: &Path) -> Result<ModemStatus, Exit>;
     /// Registration, operator and signal now.
     fn refresh(&mut self, at: &Path) -> Option<ModemStatus>;
-    fn reset(&mut self, at: Option<&Path>) -> Result<(), PlantError>;
+    /// Climb one rung of the recovery ladder (`ladder.rs`); `at`: the AT
+    /// port last used, which also names the modem's USB device.
+    fn reset(&mut self, rung: Rung, at: Option<&Path>) -> Result<(), PlantError>;
     fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit>;
     /// One verdict per server, within the probe timeout.
     fn check_dns(&mut self, servers: &[IpAddr]) -> Vec<DnsHealth>;
@@ -404,8 +407,12 @@ impl Plant for RealPlant {
         Some(modem_status(&mut m, ModemStatus::default()))
     }
 
-    fn reset(&mut self, at: Option<&Path>) -> Result<(), PlantError> {
-        reset_modem(at)
+    fn reset(&mut self, rung: Rung, at: Option<&Path>) -> Result<(), PlantError> {
+        match rung {
+            Rung::Redial => Ok(()),
+            Rung::Cfun => reset_modem(at),
+            _ => Err(PlantError::new(Cause::Config, format!("{rung}: not yet"))),
+        }
     }
 
     fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit> {

@@ -17,6 +17,7 @@
 use crate::config::Config;
 use crate::dns::wire::{self, Rcode};
 use crate::sys::poll;
+use crate::uplink::ladder::Rung;
 use crate::uplink::modem::Modem;
 use crate::uplink::plant::{self, Plant, PppChild};
 use crate::uplink::ppp::exit::Exit as PppExit;
@@ -121,8 +122,11 @@ impl Plant for SimWorld {
         Some(plant::modem_status(&mut m, ModemStatus::default()))
     }
 
-    fn reset(&mut self, at: Option<&Path>) -> Result<(), PlantError> {
-        plant::reset_modem(at)
+    fn reset(&mut self, rung: Rung, at: Option<&Path>) -> Result<(), PlantError> {
+        match rung {
+            Rung::Redial => Ok(()),
+            _ => plant::reset_modem(at),
+        }
     }
 
     fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit> {
