@@ -16,6 +16,7 @@ pub mod modem;
 pub mod plant;
 pub mod ports;
 pub mod ppp;
+pub mod recover;
 pub mod service;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
