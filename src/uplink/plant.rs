@@ -376,6 +376,14 @@ pub fn switch_bus(usb: &mut dyn Usb, table: &Table, timeout: Duration) -> Result
 
 /// The modem's reset (AT+CFUN=1,1) on its AT port.
 pub fn reset_modem(at: Option<&Path>) -> Result<(), PlantError> {
+    reset_modem_within(at, super::modem::Timeouts::default())
+}
+
+/// [`reset_modem`] with these command deadlines.
+pub fn reset_modem_within(
+    at: Option<&Path>,
+    timeouts: super::modem::Timeouts,
+) -> Result<(), PlantError> {
     use super::modem::driver::ModemError;
     let at = at.ok_or_else(|| PlantError::other("no AT port known"))?;
     let cause = |e: &ModemError| match e {
@@ -384,7 +392,9 @@ pub fn reset_modem(at: Option<&Path>) -> Result<(), PlantError> {
         ModemError::Timeout(_) => Cause::Timeout,
         _ => Cause::Other,
     };
-    let mut m = Modem::open(at).map_err(|e| PlantError::new(cause(&e), e.to_string()))?;
+    let mut m = Modem::open(at)
+        .map_err(|e| PlantError::new(cause(&e), e.to_string()))?
+        .with_timeouts(timeouts);
     m.reset()
         .map_err(|e| PlantError::new(cause(&e), e.to_string()))
 }
