@@ -7,8 +7,9 @@
 //!   and `warden daemon --simulate`.
 //! - `ppp`, `backoff`: pppd's command line and hooks, the one backoff
 //!   policy; the DNS health check is [`crate::dns`].
-//! - `supervisor` decides, `status` reports, `status_socket` answers
-//!   `warden status`.
+//! - `supervisor` decides (the recovery ladder's rungs: `ladder`, whose
+//!   I/O is `recover` and the plant), `status` reports, `status_socket`
+//!   answers `warden status`.
 
 pub mod backoff;
 pub mod ladder;
