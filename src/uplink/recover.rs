@@ -153,7 +153,9 @@ pub fn port_power(
     .flatten()
     .find(|p| p.is_file());
     let (file, off_v, on_v) = match disable {
-        Some(p) => (p, "1", "0"),
+        // The port's own path: the device's directory (and its `port`
+        // link) is gone once the port is off.
+        Some(p) => (std::fs::canonicalize(&p).unwrap_or(p), "1", "0"),
         None if dir.join("authorized").is_file() => (dir.join("authorized"), "0", "1"),
         None => {
             return Err(PlantError::new(

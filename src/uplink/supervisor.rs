@@ -414,8 +414,18 @@ impl Supervisor {
                 }
                 self.set(State::Shutdown);
             }
-            (State::Stopped | State::NoDevice { .. }, I::Start | I::DeviceAdded) => {
+            (State::Stopped | State::NoDevice { .. }, I::Start) => {
                 self.forget_failures();
+                self.scan(out)
+            }
+            // A device plugged in starts a fresh backoff, but the ladder
+            // keeps its place: a USB reset or a power cycle re-enumerates
+            // the modem, and if it is still wedged the next rung must
+            // follow, not cfun again.
+            (State::Stopped | State::NoDevice { .. }, I::DeviceAdded) => {
+                self.retry.reset();
+                self.failures = 0;
+                self.status.consecutive_failures = 0;
                 self.scan(out)
             }
             (State::Stopped, I::Reconnect(why)) => {
@@ -794,8 +804,8 @@ impl Supervisor {
         self.status.consecutive_failures = 0;
     }
 
-    /// Start over: no failures, no backoff (a start, a device plugged in,
-    /// an admin's restart).
+    /// Start over: no failures, no backoff, the ladder at the bottom (a
+    /// start, an admin's restart).
     fn forget_failures(&mut self) {
         self.retry.reset();
         self.ladder.recovered();
@@ -1269,6 +1279,48 @@ mod tests {
         assert_eq!(r.at(t, Input::Tick), [Action::Scan]);
         let (a, t) = fail_until_reset(&mut r, t);
         assert!(t >= 120, "cfun again at {t}s");
+        assert_eq!(
+            a,
+            [Action::Reset {
+                rung: Rung::Cfun,
+                at: Some(ports().at)
+            }]
+        );
+    }
+
+    /// A USB reset or a power cycle makes the modem vanish and come back
+    /// (hotplug remove, add): the ladder keeps its place, so a modem still
+    /// wedged gets the next rung, not cfun again.
+    #[test]
+    fn re_enumeration_after_a_rung_keeps_the_ladders_place() {
+        let mut tun = reset_after(1);
+        tun.ladder.escalate_after = 1;
+        tun.ladder.min_interval = [Duration::ZERO; 5];
+        let mut r = Run::new(tun);
+        r.at(0, Input::Start);
+        let (a, t) = fail_until_reset(&mut r, 0);
+        assert_eq!(a, reset(Rung::Cfun));
+        r.at(t, Input::ResetDone(Ok(())));
+        let (a, t) = fail_until_reset(&mut r, t + 10);
+        assert_eq!(a, reset(Rung::UsbReset));
+        r.at(t, Input::ResetDone(Ok(())));
+        r.at(t + 1, Input::DeviceRemoved);
+        assert_eq!(r.at(t + 2, Input::DeviceAdded), [Action::Scan]);
+        assert_eq!(r.s.status().consecutive_failures, 0);
+        let (a, _) = fail_until_reset(&mut r, t + 2);
+        assert_eq!(a, reset(Rung::PortPower));
+        // An admin's restart after a stop starts the ladder over.
+        r.at(t + 3, Input::ResetDone(Ok(())));
+        r.at(t + 20, Input::Tick);
+        r.at(t + 20, Input::Scanned(Device::InModemMode));
+        r.at(t + 20, Input::Ports(Ok(ports())));
+        r.at(
+            t + 20,
+            Input::Prepared(Err(Exit::Permanent("SIM PUK required".into()))),
+        );
+        assert_eq!(r.s.status().state, "stopped");
+        r.at(t + 30, Input::Reconnect("admin".into()));
+        let (a, _) = fail_until_reset(&mut r, t + 30);
         assert_eq!(
             a,
             [Action::Reset {
