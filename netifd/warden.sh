@@ -7,8 +7,10 @@
 # username, password, keepalive, pppd_options, mtu), so an interface moves
 # from proto 3g by changing one word, plus warden's own: control_device (the
 # AT port), dns_check, probe_name, probe_interval, fallback_dns (list),
-# backoff ('INITIAL MAX', e.g. '2s 5m') and rescan_interval (how often to
-# look for a missing modem). device may be left out: warden finds the
+# backoff ('INITIAL MAX', e.g. '2s 5m'), rescan_interval (how often to
+# look for a missing modem) and the recovery ladder's reset_after,
+# reset_ladder (rung names, e.g. 'cfun usb_reset port_power gpio') and
+# gpio_power (the board's USB power switch). device may be left out: warden finds the
 # modem's ports itself; device and control_device together are used as
 # they are, without USB discovery (a modem not on USB).
 #
@@ -51,6 +53,9 @@ proto_warden_init_config() {
 	proto_config_add_array "fallback_dns"
 	proto_config_add_string "backoff"
 	proto_config_add_string "rescan_interval"
+	proto_config_add_int "reset_after"
+	proto_config_add_string "reset_ladder"
+	proto_config_add_string "gpio_power"
 }
 
 # A UCI value in single quotes ('it'\''s').
@@ -68,12 +73,12 @@ proto_warden_setup() {
 	local interface="$1"
 	local device apn service pincode dialnumber username password keepalive
 	local pppd_options mtu dns_check probe_name probe_interval fallback_dns backoff
-	local rescan_interval control_device
+	local rescan_interval control_device reset_after reset_ladder gpio_power
 	local dir conf initial max dns opt
 
 	json_get_vars device apn service pincode dialnumber username password keepalive
 	json_get_vars pppd_options mtu dns_check probe_name probe_interval backoff
-	json_get_vars rescan_interval control_device
+	json_get_vars rescan_interval control_device reset_after reset_ladder gpio_power
 	json_get_values fallback_dns fallback_dns
 
 	if [ -n "$backoff" ]; then
@@ -114,6 +119,9 @@ proto_warden_setup() {
 			warden_option backoff_initial "$initial"
 			warden_option backoff_max "$max"
 			warden_option rescan_interval "$rescan_interval"
+			warden_option reset_after "$reset_after"
+			warden_option reset_ladder "$reset_ladder"
+			warden_option gpio_power "$gpio_power"
 			# This instance runs the uplink only.
 			echo "config factotum 'factotum'"
 			warden_option enabled 0

@@ -355,6 +355,9 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
         e("CFG_fallback_dns", "9.9.9.9 149.112.112.112"),
         e("CFG_backoff", "3s 10m"),
         e("CFG_rescan_interval", "20s"),
+        e("CFG_reset_after", "4"),
+        e("CFG_reset_ladder", "redial cfun usb_reset gpio"),
+        e("CFG_gpio_power", "/sys/class/gpio/tp-link:power:usb/value"),
     ];
     let l = s.run(&harness.to_string_lossy(), &[], &env);
     let conf = run.join("wan/warden.conf");
@@ -377,6 +380,9 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
         "array fallback_dns",
         "string backoff",
         "string rescan_interval",
+        "int reset_after",
+        "string reset_ladder",
+        "string gpio_power",
     ] {
         assert!(configs.contains(&opt), "{opt} not declared: {configs:?}");
     }
@@ -437,6 +443,13 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
     assert_eq!(u.backoff_initial, std::time::Duration::from_secs(3));
     assert_eq!(u.backoff_max, std::time::Duration::from_secs(600));
     assert_eq!(u.rescan_interval, std::time::Duration::from_secs(20));
+    assert_eq!(u.reset_after, 4);
+    use warden::uplink::ladder::Rung;
+    assert_eq!(u.reset_ladder, [Rung::Cfun, Rung::UsbReset, Rung::Gpio]);
+    assert_eq!(
+        u.gpio_power.as_deref(),
+        Some(Path::new("/sys/class/gpio/tp-link:power:usb/value"))
+    );
     assert!(u.keepalive.is_some());
 }
 
