@@ -669,6 +669,11 @@ impl Supervisor {
                     }
                     Ok(()) => self.log(out, log::Level::Info, format!("recovery {rung} done")),
                 }
+                // A restarted modem is a fresh one: its redials start over
+                // from the shortest delay (and a first-attach fault such as
+                // placeholder DNS is redialed at once). The rungs' minimum
+                // intervals, not the backoff, keep resets apart.
+                self.retry.reset();
                 // Give the modem time to come back before looking for it.
                 self.set(State::Backoff {
                     until: now + self.tun.reset_settle,
@@ -1328,6 +1333,22 @@ mod tests {
                 at: Some(ports().at)
             }]
         );
+    }
+
+    /// After a rung the backoff starts over: the restarted modem's first
+    /// failure waits the shortest delay.
+    #[test]
+    fn a_rung_starts_the_backoff_over() {
+        let mut r = Run::new(reset_after(4));
+        r.at(0, Input::Start);
+        let (a, t) = fail_until_reset(&mut r, 0);
+        assert_eq!(a, reset(Rung::Cfun));
+        assert_eq!(t, 1 + 2 + 4, "three backoffs of 1, 2, 4 s before the rung");
+        r.at(t, Input::ResetDone(Ok(())));
+        r.at(t + 10, Input::Tick);
+        r.at(t + 10, Input::Scanned(Device::InModemMode));
+        r.at(t + 10, Input::Ports(Err(PlantError::other("no ttyUSB"))));
+        assert_eq!(r.s.poll_at(), Some(r.t0 + Duration::from_secs(t + 11)));
     }
 
     /// A configured port that is not there is the configuration's fault:
