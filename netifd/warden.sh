@@ -10,8 +10,10 @@
 # sourcefilter, delegate, norelease), so an interface moves from proto 3g
 # by changing one word, plus warden's own: control_device (the AT port),
 # dns_check, probe_name, probe_interval, fallback_dns (list), backoff
-# ('INITIAL MAX', e.g. '2s 5m') and rescan_interval (how often to look for
-# a missing modem). device may be left out: warden finds the modem's ports
+# ('INITIAL MAX', e.g. '2s 5m'), rescan_interval (how often to look for
+# a missing modem) and the recovery ladder's reset_after, reset_ladder
+# (rung names, e.g. 'cfun usb_reset port_power gpio') and gpio_power (the
+# board's USB power switch). device may be left out: warden finds the modem's ports
 # itself; device and control_device together are used as they are, without
 # USB discovery (a modem not on USB).
 #
@@ -91,6 +93,9 @@ proto_warden_init_config() {
 	proto_config_add_array "fallback_dns"
 	proto_config_add_string "backoff"
 	proto_config_add_string "rescan_interval"
+	proto_config_add_int "reset_after"
+	proto_config_add_string "reset_ladder"
+	proto_config_add_string "gpio_power"
 }
 
 # The address of SUBNETS (ADDR/MASK ...) that ppp.sh's ppp_select_ipaddr
@@ -133,7 +138,7 @@ proto_warden_setup() {
 	local connect disconnect ipv6 authfail mtu pppname unnumbered reqprefix
 	local persist maxfail holdoff sourcefilter delegate norelease
 	local control_device dns_check probe_name probe_interval fallback_dns backoff
-	local rescan_interval
+	local rescan_interval reset_after reset_ladder gpio_power
 	local dir conf initial max dns opt subnets localip
 
 	json_get_vars device apn service pincode dialnumber delay
@@ -141,7 +146,7 @@ proto_warden_setup() {
 	json_get_vars connect disconnect ipv6 authfail mtu pppname unnumbered reqprefix
 	json_get_vars persist maxfail holdoff sourcefilter delegate norelease
 	json_get_vars control_device dns_check probe_name probe_interval backoff
-	json_get_vars rescan_interval
+	json_get_vars rescan_interval reset_after reset_ladder gpio_power
 	json_get_values fallback_dns fallback_dns
 
 	# As ppp.sh: lend the other interface's address, and come back when it
@@ -213,6 +218,9 @@ proto_warden_setup() {
 			warden_option backoff_initial "$initial"
 			warden_option backoff_max "$max"
 			warden_option rescan_interval "$rescan_interval"
+			warden_option reset_after "$reset_after"
+			warden_option reset_ladder "$reset_ladder"
+			warden_option gpio_power "$gpio_power"
 			# This instance runs the uplink only.
 			echo "config factotum 'factotum'"
 			warden_option enabled 0

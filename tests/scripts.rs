@@ -432,6 +432,9 @@ fn netifd_handler_dump_declares_every_3g_and_ppp_option() {
         ("fallback_dns", 1),
         ("backoff", 3),
         ("rescan_interval", 3),
+        ("reset_after", 5),
+        ("reset_ladder", 3),
+        ("gpio_power", 3),
     ] {
         assert!(
             dump.contains(&format!("[\"{name}\",{ty}]")),
@@ -591,6 +594,9 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
         ("fallback_dns", "9.9.9.9 149.112.112.112"),
         ("backoff", "3s 10m"),
         ("rescan_interval", "20s"),
+        ("reset_after", "4"),
+        ("reset_ladder", "redial cfun usb_reset gpio"),
+        ("gpio_power", "/sys/class/gpio/tp-link:power:usb/value"),
     ];
     let l = s.netifd("setup", &cfg, &[]);
     let conf = run.join("wan/warden.conf");
@@ -646,6 +652,13 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
     assert_eq!(u.backoff_initial, std::time::Duration::from_secs(3));
     assert_eq!(u.backoff_max, std::time::Duration::from_secs(600));
     assert_eq!(u.rescan_interval, std::time::Duration::from_secs(20));
+    assert_eq!(u.reset_after, 4);
+    use warden::uplink::ladder::Rung;
+    assert_eq!(u.reset_ladder, [Rung::Cfun, Rung::UsbReset, Rung::Gpio]);
+    assert_eq!(
+        u.gpio_power.as_deref(),
+        Some(Path::new("/sys/class/gpio/tp-link:power:usb/value"))
+    );
     let k = u.keepalive.unwrap().0;
     assert_eq!((k.failures, k.interval), (5, 10));
     // Unset options keep ppp.sh's defaults: keepalive '5 1', adaptive.

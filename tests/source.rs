@@ -98,6 +98,7 @@ const SANS_IO: &[&str] = &[
     "src/uplink/modem/at/",
     "src/dns/wire.rs",
     "src/uplink/supervisor.rs",
+    "src/uplink/ladder.rs",
     "src/uplink/backoff.rs",
     "src/uplink/ppp/exit.rs",
     "src/auth/proto/",

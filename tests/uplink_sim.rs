@@ -30,6 +30,18 @@ fn start(name: &str, pincode: &str) -> Daemon {
 
 /// A daemon whose run directory is `<tmp>/<run>`.
 fn start_in(name: &str, pincode: &str, run: &str) -> Daemon {
+    start_with(name, pincode, run, &[], &[])
+}
+
+/// A daemon with some lines of the shipped configuration replaced
+/// (`(old, new)`) and these variables in its environment.
+fn start_with(
+    name: &str,
+    pincode: &str,
+    run: &str,
+    replace: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> Daemon {
     let dir = std::env::temp_dir().join(format!("warden-uplink-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -42,6 +54,10 @@ fn start_in(name: &str, pincode: &str, run: &str) -> Daemon {
             &format!("option run_dir '{}'", run.display()),
         )
         .replace("option pincode ''", &format!("option pincode '{pincode}'"));
+    let cfg = replace.iter().fold(cfg, |c, (old, new)| {
+        assert!(c.contains(old), "the shipped configuration has no {old:?}");
+        c.replace(old, new)
+    });
     let path = dir.join("warden");
     std::fs::write(&path, cfg).unwrap();
     let child = Command::new(WARDEN)
@@ -52,6 +68,7 @@ fn start_in(name: &str, pincode: &str, run: &str) -> Daemon {
             "--foreground",
             "--simulate",
         ])
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -70,7 +87,11 @@ fn status(d: &Daemon) -> Option<String> {
 }
 
 fn wait_for(d: &Daemon, what: &str, ok: impl Fn(&str) -> bool) -> String {
-    let end = Instant::now() + Duration::from_secs(60);
+    wait_within(d, what, Duration::from_secs(60), ok)
+}
+
+fn wait_within(d: &Daemon, what: &str, within: Duration, ok: impl Fn(&str) -> bool) -> String {
+    let end = Instant::now() + within;
     let mut last = String::new();
     while Instant::now() < end {
         if let Some(s) = status(d) {
@@ -81,7 +102,10 @@ fn wait_for(d: &Daemon, what: &str, ok: impl Fn(&str) -> bool) -> String {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("no {what} within 60 s; last status: {last}");
+    panic!(
+        "no {what} within {} s; last status: {last}",
+        within.as_secs()
+    );
 }
 
 #[test]
@@ -340,4 +364,78 @@ fn status_without_a_daemon_fails_at_once() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"uplinks\":[]}\n");
     assert!(t.elapsed() < Duration::from_secs(5));
+}
+
+/// A modem wedged so that only `cure` helps, under a quick ladder (the
+/// first rung after one failure, the next after two more): the daemon
+/// climbs to that rung, the link comes up healthy, and status counts each
+/// rung and shows the last with its reason.
+fn wedged_until(name: &str, wedge: &str, cure: &str, counts: &str) {
+    let d = start_with(
+        name,
+        "1234",
+        "run",
+        &[
+            ("option reset_after '5'", "option reset_after '1'"),
+            ("option escalate_after '3'", "option escalate_after '2'"),
+            ("option backoff_initial '2s'", "option backoff_initial '1s'"),
+            (
+                "option power_off_time '2s'",
+                "option power_off_time '100ms'",
+            ),
+        ],
+        &[("WARDEN_SIM_WEDGE", wedge)],
+    );
+    let s = wait_within(
+        &d,
+        "a healthy link after the ladder",
+        Duration::from_secs(240),
+        |s| s.contains("\"state\":\"up\"") && s.contains("\"healthy\":true"),
+    );
+    assert!(s.contains(counts), "{s}");
+    assert!(
+        s.contains(&format!(
+            "\"last_recovery\":{{\"rung\":\"{cure}\",\"reason\":\""
+        )),
+        "{s}"
+    );
+    let out = Command::new(WARDEN)
+        .args(["status", "--run-dir", d.run.to_str().unwrap()])
+        .output_within(common::CHILD_DEADLINE)
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("\nlast_recovery: {cure} ")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_modem_wedged_until_cfun_recovers_on_cfun() {
+    wedged_until(
+        "wedge-cfun",
+        "cfun",
+        "cfun",
+        r#""cfun":1,"usb_reset":0,"port_power":0,"gpio":0}"#,
+    );
+}
+
+#[test]
+fn a_hung_firmware_recovers_on_the_usb_reset() {
+    wedged_until(
+        "wedge-usb",
+        "usb_reset",
+        "usb_reset",
+        r#""cfun":1,"usb_reset":1,"port_power":0,"gpio":0}"#,
+    );
+}
+
+#[test]
+fn a_modem_only_power_cures_recovers_on_port_power() {
+    wedged_until(
+        "wedge-power",
+        "power",
+        "port_power",
+        r#""cfun":1,"usb_reset":1,"port_power":1,"gpio":0}"#,
+    );
 }

@@ -7,6 +7,7 @@
 //! `from_section`, and the same option in `uci/warden`.
 
 use super::{ConfigError, Located, Raw, RawSection, RawValue, Warning};
+use crate::uplink::ladder::{self, Rung};
 use std::cell::Cell;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -145,9 +146,23 @@ pub struct Uplink {
     pub backoff_max: Duration,
     /// A link up this long resets the backoff.
     pub backoff_stable: Duration,
-    /// Reset the modem after this many consecutive failed dials (a link
-    /// that came up and passed its DNS check ends the row).
+    /// Climb the recovery ladder's first rung after this many consecutive
+    /// failures (a link that came up and passed its DNS check ends the
+    /// row; 0: never, only redial).
     pub reset_after: u32,
+    /// The rungs above redial, in climbing order (`reset_ladder`; default
+    /// cfun usb_reset port_power, and gpio when `gpio_power` is set).
+    pub reset_ladder: Vec<Rung>,
+    /// Failures after a rung before the next one.
+    pub escalate_after: u32,
+    /// The least time between two climbs of each rung ([`Rung::ALL`]
+    /// order; the redial entry is unused): `cfun_min_interval`, ...
+    pub min_interval: [Duration; 5],
+    /// The board's USB power switch for the `gpio` rung: a GPIO's `value`
+    /// or an LED's `brightness` file in sysfs.
+    pub gpio_power: Option<PathBuf>,
+    /// How long port_power and gpio keep the power off.
+    pub power_off_time: Duration,
     /// The PPP tty; None: discovered from sysfs by interface class.
     pub device: Option<PathBuf>,
     /// The AT (control, PCUI) tty; None: discovered.
@@ -200,6 +215,11 @@ impl Default for Uplink {
             backoff_max: b.max,
             backoff_stable: b.stable,
             reset_after: 5,
+            reset_ladder: ladder::Policy::default().rungs,
+            escalate_after: ladder::Policy::default().escalate_after,
+            min_interval: ladder::MIN_INTERVALS,
+            gpio_power: None,
+            power_off_time: Duration::from_secs(2),
             device: None,
             control_device: None,
             switch_timeout: Duration::from_secs(20),
@@ -208,6 +228,24 @@ impl Default for Uplink {
         }
     }
 }
+
+/// The values a rung's minimum interval may take: never more often than
+/// every 10 s, at least once a week.
+pub const MIN_INTERVAL: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(10)..=Duration::from_secs(7 * 86_400);
+
+/// The values `power_off_time` may take.
+pub const POWER_OFF_TIME: std::ops::RangeInclusive<Duration> =
+    Duration::from_millis(100)..=Duration::from_secs(60);
+
+/// The option naming each rung's minimum interval ([`Rung::ALL`] order).
+pub const MIN_INTERVAL_OPTIONS: [&str; 5] = [
+    "",
+    "cfun_min_interval",
+    "usb_reset_min_interval",
+    "port_power_min_interval",
+    "gpio_min_interval",
+];
 
 /// The values `rescan_interval` may take: a scan reads sysfs, so not more
 /// often than once a second; a modem that appears without a hotplug notice
@@ -579,7 +617,30 @@ impl Main {
 impl Uplink {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         let d = Uplink::default();
+        let gpio_power: Option<PathBuf> = o.get_opt("gpio_power")?;
+        if let Some(p) = &gpio_power {
+            if !p.is_absolute() {
+                return Err(o.error(
+                    o.line_of("gpio_power"),
+                    "gpio_power",
+                    format!(
+                        "expected an absolute path (a GPIO's value or an LED's brightness file), got '{}'",
+                        p.display()
+                    ),
+                ));
+            }
+        }
+        let reset_ladder = Self::ladder(o, gpio_power.is_some())?;
+        let mut min_interval = d.min_interval;
+        for (i, name) in MIN_INTERVAL_OPTIONS.iter().enumerate().skip(1) {
+            min_interval[i] = o.duration_in(name, d.min_interval[i], MIN_INTERVAL)?;
+        }
         let u = Uplink {
+            reset_ladder,
+            escalate_after: o.get("escalate_after", d.escalate_after)?,
+            min_interval,
+            gpio_power,
+            power_off_time: o.duration_in("power_off_time", d.power_off_time, POWER_OFF_TIME)?,
             enabled: o.get("enabled", d.enabled)?,
             simulate: o.get("simulate", d.simulate)?,
             apn: o.get("apn", d.apn)?,
@@ -717,6 +778,60 @@ fn ppp_sh_options(o: &Options<'_>, u: &mut Uplink) -> Result<(), ConfigError> {
         );
     }
     Ok(())
+}
+
+impl Uplink {
+    /// `reset_ladder`: rung names in climbing order (redial, the bottom,
+    /// may be named and is always there); absent or empty: the default,
+    /// with gpio on top when `gpio_power` is set.
+    fn ladder(o: &Options<'_>, gpio: bool) -> Result<Vec<Rung>, ConfigError> {
+        let names: Vec<String> = o.list("reset_ladder")?;
+        let line = o.line_of("reset_ladder");
+        if names.is_empty() {
+            let mut v = ladder::Policy::default().rungs;
+            if gpio {
+                v.push(Rung::Gpio);
+            }
+            return Ok(v);
+        }
+        let mut v = Vec::new();
+        for n in &names {
+            let Some(r) = Rung::parse(n) else {
+                return Err(o.error(
+                    line,
+                    "reset_ladder",
+                    format!(
+                        "unknown rung '{n}' (expected redial, cfun, usb_reset, port_power, gpio)"
+                    ),
+                ));
+            };
+            if r == Rung::Redial {
+                continue;
+            }
+            if v.contains(&r) {
+                return Err(o.error(line, "reset_ladder", format!("rung '{n}' named twice")));
+            }
+            if r == Rung::Gpio && !gpio {
+                return Err(o.error(
+                    line,
+                    "reset_ladder",
+                    "rung 'gpio' needs option gpio_power (the board's USB power switch)",
+                ));
+            }
+            v.push(r);
+        }
+        Ok(v)
+    }
+
+    /// The recovery ladder these options describe.
+    pub fn ladder_policy(&self) -> ladder::Policy {
+        ladder::Policy {
+            rungs: self.reset_ladder.clone(),
+            first_after: self.reset_after,
+            escalate_after: self.escalate_after.max(1),
+            min_interval: self.min_interval,
+        }
+    }
 }
 
 impl Factotum {
@@ -1172,6 +1287,65 @@ mod tests {
             ]
         );
         assert_eq!(Uplink::default().switch_timeout, Duration::from_secs(20));
+    }
+
+    #[test]
+    fn the_recovery_ladder_options() {
+        let u = Uplink::default();
+        assert_eq!(
+            u.reset_ladder,
+            [Rung::Cfun, Rung::UsbReset, Rung::PortPower]
+        );
+        assert_eq!(u.gpio_power, None);
+        // gpio_power set: gpio on top of the default ladder.
+        let (cfg, w) = uci(
+            "config uplink\n option gpio_power '/sys/class/gpio/tp-link:power:usb/value'\n option usb_reset_min_interval 1h\n option escalate_after 2\n",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let p = cfg.uplink.ladder_policy();
+        assert_eq!(
+            p.rungs,
+            [Rung::Cfun, Rung::UsbReset, Rung::PortPower, Rung::Gpio]
+        );
+        assert_eq!(p.escalate_after, 2);
+        assert_eq!(
+            p.min_interval[Rung::UsbReset as usize],
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            p.min_interval[Rung::Cfun as usize],
+            Duration::from_secs(120)
+        );
+        // An explicit ladder, in its order; redial alone: only redials.
+        let (cfg, _) =
+            uci("config uplink\n option reset_ladder 'redial usb_reset cfun'\n").unwrap();
+        assert_eq!(cfg.uplink.reset_ladder, [Rung::UsbReset, Rung::Cfun]);
+        let (cfg, _) = uci("config uplink\n list reset_ladder redial\n").unwrap();
+        assert!(cfg.uplink.reset_ladder.is_empty());
+        // Mistakes name the option and the value.
+        for (text, says) in [
+            ("option reset_ladder 'cfun reboot'", "unknown rung 'reboot'"),
+            ("option reset_ladder 'cfun cfun'", "rung 'cfun' named twice"),
+            (
+                "option reset_ladder 'cfun gpio'",
+                "rung 'gpio' needs option gpio_power",
+            ),
+            ("option gpio_power 'gpio21/value'", "got 'gpio21/value'"),
+            (
+                "option cfun_min_interval 1s",
+                "a duration from 10s to 7d, got '1s'",
+            ),
+            ("option power_off_time 2m", "got '2m'"),
+            ("option escalate_after many", "got 'many'"),
+        ] {
+            let e = uci(&format!("config uplink\n {text}\n"))
+                .unwrap_err()
+                .to_string();
+            let name = text.split_whitespace().nth(1).unwrap();
+            assert!(e.contains(&format!("option '{name}'")), "{e}");
+            assert!(e.contains(says), "{e}");
+        }
     }
 
     #[test]

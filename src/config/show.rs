@@ -61,6 +61,20 @@ pub fn to_uci(c: &Config) -> String {
     w.duration("backoff_max", u.backoff_max);
     w.duration("backoff_stable", u.backoff_stable);
     w.opt("reset_after", &u.reset_after);
+    let ladder: Vec<&str> = std::iter::once("redial")
+        .chain(u.reset_ladder.iter().map(|r| r.name()))
+        .collect();
+    w.list("reset_ladder", &ladder);
+    w.opt("escalate_after", &u.escalate_after);
+    for (i, name) in super::model::MIN_INTERVAL_OPTIONS
+        .iter()
+        .enumerate()
+        .skip(1)
+    {
+        w.duration(name, u.min_interval[i]);
+    }
+    w.opt_path("gpio_power", u.gpio_power.as_ref());
+    w.duration("power_off_time", u.power_off_time);
     w.opt_path("device", u.device.as_ref());
     w.opt_path("control_device", u.control_device.as_ref());
     w.duration("switch_timeout", u.switch_timeout);
@@ -244,6 +258,8 @@ mod tests {
             \toption probe_timeout '1500ms'\n\toption backoff_max '2h'\n\
             \tlist fallback_dns '192.0.2.53'\n\tlist fallback_dns '2001:db8::53'\n\
             \tlist pppd_options 'kdebug 1'\n\toption device '/dev/ttyUSB0'\n\
+            \toption reset_ladder 'usb_reset gpio'\n\toption gpio_power '/sys/class/leds/usb/brightness'\n\
+            \toption gpio_min_interval '1h'\n\toption power_off_time '500ms'\n\
             \tlist modeswitch_data \"/etc/it's here\"\n\
             config factotum\n\tlist allow_uid '0'\n\tlist allow_uid '1000'\n\
             config keyfs\n\toption mode 'unattended'\n\toption socket '/tmp/k'\n\
@@ -268,6 +284,12 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("\tlist modeswitch_data '/etc/it'\\''s here'\n"));
+        assert!(
+            shown.contains(
+                "\tlist reset_ladder 'redial'\n\tlist reset_ladder 'usb_reset'\n\tlist reset_ladder 'gpio'\n"
+            ),
+            "{shown}"
+        );
         let back = round_trip(&c);
         // Everything but the secrets comes back.
         let without_secrets: String = shown

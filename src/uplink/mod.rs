@@ -9,15 +9,18 @@
 //!   policy; the DNS health check is [`crate::dns`].
 //! - `check`: the one validation of the `uplink` section (the config
 //!   model calls it, so `config check` and the daemon agree).
-//! - `supervisor` decides, `status` reports, `status_socket` answers
-//!   `warden status`.
+//! - `supervisor` decides (the recovery ladder's rungs: `ladder`, whose
+//!   I/O is `recover` and the plant), `status` reports, `status_socket`
+//!   answers `warden status`.
 
 pub mod backoff;
 pub mod check;
+pub mod ladder;
 pub mod modem;
 pub mod plant;
 pub mod ports;
 pub mod ppp;
+pub mod recover;
 pub mod service;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;

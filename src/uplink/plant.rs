@@ -8,11 +8,13 @@
 //! (`uplink/service.rs`) only sees the [`Plant`] trait.
 
 use super::backoff::Rng;
+use super::ladder::Rung;
 use super::modem::pin::{self, Pin, PinError, PinStore, Policy};
 use super::modem::{commands as c, Modem};
 use super::ppp::args;
 use super::ppp::exit::{self, classify, Class};
 use super::ppp::run::{Child, ProcessSpawner, Spawn};
+use super::recover;
 use super::supervisor::{Cause, Device, DnsHealth, Exit, ModemStatus, PlantError, Ports};
 use super::usb::device::{SystemClock, Usb};
 use super::usb::switch;
@@ -39,7 +41,9 @@ pub trait Plant: Send {
     fn prepare(&mut self, at: &Path) -> Result<ModemStatus, Exit>;
     /// Registration, operator and signal now.
     fn refresh(&mut self, at: &Path) -> Option<ModemStatus>;
-    fn reset(&mut self, at: Option<&Path>) -> Result<(), PlantError>;
+    /// Climb one rung of the recovery ladder (`ladder.rs`); `at`: the AT
+    /// port last used, which also names the modem's USB device.
+    fn reset(&mut self, rung: Rung, at: Option<&Path>) -> Result<(), PlantError>;
     fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit>;
     /// One verdict per server, within the probe timeout.
     fn check_dns(&mut self, servers: &[IpAddr]) -> Vec<DnsHealth>;
@@ -212,11 +216,19 @@ pub struct RealPlant {
     cfg: Arc<Config>,
     table: Table,
     usb: UsbFs,
+    /// Where the ttys are (`/dev`).
+    dev_root: PathBuf,
     warden: PathBuf,
 }
 
 impl RealPlant {
     pub fn new(cfg: Arc<Config>) -> RealPlant {
+        RealPlant::with_roots(cfg, UsbFs::default(), PathBuf::from("/dev"))
+    }
+
+    /// The real plant on other roots: sysfs and usbdevfs (`usb`), the
+    /// ttys (`dev_root`); tests give it a fake tree.
+    pub fn with_roots(cfg: Arc<Config>, usb: UsbFs, dev_root: PathBuf) -> RealPlant {
         let u = &cfg.uplink;
         let (paths, explicit) = if u.modeswitch_data.is_empty() {
             (load::default_paths(), false)
@@ -238,7 +250,8 @@ impl RealPlant {
         RealPlant {
             cfg,
             table,
-            usb: UsbFs::default(),
+            usb,
+            dev_root,
             warden: std::env::current_exe().unwrap_or_else(|_| "/usr/sbin/warden".into()),
         }
     }
@@ -370,6 +383,14 @@ pub fn switch_bus(usb: &mut dyn Usb, table: &Table, timeout: Duration) -> Result
 
 /// The modem's reset (AT+CFUN=1,1) on its AT port.
 pub fn reset_modem(at: Option<&Path>) -> Result<(), PlantError> {
+    reset_modem_within(at, super::modem::Timeouts::default())
+}
+
+/// [`reset_modem`] with these command deadlines.
+pub fn reset_modem_within(
+    at: Option<&Path>,
+    timeouts: super::modem::Timeouts,
+) -> Result<(), PlantError> {
     use super::modem::driver::ModemError;
     let at = at.ok_or_else(|| PlantError::other("no AT port known"))?;
     let cause = |e: &ModemError| match e {
@@ -378,19 +399,16 @@ pub fn reset_modem(at: Option<&Path>) -> Result<(), PlantError> {
         ModemError::Timeout(_) => Cause::Timeout,
         _ => Cause::Other,
     };
-    let mut m = Modem::open(at).map_err(|e| PlantError::new(cause(&e), e.to_string()))?;
+    let mut m = Modem::open(at)
+        .map_err(|e| PlantError::new(cause(&e), e.to_string()))?
+        .with_timeouts(timeouts);
     m.reset()
         .map_err(|e| PlantError::new(cause(&e), e.to_string()))
 }
 
 impl Plant for RealPlant {
     fn scan(&mut self) -> Device {
-        scan_bus(
-            &mut self.usb,
-            &self.table,
-            Path::new("/dev"),
-            &self.cfg.uplink,
-        )
+        scan_bus(&mut self.usb, &self.table, &self.dev_root, &self.cfg.uplink)
     }
 
     fn switch(&mut self) -> Result<(), PlantError> {
@@ -398,7 +416,7 @@ impl Plant for RealPlant {
     }
 
     fn ports(&mut self) -> Result<Ports, PlantError> {
-        find_ports(self.usb.sysfs_root(), Path::new("/dev"), &self.cfg.uplink)
+        find_ports(self.usb.sysfs_root(), &self.dev_root, &self.cfg.uplink)
     }
 
     fn prepare(&mut self, at: &Path) -> Result<ModemStatus, Exit> {
@@ -411,8 +429,24 @@ impl Plant for RealPlant {
         Some(modem_status(&mut m, ModemStatus::default()))
     }
 
-    fn reset(&mut self, at: Option<&Path>) -> Result<(), PlantError> {
-        reset_modem(at)
+    fn reset(&mut self, rung: Rung, at: Option<&Path>) -> Result<(), PlantError> {
+        let off = self.cfg.uplink.power_off_time;
+        let mut pause = std::thread::sleep;
+        match rung {
+            Rung::Redial => Ok(()),
+            Rung::Cfun => reset_modem(at),
+            Rung::UsbReset => {
+                let d = recover::modem_device(self.usb.sysfs_root(), &self.dev_root, at)?;
+                recover::usb_reset(&mut self.usb, &d)
+            }
+            Rung::PortPower => {
+                let d = recover::modem_device(self.usb.sysfs_root(), &self.dev_root, at)?;
+                recover::port_power(self.usb.sysfs_root(), &d, &mut pause, off)
+            }
+            Rung::Gpio => {
+                recover::gpio_power(self.cfg.uplink.gpio_power.as_deref(), &mut pause, off)
+            }
+        }
     }
 
     fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit> {
@@ -546,6 +580,48 @@ mod tests {
             Err(Exit::Permanent(e)) => assert!(e.contains("rejected"), "{e}"),
             other => panic!("the PIN remembered in the state dir was entered: {other:?}"),
         }
+    }
+
+    /// The real plant's rungs on a fake sysfs/usbdevfs tree: each acts
+    /// on the modem that owns the AT port, under the roots it was given.
+    #[test]
+    fn the_rungs_act_on_the_modem_under_the_given_roots() {
+        use crate::uplink::usb::sim::{e367_modem, write_device};
+        let t = crate::uplink::usb::tmp::TempDir::new("warden-rungs").unwrap();
+        let (sys, bus) = (t.path().join("sys"), t.path().join("dev/bus/usb"));
+        write_device(&sys, &e367_modem("1-1", 4, 0, true)).unwrap();
+        std::fs::create_dir_all(bus.join("001")).unwrap();
+        std::fs::write(bus.join("001/004"), b"").unwrap();
+        let port = sys.join("bus/usb/devices/1-0:1.0/usb1-port1");
+        std::fs::create_dir_all(&port).unwrap();
+        std::fs::write(port.join("disable"), "0").unwrap();
+        let gpio = t.path().join("gpio21");
+        std::fs::create_dir_all(&gpio).unwrap();
+        std::fs::write(gpio.join("value"), "1").unwrap();
+        let text = format!(
+            "config uplink\n option gpio_power '{}'\n option power_off_time 100ms\n",
+            gpio.join("value").display()
+        );
+        let (cfg, _) = crate::config::parse(Path::new("t"), &text).unwrap();
+        let mut plant =
+            RealPlant::with_roots(Arc::new(cfg), UsbFs::new(&sys, &bus), t.path().join("dev"));
+        let at = Path::new("/dev/ttyUSB1");
+        assert_eq!(plant.reset(Rung::Redial, Some(at)), Ok(()));
+        let e = plant.reset(Rung::UsbReset, Some(at)).unwrap_err();
+        assert!(
+            e.what
+                .contains(&format!("reset on {}", bus.join("001/004").display())),
+            "{e}"
+        );
+        let t0 = std::time::Instant::now();
+        assert_eq!(plant.reset(Rung::PortPower, Some(at)), Ok(()));
+        assert_eq!(std::fs::read_to_string(port.join("disable")).unwrap(), "0");
+        assert_eq!(plant.reset(Rung::Gpio, None), Ok(()));
+        assert_eq!(std::fs::read_to_string(gpio.join("value")).unwrap(), "1");
+        assert!(
+            t0.elapsed() >= Duration::from_millis(200),
+            "power off for power_off_time"
+        );
     }
 
     #[test]

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 /// The supervisor's tunables from the `uplink` section.
 pub fn tunables(u: &Uplink) -> Tunables {
     Tunables {
-        reset_after: u.reset_after,
+        ladder: u.ladder_policy(),
         probe_interval: u.probe_interval,
         dns_check: u.dns_check,
         rescan_interval: u.rescan_interval,
@@ -231,7 +231,7 @@ impl Loop {
                 return;
             }
             Action::CheckDns { servers } => Input::DnsChecked(self.plant.check_dns(&servers)),
-            Action::ResetModem { at } => Input::ResetDone(self.plant.reset(at.as_deref())),
+            Action::Reset { rung, at } => Input::ResetDone(self.plant.reset(rung, at.as_deref())),
         };
         self.inputs.push_back(input);
     }
@@ -338,7 +338,7 @@ mod tests {
         .unwrap();
         assert!(w.is_empty(), "{w:?}");
         let t = tunables(&cfg.uplink);
-        assert_eq!(t.reset_after, 7);
+        assert_eq!(t.ladder.first_after, 7);
         assert_eq!(t.start_delay, Duration::from_secs(10));
         assert_eq!(t.rescan_interval, Duration::from_secs(15));
         let t = tunables(&Uplink::default());

@@ -1,6 +1,7 @@
 //! Rendering the supervisor's [`Status`] for `warden status`: `key: value`
 //! lines for people and scripts, or one JSON object with `--json`.
 
+use super::ladder::{LadderStatus, Rung};
 use super::supervisor::Status;
 use crate::json::{Obj, Value};
 use std::fmt::Write;
@@ -71,7 +72,22 @@ pub fn text(who: &Who<'_>, st: &Status, now: Instant) -> String {
     for d in &st.dns {
         kv("dns", &format!("{} {}", d.server, d.verdict));
     }
+    kv("recovery", &recovery_counts(&st.recovery));
+    if let Some(l) = &st.recovery.last {
+        let ago = human_duration(now.saturating_duration_since(l.at));
+        kv("last_recovery", &format!("{} {ago} ago: {}", l.rung, l.why));
+    }
     out
+}
+
+/// `redial 4, cfun 1, usb_reset 0, port_power 0, gpio 0`.
+fn recovery_counts(r: &LadderStatus) -> String {
+    Rung::ALL
+        .iter()
+        .zip(r.counts)
+        .map(|(rung, n)| format!("{rung} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One JSON object with the same facts.
@@ -119,12 +135,31 @@ pub fn json(who: &Who<'_>, st: &Status, now: Instant) -> String {
                 .field("signal_dbm", m.signal_dbm),
         )
         .field("dns", Value::Arr(dns))
+        .field("recovery", {
+            let mut o = Obj::new();
+            for (rung, n) in Rung::ALL.iter().zip(st.recovery.counts) {
+                o = o.field(rung.name(), n);
+            }
+            o
+        })
+        .field(
+            "last_recovery",
+            st.recovery.last.as_ref().map_or(Value::Null, |l| {
+                let ago = now.saturating_duration_since(l.at).as_secs();
+                Obj::new()
+                    .field("rung", l.rung.name())
+                    .field("reason", l.why.as_str())
+                    .field("ago_s", ago.min(i64::MAX as u64) as i64)
+                    .into()
+            }),
+        )
         .into();
     format!("{v}\n")
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::ladder::Last;
     use super::super::supervisor::{DnsHealth, ModemStatus, Ports};
     use super::*;
 
@@ -152,6 +187,14 @@ mod tests {
                 verdict: "ok".into(),
                 healthy: true,
             }],
+            recovery: LadderStatus {
+                counts: [4, 1, 1, 0, 0],
+                last: Some(Last {
+                    rung: Rung::UsbReset,
+                    why: "cfun did not help (3 failures since); last: modem: timeout".into(),
+                    at: now - Duration::from_secs(65),
+                }),
+            },
         }
     }
 
@@ -175,7 +218,15 @@ mod tests {
         );
         assert!(t.contains("last_reason: broken DNS: 10.11.12.13 bogus\n"));
         assert!(t.contains("signal_dbm: -71\n"));
-        assert!(t.ends_with("dns: 192.0.2.53 ok\n"));
+        assert!(t.contains("dns: 192.0.2.53 ok\n"));
+        assert!(
+            t.ends_with(
+                "recovery: redial 4, cfun 1, usb_reset 1, port_power 0, gpio 0\n\
+                 last_recovery: usb_reset 1m05s ago: cfun did not help (3 failures since); \
+                 last: modem: timeout\n"
+            ),
+            "{t}"
+        );
     }
 
     #[test]
@@ -189,6 +240,12 @@ mod tests {
             "{j}"
         );
         assert!(j.contains(r#""dns":[{"server":"192.0.2.53","verdict":"ok","healthy":true}]"#));
+        assert!(
+            j.contains(
+                r#""recovery":{"redial":4,"cfun":1,"usb_reset":1,"port_power":0,"gpio":0},"last_recovery":{"rung":"usb_reset","reason":"cfun did not help (3 failures since); last: modem: timeout","ago_s":65}}"#
+            ),
+            "{j}"
+        );
     }
 
     #[test]

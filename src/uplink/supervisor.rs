@@ -8,7 +8,10 @@
 //!                                              |  bogus/dead DNS, pppd exit
 //!                                              v
 //!                           Hangup (kill pppd) --> redial at once or Backoff
-//!   N consecutive failures: ResetModem, then Scanning again (ports re-found).
+//!   Failures climb the recovery ladder (`ladder.rs`): reset_after in a
+//!   row -> Reset { cfun }, then usb_reset, port_power, gpio as each rung
+//!   fails to help (each no more often than its minimum interval); after a
+//!   reset, Backoff for reset_settle, then Scanning again (ports re-found).
 //!   A link that came up and passed its DNS check ends the row, however
 //!   short it was; only the backoff's delays wait for backoff_stable.
 //!   Permanent failures (bad options, auth, PIN/PUK): Stopped until asked.
@@ -21,6 +24,7 @@
 //! path here is tested on a scripted timeline.
 
 use super::backoff::Retry;
+use super::ladder::{self, Ladder, LadderStatus, Rung, Step};
 use core::fmt;
 use core::net::IpAddr;
 use std::path::PathBuf;
@@ -150,7 +154,7 @@ pub enum Input {
     SpawnFailed(Exit),
     /// Result of [`Action::CheckDns`].
     DnsChecked(Vec<DnsHealth>),
-    /// Result of [`Action::ResetModem`].
+    /// Result of [`Action::Reset`].
     ResetDone(Result<(), PlantError>),
     /// An admin or a hotplug script asks for a fresh connection.
     Reconnect(String),
@@ -180,7 +184,10 @@ pub enum Action {
     CheckDns {
         servers: Vec<IpAddr>,
     },
-    ResetModem {
+    /// Climb this rung of the recovery ladder (`at`: the AT port last
+    /// used, which also names the modem's USB device).
+    Reset {
+        rung: Rung,
         at: Option<PathBuf>,
     },
     /// Write this to the log (already worded for a person).
@@ -193,9 +200,10 @@ pub enum Action {
 /// Tunables, one place; `Default` is what the router runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tunables {
-    /// Reset the modem after this many consecutive failures (0: never); a
-    /// link that came up healthy ends the row.
-    pub reset_after: u32,
+    /// The recovery ladder: its rungs, `reset_after` (failures in a row
+    /// before the first rung; 0: never), `escalate_after`, the rungs'
+    /// minimum intervals. A link that came up healthy ends the row.
+    pub ladder: ladder::Policy,
     /// pppd must bring the link up within this time.
     pub dial_timeout: Duration,
     /// How often a healthy link's DNS is probed (0: never).
@@ -217,7 +225,7 @@ pub struct Tunables {
 impl Default for Tunables {
     fn default() -> Self {
         Tunables {
-            reset_after: 5,
+            ladder: ladder::Policy::default(),
             dial_timeout: Duration::from_secs(60),
             probe_interval: Duration::from_secs(60),
             dns_check: true,
@@ -274,7 +282,9 @@ enum State {
     Backoff {
         until: Instant,
     },
-    Resetting,
+    Resetting {
+        rung: Rung,
+    },
     Stopped,
     Shutdown,
 }
@@ -292,7 +302,7 @@ impl State {
             State::Up { .. } => "up",
             State::Hangup { .. } => "hangup",
             State::Backoff { .. } => "backoff",
-            State::Resetting => "resetting",
+            State::Resetting { .. } => "resetting",
             State::Stopped => "stopped",
             State::Shutdown => "shutdown",
         }
@@ -312,6 +322,8 @@ pub struct Status {
     pub last_reason: Option<String>,
     pub modem: ModemStatus,
     pub dns: Vec<DnsHealth>,
+    /// The recovery ladder: how often each rung was used, the last one.
+    pub recovery: LadderStatus,
 }
 
 /// The state machine. See the module documentation.
@@ -322,11 +334,12 @@ pub struct Supervisor {
     /// stable link (what the delays grow with).
     retry: Retry,
     /// Consecutive failures since the link last came up and passed its DNS
-    /// check (or since a start): what the modem reset threshold counts. A
-    /// working reconnect ends the row even if it did not last
-    /// `backoff_stable`, so a modem that drops the link often but always
-    /// comes back is not reset.
+    /// check (or since a start). A working reconnect ends the row even if
+    /// it did not last `backoff_stable`, so a modem that drops the link
+    /// often but always comes back is not reset.
     failures: u32,
+    /// Which recovery comes next; it counts the same failures.
+    ladder: Ladder,
     /// The link has been up at least once (so a new link-up is a reconnect).
     was_up: bool,
     /// Why no modem was found, as last logged: while waiting, a rescan
@@ -342,6 +355,7 @@ impl Supervisor {
     pub fn new(tun: Tunables, retry: Retry) -> Self {
         Supervisor {
             state: State::Stopped,
+            ladder: Ladder::new(tun.ladder.clone()),
             tun,
             retry,
             failures: 0,
@@ -428,9 +442,20 @@ impl Supervisor {
             }
             (State::Waiting { until }, I::Tick) if now >= until => self.scan(out),
             (State::Waiting { .. }, I::Reconnect(_)) => self.scan(out),
-            (State::Stopped | State::NoDevice { .. }, I::Start | I::DeviceAdded) => {
+            (State::Stopped | State::NoDevice { .. }, I::Start) => {
                 self.delayed = true;
                 self.forget_failures();
+                self.scan(out)
+            }
+            // A device plugged in starts a fresh backoff, but the ladder
+            // keeps its place: a USB reset or a power cycle re-enumerates
+            // the modem, and if it is still wedged the next rung must
+            // follow, not cfun again.
+            (State::Stopped | State::NoDevice { .. }, I::DeviceAdded) => {
+                self.delayed = true;
+                self.retry.reset();
+                self.failures = 0;
+                self.status.consecutive_failures = 0;
                 self.scan(out)
             }
             (State::Stopped, I::Reconnect(why)) => {
@@ -662,10 +687,23 @@ impl Supervisor {
             }
             (State::Backoff { until }, I::Tick) if now >= until => self.scan(out),
             (State::Backoff { .. } | State::NoDevice { .. }, I::Reconnect(_)) => self.scan(out),
-            (State::Resetting, I::ResetDone(r)) => {
-                if let Err(e) = r {
-                    self.log(out, log::Level::Warn, format!("modem reset failed: {e}"));
+            (State::Resetting { rung }, I::ResetDone(r)) => {
+                match r {
+                    Err(e) => {
+                        self.log(
+                            out,
+                            log::Level::Warn,
+                            format!("recovery {rung} failed: {e}"),
+                        );
+                        self.status.last_reason = Some(format!("recovery {rung} failed: {e}"));
+                    }
+                    Ok(()) => self.log(out, log::Level::Info, format!("recovery {rung} done")),
                 }
+                // A restarted modem is a fresh one: its redials start over
+                // from the shortest delay (and a first-attach fault such as
+                // placeholder DNS is redialed at once). The rungs' minimum
+                // intervals, not the backoff, keep resets apart.
+                self.retry.reset();
                 // Give the modem time to come back before looking for it.
                 self.set(State::Backoff {
                     until: now + self.tun.reset_settle,
@@ -762,9 +800,20 @@ impl Supervisor {
             self.log(out, log::Level::Warn, why.clone());
             self.status.last_reason = Some(why);
         }
-        if self.tun.reset_after > 0 && n % self.tun.reset_after == 0 {
-            self.reset(out);
-            return;
+        let last = self.status.last_reason.clone().unwrap_or_default();
+        let step = self.ladder.failed(now, &last);
+        self.status.recovery = self.ladder.status().clone();
+        match step {
+            Step::Climb(rung) => return self.reset(rung, out),
+            Step::Held { rung, left } => self.log(
+                out,
+                log::Level::Info,
+                format!(
+                    "recovery {rung} is due but rests {}s more (its minimum interval); redialing meanwhile",
+                    (left.as_millis() + 500) / 1000
+                ),
+            ),
+            Step::Redial => {}
         }
         if delay.is_zero() {
             self.log(out, log::Level::Info, "redialing at once".into());
@@ -785,30 +834,28 @@ impl Supervisor {
     /// The link came up and passed its DNS check: the row of failures
     /// ends (the backoff keeps its count until the link is stable).
     fn recovered(&mut self) {
+        self.ladder.recovered();
         self.failures = 0;
         self.status.consecutive_failures = 0;
     }
 
-    /// Start over: no failures, no backoff (a start, a device plugged in,
-    /// an admin's restart).
+    /// Start over: no failures, no backoff, the ladder at the bottom (a
+    /// start, an admin's restart).
     fn forget_failures(&mut self) {
         self.retry.reset();
+        self.ladder.recovered();
         self.failures = 0;
         self.status.consecutive_failures = 0;
     }
 
-    fn reset(&mut self, out: &mut Vec<Action>) {
+    /// Climb `rung`: logged with its reason, counted (already, by the
+    /// ladder), carried out by the plant.
+    fn reset(&mut self, rung: Rung, out: &mut Vec<Action>) {
         let at = self.status.ports.as_ref().map(|p| p.at.clone());
-        self.log(
-            out,
-            log::Level::Warn,
-            format!(
-                "resetting the modem after {} failures in a row",
-                self.failures
-            ),
-        );
-        out.push(Action::ResetModem { at });
-        self.set(State::Resetting);
+        let why = self.ladder.last_why().unwrap_or_default().to_string();
+        self.log(out, log::Level::Warn, format!("recovery {rung}: {why}"));
+        out.push(Action::Reset { rung, at });
+        self.set(State::Resetting { rung });
     }
 
     /// A permanent failure: stop until an admin asks again.
@@ -883,6 +930,17 @@ mod tests {
         v.into_iter()
             .filter(|a| !matches!(a, Action::Log { .. }))
             .collect()
+    }
+
+    /// The default ladder, its first rung after `n` failures in a row.
+    fn reset_after(n: u32) -> Tunables {
+        Tunables {
+            ladder: ladder::Policy {
+                first_after: n,
+                ..ladder::Policy::default()
+            },
+            ..Tunables::default()
+        }
     }
 
     struct Run {
@@ -1115,10 +1173,7 @@ mod tests {
 
     #[test]
     fn consecutive_failures_reset_the_modem() {
-        let tun = Tunables {
-            reset_after: 3,
-            ..Tunables::default()
-        };
+        let tun = reset_after(3);
         let mut r = Run::new(tun);
         r.at(0, Input::Start);
         let mut t = 0;
@@ -1131,7 +1186,13 @@ mod tests {
                 t = (until - r.t0).as_secs();
                 assert_eq!(r.at(t, Input::Tick), [Action::Scan]);
             } else {
-                assert_eq!(a, [Action::ResetModem { at: None }]);
+                assert_eq!(
+                    a,
+                    [Action::Reset {
+                        rung: Rung::Cfun,
+                        at: None
+                    }]
+                );
             }
         }
         assert_eq!(r.s.status().state, "resetting");
@@ -1139,14 +1200,232 @@ mod tests {
         assert_eq!(r.s.status().state, "backoff");
     }
 
+    /// Fail the ports step (the modem answers nothing) until the
+    /// supervisor asks for something other than a rescan; returns it and
+    /// the time.
+    fn fail_until_reset(r: &mut Run, mut t: u64) -> (Vec<Action>, u64) {
+        loop {
+            r.at(t, Input::Scanned(Device::InModemMode));
+            let a = r.at(t, Input::Ports(Err(PlantError::other("no ttyUSB"))));
+            if !a.is_empty() {
+                return (a, t);
+            }
+            t = (r.s.poll_at().unwrap() - r.t0).as_secs();
+            assert_eq!(r.at(t, Input::Tick), [Action::Scan]);
+        }
+    }
+
+    fn reset(rung: Rung) -> Vec<Action> {
+        vec![Action::Reset { rung, at: None }]
+    }
+
+    /// A modem that never recovers climbs every rung, escalate_after
+    /// failures apart, each logged with why and counted in status; after
+    /// each, it settles, then scans again.
+    #[test]
+    fn the_ladder_climbs_rung_by_rung() {
+        let mut tun = reset_after(2);
+        tun.ladder.escalate_after = 2;
+        tun.ladder.rungs = vec![Rung::Cfun, Rung::UsbReset, Rung::PortPower, Rung::Gpio];
+        let mut r = Run::new(tun);
+        r.at(0, Input::Start);
+        let mut t = 0;
+        for rung in [Rung::Cfun, Rung::UsbReset, Rung::PortPower, Rung::Gpio] {
+            let (a, at) = fail_until_reset(&mut r, t);
+            assert_eq!(a, reset(rung));
+            assert_eq!(r.s.status().state, "resetting");
+            let last = r.s.status().recovery.last.clone().unwrap();
+            assert_eq!(last.rung, rung);
+            assert!(
+                last.why.contains("no modem ports: no ttyUSB"),
+                "{}",
+                last.why
+            );
+            let logs: Vec<Action> = r.s.handle(
+                r.t0 + Duration::from_secs(at),
+                Input::ResetDone(Err(PlantError::other("ioctl: EPERM"))),
+            );
+            assert!(logs.iter().any(|l| matches!(l,
+                Action::Log { msg, .. } if msg == &format!("recovery {rung} failed: ioctl: EPERM"))));
+            assert_eq!(r.s.status().state, "backoff");
+            assert_eq!(r.s.poll_at(), Some(r.t0 + Duration::from_secs(at + 10)));
+            t = at + 10;
+            assert_eq!(r.at(t, Input::Tick), [Action::Scan]);
+        }
+        assert_eq!(r.s.status().recovery.counts[1..], [1, 1, 1, 1]);
+        assert_eq!(r.s.status().consecutive_failures, 8);
+    }
+
+    /// The first rung's log line names it and why; a healthy link sends
+    /// the ladder back to the bottom, so the next wedge starts at cfun.
+    #[test]
+    fn a_healthy_link_sends_the_ladder_back_to_the_bottom() {
+        let mut tun = reset_after(2);
+        tun.ladder.escalate_after = 1;
+        tun.ladder.min_interval = [Duration::ZERO; 5];
+        let mut r = Run::new(tun);
+        r.at(0, Input::Start);
+        r.at(0, Input::Scanned(Device::InModemMode));
+        r.at(0, Input::Ports(Err(PlantError::other("no ttyUSB"))));
+        r.at(1, Input::Tick);
+        r.at(1, Input::Scanned(Device::InModemMode));
+        let v = r.s.handle(
+            r.t0 + Duration::from_secs(1),
+            Input::Ports(Err(PlantError::other("no ttyUSB"))),
+        );
+        assert!(
+            v.iter()
+                .any(|a| matches!(a, Action::Log { level: log::Level::Warn, msg }
+            if msg == "recovery cfun: 2 failures in a row; last: no modem ports: no ttyUSB")),
+            "{v:?}"
+        );
+        r.at(1, Input::ResetDone(Ok(())));
+        let (a, t) = fail_until_reset(&mut r, 11);
+        assert_eq!(a, reset(Rung::UsbReset));
+        r.at(t, Input::ResetDone(Ok(())));
+        // Now it works.
+        let t = t + 10;
+        r.at(t, Input::Tick);
+        r.at(t, Input::Scanned(Device::InModemMode));
+        r.at(t, Input::Ports(Ok(ports())));
+        r.at(t, Input::Prepared(Ok(ModemStatus::default())));
+        r.at(
+            t,
+            Input::LinkUp {
+                dns: vec![ip("192.0.2.53")],
+            },
+        );
+        r.at(t, Input::DnsChecked(vec![ok("192.0.2.53")]));
+        assert_eq!(r.s.status().state, "up");
+        // Broken again: the row starts over, and its first rung is cfun,
+        // not port_power.
+        r.at(
+            t + 5,
+            Input::PppExited(Exit::Transient("modem hangup".into())),
+        );
+        let t = (r.s.poll_at().unwrap() - r.t0).as_secs();
+        r.at(t, Input::Tick);
+        r.at(t, Input::Scanned(Device::InModemMode));
+        let a = r.at(t, Input::Ports(Err(PlantError::other("no ttyUSB"))));
+        assert_eq!(
+            a,
+            [Action::Reset {
+                rung: Rung::Cfun,
+                at: Some(ports().at)
+            }]
+        );
+        assert_eq!(r.s.status().recovery.counts, [2, 2, 1, 0, 0]);
+    }
+
+    /// A rung climbed a little while ago rests: failures go on redialing
+    /// (a log line says why) until its interval has passed.
+    #[test]
+    fn a_resting_rung_waits_for_its_interval() {
+        let mut tun = reset_after(1);
+        tun.ladder.min_interval[Rung::Cfun as usize] = Duration::from_secs(120);
+        let mut r = Run::new(tun);
+        r.at(0, Input::Start);
+        let (a, t) = fail_until_reset(&mut r, 0);
+        assert_eq!((a, t), (reset(Rung::Cfun), 0));
+        r.at(0, Input::ResetDone(Ok(())));
+        // Healthy for a moment, then broken again.
+        r.at(10, Input::Tick);
+        r.at(10, Input::Scanned(Device::InModemMode));
+        r.at(10, Input::Ports(Ok(ports())));
+        r.at(10, Input::Prepared(Ok(ModemStatus::default())));
+        r.at(
+            10,
+            Input::LinkUp {
+                dns: vec![ip("192.0.2.53")],
+            },
+        );
+        r.at(10, Input::DnsChecked(vec![ok("192.0.2.53")]));
+        let v = r.s.handle(
+            r.t0 + Duration::from_secs(20),
+            Input::PppExited(Exit::Transient("modem hangup".into())),
+        );
+        assert!(
+            v.iter().any(|a| matches!(a, Action::Log { msg, .. }
+            if msg.starts_with("recovery cfun is due but rests 100s more"))),
+            "{v:?}"
+        );
+        assert_eq!(r.s.status().state, "backoff");
+        let t = (r.s.poll_at().unwrap() - r.t0).as_secs();
+        assert_eq!(r.at(t, Input::Tick), [Action::Scan]);
+        let (a, t) = fail_until_reset(&mut r, t);
+        assert!(t >= 120, "cfun again at {t}s");
+        assert_eq!(
+            a,
+            [Action::Reset {
+                rung: Rung::Cfun,
+                at: Some(ports().at)
+            }]
+        );
+    }
+
+    /// A USB reset or a power cycle makes the modem vanish and come back
+    /// (hotplug remove, add): the ladder keeps its place, so a modem still
+    /// wedged gets the next rung, not cfun again.
+    #[test]
+    fn re_enumeration_after_a_rung_keeps_the_ladders_place() {
+        let mut tun = reset_after(1);
+        tun.ladder.escalate_after = 1;
+        tun.ladder.min_interval = [Duration::ZERO; 5];
+        let mut r = Run::new(tun);
+        r.at(0, Input::Start);
+        let (a, t) = fail_until_reset(&mut r, 0);
+        assert_eq!(a, reset(Rung::Cfun));
+        r.at(t, Input::ResetDone(Ok(())));
+        let (a, t) = fail_until_reset(&mut r, t + 10);
+        assert_eq!(a, reset(Rung::UsbReset));
+        r.at(t, Input::ResetDone(Ok(())));
+        r.at(t + 1, Input::DeviceRemoved);
+        assert_eq!(r.at(t + 2, Input::DeviceAdded), [Action::Scan]);
+        assert_eq!(r.s.status().consecutive_failures, 0);
+        let (a, _) = fail_until_reset(&mut r, t + 2);
+        assert_eq!(a, reset(Rung::PortPower));
+        // An admin's restart after a stop starts the ladder over.
+        r.at(t + 3, Input::ResetDone(Ok(())));
+        r.at(t + 20, Input::Tick);
+        r.at(t + 20, Input::Scanned(Device::InModemMode));
+        r.at(t + 20, Input::Ports(Ok(ports())));
+        r.at(
+            t + 20,
+            Input::Prepared(Err(Exit::Permanent("SIM PUK required".into()))),
+        );
+        assert_eq!(r.s.status().state, "stopped");
+        r.at(t + 30, Input::Reconnect("admin".into()));
+        let (a, _) = fail_until_reset(&mut r, t + 30);
+        assert_eq!(
+            a,
+            [Action::Reset {
+                rung: Rung::Cfun,
+                at: Some(ports().at)
+            }]
+        );
+    }
+
+    /// After a rung the backoff starts over: the restarted modem's first
+    /// failure waits the shortest delay.
+    #[test]
+    fn a_rung_starts_the_backoff_over() {
+        let mut r = Run::new(reset_after(4));
+        r.at(0, Input::Start);
+        let (a, t) = fail_until_reset(&mut r, 0);
+        assert_eq!(a, reset(Rung::Cfun));
+        assert_eq!(t, 1 + 2 + 4, "three backoffs of 1, 2, 4 s before the rung");
+        r.at(t, Input::ResetDone(Ok(())));
+        r.at(t + 10, Input::Tick);
+        r.at(t + 10, Input::Scanned(Device::InModemMode));
+        r.at(t + 10, Input::Ports(Err(PlantError::other("no ttyUSB"))));
+        assert_eq!(r.s.poll_at(), Some(r.t0 + Duration::from_secs(t + 11)));
+    }
+
     /// A configured port that is not there is the configuration's fault:
     /// the cause is kept and no number of such failures resets the modem.
     #[test]
     fn configuration_failures_never_reset_the_modem() {
-        let tun = Tunables {
-            reset_after: 2,
-            ..Tunables::default()
-        };
+        let tun = reset_after(2);
         let mut r = Run::new(tun);
         r.at(0, Input::Start);
         let mut t = 0;
@@ -1172,10 +1451,7 @@ mod tests {
     /// grows, since no link lasted backoff_stable.
     #[test]
     fn short_healthy_links_do_not_count_toward_the_reset() {
-        let tun = Tunables {
-            reset_after: 3,
-            ..Tunables::default()
-        };
+        let tun = reset_after(3);
         let mut r = Run::new(tun);
         r.plug_to_link_up(0, &["192.0.2.53"]);
         r.at(1, Input::DnsChecked(vec![ok("192.0.2.53")]));
@@ -1185,7 +1461,7 @@ mod tests {
             t += 50;
             let a = r.at(t, Input::PppExited(Exit::Transient("modem hangup".into())));
             assert!(
-                !a.iter().any(|a| matches!(a, Action::ResetModem { .. })),
+                !a.iter().any(|a| matches!(a, Action::Reset { .. })),
                 "reset after a healthy reconnect: {a:?}"
             );
             assert_eq!(r.s.status().state, "backoff");
@@ -1229,7 +1505,8 @@ mod tests {
             if n == 3 {
                 assert_eq!(
                     a,
-                    [Action::ResetModem {
+                    [Action::Reset {
+                        rung: Rung::Cfun,
                         at: Some(ports().at)
                     }]
                 );

@@ -12,7 +12,8 @@
 //!
 //! Misbehaviour knobs ([`SimConfig`]): slow replies, unsolicited codes in
 //! the middle of replies and at intervals, garbage bytes, dropped bytes,
-//! commands it never answers, a vanish in the middle of a command.
+//! commands it never answers, a vanish in the middle of a command, and a
+//! wedge ([`Wedge`]) that only a given rung of the recovery ladder cures.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -90,6 +91,29 @@ impl Default for SimConfig {
     }
 }
 
+/// A wedged modem, named by the gentlest recovery that cures it, as real
+/// firmwares wedge: [`E367::wedge`] sets it, [`E367::cure`] applies a rung.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wedge {
+    /// Answers AT, but the network side is stuck: it never registers and
+    /// every dial ends in `NO CARRIER`; `AT+CFUN=1,1` cures it.
+    Cfun,
+    /// The firmware is hung: no echo, no answer to anything, until a USB
+    /// reset.
+    UsbReset,
+    /// Hung so that only cutting the power helps (port power or the
+    /// board's switch).
+    Power,
+}
+
+/// What cures a wedge: the recovery a real modem would see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Cure {
+    Cfun,
+    UsbReset,
+    Power,
+}
+
 /// What the SIM waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lock {
@@ -114,6 +138,11 @@ pub struct Stats {
     pub online: bool,
     pub registered: bool,
     pub vanished: bool,
+    /// Wedged now, and how.
+    pub wedge: Option<Wedge>,
+    /// Cures applied (USB resets, power cycles; a CFUN reset counts in
+    /// `resets`).
+    pub cures: u32,
 }
 
 /// Something to send at a time.
@@ -178,6 +207,8 @@ impl E367 {
                 online: false,
                 registered: false,
                 vanished: false,
+                wedge: None,
+                cures: 0,
             },
             cfg,
         };
@@ -230,6 +261,35 @@ impl E367 {
         due
     }
 
+    /// Wedge the modem (None: unwedge it, as if nothing had happened).
+    pub fn wedge(&mut self, w: Option<Wedge>) {
+        self.stats.wedge = w;
+        if w.is_some() {
+            self.stats.online = false;
+            self.stats.registered = false;
+            self.registers_at = None;
+            self.line.clear();
+        }
+    }
+
+    /// A recovery from outside (USB reset, power cycle): the modem
+    /// restarts as after `AT+CFUN=1,1`, and the wedges it cures are gone.
+    pub fn cure(&mut self, c: Cure, now: Instant) {
+        self.stats.cures += 1;
+        let cured = match self.stats.wedge {
+            None => true,
+            Some(Wedge::Cfun) => true,
+            Some(Wedge::UsbReset) => c >= Cure::UsbReset,
+            Some(Wedge::Power) => c >= Cure::Power,
+        };
+        if cured {
+            self.stats.wedge = None;
+        }
+        self.out.clear();
+        self.line.clear();
+        self.restart(now);
+    }
+
     /// Mark the device gone (the pty is closed); nothing more is sent.
     pub fn vanished(&mut self) {
         self.stats.vanished = true;
@@ -268,7 +328,7 @@ impl E367 {
 
     /// Bytes from the computer.
     pub fn input(&mut self, bytes: &[u8], now: Instant) {
-        if self.stats.vanished {
+        if self.stats.vanished || matches!(self.stats.wedge, Some(Wedge::UsbReset | Wedge::Power)) {
             return;
         }
         for &b in bytes {
@@ -344,7 +404,7 @@ impl E367 {
     }
 
     fn register(&mut self, now: Instant) {
-        if self.stats.lock != Lock::Ready || self.stats.registered {
+        if self.stats.lock != Lock::Ready || self.stats.registered || self.stats.wedge.is_some() {
             return;
         }
         self.stats.registered = true;
@@ -360,6 +420,11 @@ impl E367 {
 
     fn reset(&mut self, now: Instant) {
         self.stats.resets += 1;
+        self.restart(now);
+    }
+
+    /// Power-up state again (the SIM keeps its lock and counters).
+    fn restart(&mut self, now: Instant) {
         self.stats.registered = false;
         self.stats.online = false;
         self.echo = self.cfg.echo;
@@ -441,6 +506,9 @@ impl E367 {
             "+CFUN?" => self.ok(now, &s("+CFUN: 1")),
             "+CFUN=1,1" => {
                 self.ok(now, &[]);
+                if self.stats.wedge == Some(Wedge::Cfun) {
+                    self.stats.wedge = None;
+                }
                 self.reset(now);
                 if self.cfg.vanish_on_reset {
                     let at = self.last_time(now);
@@ -735,6 +803,47 @@ mod tests {
         assert!(talk(&mut m, "AT+CFUN=1,1", t).contains("OK"));
         assert!(talk(&mut m, "AT+CPIN?", t).contains("SIM PIN"));
         assert_eq!(m.stats().resets, 1);
+    }
+
+    /// Each wedge ignores what a wedged firmware ignores, and only its rung
+    /// (or a stronger one) cures it.
+    #[test]
+    fn wedges_and_their_cures() {
+        let t = Instant::now();
+        let mut m = E367::new(
+            SimConfig {
+                pin: None,
+                ..SimConfig::default()
+            },
+            t,
+        );
+        m.due(t);
+        assert!(talk(&mut m, "AT+CREG?", t).contains("+CREG: 0,1"));
+        m.wedge(Some(Wedge::Cfun));
+        assert!(talk(&mut m, "ATD*99***1#", t).contains("NO CARRIER"));
+        assert!(talk(&mut m, "AT+CFUN=1,1", t).contains("OK"));
+        assert_eq!(m.stats().wedge, None);
+        m.due(t);
+        assert!(talk(&mut m, "ATD*99***1#", t).contains("CONNECT"));
+        m.input(b"+++", t);
+        m.due(t);
+        m.wedge(Some(Wedge::UsbReset));
+        assert_eq!(
+            talk(&mut m, "AT+CFUN=1,1", t),
+            "",
+            "a hung firmware answers nothing"
+        );
+        m.cure(Cure::Cfun, t);
+        assert_eq!(m.stats().wedge, Some(Wedge::UsbReset));
+        m.cure(Cure::UsbReset, t);
+        assert_eq!(m.stats().wedge, None);
+        assert!(talk(&mut m, "AT", t).contains("OK"));
+        m.wedge(Some(Wedge::Power));
+        m.cure(Cure::UsbReset, t);
+        assert_eq!(talk(&mut m, "AT", t), "");
+        m.cure(Cure::Power, t);
+        assert!(talk(&mut m, "AT", t).contains("OK"));
+        assert_eq!(m.stats().cures, 4);
     }
 
     #[test]

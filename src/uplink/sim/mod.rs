@@ -14,7 +14,7 @@
 pub mod e367;
 pub mod world;
 
-pub use e367::{Lock, SimConfig, Stats};
+pub use e367::{Cure, Lock, SimConfig, Stats, Wedge};
 
 use crate::sys::poll;
 use e367::{Out, E367};
@@ -88,6 +88,13 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 const STOP: u8 = b'q';
 const VANISH: u8 = b'v';
 const HANGUP: u8 = b'h';
+const UNWEDGE: u8 = b'0';
+const WEDGE_CFUN: u8 = b'1';
+const WEDGE_USB: u8 = b'2';
+const WEDGE_POWER: u8 = b'3';
+const CURE_CFUN: u8 = b'c';
+const CURE_USB: u8 = b'u';
+const CURE_POWER: u8 = b'p';
 
 impl SimModem {
     /// Start the simulated modem.
@@ -143,6 +150,25 @@ impl SimModem {
     /// In data mode: the network drops the call (`NO CARRIER`).
     pub fn hang_up(&self) {
         self.tell(HANGUP);
+    }
+
+    /// Wedge the modem (None: unwedge it).
+    pub fn wedge(&self, w: Option<Wedge>) {
+        self.tell(match w {
+            None => UNWEDGE,
+            Some(Wedge::Cfun) => WEDGE_CFUN,
+            Some(Wedge::UsbReset) => WEDGE_USB,
+            Some(Wedge::Power) => WEDGE_POWER,
+        });
+    }
+
+    /// A recovery from outside: the modem restarts, cured of what `c` cures.
+    pub fn cure(&self, c: Cure) {
+        self.tell(match c {
+            Cure::Cfun => CURE_CFUN,
+            Cure::UsbReset => CURE_USB,
+            Cure::Power => CURE_POWER,
+        });
     }
 
     /// Wait until the device has vanished (for `warden modem sim`).
@@ -229,6 +255,13 @@ fn serve(
                         return Ok(());
                     }
                     HANGUP => modem.hang_up(Instant::now()),
+                    UNWEDGE => modem.wedge(None),
+                    WEDGE_CFUN => modem.wedge(Some(Wedge::Cfun)),
+                    WEDGE_USB => modem.wedge(Some(Wedge::UsbReset)),
+                    WEDGE_POWER => modem.wedge(Some(Wedge::Power)),
+                    CURE_CFUN => modem.cure(Cure::Cfun, Instant::now()),
+                    CURE_USB => modem.cure(Cure::UsbReset, Instant::now()),
+                    CURE_POWER => modem.cure(Cure::Power, Instant::now()),
                     _ => {}
                 }
             }

@@ -13,16 +13,23 @@
 //! 192.0.2.53, the simulated network's resolver, answered by a small DNS
 //! server on loopback (queries to it are routed there). The SIM's PIN is
 //! 1234.
+//!
+//! With `WARDEN_SIM_WEDGE` set in the environment (`cfun`, `usb_reset` or
+//! `power`), the modem starts wedged ([`Wedge`]) and recovers on the rungs
+//! of the recovery ladder as a real one would: `cfun` is `AT+CFUN=1,1` on
+//! the AT port (a hung firmware does not answer it), `usb_reset` restarts
+//! a modem hung so, `port_power` and `gpio` cure any wedge.
 
 use crate::config::Config;
 use crate::dns::wire::{self, Rcode};
 use crate::sys::poll;
+use crate::uplink::ladder::Rung;
 use crate::uplink::modem::Modem;
 use crate::uplink::plant::{self, Plant, PppChild};
 use crate::uplink::ppp::exit::Exit as PppExit;
 use crate::uplink::ppp::hook::{self, Link, Notice};
 use crate::uplink::ppp::run::Child;
-use crate::uplink::sim::{SimConfig, SimModem};
+use crate::uplink::sim::{Cure, SimConfig, SimModem, Wedge};
 use crate::uplink::supervisor::{Device, DnsHealth, Exit, ModemStatus, PlantError, Ports};
 use crate::uplink::usb::device::{SystemClock, Usb};
 use crate::uplink::usb::sim::{Behavior, SimUsb};
@@ -46,7 +53,7 @@ pub struct SimWorld {
     table: Table,
     // Kept alive: dropping them removes the ports.
     ppp: Arc<SimModem>,
-    _at: SimModem,
+    at: SimModem,
     dns: SimDns,
     attaches: Arc<AtomicU32>,
     hook: PathBuf,
@@ -79,12 +86,34 @@ impl SimWorld {
         usb.set_appear_after(Duration::from_millis(1500));
         let state_dir = cfg.main.run_dir.join("sim");
         std::fs::create_dir_all(&state_dir)?;
+        if let Some(w) = std::env::var_os("WARDEN_SIM_WEDGE") {
+            let wedge = match w.to_str() {
+                Some("cfun") => Wedge::Cfun,
+                Some("usb_reset") => Wedge::UsbReset,
+                Some("power") => Wedge::Power,
+                _ => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!(
+                            "WARDEN_SIM_WEDGE: expected cfun, usb_reset or power, got '{}'",
+                            w.to_string_lossy()
+                        ),
+                    ))
+                }
+            };
+            log::info!(
+                "simulated modem: starts wedged (WARDEN_SIM_WEDGE={})",
+                w.to_string_lossy()
+            );
+            ppp.wedge(Some(wedge));
+            at.wedge(Some(wedge));
+        }
         Ok(SimWorld {
             cfg: cfg.clone(),
             usb,
             table: Table::builtin(),
             ppp: Arc::new(ppp),
-            _at: at,
+            at,
             dns: SimDns::start()?,
             attaches: Arc::new(AtomicU32::new(0)),
             hook: hook.to_path_buf(),
@@ -121,8 +150,29 @@ impl Plant for SimWorld {
         Some(plant::modem_status(&mut m, ModemStatus::default()))
     }
 
-    fn reset(&mut self, at: Option<&Path>) -> Result<(), PlantError> {
-        plant::reset_modem(at)
+    /// A real modem's answer to each rung: cfun is AT+CFUN=1,1 on the AT
+    /// port (which restarts the whole modem, its PPP port too); a USB reset
+    /// or a power cycle restarts it from outside.
+    fn reset(&mut self, rung: Rung, at: Option<&Path>) -> Result<(), PlantError> {
+        let cure = match rung {
+            Rung::Redial => return Ok(()),
+            Rung::Cfun => {
+                let quick = crate::uplink::modem::Timeouts {
+                    quick: Duration::from_secs(2),
+                    slow: Duration::from_secs(3),
+                    ..crate::uplink::modem::Timeouts::default()
+                };
+                plant::reset_modem_within(at, quick)?;
+                self.ppp.cure(Cure::Cfun);
+                return Ok(());
+            }
+            Rung::UsbReset => Cure::UsbReset,
+            Rung::PortPower | Rung::Gpio => Cure::Power,
+        };
+        log::info!("simulated modem: {rung}: it restarts");
+        self.ppp.cure(cure);
+        self.at.cure(cure);
+        Ok(())
     }
 
     fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit> {
