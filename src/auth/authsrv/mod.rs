@@ -8,6 +8,7 @@ pub mod caps;
 pub mod decide;
 pub mod des;
 pub mod dial;
+pub mod ed448;
 pub mod exchanges;
 pub mod local;
 pub mod server;
