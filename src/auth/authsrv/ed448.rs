@@ -355,6 +355,20 @@ impl Fe {
     }
 }
 
+impl zeroize::Zeroize for Fe {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl zeroize::Zeroize for Point {
+    fn zeroize(&mut self) {
+        for f in [&mut self.x, &mut self.y, &mut self.z, &mut self.t] {
+            f.zeroize();
+        }
+    }
+}
+
 /// A point in extended coordinates.
 #[derive(Clone, Copy)]
 pub struct Point {
