@@ -105,6 +105,44 @@ pub fn pak_check(data: &[u8]) {
     }
     let _ = form1::Ticket::open(data, &key);
     let _ = form1::Authenticator::open(data, &key);
+    // the ticket service after an AuthPAK request: any bytes that follow
+    use crate::auth::authsrv::{decide, exchanges, wire};
+    struct Db;
+    impl decide::Accounts for Db {
+        fn des_key(&self, _: &str) -> Option<[u8; 7]> {
+            Some([1; 7])
+        }
+        fn aes_key(&self, u: &str) -> Option<[u8; 16]> {
+            (u == "glenda").then_some([2; 16])
+        }
+    }
+    let tr = wire::Ticketreq {
+        ty: wire::types::AUTH_PAK,
+        authid: "cpu".into(),
+        authdom: "lan".into(),
+        chal: [0; 8],
+        hostid: "glenda".into(),
+        uid: "glenda".into(),
+    };
+    if let Ok(req) = tr.emit() {
+        let mut stream = req.to_vec();
+        stream.extend_from_slice(data);
+        let mut n = 0u8;
+        let mut random = |b: &mut [u8]| {
+            for x in b {
+                n = n.wrapping_add(1);
+                *x = n;
+            }
+        };
+        let mut s = exchanges::Session::new("lan", false);
+        let _ = exchanges::converse(
+            &mut s,
+            &stream,
+            &Db,
+            &decide::SpeaksFor::default(),
+            &mut random,
+        );
+    }
 }
 
 #[cfg(test)]

@@ -51,6 +51,24 @@ pub fn ticket(authdom: &str, req: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
+/// A dp9ik client's AuthPAK and AuthTreq (`req`: both requests and the
+/// two public keys, as [`super::pak::client_request`] lays them out)
+/// when `authdom` is served here: the replies' bytes.
+pub fn pak_tickets(authdom: &str, req: &[u8]) -> Option<Vec<u8>> {
+    let g = LOCAL.lock().unwrap_or_else(|p| p.into_inner());
+    let l = g
+        .as_ref()
+        .filter(|l| !l.authdom.is_empty() && l.authdom == authdom)?;
+    let mut failed = false;
+    let mut random = |b: &mut [u8]| failed |= crate::sys::random::fill(b).is_err();
+    let mut s = super::exchanges::Session::new(&l.authdom, false);
+    let out = super::exchanges::converse(&mut s, req, l.accounts.as_ref(), &l.speaks, &mut random);
+    if failed {
+        return Some(super::wire::auth_err("auth server error").to_vec());
+    }
+    Some(out)
+}
+
 /// Start (or stop) keeping capability hashes.
 pub fn caps_enable(on: bool) {
     let mut g = CAPS.lock().unwrap_or_else(|p| p.into_inner());

@@ -13,6 +13,7 @@ pub mod ed448;
 pub mod exchanges;
 pub mod form1;
 pub mod local;
+pub mod pak;
 pub mod server;
 pub mod service;
 pub mod wire;

@@ -50,6 +50,20 @@ pub trait Env: Send {
         let _ = (auth, req);
         Err(format!("no auth server known for domain {authdom}"))
     }
+    /// The same for dp9ik: `req` is an AuthPAK request, the server's and
+    /// the client's public keys and an AuthTreq (141 + 56 + 56 + 141
+    /// bytes, sent at once on one connection); the answer is AuthOK and
+    /// the auth server's two public keys, then AuthOK and two form1
+    /// tickets (or an AuthErr wherever one came).
+    fn pak_tickets(
+        &mut self,
+        authdom: &str,
+        auth: Option<&str>,
+        req: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        let _ = (auth, req);
+        Err(format!("no auth server known for domain {authdom}"))
+    }
     /// Keep a capability's hash (HMAC-SHA1 of `userid1@userid2` keyed with
     /// the random part) so that the capability can be traded in once; true
     /// when it is kept. The default keeps nothing, and then no capability
