@@ -10,6 +10,7 @@
 
 pub mod apop;
 pub mod chap;
+pub mod dp9ik;
 pub mod hotp;
 pub mod key;
 pub mod otp;
@@ -203,10 +204,11 @@ pub struct Proto {
 pub type StartFn = fn(role: &str, attr: &Attrs) -> Result<Box<dyn Machine>, String>;
 
 /// Every protocol, in the order the `proto` file lists them.
-pub static PROTOS: [&Proto; 8] = [
+pub static PROTOS: [&Proto; 9] = [
     &apop::APOP,
     &chap::CHAP,
     &apop::CRAM,
+    &dp9ik::DP9IK,
     &hotp::HOTP,
     &p9any::P9ANY,
     &p9sk1::P9SK1,
