@@ -1,13 +1,16 @@
 //! dp9ik end to end: warden's ticket service on 127.0.0.1 (AuthPAK then
-//! AuthTreq) and two factotums shuttled like auth_proxy, with p9any
-//! offering dp9ik and p9sk1.
+//! AuthTreq), two factotums shuttled like auth_proxy, and the real peer,
+//! 9front's drawterm, against a CPU-server stand-in built on warden's
+//! factotum, with p9any offering dp9ik and p9sk1.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use warden::auth::authsrv::decide::{Accounts, SpeaksFor};
 use warden::auth::authsrv::des::passtokey;
 use warden::auth::authsrv::server::{Stats, TicketServer};
@@ -152,4 +155,122 @@ fn p9sk1_refused_in_a_dp9ik_only_domain() {
     let e = c.unwrap_err();
     assert!(e.contains("DES is disabled"), "{e}");
     assert!(s.is_err());
+}
+
+/// The stand-in for a Plan 9 CPU server speaking the old (`-O`) start:
+/// `p9\0` from the client, `\0` back, p9any relayed through the factotum's
+/// rpc in the server role, then the client's working directory answered
+/// with `\0`.
+fn cpu_standin(l: TcpListener) -> Result<(String, String, usize), String> {
+    let (mut s, _) = l.accept().map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let hello = read_cstr(&mut s)?;
+    if hello != "p9" {
+        return Err(format!("start: got {hello:?}"));
+    }
+    s.write_all(b"\0").map_err(|e| e.to_string())?;
+    let mut f = factotum("cpu", &server_keys());
+    let ai = auth_proxy(&mut f, &mut s, "proto=p9any role=server")?;
+    let _dir = read_cstr(&mut s)?;
+    s.write_all(b"\0").map_err(|e| e.to_string())?;
+    Ok((ai.cuid, ai.suid, ai.secret.len()))
+}
+
+fn read_cstr(s: &mut TcpStream) -> Result<String, String> {
+    let mut v = Vec::new();
+    let mut b = [0u8; 1];
+    loop {
+        match s.read(&mut b) {
+            Ok(1) if b[0] == 0 => return Ok(String::from_utf8_lossy(&v).into_owned()),
+            Ok(1) if v.len() < 1024 => v.push(b[0]),
+            Ok(_) => return Err(format!("short string {v:?}")),
+            Err(e) => return Err(format!("{e} after {v:?}")),
+        }
+    }
+}
+
+fn drawterm(auth: SocketAddr, cpu: SocketAddr, user: &str, pw: &str) -> (i32, String) {
+    let Some(path) = which("drawterm") else {
+        panic!("drawterm is missing: install Debian's drawterm-9front (.ci/apt-packages)");
+    };
+    // a port nothing listens on, for -s (otherwise drawterm probes the auth
+    // port as a secstore and waits)
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut child = Command::new(path)
+        .env_remove("DISPLAY")
+        .env("PASS", pw)
+        .args(["-G", "-O", "-e", "clear"])
+        .arg("-a")
+        .arg(format!("tcp!127.0.0.1!{}", auth.port()))
+        .arg("-s")
+        .arg(format!("tcp!127.0.0.1!{}", closed.port()))
+        .arg("-h")
+        .arg(format!("tcp!127.0.0.1!{}", cpu.port()))
+        .args(["-u", user])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break child.wait().unwrap();
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    let mut out = String::new();
+    let _ = child.stdout.take().unwrap().read_to_string(&mut out);
+    let _ = child.stderr.take().unwrap().read_to_string(&mut out);
+    (status.code().unwrap_or(-1), out)
+}
+
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+#[test]
+fn drawterm_9front_authenticates_with_dp9ik() {
+    // a dp9ik-only domain: a p9sk1 fallback would fail
+    let (auth, stop, h) = ticket_service(false);
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let cpu = l.local_addr().unwrap();
+    let srv = thread::spawn(move || cpu_standin(l));
+    let (code, out) = drawterm(auth, cpu, "glenda", "glenda's secret");
+    let got = srv.join().unwrap();
+    assert_eq!(code, 0, "drawterm: {out}\nstand-in: {got:?}");
+    assert_eq!(
+        got,
+        Ok(("glenda".to_string(), "glenda".to_string(), 256)),
+        "dp9ik's 256-byte secret, not p9sk1's 8"
+    );
+
+    // a wrong password: drawterm fails, so does the server side
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let cpu = l.local_addr().unwrap();
+    let srv = thread::spawn(move || cpu_standin(l));
+    let (code, out) = drawterm(auth, cpu, "glenda", "wrong");
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("wrong password") || out.contains("mismatch"),
+        "{out}"
+    );
+    assert!(srv.join().unwrap().is_err());
+    stop.raise();
+    let st = h.join().unwrap();
+    // both logins went through AuthPAK (the record of the service), and
+    // the right one got its tickets
+    assert_eq!(st.paks, 2, "{st:?}");
+    assert!(st.tickets >= 1, "{st:?}");
 }
