@@ -78,6 +78,73 @@ pub fn rpc_check(data: &[u8]) {
     }
 }
 
+/// AuthPAK and form1 decoders: a peer's public key (any bytes, any
+/// length) either fails cleanly or gives a key; a key that decodes
+/// encodes back to the same bytes; form1 messages open only with their
+/// key and give back what was sealed.
+pub fn pak_check(data: &[u8]) {
+    use crate::auth::authsrv::{authpak, ed448, form1};
+    let hash = authpak::PakHash::new(&[7; 16], "fuzz");
+    let fixed = || zeroize::Zeroizing::new([0x11u8; ed448::LEN]);
+    for client in [true, false] {
+        let p = authpak::PakPriv::with_secret(&hash, client, fixed());
+        let _ = p.finish(&hash, data);
+    }
+    if let Ok(y) = <&[u8; ed448::LEN]>::try_from(data.get(..ed448::LEN).unwrap_or_default()) {
+        if let Some(pt) = ed448::Point::decode(y) {
+            assert_eq!(&pt.encode(), y, "decode then encode changed the key");
+        }
+    }
+    let key = [3u8; 32];
+    let _ = form1::check(data);
+    if let Some((num, body)) = form1::open(data, &key) {
+        let mut nonce = [0u8; 4];
+        nonce.copy_from_slice(&data[8..12]);
+        let again = form1::seal(num, &body, &key, u32::from_le_bytes(nonce));
+        assert_eq!(again.as_deref(), Some(data));
+    }
+    let _ = form1::Ticket::open(data, &key);
+    let _ = form1::Authenticator::open(data, &key);
+    // the ticket service after an AuthPAK request: any bytes that follow
+    use crate::auth::authsrv::{decide, exchanges, wire};
+    struct Db;
+    impl decide::Accounts for Db {
+        fn des_key(&self, _: &str) -> Option<[u8; 7]> {
+            Some([1; 7])
+        }
+        fn aes_key(&self, u: &str) -> Option<[u8; 16]> {
+            (u == "glenda").then_some([2; 16])
+        }
+    }
+    let tr = wire::Ticketreq {
+        ty: wire::types::AUTH_PAK,
+        authid: "cpu".into(),
+        authdom: "lan".into(),
+        chal: [0; 8],
+        hostid: "glenda".into(),
+        uid: "glenda".into(),
+    };
+    if let Ok(req) = tr.emit() {
+        let mut stream = req.to_vec();
+        stream.extend_from_slice(data);
+        let mut n = 0u8;
+        let mut random = |b: &mut [u8]| {
+            for x in b {
+                n = n.wrapping_add(1);
+                *x = n;
+            }
+        };
+        let mut s = exchanges::Session::new("lan", false);
+        let _ = exchanges::converse(
+            &mut s,
+            &stream,
+            &Db,
+            &decide::SpeaksFor::default(),
+            &mut random,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +176,11 @@ mod tests {
     #[test]
     fn rpc_corpus() {
         run_corpus("rpc", rpc_check);
+    }
+
+    #[test]
+    fn pak_corpus() {
+        run_corpus("pak", pak_check);
     }
 
     use proptest::prelude::*;
@@ -145,6 +217,11 @@ mod tests {
         #[test]
         fn rpc_sequences_never_panic(lines in prop::collection::vec(rpc_line(), 0..24)) {
             rpc_check(lines.join("\n").as_bytes());
+        }
+
+        #[test]
+        fn pak_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..140)) {
+            pak_check(&data);
         }
 
         #[test]

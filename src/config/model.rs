@@ -508,6 +508,10 @@ pub struct Authsrv {
     pub speaksfor: Vec<String>,
     /// Answer AuthPass (password changes, the old password proven).
     pub allow_passwd: bool,
+    /// Give DES (p9sk1) tickets and answer the DES challenge/response
+    /// exchanges; off for a dp9ik-only domain, where only AuthPAK and the
+    /// form1 AuthTreq after it are served (9front's authsrv -N).
+    pub p9sk1: bool,
     /// Connections (`max_conns`, `peer_conns` per address,
     /// `idle_timeout`: a connection silent this long, mid-request or
     /// between requests, is closed).
@@ -522,6 +526,7 @@ impl Default for Authsrv {
             authdom: String::new(),
             speaksfor: Vec::new(),
             allow_passwd: false,
+            p9sk1: true,
             conns: ConnLimits {
                 max_conns: 128,
                 per_peer: 16,
@@ -886,6 +891,7 @@ impl Authsrv {
             authdom: o.get("authdom", d.authdom)?,
             speaksfor: o.list("speaksfor")?,
             allow_passwd: o.get("allow_passwd", d.allow_passwd)?,
+            p9sk1: o.get("p9sk1", d.p9sk1)?,
             conns: conn_limits(o, "", d.conns)?,
         };
         if let Err(e) = crate::auth::authsrv::decide::SpeaksFor::parse(&a.speaksfor) {

@@ -115,6 +115,7 @@ pub fn to_uci(c: &Config) -> String {
     w.opt("authdom", &a.authdom);
     w.list("speaksfor", &a.speaksfor);
     w.bool("allow_passwd", a.allow_passwd);
+    w.bool("p9sk1", a.p9sk1);
     w.conns("", &a.conns);
 
     let s = &c.signer;

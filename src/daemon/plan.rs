@@ -270,6 +270,7 @@ fn placed_authsrv(a: &Authsrv) {
         authdom: _,
         speaksfor: _,
         allow_passwd: _,
+        p9sk1: _,
         conns: _,
     } = a;
 }

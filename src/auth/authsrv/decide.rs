@@ -19,6 +19,12 @@ pub trait Accounts {
     /// The user's Plan 9 DES key, or None when the user is unknown,
     /// disabled, expired or sitting out a lockout.
     fn des_key(&self, user: &str) -> Option<[u8; DESKEYLEN]>;
+    /// The user's AES key (9front passtoaeskey, for AuthPAK), on the same
+    /// conditions. None, or all zeros, means the account has none.
+    fn aes_key(&self, user: &str) -> Option<[u8; 16]> {
+        let _ = user;
+        None
+    }
     /// The user's challenge/response secret (keyfs `secret`, used by
     /// AuthApop, AuthCram and AuthChap), on the same conditions.
     fn secret(&self, user: &str) -> Option<zeroize::Zeroizing<String>> {

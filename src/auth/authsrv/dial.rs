@@ -70,6 +70,48 @@ pub fn ticket(auth: &str, req: &[u8], timeout: Duration) -> Result<Vec<u8>, Stri
     Ok(b)
 }
 
+/// A dp9ik client's AuthPAK + AuthTreq to the auth server a key names:
+/// the replies, AuthOK and the two public keys (113 bytes), then AuthOK
+/// and two form1 tickets (249) or AuthErr (65); an AuthErr first ends it.
+pub fn pak_for_domain(authdom: &str, auth: Option<&str>, req: &[u8]) -> Result<Vec<u8>, String> {
+    let Some(addr) = auth else {
+        return Err(format!("no auth server known for domain {authdom}"));
+    };
+    pak_tickets(addr, req, Duration::from_secs(5))
+}
+
+/// See [`pak_for_domain`].
+pub fn pak_tickets(auth: &str, req: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
+    use super::authpak::PAKYLEN;
+    use super::form1::TICKETLEN as FORM1LEN;
+    let addr = address(auth)?;
+    let sa = crate::dns::resolve::resolve(&addr).map_err(|e| format!("auth server {addr}: {e}"))?;
+    let mut s =
+        TcpStream::connect_timeout(&sa, timeout).map_err(|e| format!("auth server {addr}: {e}"))?;
+    let io = |e: std::io::Error| format!("auth server {addr}: {e}");
+    s.set_read_timeout(Some(timeout)).map_err(io)?;
+    s.set_write_timeout(Some(timeout)).map_err(io)?;
+    s.write_all(req).map_err(io)?;
+    let mut out = Vec::new();
+    for ok_len in [2 * PAKYLEN, 2 * FORM1LEN] {
+        let mut ty = [0u8; 1];
+        s.read_exact(&mut ty).map_err(io)?;
+        let rest = match ty[0] {
+            types::AUTH_OK => ok_len,
+            types::AUTH_ERR => ERRMAXLEN,
+            t => return Err(format!("auth server {addr}: unexpected reply type {t}")),
+        };
+        let start = out.len();
+        out.push(ty[0]);
+        out.resize(start + 1 + rest, 0);
+        s.read_exact(&mut out[start + 1..]).map_err(io)?;
+        if ty[0] == types::AUTH_ERR {
+            break;
+        }
+    }
+    Ok(out)
+}
+
 /// The text of an AuthErr reply (after its type byte).
 pub fn err_text(b: &[u8]) -> String {
     let m = b.get(1..).unwrap_or_default();

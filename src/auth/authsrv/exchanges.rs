@@ -26,6 +26,7 @@
 
 use super::decide::{self, made_up, Accounts, Logged, Reply, SpeaksFor};
 use super::des::{self, DESKEYLEN};
+use super::pak::{self, Pak};
 use super::wire::{
     auth_err, types, Authenticator, Ticket, Ticketreq, ANAMELEN, CHALLEN, TICKETLEN, TICKREQLEN,
 };
@@ -49,6 +50,8 @@ const APOP_TRIES: u32 = 6;
 
 enum Wait {
     Request,
+    /// AuthPAK: a party's public key.
+    PakY,
     Chal {
         tr: Ticketreq,
         chal: u32,
@@ -76,6 +79,13 @@ pub struct Session {
     pub allow_passwd: bool,
     /// Failed proofs so far (for the service's counters).
     pub failures: u64,
+    /// DES tickets may be given (p9sk1 and the challenge/response
+    /// exchanges); false for a dp9ik-only domain.
+    pub des: bool,
+    /// The dp9ik state: pakkeys of the last AuthPAK, form1 from then on.
+    pub pak: Pak,
+    /// AuthPAK exchanges completed (for the service's counters).
+    pub paks: u64,
 }
 
 type Rand<'a> = &'a mut dyn FnMut(&mut [u8]);
@@ -87,13 +97,23 @@ impl Session {
             authdom: authdom.to_string(),
             allow_passwd,
             failures: 0,
+            des: true,
+            pak: Pak::default(),
+            paks: 0,
         }
+    }
+
+    /// Refuse DES (p9sk1) tickets: only AuthPAK then AuthTreq.
+    pub fn without_des(mut self) -> Session {
+        self.des = false;
+        self
     }
 
     /// Bytes the next message has.
     pub fn want(&self) -> usize {
         match self.wait {
             Wait::Request => TICKREQLEN,
+            Wait::PakY => pak::WANT,
             Wait::Chal { .. } => NETCHLEN,
             Wait::Apop { .. } => TICKREQLEN + APOP_RESPLEN,
             Wait::Chap { .. } => CHAPREPLYLEN,
@@ -110,7 +130,25 @@ impl Session {
         random: Rand,
     ) -> (Reply, Option<Logged>) {
         match std::mem::replace(&mut self.wait, Wait::Request) {
-            Wait::Request => self.request(msg, db, speaks, random),
+            Wait::Request => {
+                let r = self.request(msg, db, speaks, random);
+                if !matches!(self.wait, Wait::PakY) {
+                    // 9front keeps the pakkeys for one request after the PAK
+                    self.pak.invalidate();
+                }
+                r
+            }
+            Wait::PakY => {
+                let (r, failed) = self.pak.input(msg, db);
+                if failed.is_some() {
+                    self.failures += 1;
+                } else if self.pak.waiting() {
+                    self.wait = Wait::PakY;
+                } else {
+                    self.paks += 1;
+                }
+                (r, None)
+            }
             Wait::Chal { tr, chal } => self.chal_resp(&tr, chal, msg, db, random),
             Wait::Apop { ty, chal, tries } => self.apop_resp(ty, chal, tries, msg, db, random),
             Wait::Chap { tr, chal } => self.chap_resp(tr, &chal, msg, db, random),
@@ -129,6 +167,42 @@ impl Session {
             Ok(tr) => tr,
             Err(r) => return (r, None),
         };
+        if tr.ty == types::AUTH_PAK {
+            let r = self.pak.start(&tr, db, random);
+            if self.pak.waiting() {
+                self.wait = Wait::PakY;
+            } else {
+                self.paks += 1;
+            }
+            return (r, None);
+        }
+        if tr.ty == types::AUTH_TREQ && self.pak.form1 {
+            return self.pak.ticket_request(&tr, speaks, random);
+        }
+        if self.pak.form1 || !self.des {
+            // every other answer is a DES ticket (or needs a DES key)
+            let known = matches!(
+                tr.ty,
+                types::AUTH_TREQ
+                    | types::AUTH_CHAL
+                    | types::AUTH_APOP
+                    | types::AUTH_CRAM
+                    | types::AUTH_CHAP
+                    | types::AUTH_PASS
+            );
+            if known {
+                return (
+                    Reply::Close(
+                        auth_err("DES is disabled").to_vec(),
+                        format!(
+                            "need DES key for {}@{}, but DES is disabled",
+                            tr.uid, tr.hostid
+                        ),
+                    ),
+                    None,
+                );
+            }
+        }
         match tr.ty {
             types::AUTH_CHAL => {
                 let mut r = [0u8; 4];
@@ -376,6 +450,31 @@ impl Session {
             Some(decide::logged(&tr, Vec::new())),
         )
     }
+}
+
+/// Run a client's whole byte stream through a fresh session: every
+/// reply's bytes, in order, up to a close (the in-process ticket service
+/// answers a dp9ik client's AuthPAK + AuthTreq so).
+pub fn converse(
+    s: &mut Session,
+    mut bytes: &[u8],
+    db: &dyn Accounts,
+    speaks: &SpeaksFor,
+    random: Rand,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    while bytes.len() >= s.want() {
+        let (msg, rest) = bytes.split_at(s.want());
+        bytes = rest;
+        match s.input(msg, db, speaks, random).0 {
+            Reply::Send(b) => out.extend_from_slice(&b),
+            Reply::Close(b, _) => {
+                out.extend_from_slice(&b);
+                break;
+            }
+        }
+    }
+    out
 }
 
 /// Plan 9's `netcheck`: the response is the first four bytes of the DES

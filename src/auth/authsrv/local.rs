@@ -76,6 +76,26 @@ impl Local {
         })
     }
 
+    /// A dp9ik client's AuthPAK and AuthTreq (`req`: both requests and the
+    /// two public keys, as [`super::pak::client_request`] lays them out)
+    /// when `authdom` is served here: the replies' bytes.
+    pub fn pak_tickets(&self, authdom: &str, req: &[u8]) -> Option<Vec<u8>> {
+        let g = self.lock();
+        let l = g
+            .served
+            .as_ref()
+            .filter(|l| !l.authdom.is_empty() && l.authdom == authdom)?;
+        let mut failed = false;
+        let mut random = |b: &mut [u8]| failed |= crate::sys::random::fill(b).is_err();
+        let mut s = super::exchanges::Session::new(&l.authdom, false);
+        let out =
+            super::exchanges::converse(&mut s, req, l.accounts.as_ref(), &l.speaks, &mut random);
+        if failed {
+            return Some(super::wire::auth_err("auth server error").to_vec());
+        }
+        Some(out)
+    }
+
     /// Keep `hash`; false when no capuse endpoint is up.
     pub fn caphash(&self, hash: [u8; 20], now: u64) -> bool {
         match self.lock().caps.as_mut() {

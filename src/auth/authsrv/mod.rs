@@ -4,12 +4,16 @@
 //! multi-message exchanges (`exchanges.rs`), both sans-IO; the TCP loop
 //! (`server.rs`), the client side (`dial.rs`) and the daemon service.
 
+pub mod authpak;
 pub mod caps;
 pub mod decide;
 pub mod des;
 pub mod dial;
+pub mod ed448;
 pub mod exchanges;
+pub mod form1;
 pub mod local;
+pub mod pak;
 pub mod server;
 pub mod service;
 pub mod wire;

@@ -33,9 +33,11 @@ pub struct Stats {
     pub timeouts: u64,
     /// Requests answered with AuthErr or closed as malformed.
     pub errors: u64,
-    /// Failed proofs (challenge/response, password change) recorded
-    /// against accounts.
+    /// Failed proofs (challenge/response, password change, a PAK key
+    /// that does not decode) recorded against accounts.
     pub failures: u64,
+    /// AuthPAK exchanges completed (dp9ik).
+    pub paks: u64,
 }
 
 /// The protocol side: accounts, policy, counters.
@@ -49,6 +51,7 @@ pub struct Tickets {
     allow_passwd: bool,
     /// The capability table capuse trades in.
     local: Local,
+    p9sk1: bool,
     open: usize,
     pub stats: Stats,
 }
@@ -79,6 +82,7 @@ impl TicketServer {
             authdom: String::new(),
             allow_passwd: false,
             local: Local::default(),
+            p9sk1: true,
             open: 0,
             stats: Stats::default(),
         };
@@ -95,6 +99,12 @@ impl TicketServer {
     pub fn with_options(mut self, authdom: &str, allow_passwd: bool) -> TicketServer {
         self.server.handler.authdom = authdom.to_string();
         self.server.handler.allow_passwd = allow_passwd;
+        self
+    }
+
+    /// Whether DES (p9sk1) tickets are given (`option p9sk1`).
+    pub fn with_p9sk1(mut self, on: bool) -> TicketServer {
+        self.server.handler.p9sk1 = on;
         self
     }
 
@@ -129,10 +139,11 @@ impl TicketServer {
 impl Tickets {
     fn status_text(&self) -> String {
         format!(
-            "connections: {}\nopen: {}\ntickets: {}\nrefused: {}\ntimeouts: {}\nerrors: {}\nfailures: {}\n",
+            "connections: {}\nopen: {}\ntickets: {}\npaks: {}\nrefused: {}\ntimeouts: {}\nerrors: {}\nfailures: {}\n",
             self.stats.connections,
             self.open,
             self.stats.tickets,
+            self.stats.paks,
             self.stats.refused,
             self.stats.timeouts,
             self.stats.errors,
@@ -196,9 +207,11 @@ impl Handler<TcpStream> for Tickets {
     fn open(&mut self, _stream: &TcpStream, peer: &Peer) -> Option<Conn> {
         self.stats.connections += 1;
         self.open += 1;
+        let mut session = Session::new(&self.authdom, self.allow_passwd);
+        session.des = self.p9sk1;
         Some(Conn {
             peer: peer.name.clone(),
-            session: Session::new(&self.authdom, self.allow_passwd),
+            session,
         })
     }
 
@@ -220,11 +233,15 @@ impl Handler<TcpStream> for Tickets {
                 no_random = true;
             }
         };
-        let before = c.session.failures;
+        let (before, paks) = (c.session.failures, c.session.paks);
         let (mut reply, logged) =
             c.session
                 .input(req, self.accounts.as_ref(), &self.speaks, &mut random);
         self.stats.failures += c.session.failures - before;
+        if c.session.paks > paks {
+            self.stats.paks += c.session.paks - paks;
+            log::info!("pak: {} (authpak for {})", c.peer, c.session.pak.names());
+        }
         if no_random {
             // Without fresh keys no ticket may leave.
             reply = Reply::Close(

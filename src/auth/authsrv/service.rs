@@ -44,6 +44,7 @@ impl Service for AuthsrvService {
                 .map_err(|e| format!("{}: {e}", sock.display()))?;
             let mut srv = srv
                 .with_options(&a.authdom, a.allow_passwd)
+                .with_p9sk1(a.p9sk1)
                 .with_control(ctl, self.local.clone())?;
             self.local
                 .register(&a.authdom, self.accounts.clone(), speaks);

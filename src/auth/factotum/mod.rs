@@ -498,6 +498,18 @@ impl Env for SystemEnv {
         }
     }
 
+    fn pak_tickets(
+        &mut self,
+        authdom: &str,
+        auth: Option<&str>,
+        req: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        match self.local.pak_tickets(authdom, req) {
+            Some(r) => Ok(r),
+            None => crate::auth::authsrv::dial::pak_for_domain(authdom, auth, req),
+        }
+    }
+
     /// Kept while the auth service's capuse endpoint is up.
     fn caphash(&mut self, hash: [u8; 20]) -> bool {
         self.local.caphash(hash, self.now())

@@ -231,7 +231,7 @@ fn proto_file() {
     let f = fact();
     assert_eq!(
         f.proto_read(),
-        "apop\nchap\ncram\nhotp\np9any\np9sk1\npass\ntotp\n"
+        "apop\nchap\ncram\ndp9ik\nhotp\np9any\np9sk1\npass\ntotp\n"
     );
 }
 

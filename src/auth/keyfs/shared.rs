@@ -309,6 +309,10 @@ impl Accounts for SharedKeyfs {
         self.with(|s| Ok(*s.secrets(user, now())?.des_key)).ok()
     }
 
+    fn aes_key(&self, user: &str) -> Option<[u8; 16]> {
+        self.with(|s| Ok(*s.secrets(user, now())?.aes_key)).ok()
+    }
+
     fn secret(&self, user: &str) -> Option<zeroize::Zeroizing<String>> {
         self.with(|s| {
             let sec = s.secrets(user, now())?;

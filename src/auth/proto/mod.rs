@@ -10,6 +10,7 @@
 
 pub mod apop;
 pub mod chap;
+pub mod dp9ik;
 pub mod hotp;
 pub mod key;
 pub mod otp;
@@ -47,6 +48,20 @@ pub trait Env: Send {
     /// ticket service or dials `auth` on TCP; tests answer from a script.
     /// The default has no ticket service at all.
     fn ticket(&mut self, authdom: &str, auth: Option<&str>, req: &[u8]) -> Result<Vec<u8>, String> {
+        let _ = (auth, req);
+        Err(format!("no auth server known for domain {authdom}"))
+    }
+    /// The same for dp9ik: `req` is an AuthPAK request, the server's and
+    /// the client's public keys and an AuthTreq (141 + 56 + 56 + 141
+    /// bytes, sent at once on one connection); the answer is AuthOK and
+    /// the auth server's two public keys, then AuthOK and two form1
+    /// tickets (or an AuthErr wherever one came).
+    fn pak_tickets(
+        &mut self,
+        authdom: &str,
+        auth: Option<&str>,
+        req: &[u8],
+    ) -> Result<Vec<u8>, String> {
         let _ = (auth, req);
         Err(format!("no auth server known for domain {authdom}"))
     }
@@ -189,10 +204,11 @@ pub struct Proto {
 pub type StartFn = fn(role: &str, attr: &Attrs) -> Result<Box<dyn Machine>, String>;
 
 /// Every protocol, in the order the `proto` file lists them.
-pub static PROTOS: [&Proto; 8] = [
+pub static PROTOS: [&Proto; 9] = [
     &apop::APOP,
     &chap::CHAP,
     &apop::CRAM,
+    &dp9ik::DP9IK,
     &hotp::HOTP,
     &p9any::P9ANY,
     &p9sk1::P9SK1,

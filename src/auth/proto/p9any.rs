@@ -2,30 +2,35 @@
 //! plan9port p9any.c, 9front factotum's p9any.c; phases named as 9front).
 //!
 //! ```text
-//! S -> C: "v.2 p9sk1@dom ...\0"     (version 1, as 9front servers speak it,
-//!                                     has no "v.2 " prefix)
-//! C -> S: "p9sk1 dom\0"
+//! S -> C: "v.2 dp9ik@dom p9sk1@dom\0" (version 1, as 9front servers speak
+//!                                     it, has no "v.2 " prefix)
+//! C -> S: "dp9ik dom\0"
 //! S -> C: "OK\0"                     (version 2 only)
-//! then p9sk1 between the two
+//! then dp9ik (or p9sk1) between the two
 //! ```
 //!
-//! Only p9sk1 is spoken (dp9ik offers are skipped). The server offers
-//! p9sk1 in the domain of the key it finds (`proto=p9sk1 role=server` and
-//! the start attributes, `dom=` among them to choose); the client takes the
-//! first p9sk1 offer and fetches a key for that domain (through needkey
+//! The server offers dp9ik in the domain of the `proto=dp9ik` key it finds
+//! and p9sk1 in that of the `proto=p9sk1` key (each with `role=server` and
+//! the start attributes, `dom=` among them to choose), dp9ik first. The
+//! client takes dp9ik when it is offered and it holds a dp9ik key for
+//! that domain, else p9sk1 when it holds a p9sk1 key, else the first
+//! protocol offered that it speaks, and fetches the key (through needkey
 //! when it has none).
 
-use super::p9sk1;
 use super::{cstr, Ctx, Fail, Lookup, Machine, Need, Out, Proto, Written};
+use super::{dp9ik, p9sk1};
 use crate::auth::attr::{self, Attrs};
 use crate::auth::proto::key::Key;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+/// The protocols p9any negotiates, in the order they are preferred.
+const PROTOS: [&str; 2] = ["dp9ik", "p9sk1"];
+
 /// Start attributes for the chosen protocol's machine and its key query.
-fn sub_attrs(attr: &Attrs, dom: Option<&str>) -> Attrs {
+fn sub_attrs(attr: &Attrs, proto: &str, dom: Option<&str>) -> Attrs {
     let mut a = attr.clone();
-    a.set("proto", "p9sk1");
+    a.set("proto", proto);
     if let Some(d) = dom {
         a.set("dom", d);
     }
@@ -65,6 +70,7 @@ struct Client {
     attr: Attrs,
     phase: CPhase,
     v2: bool,
+    proto: &'static str,
     dom: String,
     key: Option<Arc<Key>>,
     sub: Option<Box<dyn Machine>>,
@@ -72,8 +78,12 @@ struct Client {
 
 impl Client {
     fn relay(&mut self) {
-        let a = sub_attrs(&self.attr, Some(&self.dom));
-        self.sub = Some(Box::new(p9sk1::Client::new(&a, self.key.clone())));
+        let a = sub_attrs(&self.attr, self.proto, Some(&self.dom));
+        self.sub = Some(if self.proto == "dp9ik" {
+            Box::new(dp9ik::Client::new(&a, self.key.clone()))
+        } else {
+            Box::new(p9sk1::Client::new(&a, self.key.clone()))
+        });
         self.phase = CPhase::Relay;
     }
 }
@@ -94,7 +104,7 @@ impl Machine for Client {
         match self.phase {
             CPhase::NeedProtos | CPhase::NeedOk => Need::Write,
             CPhase::FindKey => Need::Key(
-                key_query(&sub_attrs(&self.attr, Some(&self.dom))),
+                key_query(&sub_attrs(&self.attr, self.proto, Some(&self.dom))),
                 Lookup::Fetch,
             ),
             CPhase::HaveProto => Need::Read,
@@ -119,7 +129,7 @@ impl Machine for Client {
 
     fn read(&mut self, ctx: &mut Ctx) -> Result<Out, Fail> {
         if self.phase == CPhase::HaveProto {
-            let msg = format!("p9sk1 {}\0", self.dom);
+            let msg = format!("{} {}\0", self.proto, self.dom);
             if self.v2 {
                 self.phase = CPhase::NeedOk;
             } else {
@@ -145,18 +155,28 @@ impl Machine for Client {
                     None => (false, offer.as_str()),
                 };
                 let want = self.attr.get("dom");
-                let dom = list
-                    .split_whitespace()
-                    .filter_map(|p| p.split_once('@'))
-                    .filter(|(p, d)| *p == "p9sk1" && want.is_none_or(|w| w == *d))
-                    .map(|(_, d)| d.to_string())
-                    .next();
-                let Some(dom) = dom else {
+                let offered: Vec<(&'static str, String)> = PROTOS
+                    .iter()
+                    .flat_map(|&proto| {
+                        list.split_whitespace()
+                            .filter_map(|p| p.split_once('@'))
+                            .filter(move |(p, d)| *p == proto && want.is_none_or(|w| w == *d))
+                            .map(move |(_, d)| (proto, d.to_string()))
+                    })
+                    .collect();
+                // the first one we hold a key for, else the first we speak
+                let held = offered.iter().find(|(p, d)| {
+                    ctx.ring
+                        .lookup(&key_query(&sub_attrs(&self.attr, p, Some(d))))
+                        .is_some()
+                });
+                let Some((proto, dom)) = held.or(offered.first()).cloned() else {
                     return Written::Fail(Fail::msg(format!(
                         "no supported protocol in offer '{offer}'"
                     )));
                 };
                 self.v2 = v2;
+                self.proto = proto;
                 self.dom = dom;
                 self.phase = CPhase::FindKey;
                 Written::Ok
@@ -191,14 +211,16 @@ enum SPhase {
 struct Server {
     attr: Attrs,
     phase: SPhase,
-    key: Option<Arc<Key>>,
+    /// The key looked up next (an index in PROTOS).
+    looking: usize,
+    /// The key found for each of PROTOS.
+    keys: [Option<Arc<Key>>; 2],
     sub: Option<Box<dyn Machine>>,
+    chosen: Option<usize>,
 }
 
-impl Server {
-    fn dom(&self) -> &str {
-        self.key.as_ref().and_then(|k| k.get("dom")).unwrap_or("")
-    }
+fn dom(k: &Arc<Key>) -> &str {
+    k.get("dom").unwrap_or("")
 }
 
 impl Machine for Server {
@@ -215,7 +237,10 @@ impl Machine for Server {
 
     fn need(&self) -> Need {
         match self.phase {
-            SPhase::FindKey => Need::Key(key_query(&sub_attrs(&self.attr, None)), Lookup::Find),
+            SPhase::FindKey => Need::Key(
+                key_query(&sub_attrs(&self.attr, PROTOS[self.looking], None)),
+                Lookup::Find,
+            ),
             SPhase::HaveProtos | SPhase::HaveOk => Need::Read,
             SPhase::NeedProto => Need::Write,
             SPhase::Relay => match &self.sub {
@@ -232,7 +257,14 @@ impl Machine for Server {
                 None => Err(Fail::msg("no protocol")),
             };
         }
-        self.key = Some(key.ok_or_else(|| Fail::msg("no p9sk1 key to offer"))?);
+        self.keys[self.looking] = key;
+        self.looking += 1;
+        if self.looking < PROTOS.len() {
+            return Ok(());
+        }
+        if self.keys.iter().all(Option::is_none) {
+            return Err(Fail::msg("no dp9ik or p9sk1 key to offer"));
+        }
         self.phase = SPhase::HaveProtos;
         Ok(())
     }
@@ -241,13 +273,25 @@ impl Machine for Server {
         match self.phase {
             SPhase::HaveProtos => {
                 self.phase = SPhase::NeedProto;
-                Ok(Out::more(
-                    format!("v.2 p9sk1@{}\0", self.dom()).into_bytes(),
-                ))
+                let offer: Vec<String> = PROTOS
+                    .iter()
+                    .zip(&self.keys)
+                    .filter_map(|(p, k)| k.as_ref().map(|k| format!("{p}@{}", dom(k))))
+                    .collect();
+                Ok(Out::more(format!("v.2 {}\0", offer.join(" ")).into_bytes()))
             }
             SPhase::HaveOk => {
-                let a = sub_attrs(&self.attr, Some(self.dom()));
-                self.sub = Some(Box::new(p9sk1::Server::new(&a, self.key.clone())));
+                let Some(i) = self.chosen else {
+                    return Err(Fail::msg("no protocol"));
+                };
+                let key = self.keys[i].clone();
+                let d = key.as_ref().map(|k| dom(k).to_string());
+                let a = sub_attrs(&self.attr, PROTOS[i], d.as_deref());
+                self.sub = Some(if i == 0 {
+                    Box::new(dp9ik::Server::new(&a, key))
+                } else {
+                    Box::new(p9sk1::Server::new(&a, key))
+                });
                 self.phase = SPhase::Relay;
                 Ok(Out::more(b"OK\0".to_vec()))
             }
@@ -266,9 +310,12 @@ impl Machine for Server {
             };
             let mut w = choice.split_whitespace();
             let (p, d) = (w.next().unwrap_or(""), w.next().unwrap_or(""));
-            if p != "p9sk1" || d != self.dom() || w.next().is_some() {
+            let i = PROTOS.iter().position(|&x| x == p);
+            let ok = i.is_some_and(|i| self.keys[i].as_ref().is_some_and(|k| dom(k) == d));
+            if !ok || w.next().is_some() {
                 return Written::Fail(Fail::msg(format!("bad choice '{choice}'")));
             }
+            self.chosen = i;
             self.phase = SPhase::HaveOk;
             return Written::Ok;
         }
@@ -284,14 +331,17 @@ fn start(role: &str, attr: &Attrs) -> Result<Box<dyn Machine>, String> {
         Ok(Box::new(Server {
             attr: attr.clone(),
             phase: SPhase::FindKey,
-            key: None,
+            looking: 0,
+            keys: [None, None],
             sub: None,
+            chosen: None,
         }))
     } else {
         Ok(Box::new(Client {
             attr: attr.clone(),
             phase: CPhase::NeedProtos,
             v2: false,
+            proto: "p9sk1",
             dom: String::new(),
             key: None,
             sub: None,
