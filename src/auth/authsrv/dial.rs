@@ -37,53 +37,46 @@ pub fn address(auth: &str) -> Result<String, String> {
     }
 }
 
+/// The auth server a key names (its `auth=`) for `authdom`.
+fn server_for<'a>(authdom: &str, auth: Option<&'a str>) -> Result<&'a str, String> {
+    auth.ok_or_else(|| format!("no auth server known for domain {authdom}"))
+}
+
 /// Ask the auth server a key names (its `auth=`) for `authdom`'s tickets,
 /// 5 s for each step.
 pub fn for_domain(authdom: &str, auth: Option<&str>, req: &[u8]) -> Result<Vec<u8>, String> {
-    let Some(addr) = auth else {
-        return Err(format!("no auth server known for domain {authdom}"));
-    };
-    ticket(addr, req, Duration::from_secs(5))
+    ticket(server_for(authdom, auth)?, req, Duration::from_secs(5))
 }
 
 /// Send one ticket request to `auth` and return the reply: AuthOK and two
 /// tickets (145 bytes) or AuthErr and its 64-byte message (65 bytes).
 pub fn ticket(auth: &str, req: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
-    let addr = address(auth)?;
-    let sa = crate::dns::resolve::resolve(&addr).map_err(|e| format!("auth server {addr}: {e}"))?;
-    let mut s =
-        TcpStream::connect_timeout(&sa, timeout).map_err(|e| format!("auth server {addr}: {e}"))?;
-    let io = |e: std::io::Error| format!("auth server {addr}: {e}");
-    s.set_read_timeout(Some(timeout)).map_err(io)?;
-    s.set_write_timeout(Some(timeout)).map_err(io)?;
-    s.write_all(req).map_err(io)?;
-    let mut ty = [0u8; 1];
-    s.read_exact(&mut ty).map_err(io)?;
-    let rest = match ty[0] {
-        types::AUTH_OK => 2 * TICKETLEN,
-        types::AUTH_ERR => ERRMAXLEN,
-        t => return Err(format!("auth server {addr}: unexpected reply type {t}")),
-    };
-    let mut b = vec![0u8; 1 + rest];
-    b[0] = ty[0];
-    s.read_exact(&mut b[1..]).map_err(io)?;
-    Ok(b)
+    exchange(auth, req, timeout, &[2 * TICKETLEN])
 }
 
 /// A dp9ik client's AuthPAK + AuthTreq to the auth server a key names:
 /// the replies, AuthOK and the two public keys (113 bytes), then AuthOK
 /// and two form1 tickets (249) or AuthErr (65); an AuthErr first ends it.
 pub fn pak_for_domain(authdom: &str, auth: Option<&str>, req: &[u8]) -> Result<Vec<u8>, String> {
-    let Some(addr) = auth else {
-        return Err(format!("no auth server known for domain {authdom}"));
-    };
-    pak_tickets(addr, req, Duration::from_secs(5))
+    pak_tickets(server_for(authdom, auth)?, req, Duration::from_secs(5))
 }
 
 /// See [`pak_for_domain`].
 pub fn pak_tickets(auth: &str, req: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
     use super::authpak::PAKYLEN;
     use super::form1::TICKETLEN as FORM1LEN;
+    exchange(auth, req, timeout, &[2 * PAKYLEN, 2 * FORM1LEN])
+}
+
+/// Send `req` to `auth` and read one reply per entry of `ok_lens`: its
+/// type byte, then that many bytes for AuthOK or an AuthErr's message (an
+/// AuthErr ends the exchange). `timeout` bounds each step.
+fn exchange(
+    auth: &str,
+    req: &[u8],
+    timeout: Duration,
+    ok_lens: &[usize],
+) -> Result<Vec<u8>, String> {
     let addr = address(auth)?;
     let sa = crate::dns::resolve::resolve(&addr).map_err(|e| format!("auth server {addr}: {e}"))?;
     let mut s =
@@ -93,7 +86,7 @@ pub fn pak_tickets(auth: &str, req: &[u8], timeout: Duration) -> Result<Vec<u8>,
     s.set_write_timeout(Some(timeout)).map_err(io)?;
     s.write_all(req).map_err(io)?;
     let mut out = Vec::new();
-    for ok_len in [2 * PAKYLEN, 2 * FORM1LEN] {
+    for &ok_len in ok_lens {
         let mut ty = [0u8; 1];
         s.read_exact(&mut ty).map_err(io)?;
         let rest = match ty[0] {

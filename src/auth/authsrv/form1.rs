@@ -16,7 +16,7 @@
 //! "form1 Hr". A message whose first 8 bytes are none of these is a DES
 //! (form 0) message. Opening checks the tag before anything is read.
 
-use super::wire::{types, FormatError, ANAMELEN, CHALLEN};
+use super::wire::{get_name as name, put_name, types, FormatError, ANAMELEN, CHALLEN};
 use chacha20poly1305::aead::AeadInOut;
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -104,26 +104,6 @@ pub fn open(msg: &[u8], key: &[u8; 32]) -> Option<(u8, Zeroizing<Vec<u8>>)> {
         )
         .ok()?;
     Some((num, body))
-}
-
-fn name(b: &[u8], field: &'static str) -> Result<String, FormatError> {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    let s = std::str::from_utf8(&b[..end]).map_err(|_| FormatError::Name { field })?;
-    if s.chars().any(|c| c.is_control()) {
-        return Err(FormatError::Name { field });
-    }
-    Ok(s.to_string())
-}
-
-fn put_name(dst: &mut [u8], s: &str, field: &'static str) -> Result<(), FormatError> {
-    if s.len() >= dst.len() {
-        return Err(FormatError::TooLong {
-            field,
-            max: dst.len() - 1,
-        });
-    }
-    dst[..s.len()].copy_from_slice(s.as_bytes());
-    Ok(())
 }
 
 /// Why a sealed message was refused.

@@ -96,7 +96,8 @@ impl fmt::Display for FormatError {
 
 impl std::error::Error for FormatError {}
 
-fn get_name(b: &[u8], field: &'static str) -> Result<String, FormatError> {
+/// A NUL-terminated name field (p9sk1 and form1 messages both).
+pub(super) fn get_name(b: &[u8], field: &'static str) -> Result<String, FormatError> {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
     let s = std::str::from_utf8(&b[..end]).map_err(|_| FormatError::Name { field })?;
     if s.chars().any(|c| c.is_control()) {
@@ -105,7 +106,7 @@ fn get_name(b: &[u8], field: &'static str) -> Result<String, FormatError> {
     Ok(s.to_string())
 }
 
-fn put_name(dst: &mut [u8], s: &str, field: &'static str) -> Result<(), FormatError> {
+pub(super) fn put_name(dst: &mut [u8], s: &str, field: &'static str) -> Result<(), FormatError> {
     // Room for the terminating NUL, as Plan 9's strings have.
     if s.len() >= dst.len() {
         return Err(FormatError::TooLong {
