@@ -85,7 +85,6 @@ fn carry(c: &mut [u64; LIMBS]) {
 /// helpers always inlined: the router's size-optimised build calls
 /// closures instead of inlining them and clears and copies arrays a byte
 /// at a time, which cost more than the arithmetic.
-#[inline(always)]
 #[rustfmt::skip]
 fn reduce(c: &mut [u64; LIMBS]) -> Fe {
     carry(c);
@@ -112,7 +111,6 @@ fn reduce(c: &mut [u64; LIMBS]) -> Fe {
 
 /// The 8x8 limb product's columns, written out: straight-line code is
 /// what the size-optimised build keeps fast.
-#[inline(always)]
 #[rustfmt::skip]
 fn mul8(a: &[u32; 8], b: &[u32; 8]) -> [u64; 15] {
     let m = |x: u32, y: u32| u64::from(x) * u64::from(y);
@@ -136,7 +134,6 @@ fn mul8(a: &[u32; 8], b: &[u32; 8]) -> [u64; 15] {
 }
 
 /// The 8-limb square's columns (each cross product once, doubled).
-#[inline(always)]
 #[rustfmt::skip]
 fn sq8(a: &[u32; 8]) -> [u64; 15] {
     let m = |x: u32, y: u32| u64::from(x) * u64::from(y);
