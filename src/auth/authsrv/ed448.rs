@@ -67,6 +67,7 @@ const HALF: [u32; LIMBS] = {
 
 /// Carry each limb into the next; what leaves the top (c * 2^448) comes
 /// back in as c * (2^224 + 1).
+#[inline(always)]
 fn carry(c: &mut [u64; LIMBS]) {
     let mut k = 0u64;
     for v in c.iter_mut() {
@@ -79,14 +80,33 @@ fn carry(c: &mut [u64; LIMBS]) {
 }
 
 /// Accumulators (each below 2^63) to an element with limbs <= 2^28.
-fn reduce(mut c: [u64; LIMBS]) -> Fe {
-    carry(&mut c);
-    carry(&mut c);
-    let mut out = [0u32; LIMBS];
-    for (o, v) in out.iter_mut().zip(c) {
-        *o = v as u32;
-    }
-    Fe(out)
+///
+/// Here and below, arrays are written out element by element and the
+/// helpers always inlined: the router's size-optimised build calls
+/// closures instead of inlining them and clears and copies arrays a byte
+/// at a time, which cost more than the arithmetic.
+#[rustfmt::skip]
+fn reduce(c: &mut [u64; LIMBS]) -> Fe {
+    carry(c);
+    carry(c);
+    Fe([
+        c[0] as u32,
+        c[1] as u32,
+        c[2] as u32,
+        c[3] as u32,
+        c[4] as u32,
+        c[5] as u32,
+        c[6] as u32,
+        c[7] as u32,
+        c[8] as u32,
+        c[9] as u32,
+        c[10] as u32,
+        c[11] as u32,
+        c[12] as u32,
+        c[13] as u32,
+        c[14] as u32,
+        c[15] as u32,
+    ])
 }
 
 /// The 8x8 limb product's columns, written out: straight-line code is
@@ -113,17 +133,77 @@ fn mul8(a: &[u32; 8], b: &[u32; 8]) -> [u64; 15] {
     ]
 }
 
-/// 23 columns to an element: 2^448 = 2^224 + 1, so column 16+k goes to
-/// columns 8+k and k.
-fn fold(mut c: [u64; 23]) -> Fe {
-    for i in (LIMBS..23).rev() {
-        let v = c[i];
-        c[i - 8] += v;
-        c[i - LIMBS] += v;
-    }
-    let mut lo = [0u64; LIMBS];
-    lo.copy_from_slice(&c[..LIMBS]);
-    reduce(lo)
+/// The 8-limb square's columns (each cross product once, doubled).
+#[rustfmt::skip]
+fn sq8(a: &[u32; 8]) -> [u64; 15] {
+    let m = |x: u32, y: u32| u64::from(x) * u64::from(y);
+    [
+        m(a[0], a[0]),
+        2 * m(a[0], a[1]),
+        2 * m(a[0], a[2]) + m(a[1], a[1]),
+        2 * (m(a[0], a[3]) + m(a[1], a[2])),
+        2 * (m(a[0], a[4]) + m(a[1], a[3])) + m(a[2], a[2]),
+        2 * (m(a[0], a[5]) + m(a[1], a[4]) + m(a[2], a[3])),
+        2 * (m(a[0], a[6]) + m(a[1], a[5]) + m(a[2], a[4])) + m(a[3], a[3]),
+        2 * (m(a[0], a[7]) + m(a[1], a[6]) + m(a[2], a[5]) + m(a[3], a[4])),
+        2 * (m(a[1], a[7]) + m(a[2], a[6]) + m(a[3], a[5])) + m(a[4], a[4]),
+        2 * (m(a[2], a[7]) + m(a[3], a[6]) + m(a[4], a[5])),
+        2 * (m(a[3], a[7]) + m(a[4], a[6])) + m(a[5], a[5]),
+        2 * (m(a[4], a[7]) + m(a[5], a[6])),
+        2 * m(a[5], a[7]) + m(a[6], a[6]),
+        2 * m(a[6], a[7]),
+        m(a[7], a[7]),
+    ]
+}
+
+/// Three half products to an element: columns `p00 + p11` at 0..14 and
+/// `pss - p00` at 8..22 (times phi), then 2^448 = 2^224 + 1 folds column
+/// 16+k into 8+k and k. Limbs are at most 2^28 (sums 2^29), so a column
+/// of `pss` is at most 2^61 and every sum stays below 2^63 (the
+/// subtractions never go below zero once their column is complete; they
+/// are written after the additions).
+#[inline(always)]
+#[rustfmt::skip]
+fn combine(p00: &[u64; 15], p11: &[u64; 15], pss: &[u64; 15]) -> Fe {
+    let mut c = [
+        p00[0] + p11[0] + pss[8] - p00[8],
+        p00[1] + p11[1] + pss[9] - p00[9],
+        p00[2] + p11[2] + pss[10] - p00[10],
+        p00[3] + p11[3] + pss[11] - p00[11],
+        p00[4] + p11[4] + pss[12] - p00[12],
+        p00[5] + p11[5] + pss[13] - p00[13],
+        p00[6] + p11[6] + pss[14] - p00[14],
+        p00[7] + p11[7],
+        p00[8] + p11[8] + pss[0] - p00[0] + pss[8] - p00[8],
+        p00[9] + p11[9] + pss[1] - p00[1] + pss[9] - p00[9],
+        p00[10] + p11[10] + pss[2] - p00[2] + pss[10] - p00[10],
+        p00[11] + p11[11] + pss[3] - p00[3] + pss[11] - p00[11],
+        p00[12] + p11[12] + pss[4] - p00[4] + pss[12] - p00[12],
+        p00[13] + p11[13] + pss[5] - p00[5] + pss[13] - p00[13],
+        p00[14] + p11[14] + pss[6] - p00[6] + pss[14] - p00[14],
+        pss[7] - p00[7],
+    ];
+    reduce(&mut c)
+}
+
+/// Limbwise sum of two halves.
+#[inline(always)]
+#[rustfmt::skip]
+fn sum8(a: &[u32; 8], b: &[u32; 8]) -> [u32; 8] {
+    [
+        a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3],
+        a[4] + b[4], a[5] + b[5], a[6] + b[6], a[7] + b[7],
+    ]
+}
+
+/// The halves of an element's limbs, without copying.
+#[inline(always)]
+fn halves(a: &[u32; LIMBS]) -> (&[u32; 8], &[u32; 8]) {
+    let (lo, hi) = a.split_at(8);
+    (
+        lo.try_into().expect("8 limbs"),
+        hi.try_into().expect("8 limbs"),
+    )
 }
 
 /// `a - b` over limbs below 2^28 with the borrow: the limbs of the
@@ -210,21 +290,56 @@ impl Fe {
         l
     }
 
+    #[rustfmt::skip]
     pub fn add(&self, b: &Fe) -> Fe {
-        let mut c = [0u64; LIMBS];
-        for i in 0..LIMBS {
-            c[i] = u64::from(self.0[i]) + u64::from(b.0[i]);
-        }
-        reduce(c)
+        let (a, b) = (&self.0, &b.0);
+        let w = |x: u32| u64::from(x);
+        let mut c = [
+            w(a[0]) + w(b[0]),
+            w(a[1]) + w(b[1]),
+            w(a[2]) + w(b[2]),
+            w(a[3]) + w(b[3]),
+            w(a[4]) + w(b[4]),
+            w(a[5]) + w(b[5]),
+            w(a[6]) + w(b[6]),
+            w(a[7]) + w(b[7]),
+            w(a[8]) + w(b[8]),
+            w(a[9]) + w(b[9]),
+            w(a[10]) + w(b[10]),
+            w(a[11]) + w(b[11]),
+            w(a[12]) + w(b[12]),
+            w(a[13]) + w(b[13]),
+            w(a[14]) + w(b[14]),
+            w(a[15]) + w(b[15]),
+        ];
+        reduce(&mut c)
     }
 
     /// `self - b`, computed as `self + 2p - b` so no limb goes negative.
+    #[rustfmt::skip]
     pub fn sub(&self, b: &Fe) -> Fe {
-        let mut c = [0u64; LIMBS];
-        for i in 0..LIMBS {
-            c[i] = u64::from(self.0[i]) + 2 * u64::from(P[i]) - u64::from(b.0[i]);
-        }
-        reduce(c)
+        let (a, b) = (&self.0, &b.0);
+        let w = |x: u32| u64::from(x);
+        // 2p's limbs
+        let mut c = [
+            w(a[0]) + 0x1ffffffe - w(b[0]),
+            w(a[1]) + 0x1ffffffe - w(b[1]),
+            w(a[2]) + 0x1ffffffe - w(b[2]),
+            w(a[3]) + 0x1ffffffe - w(b[3]),
+            w(a[4]) + 0x1ffffffe - w(b[4]),
+            w(a[5]) + 0x1ffffffe - w(b[5]),
+            w(a[6]) + 0x1ffffffe - w(b[6]),
+            w(a[7]) + 0x1ffffffe - w(b[7]),
+            w(a[8]) + 0x1ffffffc - w(b[8]),
+            w(a[9]) + 0x1ffffffe - w(b[9]),
+            w(a[10]) + 0x1ffffffe - w(b[10]),
+            w(a[11]) + 0x1ffffffe - w(b[11]),
+            w(a[12]) + 0x1ffffffe - w(b[12]),
+            w(a[13]) + 0x1ffffffe - w(b[13]),
+            w(a[14]) + 0x1ffffffe - w(b[14]),
+            w(a[15]) + 0x1ffffffe - w(b[15]),
+        ];
+        reduce(&mut c)
     }
 
     pub fn neg(&self) -> Fe {
@@ -236,42 +351,45 @@ impl Fe {
     /// `a b = (a0 b0 + a1 b1) + ((a0 + a1)(b0 + b1) - a0 b0) phi`:
     /// three 8x8 products instead of one 16x16.
     pub fn mul(&self, b: &Fe) -> Fe {
-        let (a, b) = (&self.0, &b.0);
-        let (mut a0, mut a1, mut b0, mut b1) = ([0u32; 8], [0u32; 8], [0u32; 8], [0u32; 8]);
-        a0.copy_from_slice(&a[..8]);
-        a1.copy_from_slice(&a[8..]);
-        b0.copy_from_slice(&b[..8]);
-        b1.copy_from_slice(&b[8..]);
-        let mut sa = [0u32; 8];
-        let mut sb = [0u32; 8];
-        for i in 0..8 {
-            sa[i] = a0[i] + a1[i];
-            sb[i] = b0[i] + b1[i];
-        }
-        let p00 = mul8(&a0, &b0);
-        let p11 = mul8(&a1, &b1);
-        let pss = mul8(&sa, &sb);
-        // columns 0..23; limbs are at most 2^28 (sums 2^29), so a column
-        // of pss is at most 2^61 and every column stays below 2^63
-        let mut c = [0u64; 23];
-        for k in 0..15 {
-            c[k] += p00[k] + p11[k];
-            c[k + 8] += pss[k] - p00[k];
-        }
-        fold(c)
+        let (a0, a1) = halves(&self.0);
+        let (b0, b1) = halves(&b.0);
+        let sa = sum8(a0, a1);
+        let sb = sum8(b0, b1);
+        combine(&mul8(a0, b0), &mul8(a1, b1), &mul8(&sa, &sb))
     }
 
+    /// The same split with squares: `a^2 = (a0^2 + a1^2) +
+    /// ((a0 + a1)^2 - a0^2) phi`.
     pub fn square(&self) -> Fe {
-        self.mul(self)
+        let (a0, a1) = halves(&self.0);
+        let sa = sum8(a0, a1);
+        combine(&sq8(a0), &sq8(a1), &sq8(&sa))
     }
 
     /// `self * k` for a small constant `k` (below 2^32).
+    #[rustfmt::skip]
     pub fn mul_small(&self, k: u32) -> Fe {
-        let mut c = [0u64; LIMBS];
-        for (v, l) in c.iter_mut().zip(self.0) {
-            *v = u64::from(l) * u64::from(k);
-        }
-        reduce(c)
+        let a = &self.0;
+        let w = |x: u32| u64::from(x) * u64::from(k);
+        let mut c = [
+            w(a[0]),
+            w(a[1]),
+            w(a[2]),
+            w(a[3]),
+            w(a[4]),
+            w(a[5]),
+            w(a[6]),
+            w(a[7]),
+            w(a[8]),
+            w(a[9]),
+            w(a[10]),
+            w(a[11]),
+            w(a[12]),
+            w(a[13]),
+            w(a[14]),
+            w(a[15]),
+        ];
+        reduce(&mut c)
     }
 
     fn square_n(&self, n: u32) -> Fe {
@@ -336,12 +454,27 @@ impl Fe {
     }
 
     /// `a` where `m` is all ones, `b` where it is zero.
+    #[rustfmt::skip]
     pub fn select(m: Mask, a: &Fe, b: &Fe) -> Fe {
-        let mut out = [0u32; LIMBS];
-        for i in 0..LIMBS {
-            out[i] = (a.0[i] & m) | (b.0[i] & !m);
-        }
-        Fe(out)
+        let (a, b) = (&a.0, &b.0);
+        Fe([
+            (a[0] & m) | (b[0] & !m),
+            (a[1] & m) | (b[1] & !m),
+            (a[2] & m) | (b[2] & !m),
+            (a[3] & m) | (b[3] & !m),
+            (a[4] & m) | (b[4] & !m),
+            (a[5] & m) | (b[5] & !m),
+            (a[6] & m) | (b[6] & !m),
+            (a[7] & m) | (b[7] & !m),
+            (a[8] & m) | (b[8] & !m),
+            (a[9] & m) | (b[9] & !m),
+            (a[10] & m) | (b[10] & !m),
+            (a[11] & m) | (b[11] & !m),
+            (a[12] & m) | (b[12] & !m),
+            (a[13] & m) | (b[13] & !m),
+            (a[14] & m) | (b[14] & !m),
+            (a[15] & m) | (b[15] & !m),
+        ])
     }
 
     /// `-self` where `m` is all ones.
@@ -434,12 +567,17 @@ impl Point {
         }
     }
 
-    fn select(m: Mask, a: &Point, b: &Point) -> Point {
-        Point {
-            x: Fe::select(m, &a.x, &b.x),
-            y: Fe::select(m, &a.y, &b.y),
-            z: Fe::select(m, &a.z, &b.z),
-            t: Fe::select(m, &a.t, &b.t),
+    /// `self = a` where `m` is all ones, in place.
+    fn assign_if(&mut self, m: Mask, a: &Point) {
+        for (d, s) in [
+            (&mut self.x, &a.x),
+            (&mut self.y, &a.y),
+            (&mut self.z, &a.z),
+            (&mut self.t, &a.t),
+        ] {
+            for i in 0..LIMBS {
+                d.0[i] = (s.0[i] & m) | (d.0[i] & !m);
+            }
         }
     }
 
@@ -473,7 +611,7 @@ impl Point {
         let pick = |nibble: u8| {
             let mut p = IDENTITY;
             for (i, e) in table.iter().enumerate() {
-                p = Point::select(mask(i == usize::from(nibble)), e, &p);
+                p.assign_if(mask(i == usize::from(nibble)), e);
             }
             p
         };
