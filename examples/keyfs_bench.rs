@@ -9,8 +9,8 @@
 //! `keyfs_bench aeskey N` the same for passtoaeskey's PBKDF2-HMAC-SHA1.
 
 use std::time::Instant;
-use warden::auth::keyfs::file::{MasterKey, DEFAULT_ITERATIONS};
-use warden::auth::keyfs::fs::FaultFs;
+use warden::auth::keyfs::disk::FaultFs;
+use warden::auth::keyfs::sealed::{MasterKey, DEFAULT_ITERATIONS};
 use warden::auth::keyfs::{Account, Expiry, KeyfsError, RealFs, Secrets, Store};
 use warden::auth::oath::{Hash, Kind, Token};
 

@@ -9,7 +9,7 @@
 //! stdin when piped; unattended mode: from the configured key file).
 
 use super::{prompt, Fail, Globals};
-use crate::auth::keyfs::{self, file, KeyfsError, Mode, RealFs, Settings, Store};
+use crate::auth::keyfs::{self, sealed, KeyfsError, Mode, RealFs, Settings, Store};
 use crate::ninep::client::Error as NinepError;
 use crate::ninep::files::Files as Client;
 use argh::FromArgs;
@@ -260,10 +260,10 @@ struct Check {}
 
 fn iterations(opt: Option<u32>, s: &Settings) -> Result<u32, Fail> {
     let n = opt.unwrap_or(s.iterations);
-    if n < file::MIN_ITERATIONS {
+    if n < sealed::MIN_ITERATIONS {
         return Err(Fail::Usage(format!(
             "--iterations {n} is too few (at least {})",
-            file::MIN_ITERATIONS
+            sealed::MIN_ITERATIONS
         )));
     }
     Ok(n)
@@ -274,7 +274,7 @@ fn make_keyfile(path: &std::path::Path) -> Result<(), Fail> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut raw = Zeroizing::new([0u8; 32]);
-    file::random(&mut raw[..])?;
+    sealed::random(&mut raw[..])?;
     let hex = Zeroizing::new(crate::wire::hex(&raw[..]) + "\n");
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -345,7 +345,7 @@ impl KeyfsCmd {
                 println!("file: {} ({size} bytes)", st.path().display());
                 println!(
                     "format: version {}, PBKDF2-HMAC-SHA256 x {}, ChaCha20-Poly1305",
-                    file::VERSION,
+                    sealed::VERSION,
                     st.iterations()
                 );
                 println!("accounts: {}", st.users().count());

@@ -594,7 +594,7 @@ impl UserCmd {
                     Some(k) => Zeroizing::new(oath::hex_decode(k).unwrap_or_default()),
                     None => {
                         let mut k = Zeroizing::new(vec![0u8; 20]);
-                        crate::auth::keyfs::file::random(&mut k)?;
+                        crate::auth::keyfs::sealed::random(&mut k)?;
                         k
                     }
                 };

@@ -4,8 +4,8 @@
 //! - [`account`]: one account, name rules, password-derived secrets
 //!   (Plan 9 passtokey, 9front passtoaeskey), the failure counter.
 //! - [`codec`]: the plaintext form of all accounts plus the factotum record.
-//! - [`file`]: the header, KDF and AEAD around it.
-//! - [`fs`]: the filesystem operations, behind a trait for fault injection.
+//! - [`sealed`]: the header, KDF and AEAD around it.
+//! - [`disk`]: the filesystem operations, behind a trait for fault injection.
 //! - [`store`]: an unlocked key file; every change is written atomically.
 //! - [`Keyfs`]: the locked/unlocked state a daemon owns. While locked every
 //!   request that needs a secret fails at once with [`KeyfsError::Locked`].
@@ -23,8 +23,8 @@
 
 pub mod account;
 pub mod codec;
-pub mod file;
-pub mod fs;
+pub mod disk;
+pub mod sealed;
 pub mod service;
 pub mod shared;
 pub mod signer;
@@ -32,7 +32,7 @@ pub mod store;
 pub mod tree;
 
 pub use account::{Account, Expiry, FailOutcome, Failures, Secrets, Status};
-pub use fs::{Fs, RealFs};
+pub use disk::{Fs, RealFs};
 pub use store::Store;
 
 use std::fmt;
@@ -130,7 +130,7 @@ impl fmt::Display for KeyfsError {
                 f,
                 "{}: key file version {found} is not supported (this warden reads version {})",
                 path.display(),
-                file::VERSION
+                sealed::VERSION
             ),
             BothUnreadable { current, backup } => {
                 write!(f, "{current}; and the backup: {backup}")

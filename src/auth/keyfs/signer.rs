@@ -121,7 +121,7 @@ impl SignerVerifier {
     /// A verifier with a fresh random salt.
     pub fn new(password: &[u8], iterations: u32) -> Result<SignerVerifier, super::KeyfsError> {
         let mut salt = [0u8; 16];
-        super::file::random(&mut salt)?;
+        super::sealed::random(&mut salt)?;
         let secret = crate::auth::signer::pake::derive_secret(password, &salt, iterations);
         Ok(SignerVerifier {
             salt,

@@ -14,8 +14,8 @@
 
 use super::account::{Account, Expiry, FailOutcome, Failures, Secrets, Status};
 use super::codec::{self, Db};
-use super::file::{self, MasterKey};
-use super::fs::{Fs, RealFs};
+use super::disk::{Fs, RealFs};
+use super::sealed::{self, MasterKey};
 use super::KeyfsError;
 use crate::auth::oath::Token;
 use crate::ninep::vecmap::VecMap;
@@ -89,9 +89,9 @@ impl<F: Fs> std::fmt::Debug for Store<F> {
 
 /// Decrypt one file image with `pass`, deriving with its own parameters.
 fn decrypt(path: &Path, data: &[u8], pass: &[u8]) -> Result<(MasterKey, Db), KeyfsError> {
-    let h = file::parse_header(path, data)?;
+    let h = sealed::parse_header(path, data)?;
     let key = MasterKey::derive(pass, h.salt, h.iterations);
-    let plain = file::open(path, data, &key)?;
+    let plain = sealed::open(path, data, &key)?;
     let db = codec::decode(&plain).map_err(|e| KeyfsError::Corrupt {
         path: path.to_path_buf(),
         detail: e.0,
@@ -207,7 +207,7 @@ impl<F: Fs> Store<F> {
     /// Write `db` as the new generation; on success it becomes the state.
     fn commit(&mut self, db: &Db) -> Result<(), KeyfsError> {
         let plain = codec::encode(db);
-        let image = file::seal(&self.key, &plain)?;
+        let image = sealed::seal(&self.key, &plain)?;
         let tmp = sibling(&self.path, ".new");
         let bak = sibling(&self.path, ".bak");
         let dir = match self.path.parent() {
@@ -282,14 +282,14 @@ impl<F: Fs> Store<F> {
             .fs
             .read(&self.path)
             .map_err(|e| KeyfsError::io("read", &self.path, e))?;
-        let h = file::parse_header(&self.path, &data)?;
+        let h = sealed::parse_header(&self.path, &data)?;
         if h.salt != self.key.salt || h.iterations != self.key.iterations {
             return Err(KeyfsError::Invalid(format!(
                 "{}: the master passphrase changed; unlock keyfs again",
                 self.path.display()
             )));
         }
-        let plain = file::open(&self.path, &data, &self.key)?;
+        let plain = sealed::open(&self.path, &data, &self.key)?;
         self.db = codec::decode(&plain).map_err(|e| KeyfsError::Corrupt {
             path: self.path.clone(),
             detail: e.0,

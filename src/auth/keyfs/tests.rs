@@ -1,6 +1,6 @@
 //! Store tests on a real temporary directory, with injected failures.
 
-use super::fs::FaultFs;
+use super::disk::FaultFs;
 use super::store::sibling;
 use super::*;
 use crate::auth::oath::{self, Hash, Kind, Token};

@@ -60,7 +60,7 @@ pub fn ca_pubkeys(db: &SignerDb, now: u64) -> Vec<PublicKey> {
 
 fn new_ca(now: u64) -> Result<CaKey, KeyfsError> {
     let mut seed = Zeroizing::new([0u8; 32]);
-    crate::auth::keyfs::file::random(&mut seed[..])?;
+    crate::auth::keyfs::sealed::random(&mut seed[..])?;
     Ok(CaKey {
         seed,
         created: now,
@@ -188,7 +188,7 @@ pub fn issue<F: Fs>(
     }
     ensure_ca(store, now)?;
     let mut nonce = [0u8; 32];
-    crate::auth::keyfs::file::random(&mut nonce)?;
+    crate::auth::keyfs::sealed::random(&mut nonce)?;
     let (serial, blob, ca_fp) = store.update(|db| {
         let s = &mut db.signer;
         let serial = s.next_serial;

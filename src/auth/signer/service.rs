@@ -86,7 +86,7 @@ fn reply(code: u8, body: &[u8]) -> Vec<u8> {
 impl Signer {
     pub fn new(keyfs: Shared, policy: Policy) -> Result<Signer, KeyfsError> {
         let mut fake_key = Zeroizing::new([0u8; 32]);
-        crate::auth::keyfs::file::random(&mut fake_key[..])?;
+        crate::auth::keyfs::sealed::random(&mut fake_key[..])?;
         Ok(Signer {
             keyfs,
             policy,
