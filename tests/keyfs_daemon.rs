@@ -149,8 +149,9 @@ fn attended_unlock_tree_and_lock() {
     );
     let json = ok(&d.cfg, &["user", "list", "--json"], "");
     assert!(
-        json.contains(r#"{"name":"bob","status":"disabled","expire":"2100-01-01T00:00:00Z"}"#)
-            && json.contains(r#"{"name":"glenda","status":"ok","expire":"never"}"#),
+        json.contains(
+            r#"{"name":"bob","status":"disabled","expire":"2100-01-01T00:00:00Z","failures":0}"#
+        ) && json.contains(r#"{"name":"glenda","status":"ok","expire":"never","failures":0}"#),
         "{json}"
     );
     ok(&d.cfg, &["user", "enable", "bob"], "");

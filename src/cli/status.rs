@@ -38,7 +38,7 @@ pub struct StatusCmd {
 }
 
 /// How long one uplink may take to answer.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The file netifd's proto handler writes into each interface's directory.
 const NETIFD_CONFIG: &str = "warden.conf";
@@ -46,18 +46,7 @@ const NETIFD_CONFIG: &str = "warden.conf";
 impl StatusCmd {
     pub fn run(self, g: &Globals) -> Result<(), Fail> {
         crate::sys::log::init(crate::sys::log::Sink::Stderr, log::LevelFilter::Warn);
-        let (run_dir, own) = match self.run_dir {
-            Some(d) => (d, Own::default()),
-            None => {
-                let cfg = g.load_config()?;
-                let own = Own {
-                    interface: Some(cfg.uplink.interface.clone()),
-                    // The daemon runs the uplink for either.
-                    enabled: cfg.uplink.enabled || cfg.uplink.simulate,
-                };
-                (cfg.main.run_dir, own)
-            }
-        };
+        let (run_dir, own) = locate(g, self.run_dir)?;
         let report = collect(&run_dir, &own, self.json, ANSWER_TIMEOUT);
         print!("{}", report.render(self.json));
         match report.exit_code() {
@@ -70,6 +59,23 @@ impl StatusCmd {
             }
         }
     }
+}
+
+/// Where to look for uplinks: `run_dir` as given (nothing known about the
+/// daemon's own), or the configuration's.
+pub(crate) fn locate(g: &Globals, run_dir: Option<PathBuf>) -> Result<(PathBuf, Own), Fail> {
+    Ok(match run_dir {
+        Some(d) => (d, Own::default()),
+        None => {
+            let cfg = g.load_config()?;
+            let own = Own {
+                interface: Some(cfg.uplink.interface.clone()),
+                // The daemon runs the uplink for either.
+                enabled: cfg.uplink.enabled || cfg.uplink.simulate,
+            };
+            (cfg.main.run_dir, own)
+        }
+    })
 }
 
 /// What the configuration says about the daemon's own uplink (nothing when

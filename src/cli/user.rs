@@ -83,13 +83,14 @@ struct Rename {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "list")]
 struct List {
-    /// print a JSON array of {name, status, expire} instead
+    /// print a JSON array of {name, status, expire, failures} instead
+    /// (failures: consecutive failed logins, counted by the running daemon)
     #[argh(switch)]
     json: bool,
 }
 
 /// Print `user list`'s rows: tab-separated lines, or JSON.
-fn print_users(rows: &[(String, String, Expiry)], json: bool) {
+fn print_users(rows: &[(String, String, Expiry, u32)], json: bool) {
     let expire = |e: &Expiry| match e {
         Expiry::Never => "never".to_string(),
         Expiry::At(t) => when::iso(*t),
@@ -97,18 +98,19 @@ fn print_users(rows: &[(String, String, Expiry)], json: bool) {
     if json {
         let v: Vec<crate::json::Value> = rows
             .iter()
-            .map(|(n, s, e)| {
+            .map(|(n, s, e, f)| {
                 crate::json::Obj::new()
                     .field("name", n.as_str())
                     .field("status", s.as_str())
                     .field("expire", expire(e))
+                    .field("failures", *f)
                     .into()
             })
             .collect();
         println!("{}", crate::json::Value::Arr(v));
         return;
     }
-    for (n, s, e) in rows {
+    for (n, s, e, _) in rows {
         println!("{n}\t{s}\t{}", expire(e));
     }
 }
@@ -375,7 +377,14 @@ impl UserCmd {
                     let exp = Expiry::parse(&exp).ok_or_else(|| {
                         Fail::msg(format!("{}/expire: '{}'", st.name, exp.escape_default()))
                     })?;
-                    rows.push((st.name, status, exp));
+                    // `N` or `N purgatory SECS`.
+                    let log = c.read_text(&format!("{}/log", st.name))?;
+                    let failures = log
+                        .split_whitespace()
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(0);
+                    rows.push((st.name, status, exp, failures));
                 }
                 print_users(&rows, l.json);
             }
@@ -503,7 +512,14 @@ impl UserCmd {
             What::List(l) => {
                 let rows: Vec<_> = st
                     .users()
-                    .map(|a| (a.name.clone(), a.status.as_str().to_string(), a.expire))
+                    .map(|a| {
+                        (
+                            a.name.clone(),
+                            a.status.as_str().to_string(),
+                            a.expire,
+                            st.failures(&a.name).consecutive,
+                        )
+                    })
                     .collect();
                 print_users(&rows, l.json);
             }

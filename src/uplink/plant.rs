@@ -146,6 +146,7 @@ pub fn modem_status<P: super::modem::driver::Port>(
     }
     if let Ok(o) = m.operator() {
         s.operator = o.name.clone().unwrap_or_default();
+        s.mode = o.technology().unwrap_or_default().to_string();
     }
     if let Ok(sig) = m.signal() {
         s.signal_dbm = sig.dbm();

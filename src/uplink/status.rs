@@ -66,6 +66,9 @@ pub fn text(who: &Who<'_>, st: &Status, now: Instant) -> String {
     kv("imei", &m.imei);
     kv("registration", &m.registration);
     kv("operator", &m.operator);
+    if !m.mode.is_empty() {
+        kv("mode", &m.mode);
+    }
     if let Some(d) = m.signal_dbm {
         kv("signal_dbm", &d.to_string());
     }
@@ -132,6 +135,7 @@ pub fn json(who: &Who<'_>, st: &Status, now: Instant) -> String {
                 .field("imei", m.imei.as_str())
                 .field("registration", m.registration.as_str())
                 .field("operator", m.operator.as_str())
+                .field("mode", m.mode.as_str())
                 .field("signal_dbm", m.signal_dbm),
         )
         .field("dns", Value::Arr(dns))
@@ -180,6 +184,7 @@ mod tests {
                 imei: "123456789012347".into(),
                 registration: "home".into(),
                 operator: "Sim Telecom".into(),
+                mode: "UMTS".into(),
                 signal_dbm: Some(-71),
             },
             dns: vec![DnsHealth {
@@ -218,6 +223,7 @@ mod tests {
         );
         assert!(t.contains("last_reason: broken DNS: 10.11.12.13 bogus\n"));
         assert!(t.contains("signal_dbm: -71\n"));
+        assert!(t.contains("operator: Sim Telecom\nmode: UMTS\n"));
         assert!(t.contains("dns: 192.0.2.53 ok\n"));
         assert!(
             t.ends_with(
@@ -239,6 +245,7 @@ mod tests {
             ),
             "{j}"
         );
+        assert!(j.contains(r#""operator":"Sim Telecom","mode":"UMTS","signal_dbm":-71}"#));
         assert!(j.contains(r#""dns":[{"server":"192.0.2.53","verdict":"ok","healthy":true}]"#));
         assert!(
             j.contains(

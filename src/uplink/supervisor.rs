@@ -99,6 +99,9 @@ pub struct ModemStatus {
     pub imei: String,
     pub registration: String,
     pub operator: String,
+    /// The access technology the operator is used with (+COPS?'s AcT:
+    /// GSM, UMTS, HSPA, LTE...; empty when the modem does not say).
+    pub mode: String,
     pub signal_dbm: Option<i32>,
 }
 
