@@ -24,6 +24,8 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("netifd/warden-ppp-up", "sh"),
     ("netifd/warden-ppp-down", "sh"),
     ("tests/standin/pppd", "sh"),
+    ("tests/standin/uci", "sh"),
+    ("rpcd/warden", "sh"),
     ("bench/bogus-dns-redial", "bash"),
 ];
 
