@@ -5,12 +5,16 @@
 //! and the node in .ci/apt-packages, which LuCI's views are also run in by
 //! tests/luci.rs on these same replies). service_set runs uci(1), which is
 //! not packaged outside OpenWRT: tests/standin/uci takes its place.
+//! luci-app-warden's views then run (tests/luci/harness.js) on the replies
+//! gathered, locked and unlocked: every field they read must be in the
+//! plugin's real reply (or be one the view treats as optional).
 
 mod common;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use warden::uplink::usb::json::{parse, Json};
 
 struct Sim {
     cfg: PathBuf,
@@ -179,6 +183,10 @@ fn list_names_every_method_with_typed_arguments() {
 fn every_method_answers_the_simulated_modem_and_keyfs() {
     let sim = start_sim("rpcd-sim");
     let call = |m: &str, args: &str| plugin(&sim, &["call", m], args);
+    // The replies the views are run on: (method, reply) while locked and
+    // while unlocked.
+    let mut locked: Vec<(String, String)> = Vec::new();
+    let mut unlocked: Vec<(String, String)> = Vec::new();
 
     // status: `warden status --json`, every uplink.
     let st = call("status", r#"{"ubus_rpc_session":"0123"}"#);
@@ -194,6 +202,8 @@ fn every_method_answers_the_simulated_modem_and_keyfs() {
     ] {
         assert!(st.contains(f), "{f} not in {st}");
     }
+    locked.push(("status".into(), st.clone()));
+    unlocked.push(("status".into(), st.clone()));
     let dns = call("dns", "");
     assert!(
         dns.starts_with(
@@ -208,10 +218,13 @@ fn every_method_answers_the_simulated_modem_and_keyfs() {
         k.starts_with(r#"{"enabled":true,"state":"locked","mode":"attended","file":"#),
         "{k}"
     );
+    locked.push(("keyfs".into(), k.clone()));
+    let users_locked = call("users", "{}");
     assert_eq!(
-        call("users", "{}"),
+        users_locked,
         r#"{"error":"keyfs is locked: unlock it first"}"#
     );
+    locked.push(("users".into(), users_locked));
     assert!(call("user_add", r#"{"name":"glenda"}"#).contains("keyfs is locked"));
     let e = call("unlock", r#"{"passphrase":"not the passphrase"}"#);
     assert!(
@@ -231,39 +244,45 @@ fn every_method_answers_the_simulated_modem_and_keyfs() {
         "{u}"
     );
     assert!(!u.contains("pw\""), "{u}");
-    assert!(call("keyfs", "").contains(r#""state":"unlocked""#));
+    locked.push(("unlock".into(), u.clone()));
+    let k = call("keyfs", "");
+    assert!(k.contains(r#""state":"unlocked""#), "{k}");
+    unlocked.push(("keyfs".into(), k));
     assert!(call("unlock", r#"{"passphrase":"pw"}"#).contains("already unlocked"));
 
     // Accounts, through the daemon's keyfs.
     assert_eq!(call("users", ""), r#"{"users":[]}"#);
-    assert_eq!(
-        call("user_add", r#"{"name":"glenda","expire":""}"#),
-        r#"{"ok":true,"message":"added glenda"}"#
-    );
+    let added = call("user_add", r#"{"name":"glenda","expire":""}"#);
+    assert_eq!(added, r#"{"ok":true,"message":"added glenda"}"#);
     assert!(call("user_add", r#"{"name":"bob","expire":"2100-01-01"}"#).contains(r#""ok":true"#));
     let e = call("user_add", r#"{"name":"glenda"}"#);
     assert!(e.starts_with(r#"{"error":"#) && e.contains("glenda"), "{e}");
     assert!(call("user_add", r#"{"name":"-x"}"#).contains("not a user name"));
-    assert!(call("user_disable", r#"{"name":"bob"}"#).contains(r#""ok":true"#));
-    assert!(
-        call("user_expire", r#"{"name":"glenda","when":"2099-12-31"}"#).contains(r#""ok":true"#)
-    );
+    let disabled = call("user_disable", r#"{"name":"bob"}"#);
+    assert!(disabled.contains(r#""ok":true"#), "{disabled}");
+    let expired = call("user_expire", r#"{"name":"glenda","when":"2099-12-31"}"#);
+    assert!(expired.contains(r#""ok":true"#), "{expired}");
     assert!(call("user_expire", r#"{"name":"glenda","when":"soon"}"#).contains(r#""error":"#));
+    let users = call("users", "{}");
     assert_eq!(
-        call("users", "{}"),
+        users,
         r#"{"users":[{"name":"bob","status":"disabled","expire":"2100-01-01T00:00:00Z","failures":0},{"name":"glenda","status":"ok","expire":"2099-12-31T00:00:00Z","failures":0}]}"#
     );
-    assert!(call("user_enable", r#"{"name":"bob"}"#).contains(r#""ok":true"#));
+    unlocked.push(("users".into(), users));
+    let enabled = call("user_enable", r#"{"name":"bob"}"#);
+    assert!(enabled.contains(r#""ok":true"#), "{enabled}");
     assert!(call("users", "").contains(r#"{"name":"bob","status":"ok","#));
     assert!(call("user_enable", r#"{"name":"nobody"}"#).contains(r#""error":"#));
 
     // Services: read from the configuration, set through uci.
+    let services = call("services", "");
     assert_eq!(
-        call("services", ""),
+        services,
         r#"{"signer":{"enabled":false,"listen":"0.0.0.0:6673"},"authsrv":{"enabled":false,"listen":"0.0.0.0:567","authdom":""}}"#
     );
+    let set = call("service_set", r#"{"service":"signer","enabled":true}"#);
     assert_eq!(
-        call("service_set", r#"{"service":"signer","enabled":true}"#),
+        set,
         r#"{"ok":true,"service":"signer","enabled":true,"reloaded":false}"#
     );
     assert!(
@@ -284,6 +303,122 @@ fn every_method_answers_the_simulated_modem_and_keyfs() {
     assert!(call("status", "[]").contains("not a JSON object"));
 
     // Lock again.
-    assert!(call("lock", "").contains("keyfs locked"));
+    let lock = call("lock", "");
+    assert!(lock.contains("keyfs locked"), "{lock}");
     assert!(call("keyfs", "").contains(r#""state":"locked""#));
+
+    for (m, r) in [
+        ("services", &services),
+        ("user_add", &added),
+        ("user_disable", &disabled),
+        ("user_enable", &enabled),
+        ("user_expire", &expired),
+        ("service_set", &set),
+        ("lock", &lock),
+        ("unlock", &u),
+    ] {
+        for v in [&mut locked, &mut unlocked] {
+            if !v.iter().any(|(n, _)| n == m) {
+                v.push((m.into(), r.clone()));
+            }
+        }
+    }
+    views_read_only_what_the_plugin_answers(&sim, &[locked, unlocked]);
+}
+
+/// Fields a view may read that a reply need not have: `error` (only on a
+/// failure), `message` (only on the admin methods' success), and the
+/// uplink's data usage (only with a quota).
+fn optional(path: &str) -> bool {
+    path.ends_with(".error") || path.ends_with(".message") || path == "status.uplinks[].data_usage"
+}
+
+fn strings(j: Option<&Json>) -> Vec<String> {
+    match j {
+        Some(Json::Arr(a)) => a
+            .iter()
+            .filter_map(|v| match v {
+                Json::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Run both views of luci-app-warden on each set of replies; every rpc
+/// method they declare must have been called in one of the runs.
+fn views_read_only_what_the_plugin_answers(sim: &Sim, runs: &[Vec<(String, String)>]) {
+    let views =
+        root().join("openwrt-feed/luci-app-warden/htdocs/luci-static/resources/view/warden");
+    let mut declared = std::collections::BTreeSet::new();
+    let mut called = std::collections::BTreeSet::new();
+    for (i, replies) in runs.iter().enumerate() {
+        let body: Vec<String> = replies
+            .iter()
+            .map(|(m, r)| format!("\"{m}\":{r}"))
+            .collect();
+        let data = sim.s.path(&format!("replies-{i}.json"));
+        std::fs::write(&data, format!("{{{}}}", body.join(","))).unwrap();
+        for view in ["status.js", "services.js"] {
+            let o = Command::new("node")
+                .arg(root().join("tests/luci/harness.js"))
+                .arg("view")
+                .arg(views.join(view))
+                .arg(&data)
+                .output_within(CHILD_DEADLINE)
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "{view} on {}: {}",
+                data.display(),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let out = String::from_utf8(o.stdout).unwrap();
+            let r = parse(&out).unwrap();
+            if let Some(Json::Obj(missing)) = r.get("missing") {
+                for (method, paths) in missing {
+                    for p in strings(Some(paths)) {
+                        assert!(
+                            optional(&p),
+                            "{view} reads {p}, which the plugin's {method} reply lacks: {}",
+                            std::fs::read_to_string(&data).unwrap()
+                        );
+                    }
+                }
+            }
+            if let Some(Json::Arr(d)) = r.get("declared") {
+                for m in d {
+                    if let Some(Json::Str(name)) = m.get("method") {
+                        declared.insert(name.clone());
+                    }
+                }
+            }
+            called.extend(strings(r.get("called")));
+            assert_eq!(r.get("password_left_in_field"), Some(&Json::Bool(false)));
+            if view == "status.js" {
+                assert!(out.contains(r#""polls":[5]"#), "{out}");
+                let reads = strings(r.get("reads").and_then(|x| x.get("status")));
+                for f in [
+                    "modem.signal_dbm",
+                    "modem.operator",
+                    "modem.mode",
+                    "dns[].verdict",
+                    "reconnects",
+                    "last_reason",
+                    "uptime_s",
+                ] {
+                    assert!(
+                        reads.iter().any(|p| p.ends_with(f)),
+                        "status.js never reads {f}: {reads:?}"
+                    );
+                }
+            }
+        }
+    }
+    let uncalled: Vec<_> = declared.difference(&called).collect();
+    assert!(
+        uncalled.is_empty(),
+        "declared but never called by the views: {uncalled:?}"
+    );
 }

@@ -228,7 +228,6 @@ return network.registerProtocol('warden', {
 		o = s.taboption('general', form.Value, 'pincode', _('PIN'),
 			_('warden never spends the last PIN attempt, and never retries a PIN the SIM refused.'));
 		o.password = true;
-		o.datatype = 'and(uinteger,minlength(4),maxlength(8))';
 		o.validate = checkPin;
 
 		o = s.taboption('general', form.Value, 'dialnumber', _('Dial number'));

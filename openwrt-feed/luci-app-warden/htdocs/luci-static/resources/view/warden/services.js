@@ -107,7 +107,7 @@ return view.extend({
 			E('th', { 'class': 'th cbi-section-actions' }, '')
 		]) ];
 
-		(u.users || []).forEach(L.bind(function(a) {
+		(u.error ? [] : u.users).forEach(L.bind(function(a) {
 			var when = E('input', { 'type': 'text', 'class': 'cbi-input-text', 'size': 12, 'placeholder': 'YYYY-MM-DD' });
 			rows.push(E('tr', { 'class': 'tr' }, [
 				E('td', { 'class': 'td' }, a.name),
