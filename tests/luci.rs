@@ -448,3 +448,77 @@ fn translation_templates_hold_every_string() {
         assert!(want.len() > 40, "{pkg}: {}", want.len());
     }
 }
+
+#[test]
+fn cross_ipk_packs_each_luci_package_as_luci_mk_installs_it() {
+    let s = Scratch::new("luci-ipk");
+    for (pkg, want) in [
+        (
+            "luci-app-warden",
+            &[
+                "./www/luci-static/resources/view/warden/status.js",
+                "./www/luci-static/resources/view/warden/services.js",
+                "./usr/share/luci/menu.d/luci-app-warden.json",
+                "./usr/share/rpcd/acl.d/luci-app-warden.json",
+            ][..],
+        ),
+        (
+            "luci-proto-warden",
+            &[
+                "./www/luci-static/resources/protocol/warden.js",
+                "./usr/share/rpcd/acl.d/luci-proto-warden.json",
+            ][..],
+        ),
+    ] {
+        let o = Command::new(root().join("cross/ipk"))
+            .arg(pkg)
+            .arg(s.path("out"))
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .output_within(CHILD_DEADLINE)
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let ipk = String::from_utf8(o.stdout).unwrap().trim().to_string();
+        assert!(ipk.ends_with(&format!("/{pkg}_0.1.0-r1_all.ipk")), "{ipk}");
+        let tar = |args: &[&str]| {
+            let o = Command::new("tar")
+                .args(args)
+                .output_within(CHILD_DEADLINE)
+                .unwrap();
+            assert!(o.status.success(), "tar {args:?}");
+            String::from_utf8(o.stdout).unwrap()
+        };
+        assert_eq!(
+            tar(&["-tzf", &ipk]),
+            "./debian-binary\n./data.tar.gz\n./control.tar.gz\n"
+        );
+        let x = s.path(pkg);
+        std::fs::create_dir_all(&x).unwrap();
+        tar(&["-xzf", &ipk, "-C", &x.display().to_string()]);
+        let data = tar(&["-tzvf", &x.join("data.tar.gz").display().to_string()]);
+        for f in want {
+            let line = data
+                .lines()
+                .find(|l| l.ends_with(&format!(" {f}")))
+                .unwrap_or_else(|| panic!("{pkg}: {f} not packed: {data}"));
+            assert!(line.starts_with("-rw-r--r-- 0/0 "), "{line}");
+        }
+        assert!(
+            !data.contains("po/"),
+            "translations are packed apart: {data}"
+        );
+        let ctl = x.join("control.tar.gz").display().to_string();
+        let control = tar(&["-xzOf", &ctl, "./control"]);
+        for field in [
+            format!("Package: {pkg}\n"),
+            "Version: 0.1.0-r1\n".into(),
+            "Depends: luci-base, warden\n".into(),
+            "Section: luci\n".into(),
+            "Architecture: all\n".into(),
+            "SourceDateEpoch: 1700000000\n".into(),
+        ] {
+            assert!(control.contains(&field), "{field} not in {control}");
+        }
+        let postinst = tar(&["-xzOf", &ctl, "./postinst"]);
+        assert!(postinst.contains("killall -HUP rpcd"), "{postinst}");
+    }
+}
