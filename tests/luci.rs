@@ -256,8 +256,8 @@ fn handler_options() -> BTreeSet<String> {
 /// defaultroute, peerdns, dns, metric... that are not the handler's).
 const LUCI_RENDERS: &[&str] = &["delegate"];
 
-fn proto_form(values: &str) -> String {
-    let s = Scratch::new("luci-proto");
+fn proto_form(tag: &str, values: &str) -> String {
+    let s = Scratch::new(tag);
     let data = s.path("values.json");
     std::fs::write(&data, values).unwrap();
     let js = root()
@@ -278,7 +278,7 @@ fn proto_form(values: &str) -> String {
 
 #[test]
 fn the_form_edits_every_option_the_handler_declares() {
-    let out = proto_form("{}");
+    let out = proto_form("luci-proto-options", "{}");
     assert!(out.starts_with(r#"{"name":"warden","options":["#), "{out}");
     let list = out
         .split_once(r#""options":["#)
@@ -354,7 +354,7 @@ fn the_form_refuses_what_the_daemon_refuses() {
         json.push_str(&format!("\"{opt}\":[{}]", vs.join(",")));
     }
     json.push('}');
-    let out = proto_form(&json);
+    let out = proto_form("luci-proto-checks", &json);
     let s = Scratch::new("luci-check");
     let cfg = s.path("warden");
     let mut disagree = Vec::new();
