@@ -9,6 +9,7 @@
 //! stdin when piped; unattended mode: from the configured key file).
 
 use super::{prompt, Fail, Globals};
+use crate::auth::admin::Answer;
 use crate::auth::keyfs::{self, sealed, KeyfsError, Mode, RealFs, Settings, Store};
 use crate::ninep::client::Error as NinepError;
 use crate::ninep::files::Files as Client;
@@ -110,6 +111,39 @@ pub fn unlocked_daemon(g: &Globals) -> Result<Option<Client>, Fail> {
         }
         None => Ok(None),
     }
+}
+
+/// Carry out admin requests ([`crate::auth::admin`]) on keyfs: through
+/// the running daemon when it holds keyfs unlocked (no passphrase asked),
+/// else on the key file, opened once for all of them (the passphrase
+/// asked once). The caller shows each answer (its notes are for standard
+/// error).
+pub fn admin(g: &Globals, reqs: &[Zeroizing<String>]) -> Result<Vec<Answer>, Fail> {
+    let mut out = Vec::with_capacity(reqs.len());
+    if let Some(mut c) = unlocked_daemon(g)? {
+        for r in reqs {
+            let b = Zeroizing::new(c.ask("ctl", r.as_bytes())?);
+            out.push(
+                Answer::decode(&b).map_err(|e| Fail::msg(format!("the daemon's keyfs: {e}")))?,
+            );
+        }
+        return Ok(out);
+    }
+    let mut o = open(g)?;
+    for r in reqs {
+        out.push(crate::auth::admin::answer(
+            &mut o.store,
+            r,
+            super::when::now(),
+        )?);
+    }
+    Ok(out)
+}
+
+/// One admin request; see [`admin`].
+pub fn admin1(g: &Globals, words: &[&str]) -> Result<Answer, Fail> {
+    let mut v = admin(g, &[crate::auth::admin::request(words)])?;
+    v.pop().ok_or_else(|| Fail::msg("no answer"))
 }
 
 /// unlock the running daemon's keyfs (passphrase prompted, or stdin)

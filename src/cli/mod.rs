@@ -24,7 +24,7 @@ mod output;
 mod prompt;
 mod status;
 mod user;
-mod when;
+use crate::when;
 
 use crate::config::{self, Config, ConfigError};
 use argh::FromArgs;
