@@ -92,7 +92,7 @@ struct SignUser {
     /// the public key file
     #[argh(option)]
     key: PathBuf,
-    /// how long: 30m, 8h, 7d (default 24h)
+    /// how long: 30m, 8h, 7d, 1y (default 24h)
     #[argh(option, default = "String::from(\"24h\")")]
     validity: String,
     /// start of validity: seconds since the epoch or YYYY-MM-DD[ HH:MM[:SS]]
@@ -115,7 +115,7 @@ struct SignHost {
     /// the host's public key file
     #[argh(option)]
     key: PathBuf,
-    /// how long (default 365d)
+    /// how long: 30d, 1y (default 365d)
     #[argh(option, default = "String::from(\"365d\")")]
     validity: String,
     /// certificate file, - for standard output (default: KEY without
@@ -150,10 +150,14 @@ fn from_now(d: u64) -> (u64, u64) {
 }
 
 fn duration(s: &str) -> Result<u64, Fail> {
-    crate::config::model::parse_duration(s)
-        .map(|d| d.as_secs())
-        .filter(|d| *d > 0)
-        .ok_or_else(|| Fail::Usage(format!("bad validity '{s}': expected e.g. 30m, 8h, 7d")))
+    let d = super::grammar::Dur::parse(s)
+        .map_err(|e| Fail::Usage(format!("--validity: {e}")))?
+        .0
+        .as_secs();
+    if d == 0 {
+        return Err(Fail::Usage(format!("--validity '{s}': at least 1s")));
+    }
+    Ok(d)
 }
 
 /// Write the certificate (`-`: standard output) and say so on stderr.

@@ -182,10 +182,10 @@ struct KeyConfirm {
     /// refuse the request with this tag
     #[argh(option)]
     no: Vec<String>,
-    /// stop after this many seconds without a request (default: never when
-    /// interactive, 10 with --yes/--no)
+    /// stop after this long without a request: 30s, 5m (default: never
+    /// when interactive, 10s with --yes/--no)
     #[argh(option)]
-    wait: Option<u64>,
+    wait: Option<super::grammar::Dur>,
 }
 
 impl KeyCmd {
@@ -234,7 +234,7 @@ impl KeyConfirm {
         let path = socket(g, self.socket)?;
         let scripted = !self.yes.is_empty() || !self.no.is_empty();
         let wait = match (self.wait, scripted) {
-            (Some(s), _) => Some(Duration::from_secs(s.max(1))),
+            (Some(d), _) => Some(d.0.max(Duration::from_millis(1))),
             (None, true) => Some(Duration::from_secs(10)),
             (None, false) => None,
         };

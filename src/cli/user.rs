@@ -178,9 +178,12 @@ struct Otp {
     /// digits per code: 6 (default), 7 or 8
     #[argh(option, default = "6")]
     digits: u8,
-    /// TOTP time step in seconds (default 30)
-    #[argh(option, default = "30")]
-    step: u64,
+    /// TOTP time step: 30s, 1m (default 30s; whole seconds)
+    #[argh(
+        option,
+        default = "super::grammar::Dur(std::time::Duration::from_secs(30))"
+    )]
+    step: super::grammar::Dur,
     /// HMAC hash: SHA1 (default; the only one pam_oath knows), SHA256, SHA512
     #[argh(option, default = "String::from(\"SHA1\")")]
     hash: String,
@@ -377,8 +380,10 @@ impl UserCmd {
                         o.digits
                     )));
                 }
-                if o.step == 0 {
-                    return Err(Fail::Usage("--step must be at least 1".into()));
+                if o.step.0.as_secs() == 0 || o.step.0.subsec_nanos() != 0 {
+                    return Err(Fail::Usage(
+                        "--step must be whole seconds, at least 1s".into(),
+                    ));
                 }
                 if Hash::parse(&o.hash).is_none() {
                     return Err(Fail::Usage(format!(
@@ -412,7 +417,7 @@ impl UserCmd {
                     crate::auth::admin::request(&["user", "otp-remove", &x.name])
                 } else {
                     let digits = x.digits.to_string();
-                    let step = x.step.to_string();
+                    let step = x.step.0.as_secs().to_string();
                     let key = Zeroizing::new(x.key.clone().unwrap_or_else(|| "-".into()));
                     crate::auth::admin::request(&[
                         "user",

@@ -28,7 +28,11 @@
 //! that get keys through the tree. Here they run inside the daemon and
 //! share its keyfs directly ([`super::shared::SharedKeyfs`]), so `secret`
 //! is write-only (mode 0200; a read is refused with `permission denied`):
-//! nothing that reaches the socket can take a secret away.
+//! no file gives a secret back. The one exception is asked for by name:
+//! the admin requests `user export-oath` and `user otp` answer with OATH
+//! seeds (users.oath text, an otpauth:// URI), as the commands print them
+//! when they open the key file themselves; passwords and the keys derived
+//! from them never leave.
 //!
 //! While keyfs is locked, the root lists only `ctl`, and every walk into a
 //! user, and every read or write of a user's file, fails at once with
