@@ -113,6 +113,11 @@ struct KeyAdd {
     /// the factotum's socket (default from the configuration)
     #[argh(option)]
     socket: Option<PathBuf>,
+    /// also keep the key in keyfs: through the daemon while it holds keyfs
+    /// unlocked (its factotum loads the key at once), else in the key file
+    /// (loaded at the next unlock); what 'warden keyfs save-key' does
+    #[argh(switch)]
+    save: bool,
     /// the key's attributes; secrets as queries (!password?)
     #[argh(positional, greedy)]
     attrs: Vec<String>,
@@ -203,7 +208,17 @@ impl KeyCmd {
                     client::key_add_line(&a.attrs, &mut v as &mut dyn Values)
                 }
                 .map_err(|e| Fail::Usage(e.to_string()))?;
-                ctl(&path, line.as_bytes())
+                if !a.save {
+                    return ctl(&path, line.as_bytes());
+                }
+                let attrs = line.strip_prefix("key ").unwrap_or(&line);
+                if let Some(m) = super::keyfs::save_in_daemon(g, attrs)? {
+                    println!("{m}");
+                    return Ok(());
+                }
+                ctl(&path, line.as_bytes())?;
+                println!("{}", super::keyfs::save_factotum_key(g, attrs)?);
+                Ok(())
             }
             KeySub::Del(d) => {
                 let line = client::key_del_line(&d.attrs, d.all)

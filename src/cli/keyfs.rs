@@ -246,17 +246,31 @@ struct SaveKey {
     attrs: Vec<String>,
 }
 
+/// Store a factotum key through the running daemon when it holds keyfs
+/// unlocked (its factotum loads it at once); None when no daemon does.
+pub fn save_in_daemon(g: &Globals, attrs: &str) -> Result<Option<String>, Fail> {
+    let line = Zeroizing::new(format!("key {}", attrs.trim()));
+    crate::auth::factotum::persist::check_line(&line).map_err(Fail::Usage)?;
+    match unlocked_daemon(g)? {
+        Some(mut c) => {
+            c.write("ctl", line.as_bytes())?;
+            Ok(Some(
+                "saved in the daemon's keyfs; its factotum holds the key now".into(),
+            ))
+        }
+        None => Ok(None),
+    }
+}
+
 /// Store a factotum key (`ATTRS`, as after `key ` in a factotum ctl line)
 /// in keyfs's factotum record: through the running daemon when it holds
 /// keyfs unlocked (its factotum loads the key at once), else in the key
 /// file directly (loaded at the next unlock). For `warden key add --save`.
 pub fn save_factotum_key(g: &Globals, attrs: &str) -> Result<String, Fail> {
-    let line = Zeroizing::new(format!("key {}", attrs.trim()));
-    crate::auth::factotum::persist::check_line(&line).map_err(Fail::Usage)?;
-    if let Some(mut c) = unlocked_daemon(g)? {
-        c.write("ctl", line.as_bytes())?;
-        return Ok("saved in the daemon's keyfs; its factotum holds the key now".into());
+    if let Some(m) = save_in_daemon(g, attrs)? {
+        return Ok(m);
     }
+    let line = Zeroizing::new(format!("key {}", attrs.trim()));
     let mut o = open(g)?;
     let mut keys = o.store.factotum_keys().to_vec();
     if !keys.iter().any(|k| k.as_str() == line.as_str()) {
