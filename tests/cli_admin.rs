@@ -170,3 +170,102 @@ fn daemon_answers_without_the_passphrase() {
     assert!(fails(&cfg, &["cert", "list"], "").contains("passphrase"));
     assert_eq!(ok(&cfg, &["cert", "list"], "pw\n").lines().count(), 2);
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Run `sh -c SCRIPT` (the README's commands, `ssh root@router.lan`
+/// replaced by the local warden), insisting on success.
+fn sh(script: &str) -> String {
+    let o = Command::new("sh")
+        .args(["-c", script])
+        .output_within(CHILD_DEADLINE)
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The README's SSH server and LAN machine steps, against OpenSSH: the CA
+/// and the KRL for sshd, a host certificate (`sign-host --key - --out -`)
+/// as its HostCertificate, and ssh trusting it through an
+/// `@cert-authority` line, with no host key of its own in known_hosts.
+#[test]
+fn readme_host_certificate_and_cert_authority() {
+    let sshd_bin = ["/usr/sbin/sshd", "/usr/bin/sshd"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("sshd is missing: install openssh-server (.ci/apt-packages)");
+    need_tool("ssh", "openssh-client");
+    let s = Scratch::new("cli-admin-readme");
+    let cfg = config(&s);
+    ok(&cfg, &["keyfs", "init"], "pw\n");
+    let _d = start_daemon(&cfg, &s.path("run").join("keyfs"));
+    ok(&cfg, &["unlock"], "pw\n");
+    let me = String::from_utf8(
+        Command::new("id")
+            .arg("-un")
+            .output_within(CHILD_DEADLINE)
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    keygen(&s.path("host_ed25519"));
+    keygen(&s.path("id"));
+    let w = format!("{} -c {}", warden(), cfg.display());
+    let d = s.0.display();
+    // the server's steps, as the README writes them
+    sh(&format!(
+        "{w} cert ca-pubkey > {d}/warden_ca.pub &&
+         {w} cert sign-host --principal localhost --key - --out - < {d}/host_ed25519.pub > {d}/host_ed25519-cert.pub &&
+         {w} cert krl --out - > {d}/revoked.krl"
+    ));
+    // the LAN machine's: @cert-authority lines, a user certificate
+    sh(&format!(
+        "{w} cert ca-pubkey | sed 's/^/@cert-authority localhost /' > {d}/known_hosts &&
+         {w} cert sign-user --principal {me} --key {d}/id.pub"
+    ));
+    let port = free_port();
+    std::fs::create_dir_all("/run/sshd").ok();
+    std::fs::write(
+        s.path("sshd_config"),
+        format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\nHostCertificate {d}/host_ed25519-cert.pub\n\
+             PidFile {d}/sshd.pid\nUsePAM no\nStrictModes no\nAuthorizedKeysFile none\n\
+             TrustedUserCAKeys {d}/warden_ca.pub\nRevokedKeys {d}/revoked.krl\nPasswordAuthentication no\n\
+             KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
+        ),
+    )
+    .unwrap();
+    let _sshd = Kill(
+        Command::new(sshd_bin)
+            .arg("-f")
+            .arg(s.path("sshd_config"))
+            .args(["-D", "-e"])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < end, "sshd never listened");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = sh(&format!(
+        "ssh -p {port} -i {d}/id -o BatchMode=yes -o StrictHostKeyChecking=yes \
+         -o UserKnownHostsFile={d}/known_hosts -o GlobalKnownHostsFile=/dev/null \
+         -o IdentitiesOnly=yes -o ConnectTimeout=20 {me}@localhost echo logged-in"
+    ));
+    assert_eq!(out.trim(), "logged-in");
+}

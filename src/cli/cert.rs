@@ -89,7 +89,7 @@ struct SignUser {
     /// a principal (user name on the target hosts); repeat for more
     #[argh(option)]
     principal: Vec<String>,
-    /// the public key file
+    /// the public key file (- for standard input)
     #[argh(option)]
     key: PathBuf,
     /// how long: 30m, 8h, 7d, 1y (default 24h)
@@ -112,7 +112,7 @@ struct SignHost {
     /// the host name clients connect to; repeat for more
     #[argh(option)]
     principal: Vec<String>,
-    /// the host's public key file
+    /// the host's public key file (- for standard input)
     #[argh(option)]
     key: PathBuf,
     /// how long: 30d, 1y (default 365d)
@@ -131,9 +131,15 @@ pub fn cert_path(key: &Path) -> PathBuf {
     PathBuf::from(format!("{base}-cert.pub"))
 }
 
+/// A public key file's first key; `-` reads standard input (`ssh
+/// root@router warden cert sign-host --key - < host_key.pub`).
 fn read_key(path: &Path) -> Result<(PublicKey, String), Fail> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Fail::msg(format!("read {}: {e}", path.display())))?;
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|e| Fail::msg(format!("read {}: {e}", path.display())))?;
     let line = text
         .lines()
         .map(str::trim)
@@ -193,7 +199,11 @@ fn sign(
         return Err(Fail::Usage("give at least one --principal".into()));
     }
     let (pk, comment) = read_key(key)?;
-    let out = out.unwrap_or_else(|| cert_path(key));
+    // a key from stdin: the certificate to stdout unless told otherwise
+    let out = out.unwrap_or_else(|| match key.as_os_str() == "-" {
+        true => PathBuf::from("-"),
+        false => cert_path(key),
+    });
     output::check(&out)?;
     let key_id = if comment.is_empty() {
         principals.join(",")
