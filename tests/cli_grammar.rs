@@ -90,6 +90,12 @@ fn durations_take_one_syntax() {
     ]);
     assert_eq!(rc, 2, "{err}");
     assert!(err.contains("bad duration '1x'"), "{err}");
+    // a usage error found by the command names its help too
+    assert!(
+        err.trim_end()
+            .ends_with("try 'warden cert sign-user --help'"),
+        "{err}"
+    );
 }
 
 /// `config show --json`: every section of the UCI output, as JSON.

@@ -310,7 +310,7 @@ impl UserCmd {
                     // (with the daemon's keyfs locked) reaches the account
                     return Err(Fail::msg(format!(
                         "the daemon's keyfs tree cannot reach an account named '{}': \
-                         lock keyfs (warden keyfs lock) and rename it again",
+                         lock keyfs (warden lock) and rename it again",
                         r.old
                     )));
                 }
