@@ -36,14 +36,50 @@ struct Handles {
     local: crate::auth::authsrv::local::Local,
 }
 
+/// The factotum follows keyfs's factotum record
+/// ([`crate::auth::factotum::persist`]): its keys are loaded on unlock and
+/// when the record changes (`warden key add --save`, `keyfs save-key`),
+/// and forgotten on lock. A lock can come from inside a ticket request the
+/// factotum is making (keyfs found its file re-sealed and locked itself):
+/// then the factotum's state is held by this very thread, and the keys
+/// are forgotten by a helper thread once it is free.
+fn follow_record(keyfs: &SharedKeyfs, auth: &AuthHandle) {
+    use crate::auth::factotum::persist::Persistent;
+    use crate::auth::keyfs::shared::Change;
+    let record = Arc::new(std::sync::Mutex::new(Persistent::new()));
+    let auth = auth.clone();
+    let apply = |record: &std::sync::Mutex<Persistent>,
+                 f: &mut crate::auth::factotum::Factotum,
+                 c: &Change<'_>| {
+        let mut r = record.lock().unwrap_or_else(|p| p.into_inner());
+        for e in r.apply(f, c) {
+            log::warn!("factotum: {e}");
+        }
+    };
+    keyfs.on_change(move |c| match c {
+        Change::Locked => match auth.try_lock() {
+            Some(mut st) => apply(&record, &mut st.factotum, c),
+            None => {
+                let (auth, record) = (auth.clone(), record.clone());
+                std::thread::spawn(move || {
+                    apply(&record, &mut auth.lock().factotum, &Change::Locked)
+                });
+            }
+        },
+        _ => apply(&record, &mut auth.lock().factotum, c),
+    });
+}
+
 impl Handles {
     fn new(cfg: &Config) -> Handles {
         let local = crate::auth::authsrv::local::Local::default();
-        Handles {
+        let h = Handles {
             keyfs: SharedKeyfs::new(crate::auth::keyfs::Settings::from_config(&cfg.keyfs)),
             auth: AuthHandle::new(&crate::auth::listener::self_name(), local.clone()),
             local,
-        }
+        };
+        follow_record(&h.keyfs, &h.auth);
+        h
     }
 
     /// The service `k`, on these handles.

@@ -15,4 +15,5 @@ pub mod ninep;
 pub mod service;
 pub mod sys;
 pub mod uplink;
+pub mod when;
 pub mod wire;

@@ -142,12 +142,27 @@ fn status(r: &Running) -> HashMap<String, u64> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
+    let map: HashMap<String, u64> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .filter_map(|l| l.split_once(": "))
         .map(|(k, v)| (k.to_string(), v.parse().unwrap()))
-        .collect()
+        .collect();
+    // --json: the same counters as one object
+    let out = Command::new(common::warden())
+        .args(["authsrv", "status", "--json", "--run-dir"])
+        .arg(&r.run_dir)
+        .output_within(common::CHILD_DEADLINE)
+        .unwrap();
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        json.starts_with(r#"{"connections":"#) && json.trim_end().ends_with('}'),
+        "{json}"
+    );
+    for k in map.keys() {
+        assert!(json.contains(&format!("\"{k}\":")), "{k}: {json}");
+    }
+    map
 }
 
 #[test]

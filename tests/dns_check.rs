@@ -237,20 +237,25 @@ common="--no-daemon --conf-file=/dev/null --pid-file --user=root --bind-interfac
 dnsmasq $common --listen-address=127.0.0.53 2>/dev/null & a=$!
 dnsmasq $common --listen-address=10.11.12.13 --log-queries --log-facility={log} & b=$!
 i=0
-until {warden} dns check --name probe.test --timeout 200 127.0.0.53:5353 >/dev/null 2>&1; do
+until {warden} dns check --name probe.test --timeout 200ms 127.0.0.53:5353 >/dev/null 2>&1; do
     i=$((i+1)); [ $i -lt 100 ] || {{ kill $a $b; exit 92; }}; sleep 0.1
 done
 echo "== mixed"
-{warden} dns check --name probe.test --timeout 1000 127.0.0.53:5353 10.11.12.13:5353 10.11.12.14 0.0.0.0 10.0.0.1 127.0.0.1:5354
+{warden} dns check --name probe.test --timeout 1s 127.0.0.53:5353 10.11.12.13:5353 10.11.12.14 0.0.0.0 10.0.0.1 127.0.0.1:5354
 echo "rc=$?"
 echo "== healthy"
-{warden} dns check --name probe.test --timeout 1000 127.0.0.53:5353
+{warden} dns check --name probe.test --timeout 1s 127.0.0.53:5353
+echo "rc=$?"
+echo "== json"
+{warden} dns check --json --name probe.test --timeout 1s 127.0.0.53:5353 10.11.12.14
 echo "rc=$?"
 echo "== peer"
-{warden} dns check --peer --name probe.test --timeout 1000 127.0.0.53:5353
+{warden} dns check --peer --name probe.test --timeout 1s 127.0.0.53:5353
 echo "rc=$?"
 echo "== usage"
-{warden} dns check --timeout 1000 not-an-address
+{warden} dns check --timeout 1s not-an-address
+echo "rc=$?"
+{warden} dns check --timeout 1000 127.0.0.53:5353
 echo "rc=$?"
 kill $a $b
 wait
@@ -281,10 +286,14 @@ rc=1
 == healthy
 127.0.0.53:5353 ok
 rc=0
+== json
+[{\"server\":\"127.0.0.53:5353\",\"verdict\":\"ok\",\"detail\":null,\"reason\":\"answered\"},{\"server\":\"10.11.12.14\",\"verdict\":\"bogus\",\"detail\":null,\"reason\":\"placeholder: 10.11.12.13/14 is what modems hand out before the real servers are known\"}]
+rc=1
 == peer
 127.0.0.53:5353 bogus
 rc=1
 == usage
+rc=2
 rc=2
 ";
     assert_eq!(stdout, want, "stderr: {stderr}");

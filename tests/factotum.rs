@@ -269,13 +269,13 @@ fn key_commands() {
 
 #[test]
 fn key_confirm_answers_a_waiting_conversation() {
-    confirm_round(&["--yes", "1", "--wait", "60"], "", "");
+    confirm_round(&["--yes", "1", "--wait", "60s"], "", "");
 }
 
 #[test]
 fn key_confirm_asks() {
     confirm_round(
-        &["--wait", "2"],
+        &["--wait", "2s"],
         "maybe\nyes\n",
         "use this key (tag 1)? yes/no: use this key (tag 1)? yes/no: ",
     );

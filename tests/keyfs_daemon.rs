@@ -259,6 +259,26 @@ fn unattended_daemon_unlocks_itself() {
         "proto=pass server=mail user=glenda !password=s3cret\n",
     );
     assert!(out.contains("saved in the daemon's keyfs"), "{out}");
+    // `key add --save`, as save-key's help says: the secret from stdin
+    let out = ok(
+        &d.cfg,
+        &[
+            "key",
+            "add",
+            "--save",
+            "proto=pass",
+            "server=web",
+            "user=glenda",
+            "!password?",
+        ],
+        "s3cret2\n",
+    );
+    assert!(out.contains("saved in the daemon's keyfs"), "{out}");
+    let keys = ok(&d.cfg, &["key", "list"], "");
+    assert!(
+        keys.contains("server=web") && !keys.contains("s3cret2"),
+        "{keys}"
+    );
     let o = run_warden(
         &d.cfg,
         &["keyfs", "save-key", "proto=nope", "!password=s3cret"],
@@ -271,11 +291,19 @@ fn unattended_daemon_unlocks_itself() {
     );
     ok(&d.cfg, &["lock"], "");
     assert_eq!(c.read_text("ctl").unwrap(), "locked");
+    // locked: the factotum forgets the record's keys
+    assert!(!ok(&d.cfg, &["key", "list"], "").contains("server=web"));
     let check = ok(&d.cfg, &["keyfs", "check"], "");
-    assert!(check.contains("factotum keys: 1"), "{check}");
+    assert!(check.contains("factotum keys: 2"), "{check}");
     // Unattended unlock needs no passphrase: the daemon reads its key file.
     ok(&d.cfg, &["unlock"], "");
     assert_eq!(c.read_text("glenda/status").unwrap(), "ok");
+    // ...and holds them again once unlocked
+    let keys = ok(&d.cfg, &["key", "list"], "");
+    assert!(
+        keys.contains("server=web") && keys.contains("server=mail"),
+        "{keys}"
+    );
 }
 
 #[test]

@@ -353,7 +353,7 @@ fn a_silent_modem_costs_no_cpu_while_warden_waits() {
             "modem",
             "at",
             "--timeout",
-            "2000",
+            "2s",
             "--device",
             &dev(&sim),
             "AT+CSQ",

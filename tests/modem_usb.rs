@@ -72,7 +72,7 @@ fn ports_and_switch_fail_cleanly_without_usb() {
         text(&o.stderr)
     );
     if !Path::new("/dev/bus/usb").exists() {
-        let o = warden_defaults(&["modem", "switch", "--timeout", "1"]);
+        let o = warden_defaults(&["modem", "switch", "--timeout", "1s"]);
         assert_eq!(o.status.code(), Some(1));
         assert_eq!(
             text(&o.stderr).trim_end(),

@@ -100,7 +100,7 @@ fn pam_oath_accepts_export_and_import_advances_counter() {
         ("bob", vec!["--totp", "--key", KEY_B]),
         (
             "carol",
-            vec!["--totp", "--step", "60", "--digits", "8", "--key", KEY_C],
+            vec!["--totp", "--step", "60s", "--digits", "8", "--key", KEY_C],
         ),
     ] {
         ok(&cfg, &["user", "add", u], pass);

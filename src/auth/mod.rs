@@ -5,6 +5,7 @@
 //! ctl, rpc, confirm, needkey) and answers them; the 9P server, the daemon
 //! and the command line do the I/O.
 
+pub mod admin;
 pub mod attr;
 pub mod authsrv;
 pub mod client;

@@ -42,4 +42,13 @@ impl AuthHandle {
     pub fn lock(&self) -> MutexGuard<'_, AuthState> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// The state if no one holds it now.
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, AuthState>> {
+        match self.0.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
 }

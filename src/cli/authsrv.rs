@@ -28,6 +28,25 @@ struct StatusCmd {
     /// the daemon's run directory (default: the configuration's run_dir)
     #[argh(option)]
     run_dir: Option<PathBuf>,
+    /// print a JSON object of the counters instead
+    #[argh(switch)]
+    json: bool,
+}
+
+/// The ticket service's `name: count` lines as one JSON object.
+fn status_json(text: &str) -> crate::json::Value {
+    let fields = text
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| {
+            let v = v.trim();
+            let v = v.parse::<i64>().map_or_else(
+                |_| crate::json::Value::Str(v.into()),
+                crate::json::Value::Int,
+            );
+            (k.trim().to_string(), v)
+        });
+    crate::json::Value::Obj(fields.collect())
 }
 
 /// trade in a capability (user1@user2@random) once; prints the user it names
@@ -68,7 +87,11 @@ impl AuthsrvCmd {
                 if a.starts_with("error ") {
                     return Err(Fail::msg(a.trim_end().to_string()));
                 }
-                print!("{a}");
+                if c.json {
+                    println!("{}", status_json(&a));
+                } else {
+                    print!("{a}");
+                }
             }
             Sub::Capuse(c) => {
                 if c.cap.contains(['\n', '\0']) {

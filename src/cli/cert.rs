@@ -1,13 +1,16 @@
 //! `warden cert ...`: the SSH certificate authority.
 //!
-//! On the router (each command opens keyfs with the master passphrase,
-//! like `warden user`): `ca-pubkey`, `rotate`, `list`, `revoke`, `krl`,
-//! `sign-user`, `sign-host`. On a LAN machine: `request`, which asks the
-//! router's signer service over the network with the account's password.
+//! On the router: `ca-pubkey`, `rotate`, `list`, `revoke`, `krl`,
+//! `sign-user`, `sign-host`, as admin requests ([`crate::auth::admin`]):
+//! answered by the running daemon while it holds keyfs unlocked (no
+//! passphrase), else on the key file opened with the master passphrase.
+//! On a LAN machine: `request`, which asks the router's signer service over
+//! the network with the account's password.
 
-use super::keyfs::open;
+use super::keyfs::{admin, admin1};
 use super::output::{self, write_out};
 use super::{when, Fail, Globals};
+use crate::auth::admin::{request, Answer};
 use crate::auth::signer::ca;
 use crate::auth::ssh::cert::{self, CertType};
 use crate::auth::ssh::key::PublicKey;
@@ -47,10 +50,15 @@ struct CaPubkey {}
 #[argh(subcommand, name = "rotate")]
 struct Rotate {}
 
-/// list issued certificates
+/// list issued certificates (aligned columns; ISO 8601 times)
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "list")]
-struct List {}
+struct List {
+    /// print a JSON array of {serial, type, status, valid_from, valid_to,
+    /// principals, key, by, issued} instead
+    #[argh(switch)]
+    json: bool,
+}
 
 /// revoke a certificate by serial, or every certificate of a key (a .pub file)
 #[derive(FromArgs, Debug)]
@@ -81,10 +89,10 @@ struct SignUser {
     /// a principal (user name on the target hosts); repeat for more
     #[argh(option)]
     principal: Vec<String>,
-    /// the public key file
+    /// the public key file (- for standard input)
     #[argh(option)]
     key: PathBuf,
-    /// how long: 30m, 8h, 7d (default 24h)
+    /// how long: 30m, 8h, 7d, 1y (default 24h)
     #[argh(option, default = "String::from(\"24h\")")]
     validity: String,
     /// start of validity: seconds since the epoch or YYYY-MM-DD[ HH:MM[:SS]]
@@ -104,10 +112,10 @@ struct SignHost {
     /// the host name clients connect to; repeat for more
     #[argh(option)]
     principal: Vec<String>,
-    /// the host's public key file
+    /// the host's public key file (- for standard input)
     #[argh(option)]
     key: PathBuf,
-    /// how long (default 365d)
+    /// how long: 30d, 1y (default 365d)
     #[argh(option, default = "String::from(\"365d\")")]
     validity: String,
     /// certificate file, - for standard output (default: KEY without
@@ -123,9 +131,15 @@ pub fn cert_path(key: &Path) -> PathBuf {
     PathBuf::from(format!("{base}-cert.pub"))
 }
 
+/// A public key file's first key; `-` reads standard input (`ssh
+/// root@router warden cert sign-host --key - < host_key.pub`).
 fn read_key(path: &Path) -> Result<(PublicKey, String), Fail> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Fail::msg(format!("read {}: {e}", path.display())))?;
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|e| Fail::msg(format!("read {}: {e}", path.display())))?;
     let line = text
         .lines()
         .map(str::trim)
@@ -142,10 +156,14 @@ fn from_now(d: u64) -> (u64, u64) {
 }
 
 fn duration(s: &str) -> Result<u64, Fail> {
-    crate::config::model::parse_duration(s)
-        .map(|d| d.as_secs())
-        .filter(|d| *d > 0)
-        .ok_or_else(|| Fail::Usage(format!("bad validity '{s}': expected e.g. 30m, 8h, 7d")))
+    let d = super::grammar::Dur::parse(s)
+        .map_err(|e| Fail::Usage(format!("--validity: {e}")))?
+        .0
+        .as_secs();
+    if d == 0 {
+        return Err(Fail::Usage(format!("--validity '{s}': at least 1s")));
+    }
+    Ok(d)
 }
 
 /// Write the certificate (`-`: standard output) and say so on stderr.
@@ -156,19 +174,14 @@ fn write_cert(out: &Path, blob: &[u8], comment: &str) -> Result<(), Fail> {
     Ok(())
 }
 
-/// `2026-11-22T09:11:00Z`: one word for `cert list`'s columns.
-fn iso(t: u64) -> String {
-    when::iso(t)
-}
-
 fn describe(blob: &[u8]) -> String {
     match cert::parse(blob) {
         Ok(p) => format!(
             "serial {}, principals {}, valid {} to {}",
             p.spec.serial,
             p.spec.principals.join(","),
-            when::format(p.spec.valid_after),
-            when::format(p.spec.valid_before)
+            when::iso(p.spec.valid_after),
+            when::iso(p.spec.valid_before)
         ),
         Err(_) => "certificate".into(),
     }
@@ -186,98 +199,82 @@ fn sign(
         return Err(Fail::Usage("give at least one --principal".into()));
     }
     let (pk, comment) = read_key(key)?;
-    let out = out.unwrap_or_else(|| cert_path(key));
+    // a key from stdin: the certificate to stdout unless told otherwise
+    let out = out.unwrap_or_else(|| match key.as_os_str() == "-" {
+        true => PathBuf::from("-"),
+        false => cert_path(key),
+    });
     output::check(&out)?;
-    let mut o = open(g)?;
-    let now = when::now();
-    let req = ca::Request {
-        kind,
-        key: pk,
-        key_id: if comment.is_empty() {
-            principals.join(",")
-        } else {
-            comment.clone()
-        },
-        principals,
-        valid_after: valid.0,
-        valid_before: valid.1,
-        by: "admin".into(),
+    let key_id = if comment.is_empty() {
+        principals.join(",")
+    } else {
+        comment.clone()
     };
-    let (_, blob) = ca::issue(&mut o.store, &req, now)?;
-    write_cert(&out, &blob, &comment)
+    let a = admin1(
+        g,
+        &[
+            "cert",
+            "sign",
+            match kind {
+                CertType::User => "user",
+                CertType::Host => "host",
+            },
+            &valid.0.to_string(),
+            &valid.1.to_string(),
+            &principals.join(","),
+            &key_id,
+            &pk.to_line(""),
+        ],
+    )?;
+    write_cert(&out, &a.out, &comment)
 }
 
-fn write_krl(store: &crate::auth::keyfs::Store, out: &Path) -> Result<(), Fail> {
-    let k = ca::krl(&store.db().signer, when::now());
-    let w = write_out(out, &k.encode(), 0o644)?;
-    eprintln!(
-        "{w}: KRL version {}, {} serial(s), {} key(s)",
-        k.version,
-        k.serials.iter().map(|(_, v)| v.len()).sum::<usize>(),
-        k.keys.len()
-    );
+/// Write the KRL an admin request answered, and say so on stderr.
+fn write_krl(a: &Answer, out: &Path) -> Result<(), Fail> {
+    let w = write_out(out, &a.out, 0o644)?;
+    eprintln!("{w}: {}", a.notes.join("; "));
     Ok(())
+}
+
+/// Print a text answer: its output on stdout, its notes on stderr.
+fn print(a: &Answer) {
+    use std::io::Write;
+    for n in &a.notes {
+        eprintln!("warden: {n}");
+    }
+    let _ = std::io::stdout().write_all(&a.out);
 }
 
 impl CertCmd {
     pub fn run(self, g: &Globals) -> Result<(), Fail> {
         match self.what {
-            What::CaPubkey(_) => {
-                let mut o = open(g)?;
-                let now = when::now();
-                ca::ensure_ca(&mut o.store, now)?;
-                for pk in ca::ca_pubkeys(&o.store.db().signer, now) {
-                    println!("{}", pk.to_line("warden-ca"));
+            What::CaPubkey(_) => print(&admin1(g, &["cert", "ca-pubkey"])?),
+            What::Rotate(_) => print(&admin1(g, &["cert", "rotate"])?),
+            What::List(l) => {
+                let mut w = vec!["cert", "list"];
+                if l.json {
+                    w.push("json");
                 }
-            }
-            What::Rotate(_) => {
-                let mut o = open(g)?;
-                let now = when::now();
-                let pk = ca::rotate(&mut o.store, now)?;
-                println!("new CA key {}", pk.fingerprint());
-                for pk in ca::ca_pubkeys(&o.store.db().signer, now) {
-                    println!("{}", pk.to_line("warden-ca"));
-                }
-            }
-            What::List(_) => {
-                let o = open(g)?;
-                let now = when::now();
-                println!("SERIAL TYPE STATUS VALID-FROM VALID-TO PRINCIPALS KEY BY");
-                for i in &o.store.db().signer.issued {
-                    let status = if i.revoked {
-                        "revoked"
-                    } else if i.valid_before <= now {
-                        "expired"
-                    } else {
-                        "valid"
-                    };
-                    let fp = PublicKey::from_blob(&i.key)
-                        .map(|k| k.fingerprint())
-                        .unwrap_or_else(|_| "?".into());
-                    println!(
-                        "{} {} {status} {} {} {} {fp} {}",
-                        i.serial,
-                        if i.kind == 2 { "host" } else { "user" },
-                        iso(i.valid_after),
-                        iso(i.valid_before),
-                        i.principals.join(","),
-                        i.by.replace(' ', "_"),
-                    );
-                }
+                print(&admin1(g, &w)?);
             }
             What::Revoke(r) => {
                 let cfg = g.load_config()?;
-                let mut o = open(g)?;
-                if let Ok(serial) = r.what.parse::<u64>() {
-                    ca::revoke_serial(&mut o.store, serial)?;
-                    println!("revoked serial {serial}");
+                let req = if let Ok(serial) = r.what.parse::<u64>() {
+                    request(&["cert", "revoke", &serial.to_string()])
                 } else {
                     let (pk, _) = read_key(Path::new(&r.what))?;
-                    let n = ca::revoke_key(&mut o.store, &pk)?;
-                    println!("revoked key {} ({n} certificate(s))", pk.fingerprint());
-                }
+                    request(&["cert", "revoke-key", &pk.to_line("")])
+                };
+                let mut reqs = vec![req];
                 if !r.no_krl {
-                    write_krl(&o.store, &cfg.signer.krl).map_err(|e| match e {
+                    reqs.push(request(&["cert", "krl"]));
+                }
+                let answers = admin(g, &reqs)?;
+                if let Some(a) = answers.first() {
+                    print(a);
+                }
+                if let Some(k) = answers.get(1) {
+                    write_krl(k, &cfg.signer.krl).map_err(|e| match e {
                         Fail::Runtime(e) => Fail::msg(format!(
                             "revoked in keyfs, but the KRL was not written ({e}); run warden cert krl"
                         )),
@@ -287,8 +284,9 @@ impl CertCmd {
             }
             What::Krl(k) => {
                 let cfg = g.load_config()?;
-                let o = open(g)?;
-                write_krl(&o.store, &k.out.unwrap_or(cfg.signer.krl))?;
+                let out = k.out.unwrap_or(cfg.signer.krl);
+                output::check(&out)?;
+                write_krl(&admin1(g, &["cert", "krl"])?, &out)?;
             }
             What::SignUser(s) => {
                 let d = duration(&s.validity)?;

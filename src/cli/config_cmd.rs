@@ -27,7 +27,39 @@ struct Check {}
 /// are not shown)
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "show")]
-struct Show {}
+struct Show {
+    /// print a JSON array of {type, name, options} instead (a list option
+    /// is an array of strings)
+    #[argh(switch)]
+    json: bool,
+}
+
+/// `config show --json`: the UCI text `to_uci` writes, read back by the
+/// UCI reader, as JSON (so both say the same).
+fn to_json(uci: &str) -> Result<crate::json::Value, Fail> {
+    use crate::config::RawValue;
+    use crate::json::{Obj, Value};
+    let raw = crate::config::uci::parse(uci).map_err(|e| Fail::msg(format!("config show: {e}")))?;
+    Ok(Value::Arr(
+        raw.sections
+            .into_iter()
+            .map(|sec| {
+                let opts = sec.options.into_iter().map(|(k, v)| {
+                    let v = match v.value {
+                        RawValue::Str(s) => Value::Str(s),
+                        RawValue::List(l) => l.into(),
+                    };
+                    (k, v)
+                });
+                Obj::new()
+                    .field("type", sec.ty)
+                    .field("name", sec.name)
+                    .field("options", Value::Obj(opts.collect()))
+                    .into()
+            })
+            .collect(),
+    ))
+}
 
 impl ConfigCmd {
     pub fn run(self, g: &Globals) -> Result<(), Fail> {
@@ -35,6 +67,9 @@ impl ConfigCmd {
         let cfg = g.load_config()?;
         match self.what {
             What::Check(_) => println!("{}: ok", g.config_path().display()),
+            What::Show(s) if s.json => {
+                println!("{}", to_json(&crate::config::show::to_uci(&cfg))?)
+            }
             What::Show(_) => print!("{}", crate::config::show::to_uci(&cfg)),
         }
         Ok(())

@@ -9,7 +9,6 @@ use super::{Fail, Globals};
 use crate::dns::{self, Server, Source, Timing};
 use crate::uplink::backoff::Rng;
 use argh::FromArgs;
-use std::time::Duration;
 
 /// check DNS servers
 #[derive(FromArgs, Debug)]
@@ -33,10 +32,10 @@ struct Check {
     #[argh(option)]
     name: Option<String>,
 
-    /// milliseconds to wait per server, all tries included (default: the
-    /// uplink's probe_timeout)
+    /// how long to wait per server, all tries included: 500ms, 2s
+    /// (default: the uplink's probe_timeout)
     #[argh(option)]
-    timeout: Option<u64>,
+    timeout: Option<super::grammar::Dur>,
 
     /// queries sent per server within the timeout (default 2)
     #[argh(option, default = "2")]
@@ -50,6 +49,10 @@ struct Check {
     /// print the reason after each verdict, for logs
     #[argh(switch)]
     why: bool,
+
+    /// print a JSON array of {server, verdict, detail, reason} instead
+    #[argh(switch)]
+    json: bool,
 
     /// servers: 192.0.2.1, 192.0.2.1:5353, 2001:db8::1, [2001:db8::1]:5353
     #[argh(positional)]
@@ -85,13 +88,12 @@ impl Check {
         }
         // Defaults from the configuration only when they are needed.
         let (name, timeout) = match (self.name, self.timeout) {
-            (Some(n), Some(t)) => (n, Duration::from_millis(t)),
+            (Some(n), Some(t)) => (n, t.0),
             (n, t) => {
                 let cfg = g.load_config()?;
                 (
                     n.unwrap_or(cfg.uplink.probe_name),
-                    t.map(Duration::from_millis)
-                        .unwrap_or(cfg.uplink.probe_timeout),
+                    t.map(|t| t.0).unwrap_or(cfg.uplink.probe_timeout),
                 )
             }
         };
@@ -108,8 +110,19 @@ impl Check {
         let verdicts = dns::check_all(&servers, &name, timing, || rng.next_u16())
             .map_err(|e| Fail::Usage(format!("dns check: --name: {e}")))?;
         let mut bad = 0;
+        let mut rows = Vec::new();
         for (s, h) in self.servers.iter().zip(&verdicts) {
-            if self.why {
+            if self.json {
+                let text = h.to_string();
+                let (verdict, detail) = text.split_once(' ').unwrap_or((&text, ""));
+                rows.push(crate::json::Value::from(
+                    crate::json::Obj::new()
+                        .field("server", s.as_str())
+                        .field("verdict", verdict)
+                        .field("detail", (!detail.is_empty()).then_some(detail))
+                        .field("reason", h.reason()),
+                ));
+            } else if self.why {
                 println!("{s} {h} ({})", h.reason());
             } else {
                 println!("{s} {h}");
@@ -117,6 +130,9 @@ impl Check {
             if !h.is_ok() {
                 bad += 1;
             }
+        }
+        if self.json {
+            println!("{}", crate::json::Value::Arr(rows));
         }
         if bad > 0 {
             return Err(Fail::msg(format!(

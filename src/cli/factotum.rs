@@ -113,6 +113,11 @@ struct KeyAdd {
     /// the factotum's socket (default from the configuration)
     #[argh(option)]
     socket: Option<PathBuf>,
+    /// also keep the key in keyfs: through the daemon while it holds keyfs
+    /// unlocked (its factotum loads the key at once), else in the key file
+    /// (loaded at the next unlock); what 'warden keyfs save-key' does
+    #[argh(switch)]
+    save: bool,
     /// the key's attributes; secrets as queries (!password?)
     #[argh(positional, greedy)]
     attrs: Vec<String>,
@@ -182,10 +187,10 @@ struct KeyConfirm {
     /// refuse the request with this tag
     #[argh(option)]
     no: Vec<String>,
-    /// stop after this many seconds without a request (default: never when
-    /// interactive, 10 with --yes/--no)
+    /// stop after this long without a request: 30s, 5m (default: never
+    /// when interactive, 10s with --yes/--no)
     #[argh(option)]
-    wait: Option<u64>,
+    wait: Option<super::grammar::Dur>,
 }
 
 impl KeyCmd {
@@ -203,7 +208,17 @@ impl KeyCmd {
                     client::key_add_line(&a.attrs, &mut v as &mut dyn Values)
                 }
                 .map_err(|e| Fail::Usage(e.to_string()))?;
-                ctl(&path, line.as_bytes())
+                if !a.save {
+                    return ctl(&path, line.as_bytes());
+                }
+                let attrs = line.strip_prefix("key ").unwrap_or(&line);
+                if let Some(m) = super::keyfs::save_in_daemon(g, attrs)? {
+                    println!("{m}");
+                    return Ok(());
+                }
+                ctl(&path, line.as_bytes())?;
+                println!("{}", super::keyfs::save_factotum_key(g, attrs)?);
+                Ok(())
             }
             KeySub::Del(d) => {
                 let line = client::key_del_line(&d.attrs, d.all)
@@ -234,7 +249,7 @@ impl KeyConfirm {
         let path = socket(g, self.socket)?;
         let scripted = !self.yes.is_empty() || !self.no.is_empty();
         let wait = match (self.wait, scripted) {
-            (Some(s), _) => Some(Duration::from_secs(s.max(1))),
+            (Some(d), _) => Some(d.0.max(Duration::from_millis(1))),
             (None, true) => Some(Duration::from_secs(10)),
             (None, false) => None,
         };

@@ -9,6 +9,7 @@
 //! stdin when piped; unattended mode: from the configured key file).
 
 use super::{prompt, Fail, Globals};
+use crate::auth::admin::Answer;
 use crate::auth::keyfs::{self, sealed, KeyfsError, Mode, RealFs, Settings, Store};
 use crate::ninep::client::Error as NinepError;
 use crate::ninep::files::Files as Client;
@@ -112,6 +113,39 @@ pub fn unlocked_daemon(g: &Globals) -> Result<Option<Client>, Fail> {
     }
 }
 
+/// Carry out admin requests ([`crate::auth::admin`]) on keyfs: through
+/// the running daemon when it holds keyfs unlocked (no passphrase asked),
+/// else on the key file, opened once for all of them (the passphrase
+/// asked once). The caller shows each answer (its notes are for standard
+/// error).
+pub fn admin(g: &Globals, reqs: &[Zeroizing<String>]) -> Result<Vec<Answer>, Fail> {
+    let mut out = Vec::with_capacity(reqs.len());
+    if let Some(mut c) = unlocked_daemon(g)? {
+        for r in reqs {
+            let b = Zeroizing::new(c.ask("ctl", r.as_bytes())?);
+            out.push(
+                Answer::decode(&b).map_err(|e| Fail::msg(format!("the daemon's keyfs: {e}")))?,
+            );
+        }
+        return Ok(out);
+    }
+    let mut o = open(g)?;
+    for r in reqs {
+        out.push(crate::auth::admin::answer(
+            &mut o.store,
+            r,
+            super::when::now(),
+        )?);
+    }
+    Ok(out)
+}
+
+/// One admin request; see [`admin`].
+pub fn admin1(g: &Globals, words: &[&str]) -> Result<Answer, Fail> {
+    let mut v = admin(g, &[crate::auth::admin::request(words)])?;
+    v.pop().ok_or_else(|| Fail::msg("no answer"))
+}
+
 /// unlock the running daemon's keyfs (passphrase prompted, or stdin)
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "unlock")]
@@ -212,17 +246,31 @@ struct SaveKey {
     attrs: Vec<String>,
 }
 
+/// Store a factotum key through the running daemon when it holds keyfs
+/// unlocked (its factotum loads it at once); None when no daemon does.
+pub fn save_in_daemon(g: &Globals, attrs: &str) -> Result<Option<String>, Fail> {
+    let line = Zeroizing::new(format!("key {}", attrs.trim()));
+    crate::auth::factotum::persist::check_line(&line).map_err(Fail::Usage)?;
+    match unlocked_daemon(g)? {
+        Some(mut c) => {
+            c.write("ctl", line.as_bytes())?;
+            Ok(Some(
+                "saved in the daemon's keyfs; its factotum holds the key now".into(),
+            ))
+        }
+        None => Ok(None),
+    }
+}
+
 /// Store a factotum key (`ATTRS`, as after `key ` in a factotum ctl line)
 /// in keyfs's factotum record: through the running daemon when it holds
 /// keyfs unlocked (its factotum loads the key at once), else in the key
 /// file directly (loaded at the next unlock). For `warden key add --save`.
 pub fn save_factotum_key(g: &Globals, attrs: &str) -> Result<String, Fail> {
-    let line = Zeroizing::new(format!("key {}", attrs.trim()));
-    crate::auth::factotum::persist::check_line(&line).map_err(Fail::Usage)?;
-    if let Some(mut c) = unlocked_daemon(g)? {
-        c.write("ctl", line.as_bytes())?;
-        return Ok("saved in the daemon's keyfs; its factotum holds the key now".into());
+    if let Some(m) = save_in_daemon(g, attrs)? {
+        return Ok(m);
     }
+    let line = Zeroizing::new(format!("key {}", attrs.trim()));
     let mut o = open(g)?;
     let mut keys = o.store.factotum_keys().to_vec();
     if !keys.iter().any(|k| k.as_str() == line.as_str()) {

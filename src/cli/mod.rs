@@ -25,7 +25,7 @@ mod prompt;
 mod rpcd;
 mod status;
 mod user;
-mod when;
+use crate::when;
 
 use crate::config::{self, Config, ConfigError};
 use argh::FromArgs;
@@ -212,6 +212,11 @@ pub fn run(args: &[&str]) -> i32 {
     };
     match result {
         Ok(()) => 0,
+        // a usage error names the help of the subcommand it was made in
+        Err(Fail::Usage(m)) => {
+            eprintln!("warden: {m}; try '{}'", help_for(&args));
+            2
+        }
         Err(f) => report(&f),
     }
 }

@@ -177,9 +177,9 @@ struct AtCmd {
     /// the modem's AT port (e.g. /dev/ttyUSB2)
     #[argh(option)]
     device: PathBuf,
-    /// milliseconds to wait for the final result (default 10000)
-    #[argh(option, default = "10_000")]
-    timeout: u64,
+    /// how long to wait for the final result: 500ms, 10s (default 10s)
+    #[argh(option, default = "super::grammar::Dur(Duration::from_secs(10))")]
+    timeout: super::grammar::Dur,
     /// the command, e.g. AT+CSQ
     #[argh(positional)]
     command: String,
@@ -199,7 +199,7 @@ impl AtCmd {
             ));
         }
         let mut m = Modem::open(&self.device)?;
-        let r = m.at(cmd, Duration::from_millis(self.timeout))?;
+        let r = m.at(cmd, self.timeout.0)?;
         let mut out = std::io::stdout().lock();
         for l in &r.lines {
             writeln!(out, "{l}")?;
@@ -312,9 +312,9 @@ struct SimCmd {
     /// do not answer AT^CPIN? (attempts unknown)
     #[argh(switch)]
     no_cpin: bool,
-    /// delay every reply by this many milliseconds
-    #[argh(option, default = "0")]
-    slow: u64,
+    /// delay every reply by this long: 200ms, 1s (default none)
+    #[argh(option, default = "super::grammar::Dur(Duration::ZERO)")]
+    slow: super::grammar::Dur,
     /// unsolicited codes in the middle of replies and every second
     #[argh(switch)]
     chatty: bool,
@@ -335,7 +335,7 @@ impl SimCmd {
         let cfg = SimConfig {
             pin: (!self.no_pin).then_some(self.pin),
             huawei_cpin: !self.no_cpin,
-            reply_delay: Duration::from_millis(self.slow),
+            reply_delay: self.slow.0,
             urc_mid_response: self.chatty,
             urc_interval: self.chatty.then_some(Duration::from_secs(1)),
             garbage: self.garbage,

@@ -14,7 +14,6 @@ use crate::uplink::usb::usbfs::UsbFs;
 use crate::uplink::usb::{Table, UsbId};
 use argh::FromArgs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// switch a USB modem from storage mode to modem mode and wait for it
 #[derive(FromArgs, Debug)]
@@ -25,10 +24,10 @@ pub struct SwitchCmd {
     #[argh(option)]
     vid_pid: Option<UsbId>,
 
-    /// seconds to wait for the modem to come back (default: the uplink's
-    /// switch_timeout, 20)
+    /// how long to wait for the modem to come back: 20s, 1m (default: the
+    /// uplink's switch_timeout, 20s)
     #[argh(option)]
-    timeout: Option<u64>,
+    timeout: Option<super::grammar::Dur>,
 
     /// usb-modeswitch data: a directory, a data file, usb-mode.json or
     /// configPack.tar.gz (repeatable; default: the uplink's modeswitch_data,
@@ -92,7 +91,7 @@ impl SwitchCmd {
         }
         let timeout = self
             .timeout
-            .map(Duration::from_secs)
+            .map(|d| d.0)
             .unwrap_or(cfg.uplink.switch_timeout);
         let opts = Options {
             timeout,

@@ -11,7 +11,10 @@
 //! Without OTP, prints WINDOW+1 codes from the counter (HOTP) or the
 //! current step (TOTP). With OTP, validates it (digits default to its
 //! length) and prints the distance from the counter or current step; a
-//! code not in the window is an error naming the range searched. Options
+//! code not in the window is an error naming the range searched. Exit
+//! status as oathtool's: 0, 2 when a code to validate is not found, 1 on
+//! any other error (a bad option too); no arguments print the help, as
+//! oathtool does. `-V`/`--version` prints the version. Options
 //! with optional values (`--totp[=MODE]`) are beyond argh, so `otp` parses
 //! its own arguments: see [`is_otp_command`].
 
@@ -62,7 +65,11 @@ KEY is hex, '-' to read standard input, or '@FILE'.
   -N, --now=TIME             use this time as now (@EPOCH or YYYY-MM-DD HH:MM:SS UTC)
   -d, --digits=DIGITS        digits per code: 6, 7 or 8 (default 6, or OTP's length)
   -w, --window=WIDTH         additional codes to generate or validate against
-  -v, --verbose              explain what is being done";
+  -v, --verbose              explain what is being done
+  -h, --help                 print this help
+  -V, --version              print the version
+
+Exit status: 0, 2 when OTP is not found in the window, 1 on other errors.";
 
 fn usage(m: impl Into<String>) -> Fail {
     Fail::Usage(m.into())
@@ -104,6 +111,7 @@ fn parse_args(args: &[&str]) -> Result<Option<Opts>, Fail> {
                 "w" => "window",
                 "v" => "verbose",
                 "h" => "help",
+                "V" => "version",
                 _ => return Err(usage(format!("otp: unknown option '{a}'"))),
             };
             (long.to_string(), rest)
@@ -133,6 +141,10 @@ fn parse_args(args: &[&str]) -> Result<Option<Opts>, Fail> {
         match name.as_str() {
             "help" => {
                 println!("{HELP}");
+                return Ok(None);
+            }
+            "version" => {
+                println!("warden otp (warden) {}", env!("CARGO_PKG_VERSION"));
                 return Ok(None);
             }
             "hotp" => o.totp = None,
@@ -217,8 +229,37 @@ fn read_key_arg(arg: &str) -> Result<Zeroizing<String>, Fail> {
     }
 }
 
-/// Run `warden otp` with the words after `otp`.
+/// Run `warden otp` with the words after `otp`; failures already
+/// reported, with oathtool's exit status ([`Fail::Exit`]).
 pub fn run(args: &[&str]) -> Result<(), Fail> {
+    if args.is_empty() {
+        println!("{HELP}");
+        return Ok(());
+    }
+    match otp(args) {
+        Err(Fail::Usage(m)) => {
+            eprintln!("warden: {m}; try 'warden otp --help'");
+            Err(Fail::Exit(1))
+        }
+        Err(Fail::Config(e)) => {
+            eprintln!("warden: {e}");
+            Err(Fail::Exit(1))
+        }
+        Err(Fail::Runtime(e)) => {
+            eprintln!("warden: {e}");
+            Err(Fail::Exit(1))
+        }
+        r => r,
+    }
+}
+
+/// A code to validate was not in the window: oathtool's message, exit 2.
+fn not_found(p: &str, from: u64, to: u64) -> Fail {
+    eprintln!("warden: password \"{p}\" not found in range {from} .. {to}");
+    Fail::Exit(2)
+}
+
+fn otp(args: &[&str]) -> Result<(), Fail> {
     let Some(o) = parse_args(args)? else {
         return Ok(());
     };
@@ -283,13 +324,7 @@ pub fn run(args: &[&str]) -> Result<(), Fail> {
         (None, Some(p)) => {
             match oath::hotp_find(&key, o.counter, o.window, &p, digits, Hash::Sha1) {
                 Some(c) => println!("{}", c - o.counter),
-                None => {
-                    return Err(Fail::msg(format!(
-                        "password \"{p}\" not found in range {} .. {}",
-                        o.counter,
-                        o.counter.saturating_add(o.window)
-                    )))
-                }
+                None => return Err(not_found(&p, o.counter, o.counter.saturating_add(o.window))),
             }
         }
         (Some(h), Some(p)) => {
@@ -297,11 +332,11 @@ pub fn run(args: &[&str]) -> Result<(), Fail> {
             match oath::totp_find(&key, now, o.start, o.step, o.window, &p, digits, h) {
                 Some(c) => println!("{}", c.abs_diff(base)),
                 None => {
-                    return Err(Fail::msg(format!(
-                        "password \"{p}\" not found in range {} .. {}",
+                    return Err(not_found(
+                        &p,
                         base.saturating_sub(o.window),
-                        base.saturating_add(o.window)
-                    )))
+                        base.saturating_add(o.window),
+                    ))
                 }
             }
         }

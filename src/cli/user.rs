@@ -9,7 +9,7 @@
 use super::keyfs::open;
 use super::{prompt, when, Fail, Globals};
 use crate::auth::keyfs::{Expiry, KeyfsError, Status};
-use crate::auth::oath::{self, Hash, Kind, Token, UsersLine};
+use crate::auth::oath::{self, Hash, Kind, Token};
 use crate::ninep::client::Error as NinepError;
 use crate::ninep::files::Files as Client;
 use argh::FromArgs;
@@ -115,12 +115,16 @@ fn print_users(rows: &[(String, String, Expiry, u32)], json: bool) {
     }
 }
 
-/// show one account (never its secrets)
+/// show one account (never its secrets): status, expiry, whether a
+/// password and an OATH token are set, principals, attributes, failures
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "show")]
 struct Show {
     #[argh(positional)]
     name: String,
+    /// print a JSON object instead
+    #[argh(switch)]
+    json: bool,
 }
 
 /// disable an account
@@ -176,9 +180,12 @@ struct Otp {
     /// digits per code: 6 (default), 7 or 8
     #[argh(option, default = "6")]
     digits: u8,
-    /// TOTP time step in seconds (default 30)
-    #[argh(option, default = "30")]
-    step: u64,
+    /// TOTP time step: 30s, 1m (default 30s; whole seconds)
+    #[argh(
+        option,
+        default = "super::grammar::Dur(std::time::Duration::from_secs(30))"
+    )]
+    step: super::grammar::Dur,
     /// HMAC hash: SHA1 (default; the only one pam_oath knows), SHA256, SHA512
     #[argh(option, default = "String::from(\"SHA1\")")]
     hash: String,
@@ -214,8 +221,7 @@ struct ImportOath {
     create: bool,
 }
 
-/// The attribute remembering a users.oath PASS column of `+`.
-const OATH_PASS_ATTR: &str = "oath-pass";
+use crate::auth::admin::OATH_PASS_ATTR;
 
 fn parse_expiry(s: &str) -> Result<Expiry, Fail> {
     if s == "never" {
@@ -231,53 +237,17 @@ fn parse_expiry(s: &str) -> Result<Expiry, Fail> {
 fn show_expiry(e: Expiry) -> String {
     match e {
         Expiry::Never => "never".into(),
-        Expiry::At(t) => format!("{t} ({})", when::format(t)),
+        Expiry::At(t) => when::iso(t),
     }
 }
 
-/// Serialize tokens as users.oath text; SHA256/SHA512 tokens cannot be
-/// written (pam_oath knows only SHA1) and are reported.
-fn export_text(store: &crate::auth::keyfs::Store) -> (Zeroizing<String>, Vec<String>) {
-    let mut out = Zeroizing::new(String::new());
-    let mut skipped = Vec::new();
-    let zone = crate::sys::localtime::Zone::system();
-    for a in store.users() {
-        let Some(t) = &a.otp else { continue };
-        if t.hash != Hash::Sha1 {
-            skipped.push(format!(
-                "{}: {} token not representable in users.oath, skipped",
-                a.name,
-                t.hash.name()
-            ));
-            continue;
-        }
-        if t.key.len() > oath::MAX_KEY {
-            skipped.push(format!(
-                "{}: {}-byte seed longer than pam_oath's {} bytes, skipped",
-                a.name,
-                t.key.len(),
-                oath::MAX_KEY
-            ));
-            continue;
-        }
-        // `+` (password checked by another module) survives a round trip.
-        let pass = a
-            .attrs
-            .iter()
-            .find(|(k, _)| k == OATH_PASS_ATTR)
-            .map_or("-", |(_, v)| v.as_str());
-        let line = oath::format_users_line(
-            &UsersLine {
-                user: a.name.clone(),
-                pass: pass.into(),
-                token: t.clone(),
-            },
-            &zone,
-        );
-        out.push_str(&line);
-        out.push('\n');
+/// Print an admin answer: its output on stdout, its notes on stderr.
+fn print(a: &crate::auth::admin::Answer) {
+    use std::io::Write;
+    for n in &a.notes {
+        eprintln!("warden: {n}");
     }
-    (out, skipped)
+    let _ = std::io::stdout().write_all(&a.out);
 }
 
 /// Merge an imported token into an existing one: with the same seed the
@@ -302,7 +272,7 @@ fn merge(old: Option<&Token>, mut new: Token) -> Token {
 impl UserCmd {
     /// The daemon runs with keyfs unlocked: work through its keyfs tree
     /// (no master passphrase needed).
-    fn via_daemon(self, mut c: Client, now: u64) -> Result<(), Fail> {
+    fn via_daemon(self, mut c: Client) -> Result<(), Fail> {
         let exists = |c: &mut Client, n: &str| -> Result<(), Fail> {
             c.read_text(&format!("{n}/status"))
                 .map(|_| ())
@@ -342,7 +312,7 @@ impl UserCmd {
                     // (with the daemon's keyfs locked) reaches the account
                     return Err(Fail::msg(format!(
                         "the daemon's keyfs tree cannot reach an account named '{}': \
-                         lock keyfs (warden keyfs lock) and rename it again",
+                         lock keyfs (warden lock) and rename it again",
                         r.old
                     )));
                 }
@@ -388,31 +358,6 @@ impl UserCmd {
                 }
                 print_users(&rows, l.json);
             }
-            What::Show(s) => {
-                exists(&mut c, &s.name)?;
-                let status = c.read_text(&format!("{}/status", s.name))?;
-                let exp = c.read_text(&format!("{}/expire", s.name))?;
-                let log = c.read_text(&format!("{}/log", s.name))?;
-                println!("name: {}", s.name);
-                println!("status: {status}");
-                match Expiry::parse(&exp) {
-                    Some(e) => println!(
-                        "expire: {}{}",
-                        show_expiry(e),
-                        if e.expired(now) { " (expired)" } else { "" }
-                    ),
-                    None => println!("expire: {exp}"),
-                }
-                let mut words = log.split_whitespace();
-                println!(
-                    "failures: {} consecutive (in the daemon)",
-                    words.next().unwrap_or("0")
-                );
-                if let (Some("purgatory"), Some(secs)) = (words.next(), words.next()) {
-                    println!("locked: {secs} s more");
-                }
-                println!("(password, OATH token and attributes are not served by the daemon's keyfs tree)");
-            }
             _ => return Err(Fail::msg("not served by the daemon's keyfs tree")),
         }
         Ok(())
@@ -444,8 +389,10 @@ impl UserCmd {
                         o.digits
                     )));
                 }
-                if o.step == 0 {
-                    return Err(Fail::Usage("--step must be at least 1".into()));
+                if o.step.0.as_secs() == 0 || o.step.0.subsec_nanos() != 0 {
+                    return Err(Fail::Usage(
+                        "--step must be whole seconds, at least 1s".into(),
+                    ));
                 }
                 if Hash::parse(&o.hash).is_none() {
                     return Err(Fail::Usage(format!(
@@ -464,6 +411,61 @@ impl UserCmd {
             }
             _ => {}
         }
+        // Admin requests: the daemon answers while it holds keyfs unlocked.
+        match &self.what {
+            What::Show(s) => {
+                let mut w = vec!["user", "show", s.name.as_str()];
+                if s.json {
+                    w.push("json");
+                }
+                print(&super::keyfs::admin1(g, &w)?);
+                return Ok(());
+            }
+            What::Otp(x) => {
+                let req = if x.remove {
+                    crate::auth::admin::request(&["user", "otp-remove", &x.name])
+                } else {
+                    let digits = x.digits.to_string();
+                    let step = x.step.0.as_secs().to_string();
+                    let key = Zeroizing::new(x.key.clone().unwrap_or_else(|| "-".into()));
+                    crate::auth::admin::request(&[
+                        "user",
+                        "otp",
+                        &x.name,
+                        if x.totp { "totp" } else { "hotp" },
+                        &digits,
+                        &step,
+                        &x.hash,
+                        &key,
+                    ])
+                };
+                let a = super::keyfs::admin(g, &[req])?;
+                let Some(a) = a.first() else { return Ok(()) };
+                if x.remove {
+                    print(a);
+                } else {
+                    println!("{}: OATH token enrolled", x.name);
+                    if x.show_uri {
+                        print(a);
+                        println!();
+                    }
+                }
+                return Ok(());
+            }
+            What::ExportOath(e) => {
+                let a = super::keyfs::admin1(g, &["user", "export-oath"])?;
+                for s in &a.notes {
+                    eprintln!("warden: warning: {s}");
+                }
+                let file = e.file.clone().unwrap_or_else(|| PathBuf::from("-"));
+                let w = super::output::write_out(&file, &a.out, 0o600)?;
+                if !matches!(w, super::output::Written::Stdout) {
+                    eprintln!("{w}: {} byte(s) written", a.out.len());
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
         let routed = matches!(
             self.what,
             What::Add(_)
@@ -471,14 +473,13 @@ impl UserCmd {
                 | What::Del(_)
                 | What::Rename(_)
                 | What::List(_)
-                | What::Show(_)
                 | What::Disable(_)
                 | What::Enable(_)
                 | What::Expire(_)
         );
         if routed {
             if let Some(c) = super::keyfs::unlocked_daemon(g)? {
-                return self.via_daemon(c, now);
+                return self.via_daemon(c);
             }
         }
         let mut o = open(g)?;
@@ -523,66 +524,6 @@ impl UserCmd {
                     .collect();
                 print_users(&rows, l.json);
             }
-            What::Show(s) => {
-                let a = st.user(&s.name)?;
-                println!("name: {}", a.name);
-                println!("status: {}", a.status.as_str());
-                if let Some(n) = &a.disabled_note {
-                    println!("disabled because: {n}");
-                }
-                println!(
-                    "expire: {}{}",
-                    show_expiry(a.expire),
-                    if a.expire.expired(now) {
-                        " (expired)"
-                    } else {
-                        ""
-                    }
-                );
-                println!(
-                    "password: {}",
-                    match &a.secrets {
-                        Some(s) if s.signer.is_some() => "set",
-                        // Set before the signer existed: 'warden cert
-                        // request' needs the password set again.
-                        Some(_) => "set (no signer verifier: set it again for 'cert request')",
-                        None => "not set",
-                    }
-                );
-                println!(
-                    "ssh principals: {}",
-                    crate::auth::signer::ca::principals(a).join(",")
-                );
-                match &a.otp {
-                    None => println!("otp: none"),
-                    Some(t) => {
-                        let kind = match t.kind {
-                            Kind::Hotp => format!("HOTP, counter {}", t.counter),
-                            Kind::Totp { step } => format!("TOTP, {step} s step"),
-                        };
-                        let last = t.last_time.map_or("never used".to_string(), |x| {
-                            format!("last used {}", when::format(x))
-                        });
-                        println!(
-                            "otp: {kind}, {} digits, {}, {last}",
-                            t.digits,
-                            t.hash.name()
-                        );
-                    }
-                }
-                for (k, v) in &a.attrs {
-                    println!("attr: {k}={v}");
-                }
-                println!("changed: {}", when::format(a.changed));
-                let f = st.failures(&a.name);
-                println!(
-                    "failures: {} consecutive (counted in the memory of the process serving logins)",
-                    f.consecutive
-                );
-                if let Some(secs) = f.locked(now) {
-                    println!("locked: {secs} s more");
-                }
-            }
             What::Disable(d) => {
                 st.set_status(&d.name, Status::Disabled, now)?;
                 println!("{} disabled", d.name);
@@ -599,52 +540,8 @@ impl UserCmd {
             What::Attr(a) => {
                 st.set_attr(&a.name, &a.attr, a.value.as_deref(), now)?;
             }
-            What::Otp(x) => {
-                st.user(&x.name)?;
-                if x.remove {
-                    st.set_otp(&x.name, None, now)?;
-                    println!("{}: OATH token removed", x.name);
-                    return Ok(());
-                }
-                let key = match &x.key {
-                    Some(k) => Zeroizing::new(oath::hex_decode(k).unwrap_or_default()),
-                    None => {
-                        let mut k = Zeroizing::new(vec![0u8; 20]);
-                        crate::auth::keyfs::sealed::random(&mut k)?;
-                        k
-                    }
-                };
-                let t = Token {
-                    kind: if x.totp {
-                        Kind::Totp { step: x.step }
-                    } else {
-                        Kind::Hotp
-                    },
-                    digits: x.digits,
-                    hash: Hash::parse(&x.hash).unwrap_or_default(),
-                    key,
-                    counter: 0,
-                    last_otp: None,
-                    last_time: None,
-                };
-                let uri = t.uri("warden", &x.name);
-                st.set_otp(&x.name, Some(t), now)?;
-                println!("{}: OATH token enrolled", x.name);
-                if x.show_uri {
-                    println!("{uri}");
-                }
-            }
-            What::ExportOath(e) => {
-                let (text, skipped) = export_text(st);
-                for s in skipped {
-                    eprintln!("warden: warning: {s}");
-                }
-                let file = e.file.unwrap_or_else(|| PathBuf::from("-"));
-                let w = super::output::write_out(&file, text.as_bytes(), 0o600)?;
-                if !matches!(w, super::output::Written::Stdout) {
-                    eprintln!("{w}: {} byte(s) written", text.len());
-                }
-            }
+            // answered above, as admin requests
+            What::Show(_) | What::Otp(_) | What::ExportOath(_) => {}
             What::ImportOath(i) => {
                 let text = Zeroizing::new(
                     std::fs::read_to_string(&i.file)

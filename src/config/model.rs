@@ -1041,6 +1041,7 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         "m" => n.checked_mul(60_000)?,
         "h" => n.checked_mul(3_600_000)?,
         "d" => n.checked_mul(86_400_000)?,
+        "y" => n.checked_mul(365 * 86_400_000)?,
         _ => return None,
     };
     Some(Duration::from_millis(ms))
@@ -1588,6 +1589,7 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
         assert_eq!(parse_duration("1d"), Some(Duration::from_secs(86400)));
+        assert_eq!(parse_duration("1y"), Some(Duration::from_secs(365 * 86400)));
         assert_eq!(parse_duration("1x"), None);
         assert_eq!(parse_duration(""), None);
         assert_eq!(parse_duration("99999999999999999999d"), None);

@@ -143,6 +143,7 @@ pub fn to_uci(c: &Config) -> String {
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     for (unit, n) in [
+        ("y", 365 * 86_400_000),
         ("d", 86_400_000),
         ("h", 3_600_000),
         ("m", 60_000),

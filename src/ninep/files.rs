@@ -81,6 +81,23 @@ impl Files {
         }
     }
 
+    /// Write a request and read the whole answer on the same open file
+    /// (the keyfs tree's admin requests on `ctl`).
+    pub fn ask(&mut self, path: &str, req: &[u8]) -> Result<Vec<u8>, Error> {
+        if req.len() > self.conn.session.iounit() as usize {
+            return Err(Error::Protocol(format!(
+                "{path}: request larger than msize"
+            )));
+        }
+        let fid = self.conn.open(path, fcall::ORDWR)?;
+        let r = self
+            .conn
+            .write(fid, req)
+            .and_then(|_| self.conn.read_all(fid));
+        self.conn.clunk(fid);
+        r
+    }
+
     /// The entries of a directory.
     pub fn list(&mut self, path: &str) -> Result<Vec<Stat>, Error> {
         let data = self.read(path)?;

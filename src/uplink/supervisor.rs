@@ -866,7 +866,9 @@ impl Supervisor {
         self.log(
             out,
             log::Level::Error,
-            format!("{why}; not retrying until asked (warden reconnect or a config reload)"),
+            format!(
+                "{why}; not retrying until asked (warden notify reconnect, or a config reload)"
+            ),
         );
         self.status.last_reason = Some(why);
         self.set(State::Stopped);

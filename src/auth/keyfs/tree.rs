@@ -4,7 +4,10 @@
 //! ```text
 //! /ctl            0600  write `unlock PASSPHRASE`, `lock`, or
 //!                       `key ATTRS` (a factotum key to keep in keyfs's
-//!                       factotum record); read `locked` or `unlocked`
+//!                       factotum record); read `locked` or `unlocked`;
+//!                       or write an admin request (`cert ...`, `user
+//!                       ...`, see auth/admin.rs) and read its answer on
+//!                       the same open file
 //! /NAME/          0700  one directory per user: mkdir adds the user,
 //!                       remove deletes it, wstat of the name renames it
 //! /NAME/secret    0200  write a new password: every secret is derived
@@ -25,7 +28,11 @@
 //! that get keys through the tree. Here they run inside the daemon and
 //! share its keyfs directly ([`super::shared::SharedKeyfs`]), so `secret`
 //! is write-only (mode 0200; a read is refused with `permission denied`):
-//! nothing that reaches the socket can take a secret away.
+//! no file gives a secret back. The one exception is asked for by name:
+//! the admin requests `user export-oath` and `user otp` answer with OATH
+//! seeds (users.oath text, an otpauth:// URI), as the commands print them
+//! when they open the key file themselves; passwords and the keys derived
+//! from them never leave.
 //!
 //! While keyfs is locked, the root lists only `ctl`, and every walk into a
 //! user, and every read or write of a user's file, fails at once with
@@ -70,6 +77,8 @@ pub struct KeyfsTree {
     names: VecMap<u64, String>,
     next_id: u64,
     open: VecMap<Handle, u64>,
+    /// The answer to the admin request last written on an open `ctl`.
+    answers: VecMap<Handle, Zeroizing<Vec<u8>>>,
 }
 
 fn qid(path: u64) -> Qid {
@@ -104,6 +113,7 @@ impl KeyfsTree {
             names: VecMap::new(),
             next_id: 1,
             open: VecMap::new(),
+            answers: VecMap::new(),
         }
     }
 
@@ -173,10 +183,20 @@ impl KeyfsTree {
         Ok(s.into_bytes())
     }
 
-    fn ctl(&mut self, data: &[u8]) -> Result<(), FsError> {
+    fn ctl(&mut self, h: Handle, data: &[u8]) -> Result<(), FsError> {
         let line = Zeroizing::new(text(data)?.to_string());
         let (verb, arg) = line.split_once(' ').unwrap_or((line.as_str(), ""));
         match verb {
+            // `warden cert ...`, `warden user otp|show|export-oath`: the
+            // same requests the CLI runs on a key file it opened itself.
+            "cert" | "user" => {
+                self.answers.remove(&h);
+                let a = self
+                    .keyfs
+                    .with(|s| crate::auth::admin::answer(s, &line, now()))?;
+                self.answers.insert(h, a.encode());
+                Ok(())
+            }
             // A second unlock would start over with fresh failure counts.
             "unlock" if !self.keyfs.is_locked() => {
                 Err("keyfs is already unlocked (write 'lock' first)".into())
@@ -208,7 +228,7 @@ impl KeyfsTree {
                 Ok(())
             }
             _ => Err(FsError::new(format!(
-                "unknown ctl request '{}' (unlock PASSPHRASE, lock, key ATTRS)",
+                "unknown ctl request '{}' (unlock PASSPHRASE, lock, key ATTRS, cert ..., user ...)",
                 verb.escape_default()
             ))),
         }
@@ -349,6 +369,9 @@ impl Tree for KeyfsTree {
 
     fn read(&mut self, h: Handle, _req: ReqId, offset: u64, count: u32) -> Result<Read, FsError> {
         let path = *self.open.get(&h).ok_or(FsError::from(err::BOTCH))?;
+        if let Some(a) = self.answers.get(&h) {
+            return Ok(Read::Ready(at_offset(a, offset, count)));
+        }
         let data = self.content(path)?;
         Ok(Read::Ready(at_offset(&data, offset, count)))
     }
@@ -356,7 +379,7 @@ impl Tree for KeyfsTree {
     fn write(&mut self, h: Handle, _offset: u64, data: &[u8]) -> Result<u32, FsError> {
         let path = *self.open.get(&h).ok_or(FsError::from(err::BOTCH))?;
         if path == CTL {
-            self.ctl(data)?;
+            self.ctl(h, data)?;
         } else {
             self.write_user(path, data)?;
         }
@@ -365,6 +388,7 @@ impl Tree for KeyfsTree {
 
     fn clunk(&mut self, h: Handle) {
         self.open.remove(&h);
+        self.answers.remove(&h);
     }
 
     fn create(

@@ -1,4 +1,4 @@
-//! Dates on the command line, always UTC: `@EPOCH`, `EPOCH`,
+//! Dates as the command line and listings write them, always UTC: `@EPOCH`, `EPOCH`,
 //! `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]` or `YYYY-MM-DDTHH:MM[:SS]`, with an
 //! optional trailing `UTC` or `Z`; and `now`.
 
