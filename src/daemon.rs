@@ -340,7 +340,7 @@ fn read_config(opts: &Options) -> Result<Config, config::ConfigError> {
     if !opts.explicit_config && !opts.config_path.exists() {
         return Ok(Config::default());
     }
-    let (cfg, warnings) = config::load(&opts.config_path)?;
+    let (cfg, warnings) = config::load(&opts.config_path, &crate::uplink::check::RULES)?;
     for w in warnings {
         log::warn!("{w}");
     }

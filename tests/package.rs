@@ -1116,7 +1116,12 @@ fn sysupgrade_keeps_every_state_file() {
     let keep = keep_list();
     assert!(!keep.is_empty(), "the package keeps nothing");
     let shipped = fs::read_to_string(root().join("uci/warden")).unwrap();
-    let (cfg, _) = warden::config::parse(Path::new("uci/warden"), &shipped).unwrap();
+    let (cfg, _) = warden::config::parse(
+        Path::new("uci/warden"),
+        &shipped,
+        &warden::uplink::check::RULES,
+    )
+    .unwrap();
     let mut state = warden::config::Config::default().state_files();
     state.extend(cfg.state_files());
     state.sort();

@@ -502,7 +502,7 @@ fn netifd_handler_honours_or_answers_every_option() {
         ]
     );
     let text = fs::read_to_string(&conf).unwrap();
-    let (c, warnings) = warden::config::parse(&conf, &text).unwrap();
+    let (c, warnings) = warden::config::parse(&conf, &text, &warden::uplink::check::RULES).unwrap();
     let u = &c.uplink;
     for w in &warnings {
         assert!(!w.msg.contains("unknown option"), "dropped: {w}");
@@ -628,7 +628,8 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
         0o600
     );
     let text = fs::read_to_string(&conf).unwrap();
-    let (cfg, warnings) = warden::config::parse(&conf, &text).unwrap();
+    let (cfg, warnings) =
+        warden::config::parse(&conf, &text, &warden::uplink::check::RULES).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
     let u = &cfg.uplink;
     assert_eq!(cfg.main.run_dir, run.join("wan"));
@@ -666,7 +667,8 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
     // Unset options keep ppp.sh's defaults: keepalive '5 1', adaptive.
     s.netifd("setup", &[], &[]);
     let text = fs::read_to_string(&conf).unwrap();
-    let (cfg, warnings) = warden::config::parse(&conf, &text).unwrap();
+    let (cfg, warnings) =
+        warden::config::parse(&conf, &text, &warden::uplink::check::RULES).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
     let k = cfg.uplink.keepalive.unwrap().0;
     assert_eq!((k.failures, k.interval), (5, 1));

@@ -136,7 +136,8 @@ impl Globals {
             log::debug!("{} not found; using built-in defaults", path.display());
             return Ok(Config::default());
         }
-        let (cfg, warnings) = config::load(path).map_err(Fail::Config)?;
+        let (cfg, warnings) =
+            config::load(path, &crate::uplink::check::RULES).map_err(Fail::Config)?;
         for w in warnings {
             log::warn!("{w}");
         }

@@ -15,8 +15,10 @@ pub mod show;
 #[cfg(feature = "toml")]
 pub mod toml_front;
 pub mod uci;
+pub mod vocab;
 
 pub use model::*;
+pub use vocab::*;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -94,8 +96,13 @@ pub fn is_toml(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "toml")
 }
 
-/// Parse configuration text. `file` is used only in messages.
-pub fn parse(file: &Path, text: &str) -> Result<(Config, Vec<Warning>), ConfigError> {
+/// Parse configuration text, refusing what `rules` refuse (every loader
+/// passes `uplink::check::RULES`). `file` is used only in messages.
+pub fn parse(
+    file: &Path,
+    text: &str,
+    rules: &Rules,
+) -> Result<(Config, Vec<Warning>), ConfigError> {
     let raw = if is_toml(file) {
         #[cfg(feature = "toml")]
         {
@@ -119,11 +126,11 @@ pub fn parse(file: &Path, text: &str) -> Result<(Config, Vec<Warning>), ConfigEr
             msg: e.msg,
         })?
     };
-    model::from_raw(file, &raw)
+    model::from_raw(file, &raw, rules)
 }
 
-/// Read and parse a configuration file.
-pub fn load(file: &Path) -> Result<(Config, Vec<Warning>), ConfigError> {
+/// Read and parse a configuration file (see [`parse`]).
+pub fn load(file: &Path, rules: &Rules) -> Result<(Config, Vec<Warning>), ConfigError> {
     let text = std::fs::read(file).map_err(|e| ConfigError {
         file: file.to_path_buf(),
         line: 0,
@@ -140,5 +147,5 @@ pub fn load(file: &Path) -> Result<(Config, Vec<Warning>), ConfigError> {
             msg: "not valid UTF-8".into(),
         }
     })?;
-    parse(file, &text)
+    parse(file, &text, rules)
 }

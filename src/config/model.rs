@@ -6,8 +6,8 @@
 //! was never asked for. Add an option: a field, its default, one line in
 //! `from_section`, and the same option in `uci/warden`.
 
+use super::vocab::{self, Keepalive, Rules, Rung};
 use super::{ConfigError, Located, Raw, RawSection, RawValue, Warning};
-use crate::uplink::ladder::{self, Rung};
 use std::cell::Cell;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -77,7 +77,7 @@ impl Default for Main {
 impl Main {
     /// The file remembering PINs the SIM rejected: `<state_dir>/pin-rejected`.
     pub fn pin_store(&self) -> PathBuf {
-        self.state_dir.join(crate::uplink::modem::pin::STORE_FILE)
+        self.state_dir.join(vocab::PIN_STORE_FILE)
     }
 }
 
@@ -179,7 +179,6 @@ pub struct Uplink {
 
 impl Default for Uplink {
     fn default() -> Self {
-        let b = crate::uplink::backoff::Backoff::default();
         Uplink {
             enabled: true,
             simulate: false,
@@ -192,7 +191,7 @@ impl Default for Uplink {
             pppd_options: Vec::new(),
             username: String::new(),
             password: Secret::default(),
-            keepalive: Some(KeepaliveOpt(crate::uplink::ppp::Keepalive {
+            keepalive: Some(KeepaliveOpt(Keepalive {
                 failures: 5,
                 interval: 1,
             })),
@@ -211,13 +210,13 @@ impl Default for Uplink {
             probe_interval: Duration::from_secs(60),
             probe_timeout: Duration::from_secs(2),
             fallback_dns: Vec::new(),
-            backoff_initial: b.initial,
-            backoff_max: b.max,
-            backoff_stable: b.stable,
-            reset_after: 5,
-            reset_ladder: ladder::Policy::default().rungs,
-            escalate_after: ladder::Policy::default().escalate_after,
-            min_interval: ladder::MIN_INTERVALS,
+            backoff_initial: vocab::BACKOFF_INITIAL,
+            backoff_max: vocab::BACKOFF_MAX,
+            backoff_stable: vocab::BACKOFF_STABLE,
+            reset_after: vocab::RESET_AFTER,
+            reset_ladder: vocab::LADDER.to_vec(),
+            escalate_after: vocab::ESCALATE_AFTER,
+            min_interval: vocab::MIN_INTERVALS,
             gpio_power: None,
             power_off_time: Duration::from_secs(2),
             device: None,
@@ -252,18 +251,6 @@ pub const MIN_INTERVAL_OPTIONS: [&str; 5] = [
 /// is found within the hour.
 pub const RESCAN_INTERVAL: std::ops::RangeInclusive<Duration> =
     Duration::from_secs(1)..=Duration::from_secs(3600);
-
-impl Uplink {
-    /// The redial policy these options describe.
-    pub fn backoff(&self) -> crate::uplink::backoff::Backoff {
-        crate::uplink::backoff::Backoff {
-            initial: self.backoff_initial,
-            max: self.backoff_max.max(self.backoff_initial),
-            stable: self.backoff_stable,
-            ..Default::default()
-        }
-    }
-}
 
 /// A secret option value: never shown by Debug, wiped when dropped.
 #[derive(Clone, Default)]
@@ -307,15 +294,13 @@ impl FromOption for Secret {
 
 /// comgt's `keepalive`: `FAILURES [INTERVAL]` (also `FAILURES,INTERVAL`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeepaliveOpt(pub crate::uplink::ppp::Keepalive);
+pub struct KeepaliveOpt(pub Keepalive);
 
 impl FromOption for Option<KeepaliveOpt> {
     const EXPECTED: &'static str =
         "'FAILURES [INTERVAL]' (LCP echo failures and seconds between echoes)";
     fn from_option(s: &str) -> Option<Self> {
-        crate::uplink::ppp::Keepalive::parse(s)
-            .ok()
-            .map(|k| k.map(KeepaliveOpt))
+        Keepalive::parse(s).ok().map(|k| k.map(KeepaliveOpt))
     }
 }
 
@@ -701,8 +686,7 @@ impl Uplink {
         let mut u = u;
         ppp_sh_options(o, &mut u)?;
         // The daemon's own rules: what it would refuse, refused now.
-        crate::uplink::check::check(&u)
-            .map_err(|r| o.error(o.line_of(r.option), r.option, r.msg))?;
+        (o.rules.uplink)(&u).map_err(|r| o.error(o.line_of(r.option), r.option, r.msg))?;
         Ok(u)
     }
 }
@@ -793,7 +777,7 @@ impl Uplink {
         let names: Vec<String> = o.list("reset_ladder")?;
         let line = o.line_of("reset_ladder");
         if names.is_empty() {
-            let mut v = ladder::Policy::default().rungs;
+            let mut v = vocab::LADDER.to_vec();
             if gpio {
                 v.push(Rung::Gpio);
             }
@@ -826,16 +810,6 @@ impl Uplink {
             v.push(r);
         }
         Ok(v)
-    }
-
-    /// The recovery ladder these options describe.
-    pub fn ladder_policy(&self) -> ladder::Policy {
-        ladder::Policy {
-            rungs: self.reset_ladder.clone(),
-            first_after: self.reset_after,
-            escalate_after: self.escalate_after.max(1),
-            min_interval: self.min_interval,
-        }
     }
 }
 
@@ -894,7 +868,7 @@ impl Authsrv {
             p9sk1: o.get("p9sk1", d.p9sk1)?,
             conns: conn_limits(o, "", d.conns)?,
         };
-        if let Err(e) = crate::auth::authsrv::decide::SpeaksFor::parse(&a.speaksfor) {
+        if let Err(e) = vocab::SpeaksFor::parse(&a.speaksfor) {
             return Err(o.error(o.sec.line, "speaksfor", e));
         }
         if a.enabled && a.authdom.is_empty() {
@@ -931,13 +905,18 @@ fn listen(o: &Options<'_>, d: String) -> Result<String, ConfigError> {
     Ok(l)
 }
 
-/// Build the typed model; unknown sections and options become warnings.
-pub fn from_raw(file: &Path, raw: &Raw) -> Result<(Config, Vec<Warning>), ConfigError> {
+/// Build the typed model, refusing what `rules` refuse; unknown sections
+/// and options become warnings.
+pub fn from_raw(
+    file: &Path,
+    raw: &Raw,
+    rules: &Rules,
+) -> Result<(Config, Vec<Warning>), ConfigError> {
     let mut cfg = Config::default();
     let mut warnings = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for sec in &raw.sections {
-        let o = Options::new(file, sec);
+        let o = Options::new(file, sec, rules);
         if seen.contains(&sec.ty.as_str()) {
             warnings.push(Warning {
                 file: file.to_path_buf(),
@@ -1051,16 +1030,19 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 pub struct Options<'a> {
     file: &'a Path,
     sec: &'a RawSection,
+    /// The checks of the services above ([`Rules`]).
+    rules: &'a Rules,
     used: Vec<Cell<bool>>,
     /// Warnings about options that were read (see [`Options::warn`]).
     notes: std::cell::RefCell<Vec<Warning>>,
 }
 
 impl<'a> Options<'a> {
-    pub fn new(file: &'a Path, sec: &'a RawSection) -> Self {
+    pub fn new(file: &'a Path, sec: &'a RawSection, rules: &'a Rules) -> Self {
         Options {
             file,
             sec,
+            rules,
             used: sec.options.iter().map(|_| Cell::new(false)).collect(),
             notes: std::cell::RefCell::new(Vec::new()),
         }
@@ -1248,7 +1230,10 @@ use std::fmt;
 
 #[cfg(test)]
 mod tests {
-    use super::super::parse;
+    /// The model with the uplink's rules, as every loader reads it.
+    fn parse(file: &Path, text: &str) -> Result<(Config, Vec<Warning>), ConfigError> {
+        super::super::parse(file, text, &crate::uplink::check::RULES)
+    }
     use super::*;
 
     fn uci(text: &str) -> Result<(Config, Vec<Warning>), ConfigError> {
@@ -1310,7 +1295,7 @@ mod tests {
         )
         .unwrap();
         assert!(w.is_empty(), "{w:?}");
-        let p = cfg.uplink.ladder_policy();
+        let p = crate::uplink::ladder::Policy::of(&cfg.uplink);
         assert_eq!(
             p.rungs,
             [Rung::Cfun, Rung::UsbReset, Rung::PortPower, Rung::Gpio]
@@ -1556,7 +1541,7 @@ mod tests {
         assert!(!format!("{cfg:?}").contains("hunter2"));
         assert_eq!(
             u.keepalive,
-            Some(KeepaliveOpt(crate::uplink::ppp::Keepalive {
+            Some(KeepaliveOpt(Keepalive {
                 failures: 3,
                 interval: 10
             }))
@@ -1564,7 +1549,10 @@ mod tests {
         assert_eq!(u.mtu, Some(1400));
         assert_eq!(u.fallback_dns.len(), 2);
         assert_eq!(u.pppd_options, ["kdebug", "1", "debug"]);
-        assert_eq!(u.backoff().max, Duration::from_secs(600));
+        assert_eq!(
+            crate::uplink::backoff::Backoff::of(u).max,
+            Duration::from_secs(600)
+        );
         assert_eq!(u.probe_timeout, Duration::from_millis(500));
         let e = uci("config uplink\n option keepalive 'often'\n").unwrap_err();
         assert!(e.msg.contains("FAILURES [INTERVAL]"), "{e}");

@@ -227,7 +227,14 @@ impl Uci {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::parse;
+
+    fn parse(
+        file: &Path,
+        text: &str,
+    ) -> Result<(crate::config::Config, Vec<crate::config::Warning>), crate::config::ConfigError>
+    {
+        crate::config::parse(file, text, &crate::uplink::check::RULES)
+    }
 
     fn round_trip(c: &Config) -> Config {
         let text = to_uci(c);

@@ -12,6 +12,7 @@
 
 use crate::admit;
 use crate::sys::poll;
+use std::any::Any;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Instant;
@@ -32,7 +33,7 @@ pub struct Peer {
 
 /// Something that accepts connections (non-blocking).
 pub trait Listen {
-    type Stream: Read + Write + AsRawFd;
+    type Stream: Read + Write + AsRawFd + Send + 'static;
     fn fd(&self) -> RawFd;
     /// Ok(None) when nothing is pending.
     fn accept_one(&self) -> io::Result<Option<(Self::Stream, Peer)>>;
@@ -128,7 +129,7 @@ pub enum Closed {
 
 /// The protocol side of a server.
 pub trait Handler<S> {
-    type Conn;
+    type Conn: Send + 'static;
     /// A new connection the admission policy let in; None refuses it
     /// (closed at once).
     fn open(&mut self, stream: &S, peer: &Peer) -> Option<Self::Conn>;
@@ -174,25 +175,18 @@ pub fn length_prefixed(buf: &[u8], max_frame: usize) -> Split {
     }
 }
 
-struct Conn<S, C> {
-    stream: S,
-    peer: Peer,
-    state: C,
-    inbuf: Vec<u8>,
-    out: Vec<u8>,
-    close_after_write: bool,
-    last: Instant,
-}
-
 /// A listener, its handler and the open connections.
+///
+/// The loop itself ([`Core`]) is written once, without type parameters:
+/// the signer, the agent and the ticket service share one copy of it (a
+/// copy per handler was about 14 KB each on mips). It sees the listener
+/// and the handler through [`Dispatch`], which [`Typed`] implements for
+/// any `Listen` and `Handler`, and each connection's stream and state
+/// through one [`Link`] box.
 pub struct Server<L: Listen, H: Handler<L::Stream>> {
     pub listener: L,
     pub handler: H,
-    limits: Limits,
-    admission: admit::Admission,
-    refusals: admit::Refusals,
-    epoch: Instant,
-    conns: Vec<Conn<L::Stream, H::Conn>>,
+    core: Core,
 }
 
 impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
@@ -200,6 +194,163 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
         Server {
             listener,
             handler,
+            core: Core::new(limits),
+        }
+    }
+
+    pub fn connections(&self) -> usize {
+        self.core.conns.len()
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.core.limits
+    }
+
+    /// New limits (a reload); connections already open stay.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.core.admission.limits = limits.admit;
+        self.core.limits = limits;
+    }
+
+    /// Serve until `stop` is readable (it is not drained).
+    pub fn serve(&mut self, stop: RawFd) -> io::Result<()> {
+        let mut typed = Typed::<L, H> {
+            listener: &self.listener,
+            handler: &mut self.handler,
+        };
+        self.core.serve(stop, &mut typed)
+    }
+}
+
+/// One connection's stream and its handler's state, as the loop sees
+/// them (only [`Typed`], which knows their types, touches the state).
+trait Link {
+    fn fd(&self) -> RawFd;
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize>;
+    fn any(&mut self) -> &mut dyn Any;
+}
+
+/// The one implementation of [`Link`]: `state` is None until the
+/// handler opened the connection, and again once it was told it closed.
+struct Slot<S, C> {
+    stream: S,
+    state: Option<C>,
+}
+
+impl<S: Read + Write + AsRawFd + 'static, C: 'static> Link for Slot<S, C> {
+    fn fd(&self) -> RawFd {
+        self.stream.as_raw_fd()
+    }
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream.read(buf)
+    }
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.write(buf)
+    }
+    fn any(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// The listener and the handler as the loop sees them, without their
+/// types.
+trait Dispatch {
+    fn listen_fd(&self) -> RawFd;
+    fn accept_one(&mut self) -> io::Result<Option<(Box<dyn Link + Send>, Peer)>>;
+    /// [`Handler::open`]; false refuses the connection.
+    fn open(&mut self, link: &mut dyn Link, peer: &Peer) -> bool;
+    fn split(&self, link: &mut dyn Link, buf: &[u8], max_frame: usize) -> Split;
+    fn frame(&mut self, link: &mut dyn Link, body: &[u8]) -> Verdict;
+    fn closed(&mut self, link: &mut dyn Link, peer: &Peer, why: Closed);
+    fn refused(&mut self, peer: &Peer);
+    fn extra_fd(&self) -> Option<RawFd>;
+    fn extra(&mut self);
+}
+
+/// The thin typed side: a `Listen` and a `Handler` as a [`Dispatch`].
+struct Typed<'a, L, H> {
+    listener: &'a L,
+    handler: &'a mut H,
+}
+
+impl<L: Listen, H: Handler<L::Stream>> Typed<'_, L, H> {
+    /// The link as this server made it. Every link the loop holds came
+    /// from this server's own `accept_one`, so the type always matches.
+    fn slot(link: &mut dyn Link) -> Option<&mut Slot<L::Stream, H::Conn>> {
+        link.any().downcast_mut()
+    }
+}
+
+impl<L: Listen, H: Handler<L::Stream>> Dispatch for Typed<'_, L, H> {
+    fn listen_fd(&self) -> RawFd {
+        self.listener.fd()
+    }
+    fn accept_one(&mut self) -> io::Result<Option<(Box<dyn Link + Send>, Peer)>> {
+        Ok(self.listener.accept_one()?.map(|(stream, peer)| {
+            let link: Box<dyn Link + Send> = Box::new(Slot::<L::Stream, H::Conn> {
+                stream,
+                state: None,
+            });
+            (link, peer)
+        }))
+    }
+    fn open(&mut self, link: &mut dyn Link, peer: &Peer) -> bool {
+        let Some(slot) = Self::slot(link) else {
+            return false;
+        };
+        slot.state = self.handler.open(&slot.stream, peer);
+        slot.state.is_some()
+    }
+    fn split(&self, link: &mut dyn Link, buf: &[u8], max_frame: usize) -> Split {
+        match Self::slot(link).and_then(|s| s.state.as_ref()) {
+            Some(c) => self.handler.split(c, buf, max_frame),
+            None => Split::Bad,
+        }
+    }
+    fn frame(&mut self, link: &mut dyn Link, body: &[u8]) -> Verdict {
+        match Self::slot(link).and_then(|s| s.state.as_mut()) {
+            Some(c) => self.handler.frame(c, body),
+            None => Verdict::Close,
+        }
+    }
+    fn closed(&mut self, link: &mut dyn Link, peer: &Peer, why: Closed) {
+        if let Some(c) = Self::slot(link).and_then(|s| s.state.take()) {
+            self.handler.closed(c, peer, why);
+        }
+    }
+    fn refused(&mut self, peer: &Peer) {
+        self.handler.refused(peer)
+    }
+    fn extra_fd(&self) -> Option<RawFd> {
+        self.handler.extra_fd()
+    }
+    fn extra(&mut self) {
+        self.handler.extra()
+    }
+}
+
+struct Conn {
+    link: Box<dyn Link + Send>,
+    peer: Peer,
+    inbuf: Vec<u8>,
+    out: Vec<u8>,
+    close_after_write: bool,
+    last: Instant,
+}
+
+/// The poll loop, the admission policy and the open connections.
+struct Core {
+    limits: Limits,
+    admission: admit::Admission,
+    refusals: admit::Refusals,
+    epoch: Instant,
+    conns: Vec<Conn>,
+}
+
+impl Core {
+    fn new(limits: Limits) -> Self {
+        Core {
             admission: admit::Admission::new(limits.admit),
             limits,
             refusals: admit::Refusals::default(),
@@ -208,43 +359,25 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
         }
     }
 
-    pub fn connections(&self) -> usize {
-        self.conns.len()
-    }
-
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
-    /// New limits (a reload); connections already open stay.
-    pub fn set_limits(&mut self, limits: Limits) {
-        self.admission.limits = limits.admit;
-        self.limits = limits;
-    }
-
     fn millis(&self, now: Instant) -> u64 {
         now.duration_since(self.epoch).as_millis() as u64
     }
 
-    /// Serve until `stop` is readable (it is not drained).
-    pub fn serve(&mut self, stop: RawFd) -> io::Result<()> {
+    fn serve(&mut self, stop: RawFd, d: &mut dyn Dispatch) -> io::Result<()> {
         let mut fds = Vec::new();
         loop {
             fds.clear();
             fds.push(poll::fd(stop, libc::POLLIN));
-            fds.push(poll::fd(self.listener.fd(), libc::POLLIN));
+            fds.push(poll::fd(d.listen_fd(), libc::POLLIN));
             // -1 when there is none: poll ignores it
-            fds.push(poll::fd(
-                self.handler.extra_fd().unwrap_or(-1),
-                libc::POLLIN,
-            ));
+            fds.push(poll::fd(d.extra_fd().unwrap_or(-1), libc::POLLIN));
             for c in &self.conns {
                 let ev = if c.out.is_empty() {
                     libc::POLLIN
                 } else {
                     libc::POLLOUT
                 };
-                fds.push(poll::fd(c.stream.as_raw_fd(), ev));
+                fds.push(poll::fd(c.link.fd(), ev));
             }
             let now = Instant::now();
             let idle = self
@@ -266,7 +399,7 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
             let ready = fds.get(3..).unwrap_or(&[]);
             for (mut c, fd) in std::mem::take(&mut self.conns).into_iter().zip(ready) {
                 let alive = if fd.revents != 0 {
-                    self.service(&mut c, now)
+                    self.service(&mut c, now, d)
                 } else if self
                     .limits
                     .admit
@@ -281,16 +414,16 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
                     Ok(()) => keep.push(c),
                     Err(why) => {
                         self.admission.closed(&c.peer.who);
-                        self.handler.closed(c.state, &c.peer, why);
+                        d.closed(&mut *c.link, &c.peer, why);
                     }
                 }
             }
             self.conns = keep;
             if fds.get(1).is_some_and(|f| f.revents != 0) {
-                self.accept(now);
+                self.accept(now, d);
             }
             if fds.get(2).is_some_and(|f| f.revents != 0) {
-                self.handler.extra();
+                d.extra();
             }
             if let Some(line) = self.refusals.due(self.millis(Instant::now())) {
                 log::warn!("{line}");
@@ -298,9 +431,9 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
         }
     }
 
-    fn accept(&mut self, now: Instant) {
+    fn accept(&mut self, now: Instant, d: &mut dyn Dispatch) {
         loop {
-            let (stream, peer) = match self.listener.accept_one() {
+            let (mut link, peer) = match d.accept_one() {
                 Ok(Some(x)) => x,
                 Ok(None) => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -312,7 +445,7 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
             };
             let why = match self.admission.decide(&peer.who) {
                 admit::Decision::Admit => None,
-                admit::Decision::EvictIdlest if self.evict_idlest(&peer.who) => None,
+                admit::Decision::EvictIdlest if self.evict_idlest(&peer.who, d) => None,
                 admit::Decision::EvictIdlest => Some(admit::Why::PeerFull),
                 admit::Decision::Refuse(why) => Some(why),
             };
@@ -320,17 +453,16 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
                 if let Some(line) = self.refusals.refused(peer.who, why, self.millis(now)) {
                     log::warn!("{line}");
                 }
-                self.handler.refused(&peer);
+                d.refused(&peer);
                 continue; // dropped: closed at once
             }
-            let Some(state) = self.handler.open(&stream, &peer) else {
+            if !d.open(&mut *link, &peer) {
                 continue;
-            };
+            }
             self.admission.opened(peer.who);
             self.conns.push(Conn {
-                stream,
+                link,
                 peer,
-                state,
                 inbuf: Vec::new(),
                 out: Vec::new(),
                 close_after_write: false,
@@ -341,7 +473,7 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
 
     /// Close the longest-idle connection of `who` with nothing to send;
     /// false when every one is mid-answer.
-    fn evict_idlest(&mut self, who: &admit::Peer) -> bool {
+    fn evict_idlest(&mut self, who: &admit::Peer, d: &mut dyn Dispatch) -> bool {
         let victim = self
             .conns
             .iter()
@@ -352,18 +484,18 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
         let Some(i) = victim else {
             return false;
         };
-        let c = self.conns.remove(i);
+        let mut c = self.conns.remove(i);
         log::debug!("{}: closed to make room", c.peer.name);
         self.admission.closed(&c.peer.who);
-        self.handler.closed(c.state, &c.peer, Closed::Evicted);
+        d.closed(&mut *c.link, &c.peer, Closed::Evicted);
         true
     }
 
     /// Read, answer and write; Err to close.
-    fn service(&mut self, c: &mut Conn<L::Stream, H::Conn>, now: Instant) -> Result<(), Closed> {
+    fn service(&mut self, c: &mut Conn, now: Instant, d: &mut dyn Dispatch) -> Result<(), Closed> {
         c.last = now;
         if !c.out.is_empty() {
-            match c.stream.write(&c.out) {
+            match c.link.write(&c.out) {
                 Ok(n) => super::wipe::consume_front(&mut c.out, n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(_) => return Err(Closed::Gone),
@@ -374,13 +506,13 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
             return Ok(());
         }
         let mut buf = [0u8; 4096];
-        match c.stream.read(&mut buf) {
+        match c.link.read(&mut buf) {
             Ok(0) => Err(Closed::Gone),
             Ok(n) => {
                 c.inbuf.extend_from_slice(&buf[..n]);
                 // Agent requests carry private keys: no copy on the stack.
                 zeroize::Zeroize::zeroize(&mut buf[..n]);
-                self.answer(c)
+                self.answer(c, d)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
             Err(_) => Err(Closed::Gone),
@@ -388,12 +520,9 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
     }
 
     /// Answer every whole frame buffered.
-    fn answer(&mut self, c: &mut Conn<L::Stream, H::Conn>) -> Result<(), Closed> {
+    fn answer(&mut self, c: &mut Conn, d: &mut dyn Dispatch) -> Result<(), Closed> {
         loop {
-            let (skip, len) = match self
-                .handler
-                .split(&c.state, &c.inbuf, self.limits.max_frame)
-            {
+            let (skip, len) = match d.split(&mut *c.link, &c.inbuf, self.limits.max_frame) {
                 Split::Need => return Ok(()),
                 Split::Bad => {
                     log::debug!("{}: bad frame, closed", c.peer.name);
@@ -408,7 +537,7 @@ impl<L: Listen, H: Handler<L::Stream>> Server<L, H> {
                     .ok_or(Closed::Done)?,
             );
             super::wipe::consume_front(&mut c.inbuf, skip + len);
-            match self.handler.frame(&mut c.state, &body) {
+            match d.frame(&mut *c.link, &body) {
                 Verdict::Send(b) => c.out.extend_from_slice(&b),
                 Verdict::SendClose(b) => {
                     c.out.extend_from_slice(&b);

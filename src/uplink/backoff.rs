@@ -32,16 +32,26 @@ pub struct Backoff {
 impl Default for Backoff {
     fn default() -> Self {
         Backoff {
-            initial: Duration::from_secs(2),
-            max: Duration::from_secs(300),
+            initial: crate::config::BACKOFF_INITIAL,
+            max: crate::config::BACKOFF_MAX,
             multiplier: 2,
             jitter_percent: 20,
-            stable: Duration::from_secs(300),
+            stable: crate::config::BACKOFF_STABLE,
         }
     }
 }
 
 impl Backoff {
+    /// The redial policy the `config uplink` options describe.
+    pub fn of(u: &crate::config::Uplink) -> Backoff {
+        Backoff {
+            initial: u.backoff_initial,
+            max: u.backoff_max.max(u.backoff_initial),
+            stable: u.backoff_stable,
+            ..Default::default()
+        }
+    }
+
     /// The delay before jitter after `failures` consecutive failures (>= 1).
     pub fn base_delay(&self, failures: u32) -> Duration {
         let mut d = self.initial.min(self.max);

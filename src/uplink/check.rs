@@ -1,7 +1,9 @@
 //! The uplink section's one validation (sans-IO): every value of `config
 //! uplink` that the daemon would refuse, refused when the section is read.
 //!
-//! The configuration model calls [`check`] as it builds the section, so
+//! The configuration model calls [`check`] as it builds the section
+//! (handed to it as [`RULES`]: config sits below the uplink and imports
+//! nothing from it), so
 //! `warden config check`, the daemon's start and its reload (SIGHUP) all
 //! refuse the same values with the same words, and the daemon never finds
 //! out at run time (after the modem is set up) that an option was
@@ -12,22 +14,8 @@
 use super::modem::commands::Service;
 use super::modem::pin::Pin;
 use super::ppp::args;
-use crate::config::Uplink;
+use crate::config::{Refusal, Rules, Uplink};
 use std::fmt;
-
-/// Why the daemon would refuse an option's value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// The option, as written in the file.
-    pub option: &'static str,
-    pub msg: String,
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "option '{}': {}", self.option, self.msg)
-    }
-}
 
 /// The simulator is a build feature; a router build refuses it.
 pub const NO_SIMULATOR: &str = "this warden was built without the simulator (cargo feature 'sim')";
@@ -38,6 +26,11 @@ fn refuse(option: &'static str, e: impl fmt::Display) -> Refusal {
         msg: e.to_string(),
     }
 }
+
+/// The rules every loader of the configuration hands to
+/// [`crate::config::load`] (the daemon's start and reload, the CLI's
+/// commands and `config check` among them).
+pub const RULES: Rules = Rules { uplink: check };
 
 /// Every rule, in the order the options appear in `uci/warden`.
 pub fn check(u: &Uplink) -> Result<(), Refusal> {
@@ -141,6 +134,7 @@ mod tests {
             crate::config::parse(
                 std::path::Path::new("w"),
                 &format!("config uplink\n option {opt} '{v}'\n"),
+                &crate::uplink::check::RULES,
             )
             .unwrap_err()
             .to_string()

@@ -24,59 +24,11 @@
 //! [`Ladder`] decides; the supervisor carries a climb out as
 //! `Action::Reset`, and the plant does the rung's I/O.
 
-use core::fmt;
 use std::time::{Duration, Instant};
 
-/// One way to recover the modem, from the gentlest up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Rung {
-    /// Hang up and dial again (after the backoff): the bottom, every failure.
-    Redial,
-    /// `AT+CFUN=1,1`: the modem restarts itself.
-    Cfun,
-    /// `USBDEVFS_RESET`: the USB device is reset and its drivers rebound.
-    UsbReset,
-    /// The USB port powered (or at least logically) off and on through
-    /// sysfs.
-    PortPower,
-    /// The board's USB power switch, off and on.
-    Gpio,
-}
-
-impl Rung {
-    pub const ALL: [Rung; 5] = [
-        Rung::Redial,
-        Rung::Cfun,
-        Rung::UsbReset,
-        Rung::PortPower,
-        Rung::Gpio,
-    ];
-
-    /// Its name in the configuration, the log and status.
-    pub fn name(self) -> &'static str {
-        match self {
-            Rung::Redial => "redial",
-            Rung::Cfun => "cfun",
-            Rung::UsbReset => "usb_reset",
-            Rung::PortPower => "port_power",
-            Rung::Gpio => "gpio",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Rung> {
-        Rung::ALL.into_iter().find(|r| r.name() == s)
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl fmt::Display for Rung {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// One way to recover the modem (the configuration's vocabulary: the
+/// `reset_ladder` option lists them).
+pub use crate::config::{Rung, MIN_INTERVALS};
 
 /// How the ladder climbs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,22 +44,25 @@ pub struct Policy {
     pub min_interval: [Duration; 5],
 }
 
-/// The default minimum intervals, [`Rung::ALL`] order.
-pub const MIN_INTERVALS: [Duration; 5] = [
-    Duration::ZERO,
-    Duration::from_secs(120),
-    Duration::from_secs(300),
-    Duration::from_secs(900),
-    Duration::from_secs(1800),
-];
-
 impl Default for Policy {
     fn default() -> Self {
         Policy {
-            rungs: vec![Rung::Cfun, Rung::UsbReset, Rung::PortPower],
-            first_after: 5,
-            escalate_after: 3,
+            rungs: crate::config::LADDER.to_vec(),
+            first_after: crate::config::RESET_AFTER,
+            escalate_after: crate::config::ESCALATE_AFTER,
             min_interval: MIN_INTERVALS,
+        }
+    }
+}
+
+impl Policy {
+    /// The recovery ladder the `config uplink` options describe.
+    pub fn of(u: &crate::config::Uplink) -> Policy {
+        Policy {
+            rungs: u.reset_ladder.clone(),
+            first_after: u.reset_after,
+            escalate_after: u.escalate_after.max(1),
+            min_interval: u.min_interval,
         }
     }
 }

@@ -510,7 +510,8 @@ mod tests {
             ppp.path().display(),
             at.path().display()
         );
-        let (cfg, _) = crate::config::parse(Path::new("t"), &text).unwrap();
+        let (cfg, _) =
+            crate::config::parse(Path::new("t"), &text, &crate::uplink::check::RULES).unwrap();
         let mut plant = RealPlant::new(Arc::new(cfg));
         assert_eq!(plant.scan(), Device::InModemMode);
         assert_eq!(
@@ -575,7 +576,8 @@ mod tests {
             "config warden 'main'\n option state_dir '{}'\nconfig uplink\n option pincode 1234\n option apn internet\n",
             state.path().display()
         );
-        let (cfg, _) = crate::config::parse(Path::new("t"), &text).unwrap();
+        let (cfg, _) =
+            crate::config::parse(Path::new("t"), &text, &crate::uplink::check::RULES).unwrap();
         let mut plant = RealPlant::new(Arc::new(cfg));
         match plant.prepare(sim.path()) {
             Err(Exit::Permanent(e)) => assert!(e.contains("rejected"), "{e}"),
@@ -603,7 +605,8 @@ mod tests {
             "config uplink\n option gpio_power '{}'\n option power_off_time 100ms\n",
             gpio.join("value").display()
         );
-        let (cfg, _) = crate::config::parse(Path::new("t"), &text).unwrap();
+        let (cfg, _) =
+            crate::config::parse(Path::new("t"), &text, &crate::uplink::check::RULES).unwrap();
         let mut plant =
             RealPlant::with_roots(Arc::new(cfg), UsbFs::new(&sys, &bus), t.path().join("dev"));
         let at = Path::new("/dev/ttyUSB1");

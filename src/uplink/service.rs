@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 /// The supervisor's tunables from the `uplink` section.
 pub fn tunables(u: &Uplink) -> Tunables {
     Tunables {
-        ladder: u.ladder_policy(),
+        ladder: super::ladder::Policy::of(u),
         probe_interval: u.probe_interval,
         dns_check: u.dns_check,
         rescan_interval: u.rescan_interval,
@@ -80,7 +80,10 @@ impl Service for UplinkService {
         };
         let sup = Supervisor::new(
             tunables(&cfg.uplink),
-            Retry::new(cfg.uplink.backoff(), Rng::new(crate::sys::random::seed())),
+            Retry::new(
+                super::backoff::Backoff::of(&cfg.uplink),
+                Rng::new(crate::sys::random::seed()),
+            ),
         );
         // Status says "starting" until the loop has handled its first
         // input (before it, the supervisor says "stopped", which would read
@@ -334,6 +337,7 @@ mod tests {
         let (cfg, w) = crate::config::parse(
             Path::new("/etc/config/warden"),
             "config uplink\n option reset_after 7\n option rescan_interval 15\n option delay 10\n",
+            &crate::uplink::check::RULES,
         )
         .unwrap();
         assert!(w.is_empty(), "{w:?}");

@@ -58,33 +58,8 @@ impl Accounts for NoAccounts {
 
 /// Who may speak for whom: Plan 9's speaks-for rule. A host owner speaks
 /// for itself always, and for the users listed for it (`*` for anyone).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SpeaksFor {
-    pairs: Vec<(String, String)>,
-}
-
-impl SpeaksFor {
-    /// From config lines `HOSTID USER` (USER may be `*`).
-    pub fn parse(lines: &[String]) -> Result<SpeaksFor, String> {
-        let mut pairs = Vec::new();
-        for l in lines {
-            let mut w = l.split_whitespace();
-            match (w.next(), w.next(), w.next()) {
-                (Some(h), Some(u), None) => pairs.push((h.to_string(), u.to_string())),
-                _ => return Err(format!("'{l}': expected 'HOSTID USER' (USER may be *)")),
-            }
-        }
-        Ok(SpeaksFor { pairs })
-    }
-
-    pub fn allows(&self, hostid: &str, uid: &str) -> bool {
-        hostid == uid
-            || self
-                .pairs
-                .iter()
-                .any(|(h, u)| h == hostid && (u == uid || u == "*"))
-    }
-}
+/// The configuration's vocabulary ([`crate::config::SpeaksFor`]).
+pub use crate::config::SpeaksFor;
 
 /// What to do with a connection after a request.
 #[derive(Debug, Clone, PartialEq, Eq)]

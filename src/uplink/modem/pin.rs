@@ -40,7 +40,7 @@ pub const MIN_UNATTENDED_ATTEMPTS: u8 = 2;
 
 /// The store's file name in the state directory (the `state_dir` option,
 /// default /etc/warden: on flash, so it survives reboots).
-pub const STORE_FILE: &str = "pin-rejected";
+pub const STORE_FILE: &str = crate::config::PIN_STORE_FILE;
 
 /// A SIM PIN: 4 to 8 digits, wiped from memory when dropped, never shown.
 pub struct Pin(Zeroizing<String>);

@@ -26,43 +26,8 @@ use std::fmt;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
 
-/// LCP echo keepalive: `lcp-echo-failure` / `lcp-echo-interval`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Keepalive {
-    pub failures: u32,
-    pub interval: u32,
-}
-
-impl Keepalive {
-    /// OpenWRT's `keepalive` option: `"FAILURES INTERVAL"` or
-    /// `"FAILURES,INTERVAL"`, or just `"FAILURES"` (interval 5 s). Empty or
-    /// zero failures means none.
-    pub fn parse(s: &str) -> Result<Option<Keepalive>, String> {
-        let words: Vec<&str> = s
-            .split(|c: char| c == ',' || c.is_ascii_whitespace())
-            .filter(|w| !w.is_empty())
-            .collect();
-        let num = |w: &str| {
-            w.parse::<u32>()
-                .map_err(|_| format!("keepalive '{s}': '{w}' is not a whole number"))
-        };
-        let (failures, interval) = match words.as_slice() {
-            [] => return Ok(None),
-            [f] => (num(f)?, 5),
-            [f, i] => (num(f)?, num(i)?),
-            _ => return Err(format!("keepalive '{s}': expected 'FAILURES [INTERVAL]'")),
-        };
-        if failures == 0 {
-            return Ok(None);
-        }
-        if interval == 0 {
-            return Err(format!(
-                "keepalive '{s}': the interval must be at least 1 s"
-            ));
-        }
-        Ok(Some(Keepalive { failures, interval }))
-    }
-}
+/// LCP echo keepalive (the `keepalive` option's value).
+pub use crate::config::Keepalive;
 
 /// Everything the command line is built from.
 #[derive(Clone)]
@@ -647,6 +612,7 @@ mod tests {
             std::path::Path::new("w"),
             "config uplink\n option apn web\n option interface lte\n option password pw\n \
              option keepalive '3 7'\n list pppd_options debug\n",
+            &crate::uplink::check::RULES,
         )
         .unwrap();
         let c = PppdConfig::from_config(&cfg.uplink, "/run/w".as_ref(), "/dev/ttyUSB1", "/bin/w");
@@ -715,7 +681,12 @@ mod tests {
     #[test]
     fn the_uplink_defaults_are_ppp_sh_defaults() {
         // keepalive unset: ppp.sh's "5 1", adaptive.
-        let (cfg, _) = crate::config::parse(std::path::Path::new("w"), "config uplink\n").unwrap();
+        let (cfg, _) = crate::config::parse(
+            std::path::Path::new("w"),
+            "config uplink\n",
+            &crate::uplink::check::RULES,
+        )
+        .unwrap();
         let c = PppdConfig::from_config(&cfg.uplink, "/r".as_ref(), "/dev/ttyUSB0", "/w");
         let cmd = build(&c).unwrap();
         assert!(cmd.args.windows(5).any(|w| w
@@ -731,6 +702,7 @@ mod tests {
         let (cfg, _) = crate::config::parse(
             std::path::Path::new("w"),
             "config uplink\n option keepalive 0\n",
+            &crate::uplink::check::RULES,
         )
         .unwrap();
         let c = PppdConfig::from_config(&cfg.uplink, "/r".as_ref(), "/dev/ttyUSB0", "/w");
@@ -742,6 +714,7 @@ mod tests {
         let (cfg, _) = crate::config::parse(
             std::path::Path::new("w"),
             "config uplink\n option keepalive '3 7'\n option keepalive_adaptive 0\n",
+            &crate::uplink::check::RULES,
         )
         .unwrap();
         let c = PppdConfig::from_config(&cfg.uplink, "/r".as_ref(), "/dev/ttyUSB0", "/w");
