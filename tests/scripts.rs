@@ -23,6 +23,8 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("tests/openwrt/netifd-run", "sh"),
     ("netifd/warden-ppp-up", "sh"),
     ("netifd/warden-ppp-down", "sh"),
+    ("netifd/warden-ppp6-up", "sh"),
+    ("netifd/warden-ppp6-down", "sh"),
     ("tests/standin/pppd", "sh"),
     ("bench/bogus-dns-redial", "bash"),
 ];
@@ -395,16 +397,7 @@ const OPENWRT_3G_OPTIONS: &[(&str, u32)] = &[
 
 /// Options the handler answers with a warning (through warden's config:
 /// one logread line each) rather than honouring.
-const ANSWERED: &[&str] = &[
-    "persist",
-    "maxfail",
-    "demand",
-    "ipv6",
-    "reqprefix",
-    "norelease",
-    "sourcefilter",
-    "delegate",
-];
+const ANSWERED: &[&str] = &["persist", "maxfail", "demand"];
 
 #[test]
 fn netifd_handler_dump_declares_every_3g_and_ppp_option() {
@@ -534,6 +527,10 @@ fn netifd_handler_honours_or_answers_every_option() {
     // unnumbered: ppp.sh's pick among lan's addresses.
     assert_eq!(u.localip, Some([192, 168, 1, 1].into()));
     assert_eq!(u.backoff_initial, std::time::Duration::from_secs(7));
+    // IPv6 as ppp.sh: the DHCPv6 child's options reach pppd's `set`s.
+    assert_eq!(u.ipv6, warden::config::Ipv6::Auto);
+    assert_eq!(u.reqprefix.as_deref(), Some("auto"));
+    assert!(u.norelease && !u.sourcefilter && !u.delegate);
 }
 
 /// ppp.sh's ppp_select_ipaddr: the longest mask below 32, else the first;
@@ -729,4 +726,102 @@ fn ppp_hooks_notify_warden_then_netifd() {
     // Outside netifd (no ipparam): warden only.
     let l = s.run("netifd/warden-ppp-up", &args[..5], &env);
     assert_eq!(l.len(), 1);
+}
+
+/// The ipv6-up/-down wrappers do what OpenWRT's ppp6-up (and ppp-down,
+/// which ppp.sh runs for IPv6 too) do: the link-local address to netifd,
+/// and with AUTOIPV6 the DHCPv6 child interface through `ubus call
+/// network add_dynamic`, shaped by what warden passed with pppd's `set`.
+/// warden is not told: its link is the IPv4 one.
+#[test]
+fn ppp6_hooks_give_netifd_the_link_local_and_the_dhcpv6_child() {
+    let s = Sandbox::new("hooks6");
+    // netifd-proto.sh's functions and jshn's, recording; json_dump prints
+    // what was added, one call per word, so the test sees the object.
+    let mut body: String = [
+        "proto_init_update",
+        "proto_set_keep",
+        "proto_add_ipv6_address",
+        "proto_send_update",
+    ]
+    .iter()
+    .map(|f| format!("{f}() {{ echo \"{f} $*\" >> \"$REC\"; }}\n"))
+    .collect();
+    body.push_str(
+        "json_init() { J=; }\n\
+         json_add_string() { J=\"$J s:$1=$2\"; }\n\
+         json_add_boolean() { J=\"$J b:$1=$2\"; }\n\
+         json_close_object() { :; }\n\
+         json_dump() { echo \"{$J }\"; }\n",
+    );
+    let proto = s.script("netifd-proto.sh", &body);
+    for cmd in ["ubus", "fw3"] {
+        s.script(
+            &format!("bin/{cmd}"),
+            &format!(
+                "#!/bin/sh\necho \"{cmd} $*\" >> \"$REC\"\n[ {cmd} = fw3 ] && echo wan\nexit 0\n"
+            ),
+        );
+    }
+    let args = [
+        "3g-wan",
+        "/dev/ttyUSB0",
+        "115200",
+        "fe80::2",
+        "fe80::1",
+        "wan",
+    ];
+    let base = [
+        e("NETIFD_PROTO_SH", &proto.to_string_lossy()),
+        e("IFNAME", "3g-wan"),
+        e("LLLOCAL", "fe80::2"),
+        e("LLREMOTE", "fe80::1"),
+    ];
+    let link = [
+        "proto_init_update 3g-wan 1 1",
+        "proto_set_keep 1",
+        "proto_add_ipv6_address fe80::2 128",
+        "proto_send_update wan",
+    ];
+    // ipv6 '1': the link-local address only.
+    assert_eq!(s.run("netifd/warden-ppp6-up", &args, &base), link);
+    // ipv6 'auto' with every child option, as args.rs sets them.
+    let mut env = base.to_vec();
+    for (k, v) in [
+        ("AUTOIPV6", "1"),
+        ("EXTENDPREFIX", "1"),
+        ("REQPREFIX", "56"),
+        ("NORELEASE", "1"),
+        ("PEERDNS", "0"),
+        ("NOSOURCEFILTER", "1"),
+        ("DELEGATE", "0"),
+    ] {
+        env.push(e(k, v));
+    }
+    let mut want: Vec<String> = link.iter().map(|l| l.to_string()).collect();
+    want.push("fw3 -q network wan".into());
+    want.push(
+        "ubus call network add_dynamic { s:name=wan_6 s:ifname=@wan s:proto=dhcpv6 s:zone=wan \
+         s:extendprefix=1 s:reqprefix=56 b:norelease=1 b:peerdns=0 b:sourcefilter=0 \
+         b:delegate=0 }"
+            .into(),
+    );
+    assert_eq!(s.run("netifd/warden-ppp6-up", &args, &env), want);
+    // The child's defaults: nothing but what ppp6-up always sends.
+    let mut env = base.to_vec();
+    env.push(e("AUTOIPV6", "1"));
+    let l = s.run("netifd/warden-ppp6-up", &args, &env);
+    assert_eq!(
+        l.last().unwrap(),
+        "ubus call network add_dynamic { s:name=wan_6 s:ifname=@wan s:proto=dhcpv6 s:zone=wan }"
+    );
+    assert_eq!(
+        s.run("netifd/warden-ppp6-down", &args, &base),
+        ["proto_init_update 3g-wan 0", "proto_send_update wan"]
+    );
+    // Outside netifd (no ipparam): nothing at all, and never warden.
+    assert!(s.run("netifd/warden-ppp6-up", &args[..5], &env).is_empty());
+    assert!(s
+        .run("netifd/warden-ppp6-down", &args[..5], &env)
+        .is_empty());
 }
