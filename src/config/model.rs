@@ -949,6 +949,9 @@ impl Authsrv {
             p9sk1: o.get("p9sk1", d.p9sk1)?,
             conns: conn_limits(o, "", d.conns)?,
         };
+        // (Checked where the ticket service is built in; warden-uplink
+        // starts none and says so.)
+        #[cfg(feature = "auth")]
         if let Err(e) = crate::auth::authsrv::decide::SpeaksFor::parse(&a.speaksfor) {
             return Err(o.error(o.sec.line, "speaksfor", e));
         }
