@@ -218,6 +218,59 @@ fn hotplug_usb_switches_mass_storage_devices_only() {
     assert_eq!(s.lines(), Vec::<String>::new());
 }
 
+/// OpenWRT's usbmode (package usb-modeswitch: /etc/hotplug.d/usb/20-usb_mode
+/// runs `usbmode -s` on every USB event) switches what its
+/// /etc/usb-mode.json lists: warden's hotplug stands aside for those, with
+/// a logread line, and still switches what usbmode does not know or when
+/// usbmode is not installed.
+#[test]
+fn hotplug_usb_stands_aside_for_usbmode() {
+    let s = Sandbox::new("usbmode");
+    let hotplug = s.script(
+        "etc/hotplug.d/usb/20-usb_mode",
+        ". /lib/functions/procd.sh\n",
+    );
+    // usb-mode.json as convert-modeswitch.pl writes it (keys vvvv:pppp).
+    let json = s.dir.join("etc/usb-mode.json");
+    fs::write(
+        &json,
+        "{\n\t\"messages\" : [\n\t\t\"55534243123456780000000000000011062000000100000000000000000000\"\n\t],\n\
+         \t\"devices\" : {\n\t\t\"12d1:1446\": {\n\t\t\t\"*\": {\n\t\t\t\t\"t_vendor\": 4817,\n\
+         \t\t\t\t\"mode\": \"HuaweiNew\",\n\t\t\t\t\"msg\": [ 0 ]\n\t\t\t}\n\t\t}\n\t}\n}\n",
+    )
+    .unwrap();
+    let ev = |product: &str, hotplug: &Path| {
+        vec![
+            e("ACTION", "add"),
+            e("DEVTYPE", "usb_interface"),
+            e("INTERFACE", "8/6/80"),
+            e("PRODUCT", product),
+            e("DEVPATH", "/devices/platform/ehci/usb1/1-1/1-1:1.0"),
+            e("WARDEN_USBMODE_HOTPLUG", &hotplug.to_string_lossy()),
+            e("WARDEN_USBMODE_JSON", &json.to_string_lossy()),
+        ]
+    };
+    // Listed: usbmode's; one line in logread, no switch.
+    assert_eq!(
+        s.run("hotplug/usb", &[], &ev("12d1/1446/0", &hotplug)),
+        [format!(
+            "logger -t warden usb 12d1:1446: left to usbmode ({} switches it: {} lists it)",
+            hotplug.display(),
+            json.display()
+        )]
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(s.lines().len(), 1, "{:?}", s.lines());
+    // Not listed: warden's.
+    s.run("hotplug/usb", &[], &ev("19d2/2000/0", &hotplug));
+    let l = s.wait_lines(2);
+    assert_eq!(l[0], "warden modem switch --vid-pid 19d2:2000");
+    // usbmode not installed (no hotplug script): warden's, listed or not.
+    s.run("hotplug/usb", &[], &ev("12d1/1446/0", &s.dir.join("none")));
+    let l = s.wait_lines(2);
+    assert_eq!(l[0], "warden modem switch --vid-pid 12d1:1446");
+}
+
 #[test]
 fn hotplug_tty_asks_running_uplinks_to_rediscover() {
     let s = Sandbox::new("tty");
