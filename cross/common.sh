@@ -66,7 +66,16 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}/cross"
 # prints nothing, so program code never uses it (tests/source.rs checks).
 # -Zlocation-detail=none drops the file:line strings only panic messages
 # use, which immediate-abort never prints (3 KB).
+#
+# WARDEN_VARIANT picks the package the build is for, as the feed Makefile's
+# VARIANT: full (default; the warden package: cargo feature `auth`) or
+# uplink (warden-uplink: no features, the uplink alone).
+case ${WARDEN_VARIANT:-full} in
+full) variant_features=(--features auth) ;;
+uplink) variant_features=() ;;
+*) die "unknown WARDEN_VARIANT '$WARDEN_VARIANT' (full or uplink)" ;;
+esac
 cross_release=(--release --target "$TARGET"
 	"-Zbuild-std=std,panic_abort" -Zbuild-std-features=optimize_for_size
-	--no-default-features
+	--no-default-features "${variant_features[@]}"
 	--config "target.$TARGET.rustflags=['-Zunstable-options','-Cpanic=immediate-abort','-Cforce-unwind-tables=no','-Zfmt-debug=none','-Zlocation-detail=none','-Clink-arg=-Os','-Clink-arg=-fno-unwind-tables','-Clink-arg=-fno-asynchronous-unwind-tables','--cfg','sha2_backend_soft=\"compact\"']")

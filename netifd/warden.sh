@@ -24,12 +24,14 @@
 # ppp.sh picks it) as pppd's local address; connect and disconnect are
 # pppd's programs; authfail 1 stops the uplink after a refused login;
 # delay waits before the modem is touched; holdoff is the first redial's
-# wait. Those that do not apply to warden (persist 0, maxfail N, demand,
-# and the IPv6 ones: ipv6, reqprefix, norelease, sourcefilter, delegate)
-# are passed on all the same, and warden logs one warning for each,
-# naming it and saying why (logread -e warden). A value warden cannot use
-# (service 'evdo', a malformed pincode, ...) makes it exit 2 at once:
-# INVALID_OPTIONS, and netifd does not restart it.
+# wait; ipv6 (unset: 'auto', as ppp.sh) gives pppd +ipv6, and netifd the
+# link-local address from warden-ppp6-up and with 'auto' the DHCPv6 child
+# interface <interface>_6, shaped by reqprefix, norelease, sourcefilter
+# and delegate. Those that do not apply to warden (persist 0, maxfail N,
+# demand) are passed on all the same, and warden logs one warning for
+# each, naming it and saying why (logread -e warden). A value warden
+# cannot use (service 'evdo', a malformed pincode, ...) makes it exit 2 at
+# once: INVALID_OPTIONS, and netifd does not restart it.
 #
 # Setup writes the interface's settings to a private warden configuration
 # under /var/run/warden/<interface>/ and runs `warden daemon` on it with
@@ -197,15 +199,15 @@ proto_warden_setup() {
 			warden_option disconnect "$disconnect"
 			warden_option delay "$delay"
 			warden_option holdoff "$holdoff"
-			# Answered by warden with a warning each (see above).
-			warden_option persist "$persist"
-			warden_option maxfail "$maxfail"
-			warden_option demand "$demand"
 			warden_option ipv6 "$ipv6"
 			warden_option reqprefix "$reqprefix"
 			warden_option norelease "$norelease"
 			warden_option sourcefilter "$sourcefilter"
 			warden_option delegate "$delegate"
+			# Answered by warden with a warning each (see above).
+			warden_option persist "$persist"
+			warden_option maxfail "$maxfail"
+			warden_option demand "$demand"
 			for opt in $pppd_options; do
 				printf '\tlist pppd_options %s\n' "$(warden_quote "$opt")"
 			done

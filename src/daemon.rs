@@ -14,7 +14,9 @@
 
 pub mod plan;
 
+#[cfg(feature = "auth")]
 use crate::auth::keyfs::shared::SharedKeyfs;
+#[cfg(feature = "auth")]
 use crate::auth::state::AuthHandle;
 use crate::config::{self, Config};
 use crate::service::{Control, Ctx, Event, Options, Service};
@@ -27,7 +29,30 @@ use std::time::{Duration, Instant};
 
 /// What the services share for the daemon's whole life: the one keyfs (the
 /// keyfs tree, the factotum, the ticket service, the signer and the agent
-/// all reach the database through it) and the factotum's state.
+/// all reach the database through it) and the factotum's state. Without
+/// the `auth` feature (warden-uplink) there is nothing to share.
+#[cfg(not(feature = "auth"))]
+struct Handles;
+
+#[cfg(not(feature = "auth"))]
+impl Handles {
+    fn new(_: &Config) -> Handles {
+        Handles
+    }
+
+    /// The service `k`: the uplink alone ([`plan::wanted`] selects no
+    /// other in this build).
+    fn service(&self, k: Kind, cfg: &Config, opts: &Options) -> io::Result<Box<dyn Service>> {
+        match k {
+            Kind::Uplink => Ok(Box::new(crate::uplink::service::UplinkService {
+                simulate: opts.simulate || cfg.uplink.simulate,
+            })),
+            _ => Err(io::Error::other(format!("{}: {}", k.name(), plan::NO_AUTH))),
+        }
+    }
+}
+
+#[cfg(feature = "auth")]
 struct Handles {
     keyfs: SharedKeyfs,
     auth: AuthHandle,
@@ -36,6 +61,7 @@ struct Handles {
     local: crate::auth::authsrv::local::Local,
 }
 
+#[cfg(feature = "auth")]
 /// The factotum follows keyfs's factotum record
 /// ([`crate::auth::factotum::persist`]): its keys are loaded on unlock and
 /// when the record changes (`warden key add --save`, `keyfs save-key`),
@@ -70,6 +96,7 @@ fn follow_record(keyfs: &SharedKeyfs, auth: &AuthHandle) {
     });
 }
 
+#[cfg(feature = "auth")]
 impl Handles {
     fn new(cfg: &Config) -> Handles {
         let local = crate::auth::authsrv::local::Local::default();
@@ -83,9 +110,9 @@ impl Handles {
     }
 
     /// The service `k`, on these handles.
-    fn service(&self, k: Kind, cfg: &Config, opts: &Options) -> Box<dyn Service> {
+    fn service(&self, k: Kind, cfg: &Config, opts: &Options) -> io::Result<Box<dyn Service>> {
         let keyfs = self.keyfs.clone();
-        match k {
+        Ok(match k {
             Kind::Keyfs => Box::new(crate::auth::keyfs::service::KeyfsService { keyfs }),
             Kind::Authsrv => Box::new(crate::auth::authsrv::service::AuthsrvService::new(
                 Arc::new(keyfs),
@@ -99,7 +126,7 @@ impl Handles {
             Kind::Factotum => Box::new(crate::auth::factotum::service::FactotumService {
                 auth: self.auth.clone(),
             }),
-        }
+        })
     }
 }
 
@@ -118,7 +145,7 @@ pub const STOP_WAIT: Duration = Duration::from_secs(10);
 
 /// Start service `k` on its own thread.
 fn start(k: Kind, h: &Handles, cfg: &Arc<Config>, opts: &Options) -> io::Result<Running> {
-    let svc = h.service(k, cfg, opts);
+    let svc = h.service(k, cfg, opts)?;
     let control = Control::new()?;
     let name = k.name();
     let ctx = Ctx {
@@ -251,6 +278,7 @@ impl Daemon {
         self.running = staying;
         let stuck = stop_all(going, STOP_WAIT);
         self.stopping.extend(stuck);
+        #[cfg(feature = "auth")]
         if p.lock_keyfs {
             self.handles.keyfs.lock();
         }
@@ -293,7 +321,10 @@ pub fn run(cfg: Config, opts: Options) -> io::Result<()> {
     // The services bind their sockets in the run directory all at once:
     // make it (closed to others) before they race to.
     if std::fs::symlink_metadata(&cfg.main.run_dir).is_err() {
+        #[cfg(feature = "auth")]
         let shared = crate::auth::factotum::service::factotum_policy(&cfg.factotum).shared();
+        #[cfg(not(feature = "auth"))]
+        let shared = false;
         crate::ninep::unix::prepare_dir(&cfg.main.run_dir, shared).map_err(|e| {
             io::Error::new(
                 e.kind(),

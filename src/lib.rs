@@ -5,6 +5,7 @@
 //! state machines over bytes. I/O lives in `sys`, `daemon` and the CLI.
 
 pub mod admit;
+#[cfg(feature = "auth")]
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -84,7 +84,13 @@ struct Entry {
 }
 
 fn manifest() -> Vec<Entry> {
-    let text = fs::read_to_string(root().join("openwrt-feed/warden/files.list")).unwrap();
+    manifest_of("files.list")
+}
+
+/// The entries of openwrt-feed/warden/`list` (files.list for warden,
+/// files-uplink.list for warden-uplink).
+fn manifest_of(list: &str) -> Vec<Entry> {
+    let text = fs::read_to_string(root().join("openwrt-feed/warden").join(list)).unwrap();
     text.lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter(|l| !l.is_empty())
@@ -115,7 +121,10 @@ fn source_tree() -> PathBuf {
             .arg(root().join("openwrt-feed"))
             .arg(&dir),
     );
-    for e in manifest() {
+    for e in manifest()
+        .into_iter()
+        .chain(manifest_of("files-uplink.list"))
+    {
         if e.src.starts_with('@') {
             continue;
         }
@@ -137,12 +146,19 @@ fn source_tree() -> PathBuf {
 
 /// Run cross/ipk for `target` with the host binary; returns the .ipk path.
 fn build_ipk(target: &str, src: &Path, out: &Path) -> PathBuf {
+    build_variant_ipk("full", target, src, out)
+}
+
+/// cross/ipk for the feed Makefile's VARIANT `variant` (full: warden,
+/// uplink: warden-uplink).
+fn build_variant_ipk(variant: &str, target: &str, src: &Path, out: &Path) -> PathBuf {
     need("tar");
     need("gzip");
     let o = run_ok(
         Command::new(root().join("cross/ipk"))
             .arg(target)
             .arg(out)
+            .env("WARDEN_VARIANT", variant)
             .env("WARDEN_BIN", host_bin())
             .env("WARDEN_SRCROOT", src)
             .env("SOURCE_DATE_EPOCH", EPOCH.to_string()),
@@ -407,6 +423,8 @@ fn ipk_has_the_ipkg_build_format() {
             "Package",
             "Version",
             "Depends",
+            "Conflicts",
+            "Provides",
             "Source",
             "SourceName",
             "License",
@@ -423,8 +441,12 @@ fn ipk_has_the_ipkg_build_format() {
     assert_eq!(f["Version"], version);
     assert_eq!(
         f["Depends"],
-        "kmod-usb-serial-option, kmod-usb2, kmod-usb-ohci, ppp"
+        "kmod-usb-serial-option, kmod-usb-acm, ppp, chat"
     );
+    // The full package stands in for warden-uplink and cannot share the
+    // router with it (both are /usr/sbin/warden).
+    assert_eq!(f["Conflicts"], "warden-uplink");
+    assert_eq!(f["Provides"], "warden-uplink");
     assert_eq!(f["Source"], "feeds/warden/warden");
     assert_eq!(f["SourceName"], "warden");
     assert_eq!(f["License"], "MIT");
@@ -666,14 +688,59 @@ fn feed_makefile_metadata() {
     assert_eq!(d["SECTION"], "net");
     let deps: Vec<&str> = d["DEPENDS"].split_whitespace().collect();
     assert!(deps[0].starts_with("@(") && deps[0].contains("mips"));
+    // Dependencies that hold on every target: no USB host controller
+    // (the target's DEVICE_PACKAGES bring it), USB itself required.
     assert_eq!(
         deps[1..],
         [
+            "@USB_SUPPORT",
             "+kmod-usb-serial-option",
-            "+kmod-usb2",
-            "+kmod-usb-ohci",
-            "+ppp"
+            "+kmod-usb-acm",
+            "+ppp",
+            "+chat"
         ]
+    );
+    for hc in [
+        "usb2", "usb-ohci", "usb-uhci", "usb3", "usb-ehci", "usb-dwc2", "usb-dwc3",
+    ] {
+        assert!(
+            !deps.contains(&format!("+kmod-{hc}").as_str()),
+            "host controller kmod-{hc} is the target's business: {deps:?}"
+        );
+    }
+    // Variants: warden (full) is built with the feature auth, neither
+    // with the host's default features.
+    assert_eq!(d["VARIANT"], "full");
+    assert_eq!(
+        (d["PROVIDES"].as_str(), d["CONFLICTS"].as_str()),
+        ("warden-uplink", "warden-uplink")
+    );
+    assert!(
+        d["COMPILE"].contains("--features \"auth\""),
+        "{}",
+        d["COMPILE"]
+    );
+    assert!(
+        d["COMPILE"].ends_with(" --locked --no-default-features"),
+        "{}",
+        d["COMPILE"]
+    );
+    let u = dump(&["PACKAGE=warden-uplink", "BUILD_VARIANT=uplink"]);
+    assert_eq!(u["NAME"], "warden-uplink");
+    assert_eq!(u["VARIANT"], "uplink");
+    assert_eq!(
+        (u["PROVIDES"].as_str(), u["CONFLICTS"].as_str()),
+        ("", "warden")
+    );
+    assert!(!u["COMPILE"].contains("--features"), "{}", u["COMPILE"]);
+    assert!(
+        u["COMPILE"].ends_with(" --locked --no-default-features"),
+        "{}",
+        u["COMPILE"]
+    );
+    assert_eq!(
+        (u["DEPENDS"].as_str(), u["CONFFILES"].as_str()),
+        (d["DEPENDS"].as_str(), d["CONFFILES"].as_str())
     );
     // Default source: the tree around the feed, copied by Build/Prepare.
     assert_eq!(d["SOURCE_PROTO"], "");
@@ -695,7 +762,7 @@ fn feed_makefile_metadata() {
 
     let d = dump(&["WARDEN_LINKS_LIBUSB=1"]);
     assert!(
-        d["DEPENDS"].ends_with(" +ppp +libusb-1.0"),
+        d["DEPENDS"].ends_with(" +ppp +chat +libusb-1.0"),
         "{}",
         d["DEPENDS"]
     );
@@ -1207,5 +1274,102 @@ fn feed_makefile_prepares_the_source_tree() {
         String::from_utf8_lossy(&o.stderr).contains("no warden source tree at"),
         "{}",
         String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// warden-uplink, the uplink alone (the feed's VARIANT uplink): cross/ipk
+/// packs it as the Makefile describes it (name, Conflicts, description)
+/// with files-uplink.list, which is files.list with the uplink's own
+/// default configuration, uci/warden-uplink: uci/warden up to its first
+/// auth section. The Makefile's install gives the same files.
+#[test]
+fn uplink_variant_is_its_own_package() {
+    let src = source_tree();
+    let out = scratch("uplink-out");
+    let ipk_path = build_variant_ipk("uplink", "mips-unknown-linux-musl", &src, &out);
+    let version = format!("{}-r1", cargo_version());
+    assert_eq!(
+        ipk_path.file_name().unwrap().to_str().unwrap(),
+        format!("warden-uplink_{version}_mips_24kc.ipk")
+    );
+    let ipk = read_ipk(&ipk_path);
+    let control = String::from_utf8(member(&ipk.control, "./control").data.clone()).unwrap();
+    let f = control_fields(&control);
+    assert_eq!(f["Package"], "warden-uplink");
+    assert_eq!(f["Conflicts"], "warden");
+    assert!(!f.contains_key("Provides"), "{control}");
+    assert_eq!(
+        f["Depends"],
+        "kmod-usb-serial-option, kmod-usb-acm, ppp, chat"
+    );
+    assert!(f["Description"].starts_with(" warden-uplink keeps a USB 3G modem online"));
+    // The lists differ in the configuration's source alone.
+    let full = manifest();
+    let up = manifest_of("files-uplink.list");
+    assert_eq!(full.len(), up.len());
+    let mut differ = Vec::new();
+    for (a, b) in full.iter().zip(&up) {
+        assert_eq!((&a.dest, a.mode, a.conffile), (&b.dest, b.mode, b.conffile));
+        if a.src != b.src {
+            differ.push((a.src.as_str(), b.src.as_str()));
+        }
+    }
+    assert_eq!(differ, [("uci/warden", "uci/warden-uplink")]);
+    // uci/warden-uplink: its header, then uci/warden to its first auth
+    // section; it parses cleanly.
+    let text = fs::read_to_string(root().join("uci/warden-uplink")).unwrap();
+    let whole = fs::read_to_string(root().join("uci/warden")).unwrap();
+    let body = &text[text.find("config warden 'main'").unwrap()..];
+    let from = whole.find("config warden 'main'").unwrap();
+    let to = whole.find("config factotum").unwrap();
+    assert_eq!(body.trim_end(), whole[from..to].trim_end());
+    let (cfg, warnings) = warden::config::parse(
+        Path::new("uci/warden-uplink"),
+        &text,
+        &warden::uplink::check::RULES,
+    )
+    .unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(!text.contains("config factotum") && !text.contains("config keyfs"));
+    assert_eq!(cfg.main.run_dir, Path::new("/var/run/warden"));
+    assert_eq!(
+        member(&ipk.data, "./etc/config/warden").data,
+        text.as_bytes()
+    );
+    // keep.d is named after the package, as package-pack.mk names it.
+    assert_eq!(
+        String::from_utf8_lossy(&member(&ipk.data, "./lib/upgrade/keep.d/warden-uplink").data),
+        keep_list().join("\n") + "\n"
+    );
+    assert!(ipk
+        .data
+        .iter()
+        .all(|m| m.name != "./lib/upgrade/keep.d/warden"));
+    // The feed Makefile's install for the variant gives the same files.
+    let inst = scratch("uplink-inst");
+    fs::create_dir(inst.join("bin")).unwrap();
+    fs::copy(host_bin(), inst.join("bin/warden")).unwrap();
+    let dest = scratch("uplink-dest");
+    feed_make(&[
+        "install",
+        "PACKAGE=warden-uplink",
+        "BUILD_VARIANT=uplink",
+        &format!("PKG_BUILD_DIR={}", src.display()),
+        &format!("PKG_INSTALL_DIR={}", inst.display()),
+        &format!("DESTDIR={}", dest.display()),
+    ]);
+    let from_make = tree(&dest);
+    let from_ipk: BTreeMap<String, (u32, Option<Vec<u8>>)> = ipk
+        .data
+        .iter()
+        .filter(|m| m.name != "./" && !m.name.starts_with("./lib/upgrade/"))
+        .map(|m| {
+            let content = (m.kind == b'0').then(|| m.data.clone());
+            (m.name[1..].to_string(), (m.mode, content))
+        })
+        .collect();
+    assert!(
+        from_make == from_ipk,
+        "the Makefile's install and cross/ipk differ"
     );
 }

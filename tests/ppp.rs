@@ -32,6 +32,16 @@ fn config(dir: &Path) -> PppdConfig {
     c.fallback_dns = vec!["9.9.9.9".parse().unwrap()];
     c.ip_up = Path::new(ROOT).join("netifd/warden-ppp-up");
     c.ip_down = Path::new(ROOT).join("netifd/warden-ppp-down");
+    // IPv6 as ppp.sh's ipv6 'auto' with every DHCPv6 child option: real
+    // pppd must take +ipv6, the ipv6 scripts and the `set`s, and the
+    // ipv6 hooks must not disturb warden's own (ip-up/ip-down) notices.
+    c.ipv6 = warden::config::Ipv6::Auto;
+    c.reqprefix = Some("56".into());
+    c.norelease = true;
+    c.sourcefilter = false;
+    c.delegate = false;
+    c.ipv6_up = Path::new(ROOT).join("netifd/warden-ppp6-up");
+    c.ipv6_down = Path::new(ROOT).join("netifd/warden-ppp6-down");
     c.socket = dir.join("uplink.sock");
     c.warden = env!("CARGO_BIN_EXE_warden").into();
     c.secrets_file = dir.join("pppd-wan.options");
@@ -63,14 +73,31 @@ fn real_pppd_accepts_the_command_line() {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
-    let (code, err) = run(&cmd.args);
+    // ipv6-up-script and ipv6-down-script come from the patch OpenWRT's
+    // ppp carries (120-debian_ipv6_updown_option.patch; ppp.sh passes
+    // both); Debian's pppd 2.4.9 has no such options, so here they are
+    // left out and the rest (+ipv6 and the `set`s) goes to the parser.
+    let mut args = Vec::new();
+    let mut words = cmd.args.iter();
+    let mut dropped = 0;
+    while let Some(w) = words.next() {
+        if w == "ipv6-up-script" || w == "ipv6-down-script" {
+            words.next();
+            dropped += 1;
+        } else {
+            args.push(w.clone());
+        }
+    }
+    assert_eq!(dropped, 2, "{:?}", cmd.args);
+    assert!(args.iter().any(|w| w == "+ipv6"));
+    let (code, err) = run(&args);
     assert!(
         matches!(code, Some(0) | Some(4)),
         "pppd rejected warden's command line ({code:?}): {err}\n{:?}",
         cmd.args
     );
     // The control: the same line with one bad option is refused.
-    let mut bad = cmd.args.clone();
+    let mut bad = args.clone();
     bad.push("no-such-option".into());
     let (code, err) = run(&bad);
     assert_eq!(code, Some(2), "{err}");

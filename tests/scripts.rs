@@ -23,6 +23,8 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("tests/openwrt/netifd-run", "sh"),
     ("netifd/warden-ppp-up", "sh"),
     ("netifd/warden-ppp-down", "sh"),
+    ("netifd/warden-ppp6-up", "sh"),
+    ("netifd/warden-ppp6-down", "sh"),
     ("tests/standin/pppd", "sh"),
     ("tests/standin/uci", "sh"),
     ("rpcd/warden", "sh"),
@@ -218,6 +220,59 @@ fn hotplug_usb_switches_mass_storage_devices_only() {
     assert_eq!(s.lines(), Vec::<String>::new());
 }
 
+/// OpenWRT's usbmode (package usb-modeswitch: /etc/hotplug.d/usb/20-usb_mode
+/// runs `usbmode -s` on every USB event) switches what its
+/// /etc/usb-mode.json lists: warden's hotplug stands aside for those, with
+/// a logread line, and still switches what usbmode does not know or when
+/// usbmode is not installed.
+#[test]
+fn hotplug_usb_stands_aside_for_usbmode() {
+    let s = Sandbox::new("usbmode");
+    let hotplug = s.script(
+        "etc/hotplug.d/usb/20-usb_mode",
+        ". /lib/functions/procd.sh\n",
+    );
+    // usb-mode.json as convert-modeswitch.pl writes it (keys vvvv:pppp).
+    let json = s.dir.join("etc/usb-mode.json");
+    fs::write(
+        &json,
+        "{\n\t\"messages\" : [\n\t\t\"55534243123456780000000000000011062000000100000000000000000000\"\n\t],\n\
+         \t\"devices\" : {\n\t\t\"12d1:1446\": {\n\t\t\t\"*\": {\n\t\t\t\t\"t_vendor\": 4817,\n\
+         \t\t\t\t\"mode\": \"HuaweiNew\",\n\t\t\t\t\"msg\": [ 0 ]\n\t\t\t}\n\t\t}\n\t}\n}\n",
+    )
+    .unwrap();
+    let ev = |product: &str, hotplug: &Path| {
+        vec![
+            e("ACTION", "add"),
+            e("DEVTYPE", "usb_interface"),
+            e("INTERFACE", "8/6/80"),
+            e("PRODUCT", product),
+            e("DEVPATH", "/devices/platform/ehci/usb1/1-1/1-1:1.0"),
+            e("WARDEN_USBMODE_HOTPLUG", &hotplug.to_string_lossy()),
+            e("WARDEN_USBMODE_JSON", &json.to_string_lossy()),
+        ]
+    };
+    // Listed: usbmode's; one line in logread, no switch.
+    assert_eq!(
+        s.run("hotplug/usb", &[], &ev("12d1/1446/0", &hotplug)),
+        [format!(
+            "logger -t warden usb 12d1:1446: left to usbmode ({} switches it: {} lists it)",
+            hotplug.display(),
+            json.display()
+        )]
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(s.lines().len(), 1, "{:?}", s.lines());
+    // Not listed: warden's.
+    s.run("hotplug/usb", &[], &ev("19d2/2000/0", &hotplug));
+    let l = s.wait_lines(2);
+    assert_eq!(l[0], "warden modem switch --vid-pid 19d2:2000");
+    // usbmode not installed (no hotplug script): warden's, listed or not.
+    s.run("hotplug/usb", &[], &ev("12d1/1446/0", &s.dir.join("none")));
+    let l = s.wait_lines(2);
+    assert_eq!(l[0], "warden modem switch --vid-pid 12d1:1446");
+}
+
 #[test]
 fn hotplug_tty_asks_running_uplinks_to_rediscover() {
     let s = Sandbox::new("tty");
@@ -397,16 +452,7 @@ const OPENWRT_3G_OPTIONS: &[(&str, u32)] = &[
 
 /// Options the handler answers with a warning (through warden's config:
 /// one logread line each) rather than honouring.
-const ANSWERED: &[&str] = &[
-    "persist",
-    "maxfail",
-    "demand",
-    "ipv6",
-    "reqprefix",
-    "norelease",
-    "sourcefilter",
-    "delegate",
-];
+const ANSWERED: &[&str] = &["persist", "maxfail", "demand"];
 
 #[test]
 fn netifd_handler_dump_declares_every_3g_and_ppp_option() {
@@ -536,6 +582,10 @@ fn netifd_handler_honours_or_answers_every_option() {
     // unnumbered: ppp.sh's pick among lan's addresses.
     assert_eq!(u.localip, Some([192, 168, 1, 1].into()));
     assert_eq!(u.backoff_initial, std::time::Duration::from_secs(7));
+    // IPv6 as ppp.sh: the DHCPv6 child's options reach pppd's `set`s.
+    assert_eq!(u.ipv6, warden::config::Ipv6::Auto);
+    assert_eq!(u.reqprefix.as_deref(), Some("auto"));
+    assert!(u.norelease && !u.sourcefilter && !u.delegate);
 }
 
 /// ppp.sh's ppp_select_ipaddr: the longest mask below 32, else the first;
@@ -733,4 +783,102 @@ fn ppp_hooks_notify_warden_then_netifd() {
     // Outside netifd (no ipparam): warden only.
     let l = s.run("netifd/warden-ppp-up", &args[..5], &env);
     assert_eq!(l.len(), 1);
+}
+
+/// The ipv6-up/-down wrappers do what OpenWRT's ppp6-up (and ppp-down,
+/// which ppp.sh runs for IPv6 too) do: the link-local address to netifd,
+/// and with AUTOIPV6 the DHCPv6 child interface through `ubus call
+/// network add_dynamic`, shaped by what warden passed with pppd's `set`.
+/// warden is not told: its link is the IPv4 one.
+#[test]
+fn ppp6_hooks_give_netifd_the_link_local_and_the_dhcpv6_child() {
+    let s = Sandbox::new("hooks6");
+    // netifd-proto.sh's functions and jshn's, recording; json_dump prints
+    // what was added, one call per word, so the test sees the object.
+    let mut body: String = [
+        "proto_init_update",
+        "proto_set_keep",
+        "proto_add_ipv6_address",
+        "proto_send_update",
+    ]
+    .iter()
+    .map(|f| format!("{f}() {{ echo \"{f} $*\" >> \"$REC\"; }}\n"))
+    .collect();
+    body.push_str(
+        "json_init() { J=; }\n\
+         json_add_string() { J=\"$J s:$1=$2\"; }\n\
+         json_add_boolean() { J=\"$J b:$1=$2\"; }\n\
+         json_close_object() { :; }\n\
+         json_dump() { echo \"{$J }\"; }\n",
+    );
+    let proto = s.script("netifd-proto.sh", &body);
+    for cmd in ["ubus", "fw3"] {
+        s.script(
+            &format!("bin/{cmd}"),
+            &format!(
+                "#!/bin/sh\necho \"{cmd} $*\" >> \"$REC\"\n[ {cmd} = fw3 ] && echo wan\nexit 0\n"
+            ),
+        );
+    }
+    let args = [
+        "3g-wan",
+        "/dev/ttyUSB0",
+        "115200",
+        "fe80::2",
+        "fe80::1",
+        "wan",
+    ];
+    let base = [
+        e("NETIFD_PROTO_SH", &proto.to_string_lossy()),
+        e("IFNAME", "3g-wan"),
+        e("LLLOCAL", "fe80::2"),
+        e("LLREMOTE", "fe80::1"),
+    ];
+    let link = [
+        "proto_init_update 3g-wan 1 1",
+        "proto_set_keep 1",
+        "proto_add_ipv6_address fe80::2 128",
+        "proto_send_update wan",
+    ];
+    // ipv6 '1': the link-local address only.
+    assert_eq!(s.run("netifd/warden-ppp6-up", &args, &base), link);
+    // ipv6 'auto' with every child option, as args.rs sets them.
+    let mut env = base.to_vec();
+    for (k, v) in [
+        ("AUTOIPV6", "1"),
+        ("EXTENDPREFIX", "1"),
+        ("REQPREFIX", "56"),
+        ("NORELEASE", "1"),
+        ("PEERDNS", "0"),
+        ("NOSOURCEFILTER", "1"),
+        ("DELEGATE", "0"),
+    ] {
+        env.push(e(k, v));
+    }
+    let mut want: Vec<String> = link.iter().map(|l| l.to_string()).collect();
+    want.push("fw3 -q network wan".into());
+    want.push(
+        "ubus call network add_dynamic { s:name=wan_6 s:ifname=@wan s:proto=dhcpv6 s:zone=wan \
+         s:extendprefix=1 s:reqprefix=56 b:norelease=1 b:peerdns=0 b:sourcefilter=0 \
+         b:delegate=0 }"
+            .into(),
+    );
+    assert_eq!(s.run("netifd/warden-ppp6-up", &args, &env), want);
+    // The child's defaults: nothing but what ppp6-up always sends.
+    let mut env = base.to_vec();
+    env.push(e("AUTOIPV6", "1"));
+    let l = s.run("netifd/warden-ppp6-up", &args, &env);
+    assert_eq!(
+        l.last().unwrap(),
+        "ubus call network add_dynamic { s:name=wan_6 s:ifname=@wan s:proto=dhcpv6 s:zone=wan }"
+    );
+    assert_eq!(
+        s.run("netifd/warden-ppp6-down", &args, &base),
+        ["proto_init_update 3g-wan 0", "proto_send_update wan"]
+    );
+    // Outside netifd (no ipparam): nothing at all, and never warden.
+    assert!(s.run("netifd/warden-ppp6-up", &args[..5], &env).is_empty());
+    assert!(s
+        .run("netifd/warden-ppp6-down", &args[..5], &env)
+        .is_empty());
 }

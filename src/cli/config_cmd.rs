@@ -66,7 +66,14 @@ impl ConfigCmd {
         crate::sys::log::init(crate::sys::log::Sink::Stderr, log::LevelFilter::Warn);
         let cfg = g.load_config()?;
         match self.what {
-            What::Check(_) => println!("{}: ok", g.config_path().display()),
+            What::Check(_) => {
+                // What the daemon would say about the selection (e.g. a
+                // warden-uplink build given auth services to run).
+                for n in crate::daemon::plan::selection_notes(&cfg) {
+                    log::warn!("{n}");
+                }
+                println!("{}: ok", g.config_path().display())
+            }
             What::Show(s) if s.json => {
                 println!("{}", to_json(&crate::config::show::to_uci(&cfg))?)
             }

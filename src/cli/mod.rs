@@ -7,24 +7,32 @@
 //! when some uplinks answered and another is gone). Each area's commands
 //! live in their own file here and call into the library.
 
+#[cfg(feature = "auth")]
 mod authsrv;
+#[cfg(feature = "auth")]
 mod cert;
 mod config_cmd;
 mod daemon_cmd;
 mod dns;
+#[cfg(feature = "auth")]
 mod factotum;
 mod grammar;
+#[cfg(feature = "auth")]
 mod keyfs;
 mod modem;
 pub(crate) mod modem_usb;
 mod notify;
 #[cfg(feature = "client")]
 mod otp;
+#[cfg(feature = "auth")]
 mod output;
+#[cfg(feature = "auth")]
 mod prompt;
 mod rpcd;
 mod status;
+#[cfg(feature = "auth")]
 mod user;
+#[cfg(feature = "auth")]
 use crate::when;
 
 use crate::config::{self, Config, ConfigError};
@@ -62,14 +70,23 @@ enum Command {
     Notify(notify::NotifyCmd),
     Status(status::StatusCmd),
     Modem(modem::ModemCmd),
+    #[cfg(feature = "auth")]
     User(user::UserCmd),
+    #[cfg(feature = "auth")]
     Unlock(keyfs::UnlockCmd),
+    #[cfg(feature = "auth")]
     Lock(keyfs::LockCmd),
+    #[cfg(feature = "auth")]
     Keyfs(keyfs::KeyfsCmd),
+    #[cfg(feature = "auth")]
     Cert(cert::CertCmd),
+    #[cfg(feature = "auth")]
     Factotum(factotum::FactotumCmd),
+    #[cfg(feature = "auth")]
     Key(factotum::KeyCmd),
+    #[cfg(feature = "auth")]
     Rpc(factotum::RpcCmd),
+    #[cfg(feature = "auth")]
     Authsrv(authsrv::AuthsrvCmd),
     Rpcd(rpcd::RpcdCmd),
     #[cfg(feature = "client")]
@@ -198,14 +215,23 @@ pub fn run(args: &[&str]) -> i32 {
         Some(Command::Notify(c)) => c.run(&g),
         Some(Command::Status(c)) => c.run(&g),
         Some(Command::Modem(c)) => c.run(&g),
+        #[cfg(feature = "auth")]
         Some(Command::User(c)) => c.run(&g),
+        #[cfg(feature = "auth")]
         Some(Command::Unlock(c)) => c.run(&g),
+        #[cfg(feature = "auth")]
         Some(Command::Lock(c)) => c.run(&g),
+        #[cfg(feature = "auth")]
         Some(Command::Keyfs(c)) => c.run(&g),
+        #[cfg(feature = "auth")]
         Some(Command::Cert(c)) => c.run(&g),
+        #[cfg(feature = "auth")]
         Some(Command::Factotum(c)) => c.run(&g),
+        #[cfg(feature = "auth")]
         Some(Command::Key(c)) => c.run(&g),
+        #[cfg(feature = "auth")]
         Some(Command::Rpc(c)) => c.run(&g),
+        #[cfg(feature = "auth")]
         Some(Command::Authsrv(c)) => c.run(&g),
         Some(Command::Rpcd(c)) => c.run(&g),
         #[cfg(feature = "client")]

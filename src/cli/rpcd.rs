@@ -21,6 +21,7 @@
 
 use super::status::{collect, locate, ANSWER_TIMEOUT};
 use super::{Fail, Globals};
+#[cfg(feature = "auth")]
 use crate::auth::keyfs::Mode;
 use crate::json::{Obj, Value};
 use crate::uplink::usb::json::{parse, Json};
@@ -134,6 +135,7 @@ impl Args {
         }
     }
 
+    #[cfg(feature = "auth")]
     fn opt_str(&self, key: &str) -> Result<Option<&str>, String> {
         match self.0.get(key) {
             None | Some(Json::Null) => Ok(None),
@@ -142,6 +144,7 @@ impl Args {
         }
     }
 
+    #[cfg(feature = "auth")]
     /// A user name: one word that cannot pass for an option.
     fn name(&self) -> Result<&str, String> {
         let n = self.str("name")?;
@@ -200,10 +203,16 @@ fn fail_text(f: &Fail) -> String {
 
 /// Carry out one method; `Err` is the reply's error text.
 fn call(g: &Globals, method: &str, a: &Args) -> Result<String, String> {
+    #[cfg(not(feature = "auth"))]
+    if KEY_METHODS.contains(&method) {
+        return Err("this warden is built without the key service (warden-uplink)".into());
+    }
     match method {
         "status" => status(g),
         "dns" => dns(g),
+        #[cfg(feature = "auth")]
         "keyfs" => keyfs_state(g).map(|k| k.json()),
+        #[cfg(feature = "auth")]
         "users" => {
             let k = keyfs_state(g)?;
             k.usable()?;
@@ -213,6 +222,7 @@ fn call(g: &Globals, method: &str, a: &Args) -> Result<String, String> {
             Ok(v.to_string())
         }
         "services" => services(g),
+        #[cfg(feature = "auth")]
         "unlock" => {
             let k = keyfs_state(g)?;
             if k.state == "unlocked" {
@@ -235,7 +245,9 @@ fn call(g: &Globals, method: &str, a: &Args) -> Result<String, String> {
             };
             run_self(g, &["unlock"], pass.as_deref().map(|p| &p[..])).map(|m| done(&m))
         }
+        #[cfg(feature = "auth")]
         "lock" => run_self(g, &["lock"], None).map(|m| done(&m)),
+        #[cfg(feature = "auth")]
         "user_add" | "user_disable" | "user_enable" | "user_expire" => {
             keyfs_state(g)?.usable()?;
             let name = a.name()?;
@@ -285,6 +297,7 @@ fn call(g: &Globals, method: &str, a: &Args) -> Result<String, String> {
     }
 }
 
+#[cfg(feature = "auth")]
 fn done(message: &str) -> String {
     let v: Value = Obj::new()
         .field("ok", true)
@@ -324,6 +337,20 @@ fn dns(g: &Globals) -> Result<String, String> {
     Ok(v.to_string())
 }
 
+/// The key service's methods, answered with an error by warden-uplink.
+#[cfg(not(feature = "auth"))]
+const KEY_METHODS: [&str; 8] = [
+    "keyfs",
+    "users",
+    "unlock",
+    "lock",
+    "user_add",
+    "user_disable",
+    "user_enable",
+    "user_expire",
+];
+
+#[cfg(feature = "auth")]
 struct KeyfsState {
     enabled: bool,
     mode: Mode,
@@ -332,6 +359,7 @@ struct KeyfsState {
     state: &'static str,
 }
 
+#[cfg(feature = "auth")]
 impl KeyfsState {
     fn json(&self) -> String {
         let v: Value = Obj::new()
@@ -361,6 +389,7 @@ impl KeyfsState {
     }
 }
 
+#[cfg(feature = "auth")]
 fn keyfs_state(g: &Globals) -> Result<KeyfsState, String> {
     let cfg = g.load_config().map_err(|f| fail_text(&f))?;
     let s = crate::auth::keyfs::Settings::from_config(&cfg.keyfs);
@@ -399,6 +428,7 @@ fn services(g: &Globals) -> Result<String, String> {
     Ok(v.to_string())
 }
 
+#[cfg(feature = "auth")]
 /// Run this binary's command `args` (with the same configuration file).
 fn run_self(g: &Globals, args: &[&str], stdin: Option<&[u8]>) -> Result<String, String> {
     let exe = std::env::current_exe().map_err(|e| format!("which program am I: {e}"))?;

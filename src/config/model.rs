@@ -130,6 +130,23 @@ pub struct Uplink {
     /// comgt's `delay`: wait this long after starting before touching the
     /// modem (a modem that needs time after power-up).
     pub delay: Duration,
+    /// ppp.sh's `ipv6`: IPv6CP on the link (`+ipv6`, the ipv6-up hook
+    /// giving netifd the link-local address), and with `auto` (the
+    /// default, as ppp.sh's empty value) the DHCPv6 child interface
+    /// `<interface>_6` that brings the LAN its prefix.
+    pub ipv6: Ipv6,
+    /// ppp.sh's `reqprefix` for the DHCPv6 child (`auto`, `no` or a
+    /// prefix length 0 to 64); None: dhcpv6's default.
+    pub reqprefix: Option<String>,
+    /// ppp.sh's `norelease`: the DHCPv6 child keeps its prefix across a
+    /// redial (odhcp6c -k).
+    pub norelease: bool,
+    /// ppp.sh's `sourcefilter` (default on): off, the DHCPv6 child's
+    /// routes are not source-restricted.
+    pub sourcefilter: bool,
+    /// ppp.sh's `delegate` (default on): off, the DHCPv6 child's prefix is
+    /// not delegated to the LAN.
+    pub delegate: bool,
     /// Let pppd set the default route (plain hosts; netifd does it on OpenWRT).
     pub defaultroute: bool,
     /// Use the DNS servers the network hands out.
@@ -203,6 +220,11 @@ impl Default for Uplink {
             connect: None,
             disconnect: None,
             delay: Duration::ZERO,
+            ipv6: Ipv6::Auto,
+            reqprefix: None,
+            norelease: false,
+            sourcefilter: true,
+            delegate: true,
             defaultroute: false,
             peerdns: true,
             dns_check: true,
@@ -550,6 +572,36 @@ pub struct Signer {
     pub agent_conns: ConnLimits,
 }
 
+/// ppp.sh's `ipv6`: `0` IPv4 only, `1` IPv6CP too, `auto` (and empty,
+/// as ppp.sh) IPv6CP and the DHCPv6 child interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ipv6 {
+    Off,
+    On,
+    Auto,
+}
+
+impl Ipv6 {
+    /// The option's value as `config show` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ipv6::Off => "0",
+            Ipv6::On => "1",
+            Ipv6::Auto => "auto",
+        }
+    }
+}
+
+impl FromOption for Ipv6 {
+    const EXPECTED: &'static str = "auto, 1 or 0";
+    fn from_option(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(Ipv6::Auto),
+            _ => bool::from_option(s).map(|on| if on { Ipv6::On } else { Ipv6::Off }),
+        }
+    }
+}
+
 /// What the agent answers for a confirm-constrained key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfirmPolicy {
@@ -660,6 +712,11 @@ impl Uplink {
             connect: o.get_opt("connect")?,
             disconnect: o.get_opt("disconnect")?,
             delay: o.duration_in("delay", d.delay, DELAY)?,
+            ipv6: o.get("ipv6", d.ipv6)?,
+            reqprefix: o.get_opt::<String>("reqprefix")?.filter(|v| !v.is_empty()),
+            norelease: o.get("norelease", d.norelease)?,
+            sourcefilter: o.get("sourcefilter", d.sourcefilter)?,
+            delegate: o.get("delegate", d.delegate)?,
             defaultroute: o.get("defaultroute", d.defaultroute)?,
             peerdns: o.get("peerdns", d.peerdns)?,
             dns_check: o.get("dns_check", d.dns_check)?,
@@ -741,22 +798,20 @@ fn ppp_sh_options(o: &Options<'_>, u: &mut Uplink) -> Result<(), ConfigError> {
             ),
         );
     }
-    if let Some(v) = set("ipv6")?.filter(|v| v != "0") {
-        o.warn(
-            "ipv6",
-            format!(
-                "'{v}' ignored: warden's pppd negotiates IPv4 only (no +ipv6, no DHCPv6 \
-                 child interface) for now"
-            ),
-        );
-    }
-    for name in ["reqprefix", "norelease", "sourcefilter", "delegate"] {
-        if set(name)?.is_some() {
-            o.warn(
-                name,
-                "ignored: it shapes the DHCPv6 child interface of an IPv6 link (ipv6 auto), \
-                 and warden's pppd negotiates IPv4 only for now",
-            );
+    // As ppp.sh, reqprefix and norelease only shape the DHCPv6 child that
+    // ipv6 'auto' adds.
+    if u.ipv6 != Ipv6::Auto {
+        for name in ["reqprefix", "norelease"] {
+            if set(name)?.is_some() {
+                o.warn(
+                    name,
+                    format!(
+                        "ignored: it shapes the DHCPv6 child interface, which only ipv6 \
+                         'auto' adds (ipv6 is '{}')",
+                        u.ipv6.name()
+                    ),
+                );
+            }
         }
     }
     if set("unnumbered")?.is_some() {
@@ -1418,27 +1473,68 @@ mod tests {
         // The ones that do not apply: one warning each, on its line.
         let (_, w) = uci(
             "config uplink\n option persist 0\n option maxfail 3\n option demand 30\n\
-             option ipv6 auto\n option reqprefix auto\n option norelease 1\n\
-             option sourcefilter 0\n option delegate 0\n option unnumbered lan\n",
+             option unnumbered lan\n",
         )
         .unwrap();
-        let names = [
-            "persist",
-            "maxfail",
-            "demand",
-            "ipv6",
-            "reqprefix",
-            "norelease",
-            "sourcefilter",
-            "delegate",
-            "unnumbered",
-        ];
+        let names = ["persist", "maxfail", "demand", "unnumbered"];
         assert_eq!(w.len(), names.len(), "{w:?}");
         for (i, (w, name)) in w.iter().zip(names).enumerate() {
             assert_eq!(w.line, i + 2, "{w}");
             assert!(w.msg.contains(&format!("option '{name}': ")), "{w}");
             assert!(!w.msg.contains("unknown option"), "{w}");
         }
+        // IPv6, as ppp.sh: honoured; the DHCPv6 child's options are
+        // answered when there is no child (ipv6 not auto).
+        let (cfg, w) = uci(
+            "config uplink\n option ipv6 auto\n option reqprefix 60\n option norelease 1\n\
+             option sourcefilter 0\n option delegate 0\n",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let u = &cfg.uplink;
+        assert_eq!(u.ipv6, Ipv6::Auto);
+        assert_eq!(u.reqprefix.as_deref(), Some("60"));
+        assert!(u.norelease && !u.sourcefilter && !u.delegate);
+        let d = Uplink::default();
+        assert_eq!(d.ipv6, Ipv6::Auto);
+        assert!(!d.norelease && d.sourcefilter && d.delegate && d.reqprefix.is_none());
+        let (cfg, w) =
+            uci("config uplink\n option ipv6 1\n option reqprefix no\n option norelease 1\n")
+                .unwrap();
+        assert_eq!(cfg.uplink.ipv6, Ipv6::On);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].msg.contains("option 'reqprefix': ignored"), "{w:?}");
+        assert!(w[1].msg.contains("ipv6 is '1'"), "{w:?}");
+        assert_eq!(
+            uci("config uplink\n option ipv6 ''\n")
+                .unwrap()
+                .0
+                .uplink
+                .ipv6,
+            Ipv6::Auto
+        );
+        assert_eq!(
+            uci("config uplink\n option ipv6 0\n")
+                .unwrap()
+                .0
+                .uplink
+                .ipv6,
+            Ipv6::Off
+        );
+        let e = uci("config uplink\n option ipv6 maybe\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("option 'ipv6'") && e.contains("auto, 1 or 0"),
+            "{e}"
+        );
+        let e = uci("config uplink\n option reqprefix 99\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("option 'reqprefix'") && e.contains("0 to 64"),
+            "{e}"
+        );
         assert!(uci("config uplink\n option delay 1h\n").is_err());
         assert!(uci("config uplink\n option connect chat\n").is_err());
     }

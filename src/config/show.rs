@@ -50,6 +50,13 @@ pub fn to_uci(c: &Config) -> String {
     w.opt_path("connect", u.connect.as_ref());
     w.opt_path("disconnect", u.disconnect.as_ref());
     w.duration("delay", u.delay);
+    w.opt("ipv6", &u.ipv6.name());
+    if let Some(r) = &u.reqprefix {
+        w.opt("reqprefix", r);
+    }
+    w.bool("norelease", u.norelease);
+    w.bool("sourcefilter", u.sourcefilter);
+    w.bool("delegate", u.delegate);
     w.bool("defaultroute", u.defaultroute);
     w.bool("peerdns", u.peerdns);
     w.bool("dns_check", u.dns_check);

@@ -55,7 +55,14 @@ impl Kind {
         }
     }
 
+    /// Enabled and built in: a build without the `auth` feature runs the
+    /// uplink alone ([`selection_notes`] says what it leaves out).
     fn enabled(self, cfg: &Config, simulate: bool) -> bool {
+        self.configured(cfg, simulate) && (cfg!(feature = "auth") || self == Kind::Uplink)
+    }
+
+    /// Enabled by the configuration.
+    fn configured(self, cfg: &Config, simulate: bool) -> bool {
         match self {
             Kind::Keyfs => cfg.keyfs.enabled,
             Kind::Authsrv => cfg.authsrv.enabled,
@@ -76,9 +83,24 @@ pub fn wanted(cfg: &Config, simulate: bool) -> Vec<Kind> {
         .collect()
 }
 
+/// Why a build without the `auth` feature starts no auth service.
+pub const NO_AUTH: &str =
+    "this warden is built without the auth services (the warden-uplink package; install warden for them)";
+
 /// Warnings about the selection itself.
 pub fn selection_notes(cfg: &Config) -> Vec<String> {
     let mut v = Vec::new();
+    if !cfg!(feature = "auth") {
+        for k in Kind::ALL {
+            if k != Kind::Uplink && k.configured(cfg, false) {
+                v.push(format!(
+                    "{} is enabled in the configuration: not started: {NO_AUTH}",
+                    k.name()
+                ));
+            }
+        }
+        return v;
+    }
     if !cfg.keyfs.enabled && (cfg.authsrv.enabled || cfg.signer.enabled || cfg.signer.agent) {
         v.push("keyfs is disabled: the auth server and the signer find it locked".into());
     }
@@ -321,6 +343,11 @@ fn uplink_changes(a: &Uplink, b: &Uplink, simulate: bool) -> Vec<&'static str> {
         connect: _,
         disconnect: _,
         delay: _,
+        ipv6: _,
+        reqprefix: _,
+        norelease: _,
+        sourcefilter: _,
+        delegate: _,
         mtu: _,
         defaultroute: _,
         peerdns: _,
@@ -370,6 +397,11 @@ fn uplink_changes(a: &Uplink, b: &Uplink, simulate: bool) -> Vec<&'static str> {
         connect,
         disconnect,
         delay,
+        ipv6,
+        reqprefix,
+        norelease,
+        sourcefilter,
+        delegate,
         mtu,
         defaultroute,
         peerdns,
@@ -396,7 +428,36 @@ fn uplink_changes(a: &Uplink, b: &Uplink, simulate: bool) -> Vec<&'static str> {
     v
 }
 
-#[cfg(test)]
+/// warden-uplink (no `auth` feature): the uplink alone runs, and each
+/// auth service the configuration enables is named once in the log.
+#[cfg(all(test, not(feature = "auth")))]
+mod uplink_only_tests {
+    use super::*;
+
+    #[test]
+    fn only_the_uplink_runs_and_the_rest_is_named() {
+        let mut c = Config::default();
+        c.factotum.enabled = true;
+        c.keyfs.enabled = true;
+        c.signer.agent = true;
+        assert_eq!(wanted(&c, false), [Kind::Uplink]);
+        assert_eq!(wanted(&c, true), [Kind::Uplink]);
+        c.uplink.enabled = false;
+        assert!(wanted(&c, false).is_empty());
+        let notes = selection_notes(&c);
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        for (n, k) in notes.iter().zip(["keyfs", "agent", "factotum"]) {
+            assert!(n.starts_with(&format!("{k} is enabled")), "{n}");
+            assert!(n.ends_with(NO_AUTH), "{n}");
+        }
+        c.factotum.enabled = false;
+        c.keyfs.enabled = false;
+        c.signer.agent = false;
+        assert!(selection_notes(&c).is_empty());
+    }
+}
+
+#[cfg(all(test, feature = "auth"))]
 mod tests {
     use super::*;
     use std::path::PathBuf;

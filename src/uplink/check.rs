@@ -61,6 +61,9 @@ pub fn check(u: &Uplink) -> Result<(), Refusal> {
     if let Some(p) = &u.disconnect {
         args::check_script("disconnect", p).map_err(|e| refuse("disconnect", e))?;
     }
+    if let Some(r) = &u.reqprefix {
+        args::check_reqprefix(r).map_err(|e| refuse("reqprefix", e))?;
+    }
     Ok(())
 }
 

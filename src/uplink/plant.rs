@@ -213,6 +213,9 @@ pub fn prepare_modem<P: super::modem::driver::Port>(
 }
 
 /// The real world: USB through usbdevfs, sysfs, the modem's ttys, pppd.
+/// Present when the kernel has IPv6 (ppp.sh's test).
+const KERNEL_IPV6: &str = "/proc/sys/net/ipv6";
+
 pub struct RealPlant {
     cfg: Arc<Config>,
     table: Table,
@@ -451,12 +454,17 @@ impl Plant for RealPlant {
     }
 
     fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit> {
-        let pc = args::PppdConfig::from_config(
+        let mut pc = args::PppdConfig::from_config(
             &self.cfg.uplink,
             &self.cfg.main.run_dir,
             ppp,
             &self.warden,
         );
+        // As ppp.sh: a kernel without IPv6 gets no +ipv6 (pppd would fail).
+        if pc.ipv6 != crate::config::Ipv6::Off && !Path::new(KERNEL_IPV6).exists() {
+            log::info!("uplink: ipv6: {KERNEL_IPV6} is missing (a kernel without IPv6): IPv4 only");
+            pc.ipv6 = crate::config::Ipv6::Off;
+        }
         let cmd = args::build(&pc).map_err(|e| Exit::Permanent(format!("pppd options: {e}")))?;
         let child = ProcessSpawner::default()
             .spawn(&cmd)

@@ -21,6 +21,14 @@
 //! The ip-up/ip-down scripts are warden's wrappers; pppd gives scripts an
 //! empty environment, so the hook socket and warden's path travel with
 //! pppd's `set NAME=VALUE` option.
+//!
+//! IPv6 as ppp.sh: `ipv6` 1 or auto gives `+ipv6` and the ipv6-up/-down
+//! scripts (warden's `warden-ppp6-up`, which does what ppp6-up does, and
+//! `warden-ppp6-down`); auto also sets `AUTOIPV6=1`, 3g.sh's
+//! `EXTENDPREFIX=1` (RFC 7278) and `REQPREFIX`/`NORELEASE` for the DHCPv6
+//! child interface ppp6-up adds, and either sets `NOSOURCEFILTER=1`,
+//! `DELEGATE=0` and `PEERDNS=0` from sourcefilter 0, delegate 0 and
+//! peerdns 0.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -58,6 +66,16 @@ pub struct PppdConfig {
     /// it from the ip-up hook, so this is off there.
     pub defaultroute: bool,
     pub peerdns: bool,
+    /// ppp.sh's `ipv6` (see the module's header).
+    pub ipv6: crate::config::Ipv6,
+    /// The DHCPv6 child's `reqprefix` (with ipv6 auto).
+    pub reqprefix: Option<String>,
+    /// The DHCPv6 child's `norelease` (with ipv6 auto).
+    pub norelease: bool,
+    /// `sourcefilter` off: `NOSOURCEFILTER=1` for the DHCPv6 child.
+    pub sourcefilter: bool,
+    /// `delegate` off: `DELEGATE=0` for the DHCPv6 child.
+    pub delegate: bool,
     /// Extra options appended last, split on white space as OpenWRT does.
     pub pppd_options: Vec<String>,
     /// Servers the ip-up script announces besides the network's, passed as
@@ -65,6 +83,8 @@ pub struct PppdConfig {
     pub fallback_dns: Vec<std::net::IpAddr>,
     pub ip_up: PathBuf,
     pub ip_down: PathBuf,
+    pub ipv6_up: PathBuf,
+    pub ipv6_down: PathBuf,
     /// The hook socket, passed to the scripts as `WARDEN_SOCKET`.
     pub socket: PathBuf,
     /// warden's own path, passed to the scripts as `WARDEN`.
@@ -107,10 +127,17 @@ impl PppdConfig {
             disconnect: None,
             defaultroute: false,
             peerdns: true,
+            ipv6: crate::config::Ipv6::Off,
+            reqprefix: None,
+            norelease: false,
+            sourcefilter: true,
+            delegate: true,
             pppd_options: Vec::new(),
             fallback_dns: Vec::new(),
             ip_up: "/lib/netifd/warden-ppp-up".into(),
             ip_down: "/lib/netifd/warden-ppp-down".into(),
+            ipv6_up: "/lib/netifd/warden-ppp6-up".into(),
+            ipv6_down: "/lib/netifd/warden-ppp6-down".into(),
             socket: "/var/run/warden/uplink.sock".into(),
             warden: "/usr/sbin/warden".into(),
             secrets_file: format!("/var/run/warden/pppd-{iface}.options").into(),
@@ -143,6 +170,11 @@ impl PppdConfig {
         c.disconnect = u.disconnect.clone();
         c.defaultroute = u.defaultroute;
         c.peerdns = u.peerdns;
+        c.ipv6 = u.ipv6;
+        c.reqprefix = u.reqprefix.clone();
+        c.norelease = u.norelease;
+        c.sourcefilter = u.sourcefilter;
+        c.delegate = u.delegate;
         c.pppd_options = u.pppd_options.clone();
         c.fallback_dns = u.fallback_dns.clone();
         c.socket = run_dir.join(super::hook::SOCKET_NAME);
@@ -277,6 +309,19 @@ pub fn check_localip(a: std::net::Ipv4Addr) -> Result<(), ArgError> {
     Ok(())
 }
 
+/// The DHCPv6 child's `reqprefix`, as netifd's dhcpv6.sh declares it:
+/// `auto`, `no` or a prefix length 0 to 64.
+pub fn check_reqprefix(r: &str) -> Result<(), ArgError> {
+    if r == "auto" || r == "no" || r.parse::<u8>().is_ok_and(|n| n <= 64) {
+        Ok(())
+    } else {
+        Err(ArgError(format!(
+            "reqprefix '{}': expected auto, no or a prefix length 0 to 64",
+            r.escape_debug()
+        )))
+    }
+}
+
 /// pppd's `mtu`/`mru` limits (MINMRU and MAXMRU in pppd's lcp.h): pppd
 /// exits with "bad options" outside them.
 pub const MTU: std::ops::RangeInclusive<u32> = 128..=16384;
@@ -402,6 +447,28 @@ pub fn build(cfg: &PppdConfig) -> Result<PppdCommand, ArgError> {
             push(&["lcp-echo-adaptive"]);
         }
     }
+    if cfg.ipv6 != crate::config::Ipv6::Off {
+        push(&["+ipv6"]);
+        if cfg.ipv6 == crate::config::Ipv6::Auto {
+            push(&["set", "AUTOIPV6=1", "set", "EXTENDPREFIX=1"]);
+            if let Some(r) = &cfg.reqprefix {
+                check_reqprefix(r)?;
+                push(&["set", &format!("REQPREFIX={r}")]);
+            }
+            if cfg.norelease {
+                push(&["set", "NORELEASE=1"]);
+            }
+        }
+        if !cfg.peerdns {
+            push(&["set", "PEERDNS=0"]);
+        }
+        if !cfg.sourcefilter {
+            push(&["set", "NOSOURCEFILTER=1"]);
+        }
+        if !cfg.delegate {
+            push(&["set", "DELEGATE=0"]);
+        }
+    }
     push(&[if cfg.defaultroute {
         "defaultroute"
     } else {
@@ -437,6 +504,11 @@ pub fn build(cfg: &PppdConfig) -> Result<PppdCommand, ArgError> {
     let up = cfg.ip_up.to_string_lossy().into_owned();
     let down = cfg.ip_down.to_string_lossy().into_owned();
     push(&["ip-up-script", &up, "ip-down-script", &down]);
+    if cfg.ipv6 != crate::config::Ipv6::Off {
+        let up6 = cfg.ipv6_up.to_string_lossy().into_owned();
+        let down6 = cfg.ipv6_down.to_string_lossy().into_owned();
+        push(&["ipv6-up-script", &up6, "ipv6-down-script", &down6]);
+    }
     let sock = format!("WARDEN_SOCKET={}", cfg.socket.to_string_lossy());
     let me = format!("WARDEN={}", cfg.warden.to_string_lossy());
     push(&["set", &sock, "set", &me]);
@@ -719,14 +791,89 @@ mod tests {
         .unwrap();
         let c = PppdConfig::from_config(&cfg.uplink, "/r".as_ref(), "/dev/ttyUSB0", "/w");
         let cmd = build(&c).unwrap();
-        assert!(cmd.args.windows(5).any(|w| w
-            == [
-                "lcp-echo-interval",
-                "7",
-                "lcp-echo-failure",
-                "3",
-                "nodefaultroute"
-            ]));
+        assert!(cmd
+            .args
+            .windows(5)
+            .any(|w| w == ["lcp-echo-interval", "7", "lcp-echo-failure", "3", "+ipv6"]));
+    }
+
+    /// IPv6 as ppp.sh builds it: +ipv6 and the ipv6 scripts with 1 or
+    /// auto; auto adds AUTOIPV6 (ppp6-up's DHCPv6 child), 3g.sh's
+    /// EXTENDPREFIX and the child's reqprefix/norelease; sourcefilter 0,
+    /// delegate 0 and peerdns 0 reach the child either way.
+    #[test]
+    fn ipv6_as_ppp_sh() {
+        use crate::config::Ipv6;
+        let line = |text: &str| {
+            let (cfg, _) = crate::config::parse(
+                std::path::Path::new("w"),
+                &format!("config uplink\n{text}"),
+                &crate::uplink::check::RULES,
+            )
+            .unwrap();
+            let c = PppdConfig::from_config(&cfg.uplink, "/r".as_ref(), "/dev/ttyUSB0", "/w");
+            build(&c).unwrap().args
+        };
+        let sets = |a: &[String]| -> Vec<String> {
+            a.windows(2)
+                .filter(|w| w[0] == "set" && !w[1].starts_with("WARDEN"))
+                .map(|w| w[1].clone())
+                .collect()
+        };
+        // Unset is auto, as ppp.sh's empty value.
+        let a = line("");
+        let has = |a: &[String], w: &[&str]| a.windows(w.len()).any(|x| x == w);
+        assert!(
+            has(&a, &["lcp-echo-adaptive", "+ipv6", "set", "AUTOIPV6=1"]),
+            "{a:?}"
+        );
+        assert_eq!(sets(&a), ["AUTOIPV6=1", "EXTENDPREFIX=1"]);
+        assert!(has(
+            &a,
+            &[
+                "ip-down-script",
+                "/lib/netifd/warden-ppp-down",
+                "ipv6-up-script",
+                "/lib/netifd/warden-ppp6-up",
+                "ipv6-down-script",
+                "/lib/netifd/warden-ppp6-down",
+            ]
+        ));
+        let a = line(
+            " option ipv6 auto\n option reqprefix 56\n option norelease 1\n\
+             option sourcefilter 0\n option delegate 0\n option peerdns 0\n",
+        );
+        assert_eq!(
+            sets(&a),
+            [
+                "AUTOIPV6=1",
+                "EXTENDPREFIX=1",
+                "REQPREFIX=56",
+                "NORELEASE=1",
+                "PEERDNS=0",
+                "NOSOURCEFILTER=1",
+                "DELEGATE=0"
+            ]
+        );
+        // 1: IPv6CP and the link-local address, no DHCPv6 child.
+        let a = line(" option ipv6 1\n option delegate 0\n");
+        assert!(a.iter().any(|w| w == "+ipv6"));
+        assert_eq!(sets(&a), ["DELEGATE=0"]);
+        assert!(a.iter().any(|w| w == "ipv6-up-script"));
+        // 0: IPv4 only, as before.
+        let a = line(" option ipv6 0\n");
+        assert!(!a.iter().any(|w| w.contains("ipv6")), "{a:?}");
+        assert!(sets(&a).is_empty());
+        let mut c = cfg();
+        c.ipv6 = Ipv6::Auto;
+        c.reqprefix = Some("65".into());
+        assert!(build(&c).unwrap_err().0.contains("reqprefix"));
+        for ok in ["auto", "no", "0", "64"] {
+            assert!(check_reqprefix(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "65", "-1", "/56", "auto;reboot"] {
+            assert!(check_reqprefix(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

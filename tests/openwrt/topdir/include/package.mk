@@ -2,15 +2,26 @@
 # targets `dump` (the package's metadata, one NAME=value a line; with
 # CONFFILES_OUT=file, also the conffiles text as OpenWRT writes it),
 # `install` (runs Package/<name>/install into $(DESTDIR)) and `prepare`
-# (runs the package's Build/Prepare).
+# (runs the package's Build/Prepare), for one package of the Makefile:
+# PACKAGE (default PKG_NAME). As the buildroot, which builds one variant
+# at a time, the caller sets BUILD_VARIANT to that package's VARIANT.
 PKG_BUILD_DIR ?= $(TOPDIR)/build/$(PKG_NAME)-$(PKG_VERSION)
 PKG_INSTALL_DIR ?= $(PKG_BUILD_DIR)/ipkg-install
 
 define BuildPackage
+$(if $(filter $(1),$(or $(PACKAGE),$(PKG_NAME))),$(eval $(call BuildPackage/One,$(1))))
+endef
+
+define BuildPackage/One
 $(eval $(Package/$(1)))
 .PHONY: dump install prepare
 dump:
 	@echo 'NAME=$(1)'
+	@echo 'TITLE=$(TITLE)'
+	@echo 'VARIANT=$(VARIANT)'
+	@echo 'PROVIDES=$(PROVIDES)'
+	@echo 'CONFLICTS=$(CONFLICTS)'
+	@echo 'COMPILE=$(strip $(Build/Compile))'
 	@echo 'VERSION=$(PKG_VERSION)-r$(PKG_RELEASE)'
 	@echo 'LICENSE=$(PKG_LICENSE)'
 	@echo 'SECTION=$(SECTION)'

@@ -9,3 +9,9 @@ define RustBinPackage
     endef
   endif
 endef
+# Build/Compile/Cargo as the real one builds the command (not run here):
+# $(2) is the package's additional cargo arguments.
+define Build/Compile/Cargo
+cargo install --profile $(CARGO_PKG_PROFILE) $(if $(strip $(RUST_PKG_FEATURES)),--features "$(strip $(RUST_PKG_FEATURES))") --root $(PKG_INSTALL_DIR) --path "$(PKG_BUILD_DIR)/$(if $(strip $(1)),$(strip $(1)),$(strip $(MAKE_PATH)))" $(if $(filter 1,$(RUST_PKG_LOCKED)),--locked) $(2)
+endef
+Build/Compile=$(call Build/Compile/Cargo)
