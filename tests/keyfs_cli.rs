@@ -46,6 +46,30 @@ fn attended_flow_and_bad_files() {
     let e = err(&cfg, &["user", "passwd", "glenda"], "pw\nshort\n");
     assert!(e.contains("at least 8 characters"), "{e}");
     ok(&cfg, &["user", "passwd", "glenda"], "pw\nsecret pw\n");
+    // a 9front account's AES key, carried over without its password
+    let aes = warden::auth::keyfs::account::passtoaeskey(b"9front pw");
+    let hex: String = aes.iter().map(|b| format!("{b:02x}")).collect();
+    let e = err(
+        &cfg,
+        &["user", "passwd", "--aeskey", "glenda"],
+        "pw\nabcd\n",
+    );
+    assert!(e.contains("must be 16 bytes, or 32 hex digits"), "{e}");
+    let out = ok(
+        &cfg,
+        &["user", "passwd", "--aeskey", "glenda"],
+        &format!("pw\n{hex}\n"),
+    );
+    assert!(out.contains("aeskey of glenda set"), "{out}");
+    {
+        use warden::auth::keyfs::{RealFs, Store};
+        let (st, _) = Store::open(RealFs, &s.path("keys"), b"pw").unwrap();
+        let sec = st.secrets("glenda", 0).unwrap();
+        assert_eq!(*sec.aes_key, aes);
+        // the DES key still comes from the password
+        let des = warden::auth::authsrv::des::passtokey(b"secret pw");
+        assert_eq!(*sec.des_key, des);
+    }
     let e = err(&cfg, &["user", "add", "x", "--expire", "someday"], "pw\n");
     assert!(e.contains("bad expiry 'someday'"), "{e}");
     let e = err(&cfg, &["user", "list"], "wrong\n");

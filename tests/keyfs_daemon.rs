@@ -136,6 +136,24 @@ fn attended_unlock_tree_and_lock() {
     // warden user with the daemon unlocked: no passphrase (empty stdin).
     ok(&d.cfg, &["user", "add", "glenda"], "");
     ok(&d.cfg, &["user", "passwd", "glenda"], "secret pw\n");
+    // the raw DES key, as Plan 9's keyfs `key` file holds it, through the
+    // daemon's keyfs tree; never read back
+    let des = warden::auth::authsrv::des::passtokey(b"other pw");
+    let mut raw = String::from_utf8(des.to_vec()).unwrap_or_default();
+    if raw.len() != 7 {
+        raw = des.iter().map(|b| format!("{b:02x}")).collect();
+    }
+    let out = ok(&d.cfg, &["user", "passwd", "--deskey", "glenda"], &raw);
+    assert!(out.contains("key of glenda set"), "{out}");
+    assert!(server_err(c.read("glenda/key")).contains("permission denied"));
+    {
+        use warden::auth::keyfs::{RealFs, Store};
+        let (st, _) = Store::open(RealFs, &d._s.path("keys"), b"pw").unwrap();
+        let sec = st.secrets("glenda", 0).unwrap();
+        assert_eq!(*sec.des_key, des, "written through to the key file");
+        let aes = warden::auth::keyfs::account::passtoaeskey(b"secret pw");
+        assert_eq!(*sec.aes_key, aes, "the AES key is left as it was");
+    }
     ok(
         &d.cfg,
         &["user", "add", "bob", "--expire", "2100-01-01"],

@@ -13,6 +13,7 @@ use crate::auth::oath::{self, Hash, Kind, Token};
 use crate::ninep::client::Error as NinepError;
 use crate::ninep::files::Files as Client;
 use argh::FromArgs;
+use std::io::Read;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
 
@@ -59,6 +60,52 @@ struct Add {
 struct Passwd {
     #[argh(positional)]
     name: String,
+    /// set only the 16-byte AES key (dp9ik), read from stdin raw as 9front's
+    /// keyfs aeskey file holds it, or as 32 hex digits
+    #[argh(switch)]
+    aeskey: bool,
+    /// set only the 7-byte DES key (p9sk1), read from stdin raw as Plan 9's
+    /// keyfs key file holds it, or as 14 hex digits
+    #[argh(switch)]
+    deskey: bool,
+}
+
+/// A key given by itself: the keyfs tree's file for it and its bytes.
+type RawKey = (&'static str, Zeroizing<Vec<u8>>);
+
+impl Passwd {
+    /// With --aeskey or --deskey: the keyfs tree's file and the key read
+    /// from stdin.
+    fn raw_key(&self) -> Result<Option<RawKey>, Fail> {
+        let (file, len) = match (self.aeskey, self.deskey) {
+            (false, false) => return Ok(None),
+            (true, true) => return Err(Fail::Usage("--aeskey and --deskey: one at a time".into())),
+            (true, false) => ("aeskey", crate::auth::keyfs::account::AESKEYLEN),
+            (false, true) => ("key", crate::auth::keyfs::account::DESKEYLEN),
+        };
+        let mut raw = Zeroizing::new(Vec::new());
+        std::io::Read::take(std::io::stdin().lock(), 256)
+            .read_to_end(&mut raw)
+            .map_err(|e| Fail::msg(format!("reading the key from stdin: {e}")))?;
+        Ok(Some((file, parse_raw_key(&raw, len).map_err(Fail::msg)?)))
+    }
+}
+
+/// A key given on stdin: exactly `len` bytes, or `2*len` hex digits with
+/// an optional newline. The error never shows the bytes.
+fn parse_raw_key(raw: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>, String> {
+    if raw.len() == len {
+        return Ok(Zeroizing::new(raw.to_vec()));
+    }
+    let text = raw.strip_suffix(b"\n").unwrap_or(raw);
+    if text.len() == 2 * len && text.iter().all(u8::is_ascii_hexdigit) {
+        return Ok(Zeroizing::new(crate::auth::dec16(text)));
+    }
+    Err(format!(
+        "the key on stdin must be {len} bytes, or {} hex digits; got {} bytes",
+        2 * len,
+        raw.len()
+    ))
 }
 
 /// delete an account
@@ -294,6 +341,11 @@ impl UserCmd {
             }
             What::Passwd(p) => {
                 exists(&mut c, &p.name)?;
+                if let Some((file, key)) = p.raw_key()? {
+                    c.write(&format!("{}/{file}", p.name), &key)?;
+                    println!("{file} of {} set", p.name);
+                    return Ok(());
+                }
                 let pw = prompt::new_secret_of(
                     &format!("password for {}: ", p.name),
                     prompt::MIN_PASSWORD,
@@ -495,6 +547,11 @@ impl UserCmd {
             }
             What::Passwd(p) => {
                 st.user(&p.name)?;
+                if let Some((file, key)) = p.raw_key()? {
+                    st.set_key(&p.name, &key, now)?;
+                    println!("{file} of {} set", p.name);
+                    return Ok(());
+                }
                 let pw = prompt::new_secret_of(
                     &format!("password for {}: ", p.name),
                     prompt::MIN_PASSWORD,

@@ -52,12 +52,22 @@ def main():
     c.open("py9p")
     files = {s(d.name): d.mode for d in c.lsdir()}
     c.close()
-    assert files == {"expire": 0o600, "log": 0o600, "secret": 0o200, "status": 0o600}, files
+    assert files == {
+        "key": 0o200,
+        "aeskey": 0o200,
+        "secret": 0o200,
+        "expire": 0o600,
+        "log": 0o600,
+        "status": 0o600,
+    }, files
     assert read(c, "py9p/status") == b"ok\n"
     assert read(c, "py9p/expire") == b"never\n"
     assert read(c, "py9p/log") == b"0\n"
     write(c, "py9p/secret", b"hunter2\n")
     expect_error("read secret", lambda: c.open("py9p/secret"), "permission denied")
+    expect_error("read aeskey", lambda: c.open("py9p/aeskey"), "permission denied")
+    expect_error("short aeskey", lambda: write(c, "py9p/aeskey", b"too short"), "garbled write data")
+    write(c, "py9p/aeskey", bytes(range(16)))
     write(c, "py9p/expire", b"4102444800")
     assert read(c, "py9p/expire") == b"4102444800\n"
     expect_error("bad expire", lambda: write(c, "py9p/expire", b"tomorrow"), "bad expiry")

@@ -568,21 +568,29 @@ impl Point {
     }
 
     /// `self = a` where `m` is all ones, in place.
+    #[inline(always)]
     fn assign_if(&mut self, m: Mask, a: &Point) {
-        for (d, s) in [
-            (&mut self.x, &a.x),
-            (&mut self.y, &a.y),
-            (&mut self.z, &a.z),
-            (&mut self.t, &a.t),
-        ] {
-            for i in 0..LIMBS {
-                d.0[i] = (s.0[i] & m) | (d.0[i] & !m);
-            }
+        // one loop over the four coordinates' limbs: the table scans run
+        // this for every entry of every window
+        for i in 0..LIMBS {
+            self.x.0[i] ^= (self.x.0[i] ^ a.x.0[i]) & m;
+            self.y.0[i] ^= (self.y.0[i] ^ a.y.0[i]) & m;
+            self.z.0[i] ^= (self.z.0[i] ^ a.z.0[i]) & m;
+            self.t.0[i] ^= (self.t.0[i] ^ a.t.0[i]) & m;
         }
     }
 
     /// `2 self` (dbl-2008-hwcd, a = 1): four squarings, four products.
     pub fn double(&self) -> Point {
+        self.double_with(true)
+    }
+
+    /// `2 self`, leaving T zero unless `with_t`: doubling reads X, Y and Z
+    /// only, so in a run of doublings only the last, which an addition
+    /// follows, needs T (a product less for each of the others). Whether
+    /// to compute T is fixed by the caller's loop, never by a secret.
+    #[inline(always)]
+    fn double_with(&self, with_t: bool) -> Point {
         let a = self.x.square();
         let b = self.y.square();
         let c = self.z.square();
@@ -595,7 +603,7 @@ impl Point {
             x: e.mul(&f),
             y: g.mul(&h),
             z: f.mul(&g),
-            t: e.mul(&h),
+            t: if with_t { e.mul(&h) } else { Fe::ZERO },
         }
     }
 
@@ -615,12 +623,60 @@ impl Point {
             }
             p
         };
-        let mut acc = IDENTITY;
-        for byte in s {
-            for nibble in [byte >> 4, byte & 15] {
-                acc = acc.double().double().double().double();
-                acc = acc.add(&pick(nibble));
+        // the top nibble's entry as it is: doubling the identity first
+        // would be four doublings for nothing
+        let mut acc = pick(s[0] >> 4);
+        for (i, byte) in s.iter().enumerate() {
+            let nibbles = [byte >> 4, byte & 15];
+            for &nibble in &nibbles[usize::from(i == 0)..] {
+                acc = acc.double_with(false).double_with(false).double_with(false);
+                acc = acc.double().add(&pick(nibble));
             }
+        }
+        acc
+    }
+
+    /// `s G` for the base point, equal to `base().scale(s)`: a comb with
+    /// five teeth 90 bits apart (Lim-Lee). Column j of the scalar's bits
+    /// (bits j, j+90, ..., j+360) picks one of 32 sums of G, 2^90 G, ...,
+    /// 2^360 G, made once per process (8 KiB); then 90 doublings and 90
+    /// additions instead of the window's 448 and 112. The entry is picked
+    /// by a masked scan of all 32, as in [`Point::scale`].
+    pub fn scale_base(s: &[u8; LEN]) -> Point {
+        static COMB: std::sync::OnceLock<[Point; 1 << COMB_TEETH]> = std::sync::OnceLock::new();
+        let table = COMB.get_or_init(|| {
+            let mut teeth = [base(); COMB_TEETH];
+            for k in 1..COMB_TEETH {
+                let mut p = teeth[k - 1];
+                for _ in 0..COMB_SPACING {
+                    p = p.double();
+                }
+                teeth[k] = p;
+            }
+            let mut t = [IDENTITY; 1 << COMB_TEETH];
+            for d in 1..t.len() {
+                // the highest tooth in d, added to the sum of the others
+                let k = 31 - (d as u32).leading_zeros() as usize;
+                t[d] = t[d & !(1 << k)].add(&teeth[k]);
+            }
+            t
+        });
+        // bit i of the big-endian scalar (none past its 448)
+        let bit = |i: usize| match LEN.checked_sub(1 + i / 8) {
+            Some(at) => (s[at] >> (i % 8)) & 1,
+            None => 0,
+        };
+        let mut acc = IDENTITY;
+        for j in (0..COMB_SPACING).rev() {
+            let mut d = 0u8;
+            for k in 0..COMB_TEETH {
+                d |= bit(j + k * COMB_SPACING) << k;
+            }
+            let mut p = IDENTITY;
+            for (i, e) in table.iter().enumerate() {
+                p.assign_if(mask(i == usize::from(d)), e);
+            }
+            acc = acc.double().add(&p);
         }
         acc
     }
@@ -720,9 +776,13 @@ fn elligator2(r0: &Fe) -> Point {
     }
 }
 
+/// The base point's comb: 5 teeth 90 bits apart cover 450 >= 448 bits.
+const COMB_TEETH: usize = 5;
+const COMB_SPACING: usize = 90;
+
 /// 9front's spake2ee_1: `decaf(x G + P)`, a party's public key.
 pub fn spake2ee_1(x: &[u8; LEN], p: &Point) -> [u8; LEN] {
-    base().scale(x).add(p).encode()
+    Point::scale_base(x).add(p).encode()
 }
 
 /// 9front's spake2ee_2: `decaf(x (Y - P))` for the peer's public key `y`

@@ -321,6 +321,9 @@ impl Accounts for SharedKeyfs {
             ))
         })
         .ok()
+        // an account given only a DES or AES key has no shared secret:
+        // chap, apop and cram must not take "" for one
+        .filter(|s| !s.is_empty())
     }
 
     fn bad(&self, user: &str) {

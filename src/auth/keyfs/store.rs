@@ -409,6 +409,48 @@ impl<F: Fs> Store<F> {
         })
     }
 
+    /// Set the DES key (7 bytes, Plan 9's `key` file) or the AES key (16
+    /// bytes, 9front's `aeskey`) by itself, as keyfs(4) lets its owner: an
+    /// account moves from a Plan 9 or 9front keyfs without its password.
+    /// An account without a password gets the other key drawn at random
+    /// (nobody knows it) and no shared secret, so only the protocols of
+    /// the key given accept it.
+    pub fn set_key(&mut self, name: &str, key: &[u8], now: u64) -> Result<(), KeyfsError> {
+        use super::account::{AESKEYLEN, DESKEYLEN};
+        if key.len() != DESKEYLEN && key.len() != AESKEYLEN {
+            return Err(KeyfsError::Invalid(format!(
+                "a key is {DESKEYLEN} bytes (DES) or {AESKEYLEN} bytes (AES), not {}",
+                key.len()
+            )));
+        }
+        let mut fresh = None;
+        if self.user(name)?.secrets.is_none() {
+            let mut des = Zeroizing::new([0u8; DESKEYLEN]);
+            let mut aes = Zeroizing::new([0u8; AESKEYLEN]);
+            sealed::random(&mut des[..])?;
+            sealed::random(&mut aes[..])?;
+            fresh = Some(Secrets {
+                des_key: des,
+                aes_key: aes,
+                secret: Zeroizing::new(Vec::new()),
+                signer: None,
+            });
+        }
+        self.with_user(name, now, |a| {
+            let s = match (&mut a.secrets, fresh) {
+                (Some(s), _) => s,
+                (none, Some(f)) => none.insert(f),
+                (None, None) => return Err(KeyfsError::Invalid("no secrets".into())),
+            };
+            if key.len() == DESKEYLEN {
+                s.des_key.copy_from_slice(key);
+            } else {
+                s.aes_key.copy_from_slice(key);
+            }
+            Ok(())
+        })
+    }
+
     /// Set or clear the secrets directly (e.g. a 9P `key` file written
     /// with a DES key, as Plan 9's keyfs allows).
     pub fn set_secrets(

@@ -10,6 +10,10 @@
 //!                       the same open file
 //! /NAME/          0700  one directory per user: mkdir adds the user,
 //!                       remove deletes it, wstat of the name renames it
+//! /NAME/key       0200  write the 7-byte DES key itself (p9sk1)
+//! /NAME/aeskey    0200  write the 16-byte AES key itself (dp9ik): with
+//!                       `key`, an account moves from a Plan 9 or 9front
+//!                       keyfs without its password
 //! /NAME/secret    0200  write a new password: every secret is derived
 //!                       from it (DES key, AES key, the shared secret)
 //! /NAME/expire    0600  `never` or seconds since the epoch
@@ -23,16 +27,16 @@
 //! (the offset is ignored), as in keyfs(4).
 //!
 //! Secrets are never read back. Plan 9's keyfs(4) lets its owner read
-//! `key` (the DES key) and `secret`, and Inferno's lets it read `secret`,
-//! because there the ticket and signer services are separate programs
-//! that get keys through the tree. Here they run inside the daemon and
-//! share its keyfs directly ([`super::shared::SharedKeyfs`]), so `secret`
-//! is write-only (mode 0200; a read is refused with `permission denied`):
-//! no file gives a secret back. The one exception is asked for by name:
-//! the admin requests `user export-oath` and `user otp` answer with OATH
-//! seeds (users.oath text, an otpauth:// URI), as the commands print them
-//! when they open the key file themselves; passwords and the keys derived
-//! from them never leave.
+//! `key` (the DES key) and `secret`, 9front's `aeskey` too, and Inferno's
+//! `secret`, because there the ticket and signer services are separate
+//! programs that get keys through the tree. Here they run inside the
+//! daemon and share its keyfs directly ([`super::shared::SharedKeyfs`]),
+//! so `key`, `aeskey` and `secret` are write-only (mode 0200; a read is
+//! refused with `permission denied`): no file gives a secret back. The one
+//! exception is asked for by name: the admin requests `user export-oath`
+//! and `user otp` answer with OATH seeds (users.oath text, an otpauth://
+//! URI), as the commands print them when they open the key file
+//! themselves; passwords and the keys derived from them never leave.
 //!
 //! While keyfs is locked, the root lists only `ctl`, and every walk into a
 //! user, and every read or write of a user's file, fails at once with
@@ -56,7 +60,11 @@ const K_SECRET: u64 = 1;
 const K_EXPIRE: u64 = 2;
 const K_STATUS: u64 = 3;
 const K_LOG: u64 = 4;
-const USER_FILES: [(u64, &str, u32); 4] = [
+const K_KEY: u64 = 5;
+const K_AESKEY: u64 = 6;
+const USER_FILES: [(u64, &str, u32); 6] = [
+    (K_KEY, "key", 0o200),
+    (K_AESKEY, "aeskey", 0o200),
     (K_SECRET, "secret", 0o200),
     (K_EXPIRE, "expire", 0o600),
     (K_STATUS, "status", 0o600),
@@ -163,6 +171,10 @@ impl KeyfsTree {
             };
             return Ok(s.as_bytes().to_vec());
         }
+        if matches!(path & 7, K_KEY | K_AESKEY | K_SECRET) {
+            // write-only by mode already; never by accident either
+            return Err(err::PERM.into());
+        }
         let name = self.user_of(path)?;
         let now = now();
         let s = self.keyfs.with(|s| {
@@ -238,6 +250,18 @@ impl KeyfsTree {
         let name = self.user_of(path)?;
         let now = now();
         match path & 7 {
+            K_KEY | K_AESKEY => {
+                let want = if path & 7 == K_KEY { 7 } else { 16 };
+                if data.len() != want {
+                    // 9front's keyfs says the same for a key of the wrong size
+                    return Err(FsError::new(format!(
+                        "garbled write data: {} is {want} bytes, not {}",
+                        if want == 7 { "key" } else { "aeskey" },
+                        data.len()
+                    )));
+                }
+                self.keyfs.with(|s| s.set_key(&name, data, now))?;
+            }
             K_SECRET => {
                 let pw = Zeroizing::new(text(data)?.as_bytes().to_vec());
                 self.keyfs.with(|s| s.set_password(&name, &pw, now))?;
@@ -507,7 +531,10 @@ mod tests {
         assert_eq!(t.stat(dir).unwrap().name, "ken");
         assert!(t.create(7, root, "f", 0o600, 1, &who()).is_err());
         let names: Vec<String> = t.list(dir).unwrap().into_iter().map(|s| s.name).collect();
-        assert_eq!(names, ["secret", "expire", "status", "log"]);
+        assert_eq!(
+            names,
+            ["key", "aeskey", "secret", "expire", "status", "log"]
+        );
         let secret = t.walk(dir, "secret").unwrap();
         assert_eq!(t.stat(secret).unwrap().mode, 0o200);
         write(&mut t, secret, 8, b"password\n").unwrap();
@@ -581,5 +608,55 @@ mod tests {
             .unwrap_err()
             .0
             .contains("keyfs is locked"));
+    }
+
+    #[test]
+    fn an_account_moves_from_9front_by_its_keys() {
+        use crate::auth::authsrv::decide::Accounts;
+        use crate::auth::keyfs::account::passtoaeskey;
+        let d = TempDir::new("tree-keys");
+        Store::create(RealFs, &d.keys(), b"master", 1000).unwrap();
+        let k = SharedKeyfs::new(Settings {
+            file: d.keys(),
+            mode: Mode::Attended,
+            iterations: 1000,
+        });
+        let mut t = KeyfsTree::new(k.clone(), "glenda");
+        let root = t.root();
+        let ctl = t.walk(root, "ctl").unwrap();
+        write(&mut t, ctl, 1, b"unlock master").unwrap();
+        let dir = t
+            .create(2, root, "bootes", DMDIR | 0o700, 0, &who())
+            .unwrap();
+        t.clunk(2);
+        let aeskey = t.walk(dir, "aeskey").unwrap();
+        let key = t.walk(dir, "key").unwrap();
+        assert_eq!(t.stat(aeskey).unwrap().mode, 0o200);
+        // the size is checked, and the bytes are raw (not text)
+        let e = write(&mut t, aeskey, 3, b"0123456789abcdef0").unwrap_err();
+        assert!(e.0.contains("garbled write data"), "{e:?}");
+        assert_eq!(k.aes_key("bootes"), None);
+        let aes = passtoaeskey(b"bootes pw");
+        write(&mut t, aeskey, 4, &aes).unwrap();
+        assert_eq!(k.aes_key("bootes"), Some(aes));
+        // no password: a DES key nobody knows, and no shared secret
+        let des = k.des_key("bootes").unwrap();
+        assert_ne!(des, crate::auth::authsrv::des::passtokey(b"bootes pw"));
+        assert!(
+            k.secret("bootes").is_none(),
+            "chap must not take an empty secret"
+        );
+        // the DES key by itself, leaving the AES key as it was
+        let des = crate::auth::authsrv::des::passtokey(b"bootes pw");
+        assert!(write(&mut t, key, 5, &des[..6]).is_err());
+        write(&mut t, key, 6, &des).unwrap();
+        assert_eq!(k.des_key("bootes"), Some(des));
+        assert_eq!(k.aes_key("bootes"), Some(aes));
+        // never read back, and kept across a lock and unlock (on disk)
+        assert!(read(&mut t, aeskey, 7).is_err());
+        write(&mut t, ctl, 8, b"lock").unwrap();
+        write(&mut t, ctl, 9, b"unlock master").unwrap();
+        assert_eq!(k.aes_key("bootes"), Some(aes));
+        assert_eq!(k.des_key("bootes"), Some(des));
     }
 }

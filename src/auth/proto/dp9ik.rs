@@ -51,8 +51,12 @@ fn check(k: &Key) -> Result<(), String> {
     }
 }
 
-/// The key's AES key and password points.
-fn pak_hash(k: &Key) -> Result<PakHash, Fail> {
+/// The key's AES key and password points, derived once per key.
+fn pak_hash(k: &Key) -> Result<Arc<PakHash>, Fail> {
+    k.derived.get_or_try(|| derive(k))
+}
+
+fn derive(k: &Key) -> Result<PakHash, Fail> {
     let aes = match (k.secret("!password"), k.secret("!hex")) {
         (Some(pw), _) => Zeroizing::new(crate::auth::keyfs::account::passtoaeskey(pw.as_bytes())),
         (None, Some(h)) => {
@@ -77,8 +81,16 @@ fn authinfo(ctx: &mut Ctx, t: &Ticket, crand: &[u8; NONCELEN], srand: &[u8; NONC
         .set("secret", &Zeroizing::new(crate::auth::enc16(&secret[..])));
 }
 
+/// A client's key: the keyprompt, so a missing key is asked for with it.
 fn query(attr: &Attrs) -> Attrs {
     attr::parse(&format!("{} {}", attr.to_wire().as_str(), DP9IK.keyprompt))
+}
+
+/// A server's key: `user? dom?` as 9front's factotum looks it up, so a key
+/// holding only `!hex=` (the AES key, e.g. copied from a 9front keyfs's
+/// `aeskey`) serves too.
+fn server_query(attr: &Attrs) -> Attrs {
+    attr::parse(&format!("{} user? dom?", attr.to_wire().as_str()))
 }
 
 /// Protocol botch, as 9front's factotum says it.
@@ -296,7 +308,7 @@ pub(super) struct Server {
     key: Option<Arc<Key>>,
     cchal: [u8; CHALLEN],
     schal: [u8; CHALLEN],
-    pak: Option<(PakHash, PakPriv)>,
+    pak: Option<(Arc<PakHash>, PakPriv)>,
     pakkey: Zeroizing<[u8; PAKKEYLEN]>,
     /// crand || srand
     rand: Zeroizing<[u8; 2 * NONCELEN]>,
@@ -351,7 +363,7 @@ impl Machine for Server {
 
     fn need(&self) -> Need {
         match self.phase {
-            SPhase::FindKey => Need::Key(query(&self.attr), Lookup::Find),
+            SPhase::FindKey => Need::Key(server_query(&self.attr), Lookup::Find),
             SPhase::HavePakReq | SPhase::HaveAuth => Need::Read,
             SPhase::NeedChal | SPhase::NeedPakY | SPhase::NeedTicket => Need::Write,
         }
@@ -466,3 +478,51 @@ pub static DP9IK: Proto = Proto {
     check,
     start,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(r: Result<Arc<PakHash>, Fail>) -> Arc<PakHash> {
+        r.unwrap_or_else(|_| panic!("no password points"))
+    }
+
+    fn key(line: &str) -> Key {
+        let (public, secret) = attr::parse(line).split_secrets();
+        Key::new(&DP9IK, public, secret)
+    }
+
+    #[test]
+    fn the_password_points_are_derived_once_per_key() {
+        let k = key("dom=lan user=glenda !password=glenda\\ pw");
+        let a = ok(pak_hash(&k));
+        let b = ok(pak_hash(&k));
+        assert!(Arc::ptr_eq(&a, &b), "the second conversation reuses them");
+        // a copy (its secrets may change) derives its own
+        let c = ok(pak_hash(&k.clone()));
+        assert!(!Arc::ptr_eq(&a, &c));
+    }
+
+    #[test]
+    fn a_hex_key_is_the_aes_key_itself() {
+        let aes = crate::auth::keyfs::account::passtoaeskey(b"glenda pw");
+        let hex = key(&format!(
+            "dom=lan user=glenda !hex={}",
+            crate::auth::enc16(&aes)
+        ));
+        let pw = key("dom=lan user=glenda !password='glenda pw'");
+        let mut r1 = |b: &mut [u8]| b.fill(7);
+        let mut r2 = |b: &mut [u8]| b.fill(7);
+        let y1 = PakPriv::new(&ok(pak_hash(&hex)), true, &mut r1);
+        let y2 = PakPriv::new(&ok(pak_hash(&pw)), true, &mut r2);
+        assert_eq!(y1.y(), y2.y());
+        assert!(check(&key("dom=lan user=glenda !hex=00ff")).is_err());
+        // a server finds a key by user and dom alone, as 9front's does
+        let Need::Key(q, _) = Server::new(&attr::parse("proto=dp9ik role=server"), None).need()
+        else {
+            panic!("a server starts by finding its key")
+        };
+        assert!(hex.matches(&q) && pw.matches(&q));
+        assert!(pak_hash(&key("dom=lan user=glenda !hex=zz")).is_err());
+    }
+}

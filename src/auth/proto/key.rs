@@ -23,6 +23,38 @@ pub struct Key {
     pub proto: &'static Proto,
     /// TOTP replay guard: the last time step accepted (memory only).
     pub(crate) otp_last_step: Option<u64>,
+    /// What a protocol derived from the secrets once (dp9ik's AES key and
+    /// password points: 9001 PBKDF2 rounds and two Elligator maps), kept
+    /// for the key's life as 9front's factotum keeps `Key.priv`.
+    pub(crate) derived: Derived,
+}
+
+/// A key's derived secret, computed on first use. A copy of a key starts
+/// without one (its secrets may be changed), so the cache never outlives
+/// the attributes it came from.
+#[derive(Default)]
+pub struct Derived(std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>);
+
+impl Clone for Derived {
+    fn clone(&self) -> Derived {
+        Derived::default()
+    }
+}
+
+impl Derived {
+    /// The value of type `T`, made by `make` the first time (a failure is
+    /// not kept: the next call tries again).
+    pub fn get_or_try<T: Send + Sync + 'static, E>(
+        &self,
+        make: impl FnOnce() -> Result<T, E>,
+    ) -> Result<Arc<T>, E> {
+        if let Some(v) = self.0.get().and_then(|v| v.clone().downcast::<T>().ok()) {
+            return Ok(v);
+        }
+        let v = Arc::new(make()?);
+        let _ = self.0.set(v.clone());
+        Ok(v)
+    }
 }
 
 impl Key {
@@ -35,6 +67,7 @@ impl Key {
             privattr,
             proto,
             otp_last_step: None,
+            derived: Derived::default(),
         }
     }
 

@@ -278,3 +278,39 @@ fn decaf_is_one_encoding_per_class() {
 }
 
 include!("vectors.rs");
+
+#[test]
+fn the_base_comb_equals_the_window() {
+    let g = base();
+    let mut scalars = vec![[0u8; LEN], [0xff; LEN], bytes("01"), bytes("02")];
+    // one bit at each tooth's edge, and pseudo-random scalars
+    for i in [0usize, 89, 90, 179, 180, 269, 270, 359, 360, 447] {
+        let mut s = [0u8; LEN];
+        s[LEN - 1 - i / 8] = 1 << (i % 8);
+        scalars.push(s);
+    }
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..6 {
+        let mut s = [0u8; LEN];
+        for b in s.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+        scalars.push(s);
+    }
+    for s in &scalars {
+        assert_eq!(
+            Point::scale_base(s).encode(),
+            g.scale(s).encode(),
+            "scalar {}",
+            hex(s)
+        );
+    }
+    // and the window's T-less doublings still give 9front's multiples
+    assert_eq!(
+        g.scale(&bytes("05")).encode(),
+        g.double().double().add(&g).encode()
+    );
+}
