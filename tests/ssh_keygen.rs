@@ -53,6 +53,11 @@ fn issue(dir: &Path, key: PublicKey, ca: &Ed25519Key, serial: u64) -> PathBuf {
         principals: vec!["glenda".into(), "backup".into()],
         valid_after: 1_700_000_000,
         valid_before: 4_000_000_000,
+        critical: vec![
+            ("source-address".into(), "192.168.1.0/24,::1".into()),
+            ("force-command".into(), "/usr/bin/backup --now".into()),
+        ],
+        extensions: vec!["permit-pty".into(), "permit-X11-forwarding".into()],
     };
     let blob = cert::sign(&spec, ca, &[3; 32]);
     let path = dir.join(format!("cert{serial}-cert.pub"));
@@ -77,7 +82,20 @@ fn ssh_keygen_reads_warden_certificates() {
             out.contains("glenda\n") && out.contains("backup\n"),
             "{out}"
         );
-        assert!(out.contains("permit-pty"), "{out}");
+        // Options and extensions in the order PROTOCOL.certkeys wants
+        // (ssh-keygen refuses others), values as sshd reads them.
+        assert!(
+            out.contains(
+                "Critical Options: \n                force-command /usr/bin/backup --now\n                source-address 192.168.1.0/24,::1\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "Extensions: \n                permit-X11-forwarding\n                permit-pty\n"
+            ),
+            "{out}"
+        );
     }
 }
 

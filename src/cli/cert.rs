@@ -37,7 +37,9 @@ enum What {
 }
 
 /// print the CA public keys still trusted (for TrustedUserCAKeys or
-/// @cert-authority lines); makes the CA key on first use
+/// @cert-authority lines), newest first, each commented warden-ca-<created>
+/// and "current" (the key that signs) or "retired-<when>"; makes the CA key
+/// on first use
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "ca-pubkey")]
 struct CaPubkey {}
@@ -202,6 +204,15 @@ fn sign(
         valid_after: valid.0,
         valid_before: valid.1,
         by: "admin".into(),
+        from: None,
+        critical: Vec::new(),
+        extensions: match kind {
+            CertType::User => cert::USER_EXTENSIONS
+                .iter()
+                .map(|e| e.to_string())
+                .collect(),
+            CertType::Host => Vec::new(),
+        },
     };
     let (_, blob) = ca::issue(&mut o.store, &req, now)?;
     write_cert(&out, &blob, &comment)
@@ -226,18 +237,14 @@ impl CertCmd {
                 let mut o = open(g)?;
                 let now = when::now();
                 ca::ensure_ca(&mut o.store, now)?;
-                for pk in ca::ca_pubkeys(&o.store.db().signer, now) {
-                    println!("{}", pk.to_line("warden-ca"));
-                }
+                print!("{}", ca::ca_lines(&o.store.db().signer, now));
             }
             What::Rotate(_) => {
                 let mut o = open(g)?;
                 let now = when::now();
                 let pk = ca::rotate(&mut o.store, now)?;
                 println!("new CA key {}", pk.fingerprint());
-                for pk in ca::ca_pubkeys(&o.store.db().signer, now) {
-                    println!("{}", pk.to_line("warden-ca"));
-                }
+                print!("{}", ca::ca_lines(&o.store.db().signer, now));
             }
             What::List(_) => {
                 let o = open(g)?;
@@ -346,9 +353,50 @@ mod lan {
         /// refused like a wrong password)
         #[argh(switch)]
         totp: bool,
+        /// ask for fewer principals than the account has; repeat for more
+        /// (default: all of them)
+        #[argh(option)]
+        principal: Vec<String>,
+        /// ask for a shorter validity than the account's longest (e.g. 1h)
+        #[argh(option)]
+        validity: Option<String>,
+        /// ask for only these extensions (pty, port-forwarding,
+        /// agent-forwarding, X11-forwarding, user-rc; none for none);
+        /// repeat for more (default: all the account allows)
+        #[argh(option)]
+        extension: Vec<String>,
+    }
+
+    /// What `--principal`, `--validity` and `--extension` ask for.
+    pub fn ask(
+        principal: Vec<String>,
+        validity: Option<&str>,
+        extension: &[String],
+    ) -> Result<crate::auth::signer::policy::Ask, Fail> {
+        use crate::auth::signer::policy;
+        let extensions = if extension.is_empty() {
+            None
+        } else {
+            let mut v = Vec::new();
+            for e in extension {
+                v.extend(
+                    policy::extensions(e)
+                        .map_err(|m| Fail::Usage(format!("--extension: {m}")))?
+                        .into_iter()
+                        .map(String::from),
+                );
+            }
+            Some(v)
+        };
+        Ok(policy::Ask {
+            validity: validity.map(super::duration).transpose()?.unwrap_or(0),
+            principals: principal,
+            extensions,
+        })
     }
 
     pub fn request(r: RequestCmd) -> Result<(), Fail> {
+        let ask = ask(r.principal.clone(), r.validity.as_deref(), &r.extension)?;
         let (pk, comment) = read_key(&r.key)?;
         let out = r.out.clone().unwrap_or_else(|| cert_path(&r.key));
         crate::cli::output::check(&out)?;
@@ -369,7 +417,7 @@ mod lan {
         let code = totp
             .as_ref()
             .map(|t| String::from_utf8_lossy(t).trim().to_string());
-        let answer = service::request(&addr, &r.user, &password, &pk, code.as_deref())
+        let answer = service::request(&addr, &r.user, &password, &pk, code.as_deref(), &ask)
             .map_err(|e| Fail::msg(format!("signer {addr}: {e}")))?;
         match answer {
             Answer::Cert(blob) => write_cert(&out, &blob, &comment),

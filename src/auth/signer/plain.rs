@@ -1,0 +1,239 @@
+//! The signer's requests without a password, sans-IO: on the signer's
+//! port, told apart from a PAKE login by their first frame's name.
+//!
+//! ```text
+//! fetch  C->S  "warden-signer fetch", "krl" | "ca"
+//!        S->C  "warden-signer fetch", data         (the KRL; the CA key lines)
+//! renew  C->S  "warden-signer renew", cert         (the certificate to renew)
+//!        S->C  "warden-signer renew", challenge[32]
+//!        C->S  signature, request                  (request as the PAKE's, the cert's key)
+//!        S->C  reply                               (0 cert | 1 message, as the PAKE's)
+//! ```
+//!
+//! Every field is an SSH string. An error before the reply is the plain
+//! error frame (an empty name, then the message). The renewal signature
+//! is the certified key's SSH signature over
+//! `string "warden-signer renew" string challenge string cert string request`
+//! (Ed25519 keys): the client proves it holds the key, as step-ca's SSHPOP.
+//!
+//! A certificate may be renewed while it is valid, in the second half of
+//! its life ([`due`]); it must be one the signer issued to an account
+//! over the network (`cert list` says `ACCOUNT from ADDRESS`), neither it
+//! nor its key revoked, and the account usable now (not disabled,
+//! expired or in purgatory). The new certificate follows the account's
+//! policy as a password login's does.
+
+use super::ca;
+use crate::auth::keyfs::signer::SignerDb;
+use crate::auth::ssh::cert::{self, CertType, Parsed};
+use crate::auth::ssh::wire::{get_string, put_string};
+use crate::wire::{Reader, Writer};
+
+pub const FETCH: &str = "warden-signer fetch";
+pub const RENEW: &str = "warden-signer renew";
+pub const CHALLENGE_LEN: usize = 32;
+
+/// What a first frame asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Hello<'a> {
+    /// `krl` or `ca`.
+    Fetch(&'a [u8]),
+    /// The certificate blob.
+    Renew(&'a [u8]),
+    /// Anything else: a PAKE hello (or garbage, which the PAKE refuses).
+    Pake,
+}
+
+/// Two SSH strings and nothing after them.
+pub fn two(body: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut r = Reader::new(body);
+    let a = get_string(&mut r).ok()?;
+    let b = get_string(&mut r).ok()?;
+    (r.remaining() == 0).then_some((a, b))
+}
+
+pub fn hello(body: &[u8]) -> Hello<'_> {
+    match two(body) {
+        Some((n, what)) if n == FETCH.as_bytes() => Hello::Fetch(what),
+        Some((n, c)) if n == RENEW.as_bytes() => Hello::Renew(c),
+        _ => Hello::Pake,
+    }
+}
+
+/// `string a, string b`.
+pub fn pair(a: &[u8], b: &[u8]) -> Vec<u8> {
+    let mut w = Writer::new();
+    put_string(&mut w, a);
+    put_string(&mut w, b);
+    w.into_vec()
+}
+
+/// What the renewal signature covers.
+pub fn signed(challenge: &[u8], cert: &[u8], request: &[u8]) -> Vec<u8> {
+    let mut w = Writer::new();
+    put_string(&mut w, RENEW.as_bytes());
+    put_string(&mut w, challenge);
+    put_string(&mut w, cert);
+    put_string(&mut w, request);
+    w.into_vec()
+}
+
+/// From when a certificate may be renewed: halfway through its life.
+pub fn due(valid_after: u64, valid_before: u64) -> u64 {
+    valid_after + valid_before.saturating_sub(valid_after) / 2
+}
+
+/// A certificate the signer will renew, and for whom.
+#[derive(Debug)]
+pub struct Renewable {
+    pub cert: Parsed,
+    /// The account it was issued to.
+    pub account: String,
+}
+
+/// Check a certificate presented for renewal at `now` (the signature
+/// proving possession is checked by the caller, on the key this returns).
+pub fn renewable(db: &SignerDb, blob: &[u8], now: u64) -> Result<Renewable, String> {
+    let p = cert::parse(blob).map_err(|e| format!("certificate: {e}"))?;
+    let s = &p.spec;
+    if !p.signature_ok || !ca::ca_pubkeys(db, now).contains(&p.ca) {
+        return Err("the certificate is not signed by this signer's CA".into());
+    }
+    if s.kind != CertType::User {
+        return Err("only user certificates are renewed here".into());
+    }
+    if now < s.valid_after || now >= s.valid_before {
+        return Err(format!(
+            "certificate serial {} is not valid now: request a new one",
+            s.serial
+        ));
+    }
+    let from = due(s.valid_after, s.valid_before);
+    if now < from {
+        return Err(format!(
+            "certificate serial {} is not due for renewal until {}",
+            s.serial,
+            ca::iso(from)
+        ));
+    }
+    let i = db
+        .issued
+        .iter()
+        .find(|i| i.serial == s.serial && i.key == s.key.blob)
+        .ok_or_else(|| format!("certificate serial {} is not in the issue log", s.serial))?;
+    if i.revoked {
+        return Err(format!("certificate serial {} is revoked", s.serial));
+    }
+    if ca::key_revoked(db, &s.key) {
+        return Err(format!("key {} is revoked", s.key.fingerprint()));
+    }
+    let account =
+        i.by.split_once(" from ")
+            .map(|(a, _)| a.to_string())
+            .filter(|a| !a.is_empty() && !a.contains(' '))
+            .ok_or_else(|| {
+                format!(
+                    "certificate serial {} was not issued to an account over the network",
+                    s.serial
+                )
+            })?;
+    Ok(Renewable { cert: p, account })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::keyfs::signer::{CaKey, Issued};
+    use crate::auth::ssh::cert::CertSpec;
+    use crate::auth::ssh::key::Ed25519Key;
+    use zeroize::Zeroizing;
+
+    fn db_and_cert(by: &str) -> (SignerDb, Vec<u8>) {
+        let ca = Ed25519Key::from_seed(&[9; 32]);
+        let key = Ed25519Key::from_seed(&[1; 32]).public();
+        let spec = CertSpec {
+            key: key.clone(),
+            serial: 5,
+            kind: CertType::User,
+            key_id: "glenda serial 5".into(),
+            principals: vec!["glenda".into()],
+            valid_after: 1000,
+            valid_before: 2000,
+            critical: vec![],
+            extensions: vec![],
+        };
+        let blob = cert::sign(&spec, &ca, &[0; 32]);
+        let mut db = SignerDb::default();
+        db.cas.push(CaKey {
+            seed: Zeroizing::new([9; 32]),
+            created: 0,
+            retired: None,
+            until: 2000,
+        });
+        db.issued.push(Issued {
+            serial: 5,
+            kind: 1,
+            key: key.blob,
+            ca: ca.public().blob,
+            principals: vec!["glenda".into()],
+            valid_after: 1000,
+            valid_before: 2000,
+            by: by.into(),
+            at: 1000,
+            revoked: false,
+        });
+        (db, blob)
+    }
+
+    #[test]
+    fn hellos() {
+        assert_eq!(hello(&pair(FETCH.as_bytes(), b"krl")), Hello::Fetch(b"krl"));
+        assert_eq!(hello(&pair(RENEW.as_bytes(), b"c")), Hello::Renew(b"c"));
+        assert_eq!(hello(&pair(b"warden-signer 2", b"glenda")), Hello::Pake);
+        let mut long = pair(FETCH.as_bytes(), b"krl");
+        long.push(0);
+        assert_eq!(hello(&long), Hello::Pake);
+        assert_eq!(hello(b""), Hello::Pake);
+    }
+
+    #[test]
+    fn the_renewal_window_and_refusals() {
+        let (db, blob) = db_and_cert("glenda from 127.0.0.1:4000");
+        let r = renewable(&db, &blob, 1500).unwrap();
+        assert_eq!(r.account, "glenda");
+        assert_eq!(r.cert.spec.serial, 5);
+        assert!(renewable(&db, &blob, 1499)
+            .unwrap_err()
+            .contains("not due for renewal until 1970-01-01T00:25:00Z"));
+        assert!(renewable(&db, &blob, 2000)
+            .unwrap_err()
+            .contains("not valid now"));
+        let mut d = db.clone();
+        d.issued[0].revoked = true;
+        assert!(renewable(&d, &blob, 1500)
+            .unwrap_err()
+            .contains("serial 5 is revoked"));
+        let mut d = db.clone();
+        d.revoked_keys.push(d.issued[0].key.clone());
+        assert!(renewable(&d, &blob, 1500)
+            .unwrap_err()
+            .contains("is revoked"));
+        let mut d = db.clone();
+        d.issued.clear();
+        assert!(renewable(&d, &blob, 1500)
+            .unwrap_err()
+            .contains("not in the issue log"));
+        let mut d = db.clone();
+        d.cas[0].seed = Zeroizing::new([8; 32]);
+        assert!(renewable(&d, &blob, 1500)
+            .unwrap_err()
+            .contains("not signed by this signer"));
+        let (db, blob) = db_and_cert("admin");
+        assert!(renewable(&db, &blob, 1500)
+            .unwrap_err()
+            .contains("not issued to an account"));
+        assert!(renewable(&db, b"junk", 1500)
+            .unwrap_err()
+            .starts_with("certificate:"));
+    }
+}
