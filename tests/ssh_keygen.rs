@@ -132,3 +132,35 @@ fn ssh_keygen_honours_warden_krls() {
     let (ok, out) = q(&pub_path);
     assert!(!ok && out.contains("REVOKED"), "{out}");
 }
+
+/// `cert renew` signs with a key file ssh-keygen wrote: unencrypted ones
+/// are read (the public half matches the .pub), encrypted ones refused
+/// with a pointer to the agent, and the signature verifies.
+#[test]
+fn warden_reads_ssh_keygen_private_keys() {
+    let dir = tmpdir("private");
+    let (pk, pub_path) = user_key(&dir, "ed25519", 0);
+    let private = pub_path.with_extension("");
+    let k = Ed25519Key::from_openssh(&std::fs::read_to_string(&private).unwrap()).unwrap();
+    assert_eq!(k.public(), pk);
+    let sig = k.sign(b"challenge");
+    assert!(warden::auth::ssh::key::verify(&pk, b"challenge", &sig));
+    let (ok, out) = ssh_keygen(&[
+        "-q",
+        "-p",
+        "-N",
+        "secret pw",
+        "-P",
+        "",
+        "-f",
+        private.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    let e = Ed25519Key::from_openssh(&std::fs::read_to_string(&private).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("encrypted (ssh-add it"), "{e}");
+    let (_, rsa) = user_key(&dir, "rsa", 1);
+    let e = Ed25519Key::from_openssh(&std::fs::read_to_string(rsa.with_extension("")).unwrap())
+        .unwrap_err();
+    assert!(e.to_string().contains("not Ed25519"), "{e}");
+    assert!(Ed25519Key::from_openssh("junk").is_err());
+}

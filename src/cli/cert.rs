@@ -34,6 +34,12 @@ enum What {
     SignHost(SignHost),
     #[cfg(feature = "client")]
     Request(lan::RequestCmd),
+    #[cfg(feature = "client")]
+    Renew(lan::RenewCmd),
+    #[cfg(feature = "client")]
+    FetchKrl(lan::FetchKrl),
+    #[cfg(feature = "client")]
+    FetchCa(lan::FetchCa),
 }
 
 /// print the CA public keys still trusted (for TrustedUserCAKeys or
@@ -316,6 +322,12 @@ impl CertCmd {
             }
             #[cfg(feature = "client")]
             What::Request(r) => lan::request(r)?,
+            #[cfg(feature = "client")]
+            What::Renew(r) => lan::renew(r)?,
+            #[cfg(feature = "client")]
+            What::FetchKrl(f) => lan::fetch(&f.signer, "krl", f.out)?,
+            #[cfg(feature = "client")]
+            What::FetchCa(f) => lan::fetch(&f.signer, "ca", f.out)?,
         }
         Ok(())
     }
@@ -395,16 +407,233 @@ mod lan {
         })
     }
 
+    /// fetch the signer's key revocation list (for sshd's RevokedKeys; no
+    /// password: it is public), written atomically
+    #[derive(FromArgs, Debug)]
+    #[argh(subcommand, name = "fetch-krl")]
+    pub struct FetchKrl {
+        /// the signer: HOST or HOST:PORT (port 6673 by default)
+        #[argh(option)]
+        pub signer: String,
+        /// output file, - for standard output (the default)
+        #[argh(option, default = "PathBuf::from(\"-\")")]
+        pub out: PathBuf,
+    }
+
+    /// fetch the signer's CA public keys (for TrustedUserCAKeys or
+    /// @cert-authority lines; no password), written atomically
+    #[derive(FromArgs, Debug)]
+    #[argh(subcommand, name = "fetch-ca")]
+    pub struct FetchCa {
+        /// the signer: HOST or HOST:PORT (port 6673 by default)
+        #[argh(option)]
+        pub signer: String,
+        /// output file, - for standard output (the default)
+        #[argh(option, default = "PathBuf::from(\"-\")")]
+        pub out: PathBuf,
+    }
+
+    /// renew a user certificate without the password, by proving possession
+    /// of its key (through ssh-agent, or an unencrypted key file); due in
+    /// the second half of the certificate's life
+    #[derive(FromArgs, Debug)]
+    #[argh(subcommand, name = "renew")]
+    pub struct RenewCmd {
+        /// the signer: HOST or HOST:PORT (port 6673 by default)
+        #[argh(option)]
+        signer: String,
+        /// the certified public key (e.g. ~/.ssh/id_ed25519.pub); its
+        /// private key is KEY without .pub, unless ssh-agent holds it
+        #[argh(option)]
+        key: PathBuf,
+        /// the certificate to renew, replaced by the new one (default: KEY
+        /// without .pub, plus -cert.pub)
+        #[argh(option)]
+        cert: Option<PathBuf>,
+        /// where to write the new certificate, - for standard output
+        /// (default: the --cert file)
+        #[argh(option)]
+        out: Option<PathBuf>,
+    }
+
+    fn addr(signer: &str) -> String {
+        if signer.contains(':') && !signer.ends_with(']') {
+            signer.to_string()
+        } else {
+            format!("{signer}:{}", service::DEFAULT_PORT)
+        }
+    }
+
+    /// `cert fetch-krl`, `cert fetch-ca`: what is fetched is checked
+    /// before it replaces anything.
+    pub fn fetch(signer: &str, what: &str, out: PathBuf) -> Result<(), Fail> {
+        use crate::auth::ssh::key::PublicKey;
+        crate::cli::output::check(&out)?;
+        let addr = addr(signer);
+        let data =
+            service::fetch(&addr, what).map_err(|e| Fail::msg(format!("signer {addr}: {e}")))?;
+        let what_it_is = if what == "krl" {
+            if !data.starts_with(b"SSHKRL\n\0") {
+                return Err(Fail::msg(format!("signer {addr}: the answer is not a KRL")));
+            }
+            format!("KRL, {} bytes", data.len())
+        } else {
+            let text = std::str::from_utf8(&data)
+                .map_err(|_| Fail::msg(format!("signer {addr}: the CA keys are not text")))?;
+            let mut n = 0;
+            for l in text.lines() {
+                PublicKey::parse_line(l)
+                    .map_err(|e| Fail::msg(format!("signer {addr}: CA key line: {e}")))?;
+                n += 1;
+            }
+            format!("{n} CA key(s)")
+        };
+        let w = crate::cli::output::write_out(&out, &data, 0o644)?;
+        eprintln!("{w}: {what_it_is} from {addr}");
+        Ok(())
+    }
+
+    /// The certified key's signature: by ssh-agent when it holds the key,
+    /// else from the unencrypted private key file.
+    fn signer_for(
+        pub_path: &std::path::Path,
+        key: &crate::auth::ssh::key::PublicKey,
+    ) -> Result<Box<service::Sign<'static>>, Fail> {
+        use crate::auth::ssh::key::Ed25519Key;
+        if let Some(sock) = std::env::var_os("SSH_AUTH_SOCK") {
+            let blob = key.blob.clone();
+            let held = agent_keys(std::path::Path::new(&sock))
+                .map(|ks| ks.contains(&blob))
+                .unwrap_or(false);
+            if held {
+                let sock = PathBuf::from(sock);
+                return Ok(Box::new(move |d: &[u8]| agent_sign(&sock, &blob, d)));
+            }
+        }
+        let s = pub_path.to_string_lossy();
+        let private = PathBuf::from(s.strip_suffix(".pub").unwrap_or(&s).to_string());
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(&private).map_err(|e| {
+            Fail::msg(format!(
+                "read {}: {e} (and no ssh-agent holds the key)",
+                private.display()
+            ))
+        })?);
+        let k = Ed25519Key::from_openssh(&text)
+            .map_err(|e| Fail::msg(format!("{}: {e}", private.display())))?;
+        if k.public() != *key {
+            return Err(Fail::msg(format!(
+                "{}: not the private key of {}",
+                private.display(),
+                pub_path.display()
+            )));
+        }
+        Ok(Box::new(move |d: &[u8]| Ok(k.sign(d))))
+    }
+
+    fn agent_call(sock: &std::path::Path, frame: &[u8]) -> std::io::Result<Vec<u8>> {
+        use std::io::{Read, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(sock)?;
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+        s.set_write_timeout(Some(std::time::Duration::from_secs(30)))?;
+        s.write_all(frame)?;
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len)?;
+        let n = u32::from_be_bytes(len) as usize;
+        if n > crate::auth::ssh::agent::MAX_FRAME {
+            return Err(std::io::Error::other("agent answer too long"));
+        }
+        let mut b = vec![0u8; n];
+        s.read_exact(&mut b)?;
+        Ok(b)
+    }
+
+    /// The key blobs the agent at `sock` holds.
+    fn agent_keys(sock: &std::path::Path) -> Option<Vec<Vec<u8>>> {
+        use crate::auth::ssh::wire::get_string;
+        let b = agent_call(sock, &[0, 0, 0, 1, 11]).ok()?;
+        let mut r = crate::wire::Reader::new(&b);
+        if r.u8().ok()? != 12 {
+            return None;
+        }
+        let n = r.u32be().ok()?;
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.push(get_string(&mut r).ok()?.to_vec());
+            get_string(&mut r).ok()?;
+        }
+        Some(out)
+    }
+
+    fn agent_sign(
+        sock: &std::path::Path,
+        key: &[u8],
+        data: &[u8],
+    ) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+        use crate::auth::ssh::agent;
+        let b = agent_call(sock, &agent::sign_request(key, data))
+            .map_err(|e| format!("ssh-agent {}: {e}", sock.display()))?;
+        Ok(agent::sign_response(&b)?)
+    }
+
+    pub fn renew(r: RenewCmd) -> Result<(), Fail> {
+        use crate::auth::ssh::cert;
+        use crate::auth::ssh::wire::unbase64;
+        let (pk, comment) = read_key(&r.key)?;
+        let cert_file = r.cert.clone().unwrap_or_else(|| cert_path(&r.key));
+        let out = r.out.clone().unwrap_or_else(|| cert_file.clone());
+        crate::cli::output::check(&out)?;
+        let text = std::fs::read_to_string(&cert_file)
+            .map_err(|e| Fail::msg(format!("read {}: {e}", cert_file.display())))?;
+        let blob = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(unbase64)
+            .ok_or_else(|| Fail::msg(format!("{}: no certificate", cert_file.display())))?;
+        let p =
+            cert::parse(&blob).map_err(|e| Fail::msg(format!("{}: {e}", cert_file.display())))?;
+        if p.spec.key != pk {
+            return Err(Fail::msg(format!(
+                "{} certifies another key than {}",
+                cert_file.display(),
+                r.key.display()
+            )));
+        }
+        let now = crate::cli::when::now();
+        let due = crate::auth::signer::plain::due(p.spec.valid_after, p.spec.valid_before);
+        if now < due {
+            // cron may run this often: nothing to do is no failure
+            eprintln!(
+                "{}: serial {} is not due for renewal until {}",
+                cert_file.display(),
+                p.spec.serial,
+                crate::cli::when::iso(due)
+            );
+            return Ok(());
+        }
+        // The same again: its principals, extensions and length.
+        let ask = crate::auth::signer::policy::Ask {
+            validity: (p.spec.valid_before - p.spec.valid_after)
+                .saturating_sub(crate::auth::signer::ca::BACKDATE)
+                .max(1),
+            principals: p.spec.principals.clone(),
+            extensions: Some(p.spec.extensions.clone()),
+        };
+        let mut sign = signer_for(&r.key, &pk)?;
+        let addr = addr(&r.signer);
+        let answer = service::renew(&addr, &blob, &ask, &mut *sign)
+            .map_err(|e| Fail::msg(format!("signer {addr}: {e}")))?;
+        match answer {
+            Answer::Cert(blob) => write_cert(&out, &blob, &comment),
+            Answer::Error(m) => Err(Fail::msg(format!("signer {addr}: {m}"))),
+        }
+    }
+
     pub fn request(r: RequestCmd) -> Result<(), Fail> {
         let ask = ask(r.principal.clone(), r.validity.as_deref(), &r.extension)?;
         let (pk, comment) = read_key(&r.key)?;
         let out = r.out.clone().unwrap_or_else(|| cert_path(&r.key));
         crate::cli::output::check(&out)?;
-        let addr = if r.signer.contains(':') && !r.signer.ends_with(']') {
-            r.signer.clone()
-        } else {
-            format!("{}:{}", r.signer, service::DEFAULT_PORT)
-        };
+        let addr = addr(&r.signer);
         let password = prompt::secret(&format!("password for {}: ", r.user))?;
         // The code is proven with the password in the same exchange: the
         // signer never says which of the two was wrong, nor whether the

@@ -37,6 +37,28 @@ const EXTENSION: u8 = 27;
 const CONSTRAIN_LIFETIME: u8 = 1;
 const CONSTRAIN_CONFIRM: u8 = 2;
 
+/// A client's sign request for `key` over `data`, framed.
+pub fn sign_request(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.u8(SIGN_REQUEST);
+    put_string(&mut w, key);
+    put_string(&mut w, data);
+    w.u32be(0);
+    let mut f = Writer::new();
+    put_string(&mut f, &w.buf);
+    f.into_vec()
+}
+
+/// The signature in an agent's answer to [`sign_request`] (the frame's
+/// body, after its length).
+pub fn sign_response(body: &[u8]) -> Result<Vec<u8>, WireError> {
+    let mut r = Reader::new(body);
+    if r.u8()? != SIGN_RESPONSE {
+        return Err(WireError::Bad("agent answer: it did not sign"));
+    }
+    Ok(get_string(&mut r)?.to_vec())
+}
+
 /// A request, parsed.
 pub enum Request {
     List,
