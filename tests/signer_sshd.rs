@@ -918,3 +918,176 @@ fn signer_features_against_openssh() {
     let (okay, out) = ssh_cmd(port, &me, &kg, false, "true");
     assert!(okay, "the retired CA's certificate: {out}");
 }
+
+/// A host gets its host certificate over the network with a one-time
+/// token made on the router, and ssh (trusting the CA by an
+/// `@cert-authority` line, no host key known) accepts the host; the
+/// token is spent; the host renews by proof of possession.
+#[test]
+fn host_enrolment_against_openssh() {
+    for (t, p) in [("ssh", "openssh-client"), ("ssh-keygen", "openssh-client")] {
+        need_tool(t, p);
+    }
+    let s = Scratch::new("signer-enrol");
+    let me = local_user();
+    let signer_port = free_port();
+    let cfg = config(&s, "main", "unattended", signer_port);
+    ok(&cfg, &["keyfs", "init"], "");
+    ok(&cfg, &["user", "add", "glenda"], "");
+    ok(&cfg, &["user", "passwd", "glenda"], "correct horse\n");
+    ok(&cfg, &["user", "attr", "glenda", "principals", &me], "");
+    let ca = ok(&cfg, &["cert", "ca-pubkey"], "");
+    let token = ok(
+        &cfg,
+        &[
+            "cert",
+            "enrol-token",
+            "nas.lan",
+            "--principal",
+            "127.0.0.1",
+            "--validity",
+            "1m",
+        ],
+        "",
+    );
+    let token = token.trim().to_string();
+    assert_eq!(token.len(), 32, "{token}");
+    let _d = daemon(&cfg);
+    wait_for("keyfs unlocked", || {
+        let o = lan(&cfg, &["cert", "fetch-ca"], signer_port);
+        o.status.success()
+    });
+
+    // The host enrols its key with the token, once.
+    let hk = s.path("nas_host_ed25519");
+    keygen(&hk);
+    let hk_pub = format!("{}.pub", hk.display());
+    let enrol = |tok: &str| {
+        run_warden(
+            &cfg,
+            &[
+                "cert",
+                "enrol",
+                "--signer",
+                &format!("127.0.0.1:{signer_port}"),
+                "--host",
+                "nas.lan",
+                "--key",
+                &hk_pub,
+            ],
+            &format!("{tok}\n"),
+        )
+    };
+    let o = enrol(&"0".repeat(32));
+    assert!(
+        !o.status.success() && text(&o).contains("no valid enrolment token"),
+        "{}",
+        text(&o)
+    );
+    let o = enrol(&token);
+    assert!(o.status.success(), "cert enrol: {}", text(&o));
+    let cert = s.path("nas_host_ed25519-cert.pub");
+    let l = keygen_l(&cert);
+    assert!(l.contains("host certificate"), "{l}");
+    assert!(
+        l.contains("Principals: \n                nas.lan\n                127.0.0.1\n"),
+        "{l}"
+    );
+    let first = serial_of(&cert);
+    std::fs::rename(&cert, s.path("first-cert.pub")).unwrap();
+    let o = enrol(&token);
+    assert!(
+        !o.status.success() && text(&o).contains("no valid enrolment token"),
+        "{}",
+        text(&o)
+    );
+    std::fs::rename(s.path("first-cert.pub"), &cert).unwrap();
+
+    // sshd presents it; ssh trusts the CA for hosts, knows no host key.
+    let port = free_port();
+    let conf = s.path("sshd_config");
+    std::fs::create_dir_all("/run/sshd").ok();
+    std::fs::write(s.path("ca.pub"), &ca).unwrap();
+    std::fs::write(
+        &conf,
+        format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {hk}\nHostCertificate {cert}\nPidFile {pid}\n\
+             UsePAM no\nStrictModes no\nAuthorizedKeysFile none\nTrustedUserCAKeys {ca}\n\
+             PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n",
+            hk = hk.display(),
+            cert = cert.display(),
+            pid = s.path("sshd.pid").display(),
+            ca = s.path("ca.pub").display(),
+        ),
+    )
+    .unwrap();
+    let sshd_bin = ["/usr/sbin/sshd", "/usr/bin/sshd"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("sshd is missing: install openssh-server");
+    let _sshd = Kill(
+        Command::new(sshd_bin)
+            .arg("-f")
+            .arg(&conf)
+            .args(["-D", "-e"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("sshd", || port_open(port));
+    let ku = s.path("user");
+    keygen(&ku);
+    let o = request(&cfg, signer_port, &ku, "correct horse");
+    assert!(o.status.success(), "{}", text(&o));
+    let login = |known: &str| {
+        std::fs::write(s.path("known_hosts"), known).unwrap();
+        let o = Command::new("ssh")
+            .args(["-F", "/dev/null", "-o", "BatchMode=yes"])
+            .args(["-o", "StrictHostKeyChecking=yes"])
+            .arg("-o")
+            .arg(format!(
+                "UserKnownHostsFile={}",
+                s.path("known_hosts").display()
+            ))
+            .args([
+                "-o",
+                "GlobalKnownHostsFile=/dev/null",
+                "-o",
+                "ConnectTimeout=20",
+            ])
+            .args(with_cert(&ku))
+            .arg("-p")
+            .arg(port.to_string())
+            .arg(format!("{me}@127.0.0.1"))
+            .arg("true")
+            .stdin(Stdio::null())
+            .output_within(common::CHILD_DEADLINE)
+            .unwrap();
+        (o.status.success(), text(&o))
+    };
+    let (okay, out) = login(&format!("@cert-authority * {ca}"));
+    assert!(
+        okay,
+        "ssh did not accept the enrolled host certificate: {out}"
+    );
+    // Another CA: the host is not trusted.
+    keygen(&s.path("other_ca"));
+    let other = std::fs::read_to_string(s.path("other_ca.pub")).unwrap();
+    let (okay, out) = login(&format!("@cert-authority * {other}"));
+    assert!(
+        !okay && out.contains("Host key verification failed"),
+        "{out}"
+    );
+
+    // Renewal: a minute (backdated five) is due at once.
+    let o = lan(&cfg, &["cert", "renew", "--key", &hk_pub], signer_port);
+    assert!(o.status.success(), "host renew: {}", text(&o));
+    assert_ne!(serial_of(&cert), first);
+    let l = keygen_l(&cert);
+    assert!(
+        l.contains("host certificate") && l.contains("nas.lan"),
+        "{l}"
+    );
+    let list = ok(&cfg, &["cert", "list"], "");
+    assert!(list.contains("host_nas.lan_from_127.0.0.1"), "{list}");
+}

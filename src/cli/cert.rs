@@ -32,10 +32,13 @@ enum What {
     Krl(KrlCmd),
     SignUser(SignUser),
     SignHost(SignHost),
+    EnrolToken(EnrolToken),
     #[cfg(feature = "client")]
     Request(lan::RequestCmd),
     #[cfg(feature = "client")]
     Renew(lan::RenewCmd),
+    #[cfg(feature = "client")]
+    Enrol(lan::EnrolCmd),
     #[cfg(feature = "client")]
     FetchKrl(lan::FetchKrl),
     #[cfg(feature = "client")]
@@ -122,6 +125,25 @@ struct SignHost {
     /// .pub, plus -cert.pub)
     #[argh(option)]
     out: Option<PathBuf>,
+}
+
+/// make a one-time token with which HOST gets its host certificate over
+/// the network (warden cert enrol on the host); prints the token once
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "enrol-token")]
+struct EnrolToken {
+    /// the host's name (its certificate's first principal)
+    #[argh(positional)]
+    host: String,
+    /// another name the host is known by; repeat for more
+    #[argh(option)]
+    principal: Vec<String>,
+    /// how long the host certificate is valid (default 365d)
+    #[argh(option, default = "String::from(\"365d\")")]
+    validity: String,
+    /// how long the token may be used (default 1h)
+    #[argh(option, default = "String::from(\"1h\")")]
+    expires: String,
 }
 
 /// `id_ed25519.pub` -> `id_ed25519-cert.pub`, as ssh looks for it.
@@ -320,8 +342,25 @@ impl CertCmd {
                 let d = duration(&s.validity)?;
                 sign(g, CertType::Host, s.principal, &s.key, from_now(d), s.out)?;
             }
+            What::EnrolToken(t) => {
+                let validity = duration(&t.validity)?;
+                let expires = duration(&t.expires)?;
+                let mut o = open(g)?;
+                let now = when::now();
+                ca::ensure_ca(&mut o.store, now)?;
+                let tok =
+                    ca::enrol_token(&mut o.store, &t.host, &t.principal, validity, expires, now)?;
+                println!("{}", crate::wire::hex(&tok[..]));
+                eprintln!(
+                    "one-time token for host {}, usable until {}",
+                    t.host,
+                    iso(now.saturating_add(expires))
+                );
+            }
             #[cfg(feature = "client")]
             What::Request(r) => lan::request(r)?,
+            #[cfg(feature = "client")]
+            What::Enrol(e) => lan::enrol(e)?,
             #[cfg(feature = "client")]
             What::Renew(r) => lan::renew(r)?,
             #[cfg(feature = "client")]
@@ -622,6 +661,47 @@ mod lan {
         let addr = addr(&r.signer);
         let answer = service::renew(&addr, &blob, &ask, &mut *sign)
             .map_err(|e| Fail::msg(format!("signer {addr}: {e}")))?;
+        match answer {
+            Answer::Cert(blob) => write_cert(&out, &blob, &comment),
+            Answer::Error(m) => Err(Fail::msg(format!("signer {addr}: {m}"))),
+        }
+    }
+
+    /// get this host's certificate from the signer with a one-time token
+    /// made on the router (warden cert enrol-token HOST; the token is read
+    /// from standard input or asked for); renew it later with cert renew
+    #[derive(FromArgs, Debug)]
+    #[argh(subcommand, name = "enrol")]
+    pub struct EnrolCmd {
+        /// the signer: HOST or HOST:PORT (port 6673 by default)
+        #[argh(option)]
+        signer: String,
+        /// this host's name, as the token was made for
+        #[argh(option)]
+        host: String,
+        /// the host's public key (e.g. /etc/ssh/ssh_host_ed25519_key.pub)
+        #[argh(option)]
+        key: PathBuf,
+        /// certificate file, - for standard output (default: KEY without
+        /// .pub, plus -cert.pub: sshd's HostCertificate)
+        #[argh(option)]
+        out: Option<PathBuf>,
+    }
+
+    pub fn enrol(e: EnrolCmd) -> Result<(), Fail> {
+        let (pk, comment) = read_key(&e.key)?;
+        let out = e.out.clone().unwrap_or_else(|| cert_path(&e.key));
+        crate::cli::output::check(&out)?;
+        let tok = prompt::secret("enrolment token: ")?;
+        let hex = String::from_utf8_lossy(&tok).trim().to_string();
+        let token = zeroize::Zeroizing::new(
+            crate::auth::oath::hex_decode(&hex)
+                .filter(|t| t.len() == 16)
+                .ok_or_else(|| Fail::Usage("the token is 32 hex digits".into()))?,
+        );
+        let addr = addr(&e.signer);
+        let answer = service::enrol(&addr, &e.host, &token, &pk)
+            .map_err(|err| Fail::msg(format!("signer {addr}: {err}")))?;
         match answer {
             Answer::Cert(blob) => write_cert(&out, &blob, &comment),
             Answer::Error(m) => Err(Fail::msg(format!("signer {addr}: {m}"))),

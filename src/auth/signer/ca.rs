@@ -304,6 +304,50 @@ pub fn issue<F: Fs>(
     Ok((serial, blob))
 }
 
+/// Make a one-time enrolment token for `host`'s certificate (principals:
+/// `host` and `more`), good until `now + expires_in`, for a certificate
+/// valid `validity` seconds. Returns the token (shown once).
+pub fn enrol_token<F: Fs>(
+    store: &mut Store<F>,
+    host: &str,
+    more: &[String],
+    validity: u64,
+    expires_in: u64,
+    now: u64,
+) -> Result<Zeroizing<[u8; 16]>, KeyfsError> {
+    let mut principals = vec![host.to_string()];
+    principals.extend(more.iter().filter(|p| *p != host).cloned());
+    if let Some(bad) = principals.iter().find(|p| {
+        p.is_empty() || p.contains(',') || p.contains(char::is_whitespace) || p.len() > 255
+    }) {
+        return Err(KeyfsError::Invalid(format!(
+            "bad host name '{}'",
+            bad.escape_default()
+        )));
+    }
+    let mut token = Zeroizing::new([0u8; 16]);
+    crate::auth::keyfs::sealed::random(&mut token[..])?;
+    let e = crate::auth::keyfs::signer::Enrol {
+        host: host.to_string(),
+        principals,
+        token: token.clone(),
+        expires: now.saturating_add(expires_in),
+        validity,
+    };
+    store.update(|db| {
+        db.signer.enrol.retain(|x| x.expires > now);
+        if db.signer.enrol.len() >= 256 {
+            return Err(KeyfsError::Invalid(
+                "256 enrolment tokens are waiting already".into(),
+            ));
+        }
+        db.signer.enrol.push(e);
+        Ok(())
+    })?;
+    log::info!("signer: enrolment token made for host {host}");
+    Ok(token)
+}
+
 /// Revoke a certificate by serial. Errs if no issued certificate has it.
 pub fn revoke_serial<F: Fs>(store: &mut Store<F>, serial: u64) -> Result<(), KeyfsError> {
     store.update(|db| {

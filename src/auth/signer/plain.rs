@@ -8,6 +8,10 @@
 //!        S->C  "warden-signer renew", challenge[32]
 //!        C->S  signature, request                  (request as the PAKE's, the cert's key)
 //!        S->C  reply                               (0 cert | 1 message, as the PAKE's)
+//! enrol  C->S  "warden-signer enrol", host         (a host's first certificate)
+//!        S->C  "warden-signer enrol", challenge[32]
+//!        C->S  mac, request                        mac = HMAC-SHA256(token, enrolled(...))
+//!        S->C  reply
 //! ```
 //!
 //! Every field is an SSH string. An error before the reply is the plain
@@ -15,6 +19,11 @@
 //! is the certified key's SSH signature over
 //! `string "warden-signer renew" string challenge string cert string request`
 //! (Ed25519 keys): the client proves it holds the key, as step-ca's SSHPOP.
+//!
+//! An enrolment proves the one-time token made on the router (`warden cert
+//! enrol-token HOST`) without sending it: the MAC covers the challenge,
+//! the host and the request (so the key), and the token is spent by the
+//! first enrolment that proves it. Any failure gets the same answer.
 //!
 //! A certificate may be renewed while it is valid, in the second half of
 //! its life ([`due`]); it must be one the signer issued to an account
@@ -24,13 +33,14 @@
 //! policy as a password login's does.
 
 use super::ca;
-use crate::auth::keyfs::signer::SignerDb;
+use crate::auth::keyfs::signer::{Enrol, SignerDb};
 use crate::auth::ssh::cert::{self, CertType, Parsed};
 use crate::auth::ssh::wire::{get_string, put_string};
 use crate::wire::{Reader, Writer};
 
 pub const FETCH: &str = "warden-signer fetch";
 pub const RENEW: &str = "warden-signer renew";
+pub const ENROL: &str = "warden-signer enrol";
 pub const CHALLENGE_LEN: usize = 32;
 
 /// What a first frame asks for.
@@ -40,6 +50,8 @@ pub enum Hello<'a> {
     Fetch(&'a [u8]),
     /// The certificate blob.
     Renew(&'a [u8]),
+    /// The host's name.
+    Enrol(&'a [u8]),
     /// Anything else: a PAKE hello (or garbage, which the PAKE refuses).
     Pake,
 }
@@ -56,6 +68,7 @@ pub fn hello(body: &[u8]) -> Hello<'_> {
     match two(body) {
         Some((n, what)) if n == FETCH.as_bytes() => Hello::Fetch(what),
         Some((n, c)) if n == RENEW.as_bytes() => Hello::Renew(c),
+        Some((n, h)) if n == ENROL.as_bytes() => Hello::Enrol(h),
         _ => Hello::Pake,
     }
 }
@@ -78,6 +91,38 @@ pub fn signed(challenge: &[u8], cert: &[u8], request: &[u8]) -> Vec<u8> {
     w.into_vec()
 }
 
+/// The MAC an enrolment proves its token with.
+pub fn enrol_mac(token: &[u8], challenge: &[u8], host: &[u8], request: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut m =
+        <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(token).expect("HMAC takes any key length");
+    let mut w = Writer::new();
+    put_string(&mut w, ENROL.as_bytes());
+    put_string(&mut w, challenge);
+    put_string(&mut w, host);
+    put_string(&mut w, request);
+    m.update(&w.buf);
+    m.finalize().into_bytes().into()
+}
+
+/// Spend the token `mac` proves for `host`, if one does (expired tokens
+/// are dropped on the way).
+pub fn take_token(
+    db: &mut SignerDb,
+    host: &[u8],
+    challenge: &[u8],
+    request: &[u8],
+    mac: &[u8],
+    now: u64,
+) -> Option<Enrol> {
+    db.enrol.retain(|e| e.expires > now);
+    let i = db.enrol.iter().position(|e| {
+        e.host.as_bytes() == host
+            && crate::auth::ct_eq(&enrol_mac(&e.token[..], challenge, host, request), mac)
+    })?;
+    Some(db.enrol.remove(i))
+}
+
 /// From when a certificate may be renewed: halfway through its life.
 pub fn due(valid_after: u64, valid_before: u64) -> u64 {
     valid_after + valid_before.saturating_sub(valid_after) / 2
@@ -87,8 +132,9 @@ pub fn due(valid_after: u64, valid_before: u64) -> u64 {
 #[derive(Debug)]
 pub struct Renewable {
     pub cert: Parsed,
-    /// The account it was issued to.
-    pub account: String,
+    /// The account it was issued to; None for a host certificate (issued
+    /// by enrolment).
+    pub account: Option<String>,
 }
 
 /// Check a certificate presented for renewal at `now` (the signature
@@ -98,9 +144,6 @@ pub fn renewable(db: &SignerDb, blob: &[u8], now: u64) -> Result<Renewable, Stri
     let s = &p.spec;
     if !p.signature_ok || !ca::ca_pubkeys(db, now).contains(&p.ca) {
         return Err("the certificate is not signed by this signer's CA".into());
-    }
-    if s.kind != CertType::User {
-        return Err("only user certificates are renewed here".into());
     }
     if now < s.valid_after || now >= s.valid_before {
         return Err(format!(
@@ -127,16 +170,17 @@ pub fn renewable(db: &SignerDb, blob: &[u8], now: u64) -> Result<Renewable, Stri
     if ca::key_revoked(db, &s.key) {
         return Err(format!("key {} is revoked", s.key.fingerprint()));
     }
-    let account =
-        i.by.split_once(" from ")
-            .map(|(a, _)| a.to_string())
-            .filter(|a| !a.is_empty() && !a.contains(' '))
-            .ok_or_else(|| {
-                format!(
-                    "certificate serial {} was not issued to an account over the network",
-                    s.serial
-                )
-            })?;
+    let who = i.by.split_once(" from ").map(|(a, _)| a);
+    let account = match (s.kind, who) {
+        (CertType::User, Some(a)) if !a.is_empty() && !a.contains(' ') => Some(a.to_string()),
+        (CertType::Host, Some(h)) if h.starts_with("host ") => None,
+        _ => {
+            return Err(format!(
+                "certificate serial {} was not issued over the network (by enrolment or a login)",
+                s.serial
+            ))
+        }
+    };
     Ok(Renewable { cert: p, account })
 }
 
@@ -186,9 +230,36 @@ mod tests {
     }
 
     #[test]
+    fn enrolment_tokens_are_spent_once() {
+        let mut db = SignerDb::default();
+        let tok = |host: &str, t: u8, expires| Enrol {
+            host: host.into(),
+            principals: vec![host.into()],
+            token: Zeroizing::new([t; 16]),
+            expires,
+            validity: 100,
+        };
+        db.enrol.push(tok("old.lan", 1, 50));
+        db.enrol.push(tok("nas.lan", 2, 200));
+        let mac = enrol_mac(&[2; 16], b"ch", b"nas.lan", b"req");
+        // Another host, challenge, request or token: no.
+        assert!(take_token(&mut db, b"old.lan", b"ch", b"req", &mac, 100).is_none());
+        assert!(take_token(&mut db, b"nas.lan", b"cx", b"req", &mac, 100).is_none());
+        assert!(take_token(&mut db, b"nas.lan", b"ch", b"rex", &mac, 100).is_none());
+        let wrong = enrol_mac(&[3; 16], b"ch", b"nas.lan", b"req");
+        assert!(take_token(&mut db, b"nas.lan", b"ch", b"req", &wrong, 100).is_none());
+        // The expired one is gone.
+        assert_eq!(db.enrol.len(), 1);
+        let e = take_token(&mut db, b"nas.lan", b"ch", b"req", &mac, 100).unwrap();
+        assert_eq!(e.host, "nas.lan");
+        assert!(take_token(&mut db, b"nas.lan", b"ch", b"req", &mac, 100).is_none());
+    }
+
+    #[test]
     fn hellos() {
         assert_eq!(hello(&pair(FETCH.as_bytes(), b"krl")), Hello::Fetch(b"krl"));
         assert_eq!(hello(&pair(RENEW.as_bytes(), b"c")), Hello::Renew(b"c"));
+        assert_eq!(hello(&pair(ENROL.as_bytes(), b"h")), Hello::Enrol(b"h"));
         assert_eq!(hello(&pair(b"warden-signer 2", b"glenda")), Hello::Pake);
         let mut long = pair(FETCH.as_bytes(), b"krl");
         long.push(0);
@@ -200,7 +271,7 @@ mod tests {
     fn the_renewal_window_and_refusals() {
         let (db, blob) = db_and_cert("glenda from 127.0.0.1:4000");
         let r = renewable(&db, &blob, 1500).unwrap();
-        assert_eq!(r.account, "glenda");
+        assert_eq!(r.account.as_deref(), Some("glenda"));
         assert_eq!(r.cert.spec.serial, 5);
         assert!(renewable(&db, &blob, 1499)
             .unwrap_err()
@@ -231,7 +302,7 @@ mod tests {
         let (db, blob) = db_and_cert("admin");
         assert!(renewable(&db, &blob, 1500)
             .unwrap_err()
-            .contains("not issued to an account"));
+            .contains("not issued over the network"));
         assert!(renewable(&db, b"junk", 1500)
             .unwrap_err()
             .starts_with("certificate:"));

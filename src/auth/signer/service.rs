@@ -60,6 +60,8 @@ enum State {
     AwaitRequest(ServerAwaitRequest),
     /// A renewal: the certificate, and the challenge its key must sign.
     AwaitProof(Vec<u8>, [u8; plain::CHALLENGE_LEN]),
+    /// An enrolment: the host, and the challenge its token's MAC covers.
+    AwaitEnrol(Vec<u8>, [u8; plain::CHALLENGE_LEN]),
     Done,
 }
 
@@ -308,6 +310,32 @@ impl Signer {
         Verdict::SendClose(err_frame(&msg))
     }
 
+    /// An enrolment: `body` is the token's MAC and the request.
+    fn enrol(&mut self, host: &[u8], ch: &[u8], body: &[u8], peer: &str) -> Vec<u8> {
+        let now = (self.clock)();
+        let name = String::from_utf8_lossy(host).into_owned();
+        let r = self.keyfs.with(|s| {
+            let refused = || {
+                KeyfsError::Invalid(format!(
+                    "refused: no valid enrolment token for host '{}'",
+                    name.escape_default()
+                ))
+            };
+            let (mac, req) = plain::two(body).ok_or_else(refused)?;
+            let (key, _) = parse_request(req).ok_or_else(refused)?;
+            let key =
+                PublicKey::from_blob(&key).map_err(|e| KeyfsError::Invalid(format!("key: {e}")))?;
+            let t = s
+                .update(|db| Ok(plain::take_token(&mut db.signer, host, ch, req, mac, now)))?
+                .ok_or_else(refused)?;
+            issue_host(s, &t.principals, t.validity, peer, &key, now)
+        });
+        if r.is_ok() {
+            log::info!("signer: {peer}: host {name} enrolled with its token");
+        }
+        self.answer(r, &format!("host {name}"), peer)
+    }
+
     /// A renewal: `body` is the signature over the challenge and the
     /// request (see [`plain`]).
     fn renew(&mut self, cert: &[u8], ch: &[u8], body: &[u8], peer: &str) -> Vec<u8> {
@@ -330,14 +358,50 @@ impl Signer {
                     "the signature does not prove possession of the certificate's key".into(),
                 ));
             }
-            who = rn.account;
-            issue_user(s, max, &who, peer, k, &ask, now)
+            match rn.account {
+                Some(a) => {
+                    who = a;
+                    issue_user(s, max, &who, peer, k, &ask, now)
+                }
+                None => {
+                    // A host: the same names for as long again.
+                    let p = &rn.cert.spec;
+                    who = format!("host {}", p.principals.first().map_or("?", |h| h.as_str()));
+                    let life = p.valid_before - p.valid_after;
+                    issue_host(s, &p.principals, life, peer, k, now)
+                }
+            }
         });
         if r.is_ok() {
             log::info!("signer: {peer}: {who} renewed a certificate by proof of possession");
         }
         self.answer(r, &who, peer)
     }
+}
+
+/// Issue a host certificate for `key` (enrolled or renewed from `peer`).
+fn issue_host(
+    s: &mut crate::auth::keyfs::Store,
+    principals: &[String],
+    validity: u64,
+    peer: &str,
+    key: &PublicKey,
+    now: u64,
+) -> Result<(u64, Vec<u8>), KeyfsError> {
+    let host = principals.first().cloned().unwrap_or_default();
+    let req = ca::Request {
+        kind: CertType::Host,
+        key: key.clone(),
+        principals: principals.to_vec(),
+        valid_after: now.saturating_sub(ca::BACKDATE),
+        valid_before: now.saturating_add(validity),
+        by: format!("host {host} from {peer}"),
+        key_id: host,
+        from: Some(address(peer).to_string()),
+        critical: Vec::new(),
+        extensions: Vec::new(),
+    };
+    ca::issue(s, &req, now)
 }
 
 /// Issue `user` a certificate for `key` by the account's policy.
@@ -404,6 +468,16 @@ impl<S> Handler<S> for Signer {
                             &ch,
                         )));
                     }
+                    Hello::Enrol(host) => {
+                        let Ok(ch) = crate::sys::random::array() else {
+                            return Verdict::SendClose(err_frame("no random numbers"));
+                        };
+                        c.state = State::AwaitEnrol(host.to_vec(), ch);
+                        return Verdict::Send(frameserve::frame(&plain::pair(
+                            plain::ENROL.as_bytes(),
+                            &ch,
+                        )));
+                    }
                     Hello::Pake => {}
                 }
                 let lookup = |u: &str| self.lookup(u);
@@ -449,6 +523,9 @@ impl<S> Handler<S> for Signer {
                         Verdict::Close
                     }
                 }
+            }
+            State::AwaitEnrol(host, ch) => {
+                Verdict::SendClose(frameserve::frame(&self.enrol(&host, &ch, body, &c.peer)))
             }
             State::AwaitProof(cert, ch) => {
                 Verdict::SendClose(frameserve::frame(&self.renew(&cert, &ch, body, &c.peer)))
@@ -632,7 +709,34 @@ pub fn renew(
     let req = encode_request(&key, ask);
     let sig = sign(&plain::signed(ch, cert, &req))?;
     s.write_all(&frameserve::frame(&plain::pair(&sig, &req)))?;
+    read_reply(&mut s)
+}
+
+/// Enrol `key` as `host`'s at the signer at `addr` with the one-time
+/// `token` (which never crosses the wire).
+pub fn enrol(addr: &str, host: &str, token: &[u8], key: &PublicKey) -> Result<Answer, BoxError> {
+    use std::io::Write;
+    let mut s = connect(addr)?;
+    s.write_all(&frameserve::frame(&plain::pair(
+        plain::ENROL.as_bytes(),
+        host.as_bytes(),
+    )))?;
     let b = read_frame(&mut s)?;
+    if let Some(m) = plain_error(&b) {
+        return Ok(Answer::Error(m));
+    }
+    let ch = match plain::two(&b) {
+        Some((n, ch)) if n == plain::ENROL.as_bytes() && ch.len() == plain::CHALLENGE_LEN => ch,
+        _ => return Err("the signer's challenge is malformed".into()),
+    };
+    let req = encode_request(key, &policy::Ask::default());
+    let mac = plain::enrol_mac(token, ch, host.as_bytes(), &req);
+    s.write_all(&frameserve::frame(&plain::pair(&mac, &req)))?;
+    read_reply(&mut s)
+}
+
+fn read_reply(s: &mut std::net::TcpStream) -> Result<Answer, BoxError> {
+    let b = read_frame(s)?;
     let mut r = Reader::new(&b);
     let code = r.u8().map_err(|_| PakeError::Malformed("reply"))?;
     let body = get_string(&mut r).map_err(|_| PakeError::Malformed("reply"))?;
@@ -1083,6 +1187,13 @@ mod tests {
         now() + LATER.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    // each test its own clock: tests run in parallel
+    static LATER_HOST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    fn later_host() -> u64 {
+        now() + LATER_HOST.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     #[test]
     fn fetch_serves_the_krl_and_the_ca_lines_as_they_are_now() {
         let r = start("fetch", true);
@@ -1187,6 +1298,63 @@ mod tests {
             .unwrap();
         refused(by_key(&new, &holder), "is revoked");
         LATER.store(0, SeqCst);
+    }
+
+    #[test]
+    fn host_enrolment_with_a_one_time_token_and_renewal() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let r = start_with("enrol", true, later_host);
+        let host = Ed25519Key::from_seed(&[6; 32]);
+        let hk = host.public();
+        let t0 = now();
+        let token = r
+            .keyfs
+            .with(|s| ca::enrol_token(s, "nas.lan", &["nas".into()], 7200, 600, t0))
+            .unwrap();
+        let refused = |a: Answer| {
+            assert!(
+                matches!(&a, Answer::Error(m) if m.contains("no valid enrolment token for host")),
+                "{a:?}"
+            )
+        };
+        refused(enrol(&r.addr, "nas.lan", b"guessed", &hk).unwrap());
+        refused(enrol(&r.addr, "other.lan", &token[..], &hk).unwrap());
+        let Answer::Cert(blob) = enrol(&r.addr, "nas.lan", &token[..], &hk).unwrap() else {
+            panic!()
+        };
+        let p = cert::parse(&blob).unwrap();
+        assert_eq!(p.spec.kind, CertType::Host);
+        assert_eq!(p.spec.principals, ["nas.lan", "nas"]);
+        assert_eq!(
+            p.spec.valid_before - p.spec.valid_after,
+            7200 + ca::BACKDATE
+        );
+        assert!(
+            p.spec.key_id.starts_with("nas.lan serial "),
+            "{}",
+            p.spec.key_id
+        );
+        // Spent.
+        refused(enrol(&r.addr, "nas.lan", &token[..], &hk).unwrap());
+        // Renewed by proof of possession, in the second half of its life.
+        LATER_HOST.store(3800, SeqCst);
+        let Answer::Cert(new) = renew(&r.addr, &blob, &Default::default(), &mut |d| {
+            Ok(host.sign(d))
+        })
+        .unwrap() else {
+            panic!()
+        };
+        let q = cert::parse(&new).unwrap();
+        assert_eq!(q.spec.kind, CertType::Host);
+        assert_eq!(q.spec.principals, p.spec.principals);
+        assert!(q.spec.serial > p.spec.serial);
+        LATER_HOST.store(0, SeqCst);
+        // An expired token is refused too.
+        let token = r
+            .keyfs
+            .with(|s| ca::enrol_token(s, "old.lan", &[], 7200, 1, t0 - 10))
+            .unwrap();
+        refused(enrol(&r.addr, "old.lan", &token[..], &hk).unwrap());
     }
 
     #[test]
