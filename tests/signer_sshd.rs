@@ -879,6 +879,56 @@ fn signer_features_against_openssh() {
         !o.status.success() && text(&o).contains("is revoked")
     });
 
+    // The agent holds a key with its certificate (ssh-add finds
+    // KEY-cert.pub beside KEY): two identities, the certificate one logs in
+    // where only certificates are trusted (no authorized_keys here).
+    let ka = s.path("agentcert");
+    keygen(&ka);
+    req("plain", &ka, &[]);
+    let agent = |args: &[&str]| {
+        Command::new("ssh-add")
+            .args(args)
+            .env("SSH_AUTH_SOCK", &sock)
+            .stdin(Stdio::null())
+            .output_within(common::CHILD_DEADLINE)
+            .unwrap()
+    };
+    let o = agent(&[ka.to_str().unwrap()]);
+    assert!(o.status.success(), "ssh-add: {}", text(&o));
+    assert!(text(&o).contains("Certificate added"), "{}", text(&o));
+    let listed = text(&agent(&["-l"]));
+    assert!(listed.contains("(ED25519-CERT)"), "{listed}");
+    let cert_b64 = std::fs::read_to_string(s.path("agentcert-cert.pub")).unwrap();
+    let cert_b64 = cert_b64.split_whitespace().nth(1).unwrap().to_string();
+    assert!(text(&agent(&["-L"])).contains(&cert_b64));
+    std::fs::rename(&ka, s.path("agentcert.away")).unwrap();
+    let o = Command::new("ssh")
+        .args(["-F", "/dev/null", "-o", "BatchMode=yes"])
+        .args(["-o", "StrictHostKeyChecking=no"])
+        .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"])
+        .args(["-o", "ConnectTimeout=20", "-o", "IdentitiesOnly=no"])
+        .arg("-o")
+        .arg(format!("IdentityAgent={}", sock.display()))
+        .arg("-o")
+        .arg(format!("IdentityFile={}", s.path("nonexistent").display()))
+        .arg("-p")
+        .arg(port.to_string())
+        .arg(format!("{me}@127.0.0.1"))
+        .arg("true")
+        .stdin(Stdio::null())
+        .output_within(common::CHILD_DEADLINE)
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "login with the agent's certificate: {}",
+        text(&o)
+    );
+    // Removing the key removes its certificate too (ssh-add -d KEY).
+    std::fs::rename(s.path("agentcert.away"), &ka).unwrap();
+    let o = agent(&["-d", ka.to_str().unwrap()]);
+    assert!(o.status.success(), "ssh-add -d: {}", text(&o));
+    assert!(!text(&agent(&["-L"])).contains(&cert_b64));
+
     // Rotation: the host fetches both keys; the old CA's certificate and
     // the new CA's both log in; the current key is marked.
     ok(&cfg, &["cert", "rotate"], "");

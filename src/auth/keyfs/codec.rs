@@ -226,6 +226,7 @@ fn put_signer(w: &mut Writer, s: &SignerDb) {
         w.bytes(&k.seed[..]);
         str_n(w, k.comment.as_bytes(), true);
         w.u8(u8::from(k.confirm));
+        str_n(w, k.cert.as_deref().unwrap_or_default(), true);
     }
     w.u16le(s.enrol.len().min(usize::from(u16::MAX)) as u16);
     for e in s.enrol.iter().take(usize::from(u16::MAX)) {
@@ -305,8 +306,14 @@ fn get_signer(r: &mut Reader<'_>, version: u8) -> Result<SignerDb, DecodeError> 
         let seed = Zeroizing::new(r.array::<32>()?);
         let comment = get_str(r, true, "agent key comment")?;
         let confirm = flag(r, "agent key confirm")?;
+        let cert = if version >= 3 {
+            Some(get_bytes16(r)?).filter(|c| !c.is_empty())
+        } else {
+            None
+        };
         s.agent_keys.push(AgentKey {
             seed,
+            cert,
             comment,
             confirm,
         });
@@ -534,6 +541,7 @@ pub(crate) mod tests {
         db.signer.revoked_keys.push(vec![9; 5]);
         db.signer.agent_keys.push(AgentKey {
             seed: Zeroizing::new([8; 32]),
+            cert: Some(vec![1, 2, 3]),
             comment: "backup@box".into(),
             confirm: true,
         });
@@ -580,6 +588,8 @@ pub(crate) mod tests {
     fn version_2_opens() {
         let mut db = sample();
         db.signer.enrol.clear();
+        // (version 2 agent keys have no certificate field)
+        db.signer.agent_keys.clear();
         let mut v2 = encode(&db).to_vec();
         assert_eq!(v2[4], 3);
         v2[4] = 2;

@@ -12,7 +12,7 @@
 //! ca      = seed[32] created:u64 retired:(0 | 1 u64) until:u64
 //! issued  = serial:u64 kind:u8 key:bytes16 ca:bytes16 principals:str16
 //!           valid_after:u64 valid_before:u64 by:str8 at:u64 revoked:u8
-//! agentkey= seed[32] comment:str16 confirm:u8
+//! agentkey= seed[32] comment:str16 confirm:u8 cert:bytes16   (cert: version 3 on; empty: none)
 //! enrol   = host:str8 principals:str16 token[16] expires:u64 validity:u64
 //! ```
 
@@ -63,6 +63,8 @@ pub struct Issued {
 #[derive(Clone, PartialEq, Eq)]
 pub struct AgentKey {
     pub seed: Zeroizing<[u8; 32]>,
+    /// The certificate it was added with (a certificate identity).
+    pub cert: Option<Vec<u8>>,
     pub comment: String,
     pub confirm: bool,
 }
