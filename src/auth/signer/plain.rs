@@ -256,6 +256,19 @@ mod tests {
     }
 
     #[test]
+    fn mangled_certificates_and_frames_are_errors_never_panics() {
+        let (db, blob) = db_and_cert("glenda from 127.0.0.1:4000");
+        for n in 0..blob.len() {
+            assert!(renewable(&db, &blob[..n], 1500).is_err(), "prefix {n}");
+            let mut b = blob.clone();
+            b[n] ^= 0x41;
+            assert!(renewable(&db, &b, 1500).is_err(), "byte {n}");
+            let _ = hello(&b[..n]);
+            let _ = two(&b[n..]);
+        }
+    }
+
+    #[test]
     fn hellos() {
         assert_eq!(hello(&pair(FETCH.as_bytes(), b"krl")), Hello::Fetch(b"krl"));
         assert_eq!(hello(&pair(RENEW.as_bytes(), b"c")), Hello::Renew(b"c"));
