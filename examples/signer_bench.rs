@@ -77,6 +77,9 @@ fn main() {
                         valid_before: b,
                         by: "bench".into(),
                         key_id: "glenda".into(),
+                        from: None,
+                        critical: Vec::new(),
+                        extensions: Vec::new(),
                     },
                     now,
                 )
@@ -158,7 +161,16 @@ fn main() {
     let h = std::thread::spawn(move || server.serve(s2.fd()).unwrap());
     let t = Instant::now();
     for _ in 0..n {
-        match service::request(&addr, "glenda", b"correct horse", &user_key, None).unwrap() {
+        match service::request(
+            &addr,
+            "glenda",
+            b"correct horse",
+            &user_key,
+            None,
+            &Default::default(),
+        )
+        .unwrap()
+        {
             service::Answer::Cert(_) => {}
             a => panic!("{a:?}"),
         }

@@ -53,6 +53,11 @@ fn issue(dir: &Path, key: PublicKey, ca: &Ed25519Key, serial: u64) -> PathBuf {
         principals: vec!["glenda".into(), "backup".into()],
         valid_after: 1_700_000_000,
         valid_before: 4_000_000_000,
+        critical: vec![
+            ("source-address".into(), "192.168.1.0/24,::1".into()),
+            ("force-command".into(), "/usr/bin/backup --now".into()),
+        ],
+        extensions: vec!["permit-pty".into(), "permit-X11-forwarding".into()],
     };
     let blob = cert::sign(&spec, ca, &[3; 32]);
     let path = dir.join(format!("cert{serial}-cert.pub"));
@@ -77,7 +82,20 @@ fn ssh_keygen_reads_warden_certificates() {
             out.contains("glenda\n") && out.contains("backup\n"),
             "{out}"
         );
-        assert!(out.contains("permit-pty"), "{out}");
+        // Options and extensions in the order PROTOCOL.certkeys wants
+        // (ssh-keygen refuses others), values as sshd reads them.
+        assert!(
+            out.contains(
+                "Critical Options: \n                force-command /usr/bin/backup --now\n                source-address 192.168.1.0/24,::1\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "Extensions: \n                permit-X11-forwarding\n                permit-pty\n"
+            ),
+            "{out}"
+        );
     }
 }
 
@@ -113,4 +131,36 @@ fn ssh_keygen_honours_warden_krls() {
     std::fs::write(&krl_path, krl.encode()).unwrap();
     let (ok, out) = q(&pub_path);
     assert!(!ok && out.contains("REVOKED"), "{out}");
+}
+
+/// `cert renew` signs with a key file ssh-keygen wrote: unencrypted ones
+/// are read (the public half matches the .pub), encrypted ones refused
+/// with a pointer to the agent, and the signature verifies.
+#[test]
+fn warden_reads_ssh_keygen_private_keys() {
+    let dir = tmpdir("private");
+    let (pk, pub_path) = user_key(&dir, "ed25519", 0);
+    let private = pub_path.with_extension("");
+    let k = Ed25519Key::from_openssh(&std::fs::read_to_string(&private).unwrap()).unwrap();
+    assert_eq!(k.public(), pk);
+    let sig = k.sign(b"challenge");
+    assert!(warden::auth::ssh::key::verify(&pk, b"challenge", &sig));
+    let (ok, out) = ssh_keygen(&[
+        "-q",
+        "-p",
+        "-N",
+        "secret pw",
+        "-P",
+        "",
+        "-f",
+        private.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    let e = Ed25519Key::from_openssh(&std::fs::read_to_string(&private).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("encrypted (ssh-add it"), "{e}");
+    let (_, rsa) = user_key(&dir, "rsa", 1);
+    let e = Ed25519Key::from_openssh(&std::fs::read_to_string(rsa.with_extension("")).unwrap())
+        .unwrap_err();
+    assert!(e.to_string().contains("not Ed25519"), "{e}");
+    assert!(Ed25519Key::from_openssh("junk").is_err());
 }

@@ -181,11 +181,37 @@ pub fn answer<F: Fs>(store: &mut Store<F>, req: &str, now: u64) -> Result<Answer
                 valid_after: num(after, "start")?,
                 valid_before: num(before, "end")?,
                 by: "admin".into(),
+                from: None,
+                critical: Vec::new(),
+                extensions: match kind {
+                    CertType::User => crate::auth::ssh::cert::USER_EXTENSIONS
+                        .iter()
+                        .map(|e| e.to_string())
+                        .collect(),
+                    CertType::Host => Vec::new(),
+                },
             };
             let (_, blob) = ca::issue(store, &req, now)?;
             Ok(Answer {
                 notes: Vec::new(),
                 out: Zeroizing::new(blob),
+            })
+        }
+        ["cert", "enrol-token", host, principals, validity, expires] => {
+            let more: Vec<String> = match *principals {
+                "-" => Vec::new(),
+                p => p.split(',').map(String::from).collect(),
+            };
+            let expires = num(expires, "token lifetime")?;
+            ca::ensure_ca(store, now)?;
+            let tok =
+                ca::enrol_token(store, host, &more, num(validity, "validity")?, expires, now)?;
+            Ok(Answer {
+                notes: vec![format!(
+                    "one-time token for host {host}, usable until {}",
+                    crate::when::iso(now.saturating_add(expires))
+                )],
+                out: Zeroizing::new(format!("{}\n", crate::wire::hex(&tok[..])).into_bytes()),
             })
         }
         ["user", "show", name] => Ok(Answer::text(show(store, name, now, false)?)),
@@ -246,11 +272,9 @@ pub fn answer<F: Fs>(store: &mut Store<F>, req: &str, now: u64) -> Result<Answer
 }
 
 /// `cert ca-pubkey`'s lines.
+/// The CA lines as the signer serves them (each with its own comment).
 fn ca_lines<F: Fs>(store: &Store<F>, now: u64) -> String {
-    ca::ca_pubkeys(&store.db().signer, now)
-        .iter()
-        .map(|pk| pk.to_line("warden-ca") + "\n")
-        .collect()
+    ca::ca_lines(&store.db().signer, now)
 }
 
 /// Text columns, each as wide as its widest cell (the last one unpadded).

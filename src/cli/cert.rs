@@ -35,12 +35,23 @@ enum What {
     Krl(KrlCmd),
     SignUser(SignUser),
     SignHost(SignHost),
+    EnrolToken(EnrolToken),
     #[cfg(feature = "client")]
     Request(lan::RequestCmd),
+    #[cfg(feature = "client")]
+    Renew(lan::RenewCmd),
+    #[cfg(feature = "client")]
+    Enrol(lan::EnrolCmd),
+    #[cfg(feature = "client")]
+    FetchKrl(lan::FetchKrl),
+    #[cfg(feature = "client")]
+    FetchCa(lan::FetchCa),
 }
 
 /// print the CA public keys still trusted (for TrustedUserCAKeys or
-/// @cert-authority lines); makes the CA key on first use
+/// @cert-authority lines), newest first, each commented warden-ca-<created>
+/// and "current" (the key that signs) or "retired-<when>"; makes the CA key
+/// on first use
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "ca-pubkey")]
 struct CaPubkey {}
@@ -122,6 +133,25 @@ struct SignHost {
     /// .pub, plus -cert.pub)
     #[argh(option)]
     out: Option<PathBuf>,
+}
+
+/// make a one-time token with which HOST gets its host certificate over
+/// the network (warden cert enrol on the host); prints the token once
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "enrol-token")]
+struct EnrolToken {
+    /// the host's name (its certificate's first principal)
+    #[argh(positional)]
+    host: String,
+    /// another name the host is known by; repeat for more
+    #[argh(option)]
+    principal: Vec<String>,
+    /// how long the host certificate is valid (default 365d)
+    #[argh(option, default = "String::from(\"365d\")")]
+    validity: String,
+    /// how long the token may be used (default 1h)
+    #[argh(option, default = "String::from(\"1h\")")]
+    expires: String,
 }
 
 /// `id_ed25519.pub` -> `id_ed25519-cert.pub`, as ssh looks for it.
@@ -305,8 +335,33 @@ impl CertCmd {
                 let d = duration(&s.validity)?;
                 sign(g, CertType::Host, s.principal, &s.key, from_now(d), s.out)?;
             }
+            What::EnrolToken(t) => {
+                let validity = duration(&t.validity)?.to_string();
+                let expires = duration(&t.expires)?.to_string();
+                let more = match t.principal.is_empty() {
+                    true => "-".to_string(),
+                    false => t.principal.join(","),
+                };
+                let a = admin1(
+                    g,
+                    &["cert", "enrol-token", &t.host, &more, &validity, &expires],
+                )?;
+                // the token on stdout (once), what it is for on stderr
+                print!("{}", String::from_utf8_lossy(&a.out));
+                for n in &a.notes {
+                    eprintln!("{n}");
+                }
+            }
             #[cfg(feature = "client")]
             What::Request(r) => lan::request(r)?,
+            #[cfg(feature = "client")]
+            What::Enrol(e) => lan::enrol(e)?,
+            #[cfg(feature = "client")]
+            What::Renew(r) => lan::renew(r)?,
+            #[cfg(feature = "client")]
+            What::FetchKrl(f) => lan::fetch(&f.signer, "krl", f.out)?,
+            #[cfg(feature = "client")]
+            What::FetchCa(f) => lan::fetch(&f.signer, "ca", f.out)?,
         }
         Ok(())
     }
@@ -344,17 +399,316 @@ mod lan {
         /// refused like a wrong password)
         #[argh(switch)]
         totp: bool,
+        /// ask for fewer principals than the account has; repeat for more
+        /// (default: all of them)
+        #[argh(option)]
+        principal: Vec<String>,
+        /// ask for a shorter validity than the account's longest (e.g. 1h)
+        #[argh(option)]
+        validity: Option<String>,
+        /// ask for only these extensions (pty, port-forwarding,
+        /// agent-forwarding, X11-forwarding, user-rc; none for none);
+        /// repeat for more (default: all the account allows)
+        #[argh(option)]
+        extension: Vec<String>,
+    }
+
+    /// What `--principal`, `--validity` and `--extension` ask for.
+    pub fn ask(
+        principal: Vec<String>,
+        validity: Option<&str>,
+        extension: &[String],
+    ) -> Result<crate::auth::signer::policy::Ask, Fail> {
+        use crate::auth::signer::policy;
+        let extensions = if extension.is_empty() {
+            None
+        } else {
+            let mut v = Vec::new();
+            for e in extension {
+                v.extend(
+                    policy::extensions(e)
+                        .map_err(|m| Fail::Usage(format!("--extension: {m}")))?
+                        .into_iter()
+                        .map(String::from),
+                );
+            }
+            Some(v)
+        };
+        Ok(policy::Ask {
+            validity: validity.map(super::duration).transpose()?.unwrap_or(0),
+            principals: principal,
+            extensions,
+        })
+    }
+
+    /// fetch the signer's key revocation list (for sshd's RevokedKeys; no
+    /// password: it is public), written atomically
+    #[derive(FromArgs, Debug)]
+    #[argh(subcommand, name = "fetch-krl")]
+    pub struct FetchKrl {
+        /// the signer: HOST or HOST:PORT (port 6673 by default)
+        #[argh(option)]
+        pub signer: String,
+        /// output file, - for standard output (the default)
+        #[argh(option, default = "PathBuf::from(\"-\")")]
+        pub out: PathBuf,
+    }
+
+    /// fetch the signer's CA public keys (for TrustedUserCAKeys or
+    /// @cert-authority lines; no password), written atomically
+    #[derive(FromArgs, Debug)]
+    #[argh(subcommand, name = "fetch-ca")]
+    pub struct FetchCa {
+        /// the signer: HOST or HOST:PORT (port 6673 by default)
+        #[argh(option)]
+        pub signer: String,
+        /// output file, - for standard output (the default)
+        #[argh(option, default = "PathBuf::from(\"-\")")]
+        pub out: PathBuf,
+    }
+
+    /// renew a user certificate without the password, by proving possession
+    /// of its key (through ssh-agent, or an unencrypted key file); due in
+    /// the second half of the certificate's life
+    #[derive(FromArgs, Debug)]
+    #[argh(subcommand, name = "renew")]
+    pub struct RenewCmd {
+        /// the signer: HOST or HOST:PORT (port 6673 by default)
+        #[argh(option)]
+        signer: String,
+        /// the certified public key (e.g. ~/.ssh/id_ed25519.pub); its
+        /// private key is KEY without .pub, unless ssh-agent holds it
+        #[argh(option)]
+        key: PathBuf,
+        /// the certificate to renew, replaced by the new one (default: KEY
+        /// without .pub, plus -cert.pub)
+        #[argh(option)]
+        cert: Option<PathBuf>,
+        /// where to write the new certificate, - for standard output
+        /// (default: the --cert file)
+        #[argh(option)]
+        out: Option<PathBuf>,
+    }
+
+    fn addr(signer: &str) -> String {
+        if signer.contains(':') && !signer.ends_with(']') {
+            signer.to_string()
+        } else {
+            format!("{signer}:{}", service::DEFAULT_PORT)
+        }
+    }
+
+    /// `cert fetch-krl`, `cert fetch-ca`: what is fetched is checked
+    /// before it replaces anything.
+    pub fn fetch(signer: &str, what: &str, out: PathBuf) -> Result<(), Fail> {
+        use crate::auth::ssh::key::PublicKey;
+        crate::cli::output::check(&out)?;
+        let addr = addr(signer);
+        let data =
+            service::fetch(&addr, what).map_err(|e| Fail::msg(format!("signer {addr}: {e}")))?;
+        let what_it_is = if what == "krl" {
+            if !data.starts_with(b"SSHKRL\n\0") {
+                return Err(Fail::msg(format!("signer {addr}: the answer is not a KRL")));
+            }
+            format!("KRL, {} bytes", data.len())
+        } else {
+            let text = std::str::from_utf8(&data)
+                .map_err(|_| Fail::msg(format!("signer {addr}: the CA keys are not text")))?;
+            let mut n = 0;
+            for l in text.lines() {
+                PublicKey::parse_line(l)
+                    .map_err(|e| Fail::msg(format!("signer {addr}: CA key line: {e}")))?;
+                n += 1;
+            }
+            format!("{n} CA key(s)")
+        };
+        let w = crate::cli::output::write_out(&out, &data, 0o644)?;
+        eprintln!("{w}: {what_it_is} from {addr}");
+        Ok(())
+    }
+
+    /// The certified key's signature: by ssh-agent when it holds the key,
+    /// else from the unencrypted private key file.
+    fn signer_for(
+        pub_path: &std::path::Path,
+        key: &crate::auth::ssh::key::PublicKey,
+    ) -> Result<Box<service::Sign<'static>>, Fail> {
+        use crate::auth::ssh::key::Ed25519Key;
+        if let Some(sock) = std::env::var_os("SSH_AUTH_SOCK") {
+            let blob = key.blob.clone();
+            let held = agent_keys(std::path::Path::new(&sock))
+                .map(|ks| ks.contains(&blob))
+                .unwrap_or(false);
+            if held {
+                let sock = PathBuf::from(sock);
+                return Ok(Box::new(move |d: &[u8]| agent_sign(&sock, &blob, d)));
+            }
+        }
+        let s = pub_path.to_string_lossy();
+        let private = PathBuf::from(s.strip_suffix(".pub").unwrap_or(&s).to_string());
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(&private).map_err(|e| {
+            Fail::msg(format!(
+                "read {}: {e} (and no ssh-agent holds the key)",
+                private.display()
+            ))
+        })?);
+        let k = Ed25519Key::from_openssh(&text)
+            .map_err(|e| Fail::msg(format!("{}: {e}", private.display())))?;
+        if k.public() != *key {
+            return Err(Fail::msg(format!(
+                "{}: not the private key of {}",
+                private.display(),
+                pub_path.display()
+            )));
+        }
+        Ok(Box::new(move |d: &[u8]| Ok(k.sign(d))))
+    }
+
+    fn agent_call(sock: &std::path::Path, frame: &[u8]) -> std::io::Result<Vec<u8>> {
+        use std::io::{Read, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(sock)?;
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+        s.set_write_timeout(Some(std::time::Duration::from_secs(30)))?;
+        s.write_all(frame)?;
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len)?;
+        let n = u32::from_be_bytes(len) as usize;
+        if n > crate::auth::ssh::agent::MAX_FRAME {
+            return Err(std::io::Error::other("agent answer too long"));
+        }
+        let mut b = vec![0u8; n];
+        s.read_exact(&mut b)?;
+        Ok(b)
+    }
+
+    /// The key blobs the agent at `sock` holds.
+    fn agent_keys(sock: &std::path::Path) -> Option<Vec<Vec<u8>>> {
+        use crate::auth::ssh::wire::get_string;
+        let b = agent_call(sock, &[0, 0, 0, 1, 11]).ok()?;
+        let mut r = crate::wire::Reader::new(&b);
+        if r.u8().ok()? != 12 {
+            return None;
+        }
+        let n = r.u32be().ok()?;
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.push(get_string(&mut r).ok()?.to_vec());
+            get_string(&mut r).ok()?;
+        }
+        Some(out)
+    }
+
+    fn agent_sign(
+        sock: &std::path::Path,
+        key: &[u8],
+        data: &[u8],
+    ) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+        use crate::auth::ssh::agent;
+        let b = agent_call(sock, &agent::sign_request(key, data))
+            .map_err(|e| format!("ssh-agent {}: {e}", sock.display()))?;
+        Ok(agent::sign_response(&b)?)
+    }
+
+    pub fn renew(r: RenewCmd) -> Result<(), Fail> {
+        use crate::auth::ssh::cert;
+        use crate::auth::ssh::wire::unbase64;
+        let (pk, comment) = read_key(&r.key)?;
+        let cert_file = r.cert.clone().unwrap_or_else(|| cert_path(&r.key));
+        let out = r.out.clone().unwrap_or_else(|| cert_file.clone());
+        crate::cli::output::check(&out)?;
+        let text = std::fs::read_to_string(&cert_file)
+            .map_err(|e| Fail::msg(format!("read {}: {e}", cert_file.display())))?;
+        let blob = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(unbase64)
+            .ok_or_else(|| Fail::msg(format!("{}: no certificate", cert_file.display())))?;
+        let p =
+            cert::parse(&blob).map_err(|e| Fail::msg(format!("{}: {e}", cert_file.display())))?;
+        if p.spec.key != pk {
+            return Err(Fail::msg(format!(
+                "{} certifies another key than {}",
+                cert_file.display(),
+                r.key.display()
+            )));
+        }
+        let now = crate::cli::when::now();
+        let due = crate::auth::signer::plain::due(p.spec.valid_after, p.spec.valid_before);
+        if now < due {
+            // cron may run this often: nothing to do is no failure
+            eprintln!(
+                "{}: serial {} is not due for renewal until {}",
+                cert_file.display(),
+                p.spec.serial,
+                crate::cli::when::iso(due)
+            );
+            return Ok(());
+        }
+        // The same again: its principals, extensions and length.
+        let ask = crate::auth::signer::policy::Ask {
+            validity: (p.spec.valid_before - p.spec.valid_after)
+                .saturating_sub(crate::auth::signer::ca::BACKDATE)
+                .max(1),
+            principals: p.spec.principals.clone(),
+            extensions: Some(p.spec.extensions.clone()),
+        };
+        let mut sign = signer_for(&r.key, &pk)?;
+        let addr = addr(&r.signer);
+        let answer = service::renew(&addr, &blob, &ask, &mut *sign)
+            .map_err(|e| Fail::msg(format!("signer {addr}: {e}")))?;
+        match answer {
+            Answer::Cert(blob) => write_cert(&out, &blob, &comment),
+            Answer::Error(m) => Err(Fail::msg(format!("signer {addr}: {m}"))),
+        }
+    }
+
+    /// get this host's certificate from the signer with a one-time token
+    /// made on the router (warden cert enrol-token HOST; the token is read
+    /// from standard input or asked for); renew it later with cert renew
+    #[derive(FromArgs, Debug)]
+    #[argh(subcommand, name = "enrol")]
+    pub struct EnrolCmd {
+        /// the signer: HOST or HOST:PORT (port 6673 by default)
+        #[argh(option)]
+        signer: String,
+        /// this host's name, as the token was made for
+        #[argh(option)]
+        host: String,
+        /// the host's public key (e.g. /etc/ssh/ssh_host_ed25519_key.pub)
+        #[argh(option)]
+        key: PathBuf,
+        /// certificate file, - for standard output (default: KEY without
+        /// .pub, plus -cert.pub: sshd's HostCertificate)
+        #[argh(option)]
+        out: Option<PathBuf>,
+    }
+
+    pub fn enrol(e: EnrolCmd) -> Result<(), Fail> {
+        let (pk, comment) = read_key(&e.key)?;
+        let out = e.out.clone().unwrap_or_else(|| cert_path(&e.key));
+        crate::cli::output::check(&out)?;
+        let tok = prompt::secret("enrolment token: ")?;
+        let hex = String::from_utf8_lossy(&tok).trim().to_string();
+        let token = zeroize::Zeroizing::new(
+            crate::auth::oath::hex_decode(&hex)
+                .filter(|t| t.len() == 16)
+                .ok_or_else(|| Fail::Usage("the token is 32 hex digits".into()))?,
+        );
+        let addr = addr(&e.signer);
+        let answer = service::enrol(&addr, &e.host, &token, &pk)
+            .map_err(|err| Fail::msg(format!("signer {addr}: {err}")))?;
+        match answer {
+            Answer::Cert(blob) => write_cert(&out, &blob, &comment),
+            Answer::Error(m) => Err(Fail::msg(format!("signer {addr}: {m}"))),
+        }
     }
 
     pub fn request(r: RequestCmd) -> Result<(), Fail> {
+        let ask = ask(r.principal.clone(), r.validity.as_deref(), &r.extension)?;
         let (pk, comment) = read_key(&r.key)?;
         let out = r.out.clone().unwrap_or_else(|| cert_path(&r.key));
         crate::cli::output::check(&out)?;
-        let addr = if r.signer.contains(':') && !r.signer.ends_with(']') {
-            r.signer.clone()
-        } else {
-            format!("{}:{}", r.signer, service::DEFAULT_PORT)
-        };
+        let addr = addr(&r.signer);
         let password = prompt::secret(&format!("password for {}: ", r.user))?;
         // The code is proven with the password in the same exchange: the
         // signer never says which of the two was wrong, nor whether the
@@ -367,7 +721,7 @@ mod lan {
         let code = totp
             .as_ref()
             .map(|t| String::from_utf8_lossy(t).trim().to_string());
-        let answer = service::request(&addr, &r.user, &password, &pk, code.as_deref())
+        let answer = service::request(&addr, &r.user, &password, &pk, code.as_deref(), &ask)
             .map_err(|e| Fail::msg(format!("signer {addr}: {e}")))?;
         match answer {
             Answer::Cert(blob) => write_cert(&out, &blob, &comment),

@@ -3,13 +3,13 @@
 //! checked on decode).
 //!
 //! ```text
-//! db       = "KFDB" version:u8(=2) naccounts:u32 account* nfactotum:u32 line*
-//!            signer                  (version 2 only; see keyfs::signer)
+//! db       = "KFDB" version:u8(=3) naccounts:u32 account* nfactotum:u32 line*
+//!            signer                  (version 2 on; see keyfs::signer)
 //! account  = len:u32 body            (len bytes, parsed to the end exactly)
 //! body     = name:str8 status:u8 expire:(0 | 1 u64) changed:u64
 //!            secrets:(0 | 1 des[7] aes[16] secret:bytes16
 //!                     verifier:(0 | 1 salt[16] iterations:u32 secret[32]))
-//!                                    (verifier: version 2 only)
+//!                                    (verifier: version 2 on)
 //!            otp:(0 | 1 kind:u8 step:u64 digits:u8 hash:u8 key:bytes8
 //!                 counter:u64 lastotp:(0 | 1 str8) lasttime:(0 | 1 u64))
 //!            nattrs:u16 (name:str16 value:str16)* note:(0 | 1 str16)
@@ -17,10 +17,11 @@
 //! ```
 //!
 //! Version 1 files (before the signer) still open: their accounts have no
-//! verifier and the signer record starts empty. Every write is version 2.
+//! verifier and the signer record starts empty; version 2 files have no
+//! enrolment tokens. Every write is version 3.
 
 use super::account::{Account, Expiry, Secrets, Status, AESKEYLEN, DESKEYLEN};
-use super::signer::{AgentKey, CaKey, Issued, SignerDb, SignerVerifier};
+use super::signer::{AgentKey, CaKey, Enrol, Issued, SignerDb, SignerVerifier};
 use crate::auth::oath::{valid_digits, Hash, Kind, Token};
 use crate::ninep::vecmap::VecMap;
 use crate::wire::{Reader, Short, Writer};
@@ -28,7 +29,7 @@ use zeroize::Zeroizing;
 
 const MAGIC: &[u8; 4] = b"KFDB";
 /// The payload format this build writes and reads.
-pub const DB_VERSION: u8 = 2;
+pub const DB_VERSION: u8 = 3;
 
 /// The whole database, decrypted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -225,6 +226,13 @@ fn put_signer(w: &mut Writer, s: &SignerDb) {
         w.bytes(&k.seed[..]);
         str_n(w, k.comment.as_bytes(), true);
         w.u8(u8::from(k.confirm));
+        str_n(w, k.cert.as_deref().unwrap_or_default(), true);
+    }
+    w.u16le(s.enrol.len().min(usize::from(u16::MAX)) as u16);
+    for e in s.enrol.iter().take(usize::from(u16::MAX)) {
+        str_n(w, e.host.as_bytes(), false);
+        str_n(w, e.principals.join(",").as_bytes(), true);
+        w.bytes(&e.token[..]).u64le(e.expires).u64le(e.validity);
     }
 }
 
@@ -233,7 +241,7 @@ fn get_bytes16(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
     Ok(r.bytes(n)?.to_vec())
 }
 
-fn get_signer(r: &mut Reader<'_>) -> Result<SignerDb, DecodeError> {
+fn get_signer(r: &mut Reader<'_>, version: u8) -> Result<SignerDb, DecodeError> {
     let ctx = |m: &str| DecodeError(format!("signer record: {m}"));
     let mut s = SignerDb {
         next_serial: r.u64le()?,
@@ -298,11 +306,31 @@ fn get_signer(r: &mut Reader<'_>) -> Result<SignerDb, DecodeError> {
         let seed = Zeroizing::new(r.array::<32>()?);
         let comment = get_str(r, true, "agent key comment")?;
         let confirm = flag(r, "agent key confirm")?;
+        let cert = if version >= 3 {
+            Some(get_bytes16(r)?).filter(|c| !c.is_empty())
+        } else {
+            None
+        };
         s.agent_keys.push(AgentKey {
             seed,
+            cert,
             comment,
             confirm,
         });
+    }
+    if version >= 3 {
+        for _ in 0..r.u16le()? {
+            let host = get_str(r, false, "enrolment host")?;
+            let principals = get_str(r, true, "enrolment principals")?;
+            let token = Zeroizing::new(r.array::<16>()?);
+            s.enrol.push(Enrol {
+                host,
+                principals: principals.split(',').map(String::from).collect(),
+                token,
+                expires: r.u64le()?,
+                validity: r.u64le()?,
+            });
+        }
     }
     Ok(s)
 }
@@ -420,7 +448,7 @@ pub fn decode(buf: &[u8]) -> Result<Db, DecodeError> {
         return Err(DecodeError("payload magic is wrong".into()));
     }
     let v = r.u8()?;
-    if v != 1 && v != DB_VERSION {
+    if !(1..=DB_VERSION).contains(&v) {
         return Err(DecodeError(format!(
             "payload version {v} not supported (this build reads {DB_VERSION})"
         )));
@@ -444,7 +472,7 @@ pub fn decode(buf: &[u8]) -> Result<Db, DecodeError> {
         db.factotum.push(Zeroizing::new(s));
     }
     if v >= 2 {
-        db.signer = get_signer(&mut r)?;
+        db.signer = get_signer(&mut r, v)?;
     }
     if r.remaining() != 0 {
         return Err(DecodeError(format!("{} trailing bytes", r.remaining())));
@@ -513,8 +541,16 @@ pub(crate) mod tests {
         db.signer.revoked_keys.push(vec![9; 5]);
         db.signer.agent_keys.push(AgentKey {
             seed: Zeroizing::new([8; 32]),
+            cert: Some(vec![1, 2, 3]),
             comment: "backup@box".into(),
             confirm: true,
+        });
+        db.signer.enrol.push(Enrol {
+            host: "nas.lan".into(),
+            principals: vec!["nas.lan".into(), "nas".into()],
+            token: Zeroizing::new([7; 16]),
+            expires: 30,
+            validity: 40,
         });
         db
     }
@@ -545,6 +581,21 @@ pub(crate) mod tests {
         assert_eq!(got, db);
         assert_eq!(got.signer, SignerDb::default());
         assert_ne!(v1.buf, v2.to_vec());
+    }
+
+    /// A version 2 payload (before enrolment tokens) still opens.
+    #[test]
+    fn version_2_opens() {
+        let mut db = sample();
+        db.signer.enrol.clear();
+        // (version 2 agent keys have no certificate field)
+        db.signer.agent_keys.clear();
+        let mut v2 = encode(&db).to_vec();
+        assert_eq!(v2[4], 3);
+        v2[4] = 2;
+        // the empty token list (u16 0) at the very end
+        assert_eq!(v2.split_off(v2.len() - 2), [0, 0]);
+        assert_eq!(decode(&v2).unwrap(), db);
     }
 
     #[test]

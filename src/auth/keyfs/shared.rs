@@ -215,6 +215,19 @@ impl SharedKeyfs {
         &self,
         f: impl FnOnce(&mut Store<RealFs>) -> Result<R, KeyfsError>,
     ) -> Result<R, KeyfsError> {
+        // One copy of the locking and re-reading below for every caller
+        // (each closure would otherwise get its own: kilobytes on mips).
+        let mut f = Some(f);
+        let mut r = None;
+        self.enter(&mut |s| {
+            if let Some(f) = f.take() {
+                r = Some(f(s));
+            }
+        })?;
+        r.unwrap_or(Err(KeyfsError::Locked))
+    }
+
+    fn enter(&self, f: &mut dyn FnMut(&mut Store<RealFs>)) -> Result<(), KeyfsError> {
         let mut relocked = false;
         let r = {
             let mut g = self.guard();
@@ -243,9 +256,9 @@ impl SharedKeyfs {
                 Err(KeyfsError::Locked)
             } else {
                 let store = inner.keyfs.store()?;
-                let r = f(store);
+                f(store);
                 inner.stamp = stamp(&self.settings.file);
-                r
+                Ok(())
             }
         };
         if relocked {

@@ -8,10 +8,12 @@
 //! signer  = next_serial:u64 krl_version:u64
 //!           ncas:u16 ca*  nissued:u32 issued*  nrevkeys:u16 bytes16*
 //!           nagent:u16 agentkey*
+//!           nenrol:u16 enrol*           (payload version 3 on)
 //! ca      = seed[32] created:u64 retired:(0 | 1 u64) until:u64
 //! issued  = serial:u64 kind:u8 key:bytes16 ca:bytes16 principals:str16
 //!           valid_after:u64 valid_before:u64 by:str8 at:u64 revoked:u8
-//! agentkey= seed[32] comment:str16 confirm:u8
+//! agentkey= seed[32] comment:str16 confirm:u8 cert:bytes16   (cert: version 3 on; empty: none)
+//! enrol   = host:str8 principals:str16 token[16] expires:u64 validity:u64
 //! ```
 
 use zeroize::Zeroizing;
@@ -61,6 +63,8 @@ pub struct Issued {
 #[derive(Clone, PartialEq, Eq)]
 pub struct AgentKey {
     pub seed: Zeroizing<[u8; 32]>,
+    /// The certificate it was added with (a certificate identity).
+    pub cert: Option<Vec<u8>>,
     pub comment: String,
     pub confirm: bool,
 }
@@ -68,6 +72,26 @@ pub struct AgentKey {
 impl std::fmt::Debug for AgentKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "AgentKey({})", self.comment)
+    }
+}
+
+/// A one-time enrolment token for a host certificate
+/// (`warden cert enrol-token HOST`): spent by the first enrolment that
+/// proves it, forgotten once expired.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Enrol {
+    pub host: String,
+    /// The host certificate's principals (HOST and any others named).
+    pub principals: Vec<String>,
+    pub token: Zeroizing<[u8; 16]>,
+    pub expires: u64,
+    /// How long the host certificate is valid.
+    pub validity: u64,
+}
+
+impl std::fmt::Debug for Enrol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Enrol({} until {})", self.host, self.expires)
     }
 }
 
@@ -82,6 +106,8 @@ pub struct SignerDb {
     /// Keys revoked outright (public key blobs).
     pub revoked_keys: Vec<Vec<u8>>,
     pub agent_keys: Vec<AgentKey>,
+    /// Host enrolment tokens not yet spent.
+    pub enrol: Vec<Enrol>,
 }
 
 impl Default for SignerDb {
@@ -93,6 +119,7 @@ impl Default for SignerDb {
             issued: Vec::new(),
             revoked_keys: Vec::new(),
             agent_keys: Vec::new(),
+            enrol: Vec::new(),
         }
     }
 }

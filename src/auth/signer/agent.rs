@@ -57,6 +57,14 @@ pub struct AgentHandler {
     pub signatures: u64,
 }
 
+/// What a saved key is listed as: its certificate, or its public key.
+fn saved_id(k: &AgentKey) -> Vec<u8> {
+    match &k.cert {
+        Some(c) => c.clone(),
+        None => Ed25519Key::from_seed(&k.seed).public().blob,
+    }
+}
+
 fn failure() -> Vec<u8> {
     frameserve::frame(&[5])
 }
@@ -96,6 +104,7 @@ impl AgentHandler {
                     for k in keys {
                         self.agent.add(Held {
                             key: Ed25519Key::from_seed(&k.seed),
+                            cert: k.cert,
                             comment: k.comment,
                             expires: None,
                             confirm: k.confirm,
@@ -132,21 +141,22 @@ impl AgentHandler {
             Some(Request::Sign { .. }) if reply.get(4) == Some(&14) => self.signatures += 1,
             Some(Request::Add {
                 seed,
+                cert,
                 comment,
                 lifetime: None,
                 confirm,
             }) if ok => {
                 let key = AgentKey {
                     seed,
+                    cert,
                     comment,
                     confirm,
                 };
                 let pk = Ed25519Key::from_seed(&key.seed).public();
+                let id = saved_id(&key);
                 let r = self.keyfs.with(|s| {
                     s.update(|db| {
-                        db.signer
-                            .agent_keys
-                            .retain(|k| Ed25519Key::from_seed(&k.seed).public() != pk);
+                        db.signer.agent_keys.retain(|k| saved_id(k) != id);
                         db.signer.agent_keys.push(key);
                         Ok(())
                     })
@@ -159,9 +169,7 @@ impl AgentHandler {
             Some(Request::Remove { key }) if ok => {
                 let r = self.keyfs.with(|s| {
                     s.update(|db| {
-                        db.signer
-                            .agent_keys
-                            .retain(|k| Ed25519Key::from_seed(&k.seed).public().blob != key);
+                        db.signer.agent_keys.retain(|k| saved_id(k) != key);
                         Ok(())
                     })
                 });

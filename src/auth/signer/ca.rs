@@ -35,7 +35,23 @@ pub struct Request {
     pub valid_before: u64,
     /// Who asked (logged and recorded).
     pub by: String,
+    /// The certificate's key id starts so; [`issue`] adds ` serial N`,
+    /// as `ssh-keygen -I` would be given (the signer's is `ACCOUNT serial
+    /// N from ADDRESS`: see [`key_id`]).
     pub key_id: String,
+    /// The requester's address, for the key id.
+    pub from: Option<String>,
+    pub critical: Vec<(String, String)>,
+    pub extensions: Vec<String>,
+}
+
+/// The key id sshd logs for a certificate: `glenda serial 7 from
+/// 192.168.1.10`.
+pub fn key_id(id: &str, serial: u64, from: Option<&str>) -> String {
+    match from {
+        Some(f) => format!("{id} serial {serial} from {f}"),
+        None => format!("{id} serial {serial}"),
+    }
 }
 
 fn current(db: &SignerDb) -> Option<&CaKey> {
@@ -56,6 +72,38 @@ pub fn ca_pubkeys(db: &SignerDb, now: u64) -> Vec<PublicKey> {
         .filter(|c| c.retired.is_none() || c.until > now)
         .map(|c| Ed25519Key::from_seed(&c.seed).public())
         .collect()
+}
+
+pub use crate::when::iso;
+
+/// The CA public-key lines, newest first, as `cert ca-pubkey` prints them
+/// and the signer serves them (TrustedUserCAKeys, `@cert-authority`).
+/// Each line's comment is distinct: `warden-ca-` and the key's creation
+/// time (`-2`, `-3` after it for keys made in the same second), then
+/// `current` for the key that signs now or `retired-<time>` for one
+/// still trusted until its last certificate expires.
+pub fn ca_lines(db: &SignerDb, now: u64) -> String {
+    let mut out = String::new();
+    for (i, c) in db.cas.iter().enumerate().rev() {
+        if c.retired.is_some() && c.until <= now {
+            continue;
+        }
+        let same = db.cas[..i]
+            .iter()
+            .filter(|o| o.created == c.created)
+            .count();
+        let mut comment = format!("warden-ca-{}", iso(c.created));
+        if same > 0 {
+            comment.push_str(&format!("-{}", same + 1));
+        }
+        match c.retired {
+            None => comment.push_str(" current"),
+            Some(t) => comment.push_str(&format!(" retired-{}", iso(t))),
+        }
+        out.push_str(&Ed25519Key::from_seed(&c.seed).public().to_line(&comment));
+        out.push('\n');
+    }
+    out
 }
 
 fn new_ca(now: u64) -> Result<CaKey, KeyfsError> {
@@ -207,10 +255,12 @@ pub fn issue<F: Fs>(
             key: req.key.clone(),
             serial,
             kind: req.kind,
-            key_id: req.key_id.clone(),
+            key_id: key_id(&req.key_id, serial, req.from.as_deref()),
             principals: req.principals.clone(),
             valid_after: req.valid_after,
             valid_before: req.valid_before,
+            critical: req.critical.clone(),
+            extensions: req.extensions.clone(),
         };
         let blob = cert::sign(&spec, &key, &nonce);
         let ca_pub = key.public();
@@ -248,6 +298,50 @@ pub fn issue<F: Fs>(
         req.by,
     );
     Ok((serial, blob))
+}
+
+/// Make a one-time enrolment token for `host`'s certificate (principals:
+/// `host` and `more`), good until `now + expires_in`, for a certificate
+/// valid `validity` seconds. Returns the token (shown once).
+pub fn enrol_token<F: Fs>(
+    store: &mut Store<F>,
+    host: &str,
+    more: &[String],
+    validity: u64,
+    expires_in: u64,
+    now: u64,
+) -> Result<Zeroizing<[u8; 16]>, KeyfsError> {
+    let mut principals = vec![host.to_string()];
+    principals.extend(more.iter().filter(|p| *p != host).cloned());
+    if let Some(bad) = principals.iter().find(|p| {
+        p.is_empty() || p.contains(',') || p.contains(char::is_whitespace) || p.len() > 255
+    }) {
+        return Err(KeyfsError::Invalid(format!(
+            "bad host name '{}'",
+            bad.escape_default()
+        )));
+    }
+    let mut token = Zeroizing::new([0u8; 16]);
+    crate::auth::keyfs::sealed::random(&mut token[..])?;
+    let e = crate::auth::keyfs::signer::Enrol {
+        host: host.to_string(),
+        principals,
+        token: token.clone(),
+        expires: now.saturating_add(expires_in),
+        validity,
+    };
+    store.update(|db| {
+        db.signer.enrol.retain(|x| x.expires > now);
+        if db.signer.enrol.len() >= 256 {
+            return Err(KeyfsError::Invalid(
+                "256 enrolment tokens are waiting already".into(),
+            ));
+        }
+        db.signer.enrol.push(e);
+        Ok(())
+    })?;
+    log::info!("signer: enrolment token made for host {host}");
+    Ok(token)
 }
 
 /// Revoke a certificate by serial. Errs if no issued certificate has it.
@@ -375,6 +469,9 @@ mod tests {
             valid_before: before,
             by: "admin".into(),
             key_id: "glenda".into(),
+            from: None,
+            critical: Vec::new(),
+            extensions: Vec::new(),
         }
     }
 
@@ -391,6 +488,7 @@ mod tests {
         assert!(p.signature_ok);
         assert_eq!(p.ca, ca1);
         assert_eq!(p.spec.serial, s1);
+        assert_eq!(p.spec.key_id, format!("glenda serial {s1}"));
         // Survives a reopen: the serial counter is persistent.
         drop(s);
         let (mut s, _) = Store::open(RealFs, &d.join("keys"), b"pass").unwrap();
@@ -429,6 +527,49 @@ mod tests {
         assert!(key_revoked(&s.db().signer, &user));
         assert!(issue(&mut s, &req(&user, 300, 900), 300).is_err());
         assert!(issue(&mut s, &req(&user, 20, 20), 300).is_err());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn ca_lines_have_distinct_comments_and_mark_the_current_key() {
+        let d = tmp("lines");
+        let mut s = store(&d);
+        // 2026-12-03T10:40:00Z
+        let t = 1_796_294_400;
+        ensure_ca(&mut s, t).unwrap();
+        let user = Ed25519Key::from_seed(&[1; 32]).public();
+        issue(&mut s, &req(&user, t, t + 1000), t).unwrap();
+        rotate(&mut s, t).unwrap();
+        rotate(&mut s, t + 60).unwrap();
+        let text = ca_lines(&s.db().signer, t + 60);
+        let lines: Vec<&str> = text.lines().collect();
+        // The second key signed nothing: dropped at the next rotation.
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(
+            lines[0].ends_with(" warden-ca-2026-12-03T10:41:00Z current"),
+            "{text}"
+        );
+        assert!(
+            lines[1].ends_with(" warden-ca-2026-12-03T10:40:00Z retired-2026-12-03T10:40:00Z"),
+            "{text}"
+        );
+        let keys: Vec<PublicKey> = lines
+            .iter()
+            .map(|l| PublicKey::parse_line(l).unwrap().0)
+            .collect();
+        assert_eq!(keys, ca_pubkeys(&s.db().signer, t + 60));
+        // Two keys made in the same second still differ.
+        let mut db = s.db().signer.clone();
+        db.cas[0].retired = Some(t);
+        db.cas[0].until = t + 5000;
+        db.cas[1].created = db.cas[0].created;
+        let text = ca_lines(&db, t + 60);
+        assert!(
+            text.contains("warden-ca-2026-12-03T10:40:00Z-2 current"),
+            "{text}"
+        );
+        // Past the last certificate, the retired key is gone.
+        assert_eq!(ca_lines(&s.db().signer, t + 2000).lines().count(), 1);
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -3,4 +3,6 @@
 pub mod agent;
 pub mod ca;
 pub mod pake;
+pub mod plain;
+pub mod policy;
 pub mod service;

@@ -6,9 +6,15 @@
 //! The sealed request and reply:
 //!
 //! ```text
-//! request = version:u8(=2) key:string                  (string = u32be len, bytes)
+//! request = version:u8(=3) key:string ask             (string = u32be len, bytes)
+//! ask     = validity:u64 (0: the longest allowed)
+//!           principals:string (comma-separated; empty: all the account's)
+//!           0 (every extension allowed) | 1 extensions:string (comma-separated)
 //! reply   = 0 cert:string | 1 message:string
 //! ```
+//!
+//! (A version 2 request is the key alone: it asks for everything the
+//! account allows, see [`policy`](super::policy).)
 //!
 //! One answer for every failure to log in: an account that is unknown,
 //! disabled, expired, in purgatory or without a signer verifier gets a
@@ -21,6 +27,8 @@
 
 use super::ca;
 use super::pake::{self, PakeError, Server, ServerAwaitRequest, Verifier};
+use super::plain::{self, Hello};
+use super::policy;
 use crate::auth::keyfs::shared::SharedKeyfs as Shared;
 use crate::auth::keyfs::KeyfsError;
 use crate::auth::ssh::cert::CertType;
@@ -37,7 +45,7 @@ pub const DEFAULT_PORT: u16 = 6673;
 pub const REPLY_CERT: u8 = 0;
 pub const REPLY_ERROR: u8 = 1;
 /// The sealed request's version.
-pub const REQUEST_VERSION: u8 = 2;
+pub const REQUEST_VERSION: u8 = 3;
 
 /// What the signer needs from the configuration.
 #[derive(Debug, Clone)]
@@ -50,6 +58,10 @@ enum State {
     Hello,
     AwaitA(Server),
     AwaitRequest(ServerAwaitRequest),
+    /// A renewal: the certificate, and the challenge its key must sign.
+    AwaitProof(Vec<u8>, [u8; plain::CHALLENGE_LEN]),
+    /// An enrolment: the host, and the challenge its token's MAC covers.
+    AwaitEnrol(Vec<u8>, [u8; plain::CHALLENGE_LEN]),
     Done,
 }
 
@@ -184,37 +196,20 @@ impl Signer {
     /// After both factors: issue the certificate.
     fn serve_request(&mut self, user: &str, peer: &str, req: &[u8]) -> Vec<u8> {
         let now = (self.clock)();
-        let parsed = (|| {
-            let mut r = Reader::new(req);
-            if r.u8()? != REQUEST_VERSION {
-                return Err(crate::wire::Short { at: 0, need: 1 });
-            }
-            let key = get_string(&mut r)?.to_vec();
-            Ok(key)
-        })();
-        let Ok(key) = parsed else {
+        let Some((key, ask)) = parse_request(req) else {
             return reply(REPLY_ERROR, b"malformed request");
         };
         let key = match PublicKey::from_blob(&key) {
             Ok(k) => k,
             Err(e) => return reply(REPLY_ERROR, format!("key: {e}").as_bytes()),
         };
-        let max = self.policy.max_validity;
-        let by = format!("{user} from {peer}");
-        let r = self.keyfs.with(|s| {
-            let a = s.usable(user, now)?.clone();
-            let (after, before) = ca::user_window(now, a.expire, max);
-            let req = ca::Request {
-                kind: CertType::User,
-                key: key.clone(),
-                principals: ca::principals(&a),
-                valid_after: after,
-                valid_before: before,
-                by: by.clone(),
-                key_id: user.to_string(),
-            };
-            ca::issue(s, &req, now)
-        });
+        let r = self
+            .keyfs
+            .with(|s| issue_user(s, self.policy.max_validity, user, peer, &key, &ask, now));
+        self.answer(r, user, peer)
+    }
+
+    fn answer(&mut self, r: Result<(u64, Vec<u8>), KeyfsError>, user: &str, peer: &str) -> Vec<u8> {
         match r {
             Ok((_, blob)) => {
                 self.issued += 1;
@@ -226,6 +221,214 @@ impl Signer {
             }
         }
     }
+}
+
+/// `192.168.1.10:5123` -> `192.168.1.10` (`[::1]:5123` -> `::1`).
+fn address(peer: &str) -> &str {
+    match peer.rsplit_once(':') {
+        Some((a, p)) if p.bytes().all(|b| b.is_ascii_digit()) => {
+            a.trim_start_matches('[').trim_end_matches(']')
+        }
+        _ => peer,
+    }
+}
+
+fn list(b: &[u8]) -> Option<Vec<String>> {
+    let s = std::str::from_utf8(b).ok()?;
+    Some(
+        s.split(',')
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect(),
+    )
+}
+
+/// The sealed request: the key's blob and what the client asks for.
+fn parse_request(req: &[u8]) -> Option<(Vec<u8>, policy::Ask)> {
+    let mut r = Reader::new(req);
+    let v = r.u8().ok()?;
+    if v != 2 && v != REQUEST_VERSION {
+        return None;
+    }
+    let key = get_string(&mut r).ok()?.to_vec();
+    let mut ask = policy::Ask::default();
+    if v == REQUEST_VERSION {
+        ask.validity = crate::auth::ssh::wire::get_u64(&mut r).ok()?;
+        ask.principals = list(get_string(&mut r).ok()?)?;
+        ask.extensions = match r.u8().ok()? {
+            0 => None,
+            1 => Some(list(get_string(&mut r).ok()?)?),
+            _ => return None,
+        };
+    }
+    (r.remaining() == 0).then_some((key, ask))
+}
+
+/// The request [`parse_request`] reads.
+pub fn encode_request(key: &PublicKey, ask: &policy::Ask) -> Zeroizing<Vec<u8>> {
+    let mut w = Writer::new();
+    w.u8(REQUEST_VERSION);
+    put_string(&mut w, &key.blob);
+    crate::auth::ssh::wire::put_u64(&mut w, ask.validity);
+    put_string(&mut w, ask.principals.join(",").as_bytes());
+    match &ask.extensions {
+        None => {
+            w.u8(0);
+        }
+        Some(e) => {
+            w.u8(1);
+            put_string(&mut w, e.join(",").as_bytes());
+        }
+    }
+    Zeroizing::new(w.into_vec())
+}
+
+impl Signer {
+    /// A fetch: the KRL or the CA key lines, as they are now.
+    fn fetch(&self, what: &[u8], peer: &str) -> Verdict {
+        let now = (self.clock)();
+        let r = self.keyfs.with(|s| {
+            let db = &s.db().signer;
+            Ok(match what {
+                b"krl" => Some(ca::krl(db, now).encode()),
+                b"ca" => Some(ca::ca_lines(db, now).into_bytes()),
+                _ => None,
+            })
+        });
+        let msg = match r {
+            Ok(Some(d)) if !d.is_empty() => {
+                log::debug!("signer: {peer}: fetched {}", String::from_utf8_lossy(what));
+                return Verdict::SendClose(frameserve::frame(&plain::pair(
+                    plain::FETCH.as_bytes(),
+                    &d,
+                )));
+            }
+            Ok(Some(_)) => "no CA key yet (warden cert ca-pubkey on the router makes it)".into(),
+            Ok(None) => format!("nothing to fetch named '{}'", String::from_utf8_lossy(what)),
+            Err(e) => e.to_string(),
+        };
+        Verdict::SendClose(err_frame(&msg))
+    }
+
+    /// An enrolment: `body` is the token's MAC and the request.
+    fn enrol(&mut self, host: &[u8], ch: &[u8], body: &[u8], peer: &str) -> Vec<u8> {
+        let now = (self.clock)();
+        let name = String::from_utf8_lossy(host).into_owned();
+        let r = self.keyfs.with(|s| {
+            let refused = || {
+                KeyfsError::Invalid(format!(
+                    "refused: no valid enrolment token for host '{}'",
+                    name.escape_default()
+                ))
+            };
+            let (mac, req) = plain::two(body).ok_or_else(refused)?;
+            let (key, _) = parse_request(req).ok_or_else(refused)?;
+            let key =
+                PublicKey::from_blob(&key).map_err(|e| KeyfsError::Invalid(format!("key: {e}")))?;
+            let t = s
+                .update(|db| Ok(plain::take_token(&mut db.signer, host, ch, req, mac, now)))?
+                .ok_or_else(refused)?;
+            issue_host(s, &t.principals, t.validity, peer, &key, now)
+        });
+        if r.is_ok() {
+            log::info!("signer: {peer}: host {name} enrolled with its token");
+        }
+        self.answer(r, &format!("host {name}"), peer)
+    }
+
+    /// A renewal: `body` is the signature over the challenge and the
+    /// request (see [`plain`]).
+    fn renew(&mut self, cert: &[u8], ch: &[u8], body: &[u8], peer: &str) -> Vec<u8> {
+        let now = (self.clock)();
+        let Some((sig, req)) = plain::two(body) else {
+            return reply(REPLY_ERROR, b"malformed renewal");
+        };
+        let Some((key, ask)) = parse_request(req) else {
+            return reply(REPLY_ERROR, b"malformed request");
+        };
+        let max = self.policy.max_validity;
+        let mut who = String::from("?");
+        let r = self.keyfs.with(|s| {
+            let rn = plain::renewable(&s.db().signer, cert, now).map_err(KeyfsError::Invalid)?;
+            let k = &rn.cert.spec.key;
+            if key != k.blob
+                || !crate::auth::ssh::key::verify(k, &plain::signed(ch, cert, req), sig)
+            {
+                return Err(KeyfsError::Invalid(
+                    "the signature does not prove possession of the certificate's key".into(),
+                ));
+            }
+            match rn.account {
+                Some(a) => {
+                    who = a;
+                    issue_user(s, max, &who, peer, k, &ask, now)
+                }
+                None => {
+                    // A host: the same names for as long again.
+                    let p = &rn.cert.spec;
+                    who = format!("host {}", p.principals.first().map_or("?", |h| h.as_str()));
+                    let life = p.valid_before - p.valid_after;
+                    issue_host(s, &p.principals, life, peer, k, now)
+                }
+            }
+        });
+        if r.is_ok() {
+            log::info!("signer: {peer}: {who} renewed a certificate by proof of possession");
+        }
+        self.answer(r, &who, peer)
+    }
+}
+
+/// Issue a host certificate for `key` (enrolled or renewed from `peer`).
+fn issue_host(
+    s: &mut crate::auth::keyfs::Store,
+    principals: &[String],
+    validity: u64,
+    peer: &str,
+    key: &PublicKey,
+    now: u64,
+) -> Result<(u64, Vec<u8>), KeyfsError> {
+    let host = principals.first().cloned().unwrap_or_default();
+    let req = ca::Request {
+        kind: CertType::Host,
+        key: key.clone(),
+        principals: principals.to_vec(),
+        valid_after: now.saturating_sub(ca::BACKDATE),
+        valid_before: now.saturating_add(validity),
+        by: format!("host {host} from {peer}"),
+        key_id: host,
+        from: Some(address(peer).to_string()),
+        critical: Vec::new(),
+        extensions: Vec::new(),
+    };
+    ca::issue(s, &req, now)
+}
+
+/// Issue `user` a certificate for `key` by the account's policy.
+fn issue_user(
+    s: &mut crate::auth::keyfs::Store,
+    max: u64,
+    user: &str,
+    peer: &str,
+    key: &PublicKey,
+    ask: &policy::Ask,
+    now: u64,
+) -> Result<(u64, Vec<u8>), KeyfsError> {
+    let a = s.usable(user, now)?.clone();
+    let g = policy::grant(&a, max, now, ask).map_err(KeyfsError::Invalid)?;
+    let req = ca::Request {
+        kind: CertType::User,
+        key: key.clone(),
+        principals: g.principals,
+        valid_after: g.valid_after,
+        valid_before: g.valid_before,
+        by: format!("{user} from {peer}"),
+        key_id: user.to_string(),
+        from: Some(address(peer).to_string()),
+        critical: g.critical,
+        extensions: g.extensions,
+    };
+    ca::issue(s, &req, now)
 }
 
 fn err_frame(msg: &str) -> Vec<u8> {
@@ -252,6 +455,30 @@ impl<S> Handler<S> for Signer {
             State::Hello => {
                 if self.keyfs.is_locked() {
                     return Verdict::SendClose(err_frame("the signer's keyfs is locked"));
+                }
+                match plain::hello(body) {
+                    Hello::Fetch(what) => return self.fetch(what, &c.peer),
+                    Hello::Renew(cert) => {
+                        let Ok(ch) = crate::sys::random::array() else {
+                            return Verdict::SendClose(err_frame("no random numbers"));
+                        };
+                        c.state = State::AwaitProof(cert.to_vec(), ch);
+                        return Verdict::Send(frameserve::frame(&plain::pair(
+                            plain::RENEW.as_bytes(),
+                            &ch,
+                        )));
+                    }
+                    Hello::Enrol(host) => {
+                        let Ok(ch) = crate::sys::random::array() else {
+                            return Verdict::SendClose(err_frame("no random numbers"));
+                        };
+                        c.state = State::AwaitEnrol(host.to_vec(), ch);
+                        return Verdict::Send(frameserve::frame(&plain::pair(
+                            plain::ENROL.as_bytes(),
+                            &ch,
+                        )));
+                    }
+                    Hello::Pake => {}
                 }
                 let lookup = |u: &str| self.lookup(u);
                 let fake = |u: &str| self.fake(u);
@@ -297,6 +524,12 @@ impl<S> Handler<S> for Signer {
                     }
                 }
             }
+            State::AwaitEnrol(host, ch) => {
+                Verdict::SendClose(frameserve::frame(&self.enrol(&host, &ch, body, &c.peer)))
+            }
+            State::AwaitProof(cert, ch) => {
+                Verdict::SendClose(frameserve::frame(&self.renew(&cert, &ch, body, &c.peer)))
+            }
             State::Done => Verdict::Close,
         }
     }
@@ -330,11 +563,18 @@ pub const REFUSED: &str =
     "refused: wrong user, password or TOTP code (an account with a TOTP token needs --totp), or the account may not log in now";
 
 fn read_frame(s: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
+    read_frame_max(s, pake::MAX_MSG)
+}
+
+/// A fetched KRL may be larger than a PAKE message.
+const MAX_FETCH: usize = 4 << 20;
+
+fn read_frame_max(s: &mut std::net::TcpStream, max: usize) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut len = [0u8; 4];
     s.read_exact(&mut len)?;
     let n = u32::from_be_bytes(len) as usize;
-    if n == 0 || n > pake::MAX_MSG {
+    if n == 0 || n > max {
         return Err(std::io::Error::other(format!(
             "signer sent a {n}-byte frame"
         )));
@@ -362,6 +602,7 @@ pub fn request_over(
     password: &[u8],
     key: &PublicKey,
     totp: Option<&str>,
+    ask: &policy::Ask,
     tap: &mut dyn FnMut(&[u8]),
 ) -> Result<Answer, Box<dyn std::error::Error + Send + Sync>> {
     use std::io::Write;
@@ -388,10 +629,7 @@ pub fn request_over(
         Err(_) => return Ok(Answer::Error("the signer closed the connection".into())),
     };
     tap(&b);
-    let mut w = Writer::new();
-    w.u8(REQUEST_VERSION);
-    put_string(&mut w, &key.blob);
-    let req = Zeroizing::new(w.into_vec());
+    let req = encode_request(key, ask);
     let (c, msg) = c.on_b(&b, totp.unwrap_or("").as_bytes(), &req)?;
     send(stream, tap, &msg)?;
     let sealed = match read_frame(stream) {
@@ -416,16 +654,111 @@ pub fn request(
     password: &[u8],
     key: &PublicKey,
     totp: Option<&str>,
+    ask: &policy::Ask,
 ) -> Result<Answer, Box<dyn std::error::Error + Send + Sync>> {
+    let mut s = connect(addr)?;
+    request_over(&mut s, user, password, key, totp, ask, &mut |_| {})
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Makes the certified key's SSH signature over the bytes it is given.
+pub type Sign<'a> = dyn FnMut(&[u8]) -> Result<Vec<u8>, BoxError> + 'a;
+
+/// Fetch `what` (`krl` or `ca`) from the signer at `addr`.
+pub fn fetch(addr: &str, what: &str) -> Result<Vec<u8>, BoxError> {
+    use std::io::Write;
+    let mut s = connect(addr)?;
+    s.write_all(&frameserve::frame(&plain::pair(
+        plain::FETCH.as_bytes(),
+        what.as_bytes(),
+    )))?;
+    let b = read_frame_max(&mut s, MAX_FETCH)?;
+    if let Some(m) = plain_error(&b) {
+        return Err(m.into());
+    }
+    match plain::two(&b) {
+        Some((n, d)) if n == plain::FETCH.as_bytes() => Ok(d.to_vec()),
+        _ => Err("the signer's answer is malformed".into()),
+    }
+}
+
+/// Renew `cert` (a certificate blob) at the signer at `addr`: `sign`
+/// makes the certified key's SSH signature over the bytes it is given.
+pub fn renew(
+    addr: &str,
+    cert: &[u8],
+    ask: &policy::Ask,
+    sign: &mut Sign<'_>,
+) -> Result<Answer, BoxError> {
+    use std::io::Write;
+    let key = crate::auth::ssh::cert::parse(cert)?.spec.key;
+    let mut s = connect(addr)?;
+    s.write_all(&frameserve::frame(&plain::pair(
+        plain::RENEW.as_bytes(),
+        cert,
+    )))?;
+    let b = read_frame(&mut s)?;
+    if let Some(m) = plain_error(&b) {
+        return Ok(Answer::Error(m));
+    }
+    let ch = match plain::two(&b) {
+        Some((n, ch)) if n == plain::RENEW.as_bytes() && ch.len() == plain::CHALLENGE_LEN => ch,
+        _ => return Err("the signer's challenge is malformed".into()),
+    };
+    let req = encode_request(&key, ask);
+    let sig = sign(&plain::signed(ch, cert, &req))?;
+    s.write_all(&frameserve::frame(&plain::pair(&sig, &req)))?;
+    read_reply(&mut s)
+}
+
+/// Enrol `key` as `host`'s at the signer at `addr` with the one-time
+/// `token` (which never crosses the wire).
+pub fn enrol(addr: &str, host: &str, token: &[u8], key: &PublicKey) -> Result<Answer, BoxError> {
+    use std::io::Write;
+    let mut s = connect(addr)?;
+    s.write_all(&frameserve::frame(&plain::pair(
+        plain::ENROL.as_bytes(),
+        host.as_bytes(),
+    )))?;
+    let b = read_frame(&mut s)?;
+    if let Some(m) = plain_error(&b) {
+        return Ok(Answer::Error(m));
+    }
+    let ch = match plain::two(&b) {
+        Some((n, ch)) if n == plain::ENROL.as_bytes() && ch.len() == plain::CHALLENGE_LEN => ch,
+        _ => return Err("the signer's challenge is malformed".into()),
+    };
+    let req = encode_request(key, &policy::Ask::default());
+    let mac = plain::enrol_mac(token, ch, host.as_bytes(), &req);
+    s.write_all(&frameserve::frame(&plain::pair(&mac, &req)))?;
+    read_reply(&mut s)
+}
+
+fn read_reply(s: &mut std::net::TcpStream) -> Result<Answer, BoxError> {
+    let b = read_frame(s)?;
+    let mut r = Reader::new(&b);
+    let code = r.u8().map_err(|_| PakeError::Malformed("reply"))?;
+    let body = get_string(&mut r).map_err(|_| PakeError::Malformed("reply"))?;
+    Ok(match code {
+        REPLY_CERT => Answer::Cert(body.to_vec()),
+        _ => Answer::Error(String::from_utf8_lossy(body).into_owned()),
+    })
+}
+
+/// Connect with a timeout; reads and writes time out too.
+pub fn connect(
+    addr: &str,
+) -> Result<std::net::TcpStream, Box<dyn std::error::Error + Send + Sync>> {
     use std::net::ToSocketAddrs;
     let sa = addr
         .to_socket_addrs()?
         .next()
         .ok_or_else(|| format!("{addr}: no address"))?;
-    let mut s = std::net::TcpStream::connect_timeout(&sa, Duration::from_secs(10))?;
+    let s = std::net::TcpStream::connect_timeout(&sa, Duration::from_secs(10))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     s.set_write_timeout(Some(Duration::from_secs(30)))?;
-    request_over(&mut s, user, password, key, totp, &mut |_| {})
+    Ok(s)
 }
 
 /// The signer as a daemon service.
@@ -500,6 +833,10 @@ mod tests {
     }
 
     fn start(tag: &str, unlocked: bool) -> Running {
+        start_with(tag, unlocked, now)
+    }
+
+    fn start_with(tag: &str, unlocked: bool, clock: fn() -> u64) -> Running {
         let dir = std::env::temp_dir().join(format!("warden-signer-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -559,6 +896,8 @@ mod tests {
             },
         )
         .unwrap();
+        let mut handler = handler;
+        handler.clock = clock;
         // The client's PBKDF2 runs between messages: unoptimized and on a
         // busy machine it can outlast the shipped 15 s idle limit.
         let mut cfg = crate::config::Config::default();
@@ -602,7 +941,15 @@ mod tests {
     fn issues_to_the_right_password_and_counts_wrong_ones() {
         let r = start("issue", true);
         let t0 = now();
-        let a = request(&r.addr, "glenda", b"correct horse", &key(), None).unwrap();
+        let a = request(
+            &r.addr,
+            "glenda",
+            b"correct horse",
+            &key(),
+            None,
+            &Default::default(),
+        )
+        .unwrap();
         let Answer::Cert(blob) = a else {
             panic!("{a:?}")
         };
@@ -622,7 +969,15 @@ mod tests {
         // A wrong password: the server closes after the request, sending
         // nothing, and counts it.
         assert_eq!(failures(&r, "glenda"), 0);
-        let a = request(&r.addr, "glenda", b"wrong", &key(), None).unwrap();
+        let a = request(
+            &r.addr,
+            "glenda",
+            b"wrong",
+            &key(),
+            None,
+            &Default::default(),
+        )
+        .unwrap();
         assert!(matches!(&a, Answer::Error(m) if m == REFUSED), "{a:?}");
         wait_failures(&r, "glenda", 1);
         // A client that leaves after B proved nothing: not counted.
@@ -653,12 +1008,20 @@ mod tests {
         wait_failures(&r, "glenda", 2);
         // The right password again resets the count.
         assert!(matches!(
-            request(&r.addr, "glenda", b"correct horse", &key(), None).unwrap(),
+            request(
+                &r.addr,
+                "glenda",
+                b"correct horse",
+                &key(),
+                None,
+                &Default::default()
+            )
+            .unwrap(),
             Answer::Cert(_)
         ));
         assert_eq!(failures(&r, "glenda"), 0);
         // Unknown users fail like wrong passwords.
-        let a = request(&r.addr, "nobody", b"x", &key(), None).unwrap();
+        let a = request(&r.addr, "nobody", b"x", &key(), None, &Default::default()).unwrap();
         assert!(matches!(&a, Answer::Error(m) if m == REFUSED), "{a:?}");
         // Serials are unique and logged.
         let serials: Vec<u64> = r
@@ -680,8 +1043,9 @@ mod tests {
         let (c, a) = c.on_params(&params).unwrap();
         s.write_all(&frameserve::frame(&a)).unwrap();
         let b = read_frame(&mut s).unwrap();
+        // version 2: the key alone
         let mut w = Writer::new();
-        w.u8(REQUEST_VERSION);
+        w.u8(2);
         put_string(&mut w, &key().blob);
         let (_, req) = c.on_b(&b, code.as_bytes(), &w.buf).unwrap();
         s.write_all(&frameserve::frame(&req)).unwrap();
@@ -721,7 +1085,15 @@ mod tests {
         // a fresh code: the failures above may have taken longer than the
         // window on a busy machine
         let code = bob_code(now());
-        let a = request(&r.addr, "bob", b"bobs pw", &key(), Some(&code)).unwrap();
+        let a = request(
+            &r.addr,
+            "bob",
+            b"bobs pw",
+            &key(),
+            Some(&code),
+            &Default::default(),
+        )
+        .unwrap();
         let Answer::Cert(blob) = a else {
             panic!("{a:?}")
         };
@@ -736,6 +1108,256 @@ mod tests {
     }
 
     #[test]
+    fn account_policy_and_asking_for_less() {
+        let r = start("policy", true);
+        r.keyfs
+            .with(|s| {
+                let now = now();
+                s.set_attr("glenda", policy::MAX_VALIDITY, Some("20m"), now)?;
+                s.set_attr(
+                    "glenda",
+                    policy::EXTENSIONS,
+                    Some("pty,port-forwarding"),
+                    now,
+                )?;
+                s.set_attr("glenda", policy::FORCE_COMMAND, Some("backup"), now)?;
+                s.set_attr("glenda", policy::SOURCE_ADDRESS, Some("127.0.0.1/32"), now)
+            })
+            .unwrap();
+        let get = |ask: &policy::Ask| {
+            request(&r.addr, "glenda", b"correct horse", &key(), None, ask).unwrap()
+        };
+        let Answer::Cert(blob) = get(&policy::Ask::default()) else {
+            panic!()
+        };
+        let p = cert::parse(&blob).unwrap();
+        assert_eq!(
+            p.spec.valid_before - p.spec.valid_after,
+            1200 + ca::BACKDATE
+        );
+        assert_eq!(p.spec.extensions, ["permit-port-forwarding", "permit-pty"]);
+        assert_eq!(
+            p.spec.critical,
+            [
+                ("force-command".to_string(), "backup".to_string()),
+                ("source-address".to_string(), "127.0.0.1/32".to_string())
+            ]
+        );
+        assert_eq!(
+            p.spec.key_id,
+            format!("glenda serial {} from 127.0.0.1", p.spec.serial)
+        );
+        let less = policy::Ask {
+            validity: 60,
+            principals: vec!["backup".into()],
+            extensions: Some(vec![]),
+        };
+        let Answer::Cert(blob) = get(&less) else {
+            panic!()
+        };
+        let p = cert::parse(&blob).unwrap();
+        assert_eq!(p.spec.principals, ["backup"]);
+        assert_eq!(p.spec.valid_before - p.spec.valid_after, 60 + ca::BACKDATE);
+        assert!(p.spec.extensions.is_empty());
+        let more = policy::Ask {
+            principals: vec!["root".into()],
+            ..policy::Ask::default()
+        };
+        let a = get(&more);
+        assert!(
+            matches!(&a, Answer::Error(m) if m.contains("principal 'root' is not one of glenda's")),
+            "{a:?}"
+        );
+        // A version 2 request (the key alone) gets what the account allows.
+        assert_eq!(
+            parse_request(&[2, 0, 0, 0, 1, 7]),
+            Some((vec![7], Default::default()))
+        );
+        assert_eq!(parse_request(&[2, 0, 0, 0, 1, 7, 0]), None);
+        let v3 = encode_request(&key(), &less);
+        assert_eq!(parse_request(&v3), Some((key().blob, less)));
+        for n in 0..v3.len() {
+            assert_eq!(parse_request(&v3[..n]), None);
+        }
+    }
+
+    static LATER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    fn later() -> u64 {
+        now() + LATER.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    // each test its own clock: tests run in parallel
+    static LATER_HOST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    fn later_host() -> u64 {
+        now() + LATER_HOST.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[test]
+    fn fetch_serves_the_krl_and_the_ca_lines_as_they_are_now() {
+        let r = start("fetch", true);
+        let e = fetch(&r.addr, "ca").unwrap_err().to_string();
+        assert!(e.contains("no CA key yet"), "{e}");
+        assert!(matches!(
+            request(
+                &r.addr,
+                "glenda",
+                b"correct horse",
+                &key(),
+                None,
+                &Default::default()
+            )
+            .unwrap(),
+            Answer::Cert(_)
+        ));
+        let lines = fetch(&r.addr, "ca").unwrap();
+        let want = r
+            .keyfs
+            .with(|s| Ok(ca::ca_lines(&s.db().signer, now())))
+            .unwrap();
+        assert_eq!(String::from_utf8(lines).unwrap(), want);
+        let k0 = fetch(&r.addr, "krl").unwrap();
+        assert!(k0.starts_with(b"SSHKRL\n\0"));
+        r.keyfs
+            .with(|s| ca::revoke_key(s, &key()).map(|_| ()))
+            .unwrap();
+        let k1 = fetch(&r.addr, "krl").unwrap();
+        assert_ne!(k0, k1);
+        assert!(k1.windows(key().blob.len()).any(|w| w == key().blob));
+        let e = fetch(&r.addr, "passwords").unwrap_err().to_string();
+        assert!(e.contains("nothing to fetch named 'passwords'"), "{e}");
+        let l = start("fetch-locked", false);
+        let e = fetch(&l.addr, "krl").unwrap_err().to_string();
+        assert!(e.contains("locked"), "{e}");
+    }
+
+    #[test]
+    fn renewal_by_proof_of_possession() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let r = start_with("renew", true, later);
+        let holder = Ed25519Key::from_seed(&[3; 32]);
+        let Answer::Cert(old) = request(
+            &r.addr,
+            "glenda",
+            b"correct horse",
+            &key(),
+            None,
+            &Default::default(),
+        )
+        .unwrap() else {
+            panic!()
+        };
+        let by_key = |blob: &[u8], k: &Ed25519Key| {
+            let k = Ed25519Key::from_seed(&k.seed());
+            renew(&r.addr, blob, &Default::default(), &mut |d| Ok(k.sign(d))).unwrap()
+        };
+        let refused = |a: Answer, want: &str| {
+            assert!(
+                matches!(&a, Answer::Error(m) if m.contains(want)),
+                "{a:?} ({want})"
+            );
+        };
+        // 3600 s + the backdating: due 1950 s after its start.
+        refused(by_key(&old, &holder), "is not due for renewal until");
+        LATER.store(1700, SeqCst);
+        let Answer::Cert(new) = by_key(&old, &holder) else {
+            panic!()
+        };
+        let (p0, p1) = (cert::parse(&old).unwrap(), cert::parse(&new).unwrap());
+        assert!(p1.signature_ok);
+        assert!(p1.spec.serial > p0.spec.serial);
+        assert_eq!(p1.spec.key, key());
+        assert_eq!(p1.spec.principals, p0.spec.principals);
+        assert!(p1.spec.valid_before >= p0.spec.valid_before + 1700);
+        assert_eq!(
+            p1.spec.key_id,
+            format!("glenda serial {} from 127.0.0.1", p1.spec.serial)
+        );
+        // Another key's signature proves nothing.
+        refused(
+            by_key(&old, &Ed25519Key::from_seed(&[4; 32])),
+            "does not prove possession",
+        );
+        // Too late: the old one has expired.
+        LATER.store(4000, SeqCst);
+        refused(by_key(&old, &holder), "is not valid now");
+        LATER.store(1700 + 1950, SeqCst);
+        // Neither a disabled account nor a revoked key renews.
+        let t = later();
+        r.keyfs
+            .with(|s| s.set_status("glenda", crate::auth::keyfs::Status::Disabled, t))
+            .unwrap();
+        refused(by_key(&new, &holder), "glenda");
+        r.keyfs
+            .with(|s| s.set_status("glenda", crate::auth::keyfs::Status::Ok, t))
+            .unwrap();
+        assert!(matches!(by_key(&new, &holder), Answer::Cert(_)));
+        r.keyfs
+            .with(|s| ca::revoke_key(s, &key()).map(|_| ()))
+            .unwrap();
+        refused(by_key(&new, &holder), "is revoked");
+        LATER.store(0, SeqCst);
+    }
+
+    #[test]
+    fn host_enrolment_with_a_one_time_token_and_renewal() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let r = start_with("enrol", true, later_host);
+        let host = Ed25519Key::from_seed(&[6; 32]);
+        let hk = host.public();
+        let t0 = now();
+        let token = r
+            .keyfs
+            .with(|s| ca::enrol_token(s, "nas.lan", &["nas".into()], 7200, 600, t0))
+            .unwrap();
+        let refused = |a: Answer| {
+            assert!(
+                matches!(&a, Answer::Error(m) if m.contains("no valid enrolment token for host")),
+                "{a:?}"
+            )
+        };
+        refused(enrol(&r.addr, "nas.lan", b"guessed", &hk).unwrap());
+        refused(enrol(&r.addr, "other.lan", &token[..], &hk).unwrap());
+        let Answer::Cert(blob) = enrol(&r.addr, "nas.lan", &token[..], &hk).unwrap() else {
+            panic!()
+        };
+        let p = cert::parse(&blob).unwrap();
+        assert_eq!(p.spec.kind, CertType::Host);
+        assert_eq!(p.spec.principals, ["nas.lan", "nas"]);
+        assert_eq!(
+            p.spec.valid_before - p.spec.valid_after,
+            7200 + ca::BACKDATE
+        );
+        assert!(
+            p.spec.key_id.starts_with("nas.lan serial "),
+            "{}",
+            p.spec.key_id
+        );
+        // Spent.
+        refused(enrol(&r.addr, "nas.lan", &token[..], &hk).unwrap());
+        // Renewed by proof of possession, in the second half of its life.
+        LATER_HOST.store(3800, SeqCst);
+        let Answer::Cert(new) = renew(&r.addr, &blob, &Default::default(), &mut |d| {
+            Ok(host.sign(d))
+        })
+        .unwrap() else {
+            panic!()
+        };
+        let q = cert::parse(&new).unwrap();
+        assert_eq!(q.spec.kind, CertType::Host);
+        assert_eq!(q.spec.principals, p.spec.principals);
+        assert!(q.spec.serial > p.spec.serial);
+        LATER_HOST.store(0, SeqCst);
+        // An expired token is refused too.
+        let token = r
+            .keyfs
+            .with(|s| ca::enrol_token(s, "old.lan", &[], 7200, 1, t0 - 10))
+            .unwrap();
+        refused(enrol(&r.addr, "old.lan", &token[..], &hk).unwrap());
+    }
+
+    #[test]
     fn signer_failures_send_the_account_to_purgatory() {
         let r = start("purgatory", true);
         for n in 1..=crate::auth::keyfs::account::PURGATORY_EVERY {
@@ -744,7 +1366,15 @@ mod tests {
         }
         // Locked out: the right password fails the same way.
         assert_eq!(raw_answer(&r, "glenda", b"correct horse", ""), b"");
-        let a = request(&r.addr, "glenda", b"correct horse", &key(), None).unwrap();
+        let a = request(
+            &r.addr,
+            "glenda",
+            b"correct horse",
+            &key(),
+            None,
+            &Default::default(),
+        )
+        .unwrap();
         assert!(matches!(&a, Answer::Error(m) if m == REFUSED), "{a:?}");
     }
 
@@ -767,7 +1397,15 @@ mod tests {
         }
         // The server still serves.
         assert!(matches!(
-            request(&r.addr, "glenda", b"correct horse", &key(), None).unwrap(),
+            request(
+                &r.addr,
+                "glenda",
+                b"correct horse",
+                &key(),
+                None,
+                &Default::default()
+            )
+            .unwrap(),
             Answer::Cert(_)
         ));
     }
@@ -776,7 +1414,15 @@ mod tests {
     fn locked_keyfs_answers_at_once() {
         let r = start("locked", false);
         let t = std::time::Instant::now();
-        let a = request(&r.addr, "glenda", b"correct horse", &key(), None).unwrap();
+        let a = request(
+            &r.addr,
+            "glenda",
+            b"correct horse",
+            &key(),
+            None,
+            &Default::default(),
+        )
+        .unwrap();
         assert!(
             matches!(&a, Answer::Error(m) if m.contains("locked")),
             "{a:?}"
@@ -792,9 +1438,15 @@ mod tests {
         let mut wire = Vec::new();
         let mut s = std::net::TcpStream::connect(&r.addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let a = request_over(&mut s, "glenda", b"correct horse", &key(), None, &mut |b| {
-            wire.extend_from_slice(b)
-        })
+        let a = request_over(
+            &mut s,
+            "glenda",
+            b"correct horse",
+            &key(),
+            None,
+            &Default::default(),
+            &mut |b| wire.extend_from_slice(b),
+        )
         .unwrap();
         assert!(matches!(a, Answer::Cert(_)));
         assert!(wire.len() > 200);

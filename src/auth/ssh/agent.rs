@@ -1,7 +1,11 @@
 //! The OpenSSH agent protocol (draft-miller-ssh-agent), sans-IO: frames in,
 //! frames out. [`Agent`] holds Ed25519 keys that never leave it: it lists
 //! their public halves, signs with them, and honours lock/unlock, lifetime
-//! and confirm constraints. Other key types are refused on add.
+//! and confirm constraints. Other key types are refused on add. A key
+//! added with its certificate (`ssh-add KEY` with `KEY-cert.pub` beside
+//! it: OpenSSH adds the key, then `ssh-ed25519-cert-v01@openssh.com` with
+//! the certificate and the same private key) is a second identity, listed
+//! by its certificate and signing with the key, as OpenSSH's agent does.
 //!
 //! ```text
 //! frame: uint32 length, byte type, contents
@@ -37,6 +41,28 @@ const EXTENSION: u8 = 27;
 const CONSTRAIN_LIFETIME: u8 = 1;
 const CONSTRAIN_CONFIRM: u8 = 2;
 
+/// A client's sign request for `key` over `data`, framed.
+pub fn sign_request(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.u8(SIGN_REQUEST);
+    put_string(&mut w, key);
+    put_string(&mut w, data);
+    w.u32be(0);
+    let mut f = Writer::new();
+    put_string(&mut f, &w.buf);
+    f.into_vec()
+}
+
+/// The signature in an agent's answer to [`sign_request`] (the frame's
+/// body, after its length).
+pub fn sign_response(body: &[u8]) -> Result<Vec<u8>, WireError> {
+    let mut r = Reader::new(body);
+    if r.u8()? != SIGN_RESPONSE {
+        return Err(WireError::Bad("agent answer: it did not sign"));
+    }
+    Ok(get_string(&mut r)?.to_vec())
+}
+
 /// A request, parsed.
 pub enum Request {
     List,
@@ -46,6 +72,8 @@ pub enum Request {
     },
     Add {
         seed: Zeroizing<[u8; 32]>,
+        /// The certificate blob, for a certificate identity.
+        cert: Option<Vec<u8>>,
         comment: String,
         lifetime: Option<u32>,
         confirm: bool,
@@ -74,9 +102,13 @@ pub fn parse(body: &[u8]) -> Result<Request, WireError> {
         }
         ADD_IDENTITY | ADD_ID_CONSTRAINED => {
             let kind = get_text(&mut r)?;
-            if kind != ED25519 {
+            let cert = if kind == ED25519_CERT {
+                Some(get_string(&mut r)?.to_vec())
+            } else if kind == ED25519 {
+                None
+            } else {
                 return Ok(Request::Unsupported(format!("add of a {kind} key")));
-            }
+            };
             let pk = get_string(&mut r)?;
             let sk = get_string(&mut r)?;
             if pk.len() != 32 || sk.len() != 64 || sk[32..] != *pk {
@@ -99,8 +131,14 @@ pub fn parse(body: &[u8]) -> Result<Request, WireError> {
             if key.public().key_fields()[4..] != *pk {
                 return Err(WireError::Bad("ed25519 key pair"));
             }
+            if let Some(c) = &cert {
+                if super::cert::parse(c)?.spec.key != key.public() {
+                    return Err(WireError::Bad("certificate: not for this key"));
+                }
+            }
             Request::Add {
                 seed,
+                cert,
                 comment,
                 lifetime,
                 confirm,
@@ -154,9 +192,13 @@ fn frame(body: &[u8]) -> Vec<u8> {
     w.into_vec()
 }
 
+const ED25519_CERT: &str = "ssh-ed25519-cert-v01@openssh.com";
+
 /// A key held by the agent.
 pub struct Held {
     pub key: Ed25519Key,
+    /// Its certificate, for a certificate identity.
+    pub cert: Option<Vec<u8>>,
     pub comment: String,
     /// Seconds since the epoch after which the key is forgotten.
     pub expires: Option<u64>,
@@ -176,14 +218,24 @@ fn digest(p: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(p).into()
 }
 
+impl Held {
+    /// What the agent lists it as: its certificate, or its public key.
+    pub fn blob(&self) -> Vec<u8> {
+        match &self.cert {
+            Some(c) => c.clone(),
+            None => self.key.public().blob,
+        }
+    }
+}
+
 impl Agent {
     pub fn new() -> Agent {
         Agent::default()
     }
 
     pub fn add(&mut self, held: Held) {
-        let pk = held.key.public();
-        self.keys.retain(|h| h.key.public() != pk);
+        let id = held.blob();
+        self.keys.retain(|h| h.blob() != id);
         self.keys.push(held);
     }
 
@@ -223,7 +275,7 @@ impl Agent {
                 } else {
                     w.u32be(self.keys.len() as u32);
                     for h in &self.keys {
-                        put_string(&mut w, &h.key.public().blob);
+                        put_string(&mut w, &h.blob());
                         put_string(&mut w, h.comment.as_bytes());
                     }
                 }
@@ -233,7 +285,7 @@ impl Agent {
                 if self.locked.is_some() {
                     return fail;
                 }
-                let Some(h) = self.keys.iter().find(|h| h.key.public().blob == key) else {
+                let Some(h) = self.keys.iter().find(|h| h.blob() == key) else {
                     return fail;
                 };
                 if h.confirm && !confirm(&h.key.public(), &h.comment) {
@@ -250,6 +302,7 @@ impl Agent {
             }
             Request::Add {
                 seed,
+                cert,
                 comment,
                 lifetime,
                 confirm,
@@ -259,6 +312,7 @@ impl Agent {
                 }
                 self.add(Held {
                     key: Ed25519Key::from_seed(&seed),
+                    cert,
                     comment,
                     expires: lifetime.map(|l| now + u64::from(l)),
                     confirm,
@@ -268,7 +322,7 @@ impl Agent {
             Request::Remove { key } => {
                 let before = self.keys.len();
                 if self.locked.is_none() {
-                    self.keys.retain(|h| h.key.public().blob != key);
+                    self.keys.retain(|h| h.blob() != key);
                 }
                 if self.keys.len() < before {
                     ok
@@ -371,6 +425,71 @@ mod tests {
         let rm = body(REMOVE_IDENTITY, |w| put_string(w, &pk.blob));
         assert_eq!(a.handle(&rm, 0, &mut yes), frame(&[SUCCESS]));
         assert_eq!(a.handle(&rm, 0, &mut yes), frame(&[FAILURE]));
+        assert_eq!(a.handle(&sign, 0, &mut yes), frame(&[FAILURE]));
+    }
+
+    fn cert_body(seed: [u8; 32], cert_for: [u8; 32]) -> (Vec<u8>, Vec<u8>) {
+        use super::super::cert::{self, CertSpec, CertType};
+        let spec = CertSpec {
+            key: Ed25519Key::from_seed(&cert_for).public(),
+            serial: 1,
+            kind: CertType::User,
+            key_id: "k".into(),
+            principals: vec!["glenda".into()],
+            valid_after: 0,
+            valid_before: 9,
+            critical: vec![],
+            extensions: vec![],
+        };
+        let c = cert::sign(&spec, &Ed25519Key::from_seed(&[9; 32]), &[0; 32]);
+        let k = Ed25519Key::from_seed(&seed);
+        let pk = k.public().key_fields()[4..].to_vec();
+        let b = body(ADD_IDENTITY, |w| {
+            put_string(w, ED25519_CERT.as_bytes());
+            put_string(w, &c);
+            put_string(w, &pk);
+            let mut sk = seed.to_vec();
+            sk.extend_from_slice(&pk);
+            put_string(w, &sk);
+            put_string(w, b"with cert");
+        });
+        (b, c)
+    }
+
+    #[test]
+    fn a_key_with_its_certificate_is_a_second_identity() {
+        let mut a = Agent::new();
+        let ok = frame(&[SUCCESS]);
+        assert_eq!(a.handle(&add_body([1; 32], &[]), 0, &mut yes), ok);
+        let (add, c) = cert_body([1; 32], [1; 32]);
+        assert_eq!(a.handle(&add, 0, &mut yes), ok);
+        let list = a.handle(&[REQUEST_IDENTITIES], 0, &mut yes);
+        let mut r = Reader::new(&list[4..]);
+        assert_eq!(r.u8().unwrap(), IDENTITIES_ANSWER);
+        assert_eq!(r.u32be().unwrap(), 2);
+        let pk = Ed25519Key::from_seed(&[1; 32]).public();
+        assert_eq!(get_string(&mut r).unwrap(), pk.blob.as_slice());
+        get_string(&mut r).unwrap();
+        assert_eq!(get_string(&mut r).unwrap(), c.as_slice());
+        // Signing by the certificate signs with the key.
+        let sign = body(SIGN_REQUEST, |w| {
+            put_string(w, &c);
+            put_string(w, b"data");
+            w.u32be(0);
+        });
+        let resp = a.handle(&sign, 0, &mut yes);
+        let mut r = Reader::new(&resp[4..]);
+        assert_eq!(r.u8().unwrap(), SIGN_RESPONSE);
+        assert!(super::super::key::verify(
+            &pk,
+            b"data",
+            get_string(&mut r).unwrap()
+        ));
+        // A certificate for another key is refused.
+        let (bad, _) = cert_body([2; 32], [1; 32]);
+        assert_eq!(a.handle(&bad, 0, &mut yes), frame(&[FAILURE]));
+        let rm = body(REMOVE_IDENTITY, |w| put_string(w, &c));
+        assert_eq!(a.handle(&rm, 0, &mut yes), ok);
         assert_eq!(a.handle(&sign, 0, &mut yes), frame(&[FAILURE]));
     }
 

@@ -31,9 +31,15 @@ pub struct CertSpec {
     pub principals: Vec<String>,
     pub valid_after: u64,
     pub valid_before: u64,
+    /// Critical options (`force-command`, `source-address`): name and
+    /// value, sorted by name as PROTOCOL.certkeys wants.
+    pub critical: Vec<(String, String)>,
+    /// Extensions (flags without data), sorted by name.
+    pub extensions: Vec<String>,
 }
 
-/// The extensions ssh-keygen gives user certificates by default.
+/// The extensions ssh-keygen gives user certificates by default, in the
+/// order certificates list them.
 pub const USER_EXTENSIONS: &[&str] = &[
     "permit-X11-forwarding",
     "permit-agent-forwarding",
@@ -49,13 +55,39 @@ fn cert_type_name(key_kind: &str) -> String {
     }
 }
 
-fn names(list: &[&str]) -> Vec<u8> {
+/// Critical options: `string name, string data` where data holds the
+/// value as a string; extensions: the same with empty data.
+fn options<'a>(list: impl Iterator<Item = (&'a str, Option<&'a str>)>) -> Vec<u8> {
     let mut w = Writer::new();
-    for n in list {
+    for (n, v) in list {
         put_string(&mut w, n.as_bytes());
-        put_string(&mut w, b"");
+        match v {
+            Some(v) => {
+                let mut d = Writer::new();
+                put_string(&mut d, v.as_bytes());
+                put_string(&mut w, &d.buf);
+            }
+            None => put_string(&mut w, b""),
+        }
     }
     w.into_vec()
+}
+
+fn get_options(b: &[u8], values: bool) -> Result<Vec<(String, String)>, WireError> {
+    let mut r = Reader::new(b);
+    let mut out = Vec::new();
+    while r.remaining() > 0 {
+        let name = get_text(&mut r)?.to_string();
+        let data = get_string(&mut r)?;
+        let value = if values && !data.is_empty() {
+            let mut d = Reader::new(data);
+            get_text(&mut d)?.to_string()
+        } else {
+            String::new()
+        };
+        out.push((name, value));
+    }
+    Ok(out)
 }
 
 /// Build and sign a certificate; returns its wire blob.
@@ -74,12 +106,15 @@ pub fn sign(spec: &CertSpec, ca: &Ed25519Key, nonce: &[u8; 32]) -> Vec<u8> {
     put_string(&mut w, &p.buf);
     put_u64(&mut w, spec.valid_after);
     put_u64(&mut w, spec.valid_before);
-    put_string(&mut w, b""); // critical options
-    let ext = match spec.kind {
-        CertType::User => names(USER_EXTENSIONS),
-        CertType::Host => Vec::new(),
-    };
-    put_string(&mut w, &ext);
+    let mut critical: Vec<_> = spec.critical.iter().collect();
+    critical.sort();
+    put_string(
+        &mut w,
+        &options(critical.iter().map(|(n, v)| (n.as_str(), Some(v.as_str())))),
+    );
+    let mut ext: Vec<&str> = spec.extensions.iter().map(String::as_str).collect();
+    ext.sort_unstable();
+    put_string(&mut w, &options(ext.into_iter().map(|n| (n, None))));
     put_string(&mut w, b""); // reserved
     put_string(&mut w, &ca.public().blob);
     let sig = ca.sign(&w.buf);
@@ -133,8 +168,11 @@ pub fn parse(blob: &[u8]) -> Result<Parsed, WireError> {
     }
     let valid_after = get_u64(&mut r)?;
     let valid_before = get_u64(&mut r)?;
-    let _critical = get_string(&mut r)?;
-    let _ext = get_string(&mut r)?;
+    let critical = get_options(get_string(&mut r)?, true)?;
+    let extensions = get_options(get_string(&mut r)?, false)?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     let _reserved = get_string(&mut r)?;
     let ca = PublicKey::from_blob(get_string(&mut r)?)?;
     let signed_len = r.pos();
@@ -152,6 +190,8 @@ pub fn parse(blob: &[u8]) -> Result<Parsed, WireError> {
             principals,
             valid_after,
             valid_before,
+            critical,
+            extensions,
         },
         ca,
         signature_ok,
@@ -171,6 +211,11 @@ mod tests {
             principals: vec!["glenda".into(), "backup".into()],
             valid_after: 1_700_000_000,
             valid_before: 1_700_086_400,
+            critical: vec![
+                ("force-command".into(), "uptime".into()),
+                ("source-address".into(), "10.0.0.0/8,::1".into()),
+            ],
+            extensions: USER_EXTENSIONS.iter().map(|s| s.to_string()).collect(),
         }
     }
 

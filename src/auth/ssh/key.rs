@@ -129,6 +129,56 @@ impl Ed25519Key {
         PublicKey::ed25519(&self.0.verifying_key())
     }
 
+    /// From an unencrypted OpenSSH private key file (`-----BEGIN OPENSSH
+    /// PRIVATE KEY-----`, openssh-key-v1) holding one Ed25519 key. An
+    /// encrypted one is refused (ssh-add it and sign through the agent).
+    pub fn from_openssh(text: &str) -> Result<Ed25519Key, WireError> {
+        let b64: String = text
+            .lines()
+            .map(str::trim)
+            .skip_while(|l| *l != "-----BEGIN OPENSSH PRIVATE KEY-----")
+            .skip(1)
+            .take_while(|l| !l.starts_with("-----END"))
+            .collect();
+        let raw = zeroize::Zeroizing::new(
+            unbase64(&b64).ok_or(WireError::Bad("OpenSSH private key file"))?,
+        );
+        let rest = raw
+            .strip_prefix(b"openssh-key-v1\0")
+            .ok_or(WireError::Bad("OpenSSH private key file"))?;
+        let mut r = Reader::new(rest);
+        if get_string(&mut r)? != b"none" {
+            return Err(WireError::Bad(
+                "private key: it is encrypted (ssh-add it: the agent signs)",
+            ));
+        }
+        let _kdf = get_string(&mut r)?;
+        let _kdfopts = get_string(&mut r)?;
+        if r.u32be()? != 1 {
+            return Err(WireError::Bad("private key file: not one key"));
+        }
+        let _pub = get_string(&mut r)?;
+        let mut p = Reader::new(get_string(&mut r)?);
+        if p.u32be()? != p.u32be()? {
+            return Err(WireError::Bad("private key check bytes"));
+        }
+        if get_text(&mut p)? != ED25519 {
+            return Err(WireError::Bad("private key: not Ed25519"));
+        }
+        let pk = get_string(&mut p)?;
+        let sk = get_string(&mut p)?;
+        if sk.len() != 64 || pk.len() != 32 || sk[32..] != *pk {
+            return Err(WireError::Bad("Ed25519 private key"));
+        }
+        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+        seed.copy_from_slice(&sk[..32]);
+        let k = Ed25519Key::from_seed(&seed);
+        if k.0.verifying_key().as_bytes()[..] != *pk {
+            return Err(WireError::Bad("Ed25519 private key"));
+        }
+        Ok(k)
+    }
+
     /// An SSH signature blob: string "ssh-ed25519", string sig.
     pub fn sign(&self, data: &[u8]) -> Vec<u8> {
         let sig = self.0.sign(data);
