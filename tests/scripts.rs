@@ -710,7 +710,6 @@ fn ppp_hooks_notify_warden_then_netifd() {
         [
             "warden notify ppp-up 3g-wan /dev/ttyUSB0 115200 10.64.0.2 10.64.64.64 wan",
             "proto_init_update 3g-wan 1 1",
-            "proto_set_keep 1",
             "proto_add_ipv4_address 10.64.0.2 32  10.64.64.64",
             "proto_add_ipv4_route 0.0.0.0 0 10.64.64.64",
             "proto_add_dns_server 192.0.2.53",
@@ -723,6 +722,28 @@ fn ppp_hooks_notify_warden_then_netifd() {
         [
             "warden notify ppp-down 3g-wan /dev/ttyUSB0 115200 10.64.0.2 10.64.64.64 wan",
             "proto_init_update 3g-wan 0",
+            "proto_send_update wan",
+        ]
+    );
+    // The network renegotiates: a second ip-up, new address and DNS, is a
+    // whole update of its own (no keep: netifd drops the old ones).
+    let env2 = [
+        e("NETIFD_PROTO_SH", &proto.to_string_lossy()),
+        e("IFNAME", "3g-wan"),
+        e("IPLOCAL", "10.64.0.3"),
+        e("IPREMOTE", "10.64.64.64"),
+        e("DNS1", "198.51.100.7"),
+    ];
+    let mut args2 = args;
+    args2[3] = "10.64.0.3";
+    let l = s.run("netifd/warden-ppp-up", &args2, &env2);
+    assert_eq!(
+        l[1..],
+        [
+            "proto_init_update 3g-wan 1 1",
+            "proto_add_ipv4_address 10.64.0.3 32  10.64.64.64",
+            "proto_add_ipv4_route 0.0.0.0 0 10.64.64.64",
+            "proto_add_dns_server 198.51.100.7",
             "proto_send_update wan",
         ]
     );

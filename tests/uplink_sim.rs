@@ -439,3 +439,121 @@ fn a_modem_only_power_cures_recovers_on_port_power() {
         r#""cfun":1,"usb_reset":1,"port_power":1,"gpio":0}"#,
     );
 }
+
+/// A dnsmasq on `ip` (a free port) that answers the probe name and logs
+/// every query to `log`: the network's new resolver after a change.
+struct Dnsmasq(Child);
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn dnsmasq(ip: &str, log: &Path) -> (Dnsmasq, std::net::SocketAddr) {
+    let port = std::net::UdpSocket::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("dnsmasq")
+        .args([
+            "--no-daemon",
+            "--conf-file=/dev/null",
+            "--pid-file",
+            "--user=root",
+            "--bind-interfaces",
+            "--no-resolv",
+            "--no-hosts",
+            "--log-queries",
+            "--address=/openwrt.org/192.0.2.1",
+        ])
+        .arg(format!("--port={port}"))
+        .arg(format!("--listen-address={ip}"))
+        .arg(format!("--log-facility={}", log.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting dnsmasq (listed in .ci/apt-packages; run .ci/setup)");
+    let addr: std::net::SocketAddr = format!("{ip}:{port}").parse().unwrap();
+    // Ready when its log says so (it logs the start before it serves the
+    // first query only once the socket is bound).
+    let end = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(log).is_ok_and(|l| l.contains("started, version")) {
+        assert!(Instant::now() < end, "dnsmasq on {addr} never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Dnsmasq(child), addr)
+}
+
+/// The network renegotiates IPCP (the simulated network's `renegotiate`
+/// file, written atomically).
+fn renegotiate(d: &Daemon, body: &str) {
+    let dir = d.run.join("sim");
+    let tmp = dir.join("renegotiate.tmp");
+    std::fs::write(&tmp, body).unwrap();
+    std::fs::rename(&tmp, dir.join("renegotiate")).unwrap();
+}
+
+fn healthy_once_reconnected(d: &Daemon) -> String {
+    wait_for(d, "healthy link after a reconnect", |s| {
+        s.contains("\"state\":\"up\"")
+            && s.contains("\"reconnects\":1")
+            && s.contains("\"healthy\":true")
+    })
+}
+
+#[test]
+fn an_address_and_dns_change_mid_session_is_checked_and_shown() {
+    let d = start("renegotiate", "1234");
+    let s = healthy_once_reconnected(&d);
+    assert!(s.contains("\"address\":\"10.64.1.2\""), "{s}");
+    assert!(s.contains("\"changes\":{\"address\":0,\"dns\":0}"), "{s}");
+    let log = d.dir.join("dnsmasq.log");
+    let (_dns, addr) = dnsmasq("127.0.0.77", &log);
+    renegotiate(&d, &format!("local 10.64.1.3\ndns 198.51.100.7 {addr}\n"));
+    let s = wait_for(&d, "the new address and DNS, checked", |s| {
+        s.contains("\"address\":\"10.64.1.3\"")
+            && s.contains(r#"{"server":"198.51.100.7","verdict":"ok","healthy":true}"#)
+    });
+    assert!(s.contains("\"changes\":{\"address\":1,\"dns\":1}"), "{s}");
+    assert!(
+        s.contains("\"reconnects\":1"),
+        "a change is not a reconnect: {s}"
+    );
+    assert!(s.contains("\"state\":\"up\""), "{s}");
+    assert!(
+        s.contains(r#""dns":[{"server":"198.51.100.7","#),
+        "the old server is gone: {s}"
+    );
+    // The check asked the new resolver (dnsmasq's own log).
+    let l = std::fs::read_to_string(&log).unwrap();
+    assert!(l.contains("query[A] openwrt.org from 127.0.0.1"), "{l}");
+    let out = Command::new(WARDEN)
+        .args(["status", "--run-dir", d.run.to_str().unwrap()])
+        .output_within(common::CHILD_DEADLINE)
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\naddress: 10.64.1.3\n"), "{text}");
+    assert!(text.contains("\nchanges: address 1, dns 1\n"), "{text}");
+    assert!(
+        text.contains("ago: address 10.64.1.2 peer 10.64.64.64 -> 10.64.1.3 peer 10.64.64.64; DNS 192.0.2.53 -> 198.51.100.7\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_second_ip_up_with_dead_dns_is_not_left_online() {
+    let d = start("renegotiate-dead", "1234");
+    healthy_once_reconnected(&d);
+    // A second ip-up alone (no ip-down), with a server nothing answers
+    // for: the check runs at once and the link is redialed, then healthy
+    // again on the network's resolver.
+    renegotiate(&d, "no-ip-down\ndns 198.51.100.8\n");
+    let s = wait_for(&d, "a redial after the dead DNS", |s| {
+        s.contains("\"reconnects\":2") && s.contains("\"healthy\":true")
+    });
+    assert!(s.contains("broken DNS: 198.51.100.8 no-answer"), "{s}");
+    assert!(s.contains("\"changes\":{\"address\":0,\"dns\":1}"), "{s}");
+}

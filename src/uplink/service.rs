@@ -281,7 +281,11 @@ impl Loop {
                 }
                 Ok(Some((Err(e), _))) => log::warn!("uplink: {e}"),
                 Ok(Some((Ok(n), from))) => match n {
-                    Notice::PppUp(l) => self.inputs.push_back(Input::LinkUp { dns: l.dns }),
+                    Notice::PppUp(l) => self.inputs.push_back(Input::LinkUp {
+                        local: l.local,
+                        remote: l.remote,
+                        dns: l.dns,
+                    }),
                     Notice::PppDown(_) => self.inputs.push_back(Input::LinkDown),
                     Notice::Reconnect { reason } => self.inputs.push_back(Input::Reconnect(reason)),
                     Notice::Rediscover { reason } => {

@@ -54,6 +54,20 @@ pub fn text(who: &Who<'_>, st: &Status, now: Instant) -> String {
         kv("uptime", &human_duration(u));
     }
     kv("reconnects", &st.reconnects.to_string());
+    if let Some(a) = st.local {
+        kv("address", &a.to_string());
+    }
+    if let Some(a) = st.remote {
+        kv("peer", &a.to_string());
+    }
+    kv(
+        "changes",
+        &format!("address {}, dns {}", st.address_changes, st.dns_changes),
+    );
+    if let Some((at, what)) = &st.last_change {
+        let ago = human_duration(now.saturating_duration_since(*at));
+        kv("last_change", &format!("{ago} ago: {what}"));
+    }
     kv("failures", &st.consecutive_failures.to_string());
     kv("last_reason", st.last_reason.as_deref().unwrap_or(""));
     if let Some(p) = &st.ports {
@@ -114,6 +128,24 @@ pub fn json(who: &Who<'_>, st: &Status, now: Instant) -> String {
             uptime(st, now).map(|u| u.as_secs().min(i64::MAX as u64) as i64),
         )
         .field("reconnects", st.reconnects)
+        .field("address", st.local.map(|a| a.to_string()))
+        .field("peer", st.remote.map(|a| a.to_string()))
+        .field(
+            "changes",
+            Obj::new()
+                .field("address", st.address_changes)
+                .field("dns", st.dns_changes),
+        )
+        .field(
+            "last_change",
+            st.last_change.as_ref().map_or(Value::Null, |(at, what)| {
+                let ago = now.saturating_duration_since(*at).as_secs();
+                Obj::new()
+                    .field("what", what.as_str())
+                    .field("ago_s", ago.min(i64::MAX as u64) as i64)
+                    .into()
+            }),
+        )
         .field("failures", st.consecutive_failures)
         .field("last_reason", st.last_reason.clone())
         .field(
@@ -187,6 +219,14 @@ mod tests {
                 verdict: "ok".into(),
                 healthy: true,
             }],
+            local: Some("10.64.1.3".parse().unwrap()),
+            remote: Some("10.64.64.64".parse().unwrap()),
+            address_changes: 1,
+            dns_changes: 2,
+            last_change: Some((
+                now - Duration::from_secs(12),
+                "DNS 192.0.2.53 -> 198.51.100.7".into(),
+            )),
             recovery: LadderStatus {
                 counts: [4, 1, 1, 0, 0],
                 last: Some(Last {
@@ -212,7 +252,9 @@ mod tests {
         assert!(
             t.starts_with(
                 "interface: wan\nrun_dir: /var/run/warden/wan\n\
-                 state: up\nlink: up\nuptime: 1h02m03s\nreconnects: 1\n"
+                 state: up\nlink: up\nuptime: 1h02m03s\nreconnects: 1\n\
+                 address: 10.64.1.3\npeer: 10.64.64.64\nchanges: address 1, dns 2\n\
+                 last_change: 12s ago: DNS 192.0.2.53 -> 198.51.100.7\nfailures: 0\n"
             ),
             "{t}"
         );
@@ -235,7 +277,7 @@ mod tests {
         let j = json(&who(), &sample(now), now);
         assert!(
             j.starts_with(
-                r#"{"interface":"wan","run_dir":"/var/run/warden/wan","state":"up","link":"up","uptime_s":3723,"reconnects":1"#
+                r#"{"interface":"wan","run_dir":"/var/run/warden/wan","state":"up","link":"up","uptime_s":3723,"reconnects":1,"address":"10.64.1.3","peer":"10.64.64.64","changes":{"address":1,"dns":2},"last_change":{"what":"DNS 192.0.2.53 -> 198.51.100.7","ago_s":12},"failures":0"#
             ),
             "{j}"
         );
