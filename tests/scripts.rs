@@ -435,6 +435,11 @@ fn netifd_handler_dump_declares_every_3g_and_ppp_option() {
         ("reset_after", 5),
         ("reset_ladder", 3),
         ("gpio_power", 3),
+        ("quota_limit", 3),
+        ("quota_start_day", 5),
+        ("quota_action", 3),
+        ("quota_save_interval", 3),
+        ("quota_interval", 3),
     ] {
         assert!(
             dump.contains(&format!("[\"{name}\",{ty}]")),
@@ -597,6 +602,11 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
         ("reset_after", "4"),
         ("reset_ladder", "redial cfun usb_reset gpio"),
         ("gpio_power", "/sys/class/gpio/tp-link:power:usb/value"),
+        ("quota_limit", "5G"),
+        ("quota_start_day", "15"),
+        ("quota_action", "stop"),
+        ("quota_save_interval", "30m"),
+        ("quota_interval", "10s"),
     ];
     let l = s.netifd("setup", &cfg, &[]);
     let conf = run.join("wan/warden.conf");
@@ -659,6 +669,11 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
         u.gpio_power.as_deref(),
         Some(Path::new("/sys/class/gpio/tp-link:power:usb/value"))
     );
+    assert_eq!(u.quota.limit, 5 << 30);
+    assert_eq!(u.quota.start_day, 15);
+    assert_eq!(u.quota.action, warden::uplink::quota::OverAction::Stop);
+    assert_eq!(u.quota.save_interval, std::time::Duration::from_secs(1800));
+    assert_eq!(u.quota.sample_interval, std::time::Duration::from_secs(10));
     let k = u.keepalive.unwrap().0;
     assert_eq!((k.failures, k.interval), (5, 10));
     // Unset options keep ppp.sh's defaults: keepalive '5 1', adaptive.

@@ -557,3 +557,89 @@ fn a_second_ip_up_with_dead_dns_is_not_left_online() {
     assert!(s.contains("broken DNS: 198.51.100.8 no-answer"), "{s}");
     assert!(s.contains("\"changes\":{\"address\":0,\"dns\":1}"), "{s}");
 }
+
+/// The data quota on the simulated link (10,000 bytes down and 1,000 up
+/// every 100 ms): stop at the cap, `warden uplink resume`, and the usage
+/// kept across a restart, where a used-up quota holds the link down before
+/// it is dialed.
+#[test]
+fn the_quota_stops_the_link_resumes_and_survives_a_restart() {
+    let mut d = start_with(
+        "quota",
+        "1234",
+        "run",
+        &[
+            ("option quota_limit '0'", "option quota_limit '300K'"),
+            ("option quota_action 'warn'", "option quota_action 'stop'"),
+            ("option quota_interval '30s'", "option quota_interval '1s'"),
+        ],
+        &[],
+    );
+    let s = wait_for(&d, "the link held down at the quota", |s| {
+        s.contains("\"state\":\"over-quota\"") && s.contains("\"over\":true")
+    });
+    assert!(s.contains("\"link\":\"down\""), "{s}");
+    assert!(s.contains("data quota reached"), "{s}");
+    assert!(s.contains("\"limit\":307200,\"action\":\"stop\""), "{s}");
+    let run = d.run.to_str().unwrap().to_string();
+    let out = Command::new(WARDEN)
+        .args(["uplink", "resume", "--run-dir", &run])
+        .output_within(common::CHILD_DEADLINE)
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = wait_for(&d, "a resumed, healthy link", |s| {
+        s.contains("\"state\":\"up\"")
+            && s.contains("\"resumed\":true")
+            && s.contains("\"healthy\":true")
+    });
+    assert!(s.contains("\"over\":false"), "{s}");
+    let text = Command::new(WARDEN)
+        .args(["status", "--run-dir", &run])
+        .output_within(common::CHILD_DEADLINE)
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(
+        text.contains(" of 300.0 KiB (") && text.contains("resumed by an admin"),
+        "{text}"
+    );
+    // A clean stop writes the usage; the next start reads it and, over
+    // the cap with no resume yet, never dials.
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(d.child.id() as i32, libc::SIGTERM) };
+    common::status_within(&mut d.child, common::CHILD_DEADLINE, "the daemon");
+    let file = d.run.join("sim/quota.wan");
+    let saved = std::fs::read_to_string(&file).unwrap();
+    let rx: u64 = saved
+        .lines()
+        .find_map(|l| l.strip_prefix("rx "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no rx in {saved}"));
+    assert!(rx >= 300 * 1024 - 100_000, "{saved}");
+    d.child = Command::new(WARDEN)
+        .args([
+            "-c",
+            d.dir.join("warden").to_str().unwrap(),
+            "daemon",
+            "--foreground",
+            "--simulate",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let s = wait_for(&d, "the restarted uplink held down", |s| {
+        s.contains("\"state\":\"over-quota\"")
+    });
+    let rx_now: u64 = s
+        .split("\"rx\":")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no rx in {s}"));
+    assert!(rx_now >= rx, "{rx_now} < {rx}: {s}");
+    assert!(s.contains("\"reconnects\":0"), "never dialed: {s}");
+}

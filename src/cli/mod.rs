@@ -23,6 +23,7 @@ mod otp;
 mod output;
 mod prompt;
 mod status;
+mod uplink;
 mod user;
 mod when;
 
@@ -60,6 +61,7 @@ enum Command {
     Dns(dns::DnsCmd),
     Notify(notify::NotifyCmd),
     Status(status::StatusCmd),
+    Uplink(uplink::UplinkCmd),
     Modem(modem::ModemCmd),
     User(user::UserCmd),
     Unlock(keyfs::UnlockCmd),
@@ -194,6 +196,7 @@ pub fn run(args: &[&str]) -> i32 {
         Some(Command::Dns(c)) => c.run(&g),
         Some(Command::Notify(c)) => c.run(&g),
         Some(Command::Status(c)) => c.run(&g),
+        Some(Command::Uplink(c)) => c.run(&g),
         Some(Command::Modem(c)) => c.run(&g),
         Some(Command::User(c)) => c.run(&g),
         Some(Command::Unlock(c)) => c.run(&g),

@@ -47,6 +47,25 @@ pub trait Plant: Send {
     fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit>;
     /// One verdict per server, within the probe timeout.
     fn check_dns(&mut self, servers: &[IpAddr]) -> Vec<DnsHealth>;
+    /// The PPP interface's byte counters (rx, tx); None: no interface.
+    fn counters(&mut self) -> Option<(u64, u64)>;
+    /// Where state kept across restarts and reboots goes (the data
+    /// quota's usage file).
+    fn state_dir(&self) -> PathBuf;
+}
+
+/// An interface's byte counters from sysfs
+/// (`<sys>/class/net/<ifname>/statistics/{rx,tx}_bytes`).
+pub fn read_counters(sys: &Path, ifname: &str) -> Option<(u64, u64)> {
+    let dir = sys.join("class/net").join(ifname).join("statistics");
+    let one = |name: &str| -> Option<u64> {
+        std::fs::read_to_string(dir.join(name))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some((one("rx_bytes")?, one("tx_bytes")?))
 }
 
 /// What pppd's exit means to the supervisor. An authentication failure
@@ -474,11 +493,35 @@ impl Plant for RealPlant {
             Some(SocketAddr::new(ip, 53))
         })
     }
+
+    fn counters(&mut self) -> Option<(u64, u64)> {
+        let u = &self.cfg.uplink;
+        let ifname = crate::uplink::ppp::args::ifname(u.pppname.as_deref(), &u.interface);
+        read_counters(self.usb.sysfs_root(), &ifname)
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.cfg.main.state_dir.clone()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interface_counters_from_sysfs() {
+        let root = std::env::temp_dir().join(format!("warden-counters-{}", std::process::id()));
+        let dir = root.join("class/net/3g-wan/statistics");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("rx_bytes"), "123456\n").unwrap();
+        std::fs::write(dir.join("tx_bytes"), "789\n").unwrap();
+        assert_eq!(read_counters(&root, "3g-wan"), Some((123_456, 789)));
+        assert_eq!(read_counters(&root, "3g-lte"), None);
+        std::fs::write(dir.join("tx_bytes"), "lots\n").unwrap();
+        assert_eq!(read_counters(&root, "3g-wan"), None);
+        let _ = std::fs::remove_dir_all(&root);
+    }
 
     #[test]
     fn placeholders_are_bogus_unsent_and_unroutable_is_no_answer() {

@@ -86,6 +86,9 @@ pub fn text(who: &Who<'_>, st: &Status, now: Instant) -> String {
     for d in &st.dns {
         kv("dns", &format!("{} {}", d.server, d.verdict));
     }
+    if let Some(q) = &st.quota {
+        kv("quota", &q.to_string());
+    }
     kv("recovery", &recovery_counts(&st.recovery));
     if let Some(l) = &st.recovery.last {
         let ago = human_duration(now.saturating_duration_since(l.at));
@@ -167,6 +170,21 @@ pub fn json(who: &Who<'_>, st: &Status, now: Instant) -> String {
                 .field("signal_dbm", m.signal_dbm),
         )
         .field("dns", Value::Arr(dns))
+        .field(
+            "quota",
+            st.quota.as_ref().map_or(Value::Null, |q| {
+                let clamp = |n: u64| n.min(i64::MAX as u64) as i64;
+                Obj::new()
+                    .field("period_start", super::quota::date(q.usage.period))
+                    .field("rx", clamp(q.usage.rx))
+                    .field("tx", clamp(q.usage.tx))
+                    .field("limit", clamp(q.limit))
+                    .field("action", q.action.name())
+                    .field("over", q.blocked)
+                    .field("resumed", q.resumed)
+                    .into()
+            }),
+        )
         .field("recovery", {
             let mut o = Obj::new();
             for (rung, n) in Rung::ALL.iter().zip(st.recovery.counts) {
@@ -227,6 +245,17 @@ mod tests {
                 now - Duration::from_secs(12),
                 "DNS 192.0.2.53 -> 198.51.100.7".into(),
             )),
+            quota: Some(crate::uplink::quota::QuotaStatus {
+                usage: crate::uplink::quota::Usage {
+                    period: (2026, 12, 1),
+                    rx: 3 << 20,
+                    tx: 1 << 20,
+                },
+                limit: 1 << 30,
+                action: crate::uplink::quota::OverAction::Stop,
+                blocked: false,
+                resumed: false,
+            }),
             recovery: LadderStatus {
                 counts: [4, 1, 1, 0, 0],
                 last: Some(Last {
@@ -262,6 +291,13 @@ mod tests {
         assert!(t.contains("signal_dbm: -71\n"));
         assert!(t.contains("dns: 192.0.2.53 ok\n"));
         assert!(
+            t.contains(
+                "\nquota: 4.0 MiB of 1.0 GiB (0%) since 2026-12-01, rx 3.0 MiB tx 1.0 MiB, \
+                 at the cap: stop\n"
+            ),
+            "{t}"
+        );
+        assert!(
             t.ends_with(
                 "recovery: redial 4, cfun 1, usb_reset 1, port_power 0, gpio 0\n\
                  last_recovery: usb_reset 1m05s ago: cfun did not help (3 failures since); \
@@ -282,6 +318,12 @@ mod tests {
             "{j}"
         );
         assert!(j.contains(r#""dns":[{"server":"192.0.2.53","verdict":"ok","healthy":true}]"#));
+        assert!(
+            j.contains(
+                r#""quota":{"period_start":"2026-12-01","rx":3145728,"tx":1048576,"limit":1073741824,"action":"stop","over":false,"resumed":false}"#
+            ),
+            "{j}"
+        );
         assert!(
             j.contains(
                 r#""recovery":{"redial":4,"cfun":1,"usb_reset":1,"port_power":0,"gpio":0},"last_recovery":{"rung":"usb_reset","reason":"cfun did not help (3 failures since); last: modem: timeout","ago_s":65}}"#

@@ -162,6 +162,11 @@ pub enum Input {
     ResetDone(Result<(), PlantError>),
     /// An admin or a hotplug script asks for a fresh connection.
     Reconnect(String),
+    /// The data quota is used up and its action is stop: hang up and stay
+    /// down (the reason, for people).
+    QuotaStop(String),
+    /// The quota allows dialing again (a new period, an admin's resume).
+    QuotaResume(String),
     /// The daemon is stopping.
     Shutdown,
     /// The time from [`Supervisor::poll_at`] has come.
@@ -289,6 +294,8 @@ enum State {
     Resetting {
         rung: Rung,
     },
+    /// The data quota is used up: down until `QuotaResume`.
+    OverQuota,
     Stopped,
     Shutdown,
 }
@@ -307,6 +314,7 @@ impl State {
             State::Hangup { .. } => "hangup",
             State::Backoff { .. } => "backoff",
             State::Resetting { .. } => "resetting",
+            State::OverQuota => "over-quota",
             State::Stopped => "stopped",
             State::Shutdown => "shutdown",
         }
@@ -337,6 +345,8 @@ pub struct Status {
     pub last_change: Option<(Instant, String)>,
     /// The recovery ladder: how often each rung was used, the last one.
     pub recovery: LadderStatus,
+    /// The data quota (filled in by the service, which meters it).
+    pub quota: Option<crate::uplink::quota::QuotaStatus>,
 }
 
 /// What one ip-up announced.
@@ -449,6 +459,33 @@ impl Supervisor {
         use Input as I;
         match (self.state.clone(), input) {
             (State::Shutdown, _) => {}
+            (State::OverQuota, I::QuotaResume(why)) => {
+                self.log(out, log::Level::Info, format!("dialing again: {why}"));
+                self.forget_failures();
+                self.scan(out)
+            }
+            (State::OverQuota, I::QuotaStop(_)) => {}
+            (State::OverQuota, I::Reconnect(_) | I::Start | I::DeviceAdded | I::DeviceRemoved) => {
+                self.log(
+                    out,
+                    log::Level::Warn,
+                    "the data quota is used up: staying down until the next period \
+                     or `warden uplink resume`"
+                        .into(),
+                );
+            }
+            (s, I::QuotaStop(why)) => {
+                if Self::pppd_running(&s) {
+                    out.push(Action::KillPppd);
+                }
+                self.log(
+                    out,
+                    log::Level::Warn,
+                    format!("{why}: hanging up until the next period or `warden uplink resume`"),
+                );
+                self.status.last_reason = Some(why);
+                self.set(State::OverQuota);
+            }
             (s, I::Shutdown) => {
                 if Self::pppd_running(&s) {
                     out.push(Action::KillPppd);
@@ -1917,6 +1954,47 @@ mod tests {
         let st = r.s.status();
         assert_eq!((st.address_changes, st.dns_changes), (0, 0));
         assert_eq!(st.reconnects, 1);
+    }
+
+    #[test]
+    fn the_quota_hangs_up_and_holds_until_resumed() {
+        let mut r = healthy();
+        assert_eq!(
+            r.at(5, Input::QuotaStop("data quota reached".into())),
+            [Action::KillPppd]
+        );
+        assert_eq!(r.s.status().state, "over-quota");
+        assert_eq!(r.s.status().up_since, None);
+        assert_eq!(
+            r.s.status().last_reason.as_deref(),
+            Some("data quota reached")
+        );
+        // pppd's exit, replugs and reconnects do not dial.
+        assert!(r
+            .at(6, Input::PppExited(Exit::Transient("killed".into())))
+            .is_empty());
+        assert!(r.at(7, Input::Reconnect("admin".into())).is_empty());
+        assert!(r.at(7, Input::DeviceRemoved).is_empty());
+        assert!(r.at(7, Input::DeviceAdded).is_empty());
+        assert_eq!(r.s.poll_at(), None, "nothing to wake for");
+        assert_eq!(r.s.status().state, "over-quota");
+        assert_eq!(
+            r.at(9, Input::QuotaResume("a new period".into())),
+            [Action::Scan]
+        );
+        // A resume when not over quota changes nothing.
+        assert!(r.at(9, Input::QuotaResume("x".into())).is_empty());
+        assert_eq!(r.s.status().state, "scanning");
+    }
+
+    #[test]
+    fn the_quota_stops_a_link_not_yet_up_without_killing_nothing() {
+        let mut r = Run::new(Tunables::default());
+        r.at(0, Input::Start);
+        assert!(r.at(0, Input::QuotaStop("over".into())).is_empty());
+        assert_eq!(r.s.status().state, "over-quota");
+        // The scan's late answer is stale.
+        assert!(r.at(0, Input::Scanned(Device::InModemMode)).is_empty());
     }
 
     #[test]

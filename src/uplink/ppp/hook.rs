@@ -65,6 +65,11 @@ pub enum Notice {
     Reconnect {
         reason: String,
     },
+    /// Dial again although the data quota is used up (until the next
+    /// period): `warden uplink resume`.
+    Resume {
+        reason: String,
+    },
     /// Send the status back to the sender, as text or JSON.
     Status {
         json: bool,
@@ -155,6 +160,10 @@ impl Notice {
                 words.push("reconnect".into());
                 words.push(kv("reason", reason));
             }
+            Notice::Resume { reason } => {
+                words.push("resume".into());
+                words.push(kv("reason", reason));
+            }
             Notice::Status { json } => {
                 words.push("status".into());
                 words.push(kv("format", if *json { "json" } else { "text" }));
@@ -206,7 +215,7 @@ impl Notice {
                     Notice::PppDown(l)
                 })
             }
-            "rediscover" | "reconnect" => {
+            "rediscover" | "reconnect" | "resume" => {
                 let mut reason = String::new();
                 for (k, v) in pairs {
                     match k {
@@ -214,10 +223,10 @@ impl Notice {
                         other => return Err(NoticeError(format!("unknown key '{other}'"))),
                     }
                 }
-                Ok(if kind == "rediscover" {
-                    Notice::Rediscover { reason }
-                } else {
-                    Notice::Reconnect { reason }
+                Ok(match kind {
+                    "rediscover" => Notice::Rediscover { reason },
+                    "resume" => Notice::Resume { reason },
+                    _ => Notice::Reconnect { reason },
                 })
             }
             "status" => {
@@ -468,6 +477,9 @@ mod tests {
         for n in [
             up(),
             r,
+            Notice::Resume {
+                reason: "admin".into(),
+            },
             Notice::Rediscover {
                 reason: String::new(),
             },

@@ -34,6 +34,10 @@
 //! each `dns` handed out, and where its queries are routed (a loopback
 //! resolver standing in for the network's; without one, queries to it
 //! get no answer). The file is consumed.
+//!
+//! While the link is up its interface carries traffic: its byte counters
+//! ([`Plant::counters`]) grow by 10,000 bytes down and 1,000 up every
+//! 100 ms, from 0 at each ip-up, as a new ppp interface's do.
 
 use crate::config::Config;
 use crate::dns::wire::{self, Rcode};
@@ -75,7 +79,14 @@ pub struct SimWorld {
     state_dir: PathBuf,
     /// Where queries to the servers a renegotiation handed out go.
     routes: Routes,
+    /// The simulated ppp interface's counters (None: no interface).
+    iface: Iface,
 }
+
+type Iface = Arc<Mutex<Option<(u64, u64)>>>;
+
+/// The traffic of a simulated link per 100 ms: (down, up) bytes.
+pub const SIM_TRAFFIC: (u64, u64) = (10_000, 1_000);
 
 type Routes = Arc<Mutex<Vec<(IpAddr, SocketAddr)>>>;
 
@@ -171,6 +182,7 @@ impl SimWorld {
             hook: hook.to_path_buf(),
             state_dir,
             routes: Routes::default(),
+            iface: Iface::default(),
         })
     }
 }
@@ -249,6 +261,7 @@ impl Plant for SimWorld {
             port: self.ppp.clone(),
             renegotiate: self.state_dir.join("renegotiate"),
             routes: self.routes.clone(),
+            iface: self.iface.clone(),
         };
         SimPppd::spawn(job)
             .map(|c| Box::new(c) as PppChild)
@@ -265,6 +278,14 @@ impl Plant for SimWorld {
             }
             routes.iter().find(|r| r.0 == ip).map(|r| r.1)
         })
+    }
+
+    fn counters(&mut self) -> Option<(u64, u64)> {
+        *self.iface.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.state_dir.clone()
     }
 }
 
@@ -378,6 +399,7 @@ struct SimPppdJob {
     /// The network's renegotiation, when this file appears.
     renegotiate: PathBuf,
     routes: Routes,
+    iface: Iface,
 }
 
 /// The stand-in pppd: a thread with pppd's exit codes.
@@ -525,6 +547,10 @@ fn run_pppd(job: &SimPppdJob, stop: RawFd) -> i32 {
         dns: job.dns.clone(),
         ipparam: job.ipparam.clone(),
     };
+    let set_iface = |v: Option<(u64, u64)>| {
+        *job.iface.lock().unwrap_or_else(|p| p.into_inner()) = v;
+    };
+    set_iface(Some((0, 0)));
     if let Err(e) = hook::send(&job.hook, &Notice::PppUp(link.clone())) {
         log::warn!("simulated pppd: ip-up: {e}");
     }
@@ -532,6 +558,12 @@ fn run_pppd(job: &SimPppdJob, stop: RawFd) -> i32 {
     let code = loop {
         let mut fds = [poll_in(tty.as_raw_fd()), poll_in(stop)];
         if poll::poll(&mut fds, Some(Duration::from_millis(100))).unwrap_or(0) == 0 {
+            if let Ok(mut c) = job.iface.lock() {
+                if let Some((rx, tx)) = c.as_mut() {
+                    *rx += SIM_TRAFFIC.0;
+                    *tx += SIM_TRAFFIC.1;
+                }
+            }
             renegotiate(job, &mut link);
             continue;
         }
@@ -546,6 +578,7 @@ fn run_pppd(job: &SimPppdJob, stop: RawFd) -> i32 {
             break 16;
         }
     };
+    set_iface(None);
     let _ = hook::send(&job.hook, &Notice::PppDown(link));
     code
 }
