@@ -643,3 +643,61 @@ fn the_quota_stops_the_link_resumes_and_survives_a_restart() {
     assert!(rx_now >= rx, "{rx_now} < {rx}: {s}");
     assert!(s.contains("\"reconnects\":0"), "never dialed: {s}");
 }
+
+/// `warden sms` and `warden ussd` go through the running uplink, which
+/// owns the AT port, while the link is up.
+#[test]
+fn sms_and_ussd_through_the_running_uplink() {
+    let d = start("sms", "1234");
+    healthy_once_reconnected(&d);
+    let run = d.run.to_str().unwrap().to_string();
+    let warden = |args: &[&str]| {
+        // Options before the greedy operands.
+        let out = Command::new(WARDEN)
+            .arg(args[0])
+            .args(["--run-dir", &run])
+            .args(&args[1..])
+            .output_within(common::CHILD_DEADLINE)
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, list, err) = warden(&["sms", "list"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        list.contains("1: from 27838890001 at 99-03-29 15:16:59+02:00, 10 characters, unread\n"),
+        "{list}"
+    );
+    assert!(list.contains("3,2: from +4917 at "), "{list}");
+    assert!(
+        !list.contains("hellohello"),
+        "a listing shows no text: {list}"
+    );
+    let (_, read, _) = warden(&["sms", "read", "2"]);
+    assert!(read.ends_with("\n\nSee you at noon\n"), "{read}");
+    let (code, sent, err) = warden(&["sms", "send", "+4917", "on my way €"]);
+    assert_eq!(
+        (code, sent.as_str()),
+        (Some(0), "sent in 1 part(s)\n"),
+        "{err}"
+    );
+    let (_, del, _) = warden(&["sms", "delete", "3"]);
+    assert_eq!(del, "deleted 2 part(s)\n");
+    let (_, list, _) = warden(&["sms", "list"]);
+    assert!(!list.contains("+4917"), "{list}");
+    let (code, _, err) = warden(&["sms", "read", "7"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no message 7"), "{err}");
+    let (code, bal, err) = warden(&["ussd", "*100#"]);
+    assert_eq!(
+        (code, bal.as_str()),
+        (Some(0), "Balance: 12.34 EUR\n"),
+        "{err}"
+    );
+    // The link stayed up throughout.
+    let s = status(&d).unwrap();
+    assert!(s.contains("\"state\":\"up\""), "{s}");
+}

@@ -393,6 +393,23 @@ impl Loop {
                         self.quota_sample();
                         self.inputs.push_back(Input::LinkDown)
                     }
+                    Notice::Modem { request } => {
+                        let body = match self.sup.status().ports.as_ref() {
+                            Some(p) => {
+                                let at = p.at.clone();
+                                log::info!(
+                                    "uplink: {} on {}",
+                                    request.split(' ').take(2).collect::<Vec<_>>().join(" "),
+                                    at.display()
+                                );
+                                self.plant.messaging(&at, &request)
+                            }
+                            None => "error: no modem yet (no AT port found)\n".to_string(),
+                        };
+                        if let Err(e) = listener.reply(&from, body.as_bytes()) {
+                            log::debug!("uplink: modem reply: {e}");
+                        }
+                    }
                     Notice::Resume { reason } => {
                         log::info!("uplink: resume asked ({reason})");
                         self.meter.resume();

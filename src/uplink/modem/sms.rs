@@ -632,7 +632,7 @@ pub fn fuzz_check(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     if let Ok(parts) = submit("+12345", &text, 1) {
         for p in &parts {
-            assert_eq!(p.hex.len(), 2 + 2 * p.tpdu_len, "{text:?}");
+            assert_eq!(p.hex.len(), 2 + 2 * p.tpdu_len, "for {text}");
         }
     }
     if let Some(h) = ussd_encode(&text) {

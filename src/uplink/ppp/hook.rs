@@ -70,6 +70,12 @@ pub enum Notice {
     Resume {
         reason: String,
     },
+    /// An SMS or USSD request for the modem's AT port (`sms list`,
+    /// `sms read 3`, `sms delete 3`, `sms send +4917 text...`,
+    /// `ussd *100#`), answered like `status`.
+    Modem {
+        request: String,
+    },
     /// Send the status back to the sender, as text or JSON.
     Status {
         json: bool,
@@ -164,6 +170,10 @@ impl Notice {
                 words.push("resume".into());
                 words.push(kv("reason", reason));
             }
+            Notice::Modem { request } => {
+                words.push("modem".into());
+                words.push(kv("request", request));
+            }
             Notice::Status { json } => {
                 words.push("status".into());
                 words.push(kv("format", if *json { "json" } else { "text" }));
@@ -229,6 +239,10 @@ impl Notice {
                     _ => Notice::Reconnect { reason },
                 })
             }
+            "modem" => match pairs.as_slice() {
+                [("request", r)] => Ok(Notice::Modem { request: r.clone() }),
+                _ => Err(NoticeError("modem: expected request=...".into())),
+            },
             "status" => {
                 let mut json = false;
                 for (k, v) in pairs {
@@ -479,6 +493,9 @@ mod tests {
             r,
             Notice::Resume {
                 reason: "admin".into(),
+            },
+            Notice::Modem {
+                request: "sms send +4917 hi there".into(),
             },
             Notice::Rediscover {
                 reason: String::new(),
