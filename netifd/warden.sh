@@ -13,7 +13,9 @@
 # ('INITIAL MAX', e.g. '2s 5m'), rescan_interval (how often to look for
 # a missing modem) and the recovery ladder's reset_after, reset_ladder
 # (rung names, e.g. 'cfun usb_reset port_power gpio') and gpio_power (the
-# board's USB power switch). device may be left out: warden finds the modem's ports
+# board's USB power switch), and the data quota's quota_limit ('5G'),
+# quota_start_day (1-28), quota_action (warn or stop), quota_save_interval
+# and quota_interval (usage in /etc/warden/quota.<interface>). device may be left out: warden finds the modem's ports
 # itself; device and control_device together are used as they are, without
 # USB discovery (a modem not on USB).
 #
@@ -98,6 +100,11 @@ proto_warden_init_config() {
 	proto_config_add_int "reset_after"
 	proto_config_add_string "reset_ladder"
 	proto_config_add_string "gpio_power"
+	proto_config_add_string "quota_limit"
+	proto_config_add_int "quota_start_day"
+	proto_config_add_string "quota_action"
+	proto_config_add_string "quota_save_interval"
+	proto_config_add_string "quota_interval"
 }
 
 # The address of SUBNETS (ADDR/MASK ...) that ppp.sh's ppp_select_ipaddr
@@ -141,6 +148,7 @@ proto_warden_setup() {
 	local persist maxfail holdoff sourcefilter delegate norelease
 	local control_device dns_check probe_name probe_interval fallback_dns backoff
 	local rescan_interval reset_after reset_ladder gpio_power
+	local quota_limit quota_start_day quota_action quota_save_interval quota_interval
 	local dir conf initial max dns opt subnets localip
 
 	json_get_vars device apn service pincode dialnumber delay
@@ -149,6 +157,7 @@ proto_warden_setup() {
 	json_get_vars persist maxfail holdoff sourcefilter delegate norelease
 	json_get_vars control_device dns_check probe_name probe_interval backoff
 	json_get_vars rescan_interval reset_after reset_ladder gpio_power
+	json_get_vars quota_limit quota_start_day quota_action quota_save_interval quota_interval
 	json_get_values fallback_dns fallback_dns
 
 	# As ppp.sh: lend the other interface's address, and come back when it
@@ -223,6 +232,11 @@ proto_warden_setup() {
 			warden_option reset_after "$reset_after"
 			warden_option reset_ladder "$reset_ladder"
 			warden_option gpio_power "$gpio_power"
+			warden_option quota_limit "$quota_limit"
+			warden_option quota_start_day "$quota_start_day"
+			warden_option quota_action "$quota_action"
+			warden_option quota_save_interval "$quota_save_interval"
+			warden_option quota_interval "$quota_interval"
 			# This instance runs the uplink only.
 			echo "config factotum 'factotum'"
 			warden_option enabled 0

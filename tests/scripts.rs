@@ -483,6 +483,11 @@ fn netifd_handler_dump_declares_every_3g_and_ppp_option() {
         ("reset_after", 5),
         ("reset_ladder", 3),
         ("gpio_power", 3),
+        ("quota_limit", 3),
+        ("quota_start_day", 5),
+        ("quota_action", 3),
+        ("quota_save_interval", 3),
+        ("quota_interval", 3),
     ] {
         assert!(
             dump.contains(&format!("[\"{name}\",{ty}]")),
@@ -649,6 +654,11 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
         ("reset_after", "4"),
         ("reset_ladder", "redial cfun usb_reset gpio"),
         ("gpio_power", "/sys/class/gpio/tp-link:power:usb/value"),
+        ("quota_limit", "5G"),
+        ("quota_start_day", "15"),
+        ("quota_action", "stop"),
+        ("quota_save_interval", "30m"),
+        ("quota_interval", "10s"),
     ];
     let l = s.netifd("setup", &cfg, &[]);
     let conf = run.join("wan/warden.conf");
@@ -712,6 +722,11 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
         u.gpio_power.as_deref(),
         Some(Path::new("/sys/class/gpio/tp-link:power:usb/value"))
     );
+    assert_eq!(u.quota.limit, 5 << 30);
+    assert_eq!(u.quota.start_day, 15);
+    assert_eq!(u.quota.action, warden::uplink::quota::OverAction::Stop);
+    assert_eq!(u.quota.save_interval, std::time::Duration::from_secs(1800));
+    assert_eq!(u.quota.sample_interval, std::time::Duration::from_secs(10));
     let k = u.keepalive.unwrap().0;
     assert_eq!((k.failures, k.interval), (5, 10));
     // Unset options keep ppp.sh's defaults: keepalive '5 1', adaptive.
@@ -764,7 +779,6 @@ fn ppp_hooks_notify_warden_then_netifd() {
         [
             "warden notify ppp-up 3g-wan /dev/ttyUSB0 115200 10.64.0.2 10.64.64.64 wan",
             "proto_init_update 3g-wan 1 1",
-            "proto_set_keep 1",
             "proto_add_ipv4_address 10.64.0.2 32  10.64.64.64",
             "proto_add_ipv4_route 0.0.0.0 0 10.64.64.64",
             "proto_add_dns_server 192.0.2.53",
@@ -777,6 +791,28 @@ fn ppp_hooks_notify_warden_then_netifd() {
         [
             "warden notify ppp-down 3g-wan /dev/ttyUSB0 115200 10.64.0.2 10.64.64.64 wan",
             "proto_init_update 3g-wan 0",
+            "proto_send_update wan",
+        ]
+    );
+    // The network renegotiates: a second ip-up, new address and DNS, is a
+    // whole update of its own (no keep: netifd drops the old ones).
+    let env2 = [
+        e("NETIFD_PROTO_SH", &proto.to_string_lossy()),
+        e("IFNAME", "3g-wan"),
+        e("IPLOCAL", "10.64.0.3"),
+        e("IPREMOTE", "10.64.64.64"),
+        e("DNS1", "198.51.100.7"),
+    ];
+    let mut args2 = args;
+    args2[3] = "10.64.0.3";
+    let l = s.run("netifd/warden-ppp-up", &args2, &env2);
+    assert_eq!(
+        l[1..],
+        [
+            "proto_init_update 3g-wan 1 1",
+            "proto_add_ipv4_address 10.64.0.3 32  10.64.64.64",
+            "proto_add_ipv4_route 0.0.0.0 0 10.64.64.64",
+            "proto_add_dns_server 198.51.100.7",
             "proto_send_update wan",
         ]
     );

@@ -439,3 +439,265 @@ fn a_modem_only_power_cures_recovers_on_port_power() {
         r#""cfun":1,"usb_reset":1,"port_power":1,"gpio":0}"#,
     );
 }
+
+/// A dnsmasq on `ip` (a free port) that answers the probe name and logs
+/// every query to `log`: the network's new resolver after a change.
+struct Dnsmasq(Child);
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn dnsmasq(ip: &str, log: &Path) -> (Dnsmasq, std::net::SocketAddr) {
+    let port = std::net::UdpSocket::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("dnsmasq")
+        .args([
+            "--no-daemon",
+            "--conf-file=/dev/null",
+            "--pid-file",
+            "--user=root",
+            "--bind-interfaces",
+            "--no-resolv",
+            "--no-hosts",
+            "--log-queries",
+            "--address=/openwrt.org/192.0.2.1",
+        ])
+        .arg(format!("--port={port}"))
+        .arg(format!("--listen-address={ip}"))
+        .arg(format!("--log-facility={}", log.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting dnsmasq (listed in .ci/apt-packages; run .ci/setup)");
+    let addr: std::net::SocketAddr = format!("{ip}:{port}").parse().unwrap();
+    // Ready when its log says so (it logs the start before it serves the
+    // first query only once the socket is bound).
+    let end = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(log).is_ok_and(|l| l.contains("started, version")) {
+        assert!(Instant::now() < end, "dnsmasq on {addr} never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Dnsmasq(child), addr)
+}
+
+/// The network renegotiates IPCP (the simulated network's `renegotiate`
+/// file, written atomically).
+fn renegotiate(d: &Daemon, body: &str) {
+    let dir = d.run.join("sim");
+    let tmp = dir.join("renegotiate.tmp");
+    std::fs::write(&tmp, body).unwrap();
+    std::fs::rename(&tmp, dir.join("renegotiate")).unwrap();
+}
+
+fn healthy_once_reconnected(d: &Daemon) -> String {
+    wait_for(d, "healthy link after a reconnect", |s| {
+        s.contains("\"state\":\"up\"")
+            && s.contains("\"reconnects\":1")
+            && s.contains("\"healthy\":true")
+    })
+}
+
+#[test]
+fn an_address_and_dns_change_mid_session_is_checked_and_shown() {
+    let d = start("renegotiate", "1234");
+    let s = healthy_once_reconnected(&d);
+    assert!(s.contains("\"address\":\"10.64.1.2\""), "{s}");
+    assert!(s.contains("\"changes\":{\"address\":0,\"dns\":0}"), "{s}");
+    let log = d.dir.join("dnsmasq.log");
+    let (_dns, addr) = dnsmasq("127.0.0.77", &log);
+    renegotiate(&d, &format!("local 10.64.1.3\ndns 198.51.100.7 {addr}\n"));
+    let s = wait_for(&d, "the new address and DNS, checked", |s| {
+        s.contains("\"address\":\"10.64.1.3\"")
+            && s.contains(r#"{"server":"198.51.100.7","verdict":"ok","healthy":true}"#)
+    });
+    assert!(s.contains("\"changes\":{\"address\":1,\"dns\":1}"), "{s}");
+    assert!(
+        s.contains("\"reconnects\":1"),
+        "a change is not a reconnect: {s}"
+    );
+    assert!(s.contains("\"state\":\"up\""), "{s}");
+    assert!(
+        s.contains(r#""dns":[{"server":"198.51.100.7","#),
+        "the old server is gone: {s}"
+    );
+    // The check asked the new resolver (dnsmasq's own log).
+    let l = std::fs::read_to_string(&log).unwrap();
+    assert!(l.contains("query[A] openwrt.org from 127.0.0.1"), "{l}");
+    let out = Command::new(WARDEN)
+        .args(["status", "--run-dir", d.run.to_str().unwrap()])
+        .output_within(common::CHILD_DEADLINE)
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\naddress: 10.64.1.3\n"), "{text}");
+    assert!(text.contains("\nchanges: address 1, dns 1\n"), "{text}");
+    assert!(
+        text.contains("ago: address 10.64.1.2 peer 10.64.64.64 -> 10.64.1.3 peer 10.64.64.64; DNS 192.0.2.53 -> 198.51.100.7\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_second_ip_up_with_dead_dns_is_not_left_online() {
+    let d = start("renegotiate-dead", "1234");
+    healthy_once_reconnected(&d);
+    // A second ip-up alone (no ip-down), with a server nothing answers
+    // for: the check runs at once and the link is redialed, then healthy
+    // again on the network's resolver.
+    renegotiate(&d, "no-ip-down\ndns 198.51.100.8\n");
+    let s = wait_for(&d, "a redial after the dead DNS", |s| {
+        s.contains("\"reconnects\":2") && s.contains("\"healthy\":true")
+    });
+    assert!(s.contains("broken DNS: 198.51.100.8 no-answer"), "{s}");
+    assert!(s.contains("\"changes\":{\"address\":0,\"dns\":1}"), "{s}");
+}
+
+/// The data quota on the simulated link (10,000 bytes down and 1,000 up
+/// every 100 ms): stop at the cap, `warden uplink resume`, and the usage
+/// kept across a restart, where a used-up quota holds the link down before
+/// it is dialed.
+#[test]
+fn the_quota_stops_the_link_resumes_and_survives_a_restart() {
+    let mut d = start_with(
+        "quota",
+        "1234",
+        "run",
+        &[
+            ("option quota_limit '0'", "option quota_limit '300K'"),
+            ("option quota_action 'warn'", "option quota_action 'stop'"),
+            ("option quota_interval '30s'", "option quota_interval '1s'"),
+        ],
+        &[],
+    );
+    let s = wait_for(&d, "the link held down at the quota", |s| {
+        s.contains("\"state\":\"over-quota\"") && s.contains("\"over\":true")
+    });
+    assert!(s.contains("\"link\":\"down\""), "{s}");
+    assert!(s.contains("data quota reached"), "{s}");
+    assert!(s.contains("\"limit\":307200,\"action\":\"stop\""), "{s}");
+    let run = d.run.to_str().unwrap().to_string();
+    let out = Command::new(WARDEN)
+        .args(["uplink", "resume", "--run-dir", &run])
+        .output_within(common::CHILD_DEADLINE)
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = wait_for(&d, "a resumed, healthy link", |s| {
+        s.contains("\"state\":\"up\"")
+            && s.contains("\"resumed\":true")
+            && s.contains("\"healthy\":true")
+    });
+    assert!(s.contains("\"over\":false"), "{s}");
+    let text = Command::new(WARDEN)
+        .args(["status", "--run-dir", &run])
+        .output_within(common::CHILD_DEADLINE)
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(
+        text.contains(" of 300.0 KiB (") && text.contains("resumed by an admin"),
+        "{text}"
+    );
+    // A clean stop writes the usage; the next start reads it and, over
+    // the cap with no resume yet, never dials.
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(d.child.id() as i32, libc::SIGTERM) };
+    common::status_within(&mut d.child, common::CHILD_DEADLINE, "the daemon");
+    let file = d.run.join("sim/quota.wan");
+    let saved = std::fs::read_to_string(&file).unwrap();
+    let rx: u64 = saved
+        .lines()
+        .find_map(|l| l.strip_prefix("rx "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no rx in {saved}"));
+    assert!(rx >= 300 * 1024 - 100_000, "{saved}");
+    d.child = Command::new(WARDEN)
+        .args([
+            "-c",
+            d.dir.join("warden").to_str().unwrap(),
+            "daemon",
+            "--foreground",
+            "--simulate",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let s = wait_for(&d, "the restarted uplink held down", |s| {
+        s.contains("\"state\":\"over-quota\"")
+    });
+    let rx_now: u64 = s
+        .split("\"rx\":")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no rx in {s}"));
+    assert!(rx_now >= rx, "{rx_now} < {rx}: {s}");
+    assert!(s.contains("\"reconnects\":0"), "never dialed: {s}");
+}
+
+/// `warden sms` and `warden ussd` go through the running uplink, which
+/// owns the AT port, while the link is up.
+#[test]
+fn sms_and_ussd_through_the_running_uplink() {
+    let d = start("sms", "1234");
+    healthy_once_reconnected(&d);
+    let run = d.run.to_str().unwrap().to_string();
+    let warden = |args: &[&str]| {
+        // Options before the greedy operands.
+        let out = Command::new(WARDEN)
+            .arg(args[0])
+            .args(["--run-dir", &run])
+            .args(&args[1..])
+            .output_within(common::CHILD_DEADLINE)
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, list, err) = warden(&["sms", "list"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        list.contains("1: from 27838890001 at 99-03-29 15:16:59+02:00, 10 characters, unread\n"),
+        "{list}"
+    );
+    assert!(list.contains("3,2: from +4917 at "), "{list}");
+    assert!(
+        !list.contains("hellohello"),
+        "a listing shows no text: {list}"
+    );
+    let (_, read, _) = warden(&["sms", "read", "2"]);
+    assert!(read.ends_with("\n\nSee you at noon\n"), "{read}");
+    let (code, sent, err) = warden(&["sms", "send", "+4917", "on my way €"]);
+    assert_eq!(
+        (code, sent.as_str()),
+        (Some(0), "sent in 1 part(s)\n"),
+        "{err}"
+    );
+    let (_, del, _) = warden(&["sms", "delete", "3"]);
+    assert_eq!(del, "deleted 2 part(s)\n");
+    let (_, list, _) = warden(&["sms", "list"]);
+    assert!(!list.contains("+4917"), "{list}");
+    let (code, _, err) = warden(&["sms", "read", "7"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no message 7"), "{err}");
+    let (code, bal, err) = warden(&["ussd", "*100#"]);
+    assert_eq!(
+        (code, bal.as_str()),
+        (Some(0), "Balance: 12.34 EUR\n"),
+        "{err}"
+    );
+    // The link stayed up throughout.
+    let s = status(&d).unwrap();
+    assert!(s.contains("\"state\":\"up\""), "{s}");
+}

@@ -30,6 +30,7 @@ mod output;
 mod prompt;
 mod rpcd;
 mod status;
+mod uplink;
 #[cfg(feature = "auth")]
 mod user;
 #[cfg(feature = "auth")]
@@ -69,6 +70,9 @@ enum Command {
     Dns(dns::DnsCmd),
     Notify(notify::NotifyCmd),
     Status(status::StatusCmd),
+    Uplink(uplink::UplinkCmd),
+    Sms(uplink::SmsCmd),
+    Ussd(uplink::UssdCmd),
     Modem(modem::ModemCmd),
     #[cfg(feature = "auth")]
     User(user::UserCmd),
@@ -214,6 +218,9 @@ pub fn run(args: &[&str]) -> i32 {
         Some(Command::Dns(c)) => c.run(&g),
         Some(Command::Notify(c)) => c.run(&g),
         Some(Command::Status(c)) => c.run(&g),
+        Some(Command::Uplink(c)) => c.run(&g),
+        Some(Command::Sms(c)) => c.run(&g),
+        Some(Command::Ussd(c)) => c.run(&g),
         Some(Command::Modem(c)) => c.run(&g),
         #[cfg(feature = "auth")]
         Some(Command::User(c)) => c.run(&g),

@@ -45,6 +45,11 @@ impl Config {
             sibling(".unreadable"),
             self.keyfs.keyfile.clone(),
             self.main.pin_store(),
+            self.main.state_dir.join(format!(
+                "{}{}",
+                crate::uplink::quota::FILE_PREFIX,
+                self.uplink.interface
+            )),
             self.signer.krl.clone(),
         ]
     }
@@ -192,6 +197,9 @@ pub struct Uplink {
     /// usb-modeswitch data to read (directories, files, usb-mode.json,
     /// configPack.tar.gz); empty: the usual places.
     pub modeswitch_data: Vec<PathBuf>,
+    /// The data quota: `quota_limit`, `quota_start_day`, `quota_action`,
+    /// `quota_save_interval`, `quota_interval`.
+    pub quota: crate::uplink::quota::Policy,
 }
 
 impl Default for Uplink {
@@ -246,6 +254,7 @@ impl Default for Uplink {
             switch_timeout: Duration::from_secs(20),
             rescan_interval: Duration::from_secs(60),
             modeswitch_data: Vec::new(),
+            quota: crate::uplink::quota::Policy::default(),
         }
     }
 }
@@ -739,12 +748,57 @@ impl Uplink {
                 RESCAN_INTERVAL,
             )?,
             modeswitch_data: o.list("modeswitch_data")?,
+            quota: {
+                let q = crate::uplink::quota::Policy::default();
+                crate::uplink::quota::Policy {
+                    limit: o.get("quota_limit", Bytes(q.limit))?.0,
+                    start_day: o.get("quota_start_day", q.start_day)?,
+                    action: o.get("quota_action", q.action)?,
+                    save_interval: o.duration_in(
+                        "quota_save_interval",
+                        q.save_interval,
+                        QUOTA_SAVE_INTERVAL,
+                    )?,
+                    sample_interval: o.duration_in(
+                        "quota_interval",
+                        q.sample_interval,
+                        QUOTA_INTERVAL,
+                    )?,
+                }
+            },
         };
         let mut u = u;
         ppp_sh_options(o, &mut u)?;
         // The daemon's own rules: what it would refuse, refused now.
         (o.rules.uplink)(&u).map_err(|r| o.error(o.line_of(r.option), r.option, r.msg))?;
         Ok(u)
+    }
+}
+
+/// `quota_save_interval`'s range: the usage file is on flash.
+pub const QUOTA_SAVE_INTERVAL: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(60)..=Duration::from_secs(86_400);
+
+/// `quota_interval`'s range (how often the counters are read).
+pub const QUOTA_INTERVAL: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(3600);
+
+/// A byte count (`quota_limit`): `500M`, `2G` (powers of 1024), `0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bytes(pub u64);
+
+impl FromOption for Bytes {
+    const EXPECTED: &'static str =
+        "a byte count: a whole number, or one with K, M, G or T (powers of 1024, e.g. 500M, 2G)";
+    fn from_option(s: &str) -> Option<Self> {
+        crate::uplink::quota::parse_bytes(s).map(Bytes)
+    }
+}
+
+impl FromOption for crate::uplink::quota::OverAction {
+    const EXPECTED: &'static str = "warn or stop";
+    fn from_option(s: &str) -> Option<Self> {
+        crate::uplink::quota::OverAction::parse(s)
     }
 }
 
@@ -1547,6 +1601,7 @@ mod tests {
             "/etc/warden/keys.bak",
             "/etc/warden/keys.key",
             "/etc/warden/pin-rejected",
+            "/etc/warden/quota.wan",
             "/etc/warden/revoked.krl",
         ] {
             assert!(d.contains(&PathBuf::from(f)), "{f} missing from {d:?}");
@@ -1558,6 +1613,35 @@ mod tests {
         let s = cfg.state_files();
         assert!(s.contains(&PathBuf::from("/srv/w/pin-rejected")));
         assert!(s.contains(&PathBuf::from("/srv/k.bak")));
+    }
+
+    #[test]
+    fn quota_options() {
+        use crate::uplink::quota::OverAction;
+        let (cfg, w) = uci(
+            "config uplink\n option quota_limit 2G\n option quota_start_day 15\n \
+             option quota_action stop\n option quota_save_interval 1h\n option quota_interval 5s\n",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let q = cfg.uplink.quota;
+        assert_eq!(q.limit, 2 << 30);
+        assert_eq!(q.start_day, 15);
+        assert_eq!(q.action, OverAction::Stop);
+        assert_eq!(q.save_interval, Duration::from_secs(3600));
+        assert_eq!(q.sample_interval, Duration::from_secs(5));
+        for (opt, bad, says) in [
+            ("quota_limit", "1.5G", "byte count"),
+            ("quota_start_day", "31", "1 to 28"),
+            ("quota_action", "hangup", "warn or stop"),
+            ("quota_save_interval", "10s", "a duration from"),
+            ("quota_interval", "0", "a duration from"),
+        ] {
+            let e = uci(&format!("config uplink\n option {opt} '{bad}'\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(opt) && e.contains(says), "{opt}: {e}");
+        }
     }
 
     #[test]

@@ -89,6 +89,11 @@ pub fn to_uci(c: &Config) -> String {
     for p in &u.modeswitch_data {
         w.line("\tlist ", "modeswitch_data", &p.display());
     }
+    w.opt("quota_limit", &u.quota.limit);
+    w.opt("quota_start_day", &u.quota.start_day);
+    w.opt("quota_action", &u.quota.action.name());
+    w.duration("quota_save_interval", u.quota.save_interval);
+    w.duration("quota_interval", u.quota.sample_interval);
 
     let f = &c.factotum;
     w.section("factotum", "factotum");

@@ -370,6 +370,7 @@ fn uplink_changes(a: &Uplink, b: &Uplink, simulate: bool) -> Vec<&'static str> {
         switch_timeout: _,
         rescan_interval: _,
         modeswitch_data: _,
+        quota: _,
     } = a;
     let mut v = Vec::new();
     // With --simulate the option changes nothing.
@@ -424,6 +425,7 @@ fn uplink_changes(a: &Uplink, b: &Uplink, simulate: bool) -> Vec<&'static str> {
         switch_timeout,
         rescan_interval,
         modeswitch_data,
+        quota,
     );
     v
 }

@@ -64,6 +64,15 @@ pub fn check(u: &Uplink) -> Result<(), Refusal> {
     if let Some(r) = &u.reqprefix {
         args::check_reqprefix(r).map_err(|e| refuse("reqprefix", e))?;
     }
+    if !(1..=28).contains(&u.quota.start_day) {
+        return Err(refuse(
+            "quota_start_day",
+            format!(
+                "{} is not a day every month has: 1 to 28",
+                u.quota.start_day
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -71,6 +80,19 @@ pub fn check(u: &Uplink) -> Result<(), Refusal> {
 mod tests {
     use super::*;
     use crate::config::Secret;
+
+    #[test]
+    fn quota_start_day_is_one_every_month_has() {
+        let mut u = Uplink::default();
+        for d in [0, 29, 31] {
+            u.quota.start_day = d;
+            let e = check(&u).unwrap_err();
+            assert_eq!(e.option, "quota_start_day");
+            assert!(e.msg.contains("1 to 28"), "{e}");
+        }
+        u.quota.start_day = 28;
+        assert!(check(&u).is_ok());
+    }
 
     #[test]
     fn the_defaults_pass() {

@@ -9,6 +9,7 @@
 //!   policy; the DNS health check is [`crate::dns`].
 //! - `check`: the one validation of the `uplink` section (the config
 //!   model calls it, so `config check` and the daemon agree).
+//! - `quota`: the data quota's meter, periods and usage file (sans-IO).
 //! - `supervisor` decides (the recovery ladder's rungs: `ladder`, whose
 //!   I/O is `recover` and the plant), `status` reports, `status_socket`
 //!   answers `warden status`.
@@ -20,6 +21,7 @@ pub mod modem;
 pub mod plant;
 pub mod ports;
 pub mod ppp;
+pub mod quota;
 pub mod recover;
 pub mod service;
 #[cfg(any(test, feature = "sim"))]

@@ -47,6 +47,116 @@ pub trait Plant: Send {
     fn spawn_pppd(&mut self, ppp: &Path) -> Result<PppChild, Exit>;
     /// One verdict per server, within the probe timeout.
     fn check_dns(&mut self, servers: &[IpAddr]) -> Vec<DnsHealth>;
+    /// The PPP interface's byte counters (rx, tx); None: no interface.
+    fn counters(&mut self) -> Option<(u64, u64)>;
+    /// Where state kept across restarts and reboots goes (the data
+    /// quota's usage file).
+    fn state_dir(&self) -> PathBuf;
+    /// An SMS or USSD request on the AT port (free while PPP runs on the
+    /// other): the answer for people, `error: ...` when it failed.
+    fn messaging(&mut self, at: &Path, request: &str) -> String {
+        match crate::uplink::modem::Modem::open(at) {
+            Ok(mut m) => messaging(&mut m, request).unwrap_or_else(|e| format!("error: {e}\n")),
+            Err(e) => format!("error: {e}\n"),
+        }
+    }
+}
+
+/// Carry out one SMS or USSD request (see [`Plant::messaging`]). Listing
+/// shows each message's sender and length, not its text; `read` shows
+/// it whole (a concatenated message's parts joined).
+pub fn messaging<P: crate::uplink::modem::Port>(
+    m: &mut crate::uplink::modem::Modem<P>,
+    request: &str,
+) -> Result<String, String> {
+    use crate::uplink::modem::sms;
+    use std::fmt::Write;
+    let words: Vec<&str> = request.split(' ').collect();
+    let index = |w: Option<&&str>| -> Result<u32, String> {
+        w.and_then(|v| v.parse().ok())
+            .ok_or_else(|| "expected a message number".to_string())
+    };
+    let find = |m: &mut crate::uplink::modem::Modem<P>, n: u32| -> Result<sms::Message, String> {
+        let all = m.sms_list().map_err(|e| e.to_string())?;
+        sms::reassemble(&all)
+            .into_iter()
+            .find(|msg| msg.indexes.contains(&n))
+            .ok_or_else(|| format!("no message {n}"))
+    };
+    let mut out = String::new();
+    match words.as_slice() {
+        ["sms", "list"] => {
+            let all = m.sms_list().map_err(|e| e.to_string())?;
+            for msg in sms::reassemble(&all) {
+                let n: Vec<String> = msg.indexes.iter().map(u32::to_string).collect();
+                let _ = write!(
+                    out,
+                    "{}: from {} at {}, {} characters",
+                    n.join(","),
+                    msg.sender,
+                    msg.time,
+                    msg.text.chars().count()
+                );
+                if msg.unread {
+                    out.push_str(", unread");
+                }
+                if msg.missing > 0 {
+                    let _ = write!(out, ", {} part(s) missing", msg.missing);
+                }
+                out.push('\n');
+            }
+        }
+        ["sms", "read", n] => {
+            let msg = find(m, index(Some(n))?)?;
+            let _ = write!(
+                out,
+                "from: {}\ntime: {}\n\n{}\n",
+                msg.sender, msg.time, msg.text
+            );
+        }
+        ["sms", "delete", n] => {
+            let msg = find(m, index(Some(n))?)?;
+            for i in &msg.indexes {
+                m.sms_delete(*i).map_err(|e| e.to_string())?;
+            }
+            let _ = writeln!(out, "deleted {} part(s)", msg.indexes.len());
+        }
+        ["sms", "send", to, ..] if words.len() > 3 => {
+            let text = request.splitn(4, ' ').nth(3).unwrap_or("");
+            let reference = crate::sys::random::seed() as u8;
+            let refs = m.sms_send(to, text, reference).map_err(|e| e.to_string())?;
+            let _ = writeln!(out, "sent in {} part(s)", refs.len());
+        }
+        ["ussd", code] => {
+            let r = m.ussd(code).map_err(|e| e.to_string())?;
+            out.push_str(r.text.as_deref().unwrap_or(""));
+            out.push('\n');
+            match r.m {
+                0 | 2 => {}
+                1 => out.push_str("(the network waits for an answer)\n"),
+                4 => out.push_str("(not supported by the network)\n"),
+                n => {
+                    let _ = writeln!(out, "(result {n})");
+                }
+            }
+        }
+        _ => return Err(format!("unknown request '{request}'")),
+    }
+    Ok(out)
+}
+
+/// An interface's byte counters from sysfs
+/// (`<sys>/class/net/<ifname>/statistics/{rx,tx}_bytes`).
+pub fn read_counters(sys: &Path, ifname: &str) -> Option<(u64, u64)> {
+    let dir = sys.join("class/net").join(ifname).join("statistics");
+    let one = |name: &str| -> Option<u64> {
+        std::fs::read_to_string(dir.join(name))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some((one("rx_bytes")?, one("tx_bytes")?))
 }
 
 /// What pppd's exit means to the supervisor. An authentication failure
@@ -483,11 +593,35 @@ impl Plant for RealPlant {
             Some(SocketAddr::new(ip, 53))
         })
     }
+
+    fn counters(&mut self) -> Option<(u64, u64)> {
+        let u = &self.cfg.uplink;
+        let ifname = crate::uplink::ppp::args::ifname(u.pppname.as_deref(), &u.interface);
+        read_counters(self.usb.sysfs_root(), &ifname)
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.cfg.main.state_dir.clone()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interface_counters_from_sysfs() {
+        let root = std::env::temp_dir().join(format!("warden-counters-{}", std::process::id()));
+        let dir = root.join("class/net/3g-wan/statistics");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("rx_bytes"), "123456\n").unwrap();
+        std::fs::write(dir.join("tx_bytes"), "789\n").unwrap();
+        assert_eq!(read_counters(&root, "3g-wan"), Some((123_456, 789)));
+        assert_eq!(read_counters(&root, "3g-lte"), None);
+        std::fs::write(dir.join("tx_bytes"), "lots\n").unwrap();
+        assert_eq!(read_counters(&root, "3g-wan"), None);
+        let _ = std::fs::remove_dir_all(&root);
+    }
 
     #[test]
     fn placeholders_are_bogus_unsent_and_unroutable_is_no_answer() {

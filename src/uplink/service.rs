@@ -20,11 +20,13 @@ use super::backoff::{Retry, Rng};
 use super::plant::{ppp_exit, Plant, PppChild, RealPlant};
 use super::ppp::exit::{self, classify};
 use super::ppp::hook::{Listener, Notice, SOCKET_NAME};
+use super::quota::{self, Meter};
 use super::status::{self, Who};
 use super::status_socket::{self, Shared, StatusServer};
 use super::supervisor::{Action, Input, ModemStatus, Status, Supervisor, Tunables};
 use crate::config::{Config, Uplink};
 use crate::service::{Ctx, Event, Service};
+use crate::sys::localtime::Zone;
 use crate::sys::poll;
 use std::collections::VecDeque;
 use std::io;
@@ -98,6 +100,29 @@ impl Service for UplinkService {
             who.clone(),
             shared.clone(),
         )?;
+        let quota_file =
+            plant
+                .state_dir()
+                .join(format!("{}{}", quota::FILE_PREFIX, cfg.uplink.interface));
+        let zone = Zone::system();
+        let saved = match std::fs::read_to_string(&quota_file) {
+            Ok(text) => match quota::decode(&text) {
+                Ok(u) => Some(u),
+                Err(e) => {
+                    log::warn!(
+                        "uplink: {}: {e}; counting this period from 0",
+                        quota_file.display()
+                    );
+                    None
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => {
+                log::warn!("uplink: {}: {e}", quota_file.display());
+                None
+            }
+        };
+        let meter = Meter::new(cfg.uplink.quota, saved, today(&zone));
         let mut lp = Loop {
             sup,
             plant,
@@ -106,6 +131,10 @@ impl Service for UplinkService {
             shared,
             who,
             authfail: cfg.uplink.authfail,
+            meter,
+            quota_file,
+            zone,
+            next_sample: Instant::now(),
         };
         lp.run(&ctx, &listener)
     }
@@ -122,6 +151,21 @@ struct Loop {
     who: (String, PathBuf),
     /// An authentication failure stops the uplink (ppp.sh's `authfail`).
     authfail: bool,
+    /// The data quota: its meter, its file, the zone its days are in, the
+    /// next reading of the counters.
+    meter: Meter,
+    quota_file: PathBuf,
+    zone: Zone,
+    next_sample: Instant,
+}
+
+/// Today's local date.
+fn today(zone: &Zone) -> quota::Date {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs().min(i64::MAX as u64) as i64);
+    let (y, m, d, ..) = zone.local(t);
+    (y, m, d)
 }
 
 fn pollfd(fd: RawFd) -> libc::pollfd {
@@ -137,11 +181,20 @@ impl Loop {
         loop {
             self.drain();
             if self.sup.status().state == "shutdown" {
+                self.quota_sample();
                 self.stop_pppd(Duration::from_secs(5));
+                self.save_quota(Instant::now(), true);
                 return Ok(());
             }
             let now = Instant::now();
-            let timeout = self.sup.poll_at().map(|t| t.saturating_duration_since(now));
+            // The counters are read while pppd runs, and while the quota
+            // holds the link down (to notice the new period).
+            let sampling = self.pppd.is_some() || self.meter.blocked();
+            let wake = [self.sup.poll_at(), sampling.then_some(self.next_sample)]
+                .into_iter()
+                .flatten()
+                .min();
+            let timeout = wake.map(|t| t.saturating_duration_since(now));
             let mut fds = vec![pollfd(ctx.control.fd()), pollfd(listener.fd())];
             let pppd_fd = self.pppd.as_ref().and_then(|c| c.exit_fd());
             if let Some(fd) = pppd_fd {
@@ -169,6 +222,9 @@ impl Loop {
                 self.notices(listener);
             }
             self.reap();
+            if sampling && Instant::now() >= self.next_sample {
+                self.quota_sample();
+            }
             if self.sup.poll_at().is_some_and(|t| Instant::now() >= t) {
                 self.inputs.push_back(Input::Tick);
             }
@@ -184,6 +240,49 @@ impl Loop {
             self.publish();
             for a in actions {
                 self.perform(a);
+            }
+            // A used-up quota whose action is stop holds the link down,
+            // whatever else happens (a start, a replug, a reconnect).
+            if self.meter.blocked() && !matches!(self.sup.status().state, "over-quota" | "shutdown")
+            {
+                let why = format!("data quota used up: {}", self.meter.status());
+                self.inputs.push_front(Input::QuotaStop(why));
+            }
+        }
+    }
+
+    /// Read the interface's counters into the meter; act on what it says.
+    fn quota_sample(&mut self) {
+        let now = Instant::now();
+        let counters = self.plant.counters();
+        for e in self.meter.sample(today(&self.zone), counters) {
+            match e {
+                quota::Event::NewPeriod(d) => {
+                    let why = format!("a new data quota period from {}", quota::date(d));
+                    log::info!("uplink: {why}");
+                    self.inputs.push_back(Input::QuotaResume(why));
+                }
+                quota::Event::Warn(w) => log::warn!("uplink: {w} (quota_action warn)"),
+                quota::Event::Stop(w) => self.inputs.push_back(Input::QuotaStop(w)),
+            }
+        }
+        self.save_quota(now, false);
+        self.next_sample = now + self.meter.policy().sample_interval;
+        self.publish();
+    }
+
+    /// Write the usage when it changed and the last write is old enough
+    /// (`force`: at shutdown).
+    fn save_quota(&mut self, now: Instant, force: bool) {
+        if !self.meter.save_due(now, force) {
+            return;
+        }
+        let text = quota::encode(&self.meter.usage());
+        match super::modem::pin::write_atomic(&self.quota_file, text.as_bytes()) {
+            Ok(()) => self.meter.saved(now),
+            Err(e) => {
+                log::warn!("uplink: {}: {e}", self.quota_file.display());
+                self.meter.save_failed(now);
             }
         }
     }
@@ -228,6 +327,8 @@ impl Loop {
                 }
             }
             Action::KillPppd => {
+                // The link's last bytes, before its interface goes.
+                self.quota_sample();
                 if let Some(c) = self.pppd.as_mut() {
                     let _ = c.signal(libc::SIGTERM);
                 }
@@ -240,10 +341,11 @@ impl Loop {
     }
 
     fn publish(&self) {
-        let st = self.sup.status();
+        let mut st = self.sup.status().clone();
+        st.quota = Some(self.meter.status());
         let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
-        if *shared != *st {
-            *shared = st.clone();
+        if *shared != st {
+            *shared = st;
         }
     }
 
@@ -284,8 +386,39 @@ impl Loop {
                 }
                 Ok(Some((Err(e), _))) => log::warn!("uplink: {e}"),
                 Ok(Some((Ok(n), from))) => match n {
-                    Notice::PppUp(l) => self.inputs.push_back(Input::LinkUp { dns: l.dns }),
-                    Notice::PppDown(_) => self.inputs.push_back(Input::LinkDown),
+                    Notice::PppUp(l) => self.inputs.push_back(Input::LinkUp {
+                        local: l.local,
+                        remote: l.remote,
+                        dns: l.dns,
+                    }),
+                    Notice::PppDown(_) => {
+                        // The interface is still there during ip-down.
+                        self.quota_sample();
+                        self.inputs.push_back(Input::LinkDown)
+                    }
+                    Notice::Modem { request } => {
+                        let body = match self.sup.status().ports.as_ref() {
+                            Some(p) => {
+                                let at = p.at.clone();
+                                log::info!(
+                                    "uplink: {} on {}",
+                                    request.split(' ').take(2).collect::<Vec<_>>().join(" "),
+                                    at.display()
+                                );
+                                self.plant.messaging(&at, &request)
+                            }
+                            None => "error: no modem yet (no AT port found)\n".to_string(),
+                        };
+                        if let Err(e) = listener.reply(&from, body.as_bytes()) {
+                            log::debug!("uplink: modem reply: {e}");
+                        }
+                    }
+                    Notice::Resume { reason } => {
+                        log::info!("uplink: resume asked ({reason})");
+                        self.meter.resume();
+                        self.inputs
+                            .push_back(Input::QuotaResume(format!("resumed: {reason}")));
+                    }
                     Notice::Reconnect { reason } => self.inputs.push_back(Input::Reconnect(reason)),
                     Notice::Rediscover { reason } => {
                         log::info!("uplink: {reason}");

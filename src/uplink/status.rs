@@ -54,6 +54,20 @@ pub fn text(who: &Who<'_>, st: &Status, now: Instant) -> String {
         kv("uptime", &human_duration(u));
     }
     kv("reconnects", &st.reconnects.to_string());
+    if let Some(a) = st.local {
+        kv("address", &a.to_string());
+    }
+    if let Some(a) = st.remote {
+        kv("peer", &a.to_string());
+    }
+    kv(
+        "changes",
+        &format!("address {}, dns {}", st.address_changes, st.dns_changes),
+    );
+    if let Some((at, what)) = &st.last_change {
+        let ago = human_duration(now.saturating_duration_since(*at));
+        kv("last_change", &format!("{ago} ago: {what}"));
+    }
     kv("failures", &st.consecutive_failures.to_string());
     kv("last_reason", st.last_reason.as_deref().unwrap_or(""));
     if let Some(p) = &st.ports {
@@ -74,6 +88,9 @@ pub fn text(who: &Who<'_>, st: &Status, now: Instant) -> String {
     }
     for d in &st.dns {
         kv("dns", &format!("{} {}", d.server, d.verdict));
+    }
+    if let Some(q) = &st.quota {
+        kv("quota", &q.to_string());
     }
     kv("recovery", &recovery_counts(&st.recovery));
     if let Some(l) = &st.recovery.last {
@@ -117,6 +134,24 @@ pub fn json(who: &Who<'_>, st: &Status, now: Instant) -> String {
             uptime(st, now).map(|u| u.as_secs().min(i64::MAX as u64) as i64),
         )
         .field("reconnects", st.reconnects)
+        .field("address", st.local.map(|a| a.to_string()))
+        .field("peer", st.remote.map(|a| a.to_string()))
+        .field(
+            "changes",
+            Obj::new()
+                .field("address", st.address_changes)
+                .field("dns", st.dns_changes),
+        )
+        .field(
+            "last_change",
+            st.last_change.as_ref().map_or(Value::Null, |(at, what)| {
+                let ago = now.saturating_duration_since(*at).as_secs();
+                Obj::new()
+                    .field("what", what.as_str())
+                    .field("ago_s", ago.min(i64::MAX as u64) as i64)
+                    .into()
+            }),
+        )
         .field("failures", st.consecutive_failures)
         .field("last_reason", st.last_reason.clone())
         .field(
@@ -139,6 +174,21 @@ pub fn json(who: &Who<'_>, st: &Status, now: Instant) -> String {
                 .field("signal_dbm", m.signal_dbm),
         )
         .field("dns", Value::Arr(dns))
+        .field(
+            "quota",
+            st.quota.as_ref().map_or(Value::Null, |q| {
+                let clamp = |n: u64| n.min(i64::MAX as u64) as i64;
+                Obj::new()
+                    .field("period_start", super::quota::date(q.usage.period))
+                    .field("rx", clamp(q.usage.rx))
+                    .field("tx", clamp(q.usage.tx))
+                    .field("limit", clamp(q.limit))
+                    .field("action", q.action.name())
+                    .field("over", q.blocked)
+                    .field("resumed", q.resumed)
+                    .into()
+            }),
+        )
         .field("recovery", {
             let mut o = Obj::new();
             for (rung, n) in Rung::ALL.iter().zip(st.recovery.counts) {
@@ -192,6 +242,25 @@ mod tests {
                 verdict: "ok".into(),
                 healthy: true,
             }],
+            local: Some("10.64.1.3".parse().unwrap()),
+            remote: Some("10.64.64.64".parse().unwrap()),
+            address_changes: 1,
+            dns_changes: 2,
+            last_change: Some((
+                now - Duration::from_secs(12),
+                "DNS 192.0.2.53 -> 198.51.100.7".into(),
+            )),
+            quota: Some(crate::uplink::quota::QuotaStatus {
+                usage: crate::uplink::quota::Usage {
+                    period: (2026, 12, 1),
+                    rx: 3 << 20,
+                    tx: 1 << 20,
+                },
+                limit: 1 << 30,
+                action: crate::uplink::quota::OverAction::Stop,
+                blocked: false,
+                resumed: false,
+            }),
             recovery: LadderStatus {
                 counts: [4, 1, 1, 0, 0],
                 last: Some(Last {
@@ -217,7 +286,9 @@ mod tests {
         assert!(
             t.starts_with(
                 "interface: wan\nrun_dir: /var/run/warden/wan\n\
-                 state: up\nlink: up\nuptime: 1h02m03s\nreconnects: 1\n"
+                 state: up\nlink: up\nuptime: 1h02m03s\nreconnects: 1\n\
+                 address: 10.64.1.3\npeer: 10.64.64.64\nchanges: address 1, dns 2\n\
+                 last_change: 12s ago: DNS 192.0.2.53 -> 198.51.100.7\nfailures: 0\n"
             ),
             "{t}"
         );
@@ -225,6 +296,13 @@ mod tests {
         assert!(t.contains("signal_dbm: -71\n"));
         assert!(t.contains("operator: Sim Telecom\nmode: UMTS\n"));
         assert!(t.contains("dns: 192.0.2.53 ok\n"));
+        assert!(
+            t.contains(
+                "\nquota: 4.0 MiB of 1.0 GiB (0%) since 2026-12-01, rx 3.0 MiB tx 1.0 MiB, \
+                 at the cap: stop\n"
+            ),
+            "{t}"
+        );
         assert!(
             t.ends_with(
                 "recovery: redial 4, cfun 1, usb_reset 1, port_power 0, gpio 0\n\
@@ -241,12 +319,18 @@ mod tests {
         let j = json(&who(), &sample(now), now);
         assert!(
             j.starts_with(
-                r#"{"interface":"wan","run_dir":"/var/run/warden/wan","state":"up","link":"up","uptime_s":3723,"reconnects":1"#
+                r#"{"interface":"wan","run_dir":"/var/run/warden/wan","state":"up","link":"up","uptime_s":3723,"reconnects":1,"address":"10.64.1.3","peer":"10.64.64.64","changes":{"address":1,"dns":2},"last_change":{"what":"DNS 192.0.2.53 -> 198.51.100.7","ago_s":12},"failures":0"#
             ),
             "{j}"
         );
         assert!(j.contains(r#""operator":"Sim Telecom","mode":"UMTS","signal_dbm":-71}"#));
         assert!(j.contains(r#""dns":[{"server":"192.0.2.53","verdict":"ok","healthy":true}]"#));
+        assert!(
+            j.contains(
+                r#""quota":{"period_start":"2026-12-01","rx":3145728,"tx":1048576,"limit":1073741824,"action":"stop","over":false,"resumed":false}"#
+            ),
+            "{j}"
+        );
         assert!(
             j.contains(
                 r#""recovery":{"redial":4,"cfun":1,"usb_reset":1,"port_power":0,"gpio":0},"last_recovery":{"rung":"usb_reset","reason":"cfun did not help (3 failures since); last: modem: timeout","ago_s":65}}"#

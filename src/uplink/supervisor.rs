@@ -145,11 +145,15 @@ pub enum Input {
     Prepared(Result<ModemStatus, Exit>),
     /// Result of [`Action::RefreshModem`].
     Modem(ModemStatus),
-    /// pppd's ip-up hook: the link is up with these DNS servers.
+    /// pppd's ip-up hook: the link is up with these addresses and DNS
+    /// servers. Another one from the same pppd (after an ip-down, or not)
+    /// is the network renegotiating IPCP: an address change.
     LinkUp {
+        local: Option<IpAddr>,
+        remote: Option<IpAddr>,
         dns: Vec<IpAddr>,
     },
-    /// pppd's ip-down hook.
+    /// pppd's ip-down hook (its link went down; pppd may renegotiate).
     LinkDown,
     /// pppd has exited (after [`Action::SpawnPppd`]).
     PppExited(Exit),
@@ -161,6 +165,11 @@ pub enum Input {
     ResetDone(Result<(), PlantError>),
     /// An admin or a hotplug script asks for a fresh connection.
     Reconnect(String),
+    /// The data quota is used up and its action is stop: hang up and stay
+    /// down (the reason, for people).
+    QuotaStop(String),
+    /// The quota allows dialing again (a new period, an admin's resume).
+    QuotaResume(String),
     /// The daemon is stopping.
     Shutdown,
     /// The time from [`Supervisor::poll_at`] has come.
@@ -288,6 +297,8 @@ enum State {
     Resetting {
         rung: Rung,
     },
+    /// The data quota is used up: down until `QuotaResume`.
+    OverQuota,
     Stopped,
     Shutdown,
 }
@@ -306,6 +317,7 @@ impl State {
             State::Hangup { .. } => "hangup",
             State::Backoff { .. } => "backoff",
             State::Resetting { .. } => "resetting",
+            State::OverQuota => "over-quota",
             State::Stopped => "stopped",
             State::Shutdown => "shutdown",
         }
@@ -325,8 +337,27 @@ pub struct Status {
     pub last_reason: Option<String>,
     pub modem: ModemStatus,
     pub dns: Vec<DnsHealth>,
+    /// The link's addresses, ours and the peer's, while it is up.
+    pub local: Option<IpAddr>,
+    pub remote: Option<IpAddr>,
+    /// Mid-session changes (IPCP renegotiated by the network, a second
+    /// ip-up from the same pppd): of the addresses, of the DNS servers.
+    pub address_changes: u32,
+    pub dns_changes: u32,
+    /// The last such change: when, and what changed (for people).
+    pub last_change: Option<(Instant, String)>,
     /// The recovery ladder: how often each rung was used, the last one.
     pub recovery: LadderStatus,
+    /// The data quota (filled in by the service, which meters it).
+    pub quota: Option<crate::uplink::quota::QuotaStatus>,
+}
+
+/// What one ip-up announced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Link {
+    local: Option<IpAddr>,
+    remote: Option<IpAddr>,
+    dns: Vec<IpAddr>,
 }
 
 /// The state machine. See the module documentation.
@@ -351,6 +382,9 @@ pub struct Supervisor {
     /// The start's delay has been served (it is waited once, at the first
     /// start, as comgt's 3g.sh sleeps it once per setup).
     delayed: bool,
+    /// The link the running pppd last announced (None before its first
+    /// ip-up): a later ip-up from it is compared with this one.
+    session: Option<Link>,
     status: Status,
 }
 
@@ -365,6 +399,7 @@ impl Supervisor {
             was_up: false,
             waiting: None,
             delayed: false,
+            session: None,
             status: Status {
                 state: "stopped",
                 ..Status::default()
@@ -411,6 +446,8 @@ impl Supervisor {
         };
         if !matches!(self.state, State::Up { .. }) {
             self.status.up_since = None;
+            self.status.local = None;
+            self.status.remote = None;
         }
     }
 
@@ -425,6 +462,33 @@ impl Supervisor {
         use Input as I;
         match (self.state.clone(), input) {
             (State::Shutdown, _) => {}
+            (State::OverQuota, I::QuotaResume(why)) => {
+                self.log(out, log::Level::Info, format!("dialing again: {why}"));
+                self.forget_failures();
+                self.scan(out)
+            }
+            (State::OverQuota, I::QuotaStop(_)) => {}
+            (State::OverQuota, I::Reconnect(_) | I::Start | I::DeviceAdded | I::DeviceRemoved) => {
+                self.log(
+                    out,
+                    log::Level::Warn,
+                    "the data quota is used up: staying down until the next period \
+                     or `warden uplink resume`"
+                        .into(),
+                );
+            }
+            (s, I::QuotaStop(why)) => {
+                if Self::pppd_running(&s) {
+                    out.push(Action::KillPppd);
+                }
+                self.log(
+                    out,
+                    log::Level::Warn,
+                    format!("{why}: hanging up until the next period or `warden uplink resume`"),
+                );
+                self.status.last_reason = Some(why);
+                self.set(State::OverQuota);
+            }
             (s, I::Shutdown) => {
                 if Self::pppd_running(&s) {
                     out.push(Action::KillPppd);
@@ -527,6 +591,7 @@ impl Supervisor {
             (State::Preparing { ports }, I::Prepared(r)) => match r {
                 Ok(m) => {
                     self.status.modem = m;
+                    self.session = None;
                     out.push(Action::SpawnPppd {
                         ppp: ports.ppp.clone(),
                     });
@@ -550,41 +615,18 @@ impl Supervisor {
                 );
                 self.hangup(now, ports, why, After::Backoff, out);
             }
-            (State::Dialing { ports, .. }, I::LinkUp { dns }) => {
-                if self.was_up {
-                    self.status.reconnects += 1;
-                }
-                self.was_up = true;
-                self.status.up_since = Some(now);
-                self.status.dns = dns
-                    .iter()
-                    .map(|&server| DnsHealth {
-                        server,
-                        verdict: "unchecked".into(),
-                        healthy: false,
-                    })
-                    .collect();
-                self.log(
-                    out,
-                    log::Level::Info,
-                    format!("link up, DNS {}", list(&dns)),
-                );
-                let checking = self.tun.dns_check;
-                if checking {
-                    out.push(Action::CheckDns { servers: dns });
-                } else {
-                    self.retry.up(now);
-                    self.recovered();
-                }
-                self.set(State::Up {
-                    ports: ports.clone(),
-                    since: now,
-                    next_probe: (!checking).then(|| self.next_probe(now)).flatten(),
-                    checking,
-                });
-                self.status.up_since = Some(now);
-                out.push(Action::RefreshModem { at: ports.at });
+            (State::Dialing { ports, .. }, I::LinkUp { local, remote, dns }) => {
+                self.link_up(now, ports, None, Link { local, remote, dns }, out)
             }
+            (State::Up { ports, since, .. }, I::LinkUp { local, remote, dns }) => {
+                self.link_up(now, ports, Some(since), Link { local, remote, dns }, out)
+            }
+            // A check of servers the link no longer has (they changed
+            // while it ran): its verdicts are not the link's.
+            (State::Up { checking: true, .. }, I::DnsChecked(results))
+                if self.session.as_ref().is_some_and(|l| {
+                    !l.dns.iter().copied().eq(results.iter().map(|r| r.server))
+                }) => {}
             (
                 State::Up {
                     ports,
@@ -670,7 +712,11 @@ impl Supervisor {
             (State::Up { .. } | State::Dialing { .. }, I::Modem(m))
             | (State::Hangup { .. }, I::Modem(m)) => self.status.modem = m,
             (State::Up { ports, .. }, I::LinkDown) => {
-                self.log(out, log::Level::Warn, "link down".into());
+                self.log(
+                    out,
+                    log::Level::Warn,
+                    "link down; waiting for pppd to renegotiate or exit".into(),
+                );
                 self.set(State::Dialing {
                     ports,
                     deadline: now + self.tun.dial_timeout,
@@ -716,6 +762,105 @@ impl Supervisor {
             // or irrelevant; ignore it.
             _ => {}
         }
+    }
+
+    /// An ip-up: the first of this pppd's (a link up), or a later one
+    /// (the network renegotiated: compared with the last, counted and
+    /// logged when something changed). Either way the DNS check runs on
+    /// the servers just announced; `since`: the link was up and stays up.
+    fn link_up(
+        &mut self,
+        now: Instant,
+        ports: Ports,
+        since: Option<Instant>,
+        link: Link,
+        out: &mut Vec<Action>,
+    ) {
+        match self.session.replace(link.clone()) {
+            Some(prev) => {
+                let addr = prev.local != link.local || prev.remote != link.remote;
+                let dns = prev.dns != link.dns;
+                if !addr && !dns && since.is_some() {
+                    // The same ip-up again: nothing is new.
+                    return;
+                }
+                let mut what = Vec::new();
+                if addr {
+                    self.status.address_changes = self.status.address_changes.saturating_add(1);
+                    what.push(format!(
+                        "address {} -> {}",
+                        pair(prev.local, prev.remote),
+                        pair(link.local, link.remote)
+                    ));
+                }
+                if dns {
+                    self.status.dns_changes = self.status.dns_changes.saturating_add(1);
+                    what.push(format!("DNS {} -> {}", list(&prev.dns), list(&link.dns)));
+                }
+                if what.is_empty() {
+                    self.log(
+                        out,
+                        log::Level::Info,
+                        format!(
+                            "link up again, renegotiated, unchanged: {}",
+                            pair(link.local, link.remote)
+                        ),
+                    );
+                } else {
+                    let what = what.join("; ");
+                    self.log(
+                        out,
+                        log::Level::Warn,
+                        format!("the network changed the link: {what}"),
+                    );
+                    self.status.last_change = Some((now, what));
+                }
+            }
+            None => {
+                if self.was_up {
+                    self.status.reconnects += 1;
+                }
+                self.log(
+                    out,
+                    log::Level::Info,
+                    format!(
+                        "link up, address {}, DNS {}",
+                        pair(link.local, link.remote),
+                        list(&link.dns)
+                    ),
+                );
+            }
+        }
+        self.was_up = true;
+        let since = since.unwrap_or(now);
+        self.status.dns = link
+            .dns
+            .iter()
+            .map(|&server| DnsHealth {
+                server,
+                verdict: "unchecked".into(),
+                healthy: false,
+            })
+            .collect();
+        let checking = self.tun.dns_check;
+        if checking {
+            out.push(Action::CheckDns {
+                servers: link.dns.clone(),
+            });
+        } else {
+            self.retry.up(since);
+            self.recovered();
+        }
+        self.set(State::Up {
+            ports: ports.clone(),
+            since,
+            next_probe: (!checking).then(|| self.next_probe(now)).flatten(),
+            checking,
+        });
+        self.status.up_since = Some(since);
+        self.status.local = link.local;
+        self.status.remote = link.remote;
+        out.push(Action::RefreshModem { at: ports.at });
     }
 
     fn pppd_running(s: &State) -> bool {
@@ -875,6 +1020,15 @@ impl Supervisor {
     }
 }
 
+/// `10.64.1.2 peer 10.64.64.64`; `none` for an unknown one.
+fn pair(local: Option<IpAddr>, remote: Option<IpAddr>) -> String {
+    let one = |a: Option<IpAddr>| a.map_or("none".to_string(), |a| a.to_string());
+    match remote {
+        Some(_) => format!("{} peer {}", one(local), one(remote)),
+        None => one(local),
+    }
+}
+
 fn list(ips: &[IpAddr]) -> String {
     if ips.is_empty() {
         return "none".into();
@@ -982,6 +1136,8 @@ mod tests {
             self.at(
                 t,
                 Input::LinkUp {
+                    local: None,
+                    remote: None,
                     dns: dns.iter().map(|d| ip(d)).collect(),
                 },
             )
@@ -1090,6 +1246,8 @@ mod tests {
         r.at(
             2,
             Input::LinkUp {
+                local: None,
+                remote: None,
                 dns: vec![ip("10.11.12.13")],
             },
         );
@@ -1297,6 +1455,8 @@ mod tests {
         r.at(
             t,
             Input::LinkUp {
+                local: None,
+                remote: None,
                 dns: vec![ip("192.0.2.53")],
             },
         );
@@ -1341,6 +1501,8 @@ mod tests {
         r.at(
             10,
             Input::LinkUp {
+                local: None,
+                remote: None,
                 dns: vec![ip("192.0.2.53")],
             },
         );
@@ -1481,6 +1643,8 @@ mod tests {
             r.at(
                 t,
                 Input::LinkUp {
+                    local: None,
+                    remote: None,
                     dns: vec![ip("192.0.2.53")],
                 },
             );
@@ -1501,6 +1665,8 @@ mod tests {
             r.at(
                 t,
                 Input::LinkUp {
+                    local: None,
+                    remote: None,
                     dns: vec![ip("10.11.12.13")],
                 },
             );
@@ -1550,6 +1716,8 @@ mod tests {
         r.at(
             2,
             Input::LinkUp {
+                local: None,
+                remote: None,
                 dns: vec![ip("192.0.2.53")],
             },
         );
@@ -1643,13 +1811,213 @@ mod tests {
         assert_eq!(logs(at(&mut r, t, none("no USB modem"))).len(), 1);
     }
 
+    fn link(local: &str, dns: &[&str]) -> Input {
+        Input::LinkUp {
+            local: Some(ip(local)),
+            remote: Some(ip("10.64.64.64")),
+            dns: dns.iter().map(|d| ip(d)).collect(),
+        }
+    }
+
+    fn check(dns: &[&str]) -> Action {
+        Action::CheckDns {
+            servers: dns.iter().map(|d| ip(d)).collect(),
+        }
+    }
+
+    /// A healthy link on 10.64.1.2 with DNS 192.0.2.53, at t = 0.
+    fn healthy() -> Run {
+        let mut r = Run::new(Tunables::default());
+        r.at(0, Input::Start);
+        r.at(0, Input::Scanned(Device::InModemMode));
+        r.at(0, Input::Ports(Ok(ports())));
+        r.at(0, Input::Prepared(Ok(ModemStatus::default())));
+        r.at(0, link("10.64.1.2", &["192.0.2.53"]));
+        r.at(0, Input::DnsChecked(vec![ok("192.0.2.53")]));
+        assert_eq!(r.s.status().state, "up");
+        assert_eq!(r.s.status().local, Some(ip("10.64.1.2")));
+        r
+    }
+
+    #[test]
+    fn a_second_ip_up_with_new_dns_is_checked_at_once_and_counted() {
+        let mut r = healthy();
+        let before = (r.s.status().address_changes, r.s.status().dns_changes);
+        let a = r.at(5, link("10.64.1.2", &["198.51.100.7"]));
+        assert_eq!(
+            a,
+            [
+                check(&["198.51.100.7"]),
+                Action::RefreshModem { at: ports().at }
+            ]
+        );
+        let st = r.s.status();
+        assert_eq!(
+            (st.address_changes, st.dns_changes),
+            (before.0, before.1 + 1)
+        );
+        assert_eq!(st.dns[0].verdict, "unchecked");
+        assert!(!st.dns[0].healthy);
+        let (at, what) = st.last_change.clone().unwrap();
+        assert_eq!(at, r.t0 + Duration::from_secs(5));
+        assert!(what.contains("DNS 192.0.2.53 -> 198.51.100.7"), "{what}");
+        // Still the same session: not a reconnect, uptime from the start.
+        assert_eq!(st.reconnects, 0);
+        assert_eq!(st.up_since, Some(r.t0));
+        assert!(r
+            .at(6, Input::DnsChecked(vec![ok("198.51.100.7")]))
+            .is_empty());
+        assert!(r.s.status().dns[0].healthy);
+    }
+
+    #[test]
+    fn a_renegotiated_address_after_ip_down_is_a_change_not_a_reconnect() {
+        let mut r = healthy();
+        assert!(r.at(5, Input::LinkDown).is_empty());
+        let st = r.s.status();
+        assert_eq!(st.state, "dialing");
+        assert_eq!(st.local, None, "no stale address while down");
+        assert_eq!(st.up_since, None);
+        let a = r.at(6, link("10.64.1.3", &["192.0.2.53"]));
+        assert_eq!(
+            a,
+            [
+                check(&["192.0.2.53"]),
+                Action::RefreshModem { at: ports().at }
+            ]
+        );
+        let st = r.s.status();
+        assert_eq!((st.address_changes, st.dns_changes), (1, 0));
+        assert_eq!(st.reconnects, 0);
+        assert_eq!(st.local, Some(ip("10.64.1.3")));
+        assert!(st
+            .last_change
+            .as_ref()
+            .unwrap()
+            .1
+            .contains("address 10.64.1.2 peer 10.64.64.64 -> 10.64.1.3 peer 10.64.64.64"));
+    }
+
+    #[test]
+    fn new_dns_that_does_not_answer_is_redialed() {
+        let mut r = healthy();
+        r.at(5, link("10.64.1.2", &["198.51.100.7"]));
+        let bad = DnsHealth {
+            server: ip("198.51.100.7"),
+            verdict: "no-answer".into(),
+            healthy: false,
+        };
+        assert_eq!(r.at(6, Input::DnsChecked(vec![bad])), [Action::KillPppd]);
+        assert_eq!(r.s.status().state, "hangup");
+        assert_eq!(r.s.status().up_since, None);
+    }
+
+    #[test]
+    fn a_check_of_the_old_servers_does_not_judge_the_new_ones() {
+        let mut r = healthy();
+        // A probe is under way when the servers change.
+        let a = r.at(60, Input::Tick);
+        assert_eq!(a[0], check(&["192.0.2.53"]));
+        r.at(61, link("10.64.1.2", &["198.51.100.7"]));
+        // The old probe's answer: stale, ignored, still checking.
+        assert!(r
+            .at(62, Input::DnsChecked(vec![ok("192.0.2.53")]))
+            .is_empty());
+        assert_eq!(r.s.status().dns[0].verdict, "unchecked");
+        assert!(r
+            .s
+            .poll_at()
+            .is_none_or(|t| t > r.t0 + Duration::from_secs(62)));
+        r.at(63, Input::DnsChecked(vec![ok("198.51.100.7")]));
+        assert!(r.s.status().dns[0].healthy);
+    }
+
+    #[test]
+    fn the_same_ip_up_twice_changes_nothing() {
+        let mut r = healthy();
+        assert!(r.at(5, link("10.64.1.2", &["192.0.2.53"])).is_empty());
+        let st = r.s.status();
+        assert_eq!((st.address_changes, st.dns_changes), (0, 0));
+        assert!(st.dns[0].healthy);
+    }
+
+    #[test]
+    fn a_new_pppd_starts_a_new_session() {
+        let mut r = healthy();
+        assert_eq!(
+            r.at(5, Input::Reconnect("admin".into())),
+            [Action::KillPppd]
+        );
+        assert_eq!(
+            r.at(5, Input::PppExited(Exit::Transient("killed".into()))),
+            [Action::Scan]
+        );
+        r.at(5, Input::Scanned(Device::InModemMode));
+        r.at(5, Input::Ports(Ok(ports())));
+        r.at(5, Input::Prepared(Ok(ModemStatus::default())));
+        r.at(6, link("10.64.1.9", &["192.0.2.53"]));
+        let st = r.s.status();
+        assert_eq!((st.address_changes, st.dns_changes), (0, 0));
+        assert_eq!(st.reconnects, 1);
+    }
+
+    #[test]
+    fn the_quota_hangs_up_and_holds_until_resumed() {
+        let mut r = healthy();
+        assert_eq!(
+            r.at(5, Input::QuotaStop("data quota reached".into())),
+            [Action::KillPppd]
+        );
+        assert_eq!(r.s.status().state, "over-quota");
+        assert_eq!(r.s.status().up_since, None);
+        assert_eq!(
+            r.s.status().last_reason.as_deref(),
+            Some("data quota reached")
+        );
+        // pppd's exit, replugs and reconnects do not dial.
+        assert!(r
+            .at(6, Input::PppExited(Exit::Transient("killed".into())))
+            .is_empty());
+        assert!(r.at(7, Input::Reconnect("admin".into())).is_empty());
+        assert!(r.at(7, Input::DeviceRemoved).is_empty());
+        assert!(r.at(7, Input::DeviceAdded).is_empty());
+        assert_eq!(r.s.poll_at(), None, "nothing to wake for");
+        assert_eq!(r.s.status().state, "over-quota");
+        assert_eq!(
+            r.at(9, Input::QuotaResume("a new period".into())),
+            [Action::Scan]
+        );
+        // A resume when not over quota changes nothing.
+        assert!(r.at(9, Input::QuotaResume("x".into())).is_empty());
+        assert_eq!(r.s.status().state, "scanning");
+    }
+
+    #[test]
+    fn the_quota_stops_a_link_not_yet_up_without_killing_nothing() {
+        let mut r = Run::new(Tunables::default());
+        r.at(0, Input::Start);
+        assert!(r.at(0, Input::QuotaStop("over".into())).is_empty());
+        assert_eq!(r.s.status().state, "over-quota");
+        // The scan's late answer is stale.
+        assert!(r.at(0, Input::Scanned(Device::InModemMode)).is_empty());
+    }
+
     #[test]
     fn stale_results_are_ignored() {
         let mut r = Run::new(Tunables::default());
         r.at(0, Input::Start);
         assert!(r.at(0, Input::Switched(Ok(()))).is_empty());
         assert!(r.at(0, Input::DnsChecked(vec![])).is_empty());
-        assert!(r.at(0, Input::LinkUp { dns: vec![] }).is_empty());
+        assert!(r
+            .at(
+                0,
+                Input::LinkUp {
+                    local: None,
+                    remote: None,
+                    dns: vec![]
+                }
+            )
+            .is_empty());
         assert_eq!(r.s.status().state, "scanning");
     }
 

@@ -12,6 +12,9 @@
 //! | registration  | +CREG? +CGREG?              | `+CREG: 0,1`                            |
 //! | operator      | +COPS?                      | `+COPS: 0,0,"Operator",2`               |
 //! | signal        | +CSQ                        | `+CSQ: 17,99` (dBm = -113 + 2n)         |
+//! | SMS (PDU mode)| +CMGF=0 +CMGL=4 +CMGR=<i>   | `+CMGL: 1,0,,23` then the PDU's hex     |
+//! | SMS send      | +CMGS=<len>, `> `, PDU ^Z   | `+CMGS: 7`                              |
+//! | USSD          | +CUSD=1,"<hex>",15          | `+CUSD: 0,"<hex>",15` (often after OK)  |
 
 use super::at::wire::split_fields;
 use std::fmt;
@@ -739,5 +742,129 @@ mod tests {
         assert_eq!(csq_dbm(32), None);
         assert!(parse_csq(&l(&["+CSQ: 17"])).is_err());
         assert!(parse_csq(&l(&["+CSQ: 300,99"])).is_err());
+    }
+}
+
+/// One stored message as `+CMGL` lists it: index, stat, PDU (hex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub index: u32,
+    pub stat: u8,
+    pub pdu: String,
+}
+
+/// `+CMGL: <index>,<stat>,[<alpha>],<length>` lines, each followed by the
+/// PDU's line (27.005 4.1, PDU mode).
+pub fn parse_cmgl(lines: &[String]) -> Result<Vec<Listed>, ParseError> {
+    let mut out = Vec::new();
+    let mut it = lines.iter();
+    while let Some(l) = it.next() {
+        let Some(rest) = l.strip_prefix("+CMGL:") else {
+            continue;
+        };
+        let f = split_fields(rest.trim());
+        let index = f.first().and_then(|v| v.parse().ok());
+        let stat = f.get(1).and_then(|v| v.parse().ok());
+        let (Some(index), Some(stat)) = (index, stat) else {
+            return Err(bad("a +CMGL entry", l));
+        };
+        let pdu = it.next().ok_or_else(|| bad("the PDU after +CMGL", l))?;
+        out.push(Listed {
+            index,
+            stat,
+            pdu: pdu.trim().to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// `+CMGR: <stat>,[<alpha>],<length>` and the PDU's line.
+pub fn parse_cmgr(lines: &[String]) -> Result<(u8, String), ParseError> {
+    let i = lines
+        .iter()
+        .position(|l| l.starts_with("+CMGR:"))
+        .ok_or_else(|| bad("+CMGR", lines.first().map_or("", |l| l.as_str())))?;
+    let f = split_fields(lines[i]["+CMGR:".len()..].trim());
+    let stat = f
+        .first()
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| bad("the +CMGR status", &lines[i]))?;
+    let pdu = lines
+        .get(i + 1)
+        .ok_or_else(|| bad("the PDU after +CMGR", &lines[i]))?;
+    Ok((stat, pdu.trim().to_string()))
+}
+
+/// `+CMGS: <mr>`: the message reference.
+pub fn parse_cmgs(lines: &[String]) -> Result<u8, ParseError> {
+    let v = find(lines, "+CMGS:", "+CMGS")?;
+    v.split(',')
+        .next()
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| bad("the +CMGS reference", v))
+}
+
+/// A USSD answer (27.007 7.15): `+CUSD: <m>[,<str>,<dcs>]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cusd {
+    /// 0 done, 1 further action, 2 ended by the network, 3 other client,
+    /// 4 not supported, 5 timeout.
+    pub m: u8,
+    pub text: Option<String>,
+    pub dcs: Option<u8>,
+}
+
+/// The text after `+CUSD:` (a reply line or an unsolicited one).
+pub fn parse_cusd(rest: &str) -> Result<Cusd, ParseError> {
+    let f = split_fields(rest.trim());
+    let m = f
+        .first()
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| bad("the +CUSD result", rest))?;
+    Ok(Cusd {
+        m,
+        text: f.get(1).cloned(),
+        dcs: f.get(2).and_then(|v| v.parse().ok()),
+    })
+}
+
+#[cfg(test)]
+mod sms_tests {
+    use super::*;
+
+    fn l(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn cmgl_cmgr_cmgs_cusd() {
+        let v = parse_cmgl(&l(&[
+            "+CMGL: 1,0,,23",
+            "07AB",
+            "+CMGL: 4,1,\"x\",9",
+            "00CD",
+        ]))
+        .unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!((v[1].index, v[1].stat, v[1].pdu.as_str()), (4, 1, "00CD"));
+        assert!(parse_cmgl(&l(&["+CMGL: 1,0,,23"])).is_err());
+        assert!(parse_cmgl(&l(&["+CMGL: x,0,,23", "00"])).is_err());
+        assert_eq!(parse_cmgl(&[]).unwrap(), []);
+        assert_eq!(
+            parse_cmgr(&l(&["+CMGR: 1,,23", "07AB"])).unwrap(),
+            (1, "07AB".to_string())
+        );
+        assert!(parse_cmgr(&l(&["+CMGR: 1,,23"])).is_err());
+        assert_eq!(parse_cmgs(&l(&["+CMGS: 7"])).unwrap(), 7);
+        assert_eq!(
+            parse_cusd(" 0,\"AA180C3602\",15").unwrap(),
+            Cusd {
+                m: 0,
+                text: Some("AA180C3602".into()),
+                dcs: Some(15)
+            }
+        );
+        assert_eq!(parse_cusd("4").unwrap().text, None);
+        assert!(parse_cusd("").is_err());
     }
 }

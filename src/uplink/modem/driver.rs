@@ -465,6 +465,146 @@ impl<P: Port> Modem<P> {
         }
     }
 
+    /// The messages in the modem's storage (PDU mode, `AT+CMGL=4`), each
+    /// PDU parsed; reading them marks the unread ones read.
+    pub fn sms_list(&mut self) -> Result<Vec<super::sms::Stored>, ModemError> {
+        self.command("AT+CMGF=0", self.timeouts.quick)?;
+        let lines = self.command("AT+CMGL=4", self.timeouts.slow)?;
+        let listed = c::parse_cmgl(&lines).map_err(|source| ModemError::Reply {
+            command: "AT+CMGL=4".into(),
+            source,
+        })?;
+        listed
+            .into_iter()
+            .map(|l| {
+                Ok(super::sms::Stored {
+                    index: l.index,
+                    stat: l.stat,
+                    msg: deliver(&l.pdu, "AT+CMGL=4")?,
+                })
+            })
+            .collect()
+    }
+
+    /// One message (`AT+CMGR=<index>`).
+    pub fn sms_read(&mut self, index: u32) -> Result<super::sms::Stored, ModemError> {
+        self.command("AT+CMGF=0", self.timeouts.quick)?;
+        let cmd = format!("AT+CMGR={index}");
+        let lines = self.command(&cmd, self.timeouts.slow)?;
+        let (stat, pdu) = c::parse_cmgr(&lines).map_err(|source| ModemError::Reply {
+            command: cmd.clone(),
+            source,
+        })?;
+        Ok(super::sms::Stored {
+            index,
+            stat,
+            msg: deliver(&pdu, &cmd)?,
+        })
+    }
+
+    /// Delete one message (`AT+CMGD=<index>`).
+    pub fn sms_delete(&mut self, index: u32) -> Result<(), ModemError> {
+        self.command(&format!("AT+CMGD={index}"), self.timeouts.slow)
+            .map(|_| ())
+    }
+
+    /// Send a message (one `AT+CMGS` per part); the parts' references.
+    pub fn sms_send(&mut self, to: &str, text: &str, reference: u8) -> Result<Vec<u8>, ModemError> {
+        let parts = super::sms::submit(to, text, reference).map_err(|e| ModemError::Reply {
+            command: "AT+CMGS".into(),
+            source: ParseError {
+                what: "a message to send",
+                got: e.to_string(),
+            },
+        })?;
+        self.command("AT+CMGF=0", self.timeouts.quick)?;
+        let mut refs = Vec::with_capacity(parts.len());
+        for p in parts {
+            let cmd = format!("AT+CMGS={}", p.tpdu_len);
+            let mut data = p.hex.into_bytes();
+            data.push(0x1A);
+            let r = self.run(
+                Command::new(cmd.clone())?
+                    .with_data(data)
+                    .with_timeout(self.timeouts.dial),
+            )?;
+            if r.result != Final::Ok {
+                return Err(ModemError::Rejected {
+                    command: cmd,
+                    result: r.result,
+                });
+            }
+            refs.push(c::parse_cmgs(&r.lines).map_err(|source| ModemError::Reply {
+                command: cmd,
+                source,
+            })?);
+        }
+        Ok(refs)
+    }
+
+    /// A USSD request (`*100#`), sent as Huawei modems take it (packed
+    /// 7-bit hex, DCS 15); the network's answer as text. The answer comes
+    /// as `+CUSD:` in the reply or, as most modems send it, after OK,
+    /// within the slow timeout.
+    pub fn ussd(&mut self, code: &str) -> Result<c::Cusd, ModemError> {
+        let hex = super::sms::ussd_encode(code).ok_or_else(|| ModemError::Reply {
+            command: "AT+CUSD".into(),
+            source: ParseError {
+                what: "a USSD code in the GSM alphabet",
+                got: code.chars().take(80).collect(),
+            },
+        })?;
+        let cmd = format!("AT+CUSD=1,\"{hex}\",15");
+        let lines = self.command(&cmd, self.timeouts.slow)?;
+        let found = match lines.iter().find_map(|l| l.strip_prefix("+CUSD:")) {
+            Some(rest) => Some(rest.to_string()),
+            None => self.wait_urc("+CUSD:", self.timeouts.slow)?,
+        };
+        let rest = found.ok_or_else(|| {
+            ModemError::Timeout(Failure::Timeout {
+                command: cmd.clone(),
+                after: self.timeouts.slow,
+                partial: Vec::new(),
+            })
+        })?;
+        let mut r = c::parse_cusd(&rest).map_err(|source| ModemError::Reply {
+            command: cmd,
+            source,
+        })?;
+        r.text = r.text.map(|t| ussd_text(&t, r.dcs));
+        Ok(r)
+    }
+
+    /// Wait up to `within` for an unsolicited line starting with `prefix`;
+    /// its text after the prefix. Other codes are kept.
+    fn wait_urc(&mut self, prefix: &str, within: Duration) -> Result<Option<String>, ModemError> {
+        let until = Instant::now() + within;
+        let mut buf = [0u8; 256];
+        loop {
+            self.keep_urcs();
+            let at = self
+                .urcs
+                .iter()
+                .position(|u| matches!(u, Urc::Other(l) if l.starts_with(prefix)));
+            if let Some(Urc::Other(l)) = at.and_then(|i| self.urcs.remove(i)) {
+                return Ok(Some(l[prefix.len()..].to_string()));
+            }
+            let now = Instant::now();
+            if now >= until {
+                return Ok(None);
+            }
+            match self.port.read_timeout(&mut buf, until - now) {
+                Ok(Some(n)) => {
+                    let _ = self
+                        .session
+                        .input(buf.get(..n).unwrap_or(&[]), Instant::now());
+                }
+                Ok(None) => {}
+                Err(e) => return Err(self.io_error(prefix, e)),
+            }
+        }
+    }
+
     /// Enter the SIM PIN if, and only if, that is safe: see
     /// [`super::pin`] for the rules.
     pub fn enter_pin(
@@ -505,6 +645,31 @@ impl<P: Port> Modem<P> {
 
 /// An answer the modem may not give: an error result or an odd reply is
 /// `None`; a timeout or a vanished device is still an error.
+/// A stored PDU's hex, parsed; an error names the command.
+fn deliver(hex: &str, command: &str) -> Result<super::sms::Deliver, ModemError> {
+    super::sms::from_hex(hex)
+        .and_then(|b| super::sms::parse_deliver(&b))
+        .map_err(|e| ModemError::Reply {
+            command: command.to_string(),
+            source: ParseError {
+                what: "an SMS PDU",
+                got: e.to_string(),
+            },
+        })
+}
+
+/// A USSD answer's text: Huawei's packed 7-bit hex (DCS 15), UCS-2 hex
+/// (DCS 72), else as given (a modem that decoded it).
+fn ussd_text(t: &str, dcs: Option<u8>) -> String {
+    match dcs {
+        Some(72) => super::sms::from_hex(t)
+            .map(|b| super::sms::ucs2_decode(&b))
+            .unwrap_or_else(|_| t.to_string()),
+        Some(15) => super::sms::ussd_decode_packed(t).unwrap_or_else(|| t.to_string()),
+        _ => t.to_string(),
+    }
+}
+
 fn optional<T>(r: Result<T, ModemError>) -> Result<Option<T>, ModemError> {
     match r {
         Ok(v) => Ok(Some(v)),

@@ -8,6 +8,7 @@
 //! | `driver`   | [`Modem`]: the session over a [`Port`] with real time        |
 //! | `tty`      | [`TtyPort`]: the tty through termios and poll                |
 //! | `pin`      | PIN safety: the decision rule and the rejected-PIN store     |
+//! | `sms`      | SMS PDUs (23.040 DELIVER/SUBMIT, GSM 7-bit, UCS-2, concatenation) and Huawei's packed USSD (sans-IO) |
 //!
 //! From the command line (try it on the simulator: `warden modem sim`
 //! prints a tty path):
@@ -38,6 +39,7 @@ pub mod driver;
 pub mod pin;
 #[cfg(test)]
 mod sim_tests;
+pub mod sms;
 pub mod tty;
 
 pub use driver::{Identity, Info, Modem, ModemError, Port, SimStatus, Timeouts, TtyPort};

@@ -420,3 +420,48 @@ fn after_a_dropped_call_the_port_is_back_in_command_mode() {
         Err(ModemError::Rejected { .. })
     ));
 }
+
+/// SMS in PDU mode and USSD against the simulated E367: list (the
+/// concatenated parts reassembled), read, delete, send (the prompt, a
+/// PDU the modem checks), and *100# with Huawei's packed encoding.
+#[test]
+fn sms_and_ussd_on_the_simulated_e367() {
+    use super::sms;
+    let sim = SimModem::spawn(SimConfig {
+        pin: None,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let mut m = open(&sim);
+    let list = m.sms_list().unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0].msg.text, "hellohello");
+    assert_eq!(list[0].stat, 0);
+    let msgs = sms::reassemble(&list);
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[1].text, "See you at noon");
+    assert_eq!(msgs[1].indexes, [3, 2]);
+    assert_eq!(msgs[1].sender, "+4917");
+    // Listing read the unread one.
+    assert_eq!(m.sms_read(1).unwrap().stat, 1);
+    m.sms_delete(1).unwrap();
+    assert!(matches!(m.sms_read(1), Err(ModemError::Rejected { .. })));
+    assert_eq!(m.sms_list().unwrap().len(), 2);
+    // Two parts: two prompts, two references.
+    let long = "x".repeat(200);
+    assert_eq!(m.sms_send("+4917", &long, 9).unwrap(), [1, 2]);
+    assert_eq!(m.sms_send("+4917", "hi €", 10).unwrap(), [3]);
+    let sent = sim.stats().sms_sent;
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[2], sms::submit("+4917", "hi €", 10).unwrap()[0].hex);
+    let r = m.ussd("*100#").unwrap();
+    assert_eq!(
+        (r.m, r.text.as_deref()),
+        (0, Some(crate::uplink::sim::e367::SIM_BALANCE))
+    );
+    assert_eq!(
+        m.ussd("*101#").unwrap().text.as_deref(),
+        Some("Unknown code")
+    );
+    assert!(m.ussd("日本").is_err());
+}

@@ -248,6 +248,11 @@ pub fn check_dialnumber(d: &str) -> Result<(), ArgError> {
     }
 }
 
+/// pppd's interface name: `pppname`, else `3g-<interface>`.
+pub fn ifname(pppname: Option<&str>, interface: &str) -> String {
+    pppname.map_or_else(|| format!("3g-{interface}"), str::to_string)
+}
+
 /// netifd's logical interface name, as pppd's `ipparam` and in the device
 /// name `3g-<interface>` (at most 15 bytes, the kernel's limit).
 pub fn check_interface(i: &str) -> Result<(), ArgError> {
@@ -426,10 +431,7 @@ pub fn build(cfg: &PppdConfig) -> Result<PppdCommand, ArgError> {
     let mut a: Vec<String> = Vec::new();
     let mut push = |words: &[&str]| a.extend(words.iter().map(|w| w.to_string()));
     push(&["nodetach", "ipparam", &cfg.interface]);
-    let ifname = cfg
-        .pppname
-        .clone()
-        .unwrap_or_else(|| format!("3g-{}", cfg.interface));
+    let ifname = ifname(cfg.pppname.as_deref(), &cfg.interface);
     check_pppname(&ifname)?;
     push(&["ifname", &ifname]);
     if let Some(ip) = cfg.localip {

@@ -65,6 +65,17 @@ pub enum Notice {
     Reconnect {
         reason: String,
     },
+    /// Dial again although the data quota is used up (until the next
+    /// period): `warden uplink resume`.
+    Resume {
+        reason: String,
+    },
+    /// An SMS or USSD request for the modem's AT port (`sms list`,
+    /// `sms read 3`, `sms delete 3`, `sms send +4917 text...`,
+    /// `ussd *100#`), answered like `status`.
+    Modem {
+        request: String,
+    },
     /// Send the status back to the sender, as text or JSON.
     Status {
         json: bool,
@@ -155,6 +166,14 @@ impl Notice {
                 words.push("reconnect".into());
                 words.push(kv("reason", reason));
             }
+            Notice::Resume { reason } => {
+                words.push("resume".into());
+                words.push(kv("reason", reason));
+            }
+            Notice::Modem { request } => {
+                words.push("modem".into());
+                words.push(kv("request", request));
+            }
             Notice::Status { json } => {
                 words.push("status".into());
                 words.push(kv("format", if *json { "json" } else { "text" }));
@@ -206,7 +225,7 @@ impl Notice {
                     Notice::PppDown(l)
                 })
             }
-            "rediscover" | "reconnect" => {
+            "rediscover" | "reconnect" | "resume" => {
                 let mut reason = String::new();
                 for (k, v) in pairs {
                     match k {
@@ -214,12 +233,16 @@ impl Notice {
                         other => return Err(NoticeError(format!("unknown key '{other}'"))),
                     }
                 }
-                Ok(if kind == "rediscover" {
-                    Notice::Rediscover { reason }
-                } else {
-                    Notice::Reconnect { reason }
+                Ok(match kind {
+                    "rediscover" => Notice::Rediscover { reason },
+                    "resume" => Notice::Resume { reason },
+                    _ => Notice::Reconnect { reason },
                 })
             }
+            "modem" => match pairs.as_slice() {
+                [("request", r)] => Ok(Notice::Modem { request: r.clone() }),
+                _ => Err(NoticeError("modem: expected request=...".into())),
+            },
             "status" => {
                 let mut json = false;
                 for (k, v) in pairs {
@@ -468,6 +491,12 @@ mod tests {
         for n in [
             up(),
             r,
+            Notice::Resume {
+                reason: "admin".into(),
+            },
+            Notice::Modem {
+                request: "sms send +4917 hi there".into(),
+            },
             Notice::Rediscover {
                 reason: String::new(),
             },

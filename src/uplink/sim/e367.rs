@@ -143,6 +143,8 @@ pub struct Stats {
     /// Cures applied (USB resets, power cycles; a CFUN reset counts in
     /// `resets`).
     pub cures: u32,
+    /// The PDUs sent with `AT+CMGS` (hex, SMSC part first).
+    pub sms_sent: Vec<String>,
 }
 
 /// Something to send at a time.
@@ -173,7 +175,36 @@ pub struct E367 {
     out: VecDeque<(Instant, Out)>,
     sent_bytes: u64,
     stats: Stats,
+    /// SMS storage (index, stat, PDU hex) in PDU mode, and what was sent.
+    sms: Vec<(u32, u8, String)>,
+    /// After `AT+CMGS=<len>`'s prompt: the TPDU length and the hex so far.
+    cmgs: Option<(usize, Vec<u8>)>,
+    next_mr: u8,
 }
+
+/// The SIM's messages at power-up: the published "hellohello" DELIVER
+/// (unread) and "See you at noon" in two parts (read), stored out of
+/// order (python-gsmmodem-new's decodeSmsPdu reads both parts so).
+pub const SIM_SMS: [(u32, u8, &str); 3] = [
+    (
+        1,
+        0,
+        "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37",
+    ),
+    (
+        2,
+        1,
+        "0044049194710000622091410000000E050003CC0202C27490FBFD7603",
+    ),
+    (
+        3,
+        1,
+        "0044049194710000622091410000000F050003CC0201A6E53228FFAE8300",
+    ),
+];
+
+/// The network's answer to `*100#` (others: "unknown code").
+pub const SIM_BALANCE: &str = "Balance: 12.34 EUR";
 
 impl E367 {
     pub fn new(cfg: SimConfig, now: Instant) -> E367 {
@@ -196,6 +227,12 @@ impl E367 {
             next_urc: cfg.urc_interval.map(|i| now + i),
             out: VecDeque::new(),
             sent_bytes: 0,
+            sms: SIM_SMS
+                .iter()
+                .map(|&(i, st, p)| (i, st, p.to_string()))
+                .collect(),
+            cmgs: None,
+            next_mr: 1,
             stats: Stats {
                 lock,
                 pin_left: cfg.pin_attempts,
@@ -209,6 +246,7 @@ impl E367 {
                 vanished: false,
                 wedge: None,
                 cures: 0,
+                sms_sent: Vec::new(),
             },
             cfg,
         };
@@ -345,6 +383,22 @@ impl E367 {
             }
             if self.echo {
                 self.send(now, vec![b]);
+            }
+            if let Some((len, hex)) = self.cmgs.as_mut() {
+                match b {
+                    0x1A => {
+                        let (len, hex) = (*len, std::mem::take(hex));
+                        self.cmgs = None;
+                        self.cmgs_done(len, &hex, now);
+                    }
+                    0x1B => {
+                        self.cmgs = None;
+                        self.ok(now, &[]);
+                    }
+                    _ if hex.len() < 2 * 200 => hex.push(b),
+                    _ => {}
+                }
+                continue;
             }
             match b {
                 b'\r' => {
@@ -594,7 +648,111 @@ impl E367 {
         }
     }
 
+    /// The PDU after `AT+CMGS`'s prompt: hex of an SMS-SUBMIT whose TPDU
+    /// is `len` octets (SMSC part in front).
+    fn cmgs_done(&mut self, len: usize, hex: &[u8], now: Instant) {
+        let text = String::from_utf8_lossy(hex).trim().to_string();
+        let ok = crate::uplink::modem::sms::from_hex(&text)
+            .ok()
+            .filter(|b| {
+                b.first()
+                    .is_some_and(|&l| b.len() == 1 + usize::from(l) + len)
+            })
+            .filter(|b| b.get(1 + usize::from(b[0])).is_some_and(|f| f & 3 == 1));
+        if ok.is_none() {
+            return self.reply(now, &[], "+CMS ERROR: 304");
+        }
+        self.stats.sms_sent.push(text);
+        let mr = self.next_mr;
+        self.next_mr = self.next_mr.wrapping_add(1);
+        self.ok(now, &[format!("+CMGS: {mr}")]);
+    }
+
+    /// SMS and USSD in PDU mode (27.005, 27.007 7.15).
+    fn messaging(&mut self, ubody: &str, now: Instant) -> bool {
+        let tpdu_len = |pdu: &str| {
+            (pdu.len() / 2).saturating_sub(
+                1 + usize::from(u8::from_str_radix(pdu.get(..2).unwrap_or("00"), 16).unwrap_or(0)),
+            )
+        };
+        if let Some(n) = ubody.strip_prefix("+CMGF=") {
+            match n {
+                "0" => self.ok(now, &[]),
+                _ => self.reply(now, &[], "+CMS ERROR: 303"),
+            }
+        } else if let Some(st) = ubody.strip_prefix("+CMGL=") {
+            let Ok(st) = st.parse::<u8>() else {
+                self.reply(now, &[], "+CMS ERROR: 302");
+                return true;
+            };
+            let mut lines = Vec::new();
+            for m in self.sms.iter_mut().filter(|m| st == 4 || m.1 == st) {
+                lines.push(format!("+CMGL: {},{},,{}", m.0, m.1, tpdu_len(&m.2)));
+                lines.push(m.2.clone());
+                if m.1 == 0 {
+                    m.1 = 1;
+                }
+            }
+            self.ok(now, &lines);
+        } else if let Some(i) = ubody.strip_prefix("+CMGR=") {
+            match self.sms.iter_mut().find(|m| i.parse() == Ok(m.0)) {
+                Some(m) => {
+                    let lines = vec![format!("+CMGR: {},,{}", m.1, tpdu_len(&m.2)), m.2.clone()];
+                    if m.1 == 0 {
+                        m.1 = 1;
+                    }
+                    self.ok(now, &lines);
+                }
+                None => self.reply(now, &[], "+CMS ERROR: 321"),
+            }
+        } else if let Some(i) = ubody.strip_prefix("+CMGD=") {
+            let i = i.split(',').next().unwrap_or("");
+            match i.parse::<u32>() {
+                Ok(i) => {
+                    self.sms.retain(|m| m.0 != i);
+                    self.ok(now, &[]);
+                }
+                Err(_) => self.reply(now, &[], "+CMS ERROR: 321"),
+            }
+        } else if let Some(n) = ubody.strip_prefix("+CMGS=") {
+            match n.parse::<usize>() {
+                Ok(len) if (1..=164).contains(&len) => {
+                    self.cmgs = Some((len, Vec::new()));
+                    self.send(now + self.cfg.reply_delay, b"\r\n> ".to_vec());
+                }
+                _ => self.reply(now, &[], "+CMS ERROR: 304"),
+            }
+        } else if let Some(a) = ubody.strip_prefix("+CUSD=") {
+            let f = crate::uplink::modem::at::wire::split_fields(a);
+            let asked = f
+                .get(1)
+                .and_then(|h| crate::uplink::modem::sms::ussd_decode_packed(h));
+            match (f.first().map(String::as_str), asked) {
+                (Some("1"), Some(code)) => {
+                    self.ok(now, &[]);
+                    let answer = if code == "*100#" {
+                        SIM_BALANCE
+                    } else {
+                        "Unknown code"
+                    };
+                    let hex = crate::uplink::modem::sms::ussd_encode(answer).unwrap_or_default();
+                    // The network's answer, after the OK, as Huawei's do.
+                    let at = self.last_time(now) + Duration::from_millis(50);
+                    self.send(at, format!("\r\n+CUSD: 0,\"{hex}\",15\r\n").into_bytes());
+                }
+                (Some("2"), _) => self.ok(now, &[]),
+                _ => self.reply(now, &[], "+CME ERROR: 258"),
+            }
+        } else {
+            return false;
+        }
+        true
+    }
+
     fn command_with_args(&mut self, body: &str, ubody: &str, now: Instant) {
+        if self.messaging(ubody, now) {
+            return;
+        }
         let args = |prefix: &str| -> Option<Vec<String>> {
             ubody
                 .starts_with(prefix)

@@ -19,6 +19,25 @@
 //! of the recovery ladder as a real one would: `cfun` is `AT+CFUN=1,1` on
 //! the AT port (a hung firmware does not answer it), `usb_reset` restarts
 //! a modem hung so, `port_power` and `gpio` cure any wedge.
+//!
+//! The network can renegotiate IPCP mid-session, as an operator changing
+//! the address or DNS servers does: a file `<run_dir>/sim/renegotiate`
+//! makes the running stand-in pppd (it looks every 100 ms) report ip-down
+//! and then ip-up with the new values, as pppd does (a line `no-ip-down`:
+//! the second ip-up alone). Its lines:
+//!
+//! ```text
+//! local 10.64.1.3
+//! dns 198.51.100.7 127.0.0.77:40053
+//! ```
+//!
+//! each `dns` handed out, and where its queries are routed (a loopback
+//! resolver standing in for the network's; without one, queries to it
+//! get no answer). The file is consumed.
+//!
+//! While the link is up its interface carries traffic: its byte counters
+//! ([`Plant::counters`]) grow by 10,000 bytes down and 1,000 up every
+//! 100 ms, from 0 at each ip-up, as a new ppp interface's do.
 
 use crate::config::Config;
 use crate::dns::wire::{self, Rcode};
@@ -58,6 +77,50 @@ pub struct SimWorld {
     attaches: Arc<AtomicU32>,
     hook: PathBuf,
     state_dir: PathBuf,
+    /// Where queries to the servers a renegotiation handed out go.
+    routes: Routes,
+    /// The simulated ppp interface's counters (None: no interface).
+    iface: Iface,
+}
+
+type Iface = Arc<Mutex<Option<(u64, u64)>>>;
+
+/// The traffic of a simulated link per 100 ms: (down, up) bytes.
+pub const SIM_TRAFFIC: (u64, u64) = (10_000, 1_000);
+
+type Routes = Arc<Mutex<Vec<(IpAddr, SocketAddr)>>>;
+
+/// What a renegotiation hands out (the `renegotiate` file, parsed).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Renegotiation {
+    local: Option<IpAddr>,
+    dns: Vec<(IpAddr, Option<SocketAddr>)>,
+    ip_down: bool,
+}
+
+fn parse_renegotiation(text: &str) -> Result<Renegotiation, String> {
+    let mut r = Renegotiation {
+        ip_down: true,
+        ..Renegotiation::default()
+    };
+    for (n, line) in text.lines().enumerate() {
+        let bad = |what: &str| format!("line {}: {what}: '{line}'", n + 1);
+        let w: Vec<&str> = line.split_whitespace().collect();
+        match w.as_slice() {
+            [] => {}
+            ["local", a] => r.local = Some(a.parse().map_err(|_| bad("not an address"))?),
+            ["dns", a] => r
+                .dns
+                .push((a.parse().map_err(|_| bad("not an address"))?, None)),
+            ["dns", a, via] => r.dns.push((
+                a.parse().map_err(|_| bad("not an address"))?,
+                Some(via.parse().map_err(|_| bad("not an address:port"))?),
+            )),
+            ["no-ip-down"] => r.ip_down = false,
+            _ => return Err(bad("expected local ADDR, dns ADDR [VIA], no-ip-down")),
+        }
+    }
+    Ok(r)
 }
 
 impl SimWorld {
@@ -118,6 +181,8 @@ impl SimWorld {
             attaches: Arc::new(AtomicU32::new(0)),
             hook: hook.to_path_buf(),
             state_dir,
+            routes: Routes::default(),
+            iface: Iface::default(),
         })
     }
 }
@@ -194,6 +259,9 @@ impl Plant for SimWorld {
             dns,
             hook: self.hook.clone(),
             port: self.ppp.clone(),
+            renegotiate: self.state_dir.join("renegotiate"),
+            routes: self.routes.clone(),
+            iface: self.iface.clone(),
         };
         SimPppd::spawn(job)
             .map(|c| Box::new(c) as PppChild)
@@ -203,9 +271,21 @@ impl Plant for SimWorld {
     fn check_dns(&mut self, servers: &[IpAddr]) -> Vec<DnsHealth> {
         let u = &self.cfg.uplink;
         let resolver = self.dns.addr;
+        let routes = self.routes.lock().map(|r| r.clone()).unwrap_or_default();
         plant::check_peer_dns(servers, &u.probe_name, u.probe_timeout, |ip| {
-            (ip == NETWORK_DNS).then_some(resolver)
+            if ip == NETWORK_DNS {
+                return Some(resolver);
+            }
+            routes.iter().find(|r| r.0 == ip).map(|r| r.1)
         })
+    }
+
+    fn counters(&mut self) -> Option<(u64, u64)> {
+        *self.iface.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.state_dir.clone()
     }
 }
 
@@ -316,6 +396,10 @@ struct SimPppdJob {
     hook: PathBuf,
     /// The simulated PPP port, hung up (DTR dropped) when pppd ends.
     port: Arc<SimModem>,
+    /// The network's renegotiation, when this file appears.
+    renegotiate: PathBuf,
+    routes: Routes,
+    iface: Iface,
 }
 
 /// The stand-in pppd: a thread with pppd's exit codes.
@@ -455,7 +539,7 @@ fn run_pppd(job: &SimPppdJob, stop: RawFd) -> i32 {
     if let Err(code) = connect {
         return code;
     }
-    let link = Link {
+    let mut link = Link {
         ifname: job.ifname.clone(),
         tty: job.tty.display().to_string(),
         local: Some(IpAddr::V4(Ipv4Addr::new(10, 64, 1, 2))),
@@ -463,13 +547,26 @@ fn run_pppd(job: &SimPppdJob, stop: RawFd) -> i32 {
         dns: job.dns.clone(),
         ipparam: job.ipparam.clone(),
     };
+    let set_iface = |v: Option<(u64, u64)>| {
+        *job.iface.lock().unwrap_or_else(|p| p.into_inner()) = v;
+    };
+    set_iface(Some((0, 0)));
     if let Err(e) = hook::send(&job.hook, &Notice::PppUp(link.clone())) {
         log::warn!("simulated pppd: ip-up: {e}");
     }
     // Up until told to stop or the modem hangs up.
     let code = loop {
         let mut fds = [poll_in(tty.as_raw_fd()), poll_in(stop)];
-        let _ = poll::poll(&mut fds, None);
+        if poll::poll(&mut fds, Some(Duration::from_millis(100))).unwrap_or(0) == 0 {
+            if let Ok(mut c) = job.iface.lock() {
+                if let Some((rx, tx)) = c.as_mut() {
+                    *rx += SIM_TRAFFIC.0;
+                    *tx += SIM_TRAFFIC.1;
+                }
+            }
+            renegotiate(job, &mut link);
+            continue;
+        }
         if fds[1].revents != 0 {
             break 5;
         }
@@ -481,8 +578,47 @@ fn run_pppd(job: &SimPppdJob, stop: RawFd) -> i32 {
             break 16;
         }
     };
+    set_iface(None);
     let _ = hook::send(&job.hook, &Notice::PppDown(link));
     code
+}
+
+/// When the network renegotiates (the `renegotiate` file is there):
+/// ip-down, then ip-up with what it hands out, as pppd's ipcp_down and
+/// ipcp_up run the scripts.
+fn renegotiate(job: &SimPppdJob, link: &mut Link) {
+    let Ok(text) = std::fs::read_to_string(&job.renegotiate) else {
+        return;
+    };
+    let _ = std::fs::remove_file(&job.renegotiate);
+    let r = match parse_renegotiation(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            log::warn!("simulated network: {}: {e}", job.renegotiate.display());
+            return;
+        }
+    };
+    log::info!("simulated network: renegotiating IPCP");
+    if r.ip_down {
+        let _ = hook::send(&job.hook, &Notice::PppDown(link.clone()));
+    }
+    if let Some(a) = r.local {
+        link.local = Some(a);
+    }
+    if !r.dns.is_empty() {
+        link.dns = r.dns.iter().map(|d| d.0).collect();
+        if let Ok(mut routes) = job.routes.lock() {
+            for (ip, via) in &r.dns {
+                routes.retain(|x| x.0 != *ip);
+                if let Some(via) = via {
+                    routes.push((*ip, *via));
+                }
+            }
+        }
+    }
+    if let Err(e) = hook::send(&job.hook, &Notice::PppUp(link.clone())) {
+        log::warn!("simulated pppd: ip-up: {e}");
+    }
 }
 
 /// pppd's end as the modem sees it: the port closes and DTR drops, so the
@@ -508,6 +644,25 @@ mod tests {
         assert_eq!(query_name(&q).as_deref(), Some("probe.test"));
         assert_eq!(query_name(&q[..14]), None);
         assert_eq!(query_name(&[]), None);
+    }
+
+    #[test]
+    fn renegotiation_files() {
+        let r =
+            parse_renegotiation("local 10.64.1.3\ndns 198.51.100.7 127.0.0.77:40053\n").unwrap();
+        assert_eq!(r.local, Some("10.64.1.3".parse().unwrap()));
+        assert_eq!(
+            r.dns,
+            [(
+                "198.51.100.7".parse().unwrap(),
+                Some("127.0.0.77:40053".parse().unwrap())
+            )]
+        );
+        assert!(r.ip_down);
+        assert!(!parse_renegotiation("no-ip-down\n").unwrap().ip_down);
+        let e = parse_renegotiation("dns 1.2.3\n").unwrap_err();
+        assert!(e.contains("line 1") && e.contains("1.2.3"), "{e}");
+        assert!(parse_renegotiation("frob\n").is_err());
     }
 
     #[test]

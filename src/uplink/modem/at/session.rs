@@ -37,6 +37,8 @@ pub struct Command {
     text: Zeroizing<String>,
     timeout: Duration,
     secret: bool,
+    /// Written after the modem's `> ` prompt (`AT+CMGS`'s PDU and Ctrl-Z).
+    data: Option<Zeroizing<Vec<u8>>>,
 }
 
 /// A command line that cannot be sent.
@@ -80,6 +82,7 @@ impl Command {
             text,
             timeout: DEFAULT_TIMEOUT,
             secret: false,
+            data: None,
         })
     }
 
@@ -88,6 +91,12 @@ impl Command {
         let mut c = Command::new(text)?;
         c.secret = true;
         Ok(c)
+    }
+
+    /// Write `data` when the modem prompts `> ` (27.005's `AT+CMGS`).
+    pub fn with_data(mut self, data: Vec<u8>) -> Command {
+        self.data = Some(Zeroizing::new(data));
+        self
     }
 
     pub fn with_timeout(mut self, timeout: Duration) -> Command {
@@ -249,6 +258,9 @@ impl Session {
         bytes.extend_from_slice(command.text.as_bytes());
         bytes.push(b'\r');
         let deadline = now + command.timeout;
+        if command.data.is_some() {
+            self.parser.expect_prompt();
+        }
         self.pending = Some(Pending {
             prefix: command.info_prefix(),
             command,
@@ -349,6 +361,11 @@ impl Session {
                 self.urc(u)
             }
             Event::Info(line) => self.info(line),
+            Event::Prompt => {
+                if let Some(d) = self.pending.as_mut().and_then(|p| p.command.data.take()) {
+                    actions.push(Action::Write(d));
+                }
+            }
             Event::Final(result) => match self.pending.take() {
                 Some(p) => actions.push(Action::Done(Ok(Response {
                     lines: p.lines,
@@ -412,6 +429,29 @@ mod tests {
 
     fn cmd(s: &str) -> Command {
         Command::new(s).unwrap()
+    }
+
+    #[test]
+    fn data_goes_after_the_prompt() {
+        let mut s = Session::new();
+        let now = Instant::now();
+        let c = cmd("AT+CMGS=23").with_data(b"0011\x1a".to_vec());
+        let a = s.start(c, now).unwrap();
+        assert!(matches!(&a[0], Action::Write(b) if &b[..] == b"AT+CMGS=23\r"));
+        // The echo, then the prompt, split across reads.
+        assert!(s.input(b"AT+CMGS=23\r\r\n>", now).is_empty());
+        let a = s.input(b" ", now);
+        assert!(
+            matches!(&a[..], [Action::Write(b)] if &b[..] == b"0011\x1a"),
+            "{a:?}"
+        );
+        let r = done(s.input(b"\r\n+CMGS: 7\r\n\r\nOK\r\n", now))
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.lines, ["+CMGS: 7"]);
+        // Without data, "> " is just text.
+        s.start(cmd("AT+CSQ"), now).unwrap();
+        assert!(s.input(b"> ", now).is_empty());
     }
 
     fn done(actions: Vec<Action>) -> Option<Result<Response, Failure>> {

@@ -135,6 +135,9 @@ pub enum Event {
     Echo(String),
     /// An information line: part of the current command's response.
     Info(String),
+    /// `> `: the modem waits for the command's data (`AT+CMGS`), seen
+    /// only after [`Parser::expect_prompt`].
+    Prompt,
     Final(Final),
     Unsolicited(Urc),
     /// A line longer than [`MAX_LINE`] was dropped; `len` bytes were seen.
@@ -156,9 +159,16 @@ pub struct Parser {
     overflow: usize,
     noise: usize,
     online: bool,
+    /// A `> ` prompt is awaited (it ends no line).
+    prompt: bool,
 }
 
 impl Parser {
+    /// The next `> ` at the start of a line is a prompt ([`Event::Prompt`]).
+    pub fn expect_prompt(&mut self) {
+        self.prompt = true;
+    }
+
     pub fn new() -> Parser {
         Parser::default()
     }
@@ -177,6 +187,11 @@ impl Parser {
                     } else {
                         self.buf.push(b);
                     }
+                    if self.prompt && self.buf == b"> " {
+                        self.buf.clear();
+                        self.prompt = false;
+                        out.push(Event::Prompt);
+                    }
                 }
                 _ => self.noise += 1,
             }
@@ -190,6 +205,7 @@ impl Parser {
         self.overflow = 0;
         self.noise = 0;
         self.online = false;
+        self.prompt = false;
     }
 
     /// True once CONNECT was seen.
