@@ -47,7 +47,7 @@ impl Config {
             self.main.pin_store(),
             self.main.state_dir.join(format!(
                 "{}{}",
-                crate::uplink::quota::FILE_PREFIX,
+                crate::config::vocab::FILE_PREFIX,
                 self.uplink.interface
             )),
             self.signer.krl.clone(),
@@ -199,7 +199,7 @@ pub struct Uplink {
     pub modeswitch_data: Vec<PathBuf>,
     /// The data quota: `quota_limit`, `quota_start_day`, `quota_action`,
     /// `quota_save_interval`, `quota_interval`.
-    pub quota: crate::uplink::quota::Policy,
+    pub quota: crate::config::vocab::Policy,
 }
 
 impl Default for Uplink {
@@ -254,7 +254,7 @@ impl Default for Uplink {
             switch_timeout: Duration::from_secs(20),
             rescan_interval: Duration::from_secs(60),
             modeswitch_data: Vec::new(),
-            quota: crate::uplink::quota::Policy::default(),
+            quota: crate::config::vocab::Policy::default(),
         }
     }
 }
@@ -749,8 +749,8 @@ impl Uplink {
             )?,
             modeswitch_data: o.list("modeswitch_data")?,
             quota: {
-                let q = crate::uplink::quota::Policy::default();
-                crate::uplink::quota::Policy {
+                let q = crate::config::vocab::Policy::default();
+                crate::config::vocab::Policy {
                     limit: o.get("quota_limit", Bytes(q.limit))?.0,
                     start_day: o.get("quota_start_day", q.start_day)?,
                     action: o.get("quota_action", q.action)?,
@@ -791,14 +791,14 @@ impl FromOption for Bytes {
     const EXPECTED: &'static str =
         "a byte count: a whole number, or one with K, M, G or T (powers of 1024, e.g. 500M, 2G)";
     fn from_option(s: &str) -> Option<Self> {
-        crate::uplink::quota::parse_bytes(s).map(Bytes)
+        crate::config::vocab::parse_bytes(s).map(Bytes)
     }
 }
 
-impl FromOption for crate::uplink::quota::OverAction {
+impl FromOption for crate::config::vocab::OverAction {
     const EXPECTED: &'static str = "warn or stop";
     fn from_option(s: &str) -> Option<Self> {
-        crate::uplink::quota::OverAction::parse(s)
+        crate::config::vocab::OverAction::parse(s)
     }
 }
 
@@ -1617,7 +1617,7 @@ mod tests {
 
     #[test]
     fn quota_options() {
-        use crate::uplink::quota::OverAction;
+        use crate::config::vocab::OverAction;
         let (cfg, w) = uci(
             "config uplink\n option quota_limit 2G\n option quota_start_day 15\n \
              option quota_action stop\n option quota_save_interval 1h\n option quota_interval 5s\n",

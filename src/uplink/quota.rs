@@ -13,63 +13,9 @@
 //! or a reboot loses at most that interval's bytes.
 
 use core::fmt;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// The usage file's name under the state directory: this, then the
-/// interface (`quota.wan`), so each netifd interface has its own.
-pub const FILE_PREFIX: &str = "quota.";
-
-/// What to do once the period's bytes reach the cap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OverAction {
-    /// Log a warning once per period; the link stays up.
-    Warn,
-    /// Hang up until the next period or `warden uplink resume`.
-    Stop,
-}
-
-impl OverAction {
-    pub fn name(self) -> &'static str {
-        match self {
-            OverAction::Warn => "warn",
-            OverAction::Stop => "stop",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<OverAction> {
-        match s {
-            "warn" => Some(OverAction::Warn),
-            "stop" => Some(OverAction::Stop),
-            _ => None,
-        }
-    }
-}
-
-/// The quota options (`quota_*` in `config uplink`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
-    /// Bytes up plus down per period; 0: no cap (usage is still counted).
-    pub limit: u64,
-    /// The day of the month a period starts (1 to 28), at local midnight.
-    pub start_day: u8,
-    pub action: OverAction,
-    /// The least time between two writes of the usage file.
-    pub save_interval: Duration,
-    /// How often the counters are read while the link is up.
-    pub sample_interval: Duration,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            limit: 0,
-            start_day: 1,
-            action: OverAction::Warn,
-            save_interval: Duration::from_secs(15 * 60),
-            sample_interval: Duration::from_secs(30),
-        }
-    }
-}
+pub use crate::config::vocab::{parse_bytes, OverAction, Policy, FILE_PREFIX};
 
 /// A civil date, (year, month, day).
 pub type Date = (i32, i32, i32);
@@ -358,26 +304,10 @@ impl fmt::Display for QuotaStatus {
     }
 }
 
-/// A byte count option: a whole number with an optional K, M, G or T
-/// (powers of 1024), e.g. `500M`, `2G`; `0`: none.
-pub fn parse_bytes(s: &str) -> Option<u64> {
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().ok()?;
-    let shift = match unit {
-        "" => 0,
-        "K" | "k" => 10,
-        "M" => 20,
-        "G" => 30,
-        "T" => 40,
-        _ => return None,
-    };
-    n.checked_mul(1u64 << shift)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn policy(limit: u64, action: OverAction) -> Policy {
         Policy {

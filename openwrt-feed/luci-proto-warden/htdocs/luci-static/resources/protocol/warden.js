@@ -384,6 +384,36 @@ return network.registerProtocol('warden', {
 			return true;
 		};
 
+		o = s.taboption('advanced', form.Value, 'quota_limit', _('Data quota'),
+			_('Bytes up and down per period: a number with K, M, G or T (powers of 1024), e.g. 5G; 0 or empty counts without a cap.'));
+		o.placeholder = '0';
+		o.validate = function(section_id, value) {
+			/* config/vocab.rs parse_bytes */
+			if (value == null || value == '' || /^[0-9]+[kKMGT]?$/.test(value))
+				return true;
+			return _('Expected a byte count, e.g. 500M or 5G');
+		};
+
+		o = s.taboption('advanced', form.Value, 'quota_start_day', _('Quota period starts on day'),
+			_('The day of the month a new period begins (1 to 28).'));
+		o.placeholder = '1';
+		o.datatype = 'range(1,28)';
+
+		o = s.taboption('advanced', form.ListValue, 'quota_action', _('At the quota'));
+		o.value('warn', _('Warn in the log'));
+		o.value('stop', _('Hang up until the next period'));
+		o.default = 'warn';
+
+		o = s.taboption('advanced', form.Value, 'quota_save_interval', _('Quota save interval'),
+			_('The least time between two writes of the usage to flash (1 min to 1 day).'));
+		o.placeholder = '15m';
+		o.validate = checkDuration(60000, 86400000);
+
+		o = s.taboption('advanced', form.Value, 'quota_interval', _('Quota sample interval'),
+			_('How often the counters are read while the link is up (1 s to 1 h).'));
+		o.placeholder = '30s';
+		o.validate = checkDuration(1000, 3600000);
+
 		o = s.taboption('advanced', form.Value, 'gpio_power', _('USB power switch'),
 			_('The board\'s GPIO value (or LED brightness) file that powers the USB port.'));
 		o.validate = function(section_id, value) {

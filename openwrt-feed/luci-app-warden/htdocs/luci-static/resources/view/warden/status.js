@@ -87,10 +87,10 @@ function uplinkTable(u) {
 	if (u.last_recovery)
 		rows.push(row(_('Last recovery'), _('%s, %s ago: %s').format(
 			u.last_recovery.rung, duration(u.last_recovery.ago_s), u.last_recovery.reason)));
-	if (u.data_usage)
-		rows.push(row(_('Data usage'), (u.data_usage.quota_bytes != null)
-			? _('%s of %s').format(bytes(u.data_usage.bytes), bytes(u.data_usage.quota_bytes))
-			: bytes(u.data_usage.bytes)));
+	if (u.quota)
+		rows.push(row(_('Data usage'), _('%s of %s since %s%s').format(
+			bytes(u.quota.rx + u.quota.tx), bytes(u.quota.limit), u.quota.period_start,
+			u.quota.over ? _(' (over: %s)').format(u.quota.action) : '')));
 	return E('div', { 'class': 'cbi-section' }, [
 		E('h3', {}, _('Uplink %s').format(u.interface || u.run_dir)),
 		E('table', { 'class': 'table' }, rows)
