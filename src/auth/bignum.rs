@@ -552,10 +552,12 @@ impl Modulus {
             t[n] = t[n + 1] + (v >> 32) as u32;
         }
         let mut r = Nat::ZERO;
-        r.l[..n].copy_from_slice(&t[..n]);
-        let top = t[n];
+        // The carry limb stays in place: cond_sub compares and subtracts
+        // over all LIMBS limbs (n < LIMBS), so x - m comes out right below
+        // 2^(32n) (passing it as `top` left a borrow in the high limbs).
+        r.l[..=n].copy_from_slice(&t[..=n]);
         t.zeroize();
-        self.cond_sub(r, top)
+        self.cond_sub(r, 0)
     }
 
     fn enter_mont(&self, a: &Nat) -> Nat {
@@ -853,5 +855,27 @@ mod tests {
                 .unwrap()
         )
         .is_none());
+    }
+}
+
+#[cfg(test)]
+mod carry_tests {
+    use super::*;
+
+    /// A Montgomery product can reach 2^(32 len) before its final
+    /// subtraction (moduli just under a limb boundary): the carry limb
+    /// must take part in it, or the result gets the high limbs of a
+    /// borrow.
+    #[test]
+    fn products_near_the_limb_boundary() {
+        // 2^64 - 59 is prime
+        let m = Nat::from_u64(u64::MAX - 58);
+        let md = Modulus::new(&m).unwrap();
+        for i in 1..40u32 {
+            let a = m.sub(&Nat::from_u32(i)).unwrap();
+            let b = m.sub(&Nat::from_u32(2 * i + 1)).unwrap();
+            let want = a.mul(&b).unwrap().div_rem(&m).unwrap().1;
+            assert!(md.mul(&a, &b) == want, "i={i}");
+        }
     }
 }
