@@ -12,6 +12,7 @@ pub mod client;
 pub mod factotum;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod inferno;
 pub mod keyfs;
 pub mod listener;
 pub mod oath;

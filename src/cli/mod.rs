@@ -22,6 +22,7 @@ mod notify;
 mod otp;
 mod output;
 mod prompt;
+mod signer;
 mod status;
 mod user;
 mod when;
@@ -66,6 +67,7 @@ enum Command {
     Lock(keyfs::LockCmd),
     Keyfs(keyfs::KeyfsCmd),
     Cert(cert::CertCmd),
+    Signer(signer::SignerCmd),
     Factotum(factotum::FactotumCmd),
     Key(factotum::KeyCmd),
     Rpc(factotum::RpcCmd),
@@ -200,6 +202,7 @@ pub fn run(args: &[&str]) -> i32 {
         Some(Command::Lock(c)) => c.run(&g),
         Some(Command::Keyfs(c)) => c.run(&g),
         Some(Command::Cert(c)) => c.run(&g),
+        Some(Command::Signer(c)) => c.run(&g),
         Some(Command::Factotum(c)) => c.run(&g),
         Some(Command::Key(c)) => c.run(&g),
         Some(Command::Rpc(c)) => c.run(&g),

@@ -3,13 +3,14 @@
 //! checked on decode).
 //!
 //! ```text
-//! db       = "KFDB" version:u8(=2) naccounts:u32 account* nfactotum:u32 line*
-//!            signer                  (version 2 only; see keyfs::signer)
+//! db       = "KFDB" version:u8(=3) naccounts:u32 account* nfactotum:u32 line*
+//!            signer                  (version 2 on; see keyfs::signer; its
+//!                                     Inferno key from version 3)
 //! account  = len:u32 body            (len bytes, parsed to the end exactly)
 //! body     = name:str8 status:u8 expire:(0 | 1 u64) changed:u64
 //!            secrets:(0 | 1 des[7] aes[16] secret:bytes16
 //!                     verifier:(0 | 1 salt[16] iterations:u32 secret[32]))
-//!                                    (verifier: version 2 only)
+//!                                    (verifier: version 2 on)
 //!            otp:(0 | 1 kind:u8 step:u64 digits:u8 hash:u8 key:bytes8
 //!                 counter:u64 lastotp:(0 | 1 str8) lasttime:(0 | 1 u64))
 //!            nattrs:u16 (name:str16 value:str16)* note:(0 | 1 str16)
@@ -17,10 +18,11 @@
 //! ```
 //!
 //! Version 1 files (before the signer) still open: their accounts have no
-//! verifier and the signer record starts empty. Every write is version 2.
+//! verifier and the signer record starts empty; version 2 files have no
+//! Inferno signer key. Every write is version 3.
 
 use super::account::{Account, Expiry, Secrets, Status, AESKEYLEN, DESKEYLEN};
-use super::signer::{AgentKey, CaKey, Issued, SignerDb, SignerVerifier};
+use super::signer::{AgentKey, CaKey, InfernoKey, Issued, SignerDb, SignerVerifier};
 use crate::auth::oath::{valid_digits, Hash, Kind, Token};
 use crate::ninep::vecmap::VecMap;
 use crate::wire::{Reader, Short, Writer};
@@ -28,7 +30,7 @@ use zeroize::Zeroizing;
 
 const MAGIC: &[u8; 4] = b"KFDB";
 /// The payload format this build writes and reads.
-pub const DB_VERSION: u8 = 2;
+pub const DB_VERSION: u8 = 3;
 
 /// The whole database, decrypted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -226,6 +228,17 @@ fn put_signer(w: &mut Writer, s: &SignerDb) {
         str_n(w, k.comment.as_bytes(), true);
         w.u8(u8::from(k.confirm));
     }
+    match &s.inferno {
+        None => {
+            w.u8(0);
+        }
+        Some(k) => {
+            w.u8(1).u64le(k.created);
+            str_n(w, k.sk.as_bytes(), true);
+            str_n(w, &k.alpha, true);
+            str_n(w, &k.p, true);
+        }
+    }
 }
 
 fn get_bytes16(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
@@ -420,7 +433,7 @@ pub fn decode(buf: &[u8]) -> Result<Db, DecodeError> {
         return Err(DecodeError("payload magic is wrong".into()));
     }
     let v = r.u8()?;
-    if v != 1 && v != DB_VERSION {
+    if !(1..=DB_VERSION).contains(&v) {
         return Err(DecodeError(format!(
             "payload version {v} not supported (this build reads {DB_VERSION})"
         )));
@@ -445,6 +458,17 @@ pub fn decode(buf: &[u8]) -> Result<Db, DecodeError> {
     }
     if v >= 2 {
         db.signer = get_signer(&mut r)?;
+    }
+    if v >= 3 && flag(&mut r, "inferno key")? {
+        let created = r.u64le()?;
+        let sk = String::from_utf8(get_bytes16(&mut r)?)
+            .map_err(|_| DecodeError("the Inferno signer key is not text".into()))?;
+        db.signer.inferno = Some(InfernoKey {
+            created,
+            sk: Zeroizing::new(sk),
+            alpha: get_bytes16(&mut r)?,
+            p: get_bytes16(&mut r)?,
+        });
     }
     if r.remaining() != 0 {
         return Err(DecodeError(format!("{} trailing bytes", r.remaining())));
@@ -516,7 +540,24 @@ pub(crate) mod tests {
             comment: "backup@box".into(),
             confirm: true,
         });
+        db.signer.inferno = Some(InfernoKey {
+            created: 11,
+            sk: Zeroizing::new("rsa\nsigner\nAw==\n".into()),
+            alpha: vec![2],
+            p: vec![0xff; 4],
+        });
         db
+    }
+
+    /// A version 2 payload (before the Inferno signer) still opens.
+    #[test]
+    fn version_2_opens() {
+        let mut db = sample();
+        db.signer.inferno = None;
+        let mut v2 = encode(&db).to_vec();
+        assert_eq!(v2.pop(), Some(0));
+        v2[4] = 2;
+        assert_eq!(decode(&v2).unwrap(), db);
     }
 
     /// A version 1 payload (before the signer) still opens: no verifier,

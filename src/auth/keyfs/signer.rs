@@ -8,6 +8,8 @@
 //! signer  = next_serial:u64 krl_version:u64
 //!           ncas:u16 ca*  nissued:u32 issued*  nrevkeys:u16 bytes16*
 //!           nagent:u16 agentkey*
+//!           inferno:(0 | 1 created:u64 sk:bytes16 alpha:bytes16 p:bytes16)
+//!                                   (version 3 on)
 //! ca      = seed[32] created:u64 retired:(0 | 1 u64) until:u64
 //! issued  = serial:u64 kind:u8 key:bytes16 ca:bytes16 principals:str16
 //!           valid_after:u64 valid_before:u64 by:str8 at:u64 revoked:u8
@@ -82,6 +84,24 @@ pub struct SignerDb {
     /// Keys revoked outright (public key blobs).
     pub revoked_keys: Vec<Vec<u8>>,
     pub agent_keys: Vec<AgentKey>,
+    /// The Inferno signer's key (`warden signer createkey`), for logind.
+    pub inferno: Option<InfernoKey>,
+}
+
+/// The Inferno signer's key: its secret key text (Inferno's sktostr
+/// form) and the Diffie-Hellman group logind serves with it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InfernoKey {
+    pub created: u64,
+    pub sk: Zeroizing<String>,
+    pub alpha: Vec<u8>,
+    pub p: Vec<u8>,
+}
+
+impl std::fmt::Debug for InfernoKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "InfernoKey(created {}, <secret>)", self.created)
+    }
 }
 
 impl Default for SignerDb {
@@ -93,6 +113,7 @@ impl Default for SignerDb {
             issued: Vec::new(),
             revoked_keys: Vec::new(),
             agent_keys: Vec::new(),
+            inferno: None,
         }
     }
 }
