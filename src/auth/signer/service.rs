@@ -789,6 +789,70 @@ mod tests {
         panic!("failure count of {user} never reached {n}");
     }
 
+    fn read_record(s: &mut std::net::TcpStream) -> Vec<u8> {
+        use std::io::Read;
+        let mut h = [0u8; 2];
+        s.read_exact(&mut h).unwrap();
+        let (_, len) = ssl::split(&h, ssl::MAX_RECORD).unwrap().unwrap();
+        let mut b = vec![0u8; len];
+        s.read_exact(&mut b).unwrap();
+        b
+    }
+
+    /// Inferno's login on the same port: the first byte picks it; no key
+    /// yet gets a clear error; a client that leaves after the encrypted
+    /// value counts as a failed login.
+    #[test]
+    fn inferno_logins_share_the_port() {
+        use std::io::Write;
+        let r = start("inferno", true);
+        let name = ssl::OneWay::default().seal(&ssl::message(b"glenda"));
+        let mut s = std::net::TcpStream::connect(&r.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(&name).unwrap();
+        let e = read_record(&mut s);
+        assert_eq!(
+            ssl::parse(&e),
+            ssl::Msg::Error("the signer has no Inferno key (warden signer createkey)".into())
+        );
+        let sg = crate::auth::inferno::logind::tests::signer();
+        r.keyfs
+            .with(|st| {
+                st.update(|db| {
+                    db.signer.inferno = Some(crate::auth::keyfs::signer::InfernoKey {
+                        created: 1,
+                        sk: sg.sk.text(),
+                        alpha: sg.alpha.clone(),
+                        p: sg.p.clone(),
+                    });
+                    Ok(())
+                })
+            })
+            .unwrap();
+        let mut s = std::net::TcpStream::connect(&r.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(&name).unwrap();
+        assert_eq!(read_record(&mut s), b"\0glenda");
+        let mut out = ssl::OneWay {
+            count: 1,
+            ..Default::default()
+        };
+        s.write_all(&out.seal(&ssl::message(&[7; 8]))).unwrap();
+        let _encrypted = read_record(&mut s);
+        assert_eq!(read_record(&mut s), b"\0Ag==");
+        let p = read_record(&mut s);
+        assert_eq!(
+            crate::auth::inferno::keyring::from_b64(std::str::from_utf8(&p[1..]).unwrap()),
+            Some(sg.p.clone())
+        );
+        assert_eq!(failures(&r, "glenda"), 0);
+        drop(s);
+        wait_failures(&r, "glenda", 1);
+        // the SPAKE2 request still works on the same port
+        let a = request(&r.addr, "glenda", b"correct horse", &key(), None).unwrap();
+        assert!(matches!(a, Answer::Cert(_)), "{a:?}");
+    }
+
     #[test]
     fn issues_to_the_right_password_and_counts_wrong_ones() {
         let r = start("issue", true);
