@@ -8,10 +8,12 @@
 pub mod admin;
 pub mod attr;
 pub mod authsrv;
+pub mod bignum;
 pub mod client;
 pub mod factotum;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod inferno;
 pub mod keyfs;
 pub mod listener;
 pub mod oath;

@@ -29,6 +29,8 @@ mod output;
 #[cfg(feature = "auth")]
 mod prompt;
 mod rpcd;
+#[cfg(feature = "auth")]
+mod signer;
 mod status;
 mod uplink;
 #[cfg(feature = "auth")]
@@ -84,6 +86,8 @@ enum Command {
     Keyfs(keyfs::KeyfsCmd),
     #[cfg(feature = "auth")]
     Cert(cert::CertCmd),
+    #[cfg(feature = "auth")]
+    Signer(signer::SignerCmd),
     #[cfg(feature = "auth")]
     Factotum(factotum::FactotumCmd),
     #[cfg(feature = "auth")]
@@ -232,6 +236,8 @@ pub fn run(args: &[&str]) -> i32 {
         Some(Command::Keyfs(c)) => c.run(&g),
         #[cfg(feature = "auth")]
         Some(Command::Cert(c)) => c.run(&g),
+        #[cfg(feature = "auth")]
+        Some(Command::Signer(c)) => c.run(&g),
         #[cfg(feature = "auth")]
         Some(Command::Factotum(c)) => c.run(&g),
         #[cfg(feature = "auth")]

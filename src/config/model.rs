@@ -557,7 +557,9 @@ impl Default for Authsrv {
 pub struct Signer {
     /// Serve certificate requests on `listen`.
     pub enabled: bool,
-    /// TCP address of the signer (6673: Inferno's signer port).
+    /// TCP address of the signer (6673: Inferno's signer port). warden's
+    /// certificate request and Inferno's logind (getauthinfo) share it,
+    /// told apart by their first byte.
     pub listen: String,
     /// Longest validity of a user certificate issued over the network.
     pub max_validity: Duration,

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! db       = "KFDB" version:u8(=3) naccounts:u32 account* nfactotum:u32 line*
-//!            signer                  (version 2 on; see keyfs::signer)
+//!            signer                  (version 2 on; see keyfs::signer; its
+//!                                     Inferno key from version 3)
 //! account  = len:u32 body            (len bytes, parsed to the end exactly)
 //! body     = name:str8 status:u8 expire:(0 | 1 u64) changed:u64
 //!            secrets:(0 | 1 des[7] aes[16] secret:bytes16
@@ -18,10 +19,10 @@
 //!
 //! Version 1 files (before the signer) still open: their accounts have no
 //! verifier and the signer record starts empty; version 2 files have no
-//! enrolment tokens. Every write is version 3.
+//! enrolment tokens and no Inferno signer key. Every write is version 3.
 
 use super::account::{Account, Expiry, Secrets, Status, AESKEYLEN, DESKEYLEN};
-use super::signer::{AgentKey, CaKey, Enrol, Issued, SignerDb, SignerVerifier};
+use super::signer::{AgentKey, CaKey, Enrol, InfernoKey, Issued, SignerDb, SignerVerifier};
 use crate::auth::oath::{valid_digits, Hash, Kind, Token};
 use crate::ninep::vecmap::VecMap;
 use crate::wire::{Reader, Short, Writer};
@@ -233,6 +234,17 @@ fn put_signer(w: &mut Writer, s: &SignerDb) {
         str_n(w, e.host.as_bytes(), false);
         str_n(w, e.principals.join(",").as_bytes(), true);
         w.bytes(&e.token[..]).u64le(e.expires).u64le(e.validity);
+    }
+    match &s.inferno {
+        None => {
+            w.u8(0);
+        }
+        Some(k) => {
+            w.u8(1).u64le(k.created);
+            str_n(w, k.sk.as_bytes(), true);
+            str_n(w, &k.alpha, true);
+            str_n(w, &k.p, true);
+        }
     }
 }
 
@@ -474,6 +486,17 @@ pub fn decode(buf: &[u8]) -> Result<Db, DecodeError> {
     if v >= 2 {
         db.signer = get_signer(&mut r, v)?;
     }
+    if v >= 3 && flag(&mut r, "inferno key")? {
+        let created = r.u64le()?;
+        let sk = String::from_utf8(get_bytes16(&mut r)?)
+            .map_err(|_| DecodeError("the Inferno signer key is not text".into()))?;
+        db.signer.inferno = Some(InfernoKey {
+            created,
+            sk: Zeroizing::new(sk),
+            alpha: get_bytes16(&mut r)?,
+            p: get_bytes16(&mut r)?,
+        });
+    }
     if r.remaining() != 0 {
         return Err(DecodeError(format!("{} trailing bytes", r.remaining())));
     }
@@ -552,6 +575,12 @@ pub(crate) mod tests {
             expires: 30,
             validity: 40,
         });
+        db.signer.inferno = Some(InfernoKey {
+            created: 11,
+            sk: Zeroizing::new("rsa\nsigner\nAw==\n".into()),
+            alpha: vec![2],
+            p: vec![0xff; 4],
+        });
         db
     }
 
@@ -583,18 +612,20 @@ pub(crate) mod tests {
         assert_ne!(v1.buf, v2.to_vec());
     }
 
-    /// A version 2 payload (before enrolment tokens) still opens.
+    /// A version 2 payload (before enrolment tokens and the Inferno
+    /// signer key) still opens.
     #[test]
     fn version_2_opens() {
         let mut db = sample();
         db.signer.enrol.clear();
+        db.signer.inferno = None;
         // (version 2 agent keys have no certificate field)
         db.signer.agent_keys.clear();
         let mut v2 = encode(&db).to_vec();
         assert_eq!(v2[4], 3);
         v2[4] = 2;
-        // the empty token list (u16 0) at the very end
-        assert_eq!(v2.split_off(v2.len() - 2), [0, 0]);
+        // the empty token list (u16 0) and no Inferno key (0) at the end
+        assert_eq!(v2.split_off(v2.len() - 3), [0, 0, 0]);
         assert_eq!(decode(&v2).unwrap(), db);
     }
 

@@ -9,6 +9,8 @@
 //!           ncas:u16 ca*  nissued:u32 issued*  nrevkeys:u16 bytes16*
 //!           nagent:u16 agentkey*
 //!           nenrol:u16 enrol*           (payload version 3 on)
+//!           inferno:(0 | 1 created:u64 sk:bytes16 alpha:bytes16 p:bytes16)
+//!                                   (version 3 on)
 //! ca      = seed[32] created:u64 retired:(0 | 1 u64) until:u64
 //! issued  = serial:u64 kind:u8 key:bytes16 ca:bytes16 principals:str16
 //!           valid_after:u64 valid_before:u64 by:str8 at:u64 revoked:u8
@@ -108,6 +110,24 @@ pub struct SignerDb {
     pub agent_keys: Vec<AgentKey>,
     /// Host enrolment tokens not yet spent.
     pub enrol: Vec<Enrol>,
+    /// The Inferno signer's key (`warden signer createkey`), for logind.
+    pub inferno: Option<InfernoKey>,
+}
+
+/// The Inferno signer's key: its secret key text (Inferno's sktostr
+/// form) and the Diffie-Hellman group logind serves with it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InfernoKey {
+    pub created: u64,
+    pub sk: Zeroizing<String>,
+    pub alpha: Vec<u8>,
+    pub p: Vec<u8>,
+}
+
+impl std::fmt::Debug for InfernoKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "InfernoKey(created {}, <secret>)", self.created)
+    }
 }
 
 impl Default for SignerDb {
@@ -120,6 +140,7 @@ impl Default for SignerDb {
             revoked_keys: Vec::new(),
             agent_keys: Vec::new(),
             enrol: Vec::new(),
+            inferno: None,
         }
     }
 }

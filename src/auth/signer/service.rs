@@ -29,17 +29,21 @@ use super::ca;
 use super::pake::{self, PakeError, Server, ServerAwaitRequest, Verifier};
 use super::plain::{self, Hello};
 use super::policy;
+use crate::auth::inferno::logind::{self, Logind, Lookup};
+use crate::auth::inferno::rsa::Signer as InfernoSigner;
+use crate::auth::inferno::{keyring, ssl};
 use crate::auth::keyfs::shared::SharedKeyfs as Shared;
 use crate::auth::keyfs::KeyfsError;
 use crate::auth::ssh::cert::CertType;
 use crate::auth::ssh::key::PublicKey;
 use crate::auth::ssh::wire::{get_string, put_string};
-use crate::sys::frameserve::{self, Closed, Handler, Limits, Peer, Verdict};
+use crate::sys::frameserve::{self, Closed, Handler, Limits, Peer, Split, Verdict};
 use crate::wire::{Reader, Writer};
 use std::time::Duration;
 use zeroize::Zeroizing;
 
-/// Inferno's signer port (logind), reused for warden's signer.
+/// Inferno's signer port (logind, `inflogin`): warden's own certificate
+/// request and Inferno's login share it, told apart by the first byte.
 pub const DEFAULT_PORT: u16 = 6673;
 
 pub const REPLY_CERT: u8 = 0;
@@ -54,7 +58,12 @@ pub struct Policy {
     pub otp_window: u64,
 }
 
-enum State {
+struct PakeConn<'a> {
+    state: &'a mut State,
+    peer: &'a mut String,
+}
+
+pub enum State {
     Hello,
     AwaitA(Server),
     AwaitRequest(ServerAwaitRequest),
@@ -65,9 +74,19 @@ enum State {
     Done,
 }
 
-pub struct Conn {
-    state: State,
-    peer: String,
+/// One connection: which protocol its first byte chose.
+pub enum Conn {
+    /// Nothing read yet.
+    Undecided { peer: String },
+    /// warden's own certificate request (frames start with a u32 length:
+    /// first byte 0x00).
+    Pake { state: State, peer: String },
+    /// Inferno's getauthinfo (devssl records: first byte 0x80 or more).
+    Inferno {
+        login: Box<Logind>,
+        key: Option<Box<InfernoSigner>>,
+        peer: String,
+    },
 }
 
 /// The signer's protocol handler.
@@ -444,14 +463,190 @@ impl<S> Handler<S> for Signer {
     type Conn = Conn;
 
     fn open(&mut self, _stream: &S, peer: &Peer) -> Option<Conn> {
-        Some(Conn {
-            state: State::Hello,
+        Some(Conn::Undecided {
             peer: peer.name.clone(),
         })
     }
 
+    /// The first frame is cut with its header (so `frame` sees the first
+    /// byte and picks the protocol); later ones without.
+    fn split(&self, c: &Conn, buf: &[u8], max_frame: usize) -> Split {
+        let inferno = |buf: &[u8], keep: bool| match ssl::split(buf, logind::MAX_IN_RECORD) {
+            Ok(None) => Split::Need,
+            Ok(Some((skip, len))) if buf.len() >= skip + len => Split::Frame {
+                skip: if keep { 0 } else { skip },
+                len: if keep { skip + len } else { len },
+            },
+            Ok(Some(_)) => Split::Need,
+            Err(_) => Split::Bad,
+        };
+        match c {
+            Conn::Undecided { .. } => match buf.first() {
+                None => Split::Need,
+                Some(b) if b & 0x80 != 0 => inferno(buf, true),
+                Some(_) => match frameserve::length_prefixed(buf, max_frame) {
+                    Split::Frame { skip, len } => Split::Frame {
+                        skip: 0,
+                        len: skip + len,
+                    },
+                    x => x,
+                },
+            },
+            Conn::Pake { .. } => frameserve::length_prefixed(buf, max_frame),
+            Conn::Inferno { .. } => inferno(buf, false),
+        }
+    }
+
     fn frame(&mut self, c: &mut Conn, body: &[u8]) -> Verdict {
-        match std::mem::replace(&mut c.state, State::Done) {
+        if let Conn::Undecided { peer } = c {
+            let peer = std::mem::take(peer);
+            if body.first().is_some_and(|b| b & 0x80 != 0) {
+                let key = self.inferno_key();
+                *c = Conn::Inferno {
+                    login: Box::default(),
+                    key: key.as_ref().ok().cloned().map(Box::new),
+                    peer,
+                };
+                if let Err(e) = key {
+                    log::warn!("signer: inferno login from {}: {e}", c.peer());
+                    let mut out = ssl::OneWay::default();
+                    return Verdict::SendClose(out.seal(&ssl::error(&e)));
+                }
+                return self.inferno_record(c, body.get(2..).unwrap_or_default());
+            }
+            *c = Conn::Pake {
+                state: State::Hello,
+                peer,
+            };
+            return self.pake_frame(c, body.get(4..).unwrap_or_default());
+        }
+        if let Conn::Inferno { .. } = c {
+            return self.inferno_record(c, body);
+        }
+        self.pake_frame(c, body)
+    }
+
+    /// A client that leaves before its request proved nothing and learnt
+    /// nothing: not a failed login. An Inferno client that leaves after
+    /// the password-encrypted value (or sends garbage then) failed to
+    /// log in.
+    fn closed(&mut self, c: Conn, _peer: &Peer, _why: Closed) {
+        if let Conn::Inferno { login, peer, .. } = &c {
+            if let Some(u) = login.closed() {
+                let u = u.to_string();
+                self.count_bad(&u, peer);
+            }
+        }
+    }
+}
+
+impl Conn {
+    fn peer(&self) -> &str {
+        match self {
+            Conn::Undecided { peer } | Conn::Pake { peer, .. } | Conn::Inferno { peer, .. } => peer,
+        }
+    }
+}
+
+/// logind's accounts: keyfs's, with SHA1 of the password as the secret
+/// (what Inferno's changelogin stores).
+struct KeyfsEnv<'a> {
+    keyfs: &'a Shared,
+    now: u64,
+}
+
+impl logind::Env for KeyfsEnv<'_> {
+    fn lookup(&mut self, name: &str) -> Lookup {
+        let now = self.now;
+        let r = self.keyfs.with(|s| {
+            let Some(secret) = s
+                .user(name)
+                .ok()
+                .and_then(|a| a.secrets.as_ref())
+                .map(|x| logind::password_secret(&x.secret))
+            else {
+                return Ok(Lookup::Unknown);
+            };
+            Ok(match s.usable(name, now) {
+                Ok(a) => Lookup::Ok {
+                    secret,
+                    exp: keyring::cert_exp(a.expire),
+                },
+                Err(e) => Lookup::Refused(e.to_string()),
+            })
+        });
+        r.unwrap_or(Lookup::Unknown)
+    }
+
+    fn random(&mut self, buf: &mut [u8]) {
+        crate::sys::random::fill_or_abort(buf);
+    }
+}
+
+impl Signer {
+    /// The Inferno signer key, or why there is none.
+    fn inferno_key(&self) -> Result<InfernoSigner, String> {
+        let k = self
+            .keyfs
+            .with(|s| Ok(s.db().signer.inferno.clone()))
+            .map_err(|e| format!("the signer's keyfs: {e}"))?
+            .ok_or("the signer has no Inferno key (warden signer createkey)")?;
+        let sk = keyring::RsaSecret::parse(&k.sk)
+            .map_err(|e| format!("the signer's Inferno key: {e}"))?;
+        Ok(InfernoSigner {
+            sk,
+            alpha: k.alpha,
+            p: k.p,
+        })
+    }
+
+    fn inferno_record(&mut self, c: &mut Conn, body: &[u8]) -> Verdict {
+        let Conn::Inferno { login, key, peer } = c else {
+            return Verdict::Close;
+        };
+        let Some(key) = key.as_ref() else {
+            return Verdict::Close;
+        };
+        let mut env = KeyfsEnv {
+            keyfs: &self.keyfs,
+            now: (self.clock)(),
+        };
+        match login.record(body, key, &mut env) {
+            logind::Out::Send(r) => Verdict::Send(r),
+            logind::Out::Issued { records, user } => {
+                self.keyfs
+                    .with(|s| {
+                        s.good(&user);
+                        Ok(())
+                    })
+                    .ok();
+                self.issued += 1;
+                log::info!("signer: {peer}: inferno certificate for {user}");
+                **login = Logind::new();
+                Verdict::SendClose(records)
+            }
+            logind::Out::Fail { records, why, bad } => {
+                let who = login.user().unwrap_or("?").to_string();
+                log::warn!("signer: {peer}: inferno login for {who}: {why}");
+                if let Some(u) = bad {
+                    self.count_bad(&u, peer);
+                }
+                **login = Logind::new();
+                if records.is_empty() {
+                    Verdict::Close
+                } else {
+                    Verdict::SendClose(records)
+                }
+            }
+        }
+    }
+
+    fn pake_frame(&mut self, c: &mut Conn, body: &[u8]) -> Verdict {
+        let Conn::Pake { state, peer } = c else {
+            return Verdict::Close;
+        };
+        let c = PakeConn { state, peer };
+        match std::mem::replace(c.state, State::Done) {
             State::Hello => {
                 if self.keyfs.is_locked() {
                     return Verdict::SendClose(err_frame("the signer's keyfs is locked"));
@@ -462,7 +657,7 @@ impl<S> Handler<S> for Signer {
                         let Ok(ch) = crate::sys::random::array() else {
                             return Verdict::SendClose(err_frame("no random numbers"));
                         };
-                        c.state = State::AwaitProof(cert.to_vec(), ch);
+                        *c.state = State::AwaitProof(cert.to_vec(), ch);
                         return Verdict::Send(frameserve::frame(&plain::pair(
                             plain::RENEW.as_bytes(),
                             &ch,
@@ -472,7 +667,7 @@ impl<S> Handler<S> for Signer {
                         let Ok(ch) = crate::sys::random::array() else {
                             return Verdict::SendClose(err_frame("no random numbers"));
                         };
-                        c.state = State::AwaitEnrol(host.to_vec(), ch);
+                        *c.state = State::AwaitEnrol(host.to_vec(), ch);
                         return Verdict::Send(frameserve::frame(&plain::pair(
                             plain::ENROL.as_bytes(),
                             &ch,
@@ -484,7 +679,7 @@ impl<S> Handler<S> for Signer {
                 let fake = |u: &str| self.fake(u);
                 match Server::on_hello(body, &lookup, &fake) {
                     Ok((s, params)) => {
-                        c.state = State::AwaitA(s);
+                        *c.state = State::AwaitA(s);
                         Verdict::Send(frameserve::frame(&params))
                     }
                     Err(e) => {
@@ -495,7 +690,7 @@ impl<S> Handler<S> for Signer {
             }
             State::AwaitA(s) => match s.on_a(body) {
                 Ok((s, b)) => {
-                    c.state = State::AwaitRequest(s);
+                    *c.state = State::AwaitRequest(s);
                     Verdict::Send(frameserve::frame(&b))
                 }
                 Err(e) => {
@@ -508,14 +703,14 @@ impl<S> Handler<S> for Signer {
                 match s.on_request(body, &codes) {
                     Ok((done, req, i)) => {
                         let code = codes.get(i).map_or("", |c| c.as_str());
-                        if !self.logged_in(&s.user, code, &c.peer) {
+                        if !self.logged_in(&s.user, code, c.peer) {
                             return Verdict::Close;
                         }
-                        let out = self.serve_request(&s.user, &c.peer, &req);
+                        let out = self.serve_request(&s.user, c.peer, &req);
                         Verdict::SendClose(frameserve::frame(&done.reply(&out)))
                     }
                     Err(PakeError::WrongPassword) => {
-                        self.count_bad(&s.user, &c.peer);
+                        self.count_bad(&s.user, c.peer);
                         Verdict::Close
                     }
                     Err(e) => {
@@ -533,10 +728,6 @@ impl<S> Handler<S> for Signer {
             State::Done => Verdict::Close,
         }
     }
-
-    /// A client that leaves before its request proved nothing and learnt
-    /// nothing: not a failed login.
-    fn closed(&mut self, _c: Conn, _peer: &Peer, _why: Closed) {}
 }
 
 /// The signer's limits: `signer max_conns`, `peer_conns`,
@@ -935,6 +1126,78 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         panic!("failure count of {user} never reached {n}");
+    }
+
+    fn read_record(s: &mut std::net::TcpStream) -> Vec<u8> {
+        use std::io::Read;
+        let mut h = [0u8; 2];
+        s.read_exact(&mut h).unwrap();
+        let (_, len) = ssl::split(&h, ssl::MAX_RECORD).unwrap().unwrap();
+        let mut b = vec![0u8; len];
+        s.read_exact(&mut b).unwrap();
+        b
+    }
+
+    /// Inferno's login on the same port: the first byte picks it; no key
+    /// yet gets a clear error; a client that leaves after the encrypted
+    /// value counts as a failed login.
+    #[test]
+    fn inferno_logins_share_the_port() {
+        use std::io::Write;
+        let r = start("inferno", true);
+        let name = ssl::OneWay::default().seal(&ssl::message(b"glenda"));
+        let mut s = std::net::TcpStream::connect(&r.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(&name).unwrap();
+        let e = read_record(&mut s);
+        assert_eq!(
+            ssl::parse(&e),
+            ssl::Msg::Error("the signer has no Inferno key (warden signer createkey)".into())
+        );
+        let sg = crate::auth::inferno::logind::tests::signer();
+        r.keyfs
+            .with(|st| {
+                st.update(|db| {
+                    db.signer.inferno = Some(crate::auth::keyfs::signer::InfernoKey {
+                        created: 1,
+                        sk: sg.sk.text(),
+                        alpha: sg.alpha.clone(),
+                        p: sg.p.clone(),
+                    });
+                    Ok(())
+                })
+            })
+            .unwrap();
+        let mut s = std::net::TcpStream::connect(&r.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(&name).unwrap();
+        assert_eq!(read_record(&mut s), b"\0glenda");
+        let mut out = ssl::OneWay {
+            count: 1,
+            ..Default::default()
+        };
+        s.write_all(&out.seal(&ssl::message(&[7; 8]))).unwrap();
+        let _encrypted = read_record(&mut s);
+        assert_eq!(read_record(&mut s), b"\0Ag==");
+        let p = read_record(&mut s);
+        assert_eq!(
+            crate::auth::inferno::keyring::from_b64(std::str::from_utf8(&p[1..]).unwrap()),
+            Some(sg.p.clone())
+        );
+        assert_eq!(failures(&r, "glenda"), 0);
+        drop(s);
+        wait_failures(&r, "glenda", 1);
+        // the SPAKE2 request still works on the same port
+        let a = request(
+            &r.addr,
+            "glenda",
+            b"correct horse",
+            &key(),
+            None,
+            &Default::default(),
+        )
+        .unwrap();
+        assert!(matches!(a, Answer::Cert(_)), "{a:?}");
     }
 
     #[test]

@@ -1,0 +1,131 @@
+//! `warden signer ...`: the Inferno signer's key (auth/createsignerkey's
+//! part), kept encrypted in keyfs; logind on the signer's port certifies
+//! with it (see `auth/inferno`).
+
+use super::keyfs::open;
+use super::{when, Fail, Globals};
+use crate::auth::inferno::{keyring::PublicKey, rsa};
+use crate::auth::keyfs::signer::InfernoKey;
+use argh::FromArgs;
+use zeroize::Zeroizing;
+
+/// the Inferno signer (getauthinfo's certificates)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "signer")]
+pub struct SignerCmd {
+    #[argh(subcommand)]
+    what: What,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum What {
+    CreateKey(CreateKey),
+    Pubkey(Pubkey),
+}
+
+/// make the signer's key, as auth/createsignerkey: RSA of 1024 bits by
+/// default; refuses to replace a key without --force (every certificate
+/// the old key issued stops verifying)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "createkey")]
+struct CreateKey {
+    /// algorithm: rsa (the default; elgamal is not supported)
+    #[argh(option, default = "String::from(\"rsa\")")]
+    alg: String,
+    /// modulus bits, 512 to 2048 (default 1024)
+    #[argh(option, short = 'b', default = "rsa::DEFAULT_BITS")]
+    bits: usize,
+    /// replace an existing key
+    #[argh(switch)]
+    force: bool,
+    /// the signer's name (the certificates' signer)
+    #[argh(positional)]
+    name: String,
+}
+
+/// print the signer's public key (Inferno's text form)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "pubkey")]
+struct Pubkey {}
+
+fn check(c: &CreateKey) -> Result<(), Fail> {
+    match c.alg.as_str() {
+        "rsa" => {}
+        "elgamal" => {
+            return Err(Fail::Usage(
+                "--alg elgamal: not supported; rsa (createsignerkey's default) is".into(),
+            ))
+        }
+        a => return Err(Fail::Usage(format!("--alg {a}: expected rsa"))),
+    }
+    if !(512..=2048).contains(&c.bits) {
+        return Err(Fail::Usage(format!(
+            "--bits {}: the modulus must have 512 to 2048 bits",
+            c.bits
+        )));
+    }
+    if c.name.is_empty() || c.name.len() > 64 || c.name.contains(['\n', ' ']) {
+        return Err(Fail::Usage(format!(
+            "'{}' is not a signer name (1 to 64 bytes, no spaces or newlines)",
+            c.name.escape_default()
+        )));
+    }
+    Ok(())
+}
+
+impl SignerCmd {
+    pub fn run(self, g: &Globals) -> Result<(), Fail> {
+        match self.what {
+            What::CreateKey(c) => {
+                check(&c)?;
+                let mut o = open(g)?;
+                if let Some(k) = &o.store.db().signer.inferno {
+                    let owner = rsa_owner(&k.sk);
+                    if !c.force {
+                        return Err(Fail::msg(format!(
+                            "the Inferno signer key of {owner} exists (made {}); a new one invalidates every certificate it issued: give --force to replace it",
+                            when::format(k.created)
+                        )));
+                    }
+                    eprintln!(
+                        "warden: warning: replacing the Inferno signer key of {owner}: every certificate it issued stops verifying"
+                    );
+                }
+                let mut rng = |b: &mut [u8]| crate::sys::random::fill_or_abort(b);
+                let sk = rsa::generate(&c.name, c.bits, &mut rng);
+                let (alpha, p) = rsa::dh_group();
+                let pk = sk.public();
+                let key = InfernoKey {
+                    created: when::now(),
+                    sk: sk.text(),
+                    alpha,
+                    p,
+                };
+                o.store.update(|db| {
+                    db.signer.inferno = Some(key);
+                    Ok(())
+                })?;
+                print!("{}", pk.text());
+            }
+            What::Pubkey(_) => {
+                let o = open(g)?;
+                let k = o.store.db().signer.inferno.as_ref().ok_or_else(|| {
+                    Fail::msg("no Inferno signer key: make one with 'warden signer createkey NAME'")
+                })?;
+                print!("{}", public_of(&k.sk)?.text());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn rsa_owner(sk: &Zeroizing<String>) -> String {
+    sk.split('\n').nth(1).unwrap_or("?").to_string()
+}
+
+fn public_of(sk: &str) -> Result<PublicKey, Fail> {
+    crate::auth::inferno::keyring::RsaSecret::parse(sk)
+        .map(|k| k.public())
+        .map_err(|e| Fail::msg(format!("the stored Inferno signer key: {e}")))
+}

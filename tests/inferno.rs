@@ -1,0 +1,397 @@
+//! Inferno's getauthinfo against warden's logind, replayed from exchanges
+//! recorded with the real client: Inferno's hosted emulator (emu, built
+//! from Inferno's public source outside this repository) running
+//! `getauthinfo` unchanged against the logind state machine on loopback.
+//!
+//! Each transcript in tests/inferno/ holds the signer's key (a test key),
+//! the account logind saw, every random value the server drew, and the
+//! bytes both ways, record by record. The replay feeds the client's
+//! records to a fresh `Logind` with the same randomness and requires the
+//! very bytes the client accepted; then checks what the transcript
+//! proves (the certificate verifies under the signer's key and expires
+//! with the account; a wrong password counts as a failed login).
+//!
+//! `record_with_emu` (ignored; needs INFERNO_ROOT, see its comment) made
+//! them.
+
+use std::collections::VecDeque;
+use warden::auth::inferno::keyring::{Certificate, PublicKey, RsaSecret};
+use warden::auth::inferno::logind::{self, Env, Logind, Lookup, Out};
+use warden::auth::inferno::rsa::{self, Signer};
+use warden::auth::inferno::ssl;
+use zeroize::Zeroizing;
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect()
+}
+
+#[derive(Default)]
+struct Transcript {
+    signer: String,
+    account: Option<(String, Vec<u8>, i32)>,
+    random: Vec<Vec<u8>>,
+    /// (client record, what the server wrote after it)
+    steps: Vec<(Vec<u8>, Vec<u8>)>,
+    notes: Vec<String>,
+}
+
+impl Transcript {
+    fn parse(text: &str) -> Transcript {
+        let mut t = Transcript::default();
+        for line in text.lines() {
+            let (k, v) = line.split_once(' ').unwrap_or((line, ""));
+            match k {
+                "signer-key" => t.signer = String::from_utf8(unhex(v)).unwrap(),
+                "account" => {
+                    let f: Vec<&str> = v.split(' ').collect();
+                    t.account = Some((f[0].into(), unhex(f[1]), f[2].parse().unwrap()));
+                }
+                "random" => t.random.push(unhex(v)),
+                "c2s" => t.steps.push((unhex(v), Vec::new())),
+                "s2c" => t.steps.last_mut().unwrap().1 = unhex(v),
+                "note" => t.notes.push(v.into()),
+                _ => {}
+            }
+        }
+        t
+    }
+
+    fn text(&self) -> String {
+        let mut s = String::from(
+            "# Inferno getauthinfo (emu, unchanged) against warden's logind; see tests/inferno.rs\n",
+        );
+        for n in &self.notes {
+            s += &format!("note {n}\n");
+        }
+        s += &format!("signer-key {}\n", hex(self.signer.as_bytes()));
+        if let Some((n, sec, exp)) = &self.account {
+            s += &format!("account {n} {} {exp}\n", hex(sec));
+        }
+        for r in &self.random {
+            s += &format!("random {}\n", hex(r));
+        }
+        for (c, sv) in &self.steps {
+            s += &format!("c2s {}\ns2c {}\n", hex(c), hex(sv));
+        }
+        s
+    }
+
+    fn signer(&self) -> Signer {
+        let (alpha, p) = rsa::dh_group();
+        Signer {
+            sk: RsaSecret::parse(&self.signer).unwrap(),
+            alpha,
+            p,
+        }
+    }
+}
+
+/// The transcript's account and randomness.
+struct Replay {
+    account: Option<(String, Vec<u8>, i32)>,
+    random: VecDeque<Vec<u8>>,
+}
+
+impl Env for Replay {
+    fn lookup(&mut self, name: &str) -> Lookup {
+        match &self.account {
+            Some((n, s, exp)) if n == name => {
+                let mut secret = Zeroizing::new([0u8; 20]);
+                secret.copy_from_slice(s);
+                Lookup::Ok { secret, exp: *exp }
+            }
+            _ => Lookup::Unknown,
+        }
+    }
+    fn random(&mut self, buf: &mut [u8]) {
+        let r = self
+            .random
+            .pop_front()
+            .expect("more randomness than recorded");
+        assert_eq!(r.len(), buf.len(), "a random draw of another size");
+        buf.copy_from_slice(&r);
+    }
+}
+
+/// Feed the client's records; the server's bytes must match. Returns the
+/// last verdict's kind and the machine.
+fn replay(t: &Transcript) -> (Option<Out>, Logind) {
+    let signer = t.signer();
+    let mut env = Replay {
+        account: t.account.clone(),
+        random: t.random.iter().cloned().collect(),
+    };
+    let mut m = Logind::new();
+    let mut last = None;
+    for (i, (c, want)) in t.steps.iter().enumerate() {
+        let (skip, len) = ssl::split(c, ssl::MAX_RECORD).unwrap().unwrap();
+        assert_eq!(skip + len, c.len(), "step {i}: one record");
+        let out = m.record(&c[skip..], &signer, &mut env);
+        let got = match &out {
+            Out::Send(r) | Out::Issued { records: r, .. } | Out::Fail { records: r, .. } => r,
+        };
+        assert_eq!(hex(got), hex(want), "step {i}: the server's bytes");
+        last = Some(out);
+    }
+    assert!(env.random.is_empty(), "recorded randomness left over");
+    (last, m)
+}
+
+/// The message inside a digested record (header, SHA1 digest, status).
+fn digested_text(rec: &[u8]) -> String {
+    String::from_utf8(rec[2 + 20 + 1..].to_vec()).unwrap()
+}
+
+#[test]
+fn getauthinfo_gets_a_certificate() {
+    let t = Transcript::parse(include_str!("inferno/getauthinfo.txt"));
+    let (last, _) = replay(&t);
+    let Some(Out::Issued { user, records }) = last else {
+        panic!("the exchange did not end with a certificate");
+    };
+    assert_eq!(user, "glenda");
+    // What the client sent last is its public key; what it got verifies
+    // under the signer's key and expires with the account.
+    let pk_text = digested_text(&t.steps.last().unwrap().0);
+    let pk = PublicKey::parse(&pk_text).unwrap();
+    assert_eq!(pk.owner, "glenda");
+    let cert = Certificate::parse(&digested_text(&records)).unwrap();
+    assert_eq!(cert.exp, t.account.as_ref().unwrap().2);
+    assert_eq!(cert.signer, "signer");
+    assert!(t.signer().verify(pk_text.as_bytes(), &cert));
+    // the client saved it: the keyring file was there afterwards
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n == "keyring file /tmp/k/default saved"),
+        "{:?}",
+        t.notes
+    );
+}
+
+#[test]
+fn getauthinfo_with_a_wrong_password() {
+    let t = Transcript::parse(include_str!("inferno/wrong-password.txt"));
+    let (_, m) = replay(&t);
+    // The client hung up after alpha**r0: a failed login for glenda.
+    assert_eq!(m.closed(), Some("glenda"));
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n.contains("name or secret incorrect (alpha**r0 mod p)")),
+        "{:?}",
+        t.notes
+    );
+}
+
+/// Truncated and oversized records, garbage after the ivec: a clear
+/// failure (never a panic), and only a client that has the encrypted
+/// value and then misbehaves counts against the account.
+#[test]
+fn bad_input_from_a_recorded_start() {
+    let t = Transcript::parse(include_str!("inferno/getauthinfo.txt"));
+    let signer = t.signer();
+    let env = || Replay {
+        account: t.account.clone(),
+        random: t.random.iter().cloned().collect(),
+    };
+    assert!(matches!(
+        ssl::split(&[0x00, 4, 1, 2, 3, 4], 100),
+        Err(ssl::SslError::Header(0))
+    ));
+    assert!(matches!(
+        ssl::split(&[0x91, 0x00], logind::MAX_IN_RECORD),
+        Err(ssl::SslError::TooLong(0x1100))
+    ));
+    // the name, the ivec, then a public key where alpha**r1 belongs
+    let mut e = env();
+    let mut m = Logind::new();
+    for (c, _) in &t.steps[..2] {
+        m.record(&c[2..], &signer, &mut e);
+    }
+    let bogus = ssl::OneWay::default().seal(&ssl::message(b"rsa\nglenda\n"));
+    match m.record(&bogus[2..], &signer, &mut e) {
+        Out::Fail { bad, why, .. } => {
+            assert_eq!(bad.as_deref(), Some("glenda"));
+            assert!(why.contains("alpha**r1"), "{why}");
+        }
+        o => panic!("{o:?}"),
+    }
+    // a digested record cut short, and one with a wrong digest
+    for cut in [10usize, 30] {
+        let mut e = env();
+        let mut m = Logind::new();
+        for (c, _) in &t.steps[..3] {
+            m.record(&c[2..], &signer, &mut e);
+        }
+        let last = &t.steps[3].0;
+        let mut body = last[2..].to_vec();
+        body.truncate(cut.min(body.len()));
+        if cut == 30 {
+            body[0] ^= 1;
+        }
+        assert!(matches!(
+            m.record(&body, &signer, &mut e),
+            Out::Fail { bad: Some(_), .. }
+        ));
+    }
+}
+
+/// Record a transcript with Inferno's emu. Needs INFERNO_ROOT (an
+/// Inferno tree with a built emu-g under Linux/386/bin and `inflogin`'s
+/// port in lib/ndb/common and lib/ndb/inferno set to INFERNO_PORT), and
+/// writes tests/inferno/{getauthinfo,wrong-password}.txt:
+/// `INFERNO_ROOT=... INFERNO_PORT=16673 cargo test --test inferno -- --ignored`
+#[test]
+#[ignore]
+fn record_with_emu() {
+    let root = std::env::var("INFERNO_ROOT").expect("INFERNO_ROOT");
+    let port: u16 = std::env::var("INFERNO_PORT").unwrap().parse().unwrap();
+    let mut rng = |b: &mut [u8]| warden::sys::random::fill_or_abort(b);
+    let sk = rsa::generate("signer", rsa::DEFAULT_BITS, &mut rng);
+    for (file, pw) in [
+        ("getauthinfo", "password1"),
+        ("wrong-password", "password2"),
+    ] {
+        let mut t = Transcript {
+            signer: sk.text().to_string(),
+            account: Some((
+                "glenda".into(),
+                logind::password_secret(b"password1").to_vec(),
+                1_900_000_000,
+            )),
+            ..Transcript::default()
+        };
+        let notes = record_one(&root, port, pw, &mut t);
+        t.notes = notes;
+        let path = format!("{}/tests/inferno/{file}.txt", env!("CARGO_MANIFEST_DIR"));
+        std::fs::write(&path, t.text()).unwrap();
+    }
+}
+
+struct Recorder<'a> {
+    t: &'a mut Transcript,
+    account: Option<(String, Vec<u8>, i32)>,
+}
+
+impl Env for Recorder<'_> {
+    fn lookup(&mut self, name: &str) -> Lookup {
+        Replay {
+            account: self.account.clone(),
+            random: VecDeque::new(),
+        }
+        .lookup(name)
+    }
+    fn random(&mut self, buf: &mut [u8]) {
+        warden::sys::random::fill_or_abort(buf);
+        self.t.random.push(buf.to_vec());
+    }
+}
+
+fn record_one(root: &str, port: u16, pw: &str, t: &mut Transcript) -> Vec<String> {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+    let l = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::fs::write(
+        format!("{root}/tmp/ga.sh"),
+        "#!/dis/sh\nndb/cs\nmkdir -p /tmp/k\nrm -f /tmp/k/default\ngetauthinfo /tmp/k/default\nls /tmp/k/default\n",
+    )
+    .unwrap();
+    let mut emu = Command::new(format!("{root}/Linux/386/bin/emu-g"))
+        .arg(format!("-r{root}"))
+        .args(["/dis/sh.dis", "/tmp/ga.sh"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = emu.stdin.take().unwrap();
+    let pw = pw.to_string();
+    // getauthinfo reads its password in raw mode: one line per read.
+    let feeder = std::thread::spawn(move || {
+        for (line, wait) in [
+            ("127.0.0.1", 1),
+            ("glenda", 2),
+            (pw.as_str(), 2),
+            ("yes", 2),
+        ] {
+            let _ = writeln!(input, "{line}");
+            std::thread::sleep(Duration::from_secs(wait));
+        }
+    });
+    l.set_nonblocking(true).unwrap();
+    let start = std::time::Instant::now();
+    let mut s = loop {
+        match l.accept() {
+            Ok((s, _)) => break s,
+            Err(_) if start.elapsed() < Duration::from_secs(30) => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
+            Err(e) => {
+                let _ = emu.kill();
+                let o = emu.wait_with_output().unwrap();
+                panic!(
+                    "emu never connected ({e}): {}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+        }
+    };
+    s.set_nonblocking(false).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let signer = t.signer();
+    let account = t.account.clone();
+    let mut env = Recorder { t, account };
+    let mut m = Logind::new();
+    let mut buf = Vec::new();
+    'conn: loop {
+        let mut chunk = [0u8; 4096];
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        while let Ok(Some((skip, len))) = ssl::split(&buf, ssl::MAX_RECORD) {
+            if buf.len() < skip + len {
+                break;
+            }
+            let rec: Vec<u8> = buf.drain(..skip + len).collect();
+            let out = m.record(&rec[skip..], &signer, &mut env);
+            let (bytes, end) = match out {
+                Out::Send(r) => (r, false),
+                Out::Issued { records, .. } | Out::Fail { records, .. } => (records, true),
+            };
+            s.write_all(&bytes).unwrap();
+            env.t.steps.push((rec, bytes));
+            if end {
+                break 'conn;
+            }
+        }
+    }
+    drop(s);
+    feeder.join().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = emu.kill();
+    let out = emu.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // emu's console is its stdout; the prompts share lines with output
+    stderr
+        .lines()
+        .chain(stdout.lines())
+        .filter_map(|l| {
+            if l.trim_end().ends_with("/tmp/k/default") && !l.contains("getauthinfo /") {
+                Some("keyring file /tmp/k/default saved".to_string())
+            } else {
+                l.find("getauthinfo:").map(|i| l[i..].trim().to_string())
+            }
+        })
+        .collect()
+}
