@@ -7,6 +7,7 @@
 
 pub mod attr;
 pub mod authsrv;
+pub mod bignum;
 pub mod client;
 pub mod factotum;
 #[doc(hidden)]
