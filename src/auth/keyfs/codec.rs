@@ -3,23 +3,26 @@
 //! checked on decode).
 //!
 //! ```text
-//! db       = "KFDB" version:u8(=2) naccounts:u32 account* nfactotum:u32 line*
-//!            signer                  (version 2 only; see keyfs::signer)
+//! db       = "KFDB" version:u8(=3) naccounts:u32 account* nfactotum:u32 line*
+//!            signer                  (version 2 on; see keyfs::signer)
 //! account  = len:u32 body            (len bytes, parsed to the end exactly)
 //! body     = name:str8 status:u8 expire:(0 | 1 u64) changed:u64
 //!            secrets:(0 | 1 des[7] aes[16] secret:bytes16
 //!                     verifier:(0 | 1 salt[16] iterations:u32 secret[32]))
-//!                                    (verifier: version 2 only)
+//!                                    (verifier: version 2 on)
 //!            otp:(0 | 1 kind:u8 step:u64 digits:u8 hash:u8 key:bytes8
 //!                 counter:u64 lastotp:(0 | 1 str8) lasttime:(0 | 1 u64))
 //!            nattrs:u16 (name:str16 value:str16)* note:(0 | 1 str16)
+//!            secstore:(0 | 1 hi:bytes16 files:u32 bytes:u64)
+//!                                    (secstore: version 3 only)
 //! line     = bytes32                 (one factotum key, opaque text)
 //! ```
 //!
 //! Version 1 files (before the signer) still open: their accounts have no
-//! verifier and the signer record starts empty. Every write is version 2.
+//! verifier and the signer record starts empty; version 2 files (before
+//! secstore) have no secstore accounts. Every write is version 3.
 
-use super::account::{Account, Expiry, Secrets, Status, AESKEYLEN, DESKEYLEN};
+use super::account::{Account, Expiry, Secrets, SecstoreAccount, Status, AESKEYLEN, DESKEYLEN};
 use super::signer::{AgentKey, CaKey, Issued, SignerDb, SignerVerifier};
 use crate::auth::oath::{valid_digits, Hash, Kind, Token};
 use crate::ninep::vecmap::VecMap;
@@ -28,7 +31,7 @@ use zeroize::Zeroizing;
 
 const MAGIC: &[u8; 4] = b"KFDB";
 /// The payload format this build writes and reads.
-pub const DB_VERSION: u8 = 2;
+pub const DB_VERSION: u8 = 3;
 
 /// The whole database, decrypted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -147,6 +150,16 @@ fn put_account(w: &mut Writer, a: &Account) {
         Some(n) => {
             w.u8(1);
             str_n(w, n.as_bytes(), true);
+        }
+    }
+    match &a.secstore {
+        None => {
+            w.u8(0);
+        }
+        Some(s) => {
+            w.u8(1);
+            str_n(w, &s.hi, true);
+            w.u32le(s.max_files).u64le(s.max_bytes);
         }
     }
 }
@@ -398,6 +411,19 @@ fn get_account(body: &[u8], version: u8) -> Result<Account, DecodeError> {
     } else {
         None
     };
+    let secstore = if version >= 3 && flag(&mut r, "secstore")? {
+        let n = usize::from(r.u16le()?);
+        let hi = Zeroizing::new(r.bytes(n)?.to_vec());
+        let max_files = r.u32le()?;
+        let max_bytes = r.u64le()?;
+        Some(SecstoreAccount {
+            hi,
+            max_files,
+            max_bytes,
+        })
+    } else {
+        None
+    };
     if r.remaining() != 0 {
         return Err(ctx(&format!("{} trailing bytes", r.remaining())));
     }
@@ -410,6 +436,7 @@ fn get_account(body: &[u8], version: u8) -> Result<Account, DecodeError> {
         attrs,
         changed,
         disabled_note,
+        secstore,
     })
 }
 
@@ -420,7 +447,7 @@ pub fn decode(buf: &[u8]) -> Result<Db, DecodeError> {
         return Err(DecodeError("payload magic is wrong".into()));
     }
     let v = r.u8()?;
-    if v != 1 && v != DB_VERSION {
+    if !(1..=DB_VERSION).contains(&v) {
         return Err(DecodeError(format!(
             "payload version {v} not supported (this build reads {DB_VERSION})"
         )));
@@ -475,6 +502,11 @@ pub(crate) mod tests {
         let mut b = Account::new("bob", Expiry::At(1234), 11).unwrap();
         b.status = Status::Disabled;
         b.disabled_note = Some("50 failures".into());
+        b.secstore = Some(SecstoreAccount {
+            hi: Zeroizing::new(vec![0xAB; 128]),
+            max_files: 3,
+            max_bytes: 4096,
+        });
         db.accounts.insert(b.name.clone(), b);
         db.factotum.push(Zeroizing::new(
             "key proto=pass user=x !password='a b'".into(),
@@ -537,6 +569,8 @@ pub(crate) mod tests {
         let at = 7 + 1 + 1 + 8 + 1 + 7 + 16 + 2 + 8;
         assert_eq!(body.buf[at], 0);
         body.buf.remove(at);
+        // and without the secstore flag (version 3), the body's last byte
+        assert_eq!(body.buf.pop(), Some(0));
         let mut v1 = Writer::new();
         v1.bytes(MAGIC).u8(1).u32le(1);
         v1.u32le(body.buf.len() as u32).bytes(&body.buf);
@@ -545,6 +579,24 @@ pub(crate) mod tests {
         assert_eq!(got, db);
         assert_eq!(got.signer, SignerDb::default());
         assert_ne!(v1.buf, v2.to_vec());
+    }
+
+    /// A version 2 payload (before secstore) still opens: no secstore
+    /// accounts.
+    #[test]
+    fn version_2_opens() {
+        let mut db = Db::default();
+        let a = Account::new("glenda", Expiry::Never, 10).unwrap();
+        db.accounts.insert(a.name.clone(), a);
+        let mut v2 = encode(&db).to_vec();
+        v2[4] = 2;
+        // the account body (after its u32 length at 9..13) ends with the
+        // secstore flag: drop it and fix the length
+        let len = u32::from_le_bytes(v2[9..13].try_into().unwrap()) as usize;
+        assert_eq!(v2[13 + len - 1], 0);
+        v2.remove(13 + len - 1);
+        v2[9..13].copy_from_slice(&((len - 1) as u32).to_le_bytes());
+        assert_eq!(decode(&v2).unwrap(), db);
     }
 
     #[test]
