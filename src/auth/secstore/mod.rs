@@ -3,5 +3,10 @@
 //! user's encrypted files, the key file a factotum loads at start among
 //! them. `pak.rs` is the password exchange, `sconn.rs` the record layer.
 
+#[cfg(feature = "client")]
+pub mod client;
+#[cfg(feature = "client")]
+pub mod file;
 pub mod pak;
 pub mod sconn;
+pub mod session;
