@@ -22,6 +22,7 @@ mod notify;
 mod otp;
 mod output;
 mod prompt;
+mod secstore;
 mod status;
 mod user;
 mod when;
@@ -70,6 +71,7 @@ enum Command {
     Key(factotum::KeyCmd),
     Rpc(factotum::RpcCmd),
     Authsrv(authsrv::AuthsrvCmd),
+    Secstore(secstore::SecstoreCmd),
     #[cfg(feature = "client")]
     #[allow(dead_code)] // otp parses its own arguments; see run()
     Otp(OtpHelp),
@@ -204,6 +206,7 @@ pub fn run(args: &[&str]) -> i32 {
         Some(Command::Key(c)) => c.run(&g),
         Some(Command::Rpc(c)) => c.run(&g),
         Some(Command::Authsrv(c)) => c.run(&g),
+        Some(Command::Secstore(c)) => c.run(&g),
         #[cfg(feature = "client")]
         Some(Command::Otp(_)) => otp::run(otp_args.unwrap_or(&[])),
     };

@@ -7,6 +7,8 @@
 pub mod client;
 #[cfg(feature = "client")]
 pub mod file;
+pub mod files;
 pub mod pak;
 pub mod sconn;
+pub mod service;
 pub mod session;

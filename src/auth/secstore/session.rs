@@ -406,5 +406,86 @@ impl Session {
     }
 }
 
+/// Accounts and files in memory: for tests, benchmarks and the
+/// transcript recorder (the listing's dates are all the epoch, so a
+/// replay answers byte for byte).
+#[derive(Default)]
+pub struct Memory {
+    pub hi: std::collections::BTreeMap<String, Nat>,
+    pub files: std::collections::BTreeMap<(String, String), Vec<u8>>,
+    pub bad: Vec<String>,
+    pub good: Vec<String>,
+    pub locked: bool,
+    /// 0: no limit.
+    pub max_files: usize,
+    pub max_bytes: u64,
+}
+
+impl Memory {
+    /// An account with the verifier of `password`.
+    pub fn add(&mut self, user: &str, password: &[u8]) {
+        self.hi.insert(user.into(), pak::verifier(user, password).1);
+    }
+}
+
+impl Backend for Memory {
+    fn verifier(&mut self, user: &str) -> Result<Option<Nat>, String> {
+        if self.locked {
+            return Err("keyfs is locked".into());
+        }
+        Ok(self.hi.get(user).cloned())
+    }
+    fn bad(&mut self, user: &str) {
+        self.bad.push(user.into());
+    }
+    fn good(&mut self, user: &str) {
+        self.good.push(user.into());
+    }
+    fn set_verifier(&mut self, user: &str, hi: &Nat) -> Result<(), String> {
+        self.hi.insert(user.into(), hi.clone());
+        Ok(())
+    }
+    fn list(&mut self, user: &str) -> Result<Vec<u8>, String> {
+        use sha1::Digest;
+        let v: Vec<_> = self
+            .files
+            .iter()
+            .filter(|((u, _), _)| u == user)
+            .map(|((_, n), d)| (n.clone(), d.len() as u64, 0, sha1::Sha1::digest(d).into()))
+            .collect();
+        Ok(super::files::listing(&v).into_bytes())
+    }
+    fn get(&mut self, user: &str, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
+        Ok(self
+            .files
+            .get(&(user.into(), name.into()))
+            .map(|d| Zeroizing::new(d.clone())))
+    }
+    fn may_put(&mut self, user: &str, name: &str, len: u64) -> Result<(), String> {
+        let n = self
+            .files
+            .keys()
+            .filter(|(u, f)| u == user && f != name)
+            .count();
+        if self.max_files > 0 && n + 1 > self.max_files {
+            return Err(format!("quota: at most {} files", self.max_files));
+        }
+        if self.max_bytes > 0 && len > self.max_bytes {
+            return Err(format!("quota: at most {} bytes", self.max_bytes));
+        }
+        Ok(())
+    }
+    fn put(&mut self, user: &str, name: &str, data: &[u8]) -> Result<(), String> {
+        self.files.insert((user.into(), name.into()), data.to_vec());
+        Ok(())
+    }
+    fn remove(&mut self, user: &str, name: &str) -> Result<(), String> {
+        self.files
+            .remove(&(user.into(), name.into()))
+            .map(|_| ())
+            .ok_or_else(|| format!("{name} does not exist"))
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -4,81 +4,9 @@
 use super::*;
 use crate::auth::secstore::client::{ClientError, Conn};
 use crate::auth::secstore::pak::tests::Vectors;
-use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 
-#[derive(Default)]
-pub(crate) struct Mem {
-    pub hi: BTreeMap<String, Nat>,
-    pub files: BTreeMap<(String, String), Vec<u8>>,
-    pub bad: Vec<String>,
-    pub good: Vec<String>,
-    pub locked: bool,
-    pub max_files: usize,
-}
-
-impl Backend for Mem {
-    fn verifier(&mut self, user: &str) -> Result<Option<Nat>, String> {
-        if self.locked {
-            return Err("keyfs is locked".into());
-        }
-        Ok(self.hi.get(user).cloned())
-    }
-    fn bad(&mut self, user: &str) {
-        self.bad.push(user.into());
-    }
-    fn good(&mut self, user: &str) {
-        self.good.push(user.into());
-    }
-    fn set_verifier(&mut self, user: &str, hi: &Nat) -> Result<(), String> {
-        self.hi.insert(user.into(), hi.clone());
-        Ok(())
-    }
-    fn list(&mut self, user: &str) -> Result<Vec<u8>, String> {
-        let mut s = String::new();
-        for ((u, n), d) in &self.files {
-            if u == user {
-                use sha1::Digest;
-                let sum = crate::auth::ssh::wire::base64(&sha1::Sha1::digest(d));
-                s.push_str(&format!(
-                    "{n}\t{} Jan  1 00:00:00 GMT 1970 {sum}\n",
-                    d.len()
-                ));
-            }
-        }
-        Ok(s.into_bytes())
-    }
-    fn get(&mut self, user: &str, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
-        Ok(self
-            .files
-            .get(&(user.into(), name.into()))
-            .map(|d| Zeroizing::new(d.clone())))
-    }
-    fn may_put(&mut self, user: &str, name: &str, len: u64) -> Result<(), String> {
-        let n = self
-            .files
-            .keys()
-            .filter(|(u, f)| u == user && f != name)
-            .count();
-        if self.max_files > 0 && n + 1 > self.max_files {
-            return Err(format!("quota: at most {} files", self.max_files));
-        }
-        if len > 100_000 {
-            return Err("quota: at most 100000 bytes".into());
-        }
-        Ok(())
-    }
-    fn put(&mut self, user: &str, name: &str, data: &[u8]) -> Result<(), String> {
-        self.files.insert((user.into(), name.into()), data.to_vec());
-        Ok(())
-    }
-    fn remove(&mut self, user: &str, name: &str) -> Result<(), String> {
-        self.files
-            .remove(&(user.into(), name.into()))
-            .map(|_| ())
-            .ok_or_else(|| "no such file".into())
-    }
-}
+pub(crate) type Mem = Memory;
 
 /// A client's stream that runs the session as bytes arrive.
 pub(crate) struct Loop<'a> {
@@ -172,7 +100,10 @@ fn warden_client_put_get_list_rm_chpass() {
         assert_eq!(&c.get("factotum", b"old password").unwrap()[..], &key[..]);
         assert_eq!(&c.get("big", b"old password").unwrap()[..], &big[..]);
         let l = c.list().unwrap();
-        assert!(l.starts_with("big\t9032 "), "{l}");
+        assert!(
+            l.starts_with("big     \t9032 Jan 01 00:00:00 GMT 1970 "),
+            "{l}"
+        );
         c.remove("big").unwrap();
         assert_eq!(
             c.change_password("glenda", b"old password", b"new password", || [4; 16])
@@ -305,7 +236,10 @@ fn oversized_and_over_quota_puts_write_nothing() {
         close && recs[0].starts_with(b"!PUT f: implausible file size"),
         "{recs:?}"
     );
-    let mut be = Mem::default();
+    let mut be = Mem {
+        max_bytes: 100_000,
+        ..Mem::default()
+    };
     let (mut s, mut ch) = logged_in(&mut be);
     say(&mut s, &mut ch, &mut be, b"PUT f\n");
     let (recs, _) = say(&mut s, &mut ch, &mut be, b"100001");
@@ -414,4 +348,87 @@ fn truncated_and_replayed_pak_messages() {
     };
     assert_eq!(ok, v.records("S")[1]);
     assert_eq!(s.user(), Some(v.get("user")));
+}
+
+/// Replay a transcript tests/secstore/ holds (recorded by
+/// examples/secstore_record.rs with plan9port's secstore or factotum
+/// as the client): every client record, with the random bytes the
+/// session had, must get the answer it got then, byte for byte.
+fn replay(text: &str) -> Mem {
+    let mut be = Mem::default();
+    let mut lines = text.lines().map(|l| l.split_once(' ').unwrap_or((l, "")));
+    let (_, user) = lines.next().unwrap();
+    let (_, pass) = lines.next().unwrap();
+    be.add(user, pass.as_bytes());
+    let mut sess = None;
+    let mut rec = Vec::new();
+    let mut rand = [0u8; RAND_LEN];
+    let mut got = Out::Send(Vec::new());
+    let mut n = 0;
+    for (k, v) in lines {
+        match k {
+            "conn" => {
+                if let Some(mut s) = sess.take() {
+                    Session::closed(&mut s, &mut be);
+                }
+                sess = Some(Session::new("warden"));
+            }
+            "C" => rec = crate::auth::dec16(v.as_bytes()),
+            "R" => {
+                rand.copy_from_slice(&crate::auth::dec16(v.as_bytes()));
+                let s = sess.as_mut().unwrap();
+                let Split::Record(len) = s.split(&rec) else {
+                    panic!("record {n}")
+                };
+                assert_eq!(len + 2, rec.len());
+                got = s.record(&rec[2..], &mut be, &rand);
+                n += 1;
+            }
+            "S" => {
+                let want = if v == "-" {
+                    Vec::new()
+                } else {
+                    crate::auth::dec16(v.as_bytes())
+                };
+                let bytes = match &got {
+                    Out::Send(b) | Out::SendClose(b) => b.clone(),
+                };
+                assert_eq!(
+                    crate::auth::enc16(&bytes),
+                    crate::auth::enc16(&want),
+                    "answer {n}"
+                );
+            }
+            "close" => assert!(matches!(got, Out::SendClose(_)), "close after {n}"),
+            _ => panic!("transcript line {k}"),
+        }
+    }
+    be
+}
+
+#[test]
+fn plan9port_secstore_transcript_replays() {
+    // put factotum; get factotum and the listing; a wrong password; a
+    // password change (secstore -c: CHPASS, GET ., GET and PUT again);
+    // get with the new password
+    let be = replay(include_str!(
+        "../../../../tests/secstore/plan9port-secstore.txt"
+    ));
+    assert_eq!(be.good.len(), 4);
+    assert_eq!(be.bad, ["glenda"]);
+    let stored = &be.files[&("glenda".to_string(), "factotum".to_string())];
+    let keys = crate::auth::secstore::file::open(b"newer-pass", stored).unwrap();
+    assert!(keys.starts_with(b"key proto=pass service=ssh user=glenda !password=sshpw\n"));
+    assert_eq!(be.hi["glenda"], pak::verifier("glenda", b"newer-pass").1);
+}
+
+#[test]
+fn plan9port_factotum_transcript_replays() {
+    // secstore -p factotum; then factotum at start: the m=0 probe, the
+    // login and GET factotum
+    let be = replay(include_str!(
+        "../../../../tests/secstore/plan9port-factotum.txt"
+    ));
+    assert_eq!(be.good.len(), 2);
+    assert!(be.bad.is_empty());
 }
