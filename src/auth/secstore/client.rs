@@ -190,11 +190,22 @@ impl<S: Read + Write> Conn<S> {
                 stored.len()
             )));
         }
-        self.send(format!("PUT {name}\n").as_bytes())?;
-        self.send(stored.len().to_string().as_bytes())?;
-        for chunk in stored.chunks(MAXMSG) {
-            self.send(chunk)?;
+        let sent = (|| {
+            self.send(format!("PUT {name}\n").as_bytes())?;
+            self.send(stored.len().to_string().as_bytes())?;
+            for chunk in stored.chunks(MAXMSG) {
+                self.send(chunk)?;
+            }
+            Ok(())
+        })();
+        if let Err(ClientError::Io(e)) = sent {
+            // the server refused it and hung up: its reason, if it came
+            return Err(match self.recv() {
+                Err(r @ ClientError::Remote(_)) => r,
+                _ => ClientError::Io(e),
+            });
         }
+        sent?;
         let sum = {
             use sha1::Digest;
             crate::auth::ssh::wire::base64(&sha1::Sha1::digest(stored))
