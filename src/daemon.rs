@@ -126,6 +126,7 @@ impl Handles {
             Kind::Factotum => Box::new(crate::auth::factotum::service::FactotumService {
                 auth: self.auth.clone(),
             }),
+            Kind::Secstore => Box::new(crate::auth::secstore::service::SecstoreService { keyfs }),
         })
     }
 }

@@ -23,6 +23,39 @@ pub struct FactotumCmd {
     /// /tmp/ns.$USER.$DISPLAY/factotum)
     #[argh(option)]
     socket: Option<PathBuf>,
+    /// the secstore whose 'factotum' file is loaded at start (default
+    /// $secstore; the password is prompted for once)
+    #[cfg(feature = "client")]
+    #[argh(option)]
+    secstore: Option<String>,
+    /// start empty: no secstore (as plan9port's factotum -n)
+    #[cfg(feature = "client")]
+    #[argh(switch, short = 'n')]
+    no_secstore: bool,
+}
+
+/// Load the user's `factotum` file from a secstore into `auth`, one key
+/// per line (a line the factotum refuses is reported by number, never
+/// shown: it holds secrets). plan9port's factotum does this at start.
+#[cfg(feature = "client")]
+fn load_secstore(auth: &AuthHandle, server: &str) -> Result<usize, Fail> {
+    use super::secstore::{address, login};
+    let user = crate::auth::listener::self_name();
+    let (mut c, pw) = login(&address(server), &user, None)?;
+    let data = c.get("factotum", &pw)?;
+    let _ = c.bye();
+    let mut n = 0;
+    let mut f = auth.lock();
+    for (i, line) in data.split(|&b| b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match f.factotum.ctl_write(line) {
+            Ok(()) => n += 1,
+            Err(e) => eprintln!("warden: secstore factotum file, line {}: {e}", i + 1),
+        }
+    }
+    Ok(n)
 }
 
 /// plan9port's default: `$NAMESPACE/factotum`, else
@@ -48,6 +81,23 @@ impl FactotumCmd {
             &crate::auth::listener::self_name(),
             crate::auth::authsrv::local::Local::default(),
         );
+        #[cfg(feature = "client")]
+        if !self.no_secstore {
+            let server = self
+                .secstore
+                .clone()
+                .or_else(|| std::env::var("secstore").ok().filter(|v| !v.is_empty()));
+            if let Some(server) = server {
+                match load_secstore(&auth, &server) {
+                    Ok(n) => eprintln!("warden: {n} keys from secstore {server}"),
+                    // as plan9port's: the factotum starts anyway
+                    Err(e) => {
+                        super::report(&e);
+                        eprintln!("warden: starting without keys from secstore {server}");
+                    }
+                }
+            }
+        }
         let policy = crate::auth::factotum::service::factotum_policy(&cfg.factotum);
         let mut l =
             crate::auth::factotum::service::listen(&auth, &path, policy, cfg.factotum.conns)

@@ -30,6 +30,8 @@ mod output;
 mod prompt;
 mod rpcd;
 #[cfg(feature = "auth")]
+mod secstore;
+#[cfg(feature = "auth")]
 mod signer;
 mod status;
 mod uplink;
@@ -97,6 +99,9 @@ enum Command {
     #[cfg(feature = "auth")]
     Authsrv(authsrv::AuthsrvCmd),
     Rpcd(rpcd::RpcdCmd),
+    #[cfg(feature = "auth")]
+    #[cfg(feature = "auth")]
+    Secstore(secstore::SecstoreCmd),
     #[cfg(feature = "client")]
     #[allow(dead_code)] // otp parses its own arguments; see run()
     Otp(OtpHelp),
@@ -247,6 +252,9 @@ pub fn run(args: &[&str]) -> i32 {
         #[cfg(feature = "auth")]
         Some(Command::Authsrv(c)) => c.run(&g),
         Some(Command::Rpcd(c)) => c.run(&g),
+        #[cfg(feature = "auth")]
+        #[cfg(feature = "auth")]
+        Some(Command::Secstore(c)) => c.run(&g),
         #[cfg(feature = "client")]
         Some(Command::Otp(_)) => otp::run(otp_args.unwrap_or(&[])),
     };

@@ -22,13 +22,15 @@ pub struct Config {
     pub keyfs: Keyfs,
     pub authsrv: Authsrv,
     pub signer: Signer,
+    pub secstore: Secstore,
 }
 
 impl Config {
     /// Every file in which warden keeps state across restarts, for this
     /// configuration: the key file and its previous generation (and the
     /// unreadable one it keeps after a recovery), the unattended
-    /// passphrase file, the rejected-PIN memory and the KRL. A new state
+    /// passphrase file, the rejected-PIN memory, the KRL and secstore's
+    /// directory of stored files (beside the key file). A new state
     /// file belongs here: the package's sysupgrade keep list is checked
     /// against it (tests/package.rs).
     pub fn state_files(&self) -> Vec<PathBuf> {
@@ -51,6 +53,7 @@ impl Config {
                 self.uplink.interface
             )),
             self.signer.krl.clone(),
+            crate::config::vocab::secstore_root(keys),
         ]
     }
 }
@@ -552,6 +555,53 @@ impl Default for Authsrv {
     }
 }
 
+/// `config secstore`: secstored, the users' file store (Plan 9's
+/// secstore, TCP 5356); accounts are keyfs accounts (`warden secstore
+/// add`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Secstore {
+    pub enabled: bool,
+    pub listen: String,
+    /// The name the server gives itself in the PAK (clients show it).
+    pub name: String,
+    pub conns: ConnLimits,
+}
+
+impl Default for Secstore {
+    fn default() -> Self {
+        Secstore {
+            enabled: false,
+            listen: "0.0.0.0:5356".into(),
+            name: "warden".into(),
+            conns: ConnLimits {
+                max_conns: 32,
+                per_peer: 8,
+                idle: Duration::from_secs(30),
+            },
+        }
+    }
+}
+
+impl Secstore {
+    fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
+        let d = Secstore::default();
+        let s = Secstore {
+            enabled: o.get("enabled", d.enabled)?,
+            listen: listen(o, d.listen)?,
+            name: o.get("name", d.name)?,
+            conns: conn_limits(o, "", d.conns)?,
+        };
+        if s.name.is_empty() || s.name.contains(['\n', '\0']) {
+            return Err(o.error(
+                o.line_of("name"),
+                "name",
+                "a one-line, non-empty server name",
+            ));
+        }
+        Ok(s)
+    }
+}
+
 /// `config signer`: SSH certificates and the ssh-agent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signer {
@@ -1046,6 +1096,7 @@ pub fn from_raw(
             "keyfs" => cfg.keyfs = Keyfs::from_section(&o)?,
             "authsrv" => cfg.authsrv = Authsrv::from_section(&o)?,
             "signer" => cfg.signer = Signer::from_section(&o)?,
+            "secstore" => cfg.secstore = Secstore::from_section(&o)?,
             other => {
                 warnings.push(Warning {
                     file: file.to_path_buf(),

@@ -148,6 +148,13 @@ pub fn to_uci(c: &Config) -> String {
     );
     w.conns("", &s.conns);
     w.conns("agent_", &s.agent_conns);
+
+    let s = &c.secstore;
+    w.section("secstore", "secstore");
+    w.bool("enabled", s.enabled);
+    w.opt("listen", &s.listen);
+    w.opt("name", &s.name);
+    w.conns("", &s.conns);
     w.0
 }
 

@@ -259,3 +259,15 @@ pub fn parse_bytes(s: &str) -> Option<u64> {
     };
     n.checked_mul(1u64 << shift)
 }
+
+// ---- secstore (auth/secstore keeps its files there) ----
+
+/// Where secstore keeps its users' files: `<dir of the key file>/secstore`
+/// (what sysupgrade must keep beside the key file).
+pub fn secstore_root(keyfs_file: &std::path::Path) -> std::path::PathBuf {
+    keyfs_file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."))
+        .join("secstore")
+}

@@ -19,7 +19,7 @@
 //!   logged as taking a restart and the old one stays in force, so the
 //!   services and the next reload agree with what is running.
 
-use crate::config::model::{Authsrv, Factotum, Keyfs, KeyfsMode, Main, Signer, Uplink};
+use crate::config::model::{Authsrv, Factotum, Keyfs, KeyfsMode, Main, Secstore, Signer, Uplink};
 use crate::config::Config;
 
 /// A service the daemon can run. The order is the start order.
@@ -31,16 +31,18 @@ pub enum Kind {
     Signer,
     Agent,
     Factotum,
+    Secstore,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Keyfs,
         Kind::Authsrv,
         Kind::Uplink,
         Kind::Signer,
         Kind::Agent,
         Kind::Factotum,
+        Kind::Secstore,
     ];
 
     /// The service's name (its thread's, and in logs).
@@ -52,6 +54,7 @@ impl Kind {
             Kind::Signer => "signer",
             Kind::Agent => "agent",
             Kind::Factotum => "factotum",
+            Kind::Secstore => "secstore",
         }
     }
 
@@ -70,6 +73,7 @@ impl Kind {
             Kind::Signer => cfg.signer.enabled,
             Kind::Agent => cfg.signer.agent,
             Kind::Factotum => cfg.factotum.enabled,
+            Kind::Secstore => cfg.secstore.enabled,
         }
     }
 }
@@ -101,7 +105,9 @@ pub fn selection_notes(cfg: &Config) -> Vec<String> {
         }
         return v;
     }
-    if !cfg.keyfs.enabled && (cfg.authsrv.enabled || cfg.signer.enabled || cfg.signer.agent) {
+    if !cfg.keyfs.enabled
+        && (cfg.authsrv.enabled || cfg.signer.enabled || cfg.signer.agent || cfg.secstore.enabled)
+    {
         v.push("keyfs is disabled: the auth server and the signer find it locked".into());
     }
     v
@@ -209,6 +215,7 @@ fn restart_reason(k: Kind, old: &Config, new: &Config, simulate: bool) -> Option
             v
         }
         Kind::Signer => signer_restarts(&old.signer, &new.signer),
+        Kind::Secstore => secstore_restarts(&old.secstore, &new.secstore),
         _ => Vec::new(),
     };
     if changed.is_empty() {
@@ -216,6 +223,7 @@ fn restart_reason(k: Kind, old: &Config, new: &Config, simulate: bool) -> Option
     }
     let what = match k {
         Kind::Uplink => "restarting the uplink (the link is redialed)",
+        Kind::Secstore => "restarting secstore",
         _ => "restarting the signer",
     };
     Some(format!(
@@ -295,6 +303,20 @@ fn placed_authsrv(a: &Authsrv) {
         p9sk1: _,
         conns: _,
     } = a;
+}
+
+/// `secstore`: a new `listen` restarts it (its open connections are
+/// lost); `name` and `conns` it applies.
+fn secstore_restarts(a: &Secstore, b: &Secstore) -> Vec<&'static str> {
+    let Secstore {
+        enabled: _,
+        listen: _,
+        name: _,
+        conns: _,
+    } = a;
+    let mut v = Vec::new();
+    differ!(v, a, b, listen);
+    v
 }
 
 /// `signer`: a new `listen` restarts the signer (nothing of it but its

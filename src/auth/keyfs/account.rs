@@ -223,6 +223,33 @@ pub struct Account {
     pub changed: u64,
     /// Why it was disabled, if it was disabled automatically.
     pub disabled_note: Option<String>,
+    /// The account's secstore (`warden secstore add`), if it has one.
+    pub secstore: Option<SecstoreAccount>,
+}
+
+/// Default quotas of a secstore account: files, and bytes over all of
+/// them (as stored: each file's 32 bytes of IV and check included).
+pub const SECSTORE_FILES: u32 = 16;
+pub const SECSTORE_BYTES: u64 = 256 * 1024;
+
+/// A user's secstore: the PAK verifier Hi = H(password)^-1 mod p (a
+/// big-endian number; it stands in for the password: kept secret) and
+/// the quotas.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecstoreAccount {
+    pub hi: Zeroizing<Vec<u8>>,
+    pub max_files: u32,
+    pub max_bytes: u64,
+}
+
+impl fmt::Debug for SecstoreAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "SecstoreAccount(<verifier>, files {}, bytes {})",
+            self.max_files, self.max_bytes
+        )
+    }
 }
 
 impl fmt::Debug for Account {
@@ -250,6 +277,7 @@ impl Account {
             attrs: Vec::new(),
             changed: now,
             disabled_note: None,
+            secstore: None,
         })
     }
 }

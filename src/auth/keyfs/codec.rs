@@ -14,14 +14,17 @@
 //!            otp:(0 | 1 kind:u8 step:u64 digits:u8 hash:u8 key:bytes8
 //!                 counter:u64 lastotp:(0 | 1 str8) lasttime:(0 | 1 u64))
 //!            nattrs:u16 (name:str16 value:str16)* note:(0 | 1 str16)
+//!            secstore:(0 | 1 hi:bytes16 files:u32 bytes:u64)
+//!                                    (secstore: version 3 only)
 //! line     = bytes32                 (one factotum key, opaque text)
 //! ```
 //!
 //! Version 1 files (before the signer) still open: their accounts have no
 //! verifier and the signer record starts empty; version 2 files have no
-//! enrolment tokens and no Inferno signer key. Every write is version 3.
+//! enrolment tokens, no Inferno signer key and no secstore accounts. Every
+//! write is version 3.
 
-use super::account::{Account, Expiry, Secrets, Status, AESKEYLEN, DESKEYLEN};
+use super::account::{Account, Expiry, Secrets, SecstoreAccount, Status, AESKEYLEN, DESKEYLEN};
 use super::signer::{AgentKey, CaKey, Enrol, InfernoKey, Issued, SignerDb, SignerVerifier};
 use crate::auth::oath::{valid_digits, Hash, Kind, Token};
 use crate::ninep::vecmap::VecMap;
@@ -149,6 +152,16 @@ fn put_account(w: &mut Writer, a: &Account) {
         Some(n) => {
             w.u8(1);
             str_n(w, n.as_bytes(), true);
+        }
+    }
+    match &a.secstore {
+        None => {
+            w.u8(0);
+        }
+        Some(s) => {
+            w.u8(1);
+            str_n(w, &s.hi, true);
+            w.u32le(s.max_files).u64le(s.max_bytes);
         }
     }
 }
@@ -438,6 +451,19 @@ fn get_account(body: &[u8], version: u8) -> Result<Account, DecodeError> {
     } else {
         None
     };
+    let secstore = if version >= 3 && flag(&mut r, "secstore")? {
+        let n = usize::from(r.u16le()?);
+        let hi = Zeroizing::new(r.bytes(n)?.to_vec());
+        let max_files = r.u32le()?;
+        let max_bytes = r.u64le()?;
+        Some(SecstoreAccount {
+            hi,
+            max_files,
+            max_bytes,
+        })
+    } else {
+        None
+    };
     if r.remaining() != 0 {
         return Err(ctx(&format!("{} trailing bytes", r.remaining())));
     }
@@ -450,6 +476,7 @@ fn get_account(body: &[u8], version: u8) -> Result<Account, DecodeError> {
         attrs,
         changed,
         disabled_note,
+        secstore,
     })
 }
 
@@ -526,6 +553,11 @@ pub(crate) mod tests {
         let mut b = Account::new("bob", Expiry::At(1234), 11).unwrap();
         b.status = Status::Disabled;
         b.disabled_note = Some("50 failures".into());
+        b.secstore = Some(SecstoreAccount {
+            hi: Zeroizing::new(vec![0xAB; 128]),
+            max_files: 3,
+            max_bytes: 4096,
+        });
         db.accounts.insert(b.name.clone(), b);
         db.factotum.push(Zeroizing::new(
             "key proto=pass user=x !password='a b'".into(),
@@ -602,6 +634,8 @@ pub(crate) mod tests {
         let at = 7 + 1 + 1 + 8 + 1 + 7 + 16 + 2 + 8;
         assert_eq!(body.buf[at], 0);
         body.buf.remove(at);
+        // and without the secstore flag (version 3), the body's last byte
+        assert_eq!(body.buf.pop(), Some(0));
         let mut v1 = Writer::new();
         v1.bytes(MAGIC).u8(1).u32le(1);
         v1.u32le(body.buf.len() as u32).bytes(&body.buf);
@@ -626,6 +660,40 @@ pub(crate) mod tests {
         v2[4] = 2;
         // the empty token list (u16 0) and no Inferno key (0) at the end
         assert_eq!(v2.split_off(v2.len() - 3), [0, 0, 0]);
+        // and the accounts' secstore flags (sample's have none)
+        let v2 = drop_secstore_flags(v2);
+        assert_eq!(decode(&v2).unwrap(), db);
+    }
+
+    /// Version 2 accounts end before the secstore flag: drop each one
+    /// (a 0) and fix the account's length.
+    fn drop_secstore_flags(v: Vec<u8>) -> Vec<u8> {
+        let n = u32::from_le_bytes(v[5..9].try_into().unwrap()) as usize;
+        let mut out = v[..9].to_vec();
+        let mut at = 9;
+        for _ in 0..n {
+            let len = u32::from_le_bytes(v[at..at + 4].try_into().unwrap()) as usize;
+            let body = &v[at + 4..at + 4 + len];
+            assert_eq!(body[len - 1], 0, "an account with secstore in the sample");
+            out.extend_from_slice(&((len - 1) as u32).to_le_bytes());
+            out.extend_from_slice(&body[..len - 1]);
+            at += 4 + len;
+        }
+        out.extend_from_slice(&v[at..]);
+        out
+    }
+
+    /// A version 2 payload (before secstore) still opens: no secstore
+    /// accounts.
+    #[test]
+    fn version_2_account_opens() {
+        let mut db = Db::default();
+        let a = Account::new("glenda", Expiry::Never, 10).unwrap();
+        db.accounts.insert(a.name.clone(), a);
+        let mut v2 = encode(&db).to_vec();
+        v2[4] = 2;
+        assert_eq!(v2.split_off(v2.len() - 3), [0, 0, 0]);
+        let v2 = drop_secstore_flags(v2);
         assert_eq!(decode(&v2).unwrap(), db);
     }
 

@@ -473,6 +473,33 @@ impl<F: Fs> Store<F> {
         })
     }
 
+    /// Give `name` a secstore (its PAK verifier and quotas), or take it
+    /// away (None; its stored files are the caller's to remove).
+    pub fn set_secstore(
+        &mut self,
+        name: &str,
+        s: Option<super::account::SecstoreAccount>,
+        now: u64,
+    ) -> Result<(), KeyfsError> {
+        self.with_user(name, now, |a| {
+            a.secstore = s;
+            Ok(())
+        })
+    }
+
+    /// The secstore of a usable account (known, enabled, not expired,
+    /// not in purgatory).
+    pub fn secstore(
+        &self,
+        name: &str,
+        now: u64,
+    ) -> Result<&super::account::SecstoreAccount, KeyfsError> {
+        self.usable(name, now)?
+            .secstore
+            .as_ref()
+            .ok_or_else(|| KeyfsError::Invalid(format!("{name} has no secstore")))
+    }
+
     /// Enable or disable. Enabling also clears the failure count.
     pub fn set_status(&mut self, name: &str, st: Status, now: u64) -> Result<(), KeyfsError> {
         self.with_user(name, now, |a| {

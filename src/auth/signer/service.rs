@@ -652,7 +652,7 @@ impl Signer {
                     return Verdict::SendClose(err_frame("the signer's keyfs is locked"));
                 }
                 match plain::hello(body) {
-                    Hello::Fetch(what) => return self.fetch(what, &c.peer),
+                    Hello::Fetch(what) => return self.fetch(what, c.peer),
                     Hello::Renew(cert) => {
                         let Ok(ch) = crate::sys::random::array() else {
                             return Verdict::SendClose(err_frame("no random numbers"));
@@ -720,10 +720,10 @@ impl Signer {
                 }
             }
             State::AwaitEnrol(host, ch) => {
-                Verdict::SendClose(frameserve::frame(&self.enrol(&host, &ch, body, &c.peer)))
+                Verdict::SendClose(frameserve::frame(&self.enrol(&host, &ch, body, c.peer)))
             }
             State::AwaitProof(cert, ch) => {
-                Verdict::SendClose(frameserve::frame(&self.renew(&cert, &ch, body, &c.peer)))
+                Verdict::SendClose(frameserve::frame(&self.renew(&cert, &ch, body, c.peer)))
             }
             State::Done => Verdict::Close,
         }

@@ -1,0 +1,341 @@
+//! `warden secstore ...`: on the router, `add` and `list` (accounts in
+//! keyfs, the key file opened with the master passphrase); on a LAN
+//! machine (feature `client`), `get`, `put`, `rm` and `ls` against a
+//! secstore (warden's or Plan 9's), as plan9port's secstore command does.
+
+use super::{prompt, when, Fail, Globals};
+use crate::auth::keyfs::account::{SecstoreAccount, SECSTORE_BYTES, SECSTORE_FILES};
+use crate::auth::secstore::{files, pak};
+use argh::FromArgs;
+use zeroize::Zeroizing;
+
+/// secstore accounts (router) and files (LAN machines)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "secstore")]
+pub struct SecstoreCmd {
+    #[argh(subcommand)]
+    what: What,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum What {
+    Add(Add),
+    List(List),
+    #[cfg(feature = "client")]
+    Get(Get),
+    #[cfg(feature = "client")]
+    Put(Put),
+    #[cfg(feature = "client")]
+    Rm(Rm),
+    #[cfg(feature = "client")]
+    Ls(Ls),
+}
+
+/// give a keyfs account a secstore, or a new secstore password (prompted;
+/// it may differ from the login password)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "add")]
+struct Add {
+    #[argh(positional)]
+    name: String,
+    /// most files the user may keep (default 16)
+    #[argh(option)]
+    files: Option<u32>,
+    /// most bytes over all files, as stored (default 262144)
+    #[argh(option)]
+    bytes: Option<u64>,
+}
+
+/// show a user's secstore: quotas and stored files
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "list")]
+struct List {
+    #[argh(positional)]
+    name: String,
+}
+
+impl SecstoreCmd {
+    pub fn run(self, g: &Globals) -> Result<(), Fail> {
+        match self.what {
+            What::Add(a) => add(g, a),
+            What::List(l) => list(g, l),
+            #[cfg(feature = "client")]
+            What::Get(c) => c.run(),
+            #[cfg(feature = "client")]
+            What::Put(c) => c.run(),
+            #[cfg(feature = "client")]
+            What::Rm(c) => c.run(),
+            #[cfg(feature = "client")]
+            What::Ls(c) => c.run(),
+        }
+    }
+}
+
+fn add(g: &Globals, a: Add) -> Result<(), Fail> {
+    crate::auth::keyfs::account::check_name(&a.name).map_err(Fail::Usage)?;
+    let mut o = super::keyfs::open(g)?;
+    let st = &mut o.store;
+    let old = st.user(&a.name)?.secstore.clone();
+    let pw = prompt::new_secret_of(
+        &format!("secstore password for {}: ", a.name),
+        prompt::MIN_PASSWORD,
+    )?;
+    let (_, hi) = pak::verifier(&a.name, &pw);
+    let s = SecstoreAccount {
+        hi: Zeroizing::new(hi.to_be_vec()),
+        max_files: a
+            .files
+            .or(old.as_ref().map(|o| o.max_files))
+            .unwrap_or(SECSTORE_FILES),
+        max_bytes: a
+            .bytes
+            .or(old.as_ref().map(|o| o.max_bytes))
+            .unwrap_or(SECSTORE_BYTES),
+    };
+    let (nf, nb) = (s.max_files, s.max_bytes);
+    st.set_secstore(&a.name, Some(s), when::now())?;
+    println!(
+        "secstore of {} set: at most {nf} files, {nb} bytes{}",
+        a.name,
+        if old.is_some() {
+            " (stored files are still under the old password)"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+fn list(g: &Globals, l: List) -> Result<(), Fail> {
+    let o = super::keyfs::open(g)?;
+    let acct = o.store.user(&l.name)?;
+    let Some(s) = &acct.secstore else {
+        return Err(Fail::msg(format!(
+            "{} has no secstore (warden secstore add {})",
+            l.name, l.name
+        )));
+    };
+    let settings = super::keyfs::settings(g)?;
+    let b = files::KeyfsBackend::new(crate::auth::keyfs::shared::SharedKeyfs::new(settings));
+    let fl = b.files(&l.name).map_err(Fail::msg)?;
+    let used: u64 = fl.iter().map(|f| f.1).sum();
+    println!("user: {}", l.name);
+    println!("files: {} of {}", fl.len(), s.max_files);
+    println!("bytes: {used} of {}", s.max_bytes);
+    for (name, len, mtime) in fl {
+        println!("{name}\t{len}\t{}", when::format(mtime.max(0) as u64));
+    }
+    Ok(())
+}
+
+#[cfg(feature = "client")]
+pub use client::*;
+
+#[cfg(feature = "client")]
+mod client {
+    use super::*;
+    use crate::auth::secstore::client::Conn;
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    /// Where and who: `-s` (or `$secstore`, else `secstore`) and `-u`.
+    #[derive(FromArgs, Debug)]
+    #[argh(subcommand, name = "get")]
+    /// fetch a file from a secstore and decrypt it
+    pub struct Get {
+        #[argh(positional)]
+        name: String,
+        /// write it here ('-': standard output, the default)
+        #[argh(option, short = 'o')]
+        out: Option<std::path::PathBuf>,
+        /// the secstore: host, host:port or tcp!host!port (default $secstore, else 'secstore')
+        #[argh(option, short = 's')]
+        server: Option<String>,
+        /// the user (default: yours)
+        #[argh(option, short = 'u')]
+        user: Option<String>,
+    }
+
+    /// encrypt a file and store it in a secstore
+    #[derive(FromArgs, Debug)]
+    #[argh(subcommand, name = "put")]
+    pub struct Put {
+        #[argh(positional)]
+        file: std::path::PathBuf,
+        /// the name to store it under (default: the file's name)
+        #[argh(option)]
+        r#as: Option<String>,
+        /// the secstore (as for get)
+        #[argh(option, short = 's')]
+        server: Option<String>,
+        /// the user (default: yours)
+        #[argh(option, short = 'u')]
+        user: Option<String>,
+    }
+
+    /// remove a file from a secstore
+    #[derive(FromArgs, Debug)]
+    #[argh(subcommand, name = "rm")]
+    pub struct Rm {
+        #[argh(positional)]
+        name: String,
+        /// the secstore (as for get)
+        #[argh(option, short = 's')]
+        server: Option<String>,
+        /// the user (default: yours)
+        #[argh(option, short = 'u')]
+        user: Option<String>,
+    }
+
+    /// list the files in a secstore
+    #[derive(FromArgs, Debug)]
+    #[argh(subcommand, name = "ls")]
+    pub struct Ls {
+        /// the secstore (as for get)
+        #[argh(option, short = 's')]
+        server: Option<String>,
+        /// the user (default: yours)
+        #[argh(option, short = 'u')]
+        user: Option<String>,
+    }
+
+    /// `host`, `host:port` or `tcp!host!port` (plan9port's netmkaddr) to
+    /// `host:port`, port 5356 by default.
+    pub fn address(s: &str) -> String {
+        let port = crate::auth::secstore::service::DEFAULT_PORT;
+        let parts: Vec<&str> = s.split('!').collect();
+        match parts.as_slice() {
+            [_, host, p] => format!(
+                "{host}:{}",
+                if *p == "secstore" {
+                    port.to_string()
+                } else {
+                    p.to_string()
+                }
+            ),
+            [_, host] => format!("{host}:{port}"),
+            _ if s.contains(':') && !s.starts_with('[') && s.matches(':').count() == 1 => {
+                s.to_string()
+            }
+            _ if s.starts_with('[') && s.contains("]:") => s.to_string(),
+            _ => format!("{s}:{port}"),
+        }
+    }
+
+    pub fn server_of(s: &Option<String>) -> String {
+        address(
+            &s.clone()
+                .or_else(|| std::env::var("secstore").ok().filter(|v| !v.is_empty()))
+                .unwrap_or_else(|| "secstore".into()),
+        )
+    }
+
+    pub fn user_of(u: &Option<String>) -> Result<String, Fail> {
+        match u {
+            Some(u) => Ok(u.clone()),
+            // SAFETY: getuid cannot fail.
+            None => Ok(crate::sys::users::name_of(unsafe { libc::getuid() })),
+        }
+    }
+
+    /// Dial and log in (prompting for the password once).
+    pub fn login(
+        server: &str,
+        user: &str,
+        pass: Option<&[u8]>,
+    ) -> Result<(Conn<TcpStream>, Zeroizing<Vec<u8>>), Fail> {
+        let pw = match pass {
+            Some(p) => Zeroizing::new(p.to_vec()),
+            None => prompt::secret("secstore password: ")?,
+        };
+        let addr = crate::dns::resolve::resolve(server)
+            .map_err(|e| Fail::msg(format!("secstore {server}: {e}")))?;
+        let s = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
+            .map_err(|e| Fail::msg(format!("secstore {server}: {e}")))?;
+        s.set_read_timeout(Some(Duration::from_secs(30)))?;
+        s.set_write_timeout(Some(Duration::from_secs(30)))?;
+        let rand = crate::sys::random::array::<{ pak::RAND_LEN }>()?;
+        let c = Conn::login(s, user, &pw, &rand)?;
+        Ok((c, pw))
+    }
+
+    impl Get {
+        pub fn run(self) -> Result<(), Fail> {
+            let (mut c, pw) = login(&server_of(&self.server), &user_of(&self.user)?, None)?;
+            let data = c.get(&self.name, &pw)?;
+            let _ = c.bye();
+            match self.out.as_deref() {
+                None => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&data)?;
+                }
+                Some(p) if p.as_os_str() == "-" => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&data)?;
+                }
+                Some(p) => {
+                    super::super::output::write_out(p, &data, 0o600)?;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    impl Put {
+        pub fn run(self) -> Result<(), Fail> {
+            let name = match &self.r#as {
+                Some(n) => n.clone(),
+                None => self
+                    .file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .ok_or_else(|| Fail::Usage("give --as NAME".into()))?
+                    .to_string(),
+            };
+            crate::auth::secstore::session::check_name(&name).map_err(Fail::Usage)?;
+            let data = Zeroizing::new(
+                std::fs::read(&self.file)
+                    .map_err(|e| Fail::msg(format!("{}: {e}", self.file.display())))?,
+            );
+            let (mut c, pw) = login(&server_of(&self.server), &user_of(&self.user)?, None)?;
+            let iv = crate::sys::random::array::<16>()?;
+            c.put(&name, &data, &pw, iv)?;
+            let _ = c.bye();
+            eprintln!("saved {} bytes as {name}", data.len());
+            Ok(())
+        }
+    }
+
+    impl Rm {
+        pub fn run(self) -> Result<(), Fail> {
+            let (mut c, _) = login(&server_of(&self.server), &user_of(&self.user)?, None)?;
+            c.remove(&self.name)?;
+            let _ = c.bye();
+            Ok(())
+        }
+    }
+
+    impl Ls {
+        pub fn run(self) -> Result<(), Fail> {
+            let (mut c, _) = login(&server_of(&self.server), &user_of(&self.user)?, None)?;
+            print!("{}", c.list()?);
+            let _ = c.bye();
+            Ok(())
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn addresses() {
+            assert_eq!(address("router"), "router:5356");
+            assert_eq!(address("router:99"), "router:99");
+            assert_eq!(address("tcp!router!5357"), "router:5357");
+            assert_eq!(address("tcp!router!secstore"), "router:5356");
+            assert_eq!(address("net!router"), "router:5356");
+        }
+    }
+}
