@@ -653,8 +653,12 @@ pub(crate) mod tests {
         let mut db = sample();
         db.signer.enrol.clear();
         db.signer.inferno = None;
-        // (version 2 agent keys have no certificate field)
+        // (version 2 agent keys have no certificate field, accounts no
+        // secstore)
         db.signer.agent_keys.clear();
+        for (_, a) in db.accounts.iter_mut() {
+            a.secstore = None;
+        }
         let mut v2 = encode(&db).to_vec();
         assert_eq!(v2[4], 3);
         v2[4] = 2;
