@@ -1181,17 +1181,18 @@ mod tests {
         }
     }
 
-    static LATER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    // (32 bits: mips has no 64-bit atomics, and the offsets are small)
+    static LATER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
     fn later() -> u64 {
-        now() + LATER.load(std::sync::atomic::Ordering::SeqCst)
+        now() + u64::from(LATER.load(std::sync::atomic::Ordering::SeqCst))
     }
 
     // each test its own clock: tests run in parallel
-    static LATER_HOST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    static LATER_HOST: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
     fn later_host() -> u64 {
-        now() + LATER_HOST.load(std::sync::atomic::Ordering::SeqCst)
+        now() + u64::from(LATER_HOST.load(std::sync::atomic::Ordering::SeqCst))
     }
 
     #[test]
