@@ -133,10 +133,8 @@ fn main() {
         let params = step(&mut signer, &mut conn, &hello);
         let (c, a) = c.on_params(&params).unwrap();
         let b = step(&mut signer, &mut conn, &a);
-        let mut w = Writer::new();
-        w.u8(service::REQUEST_VERSION);
-        put_string(&mut w, &user_key.blob);
-        let (c, req) = c.on_b(&b, b"", &w.buf).unwrap();
+        let body = service::encode_request(&user_key, &Default::default());
+        let (c, req) = c.on_b(&b, b"", &body).unwrap();
         let reply = step(&mut signer, &mut conn, &req);
         let plain = c.on_reply(&reply).unwrap();
         assert_eq!(plain[0], service::REPLY_CERT);

@@ -829,7 +829,12 @@ pub fn request_over(
     };
     tap(&sealed);
     let plain = c.on_reply(&sealed)?;
-    let mut r = Reader::new(&plain);
+    Ok(answer(&plain)?)
+}
+
+/// The signer's answer: a certificate, or why not.
+fn answer(b: &[u8]) -> Result<Answer, PakeError> {
+    let mut r = Reader::new(b);
     let code = r.u8().map_err(|_| PakeError::Malformed("reply"))?;
     let body = get_string(&mut r).map_err(|_| PakeError::Malformed("reply"))?;
     Ok(match code {
@@ -927,14 +932,7 @@ pub fn enrol(addr: &str, host: &str, token: &[u8], key: &PublicKey) -> Result<An
 }
 
 fn read_reply(s: &mut std::net::TcpStream) -> Result<Answer, BoxError> {
-    let b = read_frame(s)?;
-    let mut r = Reader::new(&b);
-    let code = r.u8().map_err(|_| PakeError::Malformed("reply"))?;
-    let body = get_string(&mut r).map_err(|_| PakeError::Malformed("reply"))?;
-    Ok(match code {
-        REPLY_CERT => Answer::Cert(body.to_vec()),
-        _ => Answer::Error(String::from_utf8_lossy(body).into_owned()),
-    })
+    Ok(answer(&read_frame(s)?)?)
 }
 
 /// Connect with a timeout; reads and writes time out too.
