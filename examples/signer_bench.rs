@@ -130,7 +130,13 @@ fn main() {
             }
         };
         let (c, hello) = pake::Client::start("glenda", b"correct horse");
-        let params = step(&mut signer, &mut conn, &hello);
+        // the first frame reaches the handler with its header (its first
+        // byte tells warden's request from Inferno's login)
+        let params = step(
+            &mut signer,
+            &mut conn,
+            &warden::sys::frameserve::frame(&hello),
+        );
         let (c, a) = c.on_params(&params).unwrap();
         let b = step(&mut signer, &mut conn, &a);
         let body = service::encode_request(&user_key, &Default::default());
