@@ -19,6 +19,7 @@ pub mod listener;
 pub mod oath;
 pub mod proto;
 pub mod proxy;
+pub mod rc4;
 pub mod secstore;
 pub mod signer;
 pub mod ssh;

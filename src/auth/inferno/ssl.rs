@@ -24,42 +24,7 @@ pub const MAX_RECORD: usize = 0x7fff;
 pub const MAX_MSG: usize = 4096;
 const DIGEST: usize = 20;
 
-/// RC4 (the key schedule and the generator; the state runs across calls).
-#[derive(Clone)]
-pub struct Rc4 {
-    s: Zeroizing<[u8; 256]>,
-    i: u8,
-    j: u8,
-}
-
-impl Rc4 {
-    pub fn new(key: &[u8]) -> Rc4 {
-        let mut s = Zeroizing::new([0u8; 256]);
-        for (i, x) in s.iter_mut().enumerate() {
-            *x = i as u8;
-        }
-        if !key.is_empty() {
-            let mut j = 0u8;
-            for i in 0..256 {
-                j = j.wrapping_add(s[i]).wrapping_add(key[i % key.len()]);
-                s.swap(i, usize::from(j));
-            }
-        }
-        Rc4 { s, i: 0, j: 0 }
-    }
-
-    pub fn apply(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            self.i = self.i.wrapping_add(1);
-            self.j = self.j.wrapping_add(self.s[usize::from(self.i)]);
-            self.s.swap(usize::from(self.i), usize::from(self.j));
-            let k = self.s[usize::from(
-                self.s[usize::from(self.i)].wrapping_add(self.s[usize::from(self.j)]),
-            )];
-            *b ^= k;
-        }
-    }
-}
+pub use crate::auth::rc4::Rc4;
 
 /// What a direction does to its records.
 #[derive(Clone)]

@@ -19,54 +19,13 @@
 
 use hmac::{KeyInit, Mac};
 use sha1::{Digest, Sha1};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// SConn.h's Maxmsg: the most data one record carries.
 pub const MAXMSG: usize = 4096;
 const MACLEN: usize = 20;
 
-/// RC4, as libsec's (a stream cipher kept across records). Wiped on drop.
-#[derive(Clone)]
-pub struct Rc4 {
-    s: [u8; 256],
-    i: u8,
-    j: u8,
-}
-
-impl Drop for Rc4 {
-    fn drop(&mut self) {
-        self.s.zeroize();
-        self.i = 0;
-        self.j = 0;
-    }
-}
-
-impl Rc4 {
-    pub fn new(key: &[u8]) -> Rc4 {
-        let mut s = [0u8; 256];
-        for (i, v) in s.iter_mut().enumerate() {
-            *v = i as u8;
-        }
-        let mut j = 0u8;
-        for i in 0..256 {
-            j = j.wrapping_add(s[i]).wrapping_add(key[i % key.len().max(1)]);
-            s.swap(i, usize::from(j));
-        }
-        Rc4 { s, i: 0, j: 0 }
-    }
-
-    pub fn apply(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            self.i = self.i.wrapping_add(1);
-            self.j = self.j.wrapping_add(self.s[usize::from(self.i)]);
-            self.s.swap(usize::from(self.i), usize::from(self.j));
-            let k = self.s[usize::from(
-                self.s[usize::from(self.i)].wrapping_add(self.s[usize::from(self.j)]),
-            )];
-            *b ^= k;
-        }
-    }
-}
+pub use crate::auth::rc4::Rc4;
 
 /// One direction's secret, cipher and sequence number.
 struct Dir {
