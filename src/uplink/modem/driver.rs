@@ -189,14 +189,8 @@ impl<P: Port> Modem<P> {
         // late answer) is read first, so it cannot be taken for this
         // command's reply. Bounded: a chattering device cannot hold us.
         for _ in 0..16 {
-            match self.port.read_timeout(&mut buf, Duration::ZERO) {
-                Ok(Some(n)) => {
-                    let _ = self
-                        .session
-                        .input(buf.get(..n).unwrap_or(&[]), Instant::now());
-                }
-                Ok(None) => break,
-                Err(e) => return Err(self.io_error(&shown, e)),
+            if !self.feed(&mut buf, Duration::ZERO, &shown)? {
+                break;
             }
         }
         // A command that timed out may still answer: give it a bounded
@@ -209,15 +203,7 @@ impl<P: Port> Modem<P> {
                     self.session.forgive();
                     break;
                 }
-                match self.port.read_timeout(&mut buf, until - now) {
-                    Ok(Some(n)) => {
-                        let _ = self
-                            .session
-                            .input(buf.get(..n).unwrap_or(&[]), Instant::now());
-                    }
-                    Ok(None) => {}
-                    Err(e) => return Err(self.io_error(&shown, e)),
-                }
+                self.feed(&mut buf, until - now, &shown)?;
             }
         }
         let mut actions =
@@ -277,6 +263,22 @@ impl<P: Port> Modem<P> {
     fn abandon(&mut self) {
         self.keep_urcs();
         self.session = Session::new();
+    }
+
+    /// Read what arrives within `wait` into the session, whose actions
+    /// are not wanted here (late replies, unsolicited codes); whether
+    /// anything came.
+    fn feed(&mut self, buf: &mut [u8], wait: Duration, command: &str) -> Result<bool, ModemError> {
+        match self.port.read_timeout(buf, wait) {
+            Ok(Some(n)) => {
+                let _ = self
+                    .session
+                    .input(buf.get(..n).unwrap_or(&[]), Instant::now());
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(e) => Err(self.io_error(command, e)),
+        }
     }
 
     fn io_error(&self, command: &str, e: io::Error) -> ModemError {
@@ -593,15 +595,7 @@ impl<P: Port> Modem<P> {
             if now >= until {
                 return Ok(None);
             }
-            match self.port.read_timeout(&mut buf, until - now) {
-                Ok(Some(n)) => {
-                    let _ = self
-                        .session
-                        .input(buf.get(..n).unwrap_or(&[]), Instant::now());
-                }
-                Ok(None) => {}
-                Err(e) => return Err(self.io_error(prefix, e)),
-            }
+            self.feed(&mut buf, until - now, prefix)?;
         }
     }
 
