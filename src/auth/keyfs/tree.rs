@@ -503,16 +503,23 @@ mod tests {
         r
     }
 
-    #[test]
-    fn tree_operations_locked_and_unlocked() {
-        let d = TempDir::new("tree");
+    /// A new attended key file (passphrase "master"), its keyfs, locked,
+    /// and the tree over it.
+    fn fresh(tag: &str) -> (TempDir, SharedKeyfs, KeyfsTree) {
+        let d = TempDir::new(tag);
         Store::create(RealFs, &d.keys(), b"master", 1000).unwrap();
         let k = SharedKeyfs::new(Settings {
             file: d.keys(),
             mode: Mode::Attended,
             iterations: 1000,
         });
-        let mut t = KeyfsTree::new(k.clone(), "glenda");
+        let t = KeyfsTree::new(k.clone(), "glenda");
+        (d, k, t)
+    }
+
+    #[test]
+    fn tree_operations_locked_and_unlocked() {
+        let (_d, k, mut t) = fresh("tree");
         let root = t.root();
         let ctl = t.walk(root, "ctl").unwrap();
         assert_eq!(read(&mut t, ctl, 1).unwrap(), "locked\n");
@@ -614,14 +621,7 @@ mod tests {
     fn an_account_moves_from_9front_by_its_keys() {
         use crate::auth::authsrv::decide::Accounts;
         use crate::auth::keyfs::account::passtoaeskey;
-        let d = TempDir::new("tree-keys");
-        Store::create(RealFs, &d.keys(), b"master", 1000).unwrap();
-        let k = SharedKeyfs::new(Settings {
-            file: d.keys(),
-            mode: Mode::Attended,
-            iterations: 1000,
-        });
-        let mut t = KeyfsTree::new(k.clone(), "glenda");
+        let (_d, k, mut t) = fresh("tree-keys");
         let root = t.root();
         let ctl = t.walk(root, "ctl").unwrap();
         write(&mut t, ctl, 1, b"unlock master").unwrap();
