@@ -218,7 +218,9 @@ mod tests {
             admit: crate::admit::Limits {
                 max_conns: 8,
                 per_peer: 8,
-                idle: Duration::from_secs(5),
+                // Longer than a debug build's PAK takes on a busy
+                // machine: no test here waits for the idle expiry.
+                idle: Duration::from_secs(120),
             },
             max_frame: sconn::MAXMSG + 20,
         };
@@ -238,8 +240,8 @@ mod tests {
 
     fn login(r: &Running, pw: &[u8]) -> Result<Conn<TcpStream>, ClientError> {
         let s = TcpStream::connect(r.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        s.set_write_timeout(Some(Duration::from_secs(60))).unwrap();
         Conn::login(s, "glenda", pw, &[4; pak::RAND_LEN])
     }
 
