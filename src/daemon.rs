@@ -15,9 +15,9 @@
 pub mod plan;
 
 #[cfg(feature = "auth")]
-use crate::auth::keyfs::shared::SharedKeyfs;
+use crate::auth::factotum::handle::AuthHandle;
 #[cfg(feature = "auth")]
-use crate::auth::state::AuthHandle;
+use crate::auth::keyfs::shared::SharedKeyfs;
 use crate::config::{self, Config};
 use crate::service::{Control, Ctx, Event, Options, Service};
 use crate::sys::{harden, signals};
@@ -113,7 +113,7 @@ impl Handles {
     fn service(&self, k: Kind, cfg: &Config, opts: &Options) -> io::Result<Box<dyn Service>> {
         let keyfs = self.keyfs.clone();
         Ok(match k {
-            Kind::Keyfs => Box::new(crate::auth::keyfs::service::KeyfsService { keyfs }),
+            Kind::Keyfs => Box::new(crate::auth::keyfsd::service::KeyfsService { keyfs }),
             Kind::Authsrv => Box::new(crate::auth::authsrv::service::AuthsrvService::new(
                 Arc::new(keyfs),
                 self.local.clone(),

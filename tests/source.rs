@@ -207,3 +207,221 @@ fn io_names_are_recognised() {
     assert_eq!(names_io("use core::net::Ipv4Addr;"), None);
     assert_eq!(names_io("let t = now + Duration::from_secs(1);"), None);
 }
+
+/// The layers of the top-level modules, lowest first: a module may import
+/// from its own layer's other modules only where no loop forms (checked
+/// below), and from any layer under it, never from one above.
+const LAYERS: &[&[&str]] = &[
+    &["wire", "json", "admit", "when"],
+    &["sys"],
+    &["dns"],
+    &["config"],
+    &["service"],
+    &["ninep"],
+    &["auth", "uplink"],
+    &["daemon"],
+    &["cli"],
+    &["lib", "main"],
+];
+
+/// The two big trees are checked one level down (`auth/keyfs`,
+/// `uplink/modem`): their parts must not import each other in a loop.
+const SPLIT: &[&str] = &["auth", "uplink"];
+
+/// Import loops kept on purpose, as (from, to) edges with the reason in a
+/// comment. None today.
+const DELIBERATE: &[(&str, &str)] = &[];
+
+/// The graph node of a module path (`["auth", "keyfs", "store"]`).
+fn node(path: &[&str]) -> Option<String> {
+    let top = *path.first()?;
+    match path.get(1) {
+        Some(sub) if SPLIT.contains(&top) => Some(format!("{top}/{sub}")),
+        _ => Some(top.to_string()),
+    }
+}
+
+/// Every module a program (non-test) line of a file names, by
+/// `crate::` or `super::` paths, as graph nodes.
+fn imports(module: &[&str], line: &str, out: &mut std::collections::BTreeSet<String>) {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let words = |s: &str| -> Vec<String> {
+        s.split("::")
+            .map(|w| w.chars().take_while(|&c| ident(c)).collect::<String>())
+            .take_while(|w| !w.is_empty())
+            .collect()
+    };
+    let mut rest = line;
+    while let Some(i) = rest.find("crate::") {
+        let before = rest[..i].chars().last();
+        rest = &rest[i + "crate::".len()..];
+        if before.is_some_and(ident) {
+            continue;
+        }
+        let w = words(rest);
+        let p: Vec<&str> = w.iter().map(String::as_str).collect();
+        out.extend(node(&p));
+    }
+    let mut rest = line;
+    while let Some(i) = rest.find("super::") {
+        if rest[..i].chars().last().is_some_and(ident) {
+            rest = &rest[i + 1..];
+            continue;
+        }
+        let mut ups = 0;
+        rest = &rest[i..];
+        while let Some(r) = rest.strip_prefix("super::") {
+            ups += 1;
+            rest = r;
+        }
+        let mut p: Vec<String> = module[..module.len().saturating_sub(ups)]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        p.extend(words(rest));
+        let p: Vec<&str> = p.iter().map(String::as_str).collect();
+        out.extend(node(&p));
+    }
+}
+
+/// The import graph between modules (see [`node`]): program code only
+/// (test files and the test modules at a file's end are left out).
+fn import_graph() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    files.sort();
+    let mut graph = std::collections::BTreeMap::new();
+    for f in &files {
+        let name = f.file_name().unwrap().to_string_lossy();
+        if name.ends_with("tests.rs") {
+            continue;
+        }
+        let rel = f.strip_prefix(&root).unwrap().with_extension("");
+        let mut module: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        if module.last().is_some_and(|m| m == "mod") {
+            module.pop();
+        }
+        let me = node(&module.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+        let mut to = std::collections::BTreeSet::new();
+        // Inline modules (`mod lan {` ... `}`, as rustfmt indents them)
+        // move `super::` one level down while they last.
+        let mut inline: Vec<usize> = Vec::new();
+        for line in std::fs::read_to_string(f).unwrap().lines() {
+            if line.starts_with("#[cfg(test)]") || line.starts_with("#[cfg(all(test,") {
+                break;
+            }
+            let body = line.trim_start();
+            let indent = line.len() - body.len();
+            if body.starts_with("//") {
+                continue;
+            }
+            let decl = body.strip_prefix("pub ").unwrap_or(body);
+            if let Some(name) = decl.strip_prefix("mod ").and_then(|d| d.strip_suffix(" {")) {
+                module.push(name.to_string());
+                inline.push(indent);
+                continue;
+            }
+            if body == "}" && inline.last() == Some(&indent) {
+                inline.pop();
+                module.pop();
+                continue;
+            }
+            let m: Vec<&str> = module.iter().map(String::as_str).collect();
+            imports(&m, line, &mut to);
+        }
+        to.remove(&me);
+        graph
+            .entry(me)
+            .or_insert_with(std::collections::BTreeSet::new)
+            .extend(to);
+    }
+    graph
+}
+
+fn layer(node: &str) -> Option<usize> {
+    let top = node.split('/').next().unwrap();
+    LAYERS.iter().position(|l| l.contains(&top))
+}
+
+#[test]
+fn modules_import_only_from_below() {
+    let graph = import_graph();
+    let mut bad = Vec::new();
+    for (from, tos) in &graph {
+        let Some(lf) = layer(from) else {
+            bad.push(format!("{from} is in no layer (add it to LAYERS)"));
+            continue;
+        };
+        for to in tos {
+            match layer(to) {
+                Some(lt) if lt > lf => bad.push(format!("{from} imports {to}, a layer above it")),
+                Some(_) => {}
+                None => bad.push(format!("{from} imports {to}, which is in no layer")),
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn no_import_loops() {
+    let mut graph = import_graph();
+    for (a, b) in DELIBERATE {
+        if let Some(tos) = graph.get_mut(*a) {
+            tos.remove(*b);
+        }
+    }
+    // Depth-first search; a grey node met again closes a loop.
+    fn visit<'a>(
+        n: &'a str,
+        graph: &'a std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        state: &mut std::collections::BTreeMap<&'a str, bool>,
+        path: &mut Vec<&'a str>,
+        loops: &mut Vec<String>,
+    ) {
+        match state.get(n) {
+            Some(true) => return, // done
+            Some(false) => {
+                let at = path.iter().position(|p| *p == n).unwrap();
+                let mut cycle = path[at..].to_vec();
+                cycle.push(n);
+                loops.push(cycle.join(" -> "));
+                return;
+            }
+            None => {}
+        }
+        state.insert(n, false);
+        path.push(n);
+        for to in graph.get(n).into_iter().flatten() {
+            visit(to, graph, state, path, loops);
+        }
+        path.pop();
+        state.insert(n, true);
+    }
+    let mut state = std::collections::BTreeMap::new();
+    let mut loops = Vec::new();
+    for n in graph.keys() {
+        visit(n, &graph, &mut state, &mut Vec::new(), &mut loops);
+    }
+    assert!(loops.is_empty(), "import loops:\n{}", loops.join("\n"));
+}
+
+#[test]
+fn imports_are_recognised() {
+    let mut got = std::collections::BTreeSet::new();
+    let m = ["auth", "keyfs", "tree"];
+    imports(&m, "use crate::auth::admin::answer;", &mut got);
+    imports(&m, "use super::shared::SharedKeyfs;", &mut got);
+    imports(
+        &m,
+        "let x = super::super::proto::key::Key::new();",
+        &mut got,
+    );
+    imports(&m, "crate::sys::poll::wait(); my_crate::x();", &mut got);
+    let want = ["auth/admin", "auth/keyfs", "auth/proto", "sys"];
+    assert_eq!(got.into_iter().collect::<Vec<_>>(), want);
+}

@@ -1,6 +1,6 @@
 //! A 9P tree's Unix listener as a daemon service, for the factotum's
 //! ([`crate::auth::factotum::service`]) and the keyfs tree's
-//! ([`crate::auth::keyfs::service`]) sockets: limits from a section's
+//! ([`crate::auth::keyfsd::service`]) sockets: limits from a section's
 //! connection options, and the loop that follows the daemon's stop and
 //! reload events.
 

@@ -15,6 +15,7 @@ pub mod factotum;
 pub mod fuzzing;
 pub mod inferno;
 pub mod keyfs;
+pub mod keyfsd;
 pub mod listener;
 pub mod oath;
 pub mod proto;
@@ -23,7 +24,6 @@ pub mod rc4;
 pub mod secstore;
 pub mod signer;
 pub mod ssh;
-pub mod state;
 
 /// Compare two byte strings in time that depends only on their lengths:
 /// every comparison that involves a secret (passwords, MACs, one-time

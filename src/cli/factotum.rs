@@ -5,7 +5,7 @@
 
 use super::{Fail, Globals};
 use crate::auth::client::{self, Lines, Prompt, RpcFile, Values};
-use crate::auth::state::AuthHandle;
+use crate::auth::factotum::handle::AuthHandle;
 use crate::ninep::client::Conn;
 use crate::ninep::fcall::{ORDWR, OREAD, OWRITE};
 use crate::sys::log::{self as wlog, Sink};

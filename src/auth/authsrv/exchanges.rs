@@ -322,8 +322,7 @@ impl Session {
         let ok = match (db.secret(&tr.uid), db.des_key(&tr.hostid)) {
             (Some(secret), Some(_)) => {
                 let cram = ty == types::AUTH_CRAM;
-                let want =
-                    crate::auth::proto::apop::response(cram, chal.as_bytes(), secret.as_bytes());
+                let want = super::wire::apop_response(cram, chal.as_bytes(), secret.as_bytes());
                 resp.len() == want.len() && crate::auth::ct_eq(&want, &resp)
             }
             _ => false,
@@ -685,12 +684,12 @@ mod tests {
             assert_eq!(chal.len(), n);
             assert!(chal.starts_with(b"<") && chal.ends_with(b"@lan>"));
             let cram = ty == types::AUTH_CRAM;
-            let wrong = crate::auth::proto::apop::response(cram, chal, b"nope");
+            let wrong = crate::auth::authsrv::wire::apop_response(cram, chal, b"nope");
             let mut m = treq(ty, "glenda");
             m.extend_from_slice(crate::auth::enc16(&wrong).as_bytes());
             let b = send(s.input(&m, &d, &sp, &mut rnd()).0);
             assert_eq!(&b[1..22], b"apop-fail bad respons");
-            let right = crate::auth::proto::apop::response(cram, chal, b"glenda pw");
+            let right = crate::auth::authsrv::wire::apop_response(cram, chal, b"glenda pw");
             let mut m = treq(ty, "glenda");
             m.extend_from_slice(crate::auth::enc16(&right).to_lowercase().as_bytes());
             check_tickauth(&send(s.input(&m, &d, &sp, &mut rnd()).0), "glenda");

@@ -10,6 +10,8 @@
 //! ```
 
 use super::des::{self, DESKEYLEN};
+use hmac::{KeyInit, Mac};
+use md5::{Digest, Md5};
 use std::fmt;
 
 pub const ANAMELEN: usize = 28;
@@ -273,6 +275,32 @@ pub fn auth_err(msg: &str) -> [u8; 1 + ERRMAXLEN] {
     }
     b[1..1 + n].copy_from_slice(&msg.as_bytes()[..n]);
     b
+}
+
+/// The response to an AuthApop or AuthCram challenge `chal` with
+/// `password` (the ticket service checks it; factotum's apop and cram
+/// send it).
+pub fn apop_response(cram: bool, chal: &[u8], password: &[u8]) -> [u8; 16] {
+    if cram {
+        hmac_md5(password, chal)
+    } else {
+        let mut h = Md5::new();
+        h.update(chal);
+        h.update(password);
+        h.finalize().into()
+    }
+}
+
+/// HMAC-MD5 (RFC 2104).
+pub fn hmac_md5(key: &[u8], data: &[u8]) -> [u8; 16] {
+    // any key length is valid for HMAC
+    match hmac::Hmac::<Md5>::new_from_slice(key) {
+        Ok(mut m) => {
+            m.update(data);
+            m.finalize().into_bytes().into()
+        }
+        Err(_) => [0; 16],
+    }
 }
 
 #[cfg(test)]

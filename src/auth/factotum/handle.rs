@@ -10,7 +10,7 @@
 //! a change made from another thread that should wake a waiting reader at
 //! once is not guaranteed to do so before that.
 
-use crate::auth::factotum::{Factotum, SystemEnv};
+use super::{Factotum, SystemEnv};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Everything authentication keeps in memory while the daemon runs.

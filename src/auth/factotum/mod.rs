@@ -24,6 +24,7 @@
 pub mod confirm;
 pub mod conv;
 pub mod ctl;
+pub mod handle;
 pub mod persist;
 pub mod queue;
 pub mod rpc;

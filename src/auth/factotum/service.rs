@@ -5,8 +5,8 @@
 //! where permitted).
 
 use super::tree::FactotumTree;
+use crate::auth::factotum::handle::AuthHandle;
 use crate::auth::listener::{listen_limits, self_name, serve, Reloaded};
-use crate::auth::state::AuthHandle;
 use crate::config::{self, Config};
 use crate::ninep::server::{DynTree, Limits, Server};
 use crate::ninep::unix::{self, Listener, PeerPolicy};

@@ -19,7 +19,7 @@
 //! conversation closes with its fid (also when its client vanishes).
 
 use super::{ConvId, Event, File, RpcRead};
-use crate::auth::state::AuthHandle;
+use crate::auth::factotum::handle::AuthHandle;
 use crate::ninep::fcall::{Qid, Stat, DMDIR, QTDIR, QTEXCL, QTFILE};
 use crate::ninep::server::{err, Completion, FsError, Handle, Read, ReqId, Tree, Who};
 use crate::ninep::vecmap::VecMap;
@@ -323,7 +323,7 @@ impl Tree for FactotumTree {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::state::AuthState;
+    use crate::auth::factotum::handle::AuthState;
     use crate::ninep::fcall::{decode, Fcall, Msg, NOFID, ORDWR, OREAD};
     use crate::ninep::server::{Limits, Peer, Server};
 

@@ -13,9 +13,8 @@
 //!   every service: the keyfs tree, the factotum (persistent keys), the
 //!   ticket service (it implements the ticket service's `Accounts`) and the
 //!   signer; failure counting (`bad`/`good`) for all of them.
-//! - [`tree`]: the 9P tree like Inferno's keyfs(4) (a directory per user
-//!   with `secret`, `expire`, `status`, `log`, and a `ctl` for unlock and
-//!   lock), served by [`service`] at `<run_dir>/keyfs` to the admin only.
+//! - the 9P tree over it (keyfs(4)) is [`crate::auth::keyfsd`], above
+//!   the admin requests its `ctl` answers.
 //!
 //! The factotum record ([`Store::factotum_keys`],
 //! [`Store::set_factotum_keys`]) holds the agent's persistent keys as
@@ -25,11 +24,9 @@ pub mod account;
 pub mod codec;
 pub mod disk;
 pub mod sealed;
-pub mod service;
 pub mod shared;
 pub mod signer;
 pub mod store;
-pub mod tree;
 
 pub use account::{Account, Expiry, FailOutcome, Failures, Secrets, Status};
 pub use disk::{Fs, RealFs};

@@ -146,8 +146,7 @@ impl Default for SignerDb {
 }
 
 /// The per-account secret for the signer's PAKE, set with the password:
-/// PBKDF2-HMAC-SHA256(password, salt, iterations) (see
-/// [`crate::auth::signer::pake::derive_secret`]).
+/// PBKDF2-HMAC-SHA256(password, salt, iterations) ([`derive_secret`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SignerVerifier {
     pub salt: [u8; 16],
@@ -161,6 +160,14 @@ impl std::fmt::Debug for SignerVerifier {
     }
 }
 
+/// The password-equivalent both sides of the signer's SPAKE2 use; the
+/// router stores it per account (never the password).
+pub fn derive_secret(password: &[u8], salt: &[u8], iterations: u32) -> Zeroizing<[u8; 32]> {
+    let mut w = Zeroizing::new([0u8; 32]);
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, iterations, w.as_mut());
+    w
+}
+
 /// PBKDF2 iterations for new verifiers (the client repeats them on every
 /// request; the router runs them once, at `warden user passwd`).
 pub const VERIFIER_ITERATIONS: u32 = 50_000;
@@ -170,7 +177,7 @@ impl SignerVerifier {
     pub fn new(password: &[u8], iterations: u32) -> Result<SignerVerifier, super::KeyfsError> {
         let mut salt = [0u8; 16];
         super::sealed::random(&mut salt)?;
-        let secret = crate::auth::signer::pake::derive_secret(password, &salt, iterations);
+        let secret = derive_secret(password, &salt, iterations);
         Ok(SignerVerifier {
             salt,
             iterations,

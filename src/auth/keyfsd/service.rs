@@ -6,8 +6,8 @@
 //! unlocked when the service stops (the daemon locks it when a reload
 //! disables keyfs); on a reload the tree moves to a new `socket` in place.
 
-use super::shared::SharedKeyfs;
 use super::tree::KeyfsTree;
+use crate::auth::keyfs::shared::SharedKeyfs;
 use crate::ninep::server::{Limits, Server};
 use crate::ninep::unix::{self, PeerPolicy};
 use crate::service::{Ctx, Service};
@@ -24,8 +24,10 @@ impl Service for KeyfsService {
     fn run(self: Box<Self>, ctx: Ctx) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let cfg = &ctx.config;
         // Started again by a reload while unlocked: it stays as it is.
-        if matches!(self.keyfs.settings().mode, super::Mode::Unattended { .. })
-            && self.keyfs.is_locked()
+        if matches!(
+            self.keyfs.settings().mode,
+            crate::auth::keyfs::Mode::Unattended { .. }
+        ) && self.keyfs.is_locked()
         {
             match self.keyfs.unlock_unattended() {
                 Ok(warnings) => {

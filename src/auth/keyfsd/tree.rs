@@ -30,7 +30,7 @@
 //! `key` (the DES key) and `secret`, 9front's `aeskey` too, and Inferno's
 //! `secret`, because there the ticket and signer services are separate
 //! programs that get keys through the tree. Here they run inside the
-//! daemon and share its keyfs directly ([`super::shared::SharedKeyfs`]),
+//! daemon and share its keyfs directly ([`crate::auth::keyfs::shared::SharedKeyfs`]),
 //! so `key`, `aeskey` and `secret` are write-only (mode 0200; a read is
 //! refused with `permission denied`): no file gives a secret back. The one
 //! exception is asked for by name: the admin requests `user export-oath`
@@ -44,9 +44,9 @@
 //! key file is written only when one changes an account's state (the
 //! 50th consecutive failure disables it).
 
-use super::account::{Expiry, Status};
-use super::shared::{now, SharedKeyfs};
-use super::KeyfsError;
+use crate::auth::keyfs::account::{Expiry, Status};
+use crate::auth::keyfs::shared::{now, SharedKeyfs};
+use crate::auth::keyfs::KeyfsError;
 use crate::ninep::fcall::{Qid, Stat, DMDIR, QTDIR, QTFILE};
 use crate::ninep::server::{err, FsError, Handle, Read, ReqId, Tree, Who};
 use crate::ninep::vecmap::VecMap;
@@ -220,13 +220,13 @@ impl KeyfsTree {
                 Ok(())
             }
             "unlock" => match self.keyfs.settings().mode {
-                super::Mode::Unattended { .. } => {
+                crate::auth::keyfs::Mode::Unattended { .. } => {
                     for w in self.keyfs.unlock_unattended()? {
                         log::warn!("keyfs: {w}");
                     }
                     Ok(())
                 }
-                super::Mode::Attended => Err("usage: unlock PASSPHRASE".into()),
+                crate::auth::keyfs::Mode::Attended => Err("usage: unlock PASSPHRASE".into()),
             },
             // `warden key add --save`: store a factotum key in the
             // factotum record; the factotum loads it at once.
@@ -367,7 +367,7 @@ impl Tree for KeyfsTree {
             // it would show a name twice and one of them unreachable
             let names = names
                 .into_iter()
-                .filter(|n| !super::account::RESERVED.contains(&n.as_str()));
+                .filter(|n| !crate::auth::keyfs::account::RESERVED.contains(&n.as_str()));
             for n in names {
                 let id = self.id_of(&n);
                 v.push(self.mkstat(id << 3, &n, DMDIR | 0o700));

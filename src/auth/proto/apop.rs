@@ -17,8 +17,6 @@
 use super::{want_some, Ctx, Fail, Lookup, Machine, Need, Out, Proto, Written};
 use crate::auth::attr::{self, Attrs};
 use crate::auth::proto::key::Key;
-use hmac::{KeyInit, Mac};
-use md5::{Digest, Md5};
 use std::borrow::Cow;
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -30,29 +28,7 @@ fn check(k: &Key) -> Result<(), String> {
     Ok(())
 }
 
-/// The response for `chal` with `password`.
-pub fn response(cram: bool, chal: &[u8], password: &[u8]) -> [u8; 16] {
-    if cram {
-        hmac_md5(password, chal)
-    } else {
-        let mut h = Md5::new();
-        h.update(chal);
-        h.update(password);
-        h.finalize().into()
-    }
-}
-
-/// HMAC-MD5 (RFC 2104).
-pub fn hmac_md5(key: &[u8], data: &[u8]) -> [u8; 16] {
-    // any key length is valid for HMAC
-    match hmac::Hmac::<Md5>::new_from_slice(key) {
-        Ok(mut m) => {
-            m.update(data);
-            m.finalize().into_bytes().into()
-        }
-        Err(_) => [0; 16],
-    }
-}
+pub use crate::auth::authsrv::wire::{apop_response as response, hmac_md5};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum CPhase {

@@ -70,13 +70,9 @@ impl From<Short> for PakeError {
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The password-equivalent both sides feed to SPAKE2; the router stores it
-/// per account (never the password).
-pub fn derive_secret(password: &[u8], salt: &[u8], iterations: u32) -> Zeroizing<[u8; SECRET_LEN]> {
-    let mut w = Zeroizing::new([0u8; SECRET_LEN]);
-    pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, w.as_mut());
-    w
-}
+/// The password-equivalent both sides feed to SPAKE2 (kept with the
+/// account's verifier, where the router derives it once).
+pub use crate::auth::keyfs::signer::derive_secret;
 
 fn put_bytes(w: &mut Writer, b: &[u8]) {
     w.u32be(b.len() as u32).bytes(b);
