@@ -339,6 +339,42 @@ fn reopening_a_port_while_other_threads_fork_is_never_in_use() {
     );
 }
 
+/// Another process's lock (as python's lockf takes it: the same record
+/// lock) makes the port in use, after the short wait for a holder on its
+/// way out; once that process is gone the port opens.
+#[test]
+fn a_port_another_process_holds_is_in_use_until_it_lets_go() {
+    use std::io::{BufRead, Write};
+    let sim = SimModem::spawn(SimConfig::default()).unwrap();
+    let mut holder = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import fcntl, os, sys\n\
+             fd = os.open(sys.argv[1], os.O_RDWR | os.O_NOCTTY)\n\
+             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n\
+             print('locked', flush=True)\n\
+             sys.stdin.read()",
+        ])
+        .arg(sim.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    // the holder prints once it has the lock (or dies, closing its stdout)
+    std::io::BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "locked\n");
+    match Modem::open(sim.path()) {
+        Err(ModemError::InUse { .. }) => {}
+        other => panic!("{:?}", other.err()),
+    }
+    holder.stdin.take().unwrap().write_all(b"").unwrap(); // closes it
+    holder.wait().unwrap();
+    Modem::open(sim.path()).unwrap();
+}
+
 #[test]
 fn a_port_in_use_or_not_a_tty_is_refused_clearly() {
     let sim = SimModem::spawn(SimConfig::default()).unwrap();

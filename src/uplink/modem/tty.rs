@@ -18,38 +18,70 @@ use std::time::{Duration, Instant};
 /// A writer that cannot get its bytes out within this time gives up.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// How long a port locked by someone else is waited for before it is
-/// reported in use. A lock is an open file description's, and every
-/// process forked while the port was open holds a copy of that description
-/// until its exec closes it (O_CLOEXEC): a port closed and reopened at once
-/// (a restart, a reset) can find its own old lock still held for the
-/// moment another thread's fork takes to exec (pppd, a hook script). A
-/// program that really holds the port holds it for longer than this.
+/// How long a port locked by another process is waited for before it is
+/// reported in use (that process may be a warden on its way out).
 const LOCK_WAIT: Duration = Duration::from_secs(1);
 
-/// flock(2) the descriptor exclusively, waiting up to `wait` (in short
-/// naps) for a holder to let go. EWOULDBLOCK once the time is up.
+/// The ttys this process has open, by device number. The lock against
+/// other processes is a POSIX record lock (fcntl F_SETLK), which is the
+/// process's and is not inherited across fork(2): an flock(2) lock belongs
+/// to the open file description, which every child forked while the port
+/// is open shares until its exec, so a port closed and reopened at once
+/// (a restart, a reset) met its own lock held by another thread's child
+/// for as long as the child took to reach exec (seconds, on a busy
+/// machine). A record lock does not exclude the process that holds it,
+/// and closing any descriptor of the file drops it, so the second open in
+/// the same process is refused here, before it opens anything.
+static OPEN_HERE: std::sync::Mutex<Vec<libc::dev_t>> = std::sync::Mutex::new(Vec::new());
+
+fn open_here() -> std::sync::MutexGuard<'static, Vec<libc::dev_t>> {
+    OPEN_HERE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Take the record lock on the whole of `fd` for writing, waiting up to
+/// `wait` (in short naps) for another process to let go. EWOULDBLOCK once
+/// the time is up.
 fn lock(fd: libc::c_int, wait: Duration) -> io::Result<()> {
     let deadline = Instant::now() + wait;
+    // SAFETY: a zeroed flock struct is valid; the fields set below say
+    // "the whole file, for writing".
+    let mut l: libc::flock = unsafe { std::mem::zeroed() };
+    l.l_type = libc::F_WRLCK as _;
+    l.l_whence = libc::SEEK_SET as _;
     loop {
-        // SAFETY: flock on a descriptor the caller owns.
-        if unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        // SAFETY: fcntl on a descriptor the caller owns, with a live struct.
+        if unsafe { libc::fcntl(fd, libc::F_SETLK, &l) } == 0 {
             return Ok(());
         }
         let e = io::Error::last_os_error();
         match e.raw_os_error() {
             Some(libc::EINTR) => continue,
-            Some(libc::EWOULDBLOCK) if Instant::now() < deadline => {
+            Some(libc::EAGAIN | libc::EACCES) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(5))
+            }
+            Some(libc::EAGAIN | libc::EACCES) => {
+                return Err(io::Error::from_raw_os_error(libc::EWOULDBLOCK))
             }
             _ => return Err(e),
         }
     }
 }
 
-/// An open tty in raw mode, locked against other wardens with flock(2).
+/// An open tty in raw mode, locked against other processes (a record
+/// lock) and against a second open in this one ([`OPEN_HERE`]).
 pub struct TtyPort {
     fd: OwnedFd,
+    rdev: libc::dev_t,
+}
+
+impl Drop for TtyPort {
+    fn drop(&mut self) {
+        let mut held = open_here();
+        if let Some(i) = held.iter().position(|&d| d == self.rdev) {
+            held.swap_remove(i);
+        }
+        // the descriptor closes after this, which drops the record lock
+    }
 }
 
 fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
@@ -72,6 +104,21 @@ impl TtyPort {
                 "path contains a NUL byte",
             ))
         })?;
+        // The device is looked up before anything is opened: opening (and
+        // closing) a second descriptor of a port this process holds would
+        // drop its record lock.
+        // SAFETY: stat(2) with a NUL-terminated path into a zeroed local.
+        let rdev = unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            cvt(libc::stat(c.as_ptr(), &mut st)).map_err(open_err)?;
+            st.st_rdev
+        };
+        let mut held = open_here();
+        if rdev != 0 && held.contains(&rdev) {
+            return Err(ModemError::InUse {
+                path: path.display().to_string(),
+            });
+        }
         // SAFETY: open(2) with a NUL-terminated path; the descriptor it
         // returns is owned from here on.
         let fd = unsafe {
@@ -119,7 +166,8 @@ impl TtyPort {
             libc::cfsetospeed(&mut t, libc::B115200);
             cvt(libc::tcsetattr(raw, libc::TCSANOW, &t)).map_err(open_err)?;
         }
-        Ok(TtyPort { fd })
+        held.push(rdev);
+        Ok(TtyPort { fd, rdev })
     }
 
     /// Wait for `events`; false on timeout. A hangup or error condition is
