@@ -157,9 +157,17 @@ pub(crate) struct World {
     pub needkey: Queue,
     pub events: Vec<Event>,
     pub debug: bool,
+    /// Seconds a confirm request waits for a confirmer.
+    pub confirm_wait: u64,
 }
 
 impl World {
+    /// Nobody holds confirm and a request may not wait for a confirmer
+    /// (`confirm_wait` 0: plan9port's confirmkey refuses at once).
+    pub fn unconfirmable(&self) -> bool {
+        !self.confirm.open && self.confirm_wait == 0
+    }
+
     /// Append to the log (`flog`). Callers format attributes with their
     /// Display, which hides secret values.
     pub fn flog(&mut self, s: String) {
@@ -190,6 +198,7 @@ impl Factotum {
                 needkey: Queue::default(),
                 events: Vec::new(),
                 debug: false,
+                confirm_wait: 30,
             },
             convs: VecMap::new(),
             conv_taggen: 0,
@@ -209,6 +218,25 @@ impl Factotum {
     /// Is debugging on (the `debug` ctl verb toggles it)?
     pub fn debug(&self) -> bool {
         self.w.debug
+    }
+
+    /// How long a confirm request waits for someone to open confirm.
+    pub fn set_confirm_wait(&mut self, d: std::time::Duration) {
+        self.w.confirm_wait = d.as_secs();
+    }
+
+    /// Fail the confirm requests that waited their time for a confirmer
+    /// (call now and then while rpc reads wait).
+    pub fn tick(&mut self) {
+        if self.w.confirm.open {
+            return;
+        }
+        let now = self.w.env.now();
+        for (&id, c) in self.convs.iter_mut() {
+            if c.confirm_expired(now, &mut self.w) {
+                self.w.events.push(Event::Rpc(ConvId(id)));
+            }
+        }
     }
 
     /// Events since the last call: reads that may now be answered.

@@ -438,15 +438,19 @@ fn confirm_flow() {
         "key proto=pass user=glenda confirm=yes !password=pw",
     )
     .unwrap();
-    // nobody on confirm: the key cannot be used (confirm.c confirmkey)
+    // nobody on confirm: the request waits for a confirmer (warden's own;
+    // plan9port's confirm file is read continuously), here in vain
     let c = f.rpc_open("glenda");
     rpcs(&mut f, c, "start proto=pass role=client");
-    assert_eq!(
-        rpcs(&mut f, c, "read"),
-        "needkey user? !password? proto=pass role=client"
-    );
+    assert_eq!(rpcs(&mut f, c, "read"), "<pending>");
 
     f.open_exclusive(File::Confirm).unwrap();
+    assert!(f.confirm_read().unwrap().starts_with("confirm tag=1 "));
+    f.confirm_write(b"tag=1 answer=no").unwrap();
+    match f.rpc_read(c).unwrap() {
+        RpcRead::Reply(r) => assert_eq!(&r[..], b"needkey user? !password? proto=pass role=client"),
+        RpcRead::Pending => panic!("still pending"),
+    }
     let c = f.rpc_open("glenda");
     assert_eq!(rpcs(&mut f, c, "start proto=pass role=client"), "ok");
     // posted right after start, as plan9port's conversation thread does
@@ -481,6 +485,55 @@ fn confirm_flow() {
     let log = drain_log(&mut f).join("\n");
     assert!(log.contains("confirm=1 proto=pass user=glenda confirm=yes !password?"));
     assert!(log.contains("confirm=0 proto=pass user=glenda confirm=yes !password?"));
+}
+
+#[test]
+fn confirm_waits_for_a_confirmer() {
+    let (mut f, clock) = fact_at(1_000);
+    f.set_confirm_wait(std::time::Duration::from_secs(30));
+    ctl(&mut f, "key proto=pass user=c confirm=yes !password=pw").unwrap();
+    // asked with nobody on confirm; a confirmer comes before the bound
+    let c = f.rpc_open("glenda");
+    rpcs(&mut f, c, "start proto=pass role=client");
+    assert_eq!(rpcs(&mut f, c, "read"), "<pending>");
+    clock.store(1_029, Ordering::SeqCst);
+    f.tick();
+    assert!(!f.take_events().contains(&Event::Rpc(c)));
+    f.open_exclusive(File::Confirm).unwrap();
+    assert_eq!(
+        f.confirm_read().as_deref(),
+        Some("confirm tag=1 proto=pass user=c confirm=yes !password?")
+    );
+    // a confirmer holds the file: the bound no longer applies
+    clock.store(2_000, Ordering::SeqCst);
+    f.tick();
+    f.confirm_write(b"tag=1 answer=yes").unwrap();
+    assert!(f.take_events().contains(&Event::Rpc(c)));
+    match f.rpc_read(c).unwrap() {
+        RpcRead::Reply(r) => assert_eq!(&r[..], b"ok c pw"),
+        RpcRead::Pending => panic!("still pending"),
+    }
+    f.close_exclusive(File::Confirm);
+
+    // nobody comes: the request fails at the bound, its line withdrawn
+    let d = f.rpc_open("glenda");
+    rpcs(&mut f, d, "start proto=pass role=client");
+    assert_eq!(rpcs(&mut f, d, "read"), "<pending>");
+    clock.store(2_030, Ordering::SeqCst);
+    f.tick();
+    assert!(!f.take_events().contains(&Event::Rpc(d)));
+    clock.store(2_031, Ordering::SeqCst);
+    f.tick();
+    assert!(f.take_events().contains(&Event::Rpc(d)));
+    match f.rpc_read(d).unwrap() {
+        RpcRead::Reply(r) => assert_eq!(
+            String::from_utf8_lossy(&r),
+            "error pass client keyconfirm: no confirmer within 30s"
+        ),
+        RpcRead::Pending => panic!("still pending"),
+    }
+    f.open_exclusive(File::Confirm).unwrap();
+    assert_eq!(f.confirm_read(), None);
 }
 
 // ---- apop and cram (plan9port apop.c) ----
@@ -1001,6 +1054,8 @@ fn matches_plan9port_transcript() {
     let script = std::fs::read_to_string(dir.join("transcript.txt")).unwrap();
     let want = std::fs::read(dir.join("transcript.plan9port.out")).unwrap();
     let mut f = fact();
+    // plan9port refuses a confirm key at once while nobody holds confirm
+    f.set_confirm_wait(std::time::Duration::ZERO);
     // record.py opens a conversation at the first rpc or newconv
     let mut id: Option<ConvId> = None;
     let mut out: Vec<u8> = Vec::new();
