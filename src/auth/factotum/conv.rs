@@ -272,8 +272,22 @@ impl Conv {
         let Some(role) = proto.roles.iter().copied().find(|r| *r == rname) else {
             return self.start_fail("unknown role".into());
         };
+        // p9sk1.c, p9any.c: another user's conversation gets only a
+        // role=speakfor key (the host's), vouching for its own name
+        let mut attr = self.attr.clone();
+        if role == "client"
+            && matches!(proto.name, "p9sk1" | "dp9ik" | "p9any")
+            && self.sysuser != w.owner
+        {
+            if let Some(u) = attr.get("user").filter(|u| *u != self.sysuser) {
+                let e = format!("will not authenticate for {} as {u}", self.sysuser);
+                return self.start_fail(e);
+            }
+            attr.remove("user");
+            attr.set("role", "speakfor");
+        }
         self.respond(rpc::reply("ok"));
-        match (proto.start)(role, &self.attr) {
+        match (proto.start)(role, &attr) {
             Ok(m) => {
                 self.state = State::Active(Box::new(Active {
                     proto,

@@ -159,6 +159,8 @@ pub(crate) struct World {
     pub debug: bool,
     /// Seconds a confirm request waits for a confirmer.
     pub confirm_wait: u64,
+    /// The user the factotum belongs to: its conversations may use any key.
+    pub owner: String,
 }
 
 impl World {
@@ -182,7 +184,6 @@ pub struct Factotum {
     w: World,
     convs: VecMap<u64, Conv>,
     conv_taggen: u64,
-    owner: String,
 }
 
 impl Factotum {
@@ -199,15 +200,15 @@ impl Factotum {
                 events: Vec::new(),
                 debug: false,
                 confirm_wait: 30,
+                owner: owner.to_string(),
             },
             convs: VecMap::new(),
             conv_taggen: 0,
-            owner: owner.to_string(),
         }
     }
 
     pub fn owner(&self) -> &str {
-        &self.owner
+        &self.w.owner
     }
 
     /// The key ring (read only).
@@ -250,7 +251,7 @@ impl Factotum {
     /// Exclusive files are then taken with [`Factotum::open_exclusive`].
     pub fn check_open(&self, file: File, user: &str, mode: u8) -> Result<(), Error> {
         const OTRUNC: u8 = 0x10;
-        let perm = if user == self.owner {
+        let perm = if user == self.w.owner {
             file.perm() >> 6
         } else {
             file.perm()

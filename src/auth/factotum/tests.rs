@@ -536,6 +536,89 @@ fn confirm_waits_for_a_confirmer() {
     assert_eq!(f.confirm_read(), None);
 }
 
+/// Keeps the ticket requests; answers none.
+struct AsEnv(Arc<std::sync::Mutex<Vec<Vec<u8>>>>);
+
+impl Env for AsEnv {
+    fn now(&self) -> u64 {
+        1_000_000_000
+    }
+    fn random(&mut self, b: &mut [u8]) {
+        b.fill(3);
+    }
+    fn ticket(&mut self, _: &str, _: Option<&str>, req: &[u8]) -> Result<Vec<u8>, String> {
+        self.0.lock().unwrap().push(req.to_vec());
+        Err("no auth server here".into())
+    }
+}
+
+/// plan9port p9sk1.c/p9any.c: the owner's conversations use any key as
+/// its user; another user's look for a `role=speakfor` key (which a key
+/// without a role matches too) and ask tickets for that user's own name
+/// only (hostid the key's user, uid the caller: the auth server decides
+/// whether the host speaks for it).
+#[test]
+fn speakfor_keys_vouch_for_other_users() {
+    use crate::auth::authsrv::wire::{types, Ticketreq};
+    let reqs = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut f = Factotum::new("glenda", Box::new(AsEnv(reqs.clone())));
+    ctl(&mut f, "key proto=p9sk1 dom=d user=glenda !password=gpw").unwrap();
+    ctl(
+        &mut f,
+        "key proto=p9sk1 dom=d user=cpu role=speakfor !password=cpw",
+    )
+    .unwrap();
+    let treq = Ticketreq {
+        ty: types::AUTH_TREQ,
+        authid: "cpu".into(),
+        authdom: "d".into(),
+        chal: [5; 8],
+        hostid: String::new(),
+        uid: String::new(),
+    }
+    .emit()
+    .unwrap();
+    let asked = |f: &mut Factotum, sysuser: &str, start: &str| -> (String, String) {
+        let c = f.rpc_open(sysuser);
+        assert_eq!(rpcs(f, c, start), "ok");
+        assert!(rpc(f, c, b"read").starts_with(b"ok "));
+        let mut w = b"write ".to_vec();
+        w.extend_from_slice(&treq);
+        assert_eq!(rpc(f, c, &w), b"ok");
+        assert!(rpcs(f, c, "read").contains("no auth server here"));
+        let r = Ticketreq::parse(&reqs.lock().unwrap().pop().unwrap()).unwrap();
+        (r.hostid, r.uid)
+    };
+    let p9sk1 = "start proto=p9sk1 role=client";
+    assert_eq!(
+        asked(&mut f, "glenda", p9sk1),
+        ("glenda".into(), "glenda".into())
+    );
+    let alice = asked(&mut f, "alice", p9sk1);
+    assert_eq!(alice, ("glenda".into(), "alice".into()));
+    ctl(&mut f, "delkey user=glenda").unwrap();
+    let alice = asked(&mut f, "alice", p9sk1);
+    assert_eq!(alice, ("cpu".into(), "alice".into()));
+    let own = "start proto=p9sk1 role=client user=alice";
+    assert_eq!(asked(&mut f, "alice", own), ("cpu".into(), "alice".into()));
+    // p9any hands the same to p9sk1
+    let c = f.rpc_open("alice");
+    assert_eq!(rpcs(&mut f, c, "start proto=p9any role=client"), "ok");
+    assert_eq!(rpc(&mut f, c, b"write p9sk1@d\0"), b"ok");
+    assert_eq!(rpc(&mut f, c, b"read"), b"ok p9sk1 d\0");
+    assert!(rpc(&mut f, c, b"read").starts_with(b"ok "));
+    let mut w = b"write ".to_vec();
+    w.extend_from_slice(&treq);
+    assert_eq!(rpc(&mut f, c, &w), b"ok");
+    let r = Ticketreq::parse(&reqs.lock().unwrap().pop().unwrap()).unwrap();
+    assert_eq!((r.hostid.as_str(), r.uid.as_str()), ("cpu", "alice"));
+    let c = f.rpc_open("alice");
+    assert_eq!(
+        rpcs(&mut f, c, "start proto=p9sk1 role=client user=glenda"),
+        "error will not authenticate for alice as glenda"
+    );
+}
+
 // ---- apop and cram (plan9port apop.c) ----
 
 #[test]
