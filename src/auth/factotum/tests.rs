@@ -550,6 +550,9 @@ impl Env for AsEnv {
         self.0.lock().unwrap().push(req.to_vec());
         Err("no auth server here".into())
     }
+    fn pak_tickets(&mut self, d: &str, a: Option<&str>, req: &[u8]) -> Result<Vec<u8>, String> {
+        self.ticket(d, a, req)
+    }
 }
 
 /// plan9port p9sk1.c/p9any.c: the owner's conversations use any key as
@@ -612,6 +615,28 @@ fn speakfor_keys_vouch_for_other_users() {
     assert_eq!(rpc(&mut f, c, &w), b"ok");
     let r = Ticketreq::parse(&reqs.lock().unwrap().pop().unwrap()).unwrap();
     assert_eq!((r.hostid.as_str(), r.uid.as_str()), ("cpu", "alice"));
+    // dp9ik's AuthPAK request likewise
+    ctl(
+        &mut f,
+        "key proto=dp9ik dom=d user=cpu role=speakfor !password=cpw",
+    )
+    .unwrap();
+    let c = f.rpc_open("alice");
+    assert_eq!(rpcs(&mut f, c, "start proto=dp9ik role=client"), "ok");
+    assert!(rpc(&mut f, c, b"read").starts_with(b"ok "));
+    let mut pak = Ticketreq::parse(&treq).unwrap();
+    pak.ty = types::AUTH_PAK;
+    let mut w = b"write ".to_vec();
+    w.extend_from_slice(&pak.emit().unwrap());
+    w.extend_from_slice(&[0; 56]);
+    assert_eq!(rpc(&mut f, c, &w), b"ok");
+    assert!(rpcs(&mut f, c, "read").contains("no auth server here"));
+    let req = reqs.lock().unwrap().pop().unwrap();
+    let r = Ticketreq::parse(&req[..141]).unwrap();
+    assert_eq!(
+        (r.ty, r.hostid.as_str(), r.uid.as_str()),
+        (types::AUTH_PAK, "cpu", "alice")
+    );
     let c = f.rpc_open("alice");
     assert_eq!(
         rpcs(&mut f, c, "start proto=p9sk1 role=client user=glenda"),
