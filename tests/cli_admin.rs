@@ -93,6 +93,20 @@ fn daemon_answers_without_the_passphrase() {
         .unwrap();
     let l = String::from_utf8_lossy(&l.stdout);
     assert!(l.contains("Serial: 1") && l.contains("glenda"), "{l}");
+    // the daemon's log gives the validity as ISO 8601, not epoch seconds
+    let log = std::fs::read_to_string(cfg.with_extension("log")).unwrap();
+    let issued = log
+        .lines()
+        .find(|l| l.contains("signer: issued user certificate serial 1 "))
+        .unwrap_or_else(|| panic!("no issued line in {log}"));
+    let valid = issued.split(" valid ").nth(1).unwrap_or_default();
+    let (from, to) = valid.split_once("..").unwrap_or_default();
+    for t in [from, to.split(' ').next().unwrap_or_default()] {
+        assert!(
+            t.len() == 20 && t.as_bytes()[10] == b'T' && t.ends_with('Z'),
+            "{issued}"
+        );
+    }
 
     let list = ok(&cfg, &["cert", "list"], "");
     let lines: Vec<&str> = list.lines().collect();

@@ -27,6 +27,11 @@ struct Fact {
 }
 
 fn start() -> Fact {
+    start_with("")
+}
+
+/// `warden factotum` with these options added to its section.
+fn start_with(options: &str) -> Fact {
     let dir = std::env::temp_dir().join(format!(
         "warden-factotum-{}-{}",
         std::process::id(),
@@ -36,7 +41,11 @@ fn start() -> Fact {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     let config = dir.join("warden.uci");
-    std::fs::write(&config, "config factotum\n option enabled 1\n").unwrap();
+    std::fs::write(
+        &config,
+        format!("config factotum\n option enabled 1\n{options}"),
+    )
+    .unwrap();
     let ns = dir.join("ns");
     let sock = ns.join("factotum");
     // the default socket: $NAMESPACE/factotum
@@ -357,6 +366,81 @@ fn confirm_round(args: &[&str], stdin: &str, prompts: &str) {
     assert_eq!(text(&out.stderr), prompts);
 }
 
+/// A request for a confirm key made while nobody holds confirm waits for
+/// a confirmer: one that comes later answers it; with none, it fails
+/// after `confirm_wait`.
+#[test]
+fn confirm_waits_for_a_confirmer() {
+    let f = start_with(" option confirm_wait 20s\n");
+    let o = f.warden(
+        &[
+            "key",
+            "add",
+            "proto=pass",
+            "user=c",
+            "confirm=yes",
+            "!password?",
+        ],
+        "pw\n",
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let mut c = f.conn();
+    let fid = c.open("rpc", ORDWR).unwrap();
+    c.write(fid, b"start proto=pass role=client").unwrap();
+    assert_eq!(c.read(fid, 0).unwrap(), b"ok");
+    c.write(fid, b"read").unwrap();
+    // no answer while nobody confirms (the read is flushed, asked again)
+    let short = Some(Duration::from_millis(300));
+    assert_eq!(c.read_wait(fid, short).unwrap(), None);
+    let confirm = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("-c")
+        .arg(&f.config)
+        .args(["key", "confirm", "--yes", "1", "--wait", "10s", "--socket"])
+        .arg(&f.sock)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let got = c.read_wait(fid, Some(Duration::from_secs(30))).unwrap();
+    assert_eq!(text(&got.expect("no answer within 30s")), "ok c pw");
+    let out = common::wait_within(confirm, common::CHILD_DEADLINE, "confirm").unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "confirm tag=1 proto=pass user=c confirm=yes !password?\ntag=1 answer=yes\n"
+    );
+
+    let f = start_with(" option confirm_wait 1s\n");
+    let o = f.warden(
+        &[
+            "key",
+            "add",
+            "proto=pass",
+            "user=c",
+            "confirm=yes",
+            "!password?",
+        ],
+        "pw\n",
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let mut c = f.conn();
+    let fid = c.open("rpc", ORDWR).unwrap();
+    c.write(fid, b"start proto=pass role=client").unwrap();
+    assert_eq!(c.read(fid, 0).unwrap(), b"ok");
+    let t0 = Instant::now();
+    c.write(fid, b"read").unwrap();
+    let got = c.read_wait(fid, Some(Duration::from_secs(30))).unwrap();
+    assert_eq!(
+        text(&got.expect("no answer within 30s")),
+        "error pass client keyconfirm: no confirmer within 1s"
+    );
+    assert!(
+        t0.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        t0.elapsed()
+    );
+}
+
 /// Raw 9P on a fresh connection: version and attach done.
 struct Raw {
     s: UnixStream,
@@ -576,7 +660,8 @@ fn show(out: &mut String, r: &[u8]) {
 /// without the 9P server in between).
 #[test]
 fn matches_plan9port_transcript_over_the_socket() {
-    let f = start();
+    // plan9port refuses a confirm key at once while nobody holds confirm
+    let f = start_with(" option confirm_wait 0\n");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plan9port");
     let script = std::fs::read_to_string(dir.join("transcript.txt")).unwrap();
     let want = std::fs::read(dir.join("transcript.plan9port.out")).unwrap();

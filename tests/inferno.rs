@@ -14,6 +14,8 @@
 //! `record_with_emu` (ignored; needs INFERNO_ROOT, see its comment) made
 //! them.
 
+mod common;
+
 use std::collections::VecDeque;
 use warden::auth::inferno::keyring::{Certificate, PublicKey, RsaSecret};
 use warden::auth::inferno::logind::{self, Env, Logind, Lookup, Out};
@@ -241,6 +243,175 @@ fn bad_input_from_a_recorded_start() {
             Out::Fail { bad: Some(_), .. }
         ));
     }
+}
+
+/// What Inferno's `Keyring->auth` refuses (keyring.c: "pk doesn't match
+/// certificate", "certificate expired"), warden's check refuses too: the
+/// recorded certificate passes until it expires; a bit flipped in its
+/// signature, another signer's name or key, or another public key fail.
+#[test]
+fn certificates_inferno_would_reject() {
+    let t = Transcript::parse(include_str!("inferno/getauthinfo.txt"));
+    let (last, _) = replay(&t);
+    let Some(Out::Issued { records, .. }) = last else {
+        panic!("no certificate");
+    };
+    let pk_text = digested_text(&t.steps.last().unwrap().0);
+    let cert = Certificate::parse(&digested_text(&records)).unwrap();
+    let spk = t.signer().public();
+    let exp = i64::from(cert.exp);
+    assert_eq!(rsa::check(&spk, pk_text.as_bytes(), &cert, exp - 1), Ok(()));
+    let no = Err("pk doesn't match certificate");
+    assert_eq!(
+        rsa::check(&spk, pk_text.as_bytes(), &cert, exp),
+        Err("certificate expired")
+    );
+    let mut bad = cert.clone();
+    *bad.sig[0].last_mut().unwrap() ^= 1;
+    assert_eq!(rsa::check(&spk, pk_text.as_bytes(), &bad, 0), no);
+    let mut renamed = cert.clone();
+    renamed.signer = "other".into();
+    assert_eq!(rsa::check(&spk, pk_text.as_bytes(), &renamed, 0), no);
+    let mut later = cert.clone();
+    later.exp += 1;
+    assert_eq!(rsa::check(&spk, pk_text.as_bytes(), &later, 0), no);
+    let other = pk_text.replace("glenda", "glendb");
+    assert_eq!(rsa::check(&spk, other.as_bytes(), &cert, 0), no);
+    // signed properly, but by another signer's key of the same name
+    let mut n = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rng = |b: &mut [u8]| {
+        for x in b {
+            n ^= n << 13;
+            n ^= n >> 7;
+            n ^= n << 17;
+            *x = n as u8;
+        }
+    };
+    let (alpha, p) = rsa::dh_group();
+    let rogue = Signer {
+        sk: rsa::generate("signer", 512, &mut rng),
+        alpha,
+        p,
+    };
+    let forged = rogue.certify(pk_text.as_bytes(), cert.exp);
+    assert_eq!(
+        rsa::check(&rogue.public(), pk_text.as_bytes(), &forged, 0),
+        Ok(())
+    );
+    assert_eq!(rsa::check(&spk, pk_text.as_bytes(), &forged, 0), no);
+}
+
+/// One record off the connection, its body.
+fn read_record(s: &mut std::net::TcpStream) -> Vec<u8> {
+    use std::io::Read;
+    let mut h = [0u8; 2];
+    s.read_exact(&mut h).unwrap();
+    let (skip, len) = ssl::split(&h, ssl::MAX_RECORD).unwrap().unwrap();
+    assert_eq!(skip, 2);
+    let mut b = vec![0u8; len];
+    s.read_exact(&mut b).unwrap();
+    b
+}
+
+/// The whole login as getauthinfo speaks it, over TCP against a running
+/// daemon (keyfs's account, `warden signer createkey`'s key, the signer's
+/// port telling Inferno's first byte from warden's own request): the
+/// certificate verifies under `warden signer pubkey` and ends with the
+/// account; a wrong password cannot read alpha**r0.
+#[test]
+fn getauthinfo_against_the_daemon() {
+    use std::io::Write;
+    use warden::auth::inferno::keyring;
+    use warden::auth::inferno::ssl::{Mode, Msg, OneWay};
+    let s = common::Scratch::new("inferno-daemon");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = s.path("warden.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[main]\nrun_dir = \"{}\"\nlog_level = \"info\"\n[uplink]\nenabled = false\n[keyfs]\nfile = \"{}\"\nkdf_iterations = 1000\n[signer]\nenabled = true\nlisten = \"127.0.0.1:{port}\"\n",
+            s.path("run").display(),
+            s.path("keys").display(),
+        ),
+    )
+    .unwrap();
+    common::ok(&cfg, &["keyfs", "init"], "pw\n");
+    common::ok(
+        &cfg,
+        &["user", "add", "glenda", "--expire", "2030-01-01"],
+        "pw\n",
+    );
+    common::ok(&cfg, &["user", "passwd", "glenda"], "pw\npassword1\n");
+    common::ok(
+        &cfg,
+        &["signer", "createkey", "--bits", "512", "signer"],
+        "pw\n",
+    );
+    let spk = PublicKey::parse(&common::ok(&cfg, &["signer", "pubkey"], "pw\n")).unwrap();
+    let _d = common::start_daemon(&cfg, &s.path("run").join("keyfs"));
+    common::ok(&cfg, &["unlock"], "pw\n");
+    let login = |pw: &[u8]| -> Result<(String, String), &str> {
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+            .unwrap();
+        let (mut cin, mut cout) = (OneWay::default(), OneWay::default());
+        let mut send = |c: &mut std::net::TcpStream, m: &[u8]| {
+            c.write_all(&cout.seal(&ssl::message(m))).unwrap()
+        };
+        send(&mut c, b"glenda");
+        let ack = cin.open(&read_record(&mut c)).unwrap();
+        assert_eq!(ssl::parse(&ack), Msg::Data(b"glenda"));
+        let ivec = [9u8, 8, 7, 6, 5, 4, 3, 2];
+        send(&mut c, &ivec);
+        let key = logind::rc4_key(&logind::password_secret(pw), &ivec);
+        cin.mode = Mode::rc4_40(&key[..]);
+        let m = cin.open(&read_record(&mut c)).unwrap();
+        // login.b: a status byte that is not 0, or no base64 after it
+        let a0 = match ssl::parse(&m) {
+            Msg::Data(d) => std::str::from_utf8(d).ok().and_then(keyring::from_b64),
+            _ => None,
+        }
+        .ok_or("name or secret incorrect (alpha**r0 mod p)")?;
+        cin.mode = Mode::Clear;
+        let alpha = cin.open(&read_record(&mut c)).unwrap();
+        let p = cin.open(&read_record(&mut c)).unwrap();
+        let alpha = keyring::from_b64(std::str::from_utf8(&alpha[1..]).unwrap()).unwrap();
+        let p = keyring::from_b64(std::str::from_utf8(&p[1..]).unwrap()).unwrap();
+        let r1 = [0x5au8; 32];
+        let a1 = rsa::modexp_be(&alpha, &r1, &p, true);
+        send(&mut c, keyring::dh_b64(&a1).as_bytes());
+        let secret = rsa::modexp_be(&a0, &r1, &p, true);
+        cin.mode = Mode::Sha1(Zeroizing::new(secret.clone()));
+        let got_spk = cin.open(&read_record(&mut c)).unwrap();
+        cout.mode = Mode::Sha1(Zeroizing::new(secret));
+        let mine = PublicKey {
+            alg: "rsa".into(),
+            owner: "glenda".into(),
+            nums: vec![vec![0xc5; 64], vec![3]],
+        }
+        .text();
+        c.write_all(&cout.seal(&ssl::message(mine.as_bytes())))
+            .unwrap();
+        let cert = cin.open(&read_record(&mut c)).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&got_spk[1..]),
+            spk.text(),
+            "the signer's key as sent"
+        );
+        Ok((mine, String::from_utf8(cert[1..].to_vec()).unwrap()))
+    };
+    let (mine, cert) = login(b"password1").unwrap();
+    let cert = Certificate::parse(&cert).unwrap();
+    assert_eq!(cert.signer, "signer");
+    // 2030-01-01T00:00:00Z, the account's expiry
+    assert_eq!(cert.exp, 1_893_456_000);
+    assert_eq!(rsa::check(&spk, mine.as_bytes(), &cert, 0), Ok(()));
+    let e = login(b"password2").unwrap_err();
+    assert_eq!(e, "name or secret incorrect (alpha**r0 mod p)");
 }
 
 /// Record a transcript with Inferno's emu. Needs INFERNO_ROOT (an

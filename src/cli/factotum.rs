@@ -98,6 +98,9 @@ impl FactotumCmd {
                 }
             }
         }
+        auth.lock()
+            .factotum
+            .set_confirm_wait(cfg.factotum.confirm_wait);
         let policy = crate::auth::factotum::service::factotum_policy(&cfg.factotum);
         let mut l =
             crate::auth::factotum::service::listen(&auth, &path, policy, cfg.factotum.conns)

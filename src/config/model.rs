@@ -406,6 +406,9 @@ pub struct Factotum {
     pub allow_gid: Vec<u32>,
     /// Connections: `max_conns`, `peer_conns`, `idle_timeout`.
     pub conns: ConnLimits,
+    /// How long a request for a `confirm` key waits for a confirmer to
+    /// open the confirm file (then it fails).
+    pub confirm_wait: Duration,
 }
 
 impl Default for Factotum {
@@ -420,6 +423,7 @@ impl Default for Factotum {
                 per_peer: 64,
                 idle: Duration::from_secs(3600),
             },
+            confirm_wait: Duration::from_secs(30),
         }
     }
 }
@@ -983,6 +987,7 @@ impl Factotum {
             allow_uid: o.list("allow_uid")?,
             allow_gid: o.list("allow_gid")?,
             conns: conn_limits(o, "", d.conns)?,
+            confirm_wait: o.get("confirm_wait", d.confirm_wait)?,
         })
     }
 }

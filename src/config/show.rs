@@ -102,6 +102,7 @@ pub fn to_uci(c: &Config) -> String {
     w.list("allow_uid", &f.allow_uid);
     w.list("allow_gid", &f.allow_gid);
     w.conns("", &f.conns);
+    w.duration("confirm_wait", f.confirm_wait);
 
     let k = &c.keyfs;
     w.section("keyfs", "keyfs");

@@ -280,7 +280,7 @@ fn keyfs_fixed(a: &Keyfs, b: &Keyfs) -> Vec<&'static str> {
 }
 
 /// `factotum`: the service moves to a new `socket` in place and applies
-/// `allow_uid`, `allow_gid` and `conns`.
+/// `allow_uid`, `allow_gid`, `conns` and `confirm_wait`.
 fn placed_factotum(a: &Factotum) {
     let Factotum {
         enabled: _,
@@ -288,6 +288,7 @@ fn placed_factotum(a: &Factotum) {
         allow_uid: _,
         allow_gid: _,
         conns: _,
+        confirm_wait: _,
     } = a;
 }
 

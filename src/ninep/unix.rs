@@ -396,6 +396,9 @@ impl<T: Tree> Listener<T> {
                     if let Some(t) = self.limits.admit.idle_left(now.duration_since(c.last)) {
                         sooner(t);
                     }
+                } else {
+                    // the tree may answer a waiting read on its own time
+                    sooner(Duration::from_secs(1));
                 }
                 fds.push(poll::fd(c.fd.as_raw_fd(), ev));
                 ids.push(id);
@@ -425,6 +428,7 @@ impl<T: Tree> Listener<T> {
             for id in &ids {
                 self.process(*id);
             }
+            self.server.poll_tree();
             self.route();
             self.expire_idle(now);
             self.reap();

@@ -151,8 +151,8 @@ impl Drop for Kill {
     }
 }
 
-/// Start `warden -c CONFIG daemon -f` (its output discarded) and wait until
-/// `socket` accepts connections.
+/// Start `warden -c CONFIG daemon -f` (its log in CONFIG with the
+/// extension `log`) and wait until `socket` accepts connections.
 pub fn start_daemon(config: &Path, socket: &Path) -> Kill {
     use std::process::Stdio;
     use std::time::{Duration, Instant};
@@ -163,7 +163,7 @@ pub fn start_daemon(config: &Path, socket: &Path) -> Kill {
             .args(["daemon", "-f"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(config.with_extension("log")).unwrap())
             .spawn()
             .unwrap(),
     );

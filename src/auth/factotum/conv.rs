@@ -95,8 +95,9 @@ enum Mode {
 
 enum Step {
     Scan,
-    /// Waiting for `tag=N answer=...` on confirm.
-    Confirm(Arc<Key>),
+    /// Waiting for `tag=N answer=...` on confirm; asked while nobody held
+    /// the file, it fails after this time (seconds) unless a confirmer came.
+    Confirm(Arc<Key>, Option<u64>),
     /// Waiting for `tag=N` on needkey.
     NeedkeyFile,
     /// The next rpc is answered with this (`needkey ...`/`badkey ...`).
@@ -143,7 +144,7 @@ impl Conv {
             State::Active(a) => a
                 .fetch
                 .as_ref()
-                .is_some_and(|f| matches!(f.step, Step::Confirm(_) | Step::NeedkeyFile)),
+                .is_some_and(|f| matches!(f.step, Step::Confirm(..) | Step::NeedkeyFile)),
             State::Idle { .. } => false,
         }
     }
@@ -271,8 +272,22 @@ impl Conv {
         let Some(role) = proto.roles.iter().copied().find(|r| *r == rname) else {
             return self.start_fail("unknown role".into());
         };
+        // p9sk1.c, p9any.c: another user's conversation gets only a
+        // role=speakfor key (the host's), vouching for its own name
+        let mut attr = self.attr.clone();
+        if role == "client"
+            && matches!(proto.name, "p9sk1" | "dp9ik" | "p9any")
+            && self.sysuser != w.owner
+        {
+            if let Some(u) = attr.get("user").filter(|u| *u != self.sysuser) {
+                let e = format!("will not authenticate for {} as {u}", self.sysuser);
+                return self.start_fail(e);
+            }
+            attr.remove("user");
+            attr.set("role", "speakfor");
+        }
         self.respond(rpc::reply("ok"));
-        match (proto.start)(role, &self.attr) {
+        match (proto.start)(role, &attr) {
             Ok(m) => {
                 self.state = State::Active(Box::new(Active {
                     proto,
@@ -346,7 +361,7 @@ impl Conv {
             };
             if let Some(f) = &mut a.fetch {
                 let found = f.step(tag, has_rpc, w);
-                if matches!(f.step, Step::Confirm(_)) {
+                if matches!(f.step, Step::Confirm(..)) {
                     a.keyconfirm = true;
                 }
                 match found {
@@ -523,7 +538,7 @@ impl Conv {
             return;
         };
         let Some(f) = &mut a.fetch else { return };
-        let Step::Confirm(k) = &f.step else { return };
+        let Step::Confirm(k, _) = &f.step else { return };
         w.flog(format!("confirm={} {}", u8::from(yes), k.describe()));
         if yes {
             let k = k.clone();
@@ -534,6 +549,28 @@ impl Conv {
             f.step = Step::Scan;
         }
         self.advance(w);
+    }
+
+    /// Fail a confirm request nobody came to answer by `now`; true if so.
+    pub fn confirm_expired(&mut self, now: u64, w: &mut World) -> bool {
+        let State::Active(a) = &self.state else {
+            return false;
+        };
+        let Some(Fetch {
+            step: Step::Confirm(_, Some(t)),
+            ..
+        }) = &a.fetch
+        else {
+            return false;
+        };
+        // whole seconds: past `t`, at least the bound has gone by
+        if *t >= now {
+            return false;
+        }
+        let line = format!("confirm tag={} ", self.tag);
+        w.confirm.retain(|l| !l.starts_with(&line));
+        self.fail(&format!("no confirmer within {}s", w.confirm_wait), None);
+        true
     }
 
     /// `tag=N` arrived on the needkey file (or it was closed).
@@ -558,7 +595,7 @@ impl Fetch {
     /// Go on with the search (`keyfetch`, `keylookup`, `keyreplace`).
     fn step(&mut self, tag: u64, has_rpc: bool, w: &mut World) -> Found {
         match &self.step {
-            Step::Confirm(_) | Step::NeedkeyFile => return Found::Blocked,
+            Step::Confirm(..) | Step::NeedkeyFile => return Found::Blocked,
             Step::Reply(s) if has_rpc => return Found::Reply(s.clone()),
             Step::Reply(_) => return Found::WantRpc,
             Step::Next if has_rpc => {
@@ -590,7 +627,7 @@ impl Fetch {
                     return fail;
                 }
                 if k.get("confirm").is_some() {
-                    if !w.confirm.open || self.declined.contains(&k.tag()) {
+                    if w.unconfirmable() || self.declined.contains(&k.tag()) {
                         return fail;
                     }
                     self.ask_confirm(tag, k, w);
@@ -607,7 +644,7 @@ impl Fetch {
                     {
                         continue;
                     }
-                    if k.get("confirm").is_some() && !w.confirm.open {
+                    if k.get("confirm").is_some() && w.unconfirmable() {
                         // nobody to ask: the key cannot be used
                         self.declined.push(k.tag());
                         continue;
@@ -657,6 +694,8 @@ impl Fetch {
             .push(format!("confirm tag={} {}", tag, k.describe()));
         w.events.push(super::Event::Confirm);
         w.flog(format!("confirm {}", k.describe()));
-        self.step = Step::Confirm(k);
+        // plan9port's confirm file is read continuously: wait for a reader
+        let until = (!w.confirm.open).then(|| w.env.now().saturating_add(w.confirm_wait));
+        self.step = Step::Confirm(k, until);
     }
 }

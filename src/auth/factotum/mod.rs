@@ -158,9 +158,19 @@ pub(crate) struct World {
     pub needkey: Queue,
     pub events: Vec<Event>,
     pub debug: bool,
+    /// Seconds a confirm request waits for a confirmer.
+    pub confirm_wait: u64,
+    /// The user the factotum belongs to: its conversations may use any key.
+    pub owner: String,
 }
 
 impl World {
+    /// Nobody holds confirm and a request may not wait for a confirmer
+    /// (`confirm_wait` 0: plan9port's confirmkey refuses at once).
+    pub fn unconfirmable(&self) -> bool {
+        !self.confirm.open && self.confirm_wait == 0
+    }
+
     /// Append to the log (`flog`). Callers format attributes with their
     /// Display, which hides secret values.
     pub fn flog(&mut self, s: String) {
@@ -175,7 +185,6 @@ pub struct Factotum {
     w: World,
     convs: VecMap<u64, Conv>,
     conv_taggen: u64,
-    owner: String,
 }
 
 impl Factotum {
@@ -191,15 +200,16 @@ impl Factotum {
                 needkey: Queue::default(),
                 events: Vec::new(),
                 debug: false,
+                confirm_wait: 30,
+                owner: owner.to_string(),
             },
             convs: VecMap::new(),
             conv_taggen: 0,
-            owner: owner.to_string(),
         }
     }
 
     pub fn owner(&self) -> &str {
-        &self.owner
+        &self.w.owner
     }
 
     /// The key ring (read only).
@@ -210,6 +220,25 @@ impl Factotum {
     /// Is debugging on (the `debug` ctl verb toggles it)?
     pub fn debug(&self) -> bool {
         self.w.debug
+    }
+
+    /// How long a confirm request waits for someone to open confirm.
+    pub fn set_confirm_wait(&mut self, d: std::time::Duration) {
+        self.w.confirm_wait = d.as_secs();
+    }
+
+    /// Fail the confirm requests that waited their time for a confirmer
+    /// (call now and then while rpc reads wait).
+    pub fn tick(&mut self) {
+        if self.w.confirm.open {
+            return;
+        }
+        let now = self.w.env.now();
+        for (&id, c) in self.convs.iter_mut() {
+            if c.confirm_expired(now, &mut self.w) {
+                self.w.events.push(Event::Rpc(ConvId(id)));
+            }
+        }
     }
 
     /// Events since the last call: reads that may now be answered.
@@ -223,7 +252,7 @@ impl Factotum {
     /// Exclusive files are then taken with [`Factotum::open_exclusive`].
     pub fn check_open(&self, file: File, user: &str, mode: u8) -> Result<(), Error> {
         const OTRUNC: u8 = 0x10;
-        let perm = if user == self.owner {
+        let perm = if user == self.w.owner {
             file.perm() >> 6
         } else {
             file.perm()

@@ -26,6 +26,11 @@ impl Queue {
         self.msgs.pop_front()
     }
 
+    /// Keep only the lines `keep` says yes to.
+    pub fn retain(&mut self, keep: impl FnMut(&String) -> bool) {
+        self.msgs.retain(keep);
+    }
+
     pub fn len(&self) -> usize {
         self.msgs.len()
     }

@@ -73,12 +73,17 @@ impl Service for FactotumService {
     fn run(self: Box<Self>, ctx: Ctx) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let path = socket_path(&ctx.config);
         let f = &ctx.config.factotum;
+        self.auth.lock().factotum.set_confirm_wait(f.confirm_wait);
         let mut l = listen(&self.auth, &path, factotum_policy(f), f.conns)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        serve("factotum", &mut l, &ctx.control, |cfg| Reloaded {
-            policy: factotum_policy(&cfg.factotum),
-            conns: cfg.factotum.conns,
-            socket: socket_path(cfg),
+        serve("factotum", &mut l, &ctx.control, |cfg| {
+            let f = &cfg.factotum;
+            self.auth.lock().factotum.set_confirm_wait(f.confirm_wait);
+            Reloaded {
+                policy: factotum_policy(f),
+                conns: f.conns,
+                socket: socket_path(cfg),
+            }
         })?;
         Ok(())
     }

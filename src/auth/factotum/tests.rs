@@ -438,15 +438,19 @@ fn confirm_flow() {
         "key proto=pass user=glenda confirm=yes !password=pw",
     )
     .unwrap();
-    // nobody on confirm: the key cannot be used (confirm.c confirmkey)
+    // nobody on confirm: the request waits for a confirmer (warden's own;
+    // plan9port's confirm file is read continuously), here in vain
     let c = f.rpc_open("glenda");
     rpcs(&mut f, c, "start proto=pass role=client");
-    assert_eq!(
-        rpcs(&mut f, c, "read"),
-        "needkey user? !password? proto=pass role=client"
-    );
+    assert_eq!(rpcs(&mut f, c, "read"), "<pending>");
 
     f.open_exclusive(File::Confirm).unwrap();
+    assert!(f.confirm_read().unwrap().starts_with("confirm tag=1 "));
+    f.confirm_write(b"tag=1 answer=no").unwrap();
+    match f.rpc_read(c).unwrap() {
+        RpcRead::Reply(r) => assert_eq!(&r[..], b"needkey user? !password? proto=pass role=client"),
+        RpcRead::Pending => panic!("still pending"),
+    }
     let c = f.rpc_open("glenda");
     assert_eq!(rpcs(&mut f, c, "start proto=pass role=client"), "ok");
     // posted right after start, as plan9port's conversation thread does
@@ -481,6 +485,163 @@ fn confirm_flow() {
     let log = drain_log(&mut f).join("\n");
     assert!(log.contains("confirm=1 proto=pass user=glenda confirm=yes !password?"));
     assert!(log.contains("confirm=0 proto=pass user=glenda confirm=yes !password?"));
+}
+
+#[test]
+fn confirm_waits_for_a_confirmer() {
+    let (mut f, clock) = fact_at(1_000);
+    f.set_confirm_wait(std::time::Duration::from_secs(30));
+    ctl(&mut f, "key proto=pass user=c confirm=yes !password=pw").unwrap();
+    // asked with nobody on confirm; a confirmer comes before the bound
+    let c = f.rpc_open("glenda");
+    rpcs(&mut f, c, "start proto=pass role=client");
+    assert_eq!(rpcs(&mut f, c, "read"), "<pending>");
+    clock.store(1_029, Ordering::SeqCst);
+    f.tick();
+    assert!(!f.take_events().contains(&Event::Rpc(c)));
+    f.open_exclusive(File::Confirm).unwrap();
+    assert_eq!(
+        f.confirm_read().as_deref(),
+        Some("confirm tag=1 proto=pass user=c confirm=yes !password?")
+    );
+    // a confirmer holds the file: the bound no longer applies
+    clock.store(2_000, Ordering::SeqCst);
+    f.tick();
+    f.confirm_write(b"tag=1 answer=yes").unwrap();
+    assert!(f.take_events().contains(&Event::Rpc(c)));
+    match f.rpc_read(c).unwrap() {
+        RpcRead::Reply(r) => assert_eq!(&r[..], b"ok c pw"),
+        RpcRead::Pending => panic!("still pending"),
+    }
+    f.close_exclusive(File::Confirm);
+
+    // nobody comes: the request fails at the bound, its line withdrawn
+    let d = f.rpc_open("glenda");
+    rpcs(&mut f, d, "start proto=pass role=client");
+    assert_eq!(rpcs(&mut f, d, "read"), "<pending>");
+    clock.store(2_030, Ordering::SeqCst);
+    f.tick();
+    assert!(!f.take_events().contains(&Event::Rpc(d)));
+    clock.store(2_031, Ordering::SeqCst);
+    f.tick();
+    assert!(f.take_events().contains(&Event::Rpc(d)));
+    match f.rpc_read(d).unwrap() {
+        RpcRead::Reply(r) => assert_eq!(
+            String::from_utf8_lossy(&r),
+            "error pass client keyconfirm: no confirmer within 30s"
+        ),
+        RpcRead::Pending => panic!("still pending"),
+    }
+    f.open_exclusive(File::Confirm).unwrap();
+    assert_eq!(f.confirm_read(), None);
+}
+
+/// Keeps the ticket requests; answers none.
+struct AsEnv(Arc<std::sync::Mutex<Vec<Vec<u8>>>>);
+
+impl Env for AsEnv {
+    fn now(&self) -> u64 {
+        1_000_000_000
+    }
+    fn random(&mut self, b: &mut [u8]) {
+        b.fill(3);
+    }
+    fn ticket(&mut self, _: &str, _: Option<&str>, req: &[u8]) -> Result<Vec<u8>, String> {
+        self.0.lock().unwrap().push(req.to_vec());
+        Err("no auth server here".into())
+    }
+    fn pak_tickets(&mut self, d: &str, a: Option<&str>, req: &[u8]) -> Result<Vec<u8>, String> {
+        self.ticket(d, a, req)
+    }
+}
+
+/// plan9port p9sk1.c/p9any.c: the owner's conversations use any key as
+/// its user; another user's look for a `role=speakfor` key (which a key
+/// without a role matches too) and ask tickets for that user's own name
+/// only (hostid the key's user, uid the caller: the auth server decides
+/// whether the host speaks for it).
+#[test]
+fn speakfor_keys_vouch_for_other_users() {
+    use crate::auth::authsrv::wire::{types, Ticketreq};
+    let reqs = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut f = Factotum::new("glenda", Box::new(AsEnv(reqs.clone())));
+    ctl(&mut f, "key proto=p9sk1 dom=d user=glenda !password=gpw").unwrap();
+    ctl(
+        &mut f,
+        "key proto=p9sk1 dom=d user=cpu role=speakfor !password=cpw",
+    )
+    .unwrap();
+    let treq = Ticketreq {
+        ty: types::AUTH_TREQ,
+        authid: "cpu".into(),
+        authdom: "d".into(),
+        chal: [5; 8],
+        hostid: String::new(),
+        uid: String::new(),
+    }
+    .emit()
+    .unwrap();
+    let asked = |f: &mut Factotum, sysuser: &str, start: &str| -> (String, String) {
+        let c = f.rpc_open(sysuser);
+        assert_eq!(rpcs(f, c, start), "ok");
+        assert!(rpc(f, c, b"read").starts_with(b"ok "));
+        let mut w = b"write ".to_vec();
+        w.extend_from_slice(&treq);
+        assert_eq!(rpc(f, c, &w), b"ok");
+        assert!(rpcs(f, c, "read").contains("no auth server here"));
+        let r = Ticketreq::parse(&reqs.lock().unwrap().pop().unwrap()).unwrap();
+        (r.hostid, r.uid)
+    };
+    let p9sk1 = "start proto=p9sk1 role=client";
+    assert_eq!(
+        asked(&mut f, "glenda", p9sk1),
+        ("glenda".into(), "glenda".into())
+    );
+    let alice = asked(&mut f, "alice", p9sk1);
+    assert_eq!(alice, ("glenda".into(), "alice".into()));
+    ctl(&mut f, "delkey user=glenda").unwrap();
+    let alice = asked(&mut f, "alice", p9sk1);
+    assert_eq!(alice, ("cpu".into(), "alice".into()));
+    let own = "start proto=p9sk1 role=client user=alice";
+    assert_eq!(asked(&mut f, "alice", own), ("cpu".into(), "alice".into()));
+    // p9any hands the same to p9sk1
+    let c = f.rpc_open("alice");
+    assert_eq!(rpcs(&mut f, c, "start proto=p9any role=client"), "ok");
+    assert_eq!(rpc(&mut f, c, b"write p9sk1@d\0"), b"ok");
+    assert_eq!(rpc(&mut f, c, b"read"), b"ok p9sk1 d\0");
+    assert!(rpc(&mut f, c, b"read").starts_with(b"ok "));
+    let mut w = b"write ".to_vec();
+    w.extend_from_slice(&treq);
+    assert_eq!(rpc(&mut f, c, &w), b"ok");
+    let r = Ticketreq::parse(&reqs.lock().unwrap().pop().unwrap()).unwrap();
+    assert_eq!((r.hostid.as_str(), r.uid.as_str()), ("cpu", "alice"));
+    // dp9ik's AuthPAK request likewise
+    ctl(
+        &mut f,
+        "key proto=dp9ik dom=d user=cpu role=speakfor !password=cpw",
+    )
+    .unwrap();
+    let c = f.rpc_open("alice");
+    assert_eq!(rpcs(&mut f, c, "start proto=dp9ik role=client"), "ok");
+    assert!(rpc(&mut f, c, b"read").starts_with(b"ok "));
+    let mut pak = Ticketreq::parse(&treq).unwrap();
+    pak.ty = types::AUTH_PAK;
+    let mut w = b"write ".to_vec();
+    w.extend_from_slice(&pak.emit().unwrap());
+    w.extend_from_slice(&[0; 56]);
+    assert_eq!(rpc(&mut f, c, &w), b"ok");
+    assert!(rpcs(&mut f, c, "read").contains("no auth server here"));
+    let req = reqs.lock().unwrap().pop().unwrap();
+    let r = Ticketreq::parse(&req[..141]).unwrap();
+    assert_eq!(
+        (r.ty, r.hostid.as_str(), r.uid.as_str()),
+        (types::AUTH_PAK, "cpu", "alice")
+    );
+    let c = f.rpc_open("alice");
+    assert_eq!(
+        rpcs(&mut f, c, "start proto=p9sk1 role=client user=glenda"),
+        "error will not authenticate for alice as glenda"
+    );
 }
 
 // ---- apop and cram (plan9port apop.c) ----
@@ -1001,6 +1162,8 @@ fn matches_plan9port_transcript() {
     let script = std::fs::read_to_string(dir.join("transcript.txt")).unwrap();
     let want = std::fs::read(dir.join("transcript.plan9port.out")).unwrap();
     let mut f = fact();
+    // plan9port refuses a confirm key at once while nobody holds confirm
+    f.set_confirm_wait(std::time::Duration::ZERO);
     // record.py opens a conversation at the first rpc or newconv
     let mut id: Option<ConvId> = None;
     let mut out: Vec<u8> = Vec::new();

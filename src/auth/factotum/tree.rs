@@ -139,6 +139,9 @@ impl FactotumTree {
     fn kick(&mut self) {
         let mut st = self.state.lock();
         let f = &mut st.factotum;
+        if !self.waiting.is_empty() {
+            f.tick();
+        }
         let events = f.take_events();
         if events.is_empty() {
             return;

@@ -90,12 +90,35 @@ impl Signer {
 
     /// Check a certificate against this signer's public key.
     pub fn verify(&self, pk_text: &[u8], c: &Certificate) -> bool {
-        let d = keyring::cert_digest(pk_text, &c.signer, c.exp);
-        let Some(s) = c.sig.first() else {
-            return false;
-        };
-        modexp_be(s, &self.sk.ek, &self.sk.n, false) == keyring::trim(&d)
+        check(&self.public(), pk_text, c, 0).is_ok()
     }
+}
+
+/// What Inferno's `Keyring->auth` asks of the peer's certificate for its
+/// public key's text `pk_text`: signed by `spk` (same algorithm, SHA1 over
+/// the text and "SIGNER EXP"), and unexpired at `now` (exp 0: never).
+/// The errors are keyring.c's.
+pub fn check(
+    spk: &PublicKey,
+    pk_text: &[u8],
+    c: &Certificate,
+    now: i64,
+) -> Result<(), &'static str> {
+    let d = keyring::cert_digest(pk_text, &c.signer, c.exp);
+    let signed = match (spk.nums.as_slice(), c.sig.first()) {
+        ([n, ek], Some(s)) if spk.alg == "rsa" && c.alg == "rsa" => {
+            matches!(c.hash.as_str(), "sha1" | "sha")
+                && modexp_be(s, ek, n, false) == keyring::trim(&d)
+        }
+        _ => false,
+    };
+    if !signed {
+        return Err("pk doesn't match certificate");
+    }
+    if c.exp != 0 && i64::from(c.exp) <= now {
+        return Err("certificate expired");
+    }
+    Ok(())
 }
 
 const SMALL_PRIMES: usize = 300;

@@ -154,7 +154,7 @@ impl Client {
         }
         let user = k.get("user").unwrap_or("");
         tr.hostid = user.to_string();
-        tr.uid = user.to_string();
+        tr.uid = super::p9sk1::speaks_for(&self.attr, ctx, user);
         if tr.authid.is_empty() || tr.authdom.is_empty() {
             return Err(Fail::msg("bad ticket request"));
         }

@@ -48,6 +48,18 @@ fn des_key(k: &Key) -> Result<Zeroizing<[u8; DESKEYLEN]>, Fail> {
     Ok(Zeroizing::new(passtokey(pw.as_bytes())))
 }
 
+/// The ticket request's uid: for another user than the factotum's owner
+/// (the factotum asked for a `role=speakfor` key) that user's own name,
+/// the auth server then checking that the key's user speaks for it; else
+/// the key's user.
+pub(super) fn speaks_for(attr: &Attrs, ctx: &Ctx, user: &str) -> String {
+    if attr.get("role") == Some("speakfor") {
+        ctx.sysuser.to_string()
+    } else {
+        user.to_string()
+    }
+}
+
 /// Record the outcome in the conversation's attributes (authinfo).
 fn authinfo(ctx: &mut Ctx, t: &Ticket) {
     let secret = Zeroizing::new(des56to64(&t.key));
@@ -121,7 +133,7 @@ impl Client {
         }
         let user = k.get("user").unwrap_or("");
         tr.hostid = user.to_string();
-        tr.uid = user.to_string();
+        tr.uid = speaks_for(&self.attr, ctx, user);
         let req = tr.emit().map_err(|e| Fail::msg(e.to_string()))?;
         let auth = k.get("auth").or_else(|| self.attr.get("auth"));
         let reply = ctx.env.ticket(&tr.authdom, auth, &req).map_err(Fail::msg)?;

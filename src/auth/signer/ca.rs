@@ -293,8 +293,8 @@ pub fn issue<F: Fs>(
         req.key.kind,
         req.key.fingerprint(),
         req.principals.join(","),
-        req.valid_after,
-        req.valid_before,
+        crate::when::iso(req.valid_after),
+        crate::when::iso(req.valid_before),
         req.by,
     );
     Ok((serial, blob))
