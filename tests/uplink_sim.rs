@@ -581,6 +581,18 @@ fn the_quota_stops_the_link_resumes_and_survives_a_restart() {
     assert!(s.contains("\"link\":\"down\""), "{s}");
     assert!(s.contains("data quota reached"), "{s}");
     assert!(s.contains("\"limit\":307200,\"action\":\"stop\""), "{s}");
+    // The hook socket (where `warden status` asks while the status socket
+    // is not there yet, as at a start) answers the same status.
+    let hooked = warden::uplink::ppp::hook::ask(
+        &d.run.join(warden::uplink::ppp::hook::SOCKET_NAME),
+        &warden::uplink::ppp::hook::Notice::Status { json: true },
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert!(
+        hooked.contains("\"limit\":307200,\"action\":\"stop\""),
+        "{hooked}"
+    );
     let run = d.run.to_str().unwrap().to_string();
     let out = Command::new(WARDEN)
         .args(["uplink", "resume", "--run-dir", &run])

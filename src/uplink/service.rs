@@ -340,9 +340,16 @@ impl Loop {
         self.inputs.push_back(input);
     }
 
-    fn publish(&self) {
+    /// The status as the service knows it: the supervisor's, with the
+    /// quota the service meters.
+    fn current(&self) -> Status {
         let mut st = self.sup.status().clone();
         st.quota = Some(self.meter.status());
+        st
+    }
+
+    fn publish(&self) {
+        let st = self.current();
         let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
         if *shared != st {
             *shared = st;
@@ -430,7 +437,7 @@ impl Loop {
                             interface: &self.who.0,
                             run_dir: &self.who.1,
                         };
-                        let body = render(&who, self.sup.status(), json);
+                        let body = render(&who, &self.current(), json);
                         if let Err(e) = listener.reply(&from, body.as_bytes()) {
                             log::debug!("uplink: status reply: {e}");
                         }
