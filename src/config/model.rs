@@ -585,13 +585,12 @@ impl Default for Secstore {
 
 impl Secstore {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
-        let d = Secstore::default();
-        let s = Secstore {
-            enabled: o.get("enabled", d.enabled)?,
-            listen: listen(o, d.listen)?,
-            name: o.get("name", d.name)?,
-            conns: conn_limits(o, "", d.conns)?,
-        };
+        // Filled in place (as Uplink's): a refused option drops one struct.
+        let mut s = Secstore::default();
+        s.enabled = o.get("enabled", s.enabled)?;
+        s.listen = listen(o, take(&mut s.listen))?;
+        s.name = o.get("name", take(&mut s.name))?;
+        s.conns = conn_limits(o, "", s.conns)?;
         if s.name.is_empty() || s.name.contains(['\n', '\0']) {
             return Err(o.error(
                 o.line_of("name"),
@@ -967,14 +966,13 @@ impl Uplink {
 
 impl Factotum {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
-        let d = Factotum::default();
-        Ok(Factotum {
-            enabled: o.get("enabled", d.enabled)?,
-            socket: o.get_opt("socket")?,
-            allow_uid: o.list("allow_uid")?,
-            allow_gid: o.list("allow_gid")?,
-            conns: conn_limits(o, "", d.conns)?,
-        })
+        let mut f = Factotum::default();
+        f.enabled = o.get("enabled", f.enabled)?;
+        f.socket = o.get_opt("socket")?;
+        f.allow_uid = o.list("allow_uid")?;
+        f.allow_gid = o.list("allow_gid")?;
+        f.conns = conn_limits(o, "", f.conns)?;
+        Ok(f)
     }
 }
 
@@ -985,17 +983,15 @@ impl Keyfs {
     }
 
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
-        let d = Keyfs::default();
-        let k = Keyfs {
-            enabled: o.get("enabled", d.enabled)?,
-            file: o.get("file", d.file)?,
-            mode: o.get("mode", d.mode)?,
-            keyfile: o.get("keyfile", d.keyfile)?,
-            kdf_iterations: o.get("kdf_iterations", d.kdf_iterations)?,
-            otp_window: o.get("otp_window", d.otp_window)?,
-            socket: o.get_opt("socket")?,
-            conns: conn_limits(o, "", d.conns)?,
-        };
+        let mut k = Keyfs::default();
+        k.enabled = o.get("enabled", k.enabled)?;
+        k.file = o.get("file", take(&mut k.file))?;
+        k.mode = o.get("mode", k.mode)?;
+        k.keyfile = o.get("keyfile", take(&mut k.keyfile))?;
+        k.kdf_iterations = o.get("kdf_iterations", k.kdf_iterations)?;
+        k.otp_window = o.get("otp_window", k.otp_window)?;
+        k.socket = o.get_opt("socket")?;
+        k.conns = conn_limits(o, "", k.conns)?;
         if k.kdf_iterations < 1000 {
             let line = o.line_of("kdf_iterations");
             return Err(o.error(
@@ -1010,16 +1006,14 @@ impl Keyfs {
 
 impl Authsrv {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
-        let d = Authsrv::default();
-        let a = Authsrv {
-            enabled: o.get("enabled", d.enabled)?,
-            listen: listen(o, d.listen)?,
-            authdom: o.get("authdom", d.authdom)?,
-            speaksfor: o.list("speaksfor")?,
-            allow_passwd: o.get("allow_passwd", d.allow_passwd)?,
-            p9sk1: o.get("p9sk1", d.p9sk1)?,
-            conns: conn_limits(o, "", d.conns)?,
-        };
+        let mut a = Authsrv::default();
+        a.enabled = o.get("enabled", a.enabled)?;
+        a.listen = listen(o, take(&mut a.listen))?;
+        a.authdom = o.get("authdom", take(&mut a.authdom))?;
+        a.speaksfor = o.list("speaksfor")?;
+        a.allow_passwd = o.get("allow_passwd", a.allow_passwd)?;
+        a.p9sk1 = o.get("p9sk1", a.p9sk1)?;
+        a.conns = conn_limits(o, "", a.conns)?;
         if let Err(e) = vocab::SpeaksFor::parse(&a.speaksfor) {
             return Err(o.error(o.sec.line, "speaksfor", e));
         }
@@ -1032,19 +1026,18 @@ impl Authsrv {
 
 impl Signer {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
-        let d = Signer::default();
-        Ok(Signer {
-            enabled: o.get("enabled", d.enabled)?,
-            listen: listen(o, d.listen)?,
-            max_validity: o.get("max_validity", d.max_validity)?,
-            krl: o.get("krl", d.krl)?,
-            agent: o.get("agent", d.agent)?,
-            agent_socket: o.get_opt("agent_socket")?,
-            agent_uids: o.list("agent_uids")?,
-            agent_confirm: o.get("agent_confirm", d.agent_confirm)?,
-            conns: conn_limits(o, "", d.conns)?,
-            agent_conns: conn_limits(o, "agent_", d.agent_conns)?,
-        })
+        let mut s = Signer::default();
+        s.enabled = o.get("enabled", s.enabled)?;
+        s.listen = listen(o, take(&mut s.listen))?;
+        s.max_validity = o.get("max_validity", s.max_validity)?;
+        s.krl = o.get("krl", take(&mut s.krl))?;
+        s.agent = o.get("agent", s.agent)?;
+        s.agent_socket = o.get_opt("agent_socket")?;
+        s.agent_uids = o.list("agent_uids")?;
+        s.agent_confirm = o.get("agent_confirm", s.agent_confirm)?;
+        s.conns = conn_limits(o, "", s.conns)?;
+        s.agent_conns = conn_limits(o, "agent_", s.agent_conns)?;
+        Ok(s)
     }
 }
 
