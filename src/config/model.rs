@@ -9,6 +9,7 @@
 use super::vocab::{self, Keepalive, Rules, Rung};
 use super::{ConfigError, Located, Raw, RawSection, RawValue, Warning};
 use std::cell::Cell;
+use std::mem::take;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -588,13 +589,12 @@ impl Default for Secstore {
 
 impl Secstore {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
-        let d = Secstore::default();
-        let s = Secstore {
-            enabled: o.get("enabled", d.enabled)?,
-            listen: listen(o, d.listen)?,
-            name: o.get("name", d.name)?,
-            conns: conn_limits(o, "", d.conns)?,
-        };
+        // Filled in place (as Uplink's): a refused option drops one struct.
+        let mut s = Secstore::default();
+        s.enabled = o.get("enabled", s.enabled)?;
+        s.listen = listen(o, take(&mut s.listen))?;
+        s.name = o.get("name", take(&mut s.name))?;
+        s.conns = conn_limits(o, "", s.conns)?;
         if s.name.is_empty() || s.name.contains(['\n', '\0']) {
             return Err(o.error(
                 o.line_of("name"),
@@ -723,7 +723,11 @@ impl Main {
 
 impl Uplink {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
-        let d = Uplink::default();
+        // Filled in place over the defaults, in the order the options are
+        // checked: a refused option drops the one `u` (a struct literal
+        // would drop the fields built so far at each `?`, a chain of drops
+        // per option: about 10 KB on mips).
+        let mut u = Uplink::default();
         let gpio_power: Option<PathBuf> = o.get_opt("gpio_power")?;
         if let Some(p) = &gpio_power {
             if !p.is_absolute() {
@@ -737,93 +741,79 @@ impl Uplink {
                 ));
             }
         }
-        let reset_ladder = Self::ladder(o, gpio_power.is_some())?;
-        let mut min_interval = d.min_interval;
+        u.reset_ladder = Self::ladder(o, gpio_power.is_some())?;
         for (i, name) in MIN_INTERVAL_OPTIONS.iter().enumerate().skip(1) {
-            min_interval[i] = o.duration_in(name, d.min_interval[i], MIN_INTERVAL)?;
+            u.min_interval[i] = o.duration_in(name, u.min_interval[i], MIN_INTERVAL)?;
         }
-        let u = Uplink {
-            reset_ladder,
-            escalate_after: o.get("escalate_after", d.escalate_after)?,
-            min_interval,
-            gpio_power,
-            power_off_time: o.duration_in("power_off_time", d.power_off_time, POWER_OFF_TIME)?,
-            enabled: o.get("enabled", d.enabled)?,
-            simulate: o.get("simulate", d.simulate)?,
-            apn: o.get("apn", d.apn)?,
-            // Empty is the default number, as in comgt's 3g.
-            dialnumber: o
-                .get_opt::<String>("dialnumber")?
-                .filter(|n| !n.is_empty())
-                .unwrap_or(d.dialnumber),
-            pincode: o.get("pincode", d.pincode)?,
-            service: o.get("service", d.service)?,
-            interface: o.get("interface", d.interface)?,
-            pppd: o.get("pppd", d.pppd)?,
-            // Split list items too: `list pppd_options 'kdebug 1'` is two words.
-            pppd_options: o
-                .list::<String>("pppd_options")?
-                .iter()
-                .flat_map(|s| s.split_whitespace().map(String::from))
-                .collect(),
-            username: o.get("username", d.username)?,
-            password: o.get("password", d.password)?,
-            keepalive: o.get("keepalive", d.keepalive)?,
-            keepalive_adaptive: o.get("keepalive_adaptive", d.keepalive_adaptive)?,
-            mtu: o.get_opt("mtu")?,
-            pppname: o.get_opt("pppname")?,
-            localip: o.get_opt("localip")?,
-            authfail: o.get("authfail", d.authfail)?,
-            connect: o.get_opt("connect")?,
-            disconnect: o.get_opt("disconnect")?,
-            delay: o.duration_in("delay", d.delay, DELAY)?,
-            ipv6: o.get("ipv6", d.ipv6)?,
-            reqprefix: o.get_opt::<String>("reqprefix")?.filter(|v| !v.is_empty()),
-            norelease: o.get("norelease", d.norelease)?,
-            sourcefilter: o.get("sourcefilter", d.sourcefilter)?,
-            delegate: o.get("delegate", d.delegate)?,
-            defaultroute: o.get("defaultroute", d.defaultroute)?,
-            peerdns: o.get("peerdns", d.peerdns)?,
-            dns_check: o.get("dns_check", d.dns_check)?,
-            probe_name: o
-                .get("probe_name", Checked::<DnsName>::new(d.probe_name))?
-                .value,
-            probe_interval: o.get("probe_interval", d.probe_interval)?,
-            probe_timeout: o.get("probe_timeout", d.probe_timeout)?,
-            fallback_dns: o.list("fallback_dns")?,
-            backoff_initial: o.get("backoff_initial", d.backoff_initial)?,
-            backoff_max: o.get("backoff_max", d.backoff_max)?,
-            backoff_stable: o.get("backoff_stable", d.backoff_stable)?,
-            reset_after: o.get("reset_after", d.reset_after)?,
-            device: o.get_opt("device")?,
-            control_device: o.get_opt("control_device")?,
-            switch_timeout: o.get("switch_timeout", d.switch_timeout)?,
-            rescan_interval: o.duration_in(
-                "rescan_interval",
-                d.rescan_interval,
-                RESCAN_INTERVAL,
+        u.escalate_after = o.get("escalate_after", u.escalate_after)?;
+        u.gpio_power = gpio_power;
+        u.power_off_time = o.duration_in("power_off_time", u.power_off_time, POWER_OFF_TIME)?;
+        u.enabled = o.get("enabled", u.enabled)?;
+        u.simulate = o.get("simulate", u.simulate)?;
+        u.apn = o.get("apn", take(&mut u.apn))?;
+        // Empty is the default number, as in comgt's 3g.
+        if let Some(n) = o.get_opt::<String>("dialnumber")?.filter(|n| !n.is_empty()) {
+            u.dialnumber = n;
+        }
+        u.pincode = o.get("pincode", take(&mut u.pincode))?;
+        u.service = o.get("service", take(&mut u.service))?;
+        u.interface = o.get("interface", take(&mut u.interface))?;
+        u.pppd = o.get("pppd", take(&mut u.pppd))?;
+        // Split list items too: `list pppd_options 'kdebug 1'` is two words.
+        u.pppd_options = o
+            .list::<String>("pppd_options")?
+            .iter()
+            .flat_map(|s| s.split_whitespace().map(String::from))
+            .collect();
+        u.username = o.get("username", take(&mut u.username))?;
+        u.password = o.get("password", take(&mut u.password))?;
+        u.keepalive = o.get("keepalive", u.keepalive)?;
+        u.keepalive_adaptive = o.get("keepalive_adaptive", u.keepalive_adaptive)?;
+        u.mtu = o.get_opt("mtu")?;
+        u.pppname = o.get_opt("pppname")?;
+        u.localip = o.get_opt("localip")?;
+        u.authfail = o.get("authfail", u.authfail)?;
+        u.connect = o.get_opt("connect")?;
+        u.disconnect = o.get_opt("disconnect")?;
+        u.delay = o.duration_in("delay", u.delay, DELAY)?;
+        u.ipv6 = o.get("ipv6", u.ipv6)?;
+        u.reqprefix = o.get_opt::<String>("reqprefix")?.filter(|v| !v.is_empty());
+        u.norelease = o.get("norelease", u.norelease)?;
+        u.sourcefilter = o.get("sourcefilter", u.sourcefilter)?;
+        u.delegate = o.get("delegate", u.delegate)?;
+        u.defaultroute = o.get("defaultroute", u.defaultroute)?;
+        u.peerdns = o.get("peerdns", u.peerdns)?;
+        u.dns_check = o.get("dns_check", u.dns_check)?;
+        u.probe_name = o
+            .get(
+                "probe_name",
+                Checked::<DnsName>::new(take(&mut u.probe_name)),
+            )?
+            .value;
+        u.probe_interval = o.get("probe_interval", u.probe_interval)?;
+        u.probe_timeout = o.get("probe_timeout", u.probe_timeout)?;
+        u.fallback_dns = o.list("fallback_dns")?;
+        u.backoff_initial = o.get("backoff_initial", u.backoff_initial)?;
+        u.backoff_max = o.get("backoff_max", u.backoff_max)?;
+        u.backoff_stable = o.get("backoff_stable", u.backoff_stable)?;
+        u.reset_after = o.get("reset_after", u.reset_after)?;
+        u.device = o.get_opt("device")?;
+        u.control_device = o.get_opt("control_device")?;
+        u.switch_timeout = o.get("switch_timeout", u.switch_timeout)?;
+        u.rescan_interval = o.duration_in("rescan_interval", u.rescan_interval, RESCAN_INTERVAL)?;
+        u.modeswitch_data = o.list("modeswitch_data")?;
+        let q = crate::config::vocab::Policy::default();
+        u.quota = crate::config::vocab::Policy {
+            limit: o.get("quota_limit", Bytes(q.limit))?.0,
+            start_day: o.get("quota_start_day", q.start_day)?,
+            action: o.get("quota_action", q.action)?,
+            save_interval: o.duration_in(
+                "quota_save_interval",
+                q.save_interval,
+                QUOTA_SAVE_INTERVAL,
             )?,
-            modeswitch_data: o.list("modeswitch_data")?,
-            quota: {
-                let q = crate::config::vocab::Policy::default();
-                crate::config::vocab::Policy {
-                    limit: o.get("quota_limit", Bytes(q.limit))?.0,
-                    start_day: o.get("quota_start_day", q.start_day)?,
-                    action: o.get("quota_action", q.action)?,
-                    save_interval: o.duration_in(
-                        "quota_save_interval",
-                        q.save_interval,
-                        QUOTA_SAVE_INTERVAL,
-                    )?,
-                    sample_interval: o.duration_in(
-                        "quota_interval",
-                        q.sample_interval,
-                        QUOTA_INTERVAL,
-                    )?,
-                }
-            },
+            sample_interval: o.duration_in("quota_interval", q.sample_interval, QUOTA_INTERVAL)?,
         };
-        let mut u = u;
         ppp_sh_options(o, &mut u)?;
         // The daemon's own rules: what it would refuse, refused now.
         (o.rules.uplink)(&u).map_err(|r| o.error(o.line_of(r.option), r.option, r.msg))?;
@@ -980,15 +970,14 @@ impl Uplink {
 
 impl Factotum {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
-        let d = Factotum::default();
-        Ok(Factotum {
-            enabled: o.get("enabled", d.enabled)?,
-            socket: o.get_opt("socket")?,
-            allow_uid: o.list("allow_uid")?,
-            allow_gid: o.list("allow_gid")?,
-            conns: conn_limits(o, "", d.conns)?,
-            confirm_wait: o.get("confirm_wait", d.confirm_wait)?,
-        })
+        let mut f = Factotum::default();
+        f.enabled = o.get("enabled", f.enabled)?;
+        f.socket = o.get_opt("socket")?;
+        f.allow_uid = o.list("allow_uid")?;
+        f.allow_gid = o.list("allow_gid")?;
+        f.conns = conn_limits(o, "", f.conns)?;
+        f.confirm_wait = o.get("confirm_wait", f.confirm_wait)?;
+        Ok(f)
     }
 }
 
@@ -999,17 +988,15 @@ impl Keyfs {
     }
 
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
-        let d = Keyfs::default();
-        let k = Keyfs {
-            enabled: o.get("enabled", d.enabled)?,
-            file: o.get("file", d.file)?,
-            mode: o.get("mode", d.mode)?,
-            keyfile: o.get("keyfile", d.keyfile)?,
-            kdf_iterations: o.get("kdf_iterations", d.kdf_iterations)?,
-            otp_window: o.get("otp_window", d.otp_window)?,
-            socket: o.get_opt("socket")?,
-            conns: conn_limits(o, "", d.conns)?,
-        };
+        let mut k = Keyfs::default();
+        k.enabled = o.get("enabled", k.enabled)?;
+        k.file = o.get("file", take(&mut k.file))?;
+        k.mode = o.get("mode", k.mode)?;
+        k.keyfile = o.get("keyfile", take(&mut k.keyfile))?;
+        k.kdf_iterations = o.get("kdf_iterations", k.kdf_iterations)?;
+        k.otp_window = o.get("otp_window", k.otp_window)?;
+        k.socket = o.get_opt("socket")?;
+        k.conns = conn_limits(o, "", k.conns)?;
         if k.kdf_iterations < 1000 {
             let line = o.line_of("kdf_iterations");
             return Err(o.error(
@@ -1024,16 +1011,14 @@ impl Keyfs {
 
 impl Authsrv {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
-        let d = Authsrv::default();
-        let a = Authsrv {
-            enabled: o.get("enabled", d.enabled)?,
-            listen: listen(o, d.listen)?,
-            authdom: o.get("authdom", d.authdom)?,
-            speaksfor: o.list("speaksfor")?,
-            allow_passwd: o.get("allow_passwd", d.allow_passwd)?,
-            p9sk1: o.get("p9sk1", d.p9sk1)?,
-            conns: conn_limits(o, "", d.conns)?,
-        };
+        let mut a = Authsrv::default();
+        a.enabled = o.get("enabled", a.enabled)?;
+        a.listen = listen(o, take(&mut a.listen))?;
+        a.authdom = o.get("authdom", take(&mut a.authdom))?;
+        a.speaksfor = o.list("speaksfor")?;
+        a.allow_passwd = o.get("allow_passwd", a.allow_passwd)?;
+        a.p9sk1 = o.get("p9sk1", a.p9sk1)?;
+        a.conns = conn_limits(o, "", a.conns)?;
         if let Err(e) = vocab::SpeaksFor::parse(&a.speaksfor) {
             return Err(o.error(o.sec.line, "speaksfor", e));
         }
@@ -1046,19 +1031,18 @@ impl Authsrv {
 
 impl Signer {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
-        let d = Signer::default();
-        Ok(Signer {
-            enabled: o.get("enabled", d.enabled)?,
-            listen: listen(o, d.listen)?,
-            max_validity: o.get("max_validity", d.max_validity)?,
-            krl: o.get("krl", d.krl)?,
-            agent: o.get("agent", d.agent)?,
-            agent_socket: o.get_opt("agent_socket")?,
-            agent_uids: o.list("agent_uids")?,
-            agent_confirm: o.get("agent_confirm", d.agent_confirm)?,
-            conns: conn_limits(o, "", d.conns)?,
-            agent_conns: conn_limits(o, "agent_", d.agent_conns)?,
-        })
+        let mut s = Signer::default();
+        s.enabled = o.get("enabled", s.enabled)?;
+        s.listen = listen(o, take(&mut s.listen))?;
+        s.max_validity = o.get("max_validity", s.max_validity)?;
+        s.krl = o.get("krl", take(&mut s.krl))?;
+        s.agent = o.get("agent", s.agent)?;
+        s.agent_socket = o.get_opt("agent_socket")?;
+        s.agent_uids = o.list("agent_uids")?;
+        s.agent_confirm = o.get("agent_confirm", s.agent_confirm)?;
+        s.conns = conn_limits(o, "", s.conns)?;
+        s.agent_conns = conn_limits(o, "agent_", s.agent_conns)?;
+        Ok(s)
     }
 }
 

@@ -643,7 +643,10 @@ impl Point {
     /// additions instead of the window's 448 and 112. The entry is picked
     /// by a masked scan of all 32, as in [`Point::scale`].
     pub fn scale_base(s: &[u8; LEN]) -> Point {
-        static COMB: std::sync::OnceLock<[Point; 1 << COMB_TEETH]> = std::sync::OnceLock::new();
+        // Boxed: a OnceLock's value sits in .data (its Once starts
+        // non-zero), so an unboxed table would be 8 KiB of the binary.
+        static COMB: std::sync::OnceLock<Box<[Point; 1 << COMB_TEETH]>> =
+            std::sync::OnceLock::new();
         let table = COMB.get_or_init(|| {
             let mut teeth = [base(); COMB_TEETH];
             for k in 1..COMB_TEETH {
@@ -659,7 +662,7 @@ impl Point {
                 let k = 31 - (d as u32).leading_zeros() as usize;
                 t[d] = t[d & !(1 << k)].add(&teeth[k]);
             }
-            t
+            Box::new(t)
         });
         // bit i of the big-endian scalar (none past its 448)
         let bit = |i: usize| match LEN.checked_sub(1 + i / 8) {

@@ -52,9 +52,10 @@ fn hexnat(s: &str) -> Nat {
     Nat::from_be_bytes(&crate::auth::dec16(s.as_bytes())).unwrap_or(Nat::ZERO)
 }
 
-/// secstore's fixed group (computed once).
+/// secstore's fixed group (computed once; boxed, as a OnceLock's value
+/// sits in .data and the group would be 1.3 KB of the binary).
 pub fn group() -> &'static Group {
-    static G_: OnceLock<Group> = OnceLock::new();
+    static G_: OnceLock<Box<Group>> = OnceLock::new();
     G_.get_or_init(|| {
         let p = hexnat(P);
         let q = hexnat(Q);
@@ -62,13 +63,13 @@ pub fn group() -> &'static Group {
             .sub(&Nat::from_u32(1))
             .and_then(|pm1| pm1.div_rem(&q))
             .map_or(Nat::ZERO, |(r, _)| r);
-        Group {
+        Box::new(Group {
             // P is a constant odd prime: new() cannot fail on it.
             p: Modulus::new(&p).unwrap_or_else(|| unreachable!()),
             q,
             r,
             g: hexnat(G),
-        }
+        })
     })
 }
 
