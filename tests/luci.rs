@@ -317,6 +317,7 @@ fn the_form_refuses_what_the_daemon_refuses() {
             "service",
             &["", "auto", "umts_only", "gprs_only", "evdo", "cdma", "umts"],
         ),
+        ("dialect", &["", "auto", "huawei", "generic", "zte"]),
         ("mtu", &["1500", "128", "16384", "64", "70000"]),
         (
             "pppname",

@@ -474,6 +474,7 @@ fn netifd_handler_dump_declares_every_3g_and_ppp_option() {
     }
     for (name, ty) in [
         ("control_device", 3),
+        ("dialect", 3),
         ("dns_check", 7),
         ("probe_name", 3),
         ("probe_interval", 3),
@@ -637,6 +638,7 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
     let cfg = [
         ("device", "/dev/ttyUSB0"),
         ("control_device", "/dev/ttyUSB2"),
+        ("dialect", "generic"),
         ("apn", "web.example"),
         ("service", "umts_only"),
         ("dialnumber", "*99#"),
@@ -703,6 +705,7 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
     assert_eq!(u.interface, "wan");
     assert_eq!(u.device.as_deref(), Some(Path::new("/dev/ttyUSB0")));
     assert_eq!(u.control_device.as_deref(), Some(Path::new("/dev/ttyUSB2")));
+    assert_eq!(u.dialect, warden::config::Dialect::Generic);
     assert_eq!(u.apn, "web.example");
     assert_eq!(u.dialnumber, "*99#");
     assert_eq!(u.username, "web");

@@ -155,6 +155,28 @@ fn no_pincode_for_a_locked_sim_is_a_clear_stop() {
     assert!(s.contains("no pincode is configured"), "{s}");
 }
 
+/// A modem that is no Huawei (every `^` command is ERROR) and not on
+/// USB, on its configured ports: the daemon finds it by the ports alone,
+/// reads the PIN attempts with +CPINR (unknown attempts would stop it),
+/// enters the PIN, sets the mode with +WS46, and the link comes up, with
+/// the signal from +CSQ.
+#[test]
+fn a_generic_3gpp_modem_on_configured_ports_gets_online() {
+    let d = start_with(
+        "generic",
+        "1234",
+        "run",
+        &[("option service 'auto'", "option service 'umts_only'")],
+        &[("WARDEN_SIM_MODEM", "generic")],
+    );
+    let s = wait_for(&d, "a healthy link", |s| {
+        s.contains("\"state\":\"up\"") && s.contains("\"healthy\":true")
+    });
+    assert!(s.contains("\"manufacturer\":\"Simulated\""), "{s}");
+    assert!(s.contains("\"signal_dbm\":-79"), "{s}");
+    assert!(s.contains("/dev/pts/"), "the configured ports: {s}");
+}
+
 #[test]
 fn status_finds_netifd_interfaces_under_the_run_dir() {
     // netifd's proto handler runs one daemon per interface in

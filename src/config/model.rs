@@ -103,6 +103,8 @@ pub struct Uplink {
     pub pincode: Secret,
     /// Network mode as comgt's `service`: auto, umts_only, gprs_only, ...
     pub service: String,
+    /// The modem's AT dialect (`auto`, `huawei`, `generic`).
+    pub dialect: crate::config::vocab::Dialect,
     /// The logical interface name (netifd's; pppd's `ipparam`, device
     /// `3g-<interface>`).
     pub interface: String,
@@ -214,6 +216,7 @@ impl Default for Uplink {
             dialnumber: "*99***1#".into(),
             pincode: Secret::default(),
             service: "auto".into(),
+            dialect: Default::default(),
             interface: "wan".into(),
             pppd: PathBuf::from("/usr/sbin/pppd"),
             pppd_options: Vec::new(),
@@ -754,6 +757,7 @@ impl Uplink {
                 .unwrap_or(d.dialnumber),
             pincode: o.get("pincode", d.pincode)?,
             service: o.get("service", d.service)?,
+            dialect: o.get("dialect", d.dialect)?,
             interface: o.get("interface", d.interface)?,
             pppd: o.get("pppd", d.pppd)?,
             // Split list items too: `list pppd_options 'kdebug 1'` is two words.
@@ -844,6 +848,16 @@ impl FromOption for Bytes {
         "a byte count: a whole number, or one with K, M, G or T (powers of 1024, e.g. 500M, 2G)";
     fn from_option(s: &str) -> Option<Self> {
         crate::config::vocab::parse_bytes(s).map(Bytes)
+    }
+}
+
+impl FromOption for crate::config::vocab::Dialect {
+    const EXPECTED: &'static str = "auto, huawei or generic";
+    fn from_option(s: &str) -> Option<Self> {
+        use crate::config::vocab::Dialect as D;
+        [D::Auto, D::Huawei, D::Generic]
+            .into_iter()
+            .find(|d| d.name() == s || (s.is_empty() && *d == D::Auto))
     }
 }
 

@@ -24,6 +24,7 @@ pub fn to_uci(c: &Config) -> String {
     w.opt("dialnumber", &u.dialnumber);
     w.secret("pincode", &u.pincode);
     w.opt("service", &u.service);
+    w.opt("dialect", &u.dialect.name());
     w.opt("interface", &u.interface);
     w.path("pppd", &u.pppd);
     w.list("pppd_options", &u.pppd_options);

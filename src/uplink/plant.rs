@@ -273,7 +273,9 @@ pub fn prepare_modem<P: super::modem::driver::Port>(
 ) -> Result<ModemStatus, Exit> {
     let t = |e: super::modem::ModemError| Exit::Transient(format!("modem: {e}"));
     m.init().map_err(t)?;
+    m.set_dialect(u.dialect);
     let id = m.identity().map_err(t)?;
+    log::debug!("uplink: AT dialect {}", m.dialect().name());
     let status = m.sim_status().map_err(t)?;
     if status.state != c::SimState::Ready {
         let Some(code) = u.pincode.expose_nonempty() else {

@@ -501,3 +501,51 @@ fn sms_and_ussd_on_the_simulated_e367() {
     );
     assert!(m.ussd("日本").is_err());
 }
+
+/// A plain 3GPP modem (every `^` command ERROR), named by +CGMI: the
+/// daemon's preparation reads the PIN attempts with +CPINR, spends one
+/// right PIN, sets the mode with +WS46 and sends no `^` command at all;
+/// the last attempt is still never spent.
+#[test]
+fn a_generic_modem_is_prepared_in_plain_3gpp() {
+    let generic = SimConfig {
+        generic: true,
+        manufacturer: "Simulated".into(),
+        ..SimConfig::default()
+    };
+    let sim = SimModem::spawn(generic.clone()).unwrap();
+    let u = crate::config::Uplink {
+        pincode: crate::config::Secret(zeroize::Zeroizing::new("1234".into())),
+        service: "umts_only".into(),
+        ..crate::config::Uplink::default()
+    };
+    let store = store_path("generic");
+    let mut m = Modem::open(sim.path()).unwrap();
+    let s = crate::uplink::plant::prepare_modem(&mut m, &u, &store).unwrap();
+    assert_eq!(
+        (s.manufacturer.as_str(), s.signal_dbm),
+        ("Simulated", Some(-79))
+    );
+    assert_eq!(m.dialect(), super::commands::Dialect::Generic);
+    let st = sim.stats();
+    assert_eq!((st.carets, st.pin_entries, st.wrong_pins), (0, 1, 0));
+    assert_eq!(st.ws46, Some(22));
+    assert_eq!(m.info().unwrap().pin_attempts.map(|c| c.pin), Some(3));
+    assert_eq!(sim.stats().carets, 0);
+
+    let last = SimModem::spawn(SimConfig {
+        pin_attempts: 1,
+        ..generic
+    })
+    .unwrap();
+    assert!(matches!(
+        attempt(
+            &last,
+            &store_path("generic-last"),
+            "1234",
+            Policy::default()
+        ),
+        Err(PinError::Refused(Refusal::LastAttempt))
+    ));
+    assert_eq!(last.stats().pin_entries, 0);
+}

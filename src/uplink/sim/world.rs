@@ -20,6 +20,11 @@
 //! the AT port (a hung firmware does not answer it), `usb_reset` restarts
 //! a modem hung so, `port_power` and `gpio` cure any wedge.
 //!
+//! With `WARDEN_SIM_MODEM=generic` the modem is a plain 3GPP one, no
+//! Huawei (every `^` command is `ERROR`; `+CPINR`, `+WS46`), and not on
+//! USB: its ports are given to the uplink as `device` and
+//! `control_device`, which it uses without USB discovery.
+//!
 //! The network can renegotiate IPCP mid-session, as an operator changing
 //! the address or DNS servers does: a file `<run_dir>/sim/renegotiate`
 //! makes the running stand-in pppd (it looks every 100 ms) report ip-down
@@ -129,9 +134,19 @@ impl SimWorld {
     pub fn start(cfg: &Config, hook: &Path) -> io::Result<SimWorld> {
         // The simulated SIM's PIN is 1234 whatever the configuration says,
         // so a wrong pincode meets a SIM that counts it.
+        let generic = std::env::var_os("WARDEN_SIM_MODEM").is_some_and(|v| v == "generic");
         let modem = SimConfig {
             apn: cfg.uplink.apn.clone(),
+            generic,
             ..SimConfig::default()
+        };
+        let modem = match generic {
+            true => SimConfig {
+                manufacturer: "Simulated".into(),
+                model: "GSM modem".into(),
+                ..modem
+            },
+            false => modem,
         };
         // Two ports of one modem share one SIM: the AT port simulates it
         // (PIN, attempts, PUK), and the PPP port dials once it is unlocked,
@@ -171,8 +186,13 @@ impl SimWorld {
             ppp.wedge(Some(wedge));
             at.wedge(Some(wedge));
         }
+        let mut cfg = cfg.clone();
+        if generic {
+            cfg.uplink.device = Some(ppp.path().to_path_buf());
+            cfg.uplink.control_device = Some(at.path().to_path_buf());
+        }
         Ok(SimWorld {
-            cfg: cfg.clone(),
+            cfg,
             usb,
             table: Table::builtin(),
             ppp: Arc::new(ppp),

@@ -212,6 +212,17 @@ return network.registerProtocol('warden', {
 		o.load = loadPorts;
 		o.validate = checkPath;
 
+		o = s.taboption('general', form.ListValue, 'dialect', _('AT dialect'),
+			_('Automatic: by the manufacturer the modem names (AT+CGMI). Generic 3GPP sends no Huawei (^) command.'));
+		o.value('', _('Automatic'));
+		o.value('huawei', _('Huawei'));
+		o.value('generic', _('Generic 3GPP'));
+		o.validate = function(section_id, value) {
+			if ([ '', 'auto', 'huawei', 'generic' ].indexOf(value || '') < 0)
+				return _('Expecting: automatic, Huawei or generic 3GPP');
+			return true;
+		};
+
 		o = s.taboption('general', form.ListValue, 'service', _('Service type'));
 		o.value('', _('Automatic'));
 		o.value('umts_only', _('UMTS only'));
