@@ -345,6 +345,7 @@ fn the_form_refuses_what_the_daemon_refuses() {
             ],
         ),
         ("gpio_power", &["/sys/class/gpio/gpio1/value", "rel/value"]),
+        ("sms_spool", &["/tmp/sms", "rel/sms"]),
     ];
     let mut json = String::from("{");
     for (i, (opt, values)) in cases.iter().enumerate() {

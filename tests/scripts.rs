@@ -475,6 +475,8 @@ fn netifd_handler_dump_declares_every_3g_and_ppp_option() {
     for (name, ty) in [
         ("control_device", 3),
         ("dialect", 3),
+        ("sms_spool", 3),
+        ("sms_log_text", 7),
         ("dns_check", 7),
         ("probe_name", 3),
         ("probe_interval", 3),

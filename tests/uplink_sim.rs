@@ -666,6 +666,38 @@ fn the_quota_stops_the_link_resumes_and_survives_a_restart() {
     assert!(s.contains("\"reconnects\":0"), "never dialed: {s}");
 }
 
+/// A message that arrives while the link is up is noticed at the
+/// uplink's next look at the modem (every probe_interval), counted in
+/// status and written to the spool directory.
+#[test]
+fn an_incoming_sms_is_counted_and_spooled() {
+    let spool = std::env::temp_dir().join(format!("warden-sms-spool-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&spool);
+    let line = format!("option sms_spool '{}'", spool.display());
+    let d = start_with(
+        "sms-in",
+        "1234",
+        "run",
+        &[
+            ("option probe_interval '60s'", "option probe_interval '1s'"),
+            ("#option sms_spool '/tmp/sms'", &line),
+        ],
+        &[],
+    );
+    let s = healthy_once_reconnected(&d);
+    assert!(s.contains("\"sms_received\":0"), "{s}");
+    std::fs::write(d.run.join("sim/sms"), "").unwrap();
+    wait_within(&d, "the SMS counted", Duration::from_secs(30), |s| {
+        s.contains("\"sms_received\":1")
+    });
+    let files: Vec<_> = std::fs::read_dir(&spool).unwrap().collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    let _ = std::fs::remove_dir_all(&spool);
+    assert!(text.starts_with("from: 27838890001\n"), "{text}");
+    assert!(text.ends_with("\n\nhellohello\n"), "{text}");
+}
+
 /// `warden sms` and `warden ussd` go through the running uplink, which
 /// owns the AT port, while the link is up.
 #[test]

@@ -202,6 +202,10 @@ pub struct Uplink {
     /// usb-modeswitch data to read (directories, files, usb-mode.json,
     /// configPack.tar.gz); empty: the usual places.
     pub modeswitch_data: Vec<PathBuf>,
+    /// Where each new SMS is written (one file each); None: nowhere.
+    pub sms_spool: Option<PathBuf>,
+    /// Log a new SMS's text too, not only its sender and length.
+    pub sms_log_text: bool,
     /// The data quota: `quota_limit`, `quota_start_day`, `quota_action`,
     /// `quota_save_interval`, `quota_interval`.
     pub quota: crate::config::vocab::Policy,
@@ -260,6 +264,8 @@ impl Default for Uplink {
             switch_timeout: Duration::from_secs(20),
             rescan_interval: Duration::from_secs(60),
             modeswitch_data: Vec::new(),
+            sms_spool: None,
+            sms_log_text: false,
             quota: crate::config::vocab::Policy::default(),
         }
     }
@@ -723,19 +729,18 @@ impl Main {
 impl Uplink {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         let d = Uplink::default();
-        let gpio_power: Option<PathBuf> = o.get_opt("gpio_power")?;
-        if let Some(p) = &gpio_power {
-            if !p.is_absolute() {
-                return Err(o.error(
-                    o.line_of("gpio_power"),
-                    "gpio_power",
-                    format!(
-                        "expected an absolute path (a GPIO's value or an LED's brightness file), got '{}'",
-                        p.display()
-                    ),
-                ));
+        let absolute = |name: &'static str, what: &str| -> Result<Option<PathBuf>, ConfigError> {
+            match o.get_opt::<PathBuf>(name)? {
+                Some(p) if !p.is_absolute() => Err(o.error(
+                    o.line_of(name),
+                    name,
+                    format!("expected an absolute path ({what}), got '{}'", p.display()),
+                )),
+                p => Ok(p),
             }
-        }
+        };
+        let gpio_power = absolute("gpio_power", "a GPIO's value or an LED's brightness file")?;
+        let sms_spool = absolute("sms_spool", "a directory")?;
         let reset_ladder = Self::ladder(o, gpio_power.is_some())?;
         let mut min_interval = d.min_interval;
         for (i, name) in MIN_INTERVAL_OPTIONS.iter().enumerate().skip(1) {
@@ -804,6 +809,8 @@ impl Uplink {
                 RESCAN_INTERVAL,
             )?,
             modeswitch_data: o.list("modeswitch_data")?,
+            sms_spool,
+            sms_log_text: o.get("sms_log_text", d.sms_log_text)?,
             quota: {
                 let q = crate::config::vocab::Policy::default();
                 crate::config::vocab::Policy {

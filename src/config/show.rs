@@ -90,6 +90,8 @@ pub fn to_uci(c: &Config) -> String {
     for p in &u.modeswitch_data {
         w.line("\tlist ", "modeswitch_data", &p.display());
     }
+    w.opt_path("sms_spool", u.sms_spool.as_ref());
+    w.bool("sms_log_text", u.sms_log_text);
     w.opt("quota_limit", &u.quota.limit);
     w.opt("quota_start_day", &u.quota.start_day);
     w.opt("quota_action", &u.quota.action.name());

@@ -393,6 +393,8 @@ fn uplink_changes(a: &Uplink, b: &Uplink, simulate: bool) -> Vec<&'static str> {
         switch_timeout: _,
         rescan_interval: _,
         modeswitch_data: _,
+        sms_spool: _,
+        sms_log_text: _,
         quota: _,
     } = a;
     let mut v = Vec::new();
@@ -449,6 +451,8 @@ fn uplink_changes(a: &Uplink, b: &Uplink, simulate: bool) -> Vec<&'static str> {
         switch_timeout,
         rescan_interval,
         modeswitch_data,
+        sms_spool,
+        sms_log_text,
         quota,
     );
     v

@@ -135,6 +135,7 @@ impl Service for UplinkService {
             quota_file,
             zone,
             next_sample: Instant::now(),
+            sms_received: 0,
         };
         lp.run(&ctx, &listener)
     }
@@ -157,6 +158,8 @@ struct Loop {
     quota_file: PathBuf,
     zone: Zone,
     next_sample: Instant,
+    /// New SMS noticed since the start.
+    sms_received: u32,
 }
 
 /// Today's local date.
@@ -308,7 +311,10 @@ impl Loop {
             }
             Action::PrepareModem { at } => Input::Prepared(self.plant.prepare(&at)),
             Action::RefreshModem { at } => match self.plant.refresh(&at) {
-                Some(m) => Input::Modem(merge_modem(&self.sup.status().modem, m)),
+                Some(m) => {
+                    self.sms_received += m.new_sms;
+                    Input::Modem(merge_modem(&self.sup.status().modem, m))
+                }
                 None => return,
             },
             Action::SpawnPppd { ppp } => {
@@ -343,6 +349,7 @@ impl Loop {
     fn publish(&self) {
         let mut st = self.sup.status().clone();
         st.quota = Some(self.meter.status());
+        st.sms_received = self.sms_received;
         let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
         if *shared != st {
             *shared = st;
@@ -448,6 +455,7 @@ fn merge_modem(old: &ModemStatus, new: ModemStatus) -> ModemStatus {
         manufacturer: old.manufacturer.clone(),
         model: old.model.clone(),
         imei: old.imei.clone(),
+        new_sms: 0,
         ..new
     }
 }

@@ -92,6 +92,7 @@ pub fn text(who: &Who<'_>, st: &Status, now: Instant) -> String {
     if let Some(q) = &st.quota {
         kv("quota", &q.to_string());
     }
+    kv("sms_received", &st.sms_received.to_string());
     kv("recovery", &recovery_counts(&st.recovery));
     if let Some(l) = &st.recovery.last {
         let ago = human_duration(now.saturating_duration_since(l.at));
@@ -189,6 +190,7 @@ pub fn json(who: &Who<'_>, st: &Status, now: Instant) -> String {
                     .into()
             }),
         )
+        .field("sms_received", st.sms_received)
         .field("recovery", {
             let mut o = Obj::new();
             for (rung, n) in Rung::ALL.iter().zip(st.recovery.counts) {
@@ -236,6 +238,7 @@ mod tests {
                 operator: "Sim Telecom".into(),
                 mode: "UMTS".into(),
                 signal_dbm: Some(-71),
+                new_sms: 0,
             },
             dns: vec![DnsHealth {
                 server: "192.0.2.53".parse().unwrap(),
@@ -269,6 +272,7 @@ mod tests {
                     at: now - Duration::from_secs(65),
                 }),
             },
+            sms_received: 2,
         }
     }
 
@@ -296,6 +300,7 @@ mod tests {
         assert!(t.contains("signal_dbm: -71\n"));
         assert!(t.contains("operator: Sim Telecom\nmode: UMTS\n"));
         assert!(t.contains("dns: 192.0.2.53 ok\n"));
+        assert!(t.contains("\nsms_received: 2\nrecovery: "), "{t}");
         assert!(
             t.contains(
                 "\nquota: 4.0 MiB of 1.0 GiB (0%) since 2026-12-01, rx 3.0 MiB tx 1.0 MiB, \
@@ -333,7 +338,7 @@ mod tests {
         );
         assert!(
             j.contains(
-                r#""recovery":{"redial":4,"cfun":1,"usb_reset":1,"port_power":0,"gpio":0},"last_recovery":{"rung":"usb_reset","reason":"cfun did not help (3 failures since); last: modem: timeout","ago_s":65}}"#
+                r#""sms_received":2,"recovery":{"redial":4,"cfun":1,"usb_reset":1,"port_power":0,"gpio":0},"last_recovery":{"rung":"usb_reset","reason":"cfun did not help (3 failures since); last: modem: timeout","ago_s":65}}"#
             ),
             "{j}"
         );

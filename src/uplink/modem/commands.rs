@@ -853,6 +853,14 @@ pub fn parse_cmgs(lines: &[String]) -> Result<u8, ParseError> {
         .ok_or_else(|| bad("the +CMGS reference", v))
 }
 
+/// `+CMTI: "<mem>",<index>`: a new message is stored at `index`.
+pub fn parse_cmti(line: &str) -> Option<u32> {
+    split_fields(line.strip_prefix("+CMTI:")?)
+        .get(1)?
+        .parse()
+        .ok()
+}
+
 /// A USSD answer (27.007 7.15): `+CUSD: <m>[,<str>,<dcs>]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cusd {
@@ -905,6 +913,11 @@ mod sms_tests {
         );
         assert!(parse_cmgr(&l(&["+CMGR: 1,,23"])).is_err());
         assert_eq!(parse_cmgs(&l(&["+CMGS: 7"])).unwrap(), 7);
+        assert_eq!(parse_cmti("+CMTI: \"SM\",4"), Some(4));
+        assert_eq!(parse_cmti("+CMTI: \"ME\",12"), Some(12));
+        assert_eq!(parse_cmti("+CMTI: \"SM\""), None);
+        assert_eq!(parse_cmti("+CMTI: \"SM\",x"), None);
+        assert_eq!(parse_cmti("+CDSI: \"SM\",4"), None);
         assert_eq!(
             parse_cusd(" 0,\"AA180C3602\",15").unwrap(),
             Cusd {

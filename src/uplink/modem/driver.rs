@@ -508,6 +508,24 @@ impl<P: Port> Modem<P> {
             .collect()
     }
 
+    /// Ask for new messages to be announced with `+CMTI` (27.005 3.4.1);
+    /// a modem that refuses is left as it is.
+    pub fn announce_sms(&mut self) -> Result<(), ModemError> {
+        optional(self.command("AT+CNMI=2,1,0,0,0", self.timeouts.quick)).map(|_| ())
+    }
+
+    /// Where the new messages announced so far (`+CMTI`) are stored;
+    /// other unsolicited codes are kept.
+    pub fn announced_sms(&mut self) -> Vec<u32> {
+        self.keep_urcs();
+        let mut found = Vec::new();
+        self.urcs.retain(|u| match u {
+            Urc::Other(l) => c::parse_cmti(l).map(|i| found.push(i)).is_none(),
+            _ => true,
+        });
+        found
+    }
+
     /// One message (`AT+CMGR=<index>`).
     pub fn sms_read(&mut self, index: u32) -> Result<super::sms::Stored, ModemError> {
         self.command("AT+CMGF=0", self.timeouts.quick)?;

@@ -549,3 +549,42 @@ fn a_generic_modem_is_prepared_in_plain_3gpp() {
     ));
     assert_eq!(last.stats().pin_entries, 0);
 }
+
+/// A message the network delivers is announced with +CMTI once
+/// `AT+CNMI` asked for it; the uplink's look at the modem reads it
+/// (once), counts it and writes it to the spool directory.
+#[test]
+fn a_new_sms_is_announced_read_counted_and_spooled() {
+    let sim = SimModem::spawn(SimConfig {
+        pin: None,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let spool = store_path("spool").with_file_name("spool");
+    let u = crate::config::Uplink {
+        sms_spool: Some(spool.clone()),
+        ..crate::config::Uplink::default()
+    };
+    let mut m = open(&sim);
+    sim.receive_sms();
+    assert_eq!(
+        crate::uplink::plant::refresh_modem(&mut m, &u).new_sms,
+        0,
+        "announced before AT+CNMI asked"
+    );
+    m.announce_sms().unwrap();
+    sim.receive_sms();
+    assert_eq!(crate::uplink::plant::refresh_modem(&mut m, &u).new_sms, 1);
+    assert_eq!(crate::uplink::plant::refresh_modem(&mut m, &u).new_sms, 0);
+    let files: Vec<_> = std::fs::read_dir(&spool)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_str().unwrap().to_string();
+    assert!(name.ends_with("-5.sms"), "{name}");
+    assert_eq!(
+        std::fs::read_to_string(&files[0]).unwrap(),
+        "from: 27838890001\ntime: 99-03-29 15:16:59+02:00\n\nhellohello\n"
+    );
+}

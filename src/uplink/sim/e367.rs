@@ -189,6 +189,8 @@ pub struct E367 {
     /// After `AT+CMGS=<len>`'s prompt: the TPDU length and the hex so far.
     cmgs: Option<(usize, Vec<u8>)>,
     next_mr: u8,
+    /// `AT+CNMI`'s `<mt>`: 1 announces a new message with `+CMTI`.
+    cnmi_mt: u8,
 }
 
 /// The SIM's messages at power-up: the published "hellohello" DELIVER
@@ -242,6 +244,7 @@ impl E367 {
                 .collect(),
             cmgs: None,
             next_mr: 1,
+            cnmi_mt: 0,
             stats: Stats {
                 lock,
                 pin_left: cfg.pin_attempts,
@@ -343,6 +346,16 @@ impl E367 {
     pub fn vanished(&mut self) {
         self.stats.vanished = true;
         self.out.clear();
+    }
+
+    /// A message arrives from the network (SIM_SMS's first, again): stored
+    /// unread, announced with `+CMTI` when `AT+CNMI` asked for that.
+    pub fn receive_sms(&mut self, now: Instant) {
+        let index = self.sms.iter().map(|m| m.0).max().unwrap_or(0) + 1;
+        self.sms.push((index, 0, SIM_SMS[0].2.to_string()));
+        if self.cnmi_mt == 1 {
+            self.send(now, format!("\r\n+CMTI: \"SM\",{index}\r\n").into_bytes());
+        }
     }
 
     /// Leave data mode as if the network hung up: `NO CARRIER`.
@@ -499,6 +512,7 @@ impl E367 {
         self.cmee = 0;
         self.creg_n = 0;
         self.cgreg_n = 0;
+        self.cnmi_mt = 0;
         self.registers_at = None;
         match self.stats.lock {
             Lock::Ready if self.cfg.pin.is_some() => self.stats.lock = Lock::Pin,
@@ -821,6 +835,10 @@ impl E367 {
                 }
                 None => self.reply(now, &[], "ERROR"),
             };
+        }
+        if let Some(a) = args("+CNMI=") {
+            self.cnmi_mt = a.get(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+            return self.ok(now, &[]);
         }
         if let Some(a) = args("+CMEE=") {
             return match a

@@ -40,6 +40,10 @@
 //! resolver standing in for the network's; without one, queries to it
 //! get no answer). The file is consumed.
 //!
+//! While the link is up, a file `<run_dir>/sim/sms` (consumed) brings the
+//! modem a new SMS, announced on the AT port with `+CMTI` as `AT+CNMI`
+//! asked.
+//!
 //! While the link is up its interface carries traffic: its byte counters
 //! ([`Plant::counters`]) grow by 10,000 bytes down and 1,000 up every
 //! 100 ms, from 0 at each ip-up, as a new ppp interface's do.
@@ -77,7 +81,7 @@ pub struct SimWorld {
     table: Table,
     // Kept alive: dropping them removes the ports.
     ppp: Arc<SimModem>,
-    at: SimModem,
+    at: Arc<SimModem>,
     dns: SimDns,
     attaches: Arc<AtomicU32>,
     hook: PathBuf,
@@ -196,7 +200,7 @@ impl SimWorld {
             usb,
             table: Table::builtin(),
             ppp: Arc::new(ppp),
-            at,
+            at: Arc::new(at),
             dns: SimDns::start()?,
             attaches: Arc::new(AtomicU32::new(0)),
             hook: hook.to_path_buf(),
@@ -232,7 +236,7 @@ impl Plant for SimWorld {
 
     fn refresh(&mut self, at: &Path) -> Option<ModemStatus> {
         let mut m = Modem::open(at).ok()?;
-        Some(plant::modem_status(&mut m, ModemStatus::default()))
+        Some(plant::refresh_modem(&mut m, &self.cfg.uplink))
     }
 
     /// A real modem's answer to each rung: cfun is AT+CFUN=1,1 on the AT
@@ -280,6 +284,8 @@ impl Plant for SimWorld {
             hook: self.hook.clone(),
             port: self.ppp.clone(),
             renegotiate: self.state_dir.join("renegotiate"),
+            at: self.at.clone(),
+            sms: self.state_dir.join("sms"),
             routes: self.routes.clone(),
             iface: self.iface.clone(),
         };
@@ -418,6 +424,9 @@ struct SimPppdJob {
     port: Arc<SimModem>,
     /// The network's renegotiation, when this file appears.
     renegotiate: PathBuf,
+    /// The AT port, which receives an SMS when the file `sms` appears.
+    at: Arc<SimModem>,
+    sms: PathBuf,
     routes: Routes,
     iface: Iface,
 }
@@ -585,6 +594,9 @@ fn run_pppd(job: &SimPppdJob, stop: RawFd) -> i32 {
                 }
             }
             renegotiate(job, &mut link);
+            if std::fs::remove_file(&job.sms).is_ok() {
+                job.at.receive_sms();
+            }
             continue;
         }
         if fds[1].revents != 0 {

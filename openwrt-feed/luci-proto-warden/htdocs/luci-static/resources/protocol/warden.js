@@ -432,5 +432,17 @@ return network.registerProtocol('warden', {
 				return true;
 			return _('Expected an absolute path (a GPIO\'s value or an LED\'s brightness file)');
 		};
+
+		o = s.taboption('advanced', form.Value, 'sms_spool', _('SMS spool directory'),
+			_('Each new SMS is written there as a file. Empty: only logged, by sender and length.'));
+		o.validate = function(section_id, value) {
+			if (value == null || value == '' || value.charAt(0) == '/')
+				return true;
+			return _('Expected an absolute path (a directory)');
+		};
+
+		o = s.taboption('advanced', form.Flag, 'sms_log_text', _('Log SMS text'),
+			_('Log the text of each new SMS too, not only its sender and length.'));
+		o.default = o.disabled;
 	}
 });
