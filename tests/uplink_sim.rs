@@ -122,6 +122,8 @@ fn plug_switch_dial_bogus_dns_reconnect_healthy() {
     );
     assert!(s.contains("\"model\":\"E367\""), "{s}");
     assert!(s.contains("\"signal_dbm\":-"), "{s}");
+    // ipv6 'auto' (the default): IPv6CP's link-local address.
+    assert!(s.contains("\"address6\":\"fe80::5c3e:0:0:1\""), "{s}");
     assert!(s.contains("ttyUSB0") && s.contains("ttyUSB1"), "{s}");
     // Text form for people.
     let out = Command::new(WARDEN)
@@ -131,6 +133,7 @@ fn plug_switch_dial_bogus_dns_reconnect_healthy() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("state: up\nlink: up\n"), "{text}");
     assert!(text.contains("dns: 192.0.2.53 ok"), "{text}");
+    assert!(text.contains("\naddress6: fe80::5c3e:0:0:1\n"), "{text}");
 }
 
 #[test]

@@ -136,6 +136,7 @@ impl Service for UplinkService {
             zone,
             next_sample: Instant::now(),
             sms_received: 0,
+            local6: None,
         };
         lp.run(&ctx, &listener)
     }
@@ -160,6 +161,8 @@ struct Loop {
     next_sample: Instant,
     /// New SMS noticed since the start.
     sms_received: u32,
+    /// The link-local address IPv6CP gave (pppd's ipv6-up).
+    local6: Option<std::net::IpAddr>,
 }
 
 /// Today's local date.
@@ -350,6 +353,7 @@ impl Loop {
         let mut st = self.sup.status().clone();
         st.quota = Some(self.meter.status());
         st.sms_received = self.sms_received;
+        st.local6 = self.local6;
         let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
         if *shared != st {
             *shared = st;
@@ -398,8 +402,10 @@ impl Loop {
                         remote: l.remote,
                         dns: l.dns,
                     }),
+                    Notice::Ppp6(local) => self.local6 = local,
                     Notice::PppDown(_) => {
                         // The interface is still there during ip-down.
+                        self.local6 = None;
                         self.quota_sample();
                         self.inputs.push_back(Input::LinkDown)
                     }

@@ -60,6 +60,9 @@ pub fn text(who: &Who<'_>, st: &Status, now: Instant) -> String {
     if let Some(a) = st.remote {
         kv("peer", &a.to_string());
     }
+    if let Some(a) = st.local6 {
+        kv("address6", &a.to_string());
+    }
     kv(
         "changes",
         &format!("address {}, dns {}", st.address_changes, st.dns_changes),
@@ -137,6 +140,7 @@ pub fn json(who: &Who<'_>, st: &Status, now: Instant) -> String {
         .field("reconnects", st.reconnects)
         .field("address", st.local.map(|a| a.to_string()))
         .field("peer", st.remote.map(|a| a.to_string()))
+        .field("address6", st.local6.map(|a| a.to_string()))
         .field(
             "changes",
             Obj::new()
@@ -273,6 +277,7 @@ mod tests {
                 }),
             },
             sms_received: 2,
+            local6: Some("fe80::5c3e:1".parse().unwrap()),
         }
     }
 
@@ -291,7 +296,8 @@ mod tests {
             t.starts_with(
                 "interface: wan\nrun_dir: /var/run/warden/wan\n\
                  state: up\nlink: up\nuptime: 1h02m03s\nreconnects: 1\n\
-                 address: 10.64.1.3\npeer: 10.64.64.64\nchanges: address 1, dns 2\n\
+                 address: 10.64.1.3\npeer: 10.64.64.64\naddress6: fe80::5c3e:1\n\
+                 changes: address 1, dns 2\n\
                  last_change: 12s ago: DNS 192.0.2.53 -> 198.51.100.7\nfailures: 0\n"
             ),
             "{t}"
@@ -324,7 +330,7 @@ mod tests {
         let j = json(&who(), &sample(now), now);
         assert!(
             j.starts_with(
-                r#"{"interface":"wan","run_dir":"/var/run/warden/wan","state":"up","link":"up","uptime_s":3723,"reconnects":1,"address":"10.64.1.3","peer":"10.64.64.64","changes":{"address":1,"dns":2},"last_change":{"what":"DNS 192.0.2.53 -> 198.51.100.7","ago_s":12},"failures":0"#
+                r#"{"interface":"wan","run_dir":"/var/run/warden/wan","state":"up","link":"up","uptime_s":3723,"reconnects":1,"address":"10.64.1.3","peer":"10.64.64.64","address6":"fe80::5c3e:1","changes":{"address":1,"dns":2},"last_change":{"what":"DNS 192.0.2.53 -> 198.51.100.7","ago_s":12},"failures":0"#
             ),
             "{j}"
         );

@@ -355,6 +355,9 @@ pub struct Status {
     pub quota: Option<crate::uplink::quota::QuotaStatus>,
     /// New messages noticed since the start (filled in by the service).
     pub sms_received: u32,
+    /// The link's IPv6 link-local address, while IPv6CP is up (filled in
+    /// by the service from pppd's ipv6-up).
+    pub local6: Option<IpAddr>,
 }
 
 /// What one ip-up announced.

@@ -280,6 +280,7 @@ impl Plant for SimWorld {
             dialnumber: self.cfg.uplink.dialnumber.clone(),
             ifname: format!("3g-{}", self.cfg.uplink.interface),
             ipparam: self.cfg.uplink.interface.clone(),
+            ipv6: self.cfg.uplink.ipv6 != crate::config::Ipv6::Off,
             dns,
             hook: self.hook.clone(),
             port: self.ppp.clone(),
@@ -418,6 +419,8 @@ struct SimPppdJob {
     dialnumber: String,
     ifname: String,
     ipparam: String,
+    /// IPv6CP too (pppd's +ipv6): ipv6-up reports the link-local address.
+    ipv6: bool,
     dns: Vec<IpAddr>,
     hook: PathBuf,
     /// The simulated PPP port, hung up (DTR dropped) when pppd ends.
@@ -582,6 +585,10 @@ fn run_pppd(job: &SimPppdJob, stop: RawFd) -> i32 {
     set_iface(Some((0, 0)));
     if let Err(e) = hook::send(&job.hook, &Notice::PppUp(link.clone())) {
         log::warn!("simulated pppd: ip-up: {e}");
+    }
+    if job.ipv6 {
+        let ll = IpAddr::V6(std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0x5c3e, 0, 0, 1));
+        let _ = hook::send(&job.hook, &Notice::Ppp6(Some(ll)));
     }
     // Up until told to stop or the modem hangs up.
     let code = loop {
