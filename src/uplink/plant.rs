@@ -317,7 +317,6 @@ pub fn prepare_modem<P: super::modem::driver::Port>(
     let t = |e: super::modem::ModemError| Exit::Transient(format!("modem: {e}"));
     m.init().map_err(t)?;
     m.set_dialect(u.dialect);
-    m.announce_sms().map_err(t)?;
     let id = m.identity().map_err(t)?;
     log::debug!("uplink: AT dialect {}", m.dialect().name());
     let status = m.sim_status().map_err(t)?;
@@ -339,6 +338,8 @@ pub fn prepare_modem<P: super::modem::driver::Port>(
             Err(e) => return Err(Exit::Transient(e.to_string())),
         }
     }
+    // SMS services need the SIM: new messages are announced from here on.
+    m.announce_sms().map_err(t)?;
     // The configuration was checked when it was read (uplink::check,
     // with these same functions); what is left here cannot be refused.
     if !u.service.is_empty() && u.service != "auto" {

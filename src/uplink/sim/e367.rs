@@ -837,6 +837,11 @@ impl E367 {
             };
         }
         if let Some(a) = args("+CNMI=") {
+            // SMS services need the SIM.
+            if self.stats.lock != Lock::Ready {
+                let e = self.cme(11, "SIM PIN required");
+                return self.reply(now, &[], &e);
+            }
             self.cnmi_mt = a.get(1).and_then(|v| v.parse().ok()).unwrap_or(0);
             return self.ok(now, &[]);
         }
