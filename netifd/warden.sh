@@ -9,6 +9,8 @@
 # authfail, mtu, pppname, unnumbered, reqprefix, persist, maxfail, holdoff,
 # sourcefilter, delegate, norelease), so an interface moves from proto 3g
 # by changing one word, plus warden's own: control_device (the AT port),
+# dialect (the modem's AT commands: auto, huawei or generic 3GPP),
+# sms_spool (a directory each new SMS is written to) and sms_log_text,
 # dns_check, probe_name, probe_interval, fallback_dns (list), backoff
 # ('INITIAL MAX', e.g. '2s 5m'), rescan_interval (how often to look for
 # a missing modem) and the recovery ladder's reset_after, reset_ladder
@@ -91,6 +93,9 @@ proto_warden_init_config() {
 	proto_config_add_boolean "norelease"
 	# warden's own
 	proto_config_add_string "control_device"
+	proto_config_add_string "dialect"
+	proto_config_add_string "sms_spool"
+	proto_config_add_boolean "sms_log_text"
 	proto_config_add_boolean "dns_check"
 	proto_config_add_string "probe_name"
 	proto_config_add_string "probe_interval"
@@ -146,7 +151,7 @@ proto_warden_setup() {
 	local username password keepalive keepalive_adaptive demand pppd_options
 	local connect disconnect ipv6 authfail mtu pppname unnumbered reqprefix
 	local persist maxfail holdoff sourcefilter delegate norelease
-	local control_device dns_check probe_name probe_interval fallback_dns backoff
+	local control_device dialect sms_spool sms_log_text dns_check probe_name probe_interval fallback_dns backoff
 	local rescan_interval reset_after reset_ladder gpio_power
 	local quota_limit quota_start_day quota_action quota_save_interval quota_interval
 	local dir conf initial max dns opt subnets localip
@@ -155,7 +160,7 @@ proto_warden_setup() {
 	json_get_vars username password keepalive keepalive_adaptive demand pppd_options
 	json_get_vars connect disconnect ipv6 authfail mtu pppname unnumbered reqprefix
 	json_get_vars persist maxfail holdoff sourcefilter delegate norelease
-	json_get_vars control_device dns_check probe_name probe_interval backoff
+	json_get_vars control_device dialect sms_spool sms_log_text dns_check probe_name probe_interval backoff
 	json_get_vars rescan_interval reset_after reset_ladder gpio_power
 	json_get_vars quota_limit quota_start_day quota_action quota_save_interval quota_interval
 	json_get_values fallback_dns fallback_dns
@@ -192,6 +197,9 @@ proto_warden_setup() {
 			warden_option interface "$interface"
 			warden_option device "$device"
 			warden_option control_device "$control_device"
+			warden_option dialect "$dialect"
+			warden_option sms_spool "$sms_spool"
+			warden_option sms_log_text "$sms_log_text"
 			warden_option apn "$apn"
 			warden_option service "$service"
 			warden_option pincode "$pincode"

@@ -317,6 +317,7 @@ fn the_form_refuses_what_the_daemon_refuses() {
             "service",
             &["", "auto", "umts_only", "gprs_only", "evdo", "cdma", "umts"],
         ),
+        ("dialect", &["", "auto", "huawei", "generic", "zte"]),
         ("mtu", &["1500", "128", "16384", "64", "70000"]),
         (
             "pppname",
@@ -344,6 +345,7 @@ fn the_form_refuses_what_the_daemon_refuses() {
             ],
         ),
         ("gpio_power", &["/sys/class/gpio/gpio1/value", "rel/value"]),
+        ("sms_spool", &["/tmp/sms", "rel/sms"]),
     ];
     let mut json = String::from("{");
     for (i, (opt, values)) in cases.iter().enumerate() {

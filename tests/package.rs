@@ -396,13 +396,21 @@ fn ipk_has_the_ipkg_build_format() {
     check_members(&ipk.control, "control.tar.gz");
     assert_eq!(
         names(&ipk.control),
-        ["./", "./conffiles", "./control", "./postinst", "./prerm"]
+        [
+            "./",
+            "./conffiles",
+            "./control",
+            "./postinst",
+            "./postinst-pkg",
+            "./prerm"
+        ]
     );
     for (n, mode) in [
         ("./", 0o755),
         ("./conffiles", 0o644),
         ("./control", 0o644),
         ("./postinst", 0o755),
+        ("./postinst-pkg", 0o755),
         ("./prerm", 0o755),
     ] {
         assert_eq!(member(&ipk.control, n).mode, mode, "mode of control {n}");
@@ -974,14 +982,17 @@ fn init_script_commands() {
     }
 }
 
-/// postinst and prerm from the .ipk: OpenWRT's generic scripts.
+/// postinst and prerm from the .ipk: OpenWRT's generic scripts, and the
+/// package's own postinst-pkg (the Makefile's Package/warden/postinst,
+/// which default_postinst runs): rpcd reloads on a running router, to
+/// take the plugin and ACL; nothing runs in an offline root.
 #[test]
 fn package_scripts() {
     need("shellcheck");
     let src = source_tree();
     let ipk = read_ipk(&build_ipk("mips-unknown-linux-musl", &src, &scratch("out")));
     let dir = scratch("scripts");
-    for s in ["postinst", "prerm"] {
+    for s in ["postinst", "prerm", "postinst-pkg"] {
         let p = dir.join(s);
         fs::write(&p, &member(&ipk.control, &format!("./{s}")).data).unwrap();
         fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
@@ -1035,6 +1046,70 @@ fn package_scripts() {
         [format!("default_prerm {}", dir.join("prerm").display())]
     );
     assert!(go("postinst", &[("IPKG_NO_SCRIPT", "1")]).is_empty());
+
+    // postinst-pkg is the feed Makefile's text, for both variants.
+    let pkg = String::from_utf8(member(&ipk.control, "./postinst-pkg").data.clone()).unwrap();
+    for args in [
+        &[][..],
+        &["PACKAGE=warden-uplink", "BUILD_VARIANT=uplink"][..],
+    ] {
+        let out = dir.join("postinst-made");
+        let mut a = vec![format!("POSTINST_OUT={}", out.display())];
+        a.extend(args.iter().map(|s| s.to_string()));
+        dump(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(fs::read_to_string(&out).unwrap().trim_end(), pkg.trim_end());
+    }
+    // default_postinst runs it (OpenWRT's: from opkg's info directory, in
+    // a subshell); in an offline root it does nothing and succeeds.
+    let info = instroot.join("usr/lib/opkg/info");
+    fs::create_dir_all(&info).unwrap();
+    fs::copy(dir.join("postinst-pkg"), info.join("postinst.postinst-pkg")).unwrap();
+    fs::write(
+        instroot.join("lib/functions.sh"),
+        "default_postinst() { echo \"default_postinst\" >>\"$RECORD\"; \
+         p=\"$IPKG_INSTROOT/usr/lib/opkg/info/$(basename \"${1%.*}\").postinst-pkg\"; \
+         [ -f \"$p\" ] && ( . \"$p\" ); }\n",
+    )
+    .unwrap();
+    assert_eq!(go("postinst", &[]), ["default_postinst"]);
+    // With a recording rpcd bind-mounted over /etc/init.d in a private
+    // mount namespace: nothing in an offline root, and on a running
+    // router (no IPKG_INSTROOT) /etc/init.d/rpcd reload.
+    need("unshare");
+    let initd = dir.join("init.d");
+    fs::create_dir_all(&initd).unwrap();
+    fs::write(
+        initd.join("rpcd"),
+        "#!/bin/sh\necho \"rpcd $*\" >>\"$RECORD\"\n",
+    )
+    .unwrap();
+    fs::set_permissions(initd.join("rpcd"), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::write(&record, "").unwrap();
+    let o = run_ok(
+        Command::new("unshare")
+            .args([
+                "-rm",
+                "sh",
+                "-c",
+                "mount --bind \"$1\" /etc/init.d && IPKG_INSTROOT=\"$3\" sh \"$2\" && \
+                 echo offline >>\"$RECORD\" && exec sh \"$2\"",
+                "sh",
+            ])
+            .arg(&initd)
+            .arg(dir.join("postinst-pkg"))
+            .arg(&instroot)
+            .env_remove("IPKG_INSTROOT")
+            .env("RECORD", &record),
+    );
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        fs::read_to_string(&record).unwrap(),
+        "offline\nrpcd reload\n"
+    );
 }
 
 /// Shell scripts in this tree: *.sh, files with a shell #! line or a

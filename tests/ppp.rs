@@ -159,6 +159,13 @@ fn link_up_hooks_reach_warden_and_exit_is_classified() {
             "192.0.2.53".parse().unwrap()
         ]
     );
+    // With +ipv6 (ipv6 'auto'), ipv6-up after ip-up and ipv6-down before
+    // ip-down tell warden the link-local address, for its status.
+    assert_eq!(
+        wait_notice(&listener),
+        Notice::Ppp6(Some("fe80::2".parse().unwrap()))
+    );
+    assert_eq!(wait_notice(&listener), Notice::Ppp6(None));
     assert!(matches!(wait_notice(&listener), Notice::PppDown(_)));
     let exit = run::wait_timeout(&mut child, Duration::from_secs(10)).unwrap();
     assert_eq!(exit, Some(Exit::Code(16)));
@@ -182,7 +189,14 @@ fn link_up_hooks_reach_warden_and_exit_is_classified() {
     let exit = run::stop(&mut child, Duration::from_secs(10)).unwrap();
     assert_eq!(exit, Exit::Code(5));
     assert_eq!(classify(exit).0, Class::Stopped);
-    assert!(matches!(wait_notice(&listener), Notice::PppDown(_)));
+    // (ipv6-up and -down may come between, as the stop finds them.)
+    let down = loop {
+        match wait_notice(&listener) {
+            Notice::Ppp6(_) => continue,
+            n => break n,
+        }
+    };
+    assert!(matches!(down, Notice::PppDown(_)), "{down:?}");
     drop(listener);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -266,5 +280,54 @@ fn hooks_survive_warden_not_running() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no warden is listening on"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// pppd's ipv6-up/-down hooks tell warden the link-local address
+/// (`LLLOCAL`, else the fourth argument) and that IPv6CP went down.
+#[test]
+fn notify_ppp6_carries_the_link_local_address() {
+    let dir = tmpdir("ppp6");
+    let sock = dir.join("uplink.sock");
+    let listener = Listener::bind(&sock).unwrap();
+    let args = [
+        "3g-wan",
+        "/dev/ttyUSB0",
+        "115200",
+        "fe80::2",
+        "fe80::1",
+        "wan",
+    ];
+    for (kind, lllocal, want) in [
+        (
+            "ppp6-up",
+            Some("fe80::5c3e:1"),
+            Notice::Ppp6(Some("fe80::5c3e:1".parse().unwrap())),
+        ),
+        (
+            "ppp6-up",
+            None,
+            Notice::Ppp6(Some("fe80::2".parse().unwrap())),
+        ),
+        ("ppp6-down", Some("fe80::2"), Notice::Ppp6(None)),
+    ] {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_warden"));
+        c.args(["notify", "--socket"])
+            .arg(&sock)
+            .arg(kind)
+            .args(args);
+        c.env_remove("LLLOCAL");
+        if let Some(a) = lllocal {
+            c.env("LLLOCAL", a);
+        }
+        let out = c.output_within(common::CHILD_DEADLINE).unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(wait_notice(&listener), want, "{kind} {lllocal:?}");
+    }
+    drop(listener);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -474,6 +474,9 @@ fn netifd_handler_dump_declares_every_3g_and_ppp_option() {
     }
     for (name, ty) in [
         ("control_device", 3),
+        ("dialect", 3),
+        ("sms_spool", 3),
+        ("sms_log_text", 7),
         ("dns_check", 7),
         ("probe_name", 3),
         ("probe_interval", 3),
@@ -637,6 +640,7 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
     let cfg = [
         ("device", "/dev/ttyUSB0"),
         ("control_device", "/dev/ttyUSB2"),
+        ("dialect", "generic"),
         ("apn", "web.example"),
         ("service", "umts_only"),
         ("dialnumber", "*99#"),
@@ -703,6 +707,7 @@ fn netifd_handler_runs_warden_with_the_interface_config() {
     assert_eq!(u.interface, "wan");
     assert_eq!(u.device.as_deref(), Some(Path::new("/dev/ttyUSB0")));
     assert_eq!(u.control_device.as_deref(), Some(Path::new("/dev/ttyUSB2")));
+    assert_eq!(u.dialect, warden::config::Dialect::Generic);
     assert_eq!(u.apn, "web.example");
     assert_eq!(u.dialnumber, "*99#");
     assert_eq!(u.username, "web");
@@ -825,7 +830,7 @@ fn ppp_hooks_notify_warden_then_netifd() {
 /// which ppp.sh runs for IPv6 too) do: the link-local address to netifd,
 /// and with AUTOIPV6 the DHCPv6 child interface through `ubus call
 /// network add_dynamic`, shaped by what warden passed with pppd's `set`.
-/// warden is not told: its link is the IPv4 one.
+/// warden is told the link-local address first (for its status).
 #[test]
 fn ppp6_hooks_give_netifd_the_link_local_and_the_dhcpv6_child() {
     let s = Sandbox::new("hooks6");
@@ -871,6 +876,7 @@ fn ppp6_hooks_give_netifd_the_link_local_and_the_dhcpv6_child() {
         e("LLREMOTE", "fe80::1"),
     ];
     let link = [
+        "warden notify ppp6-up 3g-wan /dev/ttyUSB0 115200 fe80::2 fe80::1 wan",
         "proto_init_update 3g-wan 1 1",
         "proto_set_keep 1",
         "proto_add_ipv6_address fe80::2 128",
@@ -910,11 +916,13 @@ fn ppp6_hooks_give_netifd_the_link_local_and_the_dhcpv6_child() {
     );
     assert_eq!(
         s.run("netifd/warden-ppp6-down", &args, &base),
-        ["proto_init_update 3g-wan 0", "proto_send_update wan"]
+        [
+            "warden notify ppp6-down 3g-wan /dev/ttyUSB0 115200 fe80::2 fe80::1 wan",
+            "proto_init_update 3g-wan 0",
+            "proto_send_update wan"
+        ]
     );
-    // Outside netifd (no ipparam): nothing at all, and never warden.
-    assert!(s.run("netifd/warden-ppp6-up", &args[..5], &env).is_empty());
-    assert!(s
-        .run("netifd/warden-ppp6-down", &args[..5], &env)
-        .is_empty());
+    // Outside netifd (no ipparam): warden only.
+    assert_eq!(s.run("netifd/warden-ppp6-up", &args[..5], &env).len(), 1);
+    assert_eq!(s.run("netifd/warden-ppp6-down", &args[..5], &env).len(), 1);
 }

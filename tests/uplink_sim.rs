@@ -122,6 +122,8 @@ fn plug_switch_dial_bogus_dns_reconnect_healthy() {
     );
     assert!(s.contains("\"model\":\"E367\""), "{s}");
     assert!(s.contains("\"signal_dbm\":-"), "{s}");
+    // ipv6 'auto' (the default): IPv6CP's link-local address.
+    assert!(s.contains("\"address6\":\"fe80::5c3e:0:0:1\""), "{s}");
     assert!(s.contains("ttyUSB0") && s.contains("ttyUSB1"), "{s}");
     // Text form for people.
     let out = Command::new(WARDEN)
@@ -131,6 +133,7 @@ fn plug_switch_dial_bogus_dns_reconnect_healthy() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("state: up\nlink: up\n"), "{text}");
     assert!(text.contains("dns: 192.0.2.53 ok"), "{text}");
+    assert!(text.contains("\naddress6: fe80::5c3e:0:0:1\n"), "{text}");
 }
 
 #[test]
@@ -153,6 +156,28 @@ fn no_pincode_for_a_locked_sim_is_a_clear_stop() {
     let d = start("nopin", "");
     let s = wait_for(&d, "a stop", |s| s.contains("\"state\":\"stopped\""));
     assert!(s.contains("no pincode is configured"), "{s}");
+}
+
+/// A modem that is no Huawei (every `^` command is ERROR) and not on
+/// USB, on its configured ports: the daemon finds it by the ports alone,
+/// reads the PIN attempts with +CPINR (unknown attempts would stop it),
+/// enters the PIN, sets the mode with +WS46, and the link comes up, with
+/// the signal from +CSQ.
+#[test]
+fn a_generic_3gpp_modem_on_configured_ports_gets_online() {
+    let d = start_with(
+        "generic",
+        "1234",
+        "run",
+        &[("option service 'auto'", "option service 'umts_only'")],
+        &[("WARDEN_SIM_MODEM", "generic")],
+    );
+    let s = wait_for(&d, "a healthy link", |s| {
+        s.contains("\"state\":\"up\"") && s.contains("\"healthy\":true")
+    });
+    assert!(s.contains("\"manufacturer\":\"Simulated\""), "{s}");
+    assert!(s.contains("\"signal_dbm\":-79"), "{s}");
+    assert!(s.contains("/dev/pts/"), "the configured ports: {s}");
 }
 
 #[test]
@@ -654,6 +679,38 @@ fn the_quota_stops_the_link_resumes_and_survives_a_restart() {
         .unwrap_or_else(|| panic!("no rx in {s}"));
     assert!(rx_now >= rx, "{rx_now} < {rx}: {s}");
     assert!(s.contains("\"reconnects\":0"), "never dialed: {s}");
+}
+
+/// A message that arrives while the link is up is noticed at the
+/// uplink's next look at the modem (every probe_interval), counted in
+/// status and written to the spool directory.
+#[test]
+fn an_incoming_sms_is_counted_and_spooled() {
+    let spool = std::env::temp_dir().join(format!("warden-sms-spool-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&spool);
+    let line = format!("option sms_spool '{}'", spool.display());
+    let d = start_with(
+        "sms-in",
+        "1234",
+        "run",
+        &[
+            ("option probe_interval '60s'", "option probe_interval '1s'"),
+            ("#option sms_spool '/tmp/sms'", &line),
+        ],
+        &[],
+    );
+    let s = healthy_once_reconnected(&d);
+    assert!(s.contains("\"sms_received\":0"), "{s}");
+    std::fs::write(d.run.join("sim/sms"), "").unwrap();
+    wait_within(&d, "the SMS counted", Duration::from_secs(30), |s| {
+        s.contains("\"sms_received\":1")
+    });
+    let files: Vec<_> = std::fs::read_dir(&spool).unwrap().collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    let _ = std::fs::remove_dir_all(&spool);
+    assert!(text.starts_with("from: 27838890001\n"), "{text}");
+    assert!(text.ends_with("\n\nhellohello\n"), "{text}");
 }
 
 /// `warden sms` and `warden ussd` go through the running uplink, which

@@ -1,7 +1,9 @@
 //! `warden notify`: tell the running warden's uplink what happened.
 //!
 //! Used by pppd's ip-up/ip-down scripts (`ppp-up`/`ppp-down`, with pppd's
-//! arguments and environment) and the hotplug scripts (`rediscover`,
+//! arguments and environment), its ipv6-up/ipv6-down scripts (`ppp6-up`,
+//! `ppp6-down`: the link-local address, `LLLOCAL` or the fourth argument)
+//! and the hotplug scripts (`rediscover`,
 //! `reconnect`). The socket is `$WARDEN_SOCKET` (pppd passes it with `set`),
 //! else `--socket`, else `<run_dir>/uplink.sock`. Exits 0 when delivered and
 //! 1 when warden is not running, at once in both cases: hooks never hang.
@@ -11,7 +13,7 @@ use crate::uplink::ppp::hook::{self, Notice};
 use argh::FromArgs;
 use std::path::PathBuf;
 
-/// tell the running uplink: ppp-up|ppp-down [PPPD ARGS], rediscover|reconnect [REASON]
+/// tell the running uplink: ppp-up|ppp-down|ppp6-up|ppp6-down [PPPD ARGS], rediscover|reconnect [REASON]
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "notify")]
 pub struct NotifyCmd {
@@ -19,7 +21,7 @@ pub struct NotifyCmd {
     #[argh(option)]
     socket: Option<PathBuf>,
 
-    /// ppp-up, ppp-down, rediscover or reconnect
+    /// ppp-up, ppp-down, ppp6-up, ppp6-down, rediscover or reconnect
     #[argh(positional)]
     kind: String,
 
@@ -34,6 +36,12 @@ impl NotifyCmd {
         let notice = match self.kind.as_str() {
             "ppp-up" => Notice::PppUp(hook::link_from_pppd(&self.args, env)),
             "ppp-down" => Notice::PppDown(hook::link_from_pppd(&self.args, env)),
+            "ppp6-up" => Notice::Ppp6(
+                env("LLLOCAL")
+                    .or_else(|| self.args.get(3).cloned())
+                    .and_then(|a| a.parse().ok()),
+            ),
+            "ppp6-down" => Notice::Ppp6(None),
             "rediscover" => Notice::Rediscover {
                 reason: self.args.join(" "),
             },
@@ -42,7 +50,7 @@ impl NotifyCmd {
             },
             other => {
                 return Err(Fail::Usage(format!(
-                    "notify: unknown kind '{other}' (ppp-up, ppp-down, rediscover, reconnect)"
+                    "notify: unknown kind '{other}' (ppp-up, ppp-down, ppp6-up, ppp6-down, rediscover, reconnect)"
                 )))
             }
         };

@@ -104,6 +104,8 @@ pub struct Uplink {
     pub pincode: Secret,
     /// Network mode as comgt's `service`: auto, umts_only, gprs_only, ...
     pub service: String,
+    /// The modem's AT dialect (`auto`, `huawei`, `generic`).
+    pub dialect: crate::config::vocab::Dialect,
     /// The logical interface name (netifd's; pppd's `ipparam`, device
     /// `3g-<interface>`).
     pub interface: String,
@@ -201,6 +203,10 @@ pub struct Uplink {
     /// usb-modeswitch data to read (directories, files, usb-mode.json,
     /// configPack.tar.gz); empty: the usual places.
     pub modeswitch_data: Vec<PathBuf>,
+    /// Where each new SMS is written (one file each); None: nowhere.
+    pub sms_spool: Option<PathBuf>,
+    /// Log a new SMS's text too, not only its sender and length.
+    pub sms_log_text: bool,
     /// The data quota: `quota_limit`, `quota_start_day`, `quota_action`,
     /// `quota_save_interval`, `quota_interval`.
     pub quota: crate::config::vocab::Policy,
@@ -215,6 +221,7 @@ impl Default for Uplink {
             dialnumber: "*99***1#".into(),
             pincode: Secret::default(),
             service: "auto".into(),
+            dialect: Default::default(),
             interface: "wan".into(),
             pppd: PathBuf::from("/usr/sbin/pppd"),
             pppd_options: Vec::new(),
@@ -258,6 +265,8 @@ impl Default for Uplink {
             switch_timeout: Duration::from_secs(20),
             rescan_interval: Duration::from_secs(60),
             modeswitch_data: Vec::new(),
+            sms_spool: None,
+            sms_log_text: false,
             quota: crate::config::vocab::Policy::default(),
         }
     }
@@ -728,19 +737,18 @@ impl Uplink {
         // would drop the fields built so far at each `?`, a chain of drops
         // per option: about 10 KB on mips).
         let mut u = Uplink::default();
-        let gpio_power: Option<PathBuf> = o.get_opt("gpio_power")?;
-        if let Some(p) = &gpio_power {
-            if !p.is_absolute() {
-                return Err(o.error(
-                    o.line_of("gpio_power"),
-                    "gpio_power",
-                    format!(
-                        "expected an absolute path (a GPIO's value or an LED's brightness file), got '{}'",
-                        p.display()
-                    ),
-                ));
+        let absolute = |name: &'static str, what: &str| -> Result<Option<PathBuf>, ConfigError> {
+            match o.get_opt::<PathBuf>(name)? {
+                Some(p) if !p.is_absolute() => Err(o.error(
+                    o.line_of(name),
+                    name,
+                    format!("expected an absolute path ({what}), got '{}'", p.display()),
+                )),
+                p => Ok(p),
             }
-        }
+        };
+        let gpio_power = absolute("gpio_power", "a GPIO's value or an LED's brightness file")?;
+        u.sms_spool = absolute("sms_spool", "a directory")?;
         u.reset_ladder = Self::ladder(o, gpio_power.is_some())?;
         for (i, name) in MIN_INTERVAL_OPTIONS.iter().enumerate().skip(1) {
             u.min_interval[i] = o.duration_in(name, u.min_interval[i], MIN_INTERVAL)?;
@@ -802,6 +810,8 @@ impl Uplink {
         u.switch_timeout = o.get("switch_timeout", u.switch_timeout)?;
         u.rescan_interval = o.duration_in("rescan_interval", u.rescan_interval, RESCAN_INTERVAL)?;
         u.modeswitch_data = o.list("modeswitch_data")?;
+        u.dialect = o.get("dialect", u.dialect)?;
+        u.sms_log_text = o.get("sms_log_text", u.sms_log_text)?;
         let q = crate::config::vocab::Policy::default();
         u.quota = crate::config::vocab::Policy {
             limit: o.get("quota_limit", Bytes(q.limit))?.0,
@@ -838,6 +848,16 @@ impl FromOption for Bytes {
         "a byte count: a whole number, or one with K, M, G or T (powers of 1024, e.g. 500M, 2G)";
     fn from_option(s: &str) -> Option<Self> {
         crate::config::vocab::parse_bytes(s).map(Bytes)
+    }
+}
+
+impl FromOption for crate::config::vocab::Dialect {
+    const EXPECTED: &'static str = "auto, huawei or generic";
+    fn from_option(s: &str) -> Option<Self> {
+        use crate::config::vocab::Dialect as D;
+        [D::Auto, D::Huawei, D::Generic]
+            .into_iter()
+            .find(|d| d.name() == s || (s.is_empty() && *d == D::Auto))
     }
 }
 

@@ -24,6 +24,7 @@ pub fn to_uci(c: &Config) -> String {
     w.opt("dialnumber", &u.dialnumber);
     w.secret("pincode", &u.pincode);
     w.opt("service", &u.service);
+    w.opt("dialect", &u.dialect.name());
     w.opt("interface", &u.interface);
     w.path("pppd", &u.pppd);
     w.list("pppd_options", &u.pppd_options);
@@ -89,6 +90,8 @@ pub fn to_uci(c: &Config) -> String {
     for p in &u.modeswitch_data {
         w.line("\tlist ", "modeswitch_data", &p.display());
     }
+    w.opt_path("sms_spool", u.sms_spool.as_ref());
+    w.bool("sms_log_text", u.sms_log_text);
     w.opt("quota_limit", &u.quota.limit);
     w.opt("quota_start_day", &u.quota.start_day);
     w.opt("quota_action", &u.quota.action.name());

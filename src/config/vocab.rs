@@ -185,6 +185,29 @@ impl SpeaksFor {
     }
 }
 
+// ---- the modem's AT dialect (uplink/modem/commands.rs speaks it) ----
+
+/// Which family's AT commands the modem takes where 3GPP leaves a gap
+/// (the `dialect` option). `Auto`: from the modem's `AT+CGMI` answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dialect {
+    #[default]
+    Auto,
+    Huawei,
+    /// Plain 3GPP 27.007: no `^` command is sent.
+    Generic,
+}
+
+impl Dialect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Auto => "auto",
+            Dialect::Huawei => "huawei",
+            Dialect::Generic => "generic",
+        }
+    }
+}
+
 // ---- the data quota (uplink/quota.rs counts it) ----
 
 /// The usage file's name under the state directory: this, then the

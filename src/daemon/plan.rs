@@ -353,6 +353,7 @@ fn uplink_changes(a: &Uplink, b: &Uplink, simulate: bool) -> Vec<&'static str> {
         dialnumber: _,
         pincode: _,
         service: _,
+        dialect: _,
         interface: _,
         pppd: _,
         pppd_options: _,
@@ -393,6 +394,8 @@ fn uplink_changes(a: &Uplink, b: &Uplink, simulate: bool) -> Vec<&'static str> {
         switch_timeout: _,
         rescan_interval: _,
         modeswitch_data: _,
+        sms_spool: _,
+        sms_log_text: _,
         quota: _,
     } = a;
     let mut v = Vec::new();
@@ -408,6 +411,7 @@ fn uplink_changes(a: &Uplink, b: &Uplink, simulate: bool) -> Vec<&'static str> {
         dialnumber,
         pincode,
         service,
+        dialect,
         interface,
         pppd,
         pppd_options,
@@ -448,6 +452,8 @@ fn uplink_changes(a: &Uplink, b: &Uplink, simulate: bool) -> Vec<&'static str> {
         switch_timeout,
         rescan_interval,
         modeswitch_data,
+        sms_spool,
+        sms_log_text,
         quota,
     );
     v

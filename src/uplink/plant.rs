@@ -264,6 +264,49 @@ pub fn modem_status<P: super::modem::driver::Port>(
     s
 }
 
+/// [`modem_status`], and the new messages the modem announced (`+CMTI`)
+/// since the port was last read: each read, logged by sender and length
+/// (its text only with `sms_log_text`), written to `sms_spool` when set.
+pub fn refresh_modem<P: super::modem::driver::Port>(m: &mut Modem<P>, u: &Uplink) -> ModemStatus {
+    let mut s = modem_status(m, ModemStatus::default());
+    for index in m.announced_sms() {
+        match m.sms_read(index) {
+            Ok(st) => {
+                s.new_sms += 1;
+                note_sms(&st.msg, index, u);
+            }
+            Err(e) => log::warn!("uplink: new SMS {index}: {e}"),
+        }
+    }
+    s
+}
+
+fn note_sms(msg: &super::modem::sms::Deliver, index: u32, u: &Uplink) {
+    let part = msg
+        .concat
+        .map(|c| format!(", part {} of {}", c.seq, c.total))
+        .unwrap_or_default();
+    let text = match u.sms_log_text {
+        true => format!(": {}", msg.text.escape_debug()),
+        false => String::new(),
+    };
+    log::info!(
+        "uplink: new SMS {index} from {} ({} characters{part}){text}",
+        msg.sender,
+        msg.text.chars().count()
+    );
+    if let Some(dir) = &u.sms_spool {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let file = dir.join(format!("{secs}-{index}.sms"));
+        let body = format!("from: {}\ntime: {}\n\n{}\n", msg.sender, msg.time, msg.text);
+        if let Err(e) = pin::write_atomic(&file, body.as_bytes()) {
+            log::warn!("uplink: sms_spool: {}: {e}", file.display());
+        }
+    }
+}
+
 /// Bring the modem to the point where it can dial: SIM unlocked (never
 /// risking the PIN), network mode and APN set, registered.
 pub fn prepare_modem<P: super::modem::driver::Port>(
@@ -273,7 +316,9 @@ pub fn prepare_modem<P: super::modem::driver::Port>(
 ) -> Result<ModemStatus, Exit> {
     let t = |e: super::modem::ModemError| Exit::Transient(format!("modem: {e}"));
     m.init().map_err(t)?;
+    m.set_dialect(u.dialect);
     let id = m.identity().map_err(t)?;
+    log::debug!("uplink: AT dialect {}", m.dialect().name());
     let status = m.sim_status().map_err(t)?;
     if status.state != c::SimState::Ready {
         let Some(code) = u.pincode.expose_nonempty() else {
@@ -293,6 +338,8 @@ pub fn prepare_modem<P: super::modem::driver::Port>(
             Err(e) => return Err(Exit::Transient(e.to_string())),
         }
     }
+    // SMS services need the SIM: new messages are announced from here on.
+    m.announce_sms().map_err(t)?;
     // The configuration was checked when it was read (uplink::check,
     // with these same functions); what is left here cannot be refused.
     if !u.service.is_empty() && u.service != "auto" {
@@ -540,7 +587,7 @@ impl Plant for RealPlant {
 
     fn refresh(&mut self, at: &Path) -> Option<ModemStatus> {
         let mut m = Modem::open(at).ok()?;
-        Some(modem_status(&mut m, ModemStatus::default()))
+        Some(refresh_modem(&mut m, &self.cfg.uplink))
     }
 
     fn reset(&mut self, rung: Rung, at: Option<&Path>) -> Result<(), PlantError> {

@@ -135,6 +135,8 @@ impl Service for UplinkService {
             quota_file,
             zone,
             next_sample: Instant::now(),
+            sms_received: 0,
+            local6: None,
         };
         lp.run(&ctx, &listener)
     }
@@ -157,6 +159,10 @@ struct Loop {
     quota_file: PathBuf,
     zone: Zone,
     next_sample: Instant,
+    /// New SMS noticed since the start.
+    sms_received: u32,
+    /// The link-local address IPv6CP gave (pppd's ipv6-up).
+    local6: Option<std::net::IpAddr>,
 }
 
 /// Today's local date.
@@ -308,7 +314,10 @@ impl Loop {
             }
             Action::PrepareModem { at } => Input::Prepared(self.plant.prepare(&at)),
             Action::RefreshModem { at } => match self.plant.refresh(&at) {
-                Some(m) => Input::Modem(merge_modem(&self.sup.status().modem, m)),
+                Some(m) => {
+                    self.sms_received += m.new_sms;
+                    Input::Modem(merge_modem(&self.sup.status().modem, m))
+                }
                 None => return,
             },
             Action::SpawnPppd { ppp } => {
@@ -340,11 +349,14 @@ impl Loop {
         self.inputs.push_back(input);
     }
 
-    /// The status as the service knows it: the supervisor's, with the
-    /// quota the service meters.
+    /// The status as the service knows it: the supervisor's, with what
+    /// the service itself keeps (the quota, SMS received, the IPv6 link-local
+    /// address).
     fn current(&self) -> Status {
         let mut st = self.sup.status().clone();
         st.quota = Some(self.meter.status());
+        st.sms_received = self.sms_received;
+        st.local6 = self.local6;
         st
     }
 
@@ -398,8 +410,10 @@ impl Loop {
                         remote: l.remote,
                         dns: l.dns,
                     }),
+                    Notice::Ppp6(local) => self.local6 = local,
                     Notice::PppDown(_) => {
                         // The interface is still there during ip-down.
+                        self.local6 = None;
                         self.quota_sample();
                         self.inputs.push_back(Input::LinkDown)
                     }
@@ -455,6 +469,7 @@ fn merge_modem(old: &ModemStatus, new: ModemStatus) -> ModemStatus {
         manufacturer: old.manufacturer.clone(),
         model: old.model.clone(),
         imei: old.imei.clone(),
+        new_sms: 0,
         ..new
     }
 }

@@ -60,6 +60,9 @@ pub fn text(who: &Who<'_>, st: &Status, now: Instant) -> String {
     if let Some(a) = st.remote {
         kv("peer", &a.to_string());
     }
+    if let Some(a) = st.local6 {
+        kv("address6", &a.to_string());
+    }
     kv(
         "changes",
         &format!("address {}, dns {}", st.address_changes, st.dns_changes),
@@ -92,6 +95,7 @@ pub fn text(who: &Who<'_>, st: &Status, now: Instant) -> String {
     if let Some(q) = &st.quota {
         kv("quota", &q.to_string());
     }
+    kv("sms_received", &st.sms_received.to_string());
     kv("recovery", &recovery_counts(&st.recovery));
     if let Some(l) = &st.recovery.last {
         let ago = human_duration(now.saturating_duration_since(l.at));
@@ -136,6 +140,7 @@ pub fn json(who: &Who<'_>, st: &Status, now: Instant) -> String {
         .field("reconnects", st.reconnects)
         .field("address", st.local.map(|a| a.to_string()))
         .field("peer", st.remote.map(|a| a.to_string()))
+        .field("address6", st.local6.map(|a| a.to_string()))
         .field(
             "changes",
             Obj::new()
@@ -189,6 +194,7 @@ pub fn json(who: &Who<'_>, st: &Status, now: Instant) -> String {
                     .into()
             }),
         )
+        .field("sms_received", st.sms_received)
         .field("recovery", {
             let mut o = Obj::new();
             for (rung, n) in Rung::ALL.iter().zip(st.recovery.counts) {
@@ -236,6 +242,7 @@ mod tests {
                 operator: "Sim Telecom".into(),
                 mode: "UMTS".into(),
                 signal_dbm: Some(-71),
+                new_sms: 0,
             },
             dns: vec![DnsHealth {
                 server: "192.0.2.53".parse().unwrap(),
@@ -269,6 +276,8 @@ mod tests {
                     at: now - Duration::from_secs(65),
                 }),
             },
+            sms_received: 2,
+            local6: Some("fe80::5c3e:1".parse().unwrap()),
         }
     }
 
@@ -287,7 +296,8 @@ mod tests {
             t.starts_with(
                 "interface: wan\nrun_dir: /var/run/warden/wan\n\
                  state: up\nlink: up\nuptime: 1h02m03s\nreconnects: 1\n\
-                 address: 10.64.1.3\npeer: 10.64.64.64\nchanges: address 1, dns 2\n\
+                 address: 10.64.1.3\npeer: 10.64.64.64\naddress6: fe80::5c3e:1\n\
+                 changes: address 1, dns 2\n\
                  last_change: 12s ago: DNS 192.0.2.53 -> 198.51.100.7\nfailures: 0\n"
             ),
             "{t}"
@@ -296,6 +306,7 @@ mod tests {
         assert!(t.contains("signal_dbm: -71\n"));
         assert!(t.contains("operator: Sim Telecom\nmode: UMTS\n"));
         assert!(t.contains("dns: 192.0.2.53 ok\n"));
+        assert!(t.contains("\nsms_received: 2\nrecovery: "), "{t}");
         assert!(
             t.contains(
                 "\nquota: 4.0 MiB of 1.0 GiB (0%) since 2026-12-01, rx 3.0 MiB tx 1.0 MiB, \
@@ -319,7 +330,7 @@ mod tests {
         let j = json(&who(), &sample(now), now);
         assert!(
             j.starts_with(
-                r#"{"interface":"wan","run_dir":"/var/run/warden/wan","state":"up","link":"up","uptime_s":3723,"reconnects":1,"address":"10.64.1.3","peer":"10.64.64.64","changes":{"address":1,"dns":2},"last_change":{"what":"DNS 192.0.2.53 -> 198.51.100.7","ago_s":12},"failures":0"#
+                r#"{"interface":"wan","run_dir":"/var/run/warden/wan","state":"up","link":"up","uptime_s":3723,"reconnects":1,"address":"10.64.1.3","peer":"10.64.64.64","address6":"fe80::5c3e:1","changes":{"address":1,"dns":2},"last_change":{"what":"DNS 192.0.2.53 -> 198.51.100.7","ago_s":12},"failures":0"#
             ),
             "{j}"
         );
@@ -333,7 +344,7 @@ mod tests {
         );
         assert!(
             j.contains(
-                r#""recovery":{"redial":4,"cfun":1,"usb_reset":1,"port_power":0,"gpio":0},"last_recovery":{"rung":"usb_reset","reason":"cfun did not help (3 failures since); last: modem: timeout","ago_s":65}}"#
+                r#""sms_received":2,"recovery":{"redial":4,"cfun":1,"usb_reset":1,"port_power":0,"gpio":0},"last_recovery":{"rung":"usb_reset","reason":"cfun did not help (3 failures since); last: modem: timeout","ago_s":65}}"#
             ),
             "{j}"
         );

@@ -103,6 +103,9 @@ pub struct ModemStatus {
     /// GSM, UMTS, HSPA, LTE...; empty when the modem does not say).
     pub mode: String,
     pub signal_dbm: Option<i32>,
+    /// New messages the look that made this noticed (counted by the
+    /// service into [`Status::sms_received`]).
+    pub new_sms: u32,
 }
 
 /// What the scan found.
@@ -350,6 +353,11 @@ pub struct Status {
     pub recovery: LadderStatus,
     /// The data quota (filled in by the service, which meters it).
     pub quota: Option<crate::uplink::quota::QuotaStatus>,
+    /// New messages noticed since the start (filled in by the service).
+    pub sms_received: u32,
+    /// The link's IPv6 link-local address, while IPv6CP is up (filled in
+    /// by the service from pppd's ipv6-up).
+    pub local6: Option<IpAddr>,
 }
 
 /// What one ip-up announced.

@@ -16,7 +16,20 @@
 //! | SMS send      | +CMGS=<len>, `> `, PDU ^Z   | `+CMGS: 7`                              |
 //! | USSD          | +CUSD=1,"<hex>",15          | `+CUSD: 0,"<hex>",15` (often after OK)  |
 
+//!
+//! Where 3GPP leaves a gap, the dialect ([`Dialect`], the `dialect`
+//! option; `auto` goes by `AT+CGMI`) picks the command; the rest is
+//! 27.007 for every modem:
+//!
+//! | need         | huawei (and auto, until +CGMI answers) | generic          |
+//! |--------------|----------------------------------------|------------------|
+//! | PIN attempts | ^CPIN?, then +CPINR                    | +CPINR           |
+//! | ICCID        | ^ICCID?, then +CRSM                    | +CRSM            |
+//! | network mode | ^SYSCFG? / ^SYSCFG=...                 | +WS46=12/22/25   |
+//! | signal       | +CSQ (^RSSI unsolicited)               | +CSQ             |
+
 use super::at::wire::split_fields;
+pub use crate::config::Dialect;
 use std::fmt;
 
 /// A reply line that does not say what it should.
@@ -132,6 +145,22 @@ pub fn parse_cpin(lines: &[String]) -> Result<SimState, ParseError> {
         return Err(bad("SIM state", v));
     }
     Ok(sim_state(v))
+}
+
+impl Dialect {
+    /// The dialect of a modem by its `AT+CGMI` answer.
+    pub fn of_manufacturer(m: &str) -> Dialect {
+        if m.to_ascii_lowercase().contains("huawei") {
+            Dialect::Huawei
+        } else {
+            Dialect::Generic
+        }
+    }
+
+    /// Huawei's `^` commands are sent (each with its 3GPP fallback).
+    pub fn carets(self) -> bool {
+        self != Dialect::Generic
+    }
 }
 
 /// Remaining attempts, from Huawei's `^CPIN?` or 3GPP's `+CPINR`.
@@ -254,10 +283,20 @@ impl Service {
 
     /// The `AT^SYSCFG=` command OpenWRT's 3g.sh sends for this service.
     pub fn syscfg_command(self) -> &'static str {
-        match self {
-            Service::Auto => "AT^SYSCFG=2,2,3FFFFFFF,2,4",
-            Service::UmtsOnly => "AT^SYSCFG=14,2,3FFFFFFF,2,4",
-            Service::GprsOnly => "AT^SYSCFG=13,1,3FFFFFFF,2,4",
+        self.mode_command(Dialect::Huawei)
+    }
+
+    /// The command selecting this service in a dialect: Huawei's
+    /// `^SYSCFG` (as 3g.sh), else 27.007's `+WS46` (12 GERAN only,
+    /// 22 UTRAN only, 25 every 3GPP radio).
+    pub fn mode_command(self, d: Dialect) -> &'static str {
+        match (d, self) {
+            (Dialect::Generic, Service::Auto) => "AT+WS46=25",
+            (Dialect::Generic, Service::UmtsOnly) => "AT+WS46=22",
+            (Dialect::Generic, Service::GprsOnly) => "AT+WS46=12",
+            (_, Service::Auto) => "AT^SYSCFG=2,2,3FFFFFFF,2,4",
+            (_, Service::UmtsOnly) => "AT^SYSCFG=14,2,3FFFFFFF,2,4",
+            (_, Service::GprsOnly) => "AT^SYSCFG=13,1,3FFFFFFF,2,4",
         }
     }
 }
@@ -663,6 +702,16 @@ mod tests {
             Service::parse("").unwrap().syscfg_command(),
             "AT^SYSCFG=2,2,3FFFFFFF,2,4"
         );
+        assert_eq!(
+            Service::UmtsOnly.mode_command(Dialect::Generic),
+            "AT+WS46=22"
+        );
+        assert_eq!(
+            Service::GprsOnly.mode_command(Dialect::Generic),
+            "AT+WS46=12"
+        );
+        assert_eq!(Dialect::of_manufacturer("HUAWEI"), Dialect::Huawei);
+        assert_eq!(Dialect::of_manufacturer("Quectel"), Dialect::Generic);
         assert!(Service::parse("lte_only").is_err());
         for cdma in ["cdma", "evdo"] {
             let e = Service::parse(cdma).unwrap_err();
@@ -804,6 +853,14 @@ pub fn parse_cmgs(lines: &[String]) -> Result<u8, ParseError> {
         .ok_or_else(|| bad("the +CMGS reference", v))
 }
 
+/// `+CMTI: "<mem>",<index>`: a new message is stored at `index`.
+pub fn parse_cmti(line: &str) -> Option<u32> {
+    split_fields(line.strip_prefix("+CMTI:")?)
+        .get(1)?
+        .parse()
+        .ok()
+}
+
 /// A USSD answer (27.007 7.15): `+CUSD: <m>[,<str>,<dcs>]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cusd {
@@ -856,6 +913,11 @@ mod sms_tests {
         );
         assert!(parse_cmgr(&l(&["+CMGR: 1,,23"])).is_err());
         assert_eq!(parse_cmgs(&l(&["+CMGS: 7"])).unwrap(), 7);
+        assert_eq!(parse_cmti("+CMTI: \"SM\",4"), Some(4));
+        assert_eq!(parse_cmti("+CMTI: \"ME\",12"), Some(12));
+        assert_eq!(parse_cmti("+CMTI: \"SM\""), None);
+        assert_eq!(parse_cmti("+CMTI: \"SM\",x"), None);
+        assert_eq!(parse_cmti("+CDSI: \"SM\",4"), None);
         assert_eq!(
             parse_cusd(" 0,\"AA180C3602\",15").unwrap(),
             Cusd {

@@ -131,6 +131,7 @@ pub struct Modem<P: Port = TtyPort> {
     urcs: VecDeque<Urc>,
     grace: Duration,
     timeouts: Timeouts,
+    dialect: c::Dialect,
 }
 
 impl Modem<TtyPort> {
@@ -172,6 +173,7 @@ impl<P: Port> Modem<P> {
             urcs: VecDeque::new(),
             grace: LATE_GRACE,
             timeouts: Timeouts::default(),
+            dialect: c::Dialect::Auto,
         }
     }
 
@@ -179,6 +181,15 @@ impl<P: Port> Modem<P> {
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> Modem<P> {
         self.timeouts = timeouts;
         self
+    }
+
+    /// Speak this dialect (`Auto`: the one [`Modem::identity`] finds).
+    pub fn set_dialect(&mut self, d: c::Dialect) {
+        self.dialect = d;
+    }
+
+    pub fn dialect(&self) -> c::Dialect {
+        self.dialect
     }
 
     /// Send one command and wait for its final result, whatever it is.
@@ -349,11 +360,15 @@ impl<P: Port> Modem<P> {
         Ok(())
     }
 
+    /// Also settles an `Auto` dialect by the manufacturer.
     pub fn identity(&mut self) -> Result<Identity, ModemError> {
+        let manufacturer =
+            optional(self.query("AT+CGMI", |l| c::parse_identity(l, "manufacturer")))?;
+        if let (c::Dialect::Auto, Some(m)) = (self.dialect, &manufacturer) {
+            self.dialect = c::Dialect::of_manufacturer(m);
+        }
         Ok(Identity {
-            manufacturer: optional(
-                self.query("AT+CGMI", |l| c::parse_identity(l, "manufacturer")),
-            )?,
+            manufacturer,
             model: optional(self.query("AT+CGMM", |l| c::parse_identity(l, "model")))?,
             revision: optional(self.query("AT+CGMR", |l| c::parse_identity(l, "revision")))?,
             imei: optional(self.query("AT+CGSN", c::parse_imei))?,
@@ -375,19 +390,23 @@ impl<P: Port> Modem<P> {
         }
     }
 
-    /// PIN attempts left: Huawei's `^CPIN?`, else 3GPP's `+CPINR`; `None`
-    /// when the modem tells neither.
+    /// PIN attempts left: Huawei's `^CPIN?` (not in the generic dialect),
+    /// else 3GPP's `+CPINR`; `None` when the modem tells neither.
     pub fn pin_counters(&mut self) -> Result<Option<PinCounters>, ModemError> {
-        if let Some((_, n)) = optional(self.query("AT^CPIN?", c::parse_huawei_cpin))? {
-            return Ok(Some(n));
+        if self.dialect.carets() {
+            if let Some((_, n)) = optional(self.query("AT^CPIN?", c::parse_huawei_cpin))? {
+                return Ok(Some(n));
+            }
         }
         optional(self.query("AT+CPINR=\"SIM PIN\"", c::parse_cpinr))
     }
 
     /// The SIM's ICCID: Huawei's `^ICCID?`, else a READ BINARY of EF_ICCID.
     pub fn iccid(&mut self) -> Result<Option<String>, ModemError> {
-        if let Some(i) = optional(self.query("AT^ICCID?", c::parse_huawei_iccid))? {
-            return Ok(Some(i));
+        if self.dialect.carets() {
+            if let Some(i) = optional(self.query("AT^ICCID?", c::parse_huawei_iccid))? {
+                return Ok(Some(i));
+            }
         }
         optional(self.query(c::CRSM_READ_ICCID, c::parse_crsm_iccid))
     }
@@ -426,9 +445,10 @@ impl<P: Port> Modem<P> {
         self.query("AT^SYSCFG?", c::parse_syscfg)
     }
 
-    /// Select the network mode as OpenWRT's 3g.sh does (`AT^SYSCFG=...`).
+    /// Select the network mode as OpenWRT's 3g.sh does (`AT^SYSCFG=...`),
+    /// or in the generic dialect with `AT+WS46`.
     pub fn set_service(&mut self, service: c::Service) -> Result<(), ModemError> {
-        self.command(service.syscfg_command(), self.timeouts.slow)
+        self.command(service.mode_command(self.dialect), self.timeouts.slow)
             .map(|_| ())
     }
 
@@ -486,6 +506,24 @@ impl<P: Port> Modem<P> {
                 })
             })
             .collect()
+    }
+
+    /// Ask for new messages to be announced with `+CMTI` (27.005 3.4.1);
+    /// a modem that refuses is left as it is.
+    pub fn announce_sms(&mut self) -> Result<(), ModemError> {
+        optional(self.command("AT+CNMI=2,1,0,0,0", self.timeouts.quick)).map(|_| ())
+    }
+
+    /// Where the new messages announced so far (`+CMTI`) are stored;
+    /// other unsolicited codes are kept.
+    pub fn announced_sms(&mut self) -> Vec<u32> {
+        self.keep_urcs();
+        let mut found = Vec::new();
+        self.urcs.retain(|u| match u {
+            Urc::Other(l) => c::parse_cmti(l).map(|i| found.push(i)).is_none(),
+            _ => true,
+        });
+        found
     }
 
     /// One message (`AT+CMGR=<index>`).
@@ -631,7 +669,10 @@ impl<P: Port> Modem<P> {
             registration: optional(self.registration())?,
             gprs_registration: optional(self.gprs_registration())?,
             operator: optional(self.operator())?,
-            mode: optional(self.syscfg())?,
+            mode: match self.dialect.carets() {
+                true => optional(self.syscfg())?,
+                false => None,
+            },
             signal: optional(self.signal())?,
         })
     }

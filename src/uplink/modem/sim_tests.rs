@@ -501,3 +501,90 @@ fn sms_and_ussd_on_the_simulated_e367() {
     );
     assert!(m.ussd("日本").is_err());
 }
+
+/// A plain 3GPP modem (every `^` command ERROR), named by +CGMI: the
+/// daemon's preparation reads the PIN attempts with +CPINR, spends one
+/// right PIN, sets the mode with +WS46 and sends no `^` command at all;
+/// the last attempt is still never spent.
+#[test]
+fn a_generic_modem_is_prepared_in_plain_3gpp() {
+    let generic = SimConfig {
+        generic: true,
+        manufacturer: "Simulated".into(),
+        ..SimConfig::default()
+    };
+    let sim = SimModem::spawn(generic.clone()).unwrap();
+    let u = crate::config::Uplink {
+        pincode: crate::config::Secret(zeroize::Zeroizing::new("1234".into())),
+        service: "umts_only".into(),
+        ..crate::config::Uplink::default()
+    };
+    let store = store_path("generic");
+    let mut m = Modem::open(sim.path()).unwrap();
+    let s = crate::uplink::plant::prepare_modem(&mut m, &u, &store).unwrap();
+    assert_eq!(
+        (s.manufacturer.as_str(), s.signal_dbm),
+        ("Simulated", Some(-79))
+    );
+    assert_eq!(m.dialect(), super::commands::Dialect::Generic);
+    let st = sim.stats();
+    assert_eq!((st.carets, st.pin_entries, st.wrong_pins), (0, 1, 0));
+    assert_eq!(st.ws46, Some(22));
+    assert_eq!(m.info().unwrap().pin_attempts.map(|c| c.pin), Some(3));
+    assert_eq!(sim.stats().carets, 0);
+
+    let last = SimModem::spawn(SimConfig {
+        pin_attempts: 1,
+        ..generic
+    })
+    .unwrap();
+    assert!(matches!(
+        attempt(
+            &last,
+            &store_path("generic-last"),
+            "1234",
+            Policy::default()
+        ),
+        Err(PinError::Refused(Refusal::LastAttempt))
+    ));
+    assert_eq!(last.stats().pin_entries, 0);
+}
+
+/// A message the network delivers is announced with +CMTI once
+/// `AT+CNMI` asked for it; the uplink's look at the modem reads it
+/// (once), counts it and writes it to the spool directory.
+#[test]
+fn a_new_sms_is_announced_read_counted_and_spooled() {
+    let sim = SimModem::spawn(SimConfig {
+        pin: None,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let spool = store_path("spool").with_file_name("spool");
+    let u = crate::config::Uplink {
+        sms_spool: Some(spool.clone()),
+        ..crate::config::Uplink::default()
+    };
+    let mut m = open(&sim);
+    sim.receive_sms();
+    assert_eq!(
+        crate::uplink::plant::refresh_modem(&mut m, &u).new_sms,
+        0,
+        "announced before AT+CNMI asked"
+    );
+    m.announce_sms().unwrap();
+    sim.receive_sms();
+    assert_eq!(crate::uplink::plant::refresh_modem(&mut m, &u).new_sms, 1);
+    assert_eq!(crate::uplink::plant::refresh_modem(&mut m, &u).new_sms, 0);
+    let files: Vec<_> = std::fs::read_dir(&spool)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_str().unwrap().to_string();
+    assert!(name.ends_with("-5.sms"), "{name}");
+    assert_eq!(
+        std::fs::read_to_string(&files[0]).unwrap(),
+        "from: 27838890001\ntime: 99-03-29 15:16:59+02:00\n\nhellohello\n"
+    );
+}

@@ -57,6 +57,8 @@ pub struct Link {
 pub enum Notice {
     PppUp(Link),
     PppDown(Link),
+    /// IPv6CP up (pppd's ipv6-up: our link-local address), or down.
+    Ppp6(Option<IpAddr>),
     /// Ports may have changed (a tty appeared or vanished).
     Rediscover {
         reason: String,
@@ -158,6 +160,19 @@ impl Notice {
                     words.push(kv("ipparam", &l.ipparam));
                 }
             }
+            Notice::Ppp6(local) => {
+                words.push(
+                    if local.is_some() {
+                        "ppp6-up"
+                    } else {
+                        "ppp6-down"
+                    }
+                    .into(),
+                );
+                if let Some(a) = local {
+                    words.push(kv("local", &a.to_string()));
+                }
+            }
             Notice::Rediscover { reason } => {
                 words.push("rediscover".into());
                 words.push(kv("reason", reason));
@@ -225,6 +240,13 @@ impl Notice {
                     Notice::PppDown(l)
                 })
             }
+            "ppp6-up" | "ppp6-down" => match (kind, pairs.as_slice()) {
+                ("ppp6-up", [("local", a)]) => Ok(Notice::Ppp6(Some(ip("local", a)?))),
+                ("ppp6-down", []) => Ok(Notice::Ppp6(None)),
+                _ => Err(NoticeError(format!(
+                    "{kind}: expected local=ADDR on up only"
+                ))),
+            },
             "rediscover" | "reconnect" | "resume" => {
                 let mut reason = String::new();
                 for (k, v) in pairs {
@@ -500,6 +522,8 @@ mod tests {
             Notice::Rediscover {
                 reason: String::new(),
             },
+            Notice::Ppp6(Some("fe80::5c3e:1".parse().unwrap())),
+            Notice::Ppp6(None),
         ] {
             assert_eq!(Notice::parse(n.encode().as_bytes()), Ok(n));
         }
@@ -513,6 +537,9 @@ mod tests {
             b"ppp-up ifname",
             b"ppp-up local=10.0.0.300",
             b"ppp-up colour=blue",
+            b"ppp6-up",
+            b"ppp6-up local=10.0.0.300",
+            b"ppp6-down local=fe80::1",
             b"reconnect reason=%zz",
             b"reconnect reason=%e2",
             b"\xff\xfe",

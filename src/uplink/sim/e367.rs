@@ -40,6 +40,10 @@ pub struct SimConfig {
     pub echo: bool,
     /// Answer `^CPIN?`; off, the modem does not tell the attempts left.
     pub huawei_cpin: bool,
+    /// A plain 3GPP modem, not a Huawei: every `^` command is `ERROR`,
+    /// no `^` code is sent; `+CPINR` tells the attempts left, `+WS46`
+    /// sets the network mode.
+    pub generic: bool,
     /// From SIM unlock to network registration.
     pub register_delay: Duration,
     /// Every reply (not the echo) comes this late.
@@ -78,6 +82,7 @@ impl Default for SimConfig {
             apn: "internet".into(),
             echo: true,
             huawei_cpin: true,
+            generic: false,
             register_delay: Duration::ZERO,
             reply_delay: Duration::ZERO,
             urc_interval: None,
@@ -145,6 +150,10 @@ pub struct Stats {
     pub cures: u32,
     /// The PDUs sent with `AT+CMGS` (hex, SMSC part first).
     pub sms_sent: Vec<String>,
+    /// `^` (Huawei) commands received.
+    pub carets: u32,
+    /// The mode `AT+WS46=` set (generic).
+    pub ws46: Option<u8>,
 }
 
 /// Something to send at a time.
@@ -180,6 +189,8 @@ pub struct E367 {
     /// After `AT+CMGS=<len>`'s prompt: the TPDU length and the hex so far.
     cmgs: Option<(usize, Vec<u8>)>,
     next_mr: u8,
+    /// `AT+CNMI`'s `<mt>`: 1 announces a new message with `+CMTI`.
+    cnmi_mt: u8,
 }
 
 /// The SIM's messages at power-up: the published "hellohello" DELIVER
@@ -233,6 +244,7 @@ impl E367 {
                 .collect(),
             cmgs: None,
             next_mr: 1,
+            cnmi_mt: 0,
             stats: Stats {
                 lock,
                 pin_left: cfg.pin_attempts,
@@ -247,6 +259,8 @@ impl E367 {
                 wedge: None,
                 cures: 0,
                 sms_sent: Vec::new(),
+                carets: 0,
+                ws46: None,
             },
             cfg,
         };
@@ -281,7 +295,7 @@ impl E367 {
         if let (Some(t), Some(i)) = (self.next_urc, self.cfg.urc_interval) {
             if t <= now {
                 self.next_urc = Some(now + i.max(Duration::from_millis(10)));
-                if !self.stats.online {
+                if !self.stats.online && !self.cfg.generic {
                     let csq = self.cfg.csq;
                     self.send(
                         now,
@@ -332,6 +346,16 @@ impl E367 {
     pub fn vanished(&mut self) {
         self.stats.vanished = true;
         self.out.clear();
+    }
+
+    /// A message arrives from the network (SIM_SMS's first, again): stored
+    /// unread, announced with `+CMTI` when `AT+CNMI` asked for that.
+    pub fn receive_sms(&mut self, now: Instant) {
+        let index = self.sms.iter().map(|m| m.0).max().unwrap_or(0) + 1;
+        self.sms.push((index, 0, SIM_SMS[0].2.to_string()));
+        if self.cnmi_mt == 1 {
+            self.send(now, format!("\r\n+CMTI: \"SM\",{index}\r\n").into_bytes());
+        }
     }
 
     /// Leave data mode as if the network hung up: `NO CARRIER`.
@@ -462,7 +486,10 @@ impl E367 {
             return;
         }
         self.stats.registered = true;
-        let mut b = String::from("\r\n^SRVST:2\r\n\r\n^MODE:5,4\r\n");
+        let mut b = String::from(match self.cfg.generic {
+            false => "\r\n^SRVST:2\r\n\r\n^MODE:5,4\r\n",
+            true => "",
+        });
         if self.creg_n > 0 {
             b.push_str("\r\n+CREG: 1\r\n");
         }
@@ -485,6 +512,7 @@ impl E367 {
         self.cmee = 0;
         self.creg_n = 0;
         self.cgreg_n = 0;
+        self.cnmi_mt = 0;
         self.registers_at = None;
         match self.stats.lock {
             Lock::Ready if self.cfg.pin.is_some() => self.stats.lock = Lock::Pin,
@@ -523,6 +551,12 @@ impl E367 {
         let body = text.get(2..).unwrap_or("");
         let ubody = upper.get(2..).unwrap_or("");
         let s = |v: &str| vec![v.to_string()];
+        if ubody.starts_with('^') {
+            self.stats.carets += 1;
+            if self.cfg.generic {
+                return self.reply(now, &[], "ERROR");
+            }
+        }
         match ubody {
             "" | "V1" | "Q0" | "H" | "H0" | "&C1" | "&D2" | "S0=0" | "+CFUN=1" => self.ok(now, &[]),
             "E" | "E0" => {
@@ -586,6 +620,17 @@ impl E367 {
                     }
                 };
                 self.ok(now, &s(&l))
+            }
+            "+CPINR=\"SIM PIN\"" if self.cfg.generic => {
+                let l = format!(
+                    "+CPINR: SIM PIN,{},{}",
+                    self.stats.pin_left, self.cfg.pin_attempts
+                );
+                self.ok(now, &s(&l))
+            }
+            "+WS46=12" | "+WS46=22" | "+WS46=25" if self.cfg.generic => {
+                self.stats.ws46 = ubody[6..].parse().ok();
+                self.ok(now, &[])
             }
             "^ICCID?" => {
                 let l = format!("^ICCID: {}", self.cfg.iccid);
@@ -790,6 +835,15 @@ impl E367 {
                 }
                 None => self.reply(now, &[], "ERROR"),
             };
+        }
+        if let Some(a) = args("+CNMI=") {
+            // SMS services need the SIM.
+            if self.stats.lock != Lock::Ready {
+                let e = self.cme(11, "SIM PIN required");
+                return self.reply(now, &[], &e);
+            }
+            self.cnmi_mt = a.get(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+            return self.ok(now, &[]);
         }
         if let Some(a) = args("+CMEE=") {
             return match a

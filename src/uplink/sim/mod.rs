@@ -95,6 +95,7 @@ const WEDGE_POWER: u8 = b'3';
 const CURE_CFUN: u8 = b'c';
 const CURE_USB: u8 = b'u';
 const CURE_POWER: u8 = b'p';
+const SMS_IN: u8 = b's';
 
 impl SimModem {
     /// Start the simulated modem.
@@ -169,6 +170,11 @@ impl SimModem {
             Cure::UsbReset => CURE_USB,
             Cure::Power => CURE_POWER,
         });
+    }
+
+    /// A message arrives from the network ([`E367::receive_sms`]).
+    pub fn receive_sms(&self) {
+        self.tell(SMS_IN);
     }
 
     /// Wait until the device has vanished (for `warden modem sim`).
@@ -262,6 +268,7 @@ fn serve(
                     CURE_CFUN => modem.cure(Cure::Cfun, Instant::now()),
                     CURE_USB => modem.cure(Cure::UsbReset, Instant::now()),
                     CURE_POWER => modem.cure(Cure::Power, Instant::now()),
+                    SMS_IN => modem.receive_sms(Instant::now()),
                     _ => {}
                 }
             }

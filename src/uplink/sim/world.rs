@@ -20,6 +20,11 @@
 //! the AT port (a hung firmware does not answer it), `usb_reset` restarts
 //! a modem hung so, `port_power` and `gpio` cure any wedge.
 //!
+//! With `WARDEN_SIM_MODEM=generic` the modem is a plain 3GPP one, no
+//! Huawei (every `^` command is `ERROR`; `+CPINR`, `+WS46`), and not on
+//! USB: its ports are given to the uplink as `device` and
+//! `control_device`, which it uses without USB discovery.
+//!
 //! The network can renegotiate IPCP mid-session, as an operator changing
 //! the address or DNS servers does: a file `<run_dir>/sim/renegotiate`
 //! makes the running stand-in pppd (it looks every 100 ms) report ip-down
@@ -34,6 +39,10 @@
 //! each `dns` handed out, and where its queries are routed (a loopback
 //! resolver standing in for the network's; without one, queries to it
 //! get no answer). The file is consumed.
+//!
+//! While the link is up, a file `<run_dir>/sim/sms` (consumed) brings the
+//! modem a new SMS, announced on the AT port with `+CMTI` as `AT+CNMI`
+//! asked.
 //!
 //! While the link is up its interface carries traffic: its byte counters
 //! ([`Plant::counters`]) grow by 10,000 bytes down and 1,000 up every
@@ -72,7 +81,7 @@ pub struct SimWorld {
     table: Table,
     // Kept alive: dropping them removes the ports.
     ppp: Arc<SimModem>,
-    at: SimModem,
+    at: Arc<SimModem>,
     dns: SimDns,
     attaches: Arc<AtomicU32>,
     hook: PathBuf,
@@ -129,9 +138,19 @@ impl SimWorld {
     pub fn start(cfg: &Config, hook: &Path) -> io::Result<SimWorld> {
         // The simulated SIM's PIN is 1234 whatever the configuration says,
         // so a wrong pincode meets a SIM that counts it.
+        let generic = std::env::var_os("WARDEN_SIM_MODEM").is_some_and(|v| v == "generic");
         let modem = SimConfig {
             apn: cfg.uplink.apn.clone(),
+            generic,
             ..SimConfig::default()
+        };
+        let modem = match generic {
+            true => SimConfig {
+                manufacturer: "Simulated".into(),
+                model: "GSM modem".into(),
+                ..modem
+            },
+            false => modem,
         };
         // Two ports of one modem share one SIM: the AT port simulates it
         // (PIN, attempts, PUK), and the PPP port dials once it is unlocked,
@@ -171,12 +190,17 @@ impl SimWorld {
             ppp.wedge(Some(wedge));
             at.wedge(Some(wedge));
         }
+        let mut cfg = cfg.clone();
+        if generic {
+            cfg.uplink.device = Some(ppp.path().to_path_buf());
+            cfg.uplink.control_device = Some(at.path().to_path_buf());
+        }
         Ok(SimWorld {
-            cfg: cfg.clone(),
+            cfg,
             usb,
             table: Table::builtin(),
             ppp: Arc::new(ppp),
-            at,
+            at: Arc::new(at),
             dns: SimDns::start()?,
             attaches: Arc::new(AtomicU32::new(0)),
             hook: hook.to_path_buf(),
@@ -212,7 +236,7 @@ impl Plant for SimWorld {
 
     fn refresh(&mut self, at: &Path) -> Option<ModemStatus> {
         let mut m = Modem::open(at).ok()?;
-        Some(plant::modem_status(&mut m, ModemStatus::default()))
+        Some(plant::refresh_modem(&mut m, &self.cfg.uplink))
     }
 
     /// A real modem's answer to each rung: cfun is AT+CFUN=1,1 on the AT
@@ -256,10 +280,13 @@ impl Plant for SimWorld {
             dialnumber: self.cfg.uplink.dialnumber.clone(),
             ifname: format!("3g-{}", self.cfg.uplink.interface),
             ipparam: self.cfg.uplink.interface.clone(),
+            ipv6: self.cfg.uplink.ipv6 != crate::config::Ipv6::Off,
             dns,
             hook: self.hook.clone(),
             port: self.ppp.clone(),
             renegotiate: self.state_dir.join("renegotiate"),
+            at: self.at.clone(),
+            sms: self.state_dir.join("sms"),
             routes: self.routes.clone(),
             iface: self.iface.clone(),
         };
@@ -392,12 +419,17 @@ struct SimPppdJob {
     dialnumber: String,
     ifname: String,
     ipparam: String,
+    /// IPv6CP too (pppd's +ipv6): ipv6-up reports the link-local address.
+    ipv6: bool,
     dns: Vec<IpAddr>,
     hook: PathBuf,
     /// The simulated PPP port, hung up (DTR dropped) when pppd ends.
     port: Arc<SimModem>,
     /// The network's renegotiation, when this file appears.
     renegotiate: PathBuf,
+    /// The AT port, which receives an SMS when the file `sms` appears.
+    at: Arc<SimModem>,
+    sms: PathBuf,
     routes: Routes,
     iface: Iface,
 }
@@ -554,6 +586,10 @@ fn run_pppd(job: &SimPppdJob, stop: RawFd) -> i32 {
     if let Err(e) = hook::send(&job.hook, &Notice::PppUp(link.clone())) {
         log::warn!("simulated pppd: ip-up: {e}");
     }
+    if job.ipv6 {
+        let ll = IpAddr::V6(std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0x5c3e, 0, 0, 1));
+        let _ = hook::send(&job.hook, &Notice::Ppp6(Some(ll)));
+    }
     // Up until told to stop or the modem hangs up.
     let code = loop {
         let mut fds = [poll_in(tty.as_raw_fd()), poll_in(stop)];
@@ -565,6 +601,9 @@ fn run_pppd(job: &SimPppdJob, stop: RawFd) -> i32 {
                 }
             }
             renegotiate(job, &mut link);
+            if std::fs::remove_file(&job.sms).is_ok() {
+                job.at.receive_sms();
+            }
             continue;
         }
         if fds[1].revents != 0 {

@@ -1,6 +1,8 @@
 # Test stand-in for OpenWRT's include/package.mk. BuildPackage gives the
 # targets `dump` (the package's metadata, one NAME=value a line; with
-# CONFFILES_OUT=file, also the conffiles text as OpenWRT writes it),
+# CONFFILES_OUT=file, also the conffiles text as OpenWRT writes it; with
+# POSTINST_OUT=file, the Package/<name>/postinst text, as package-pack.mk
+# writes it to postinst-pkg),
 # `install` (runs Package/<name>/install into $(DESTDIR)) and `prepare`
 # (runs the package's Build/Prepare), for one package of the Makefile:
 # PACKAGE (default PKG_NAME). As the buildroot, which builds one variant
@@ -33,6 +35,7 @@ dump:
 	@echo 'SOURCE_URL=$(PKG_SOURCE_URL)'
 	@echo 'CONFFILES=$(strip $(call Package/$(1)/conffiles))'
 	$(if $(CONFFILES_OUT),$(file >$(CONFFILES_OUT),$(call Package/$(1)/conffiles)))
+	$(if $(POSTINST_OUT),$(file >$(POSTINST_OUT),$(Package/$(1)/postinst)))
 	@echo 'RUST_PKG_LOCKED=$(RUST_PKG_LOCKED)'
 	@echo 'HAS_BUILD_PREPARE=$(if $(value Build/Prepare),1,0)'
 install:

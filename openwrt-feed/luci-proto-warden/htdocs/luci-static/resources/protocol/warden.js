@@ -212,6 +212,17 @@ return network.registerProtocol('warden', {
 		o.load = loadPorts;
 		o.validate = checkPath;
 
+		o = s.taboption('general', form.ListValue, 'dialect', _('AT dialect'),
+			_('Automatic: by the manufacturer the modem names (AT+CGMI). Generic 3GPP sends no Huawei (^) command.'));
+		o.value('', _('Automatic'));
+		o.value('huawei', _('Huawei'));
+		o.value('generic', _('Generic 3GPP'));
+		o.validate = function(section_id, value) {
+			if ([ '', 'auto', 'huawei', 'generic' ].indexOf(value || '') < 0)
+				return _('Expecting: automatic, Huawei or generic 3GPP');
+			return true;
+		};
+
 		o = s.taboption('general', form.ListValue, 'service', _('Service type'));
 		o.value('', _('Automatic'));
 		o.value('umts_only', _('UMTS only'));
@@ -421,5 +432,17 @@ return network.registerProtocol('warden', {
 				return true;
 			return _('Expected an absolute path (a GPIO\'s value or an LED\'s brightness file)');
 		};
+
+		o = s.taboption('advanced', form.Value, 'sms_spool', _('SMS spool directory'),
+			_('Each new SMS is written there as a file. Empty: only logged, by sender and length.'));
+		o.validate = function(section_id, value) {
+			if (value == null || value == '' || value.charAt(0) == '/')
+				return true;
+			return _('Expected an absolute path (a directory)');
+		};
+
+		o = s.taboption('advanced', form.Flag, 'sms_log_text', _('Log SMS text'),
+			_('Log the text of each new SMS too, not only its sender and length.'));
+		o.default = o.disabled;
 	}
 });
