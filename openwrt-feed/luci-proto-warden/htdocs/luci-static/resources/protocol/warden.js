@@ -276,7 +276,7 @@ return network.registerProtocol('warden', {
 		o.datatype = 'range(128,16384)';
 
 		o = s.taboption('advanced', form.ListValue, 'ppp_ipv6', _('Obtain IPv6 address'),
-			_('Read and logged: warden does not negotiate IPv6 over PPP yet.'));
+			_('IPv6CP through pppd (+ipv6); the child interface <interface>_6 gets the address and prefix by DHCPv6, as with proto 3g.'));
 		o.ucioption = 'ipv6';
 		o.value('auto', _('Automatic'));
 		o.value('0', _('Disabled'));
@@ -284,7 +284,7 @@ return network.registerProtocol('warden', {
 		o.default = 'auto';
 
 		o = s.taboption('advanced', form.Value, 'reqprefix', _('Request IPv6 prefix of length'),
-			_('Read and logged: warden does not negotiate IPv6 over PPP yet.'));
+			_('Passed to the DHCPv6 child interface.'));
 		o.value('', _('automatic'));
 		o.value('no', _('disabled'));
 		o.validate = function(section_id, value) {
@@ -294,11 +294,11 @@ return network.registerProtocol('warden', {
 		};
 
 		o = s.taboption('advanced', form.Flag, 'norelease', _('Do not send a release when restarting'),
-			_('Read and logged: warden does not negotiate IPv6 over PPP yet.'));
+			_('Passed to the DHCPv6 child interface.'));
 		o.default = o.disabled;
 
 		o = s.taboption('advanced', form.Flag, 'sourcefilter', _('IPv6 source routing'),
-			_('Read and logged: warden does not negotiate IPv6 over PPP yet.'));
+			_('Passed to the DHCPv6 child interface.'));
 		o.default = o.enabled;
 
 		o = s.taboption('advanced', form.Value, 'demand', _('Inactivity timeout'),

@@ -67,6 +67,8 @@ function uplinkTable(u) {
 	var state = u.state + (u.link == 'up' ? '' : ' (%s)'.format(_('link down')));
 	rows.push(row(_('State'), u.error ? [ state, E('br'), E('small', {}, u.error) ] : state));
 	rows.push(row(_('Uptime'), (u.uptime_s != null) ? duration(u.uptime_s) : '-'));
+	if (u.address || u.address6)
+		rows.push(row(_('Addresses'), [ u.address || '-' ].concat(u.address6 ? [ E('br'), u.address6 ] : [])));
 	if (u.modem) {
 		rows.push(row(_('Modem'), '%s %s'.format(m.manufacturer, m.model)));
 		rows.push(row(_('Operator'), m.operator || '-'));
@@ -87,6 +89,8 @@ function uplinkTable(u) {
 	if (u.last_recovery)
 		rows.push(row(_('Last recovery'), _('%s, %s ago: %s').format(
 			u.last_recovery.rung, duration(u.last_recovery.ago_s), u.last_recovery.reason)));
+	if (u.sms_received)
+		rows.push(row(_('SMS received'), '%d'.format(u.sms_received)));
 	if (u.quota)
 		rows.push(row(_('Data usage'), _('%s of %s since %s%s').format(
 			bytes(u.quota.rx + u.quota.tx), bytes(u.quota.limit), u.quota.period_start,
