@@ -344,7 +344,9 @@ fn secstore_add_put_factotum_and_del() {
     let said = std::fs::read_to_string(s.path("factotum.log")).unwrap();
     assert!(said.contains("2 keys from secstore"), "{said}");
 
-    // del: the secstore and its files go, the account stays
+    // del: the secstore and its files go (a crash's temporary one too),
+    // the account stays
+    std::fs::write(s.path("secstore").join(&me).join(".warden.1.0.tmp"), "").unwrap();
     let out = ok(&cfg, &["secstore", "del", &me], "pw\n");
     assert!(out.contains("removed"), "{out}");
     assert!(!s.path("secstore").join(&me).exists());

@@ -82,14 +82,19 @@ impl KeyfsBackend {
         Ok(v)
     }
 
-    /// Remove every stored file of `user` and the directory.
+    /// Remove every stored file of `user` and the directory (flat: the
+    /// store makes no subdirectories).
     pub fn remove_all(&self, user: &str) -> Result<(), String> {
         let dir = self.dir(user)?;
-        match std::fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(format!("{}: {e}", dir.display())),
+        let err = |e: std::io::Error| format!("{}: {e}", dir.display());
+        let rd = match std::fs::read_dir(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            r => r.map_err(err)?,
+        };
+        for e in rd {
+            std::fs::remove_file(e.map_err(err)?.path()).map_err(err)?;
         }
+        std::fs::remove_dir(&dir).map_err(err)
     }
 }
 
