@@ -8,7 +8,6 @@
 //!        secstore_bench server N   the server's side of N logins, in
 //!                                  process (for instruction counts)
 
-use std::time::{Duration, Instant};
 use warden::auth::secstore::pak::{self, RAND_LEN};
 use warden::auth::secstore::sconn::Channel;
 use warden::auth::secstore::session::{Memory, Out, Session};
@@ -36,6 +35,7 @@ fn server_side(n: usize) {
 
 #[cfg(feature = "client")]
 fn loopback(secs: u64, clients: usize) {
+    use std::time::{Duration, Instant};
     use warden::auth::keyfs::account::SecstoreAccount;
     use warden::auth::keyfs::shared::SharedKeyfs;
     use warden::auth::keyfs::{Expiry, Mode, RealFs, Settings, Store};

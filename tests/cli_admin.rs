@@ -224,16 +224,7 @@ fn readme_host_certificate_and_cert_authority() {
     ok(&cfg, &["keyfs", "init"], "pw\n");
     let _d = start_daemon(&cfg, &s.path("run").join("keyfs"));
     ok(&cfg, &["unlock"], "pw\n");
-    let me = String::from_utf8(
-        Command::new("id")
-            .arg("-un")
-            .output_within(CHILD_DEADLINE)
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_string();
+    let me = self_name();
     keygen(&s.path("host_ed25519"));
     keygen(&s.path("id"));
     let w = format!("{} -c {}", warden(), cfg.display());
@@ -282,4 +273,109 @@ fn readme_host_certificate_and_cert_authority() {
          -o IdentitiesOnly=yes -o ConnectTimeout=20 {me}@localhost echo logged-in"
     ));
     assert_eq!(out.trim(), "logged-in");
+}
+
+/// The README's secstore steps against the daemon's secstored: `secstore
+/// add` gives the account a secstore, `secstore put` stores a key file,
+/// `warden factotum --secstore` starts with its keys (the password read
+/// once, from stdin), and `secstore del` takes the secstore and its files
+/// away while the keyfs account stays.
+#[test]
+fn secstore_add_put_factotum_and_del() {
+    use std::io::Write;
+    let s = Scratch::new("cli-admin-secstore");
+    let cfg = config(&s);
+    let port = free_port();
+    let mut f = std::fs::OpenOptions::new().append(true).open(&cfg).unwrap();
+    writeln!(
+        f,
+        "[secstore]\nenabled = true\nlisten = \"127.0.0.1:{port}\""
+    )
+    .unwrap();
+    // the factotum asks for the secstore of the user it runs as
+    let me = self_name();
+    ok(&cfg, &["keyfs", "init"], "pw\n");
+    ok(&cfg, &["user", "add", &me], "pw\n");
+    let out = ok(&cfg, &["secstore", "add", &me], "pw\nsecstore pw\n");
+    assert!(out.contains("at most 16 files"), "{out}");
+    let _d = start_daemon(&cfg, &s.path("run").join("keyfs"));
+    ok(&cfg, &["unlock"], "pw\n");
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < end, "secstored never listened");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let server = format!("127.0.0.1:{port}");
+    std::fs::write(
+        s.path("factotum"),
+        "key proto=pass server=mail user=glenda !password=one\n\n\
+         key proto=pass server=ftp user=glenda !password=two\n",
+    )
+    .unwrap();
+    let file = s.path("factotum");
+    let put = ["secstore", "put", "-s", &server, file.to_str().unwrap()];
+    ok(&cfg, &put, "secstore pw\n");
+    let listed = ok(&cfg, &["secstore", "list", &me], "pw\n");
+    assert!(listed.contains("files: 1 of 16"), "{listed}");
+    assert!(listed.contains("\nfactotum\t"), "{listed}");
+
+    // the factotum loads both keys and serves them
+    let sock = s.path("ns").join("factotum");
+    let log = std::fs::File::create(s.path("factotum.log")).unwrap();
+    let mut fac = Command::new(warden());
+    fac.arg("-c")
+        .arg(&cfg)
+        .args(["factotum", "--secstore", &server, "--socket"]);
+    let mut fac = Kill(
+        fac.arg(&sock)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    fac.0
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"secstore pw\n")
+        .unwrap();
+    while std::os::unix::net::UnixStream::connect(&sock).is_err() {
+        assert!(std::time::Instant::now() < end, "the factotum never served");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let keys = ok(
+        &cfg,
+        &["key", "list", "--socket", sock.to_str().unwrap()],
+        "",
+    );
+    assert!(
+        keys.contains("server=mail") && keys.contains("server=ftp"),
+        "{keys}"
+    );
+    assert!(!keys.contains("one") && !keys.contains("two"), "{keys}");
+    drop(fac);
+    let said = std::fs::read_to_string(s.path("factotum.log")).unwrap();
+    assert!(said.contains("2 keys from secstore"), "{said}");
+
+    // del: the secstore and its files go (a crash's temporary one too),
+    // the account stays
+    std::fs::write(s.path("secstore").join(&me).join(".warden.1.0.tmp"), "").unwrap();
+    let out = ok(&cfg, &["secstore", "del", &me], "pw\n");
+    assert!(out.contains("removed"), "{out}");
+    assert!(!s.path("secstore").join(&me).exists());
+    assert!(fails(&cfg, &["secstore", "list", &me], "pw\n").contains("has no secstore"));
+    assert!(fails(&cfg, &["secstore", "del", &me], "pw\n").contains("has no secstore"));
+    let e = fails(&cfg, &["secstore", "ls", "-s", &server], "secstore pw\n");
+    assert!(e.contains("login refused"), "{e}");
+    assert!(ok(&cfg, &["user", "list"], "").contains(&me));
+    assert!(fails(&cfg, &["secstore", "del", "nobody"], "pw\n").contains("nobody"));
+}
+
+fn self_name() -> String {
+    let o = Command::new("id")
+        .arg("-un")
+        .output_within(CHILD_DEADLINE)
+        .unwrap();
+    String::from_utf8(o.stdout).unwrap().trim().to_string()
 }

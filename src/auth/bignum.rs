@@ -478,22 +478,34 @@ impl Modulus {
         Nat::select(&x, &Nat { l: d }, take == 1)
     }
 
-    /// x mod m for any x; shift and subtract over x's limbs, in time that
-    /// depends only on the modulus and on how many limbs x has beyond
-    /// the modulus' (so a secret below 2^(32 * len) is safe).
+    /// x mod m for any x: Horner over chunks of the modulus' limb count,
+    /// from the top (r = r R + chunk, three Montgomery products a chunk),
+    /// in time that depends only on the modulus and on how many chunks x
+    /// takes (so a secret below 2^(32 * len) is safe).
     pub fn reduce(&self, x: &Nat) -> Nat {
+        let n = self.len;
         let used = x.l.iter().rposition(|&v| v != 0).map_or(0, |i| i + 1);
+        let one = Nat::from_u32(1);
         let mut r = Nat::ZERO;
-        for i in (0..32 * used.max(self.len)).rev() {
-            r = self.double(&r);
-            r = self.add_bit(r, (x.l[i / 32] >> (i % 32)) & 1);
+        for k in (0..used.div_ceil(n)).rev() {
+            let end = (k * n + n).min(LIMBS);
+            let mut c = Nat::ZERO;
+            c.l[..end - k * n].copy_from_slice(&x.l[k * n..end]);
+            // c < R: c R mod m (below 2m before the final subtraction),
+            // then out of Montgomery form
+            let c = self.mont_mul(&self.mont_mul(&c, &self.rr), &one);
+            r = self.add(&self.mont_mul(&r, &self.rr), &c);
         }
         r
     }
 
-    /// A big-endian magnitude of any length, mod m; constant time in
-    /// the bytes' values (not their count).
+    /// A big-endian magnitude of any length, mod m; as [`Modulus::reduce`]
+    /// (in time that depends on the bytes' count and the chunks the value
+    /// takes), bit by bit beyond a Nat's size.
     pub fn reduce_be_bytes(&self, b: &[u8]) -> Nat {
+        if let Some(x) = Nat::from_be_bytes(b) {
+            return self.reduce(&x);
+        }
         let mut r = Nat::ZERO;
         for &c in b {
             for k in (0..8).rev() {
@@ -530,26 +542,23 @@ impl Modulus {
         let m = &self.m.l;
         let mut t = [0u32; MAX_MOD_LIMBS + 2];
         for i in 0..n {
+            // t = (t + a b_i + q m) / 2^32 in one pass: q makes the low
+            // limb zero, so each limb lands one place down
             let bi = u64::from(b.l[i]);
-            let mut c = 0u64;
-            for j in 0..n {
-                let v = u64::from(a.l[j]) * bi + u64::from(t[j]) + c;
-                t[j] = v as u32;
-                c = v >> 32;
-            }
-            let v = u64::from(t[n]) + c;
-            t[n] = v as u32;
-            t[n + 1] = (v >> 32) as u32;
-            let q = u64::from(t[0].wrapping_mul(self.m0inv));
-            let mut c = (u64::from(t[0]) + q * u64::from(m[0])) >> 32;
+            let v = u64::from(a.l[0]) * bi + u64::from(t[0]);
+            let mut c1 = v >> 32;
+            let q = u64::from((v as u32).wrapping_mul(self.m0inv));
+            let mut c2 = (q * u64::from(m[0]) + (v & 0xffff_ffff)) >> 32;
             for j in 1..n {
-                let v = q * u64::from(m[j]) + u64::from(t[j]) + c;
-                t[j - 1] = v as u32;
-                c = v >> 32;
+                let v = u64::from(a.l[j]) * bi + u64::from(t[j]) + c1;
+                c1 = v >> 32;
+                let w = q * u64::from(m[j]) + (v & 0xffff_ffff) + c2;
+                c2 = w >> 32;
+                t[j - 1] = w as u32;
             }
-            let v = u64::from(t[n]) + c;
+            let v = u64::from(t[n]) + c1 + c2;
             t[n - 1] = v as u32;
-            t[n] = t[n + 1] + (v >> 32) as u32;
+            t[n] = (v >> 32) as u32;
         }
         let mut r = Nat::ZERO;
         // The carry limb stays in place: cond_sub compares and subtracts
@@ -876,6 +885,21 @@ mod carry_tests {
             let b = m.sub(&Nat::from_u32(2 * i + 1)).unwrap();
             let want = a.mul(&b).unwrap().div_rem(&m).unwrap().1;
             assert!(md.mul(&a, &b) == want, "i={i}");
+        }
+    }
+
+    /// The same for squares (a^16 is four of them, in pow).
+    #[test]
+    fn squares_near_the_limb_boundary() {
+        let m = Nat::from_u64(u64::MAX - 58);
+        let md = Modulus::new(&m).unwrap();
+        for i in 1..40u32 {
+            let a = m.sub(&Nat::from_u32(i)).unwrap();
+            let mut want = a.clone();
+            for _ in 0..4 {
+                want = want.mul(&want).unwrap().div_rem(&m).unwrap().1;
+            }
+            assert!(md.pow(&a, &Nat::from_u32(16)) == want, "i={i}");
         }
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! - `-` is standard output.
 //! - A path that does not exist is created, and an existing regular file
-//!   replaced, atomically ([`ca::write_atomic`]: a temporary file in the
+//!   replaced, atomically ([`crate::sys::file::write_atomic`]: a temporary file in the
 //!   same directory, fsync, rename, fsync the directory).
 //! - A symbolic link is followed only to a regular file, which is replaced
 //!   in its own directory; the link itself stays. A dangling link, or one
@@ -18,7 +18,6 @@
 //! output carries only the data.
 
 use super::Fail;
-use crate::auth::signer::ca;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -116,7 +115,7 @@ pub fn write_out(path: &Path, data: &[u8], mode: u32) -> Result<Written, Fail> {
         return Ok(Written::Stdout);
     }
     let real = target(path)?;
-    ca::write_atomic(&real, data, mode)
+    crate::sys::file::write_atomic(&real, data, mode)
         .map_err(|e| Fail::msg(format!("write {}: {e}", real.display())))?;
     Ok(Written::File(path.to_path_buf()))
 }

@@ -1,4 +1,4 @@
-//! `warden secstore ...`: on the router, `add` and `list` (accounts in
+//! `warden secstore ...`: on the router, `add`, `list` and `del` (accounts in
 //! keyfs, the key file opened with the master passphrase); on a LAN
 //! machine (feature `client`), `get`, `put`, `rm` and `ls` against a
 //! secstore (warden's or Plan 9's), as plan9port's secstore command does.
@@ -22,6 +22,7 @@ pub struct SecstoreCmd {
 enum What {
     Add(Add),
     List(List),
+    Del(Del),
     #[cfg(feature = "client")]
     Get(Get),
     #[cfg(feature = "client")]
@@ -55,11 +56,21 @@ struct List {
     name: String,
 }
 
+/// remove a user's secstore: its password, quotas and every stored file
+/// (the keyfs account stays)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "del")]
+struct Del {
+    #[argh(positional)]
+    name: String,
+}
+
 impl SecstoreCmd {
     pub fn run(self, g: &Globals) -> Result<(), Fail> {
         match self.what {
             What::Add(a) => add(g, a),
             What::List(l) => list(g, l),
+            What::Del(d) => del(g, d),
             #[cfg(feature = "client")]
             What::Get(c) => c.run(),
             #[cfg(feature = "client")]
@@ -104,6 +115,21 @@ fn add(g: &Globals, a: Add) -> Result<(), Fail> {
             ""
         }
     );
+    Ok(())
+}
+
+fn del(g: &Globals, d: Del) -> Result<(), Fail> {
+    let mut o = super::keyfs::open(g)?;
+    if o.store.user(&d.name)?.secstore.is_none() {
+        return Err(Fail::msg(format!("{} has no secstore", d.name)));
+    }
+    // the account first: from then on no login stores a file
+    o.store.set_secstore(&d.name, None, when::now())?;
+    let settings = super::keyfs::settings(g)?;
+    files::KeyfsBackend::new(crate::auth::keyfs::shared::SharedKeyfs::new(settings))
+        .remove_all(&d.name)
+        .map_err(Fail::msg)?;
+    println!("secstore of {} removed, with its files", d.name);
     Ok(())
 }
 

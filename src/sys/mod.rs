@@ -2,6 +2,7 @@
 //! daemon loops) that makes system calls directly.
 
 pub mod cred;
+pub mod file;
 pub mod frameserve;
 pub mod harden;
 pub mod localtime;

@@ -17,8 +17,7 @@ use crate::auth::bignum::Nat;
 use crate::auth::keyfs::account::SecstoreAccount;
 use crate::auth::keyfs::shared::{now, SharedKeyfs};
 use crate::auth::keyfs::KeyfsError;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -83,14 +82,19 @@ impl KeyfsBackend {
         Ok(v)
     }
 
-    /// Remove every stored file of `user` and the directory.
+    /// Remove every stored file of `user` and the directory (flat: the
+    /// store makes no subdirectories).
     pub fn remove_all(&self, user: &str) -> Result<(), String> {
         let dir = self.dir(user)?;
-        match std::fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(format!("{}: {e}", dir.display())),
+        let err = |e: std::io::Error| format!("{}: {e}", dir.display());
+        let rd = match std::fs::read_dir(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            r => r.map_err(err)?,
+        };
+        for e in rd {
+            std::fs::remove_file(e.map_err(err)?.path()).map_err(err)?;
         }
+        std::fs::remove_dir(&dir).map_err(err)
     }
 }
 
@@ -228,24 +232,8 @@ impl Backend for KeyfsBackend {
             .mode(0o700)
             .create(&dir)
             .map_err(|e| format!("{}: {e}", dir.display()))?;
-        let tmp = dir.join(format!(".put.{}.tmp", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        let r = (|| {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(data)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, dir.join(name))?;
-            std::fs::File::open(&dir)?.sync_all()
-        })();
-        if let Err(e) = r {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(format!("cannot store {name}: {e}"));
-        }
-        Ok(())
+        crate::sys::file::write_atomic(&dir.join(name), data, 0o600)
+            .map_err(|e| format!("cannot store {name}: {e}"))
     }
 
     fn remove(&mut self, user: &str, name: &str) -> Result<(), String> {

@@ -12,7 +12,6 @@ use crate::auth::keyfs::{Account, Expiry, Fs, KeyfsError, Store};
 use crate::auth::ssh::cert::{self, CertSpec, CertType};
 use crate::auth::ssh::key::{Ed25519Key, PublicKey};
 use crate::auth::ssh::krl::Krl;
-use std::path::Path;
 use zeroize::Zeroizing;
 
 /// Issued certificates are forgotten this long after they expire.
@@ -411,43 +410,11 @@ pub fn krl(db: &SignerDb, now: u64) -> Krl {
     }
 }
 
-/// Write a file atomically: temp file in the same directory, fsync,
-/// rename, fsync the directory. The temporary file (`<path>.<pid>.tmp`,
-/// created exclusively, so never through a link planted there) is named
-/// for this process: a file the user keeps as `<path>.tmp` is not touched.
-/// What is at `path` is replaced, whatever it is: the CLI decides first
-/// (`cli::output`).
-pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let tmp = crate::auth::keyfs::store::sibling(path, &format!(".{}.tmp", std::process::id()));
-    // Left by an earlier process with this pid, which is gone.
-    let _ = std::fs::remove_file(&tmp);
-    let r = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(&dir)?.sync_all()
-    })();
-    if r.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    r
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::auth::keyfs::{RealFs, Store};
+    use std::path::Path;
 
     fn store(dir: &Path) -> Store<RealFs> {
         Store::create(RealFs, &dir.join("keys"), b"pass", 1000).unwrap()

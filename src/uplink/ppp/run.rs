@@ -10,9 +10,8 @@ use super::args::PppdCommand;
 use super::exit::Exit;
 use crate::sys::poll;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -165,36 +164,13 @@ pub fn stop<C: Child + ?Sized>(child: &mut C, grace: Duration) -> io::Result<Exi
     }
 }
 
-/// Write a file only its owner can read, atomically: a temporary file in
-/// the same directory, fsync, rename, fsync the directory.
+/// Write a file only its owner can read, making its directory when
+/// missing; atomically ([`crate::sys::file::write_atomic`]).
 pub fn write_private(path: &Path, body: &[u8]) -> io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    let dir = dir.unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(body)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)?;
     }
-    result
+    crate::sys::file::write_atomic(path, body, 0o600)
 }
 
 #[cfg(test)]
