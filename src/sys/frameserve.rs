@@ -336,8 +336,17 @@ struct Conn {
     inbuf: Vec<u8>,
     out: Vec<u8>,
     close_after_write: bool,
+    /// Answered and closing: our side is shut down, and what the peer
+    /// still sends is read and dropped until it hangs up or this time,
+    /// so a last answer is not lost to a reset (closing a socket with
+    /// unread input sends RST, which discards what the peer has not read
+    /// yet: a refusal sent while the client still uploads).
+    linger: Option<Instant>,
     last: Instant,
 }
+
+/// How long a closing connection's leftover input is waited out.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The poll loop, the admission policy and the open connections.
 struct Core {
@@ -383,7 +392,10 @@ impl Core {
             let idle = self
                 .conns
                 .iter()
-                .filter_map(|c| self.limits.admit.idle_left(now.duration_since(c.last)))
+                .filter_map(|c| match c.linger {
+                    Some(t) => Some(t.saturating_duration_since(now)),
+                    None => self.limits.admit.idle_left(now.duration_since(c.last)),
+                })
                 .min();
             let log = self.refusals.wait(self.millis(now));
             let timeout = match (idle, log) {
@@ -400,10 +412,13 @@ impl Core {
             for (mut c, fd) in std::mem::take(&mut self.conns).into_iter().zip(ready) {
                 let alive = if fd.revents != 0 {
                     self.service(&mut c, now, d)
-                } else if self
-                    .limits
-                    .admit
-                    .idle_expired(now.duration_since(c.last), false)
+                } else if c.linger.is_some_and(|t| now >= t) {
+                    Err(Closed::Done)
+                } else if c.linger.is_none()
+                    && self
+                        .limits
+                        .admit
+                        .idle_expired(now.duration_since(c.last), false)
                 {
                     log::debug!("{}: idle, closed", c.peer.name);
                     Err(Closed::Idle)
@@ -466,6 +481,7 @@ impl Core {
                 inbuf: Vec::new(),
                 out: Vec::new(),
                 close_after_write: false,
+                linger: None,
                 last: now,
             });
         }
@@ -493,6 +509,14 @@ impl Core {
 
     /// Read, answer and write; Err to close.
     fn service(&mut self, c: &mut Conn, now: Instant, d: &mut dyn Dispatch) -> Result<(), Closed> {
+        let mut buf = [0u8; 4096];
+        if c.linger.is_some() {
+            return match c.link.read(&mut buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+                Ok(n) if n > 0 => Ok(()),
+                _ => Err(Closed::Done), // the peer hung up (or broke)
+            };
+        }
         c.last = now;
         if !c.out.is_empty() {
             match c.link.write(&c.out) {
@@ -501,11 +525,12 @@ impl Core {
                 Err(_) => return Err(Closed::Gone),
             }
             if c.out.is_empty() && c.close_after_write {
-                return Err(Closed::Done);
+                // SAFETY: shutdown(2) on the connection's own descriptor.
+                unsafe { libc::shutdown(c.link.fd(), libc::SHUT_WR) };
+                c.linger = Some(now + LINGER);
             }
             return Ok(());
         }
-        let mut buf = [0u8; 4096];
         match c.link.read(&mut buf) {
             Ok(0) => Err(Closed::Gone),
             Ok(n) => {
@@ -570,5 +595,59 @@ mod tests {
             Split::Frame { skip: 4, len: 2 }
         );
         assert_eq!(frame(&[7]), [0, 0, 0, 1, 7]);
+    }
+
+    /// Refuses the first frame with an answer and hangs up.
+    struct Refuser;
+
+    impl Handler<std::net::TcpStream> for Refuser {
+        type Conn = ();
+        fn open(&mut self, _: &std::net::TcpStream, _: &Peer) -> Option<()> {
+            Some(())
+        }
+        fn frame(&mut self, _: &mut (), _: &[u8]) -> Verdict {
+            Verdict::SendClose(frame(b"refused"))
+        }
+        fn closed(&mut self, _: (), _: &Peer, _: Closed) {}
+    }
+
+    /// A peer that is still sending when it is refused (an upload over a
+    /// quota) reads the refusal: the closing side waits out its input
+    /// instead of resetting the connection, which would discard the answer.
+    #[test]
+    fn a_refusal_reaches_a_peer_that_is_still_sending() {
+        use std::time::Duration;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let addr = l.local_addr().unwrap();
+        let limits = Limits {
+            admit: admit::Limits {
+                max_conns: 4,
+                per_peer: 4,
+                idle: Duration::from_secs(30),
+            },
+            max_frame: 64,
+        };
+        let mut srv = Server::new(l, Refuser, limits);
+        let stop = std::sync::Arc::new(crate::sys::signals::Shutdown::new().unwrap());
+        let st = stop.clone();
+        let h = std::thread::spawn(move || srv.serve(st.fd()).unwrap());
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+        // a frame, and the rest of the upload after the answer is out
+        c.write_all(&frame(b"put")).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        for _ in 0..16 {
+            c.write_all(&[0u8; 4096]).unwrap();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut got = Vec::new();
+        let r = c.read_to_end(&mut got);
+        assert!(r.is_ok(), "{r:?}");
+        assert_eq!(got, frame(b"refused"));
+        stop.raise();
+        h.join().unwrap();
     }
 }
