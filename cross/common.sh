@@ -47,14 +47,18 @@ export RUSTC_BOOTSTRAP=1
 # any kernel) or dynamic (against the router's musl, /lib/libc.so, as
 # OpenWRT's SDK builds Rust packages: for measuring, see bench/size). A
 # dynamic build keeps its own target dir (cross-dynamic), so the two never
-# rebuild each other.
+# rebuild each other. dynamic-nopie keeps the static build's non-PIC code
+# (.cargo/config.toml): an executable at a fixed address calling libc
+# through a PLT, as a package Makefile gets by adding
+# -Crelocation-model=static to the SDK's CARGO_RUSTFLAGS.
 case ${WARDEN_LINK:-static} in
 static) link_dir=cross link_flags= ;;
 # -crt-static makes std link libc dynamically; PIC code (rustc's default
 # for these targets, as the SDK leaves it) against the shared libc; zig
 # links musl statically unless told -dynamic.
 dynamic) link_dir=cross-dynamic link_flags=",'-Ctarget-feature=-crt-static','-Crelocation-model=pic','-Clink-arg=-dynamic'" ;;
-*) die "unknown WARDEN_LINK '$WARDEN_LINK' (static or dynamic)" ;;
+dynamic-nopie) link_dir=cross-dynamic-nopie link_flags=",'-Ctarget-feature=-crt-static','-Clink-arg=-dynamic'" ;;
+*) die "unknown WARDEN_LINK '$WARDEN_LINK' (static, dynamic or dynamic-nopie)" ;;
 esac
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}/$link_dir"
 
