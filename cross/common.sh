@@ -42,7 +42,25 @@ export RUSTC_BOOTSTRAP=1
 # Cross builds keep their own target dir: RUSTC_BOOTSTRAP changes what some
 # build scripts detect, and sharing would make host and cross builds
 # rebuild each other's dependencies.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}/cross"
+#
+# WARDEN_LINK picks the linkage: static (default; musl linked in, runs on
+# any kernel) or dynamic (against the router's musl, /lib/libc.so, as
+# OpenWRT's SDK builds Rust packages: for measuring, see bench/size). A
+# dynamic build keeps its own target dir (cross-dynamic), so the two never
+# rebuild each other. dynamic-nopie keeps the static build's non-PIC code
+# (.cargo/config.toml): an executable at a fixed address calling libc
+# through a PLT, as a package Makefile gets by adding
+# -Crelocation-model=static to the SDK's CARGO_RUSTFLAGS.
+case ${WARDEN_LINK:-static} in
+static) link_dir=cross link_flags= ;;
+# -crt-static makes std link libc dynamically; PIC code (rustc's default
+# for these targets, as the SDK leaves it) against the shared libc; zig
+# links musl statically unless told -dynamic.
+dynamic) link_dir=cross-dynamic link_flags=",'-Ctarget-feature=-crt-static','-Crelocation-model=pic','-Clink-arg=-dynamic'" ;;
+dynamic-nopie) link_dir=cross-dynamic-nopie link_flags=",'-Ctarget-feature=-crt-static','-Clink-arg=-dynamic'" ;;
+*) die "unknown WARDEN_LINK '$WARDEN_LINK' (static, dynamic or dynamic-nopie)" ;;
+esac
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}/$link_dir"
 
 # The arguments of a router build, for `cargo "+$tc" build`: cross/build
 # adds nothing but its own arguments, and bench/ builds examples with them
@@ -78,4 +96,4 @@ esac
 cross_release=(--release --target "$TARGET"
 	"-Zbuild-std=std,panic_abort" -Zbuild-std-features=optimize_for_size
 	--no-default-features "${variant_features[@]}"
-	--config "target.$TARGET.rustflags=['-Zunstable-options','-Cpanic=immediate-abort','-Cforce-unwind-tables=no','-Zfmt-debug=none','-Zlocation-detail=none','-Clink-arg=-Os','-Clink-arg=-fno-unwind-tables','-Clink-arg=-fno-asynchronous-unwind-tables','--cfg','sha2_backend_soft=\"compact\"']")
+	--config "target.$TARGET.rustflags=['-Zunstable-options','-Cpanic=immediate-abort','-Cforce-unwind-tables=no','-Zfmt-debug=none','-Zlocation-detail=none','-Clink-arg=-Os','-Clink-arg=-fno-unwind-tables','-Clink-arg=-fno-asynchronous-unwind-tables','--cfg','sha2_backend_soft=\"compact\"'$link_flags]")
