@@ -45,7 +45,7 @@ fn config_check_refuses_what_the_daemon_refuses() {
             "uplink",
             "service",
             "lte_only",
-            "expected auto, umts_only or gprs_only",
+            "expected auto (or umts), umts_only or gprs_only",
         ),
         ("uplink", "pincode", "12a4", "a SIM PIN is 4 to 8 digits"),
         ("uplink", "apn", "web;reboot", "is not valid"),

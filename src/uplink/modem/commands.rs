@@ -257,8 +257,9 @@ pub enum Service {
 }
 
 impl Service {
-    /// The `service` option, by comgt's names (empty is automatic). 3g.sh
-    /// takes anything else as automatic, except `cdma` and `evdo`, which
+    /// The `service` option, by comgt's names (empty is automatic, and so
+    /// is `umts`, LuCI's "UMTS/GPRS" for proto 3g). 3g.sh takes anything
+    /// else as automatic too, except `cdma` and `evdo`, which
     /// dial a CDMA modem with its own chat script; warden drives GSM/UMTS
     /// modems only, so it refuses both (and other names) with a reason
     /// instead of guessing. The configuration model calls this (through
@@ -266,7 +267,7 @@ impl Service {
     /// same values with the same words.
     pub fn parse(s: &str) -> Result<Service, String> {
         match s {
-            "" | "auto" => Ok(Service::Auto),
+            "" | "auto" | "umts" => Ok(Service::Auto),
             "umts_only" => Ok(Service::UmtsOnly),
             "gprs_only" => Ok(Service::GprsOnly),
             "cdma" | "evdo" => Err(format!(
@@ -275,7 +276,7 @@ impl Service {
                  CDMA modem"
             )),
             other => Err(format!(
-                "'{}': expected auto, umts_only or gprs_only (comgt's names)",
+                "'{}': expected auto (or umts), umts_only or gprs_only (comgt's names)",
                 other.escape_debug()
             )),
         }
@@ -713,6 +714,8 @@ mod tests {
         assert_eq!(Dialect::of_manufacturer("HUAWEI"), Dialect::Huawei);
         assert_eq!(Dialect::of_manufacturer("Quectel"), Dialect::Generic);
         assert!(Service::parse("lte_only").is_err());
+        // LuCI's proto 3g writes `umts` for its default, "UMTS/GPRS"
+        assert_eq!(Service::parse("umts"), Ok(Service::Auto));
         for cdma in ["cdma", "evdo"] {
             let e = Service::parse(cdma).unwrap_err();
             assert!(e.contains("CDMA/EV-DO") && e.contains("not support"), "{e}");

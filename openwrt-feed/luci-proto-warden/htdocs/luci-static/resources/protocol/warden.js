@@ -228,7 +228,7 @@ return network.registerProtocol('warden', {
 		o.value('umts_only', _('UMTS only'));
 		o.value('gprs_only', _('GPRS only'));
 		o.validate = function(section_id, value) {
-			if ([ '', 'auto', 'umts_only', 'gprs_only' ].indexOf(value || '') < 0)
+			if ([ '', 'auto', 'umts', 'umts_only', 'gprs_only' ].indexOf(value || '') < 0)
 				return _('warden drives GSM/UMTS modems: automatic, UMTS only or GPRS only (use proto 3g for CDMA/EV-DO)');
 			return true;
 		};

@@ -92,9 +92,10 @@ function uplinkTable(u) {
 	if (u.sms_received)
 		rows.push(row(_('SMS received'), '%d'.format(u.sms_received)));
 	if (u.quota)
-		rows.push(row(_('Data usage'), _('%s of %s since %s%s').format(
+		rows.push(row(_('Data usage'), (u.quota.limit > 0) ? _('%s of %s since %s%s').format(
 			bytes(u.quota.rx + u.quota.tx), bytes(u.quota.limit), u.quota.period_start,
-			u.quota.over ? _(' (over: %s)').format(u.quota.action) : '')));
+			u.quota.over ? _(' (over: %s)').format(u.quota.action) : '') :
+			_('%s since %s (no cap)').format(bytes(u.quota.rx + u.quota.tx), u.quota.period_start)));
 	return E('div', { 'class': 'cbi-section' }, [
 		E('h3', {}, _('Uplink %s').format(u.interface || u.run_dir)),
 		E('table', { 'class': 'table' }, rows)
