@@ -370,6 +370,11 @@ fn secstore_add_put_factotum_and_del() {
     assert!(e.contains("login refused"), "{e}");
     assert!(ok(&cfg, &["user", "list"], "").contains(&me));
     assert!(fails(&cfg, &["secstore", "del", "nobody"], "pw\n").contains("nobody"));
+    // deleting the account takes what is left of its secstore too
+    std::fs::create_dir_all(s.path("secstore").join(&me)).unwrap();
+    std::fs::write(s.path("secstore").join(&me).join("factotum"), "x").unwrap();
+    ok(&cfg, &["user", "del", &me], "");
+    assert!(!s.path("secstore").join(&me).exists());
 }
 
 fn self_name() -> String {

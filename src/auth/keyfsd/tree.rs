@@ -443,6 +443,12 @@ impl Tree for KeyfsTree {
         let user = self.user_of(q.path)?;
         self.keyfs.with(|s| s.del_user(&user))?;
         self.forget(&user);
+        // its secstore files go with it: a new account of the same name
+        // must not find them
+        let files = crate::auth::secstore::files::KeyfsBackend::new(self.keyfs.clone());
+        if let Err(e) = files.remove_all(&user) {
+            log::warn!("keyfs: deleted {user}, but not its secstore files: {e}");
+        }
         Ok(())
     }
 

@@ -74,7 +74,7 @@ function uplinkTable(u) {
 		rows.push(row(_('Operator'), m.operator || '-'));
 		rows.push(row(_('Registration'), m.registration || '-'));
 		rows.push(row(_('Mode'), m.mode || '-'));
-		rows.push(row(_('Signal'), [ (m.signal_dbm != null) ? '%d dBm'.format(m.signal_dbm) : '', signal(m.signal_dbm) ]));
+		rows.push(row(_('Signal'), signal(m.signal_dbm)));
 	}
 	if (u.dns)
 		rows.push(row(_('DNS servers'), dnsList(u.dns)));
