@@ -366,12 +366,9 @@ fn confirm_round(args: &[&str], stdin: &str, prompts: &str) {
     assert_eq!(text(&out.stderr), prompts);
 }
 
-/// A request for a confirm key made while nobody holds confirm waits for
-/// a confirmer: one that comes later answers it; with none, it fails
-/// after `confirm_wait`.
-#[test]
-fn confirm_waits_for_a_confirmer() {
-    let f = start_with(" option confirm_wait 20s\n");
+/// A `confirm=yes` pass key added through `warden key add`, and an rpc
+/// conversation started on it (the next `read` asks for confirmation).
+fn confirm_key_conversation(f: &Fact) -> (Conn, u32) {
     let o = f.warden(
         &[
             "key",
@@ -388,6 +385,16 @@ fn confirm_waits_for_a_confirmer() {
     let fid = c.open("rpc", ORDWR).unwrap();
     c.write(fid, b"start proto=pass role=client").unwrap();
     assert_eq!(c.read(fid, 0).unwrap(), b"ok");
+    (c, fid)
+}
+
+/// A request for a confirm key made while nobody holds confirm waits for
+/// a confirmer: one that comes later answers it; with none, it fails
+/// after `confirm_wait`.
+#[test]
+fn confirm_waits_for_a_confirmer() {
+    let f = start_with(" option confirm_wait 20s\n");
+    let (mut c, fid) = confirm_key_conversation(&f);
     c.write(fid, b"read").unwrap();
     // no answer while nobody confirms (the read is flushed, asked again)
     let short = Some(Duration::from_millis(300));
@@ -411,22 +418,7 @@ fn confirm_waits_for_a_confirmer() {
     );
 
     let f = start_with(" option confirm_wait 1s\n");
-    let o = f.warden(
-        &[
-            "key",
-            "add",
-            "proto=pass",
-            "user=c",
-            "confirm=yes",
-            "!password?",
-        ],
-        "pw\n",
-    );
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    let mut c = f.conn();
-    let fid = c.open("rpc", ORDWR).unwrap();
-    c.write(fid, b"start proto=pass role=client").unwrap();
-    assert_eq!(c.read(fid, 0).unwrap(), b"ok");
+    let (mut c, fid) = confirm_key_conversation(&f);
     let t0 = Instant::now();
     c.write(fid, b"read").unwrap();
     let got = c.read_wait(fid, Some(Duration::from_secs(30))).unwrap();

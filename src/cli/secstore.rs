@@ -118,6 +118,14 @@ fn add(g: &Globals, a: Add) -> Result<(), Fail> {
     Ok(())
 }
 
+/// The stored files beside the key file `g` names (what secstored keeps).
+pub(super) fn stored_files(g: &Globals) -> Result<files::KeyfsBackend, Fail> {
+    let settings = super::keyfs::settings(g)?;
+    Ok(files::KeyfsBackend::new(
+        crate::auth::keyfs::shared::SharedKeyfs::new(settings),
+    ))
+}
+
 fn del(g: &Globals, d: Del) -> Result<(), Fail> {
     let mut o = super::keyfs::open(g)?;
     if o.store.user(&d.name)?.secstore.is_none() {
@@ -125,10 +133,7 @@ fn del(g: &Globals, d: Del) -> Result<(), Fail> {
     }
     // the account first: from then on no login stores a file
     o.store.set_secstore(&d.name, None, when::now())?;
-    let settings = super::keyfs::settings(g)?;
-    files::KeyfsBackend::new(crate::auth::keyfs::shared::SharedKeyfs::new(settings))
-        .remove_all(&d.name)
-        .map_err(Fail::msg)?;
+    stored_files(g)?.remove_all(&d.name).map_err(Fail::msg)?;
     println!("secstore of {} removed, with its files", d.name);
     Ok(())
 }
@@ -142,9 +147,7 @@ fn list(g: &Globals, l: List) -> Result<(), Fail> {
             l.name, l.name
         )));
     };
-    let settings = super::keyfs::settings(g)?;
-    let b = files::KeyfsBackend::new(crate::auth::keyfs::shared::SharedKeyfs::new(settings));
-    let fl = b.files(&l.name).map_err(Fail::msg)?;
+    let fl = stored_files(g)?.files(&l.name).map_err(Fail::msg)?;
     let used: u64 = fl.iter().map(|f| f.1).sum();
     println!("user: {}", l.name);
     println!("files: {} of {}", fl.len(), s.max_files);

@@ -562,11 +562,7 @@ impl UserCmd {
             What::Del(d) => {
                 st.del_user(&d.name)?;
                 println!("deleted {}", d.name);
-                let shared =
-                    crate::auth::keyfs::shared::SharedKeyfs::new(super::keyfs::settings(g)?);
-                if let Err(e) =
-                    crate::auth::secstore::files::KeyfsBackend::new(shared).remove_all(&d.name)
-                {
+                if let Err(e) = super::secstore::stored_files(g)?.remove_all(&d.name) {
                     eprintln!(
                         "warden: {} deleted, but not its secstore files: {e}",
                         d.name
