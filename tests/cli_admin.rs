@@ -278,8 +278,9 @@ fn readme_host_certificate_and_cert_authority() {
 /// The README's secstore steps against the daemon's secstored: `secstore
 /// add` gives the account a secstore, `secstore put` stores a key file,
 /// `warden factotum --secstore` starts with its keys (the password read
-/// once, from stdin), and `secstore del` takes the secstore and its files
-/// away while the keyfs account stays.
+/// once, from stdin), `user rename` moves the files (not the verifier, which
+/// is bound to the name), and `secstore del` takes the secstore and its
+/// files away while the keyfs account stays.
 #[test]
 fn secstore_add_put_factotum_and_del() {
     use std::io::Write;
@@ -357,6 +358,27 @@ fn secstore_add_put_factotum_and_del() {
     drop(fac);
     let said = std::fs::read_to_string(s.path("factotum.log")).unwrap();
     assert!(said.contains("2 keys from secstore"), "{said}");
+
+    // rename: the files move with the account; the PAK verifier, bound to
+    // the name, does not (a renamed account sets its password again)
+    ok(&cfg, &["user", "rename", &me, "renamed"], "");
+    assert!(s
+        .path("secstore")
+        .join("renamed")
+        .join("factotum")
+        .is_file());
+    assert!(!s.path("secstore").join(&me).exists());
+    let e = fails(&cfg, &["secstore", "list", "renamed"], "pw\n");
+    assert!(
+        e.contains("has no secstore (warden secstore add renamed)"),
+        "{e}"
+    );
+    ok(&cfg, &["user", "rename", "renamed", &me], "");
+    let e = fails(&cfg, &["secstore", "ls", "-s", &server], "secstore pw\n");
+    assert!(e.contains("login refused"), "{e}");
+    ok(&cfg, &["secstore", "add", &me], "pw\nsecstore pw\n");
+    let ls = ok(&cfg, &["secstore", "ls", "-s", &server], "secstore pw\n");
+    assert!(ls.contains("factotum"), "{ls}");
 
     // del: the secstore and its files go (a crash's temporary one too),
     // the account stays

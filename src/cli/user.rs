@@ -570,8 +570,18 @@ impl UserCmd {
                 }
             }
             What::Rename(r) => {
-                st.rename_user(&r.old, &r.new, now)?;
+                let had_secstore = st.rename_user(&r.old, &r.new, now)?;
                 println!("renamed {} to {}", r.old, r.new);
+                if let Err(e) = super::secstore::stored_files(g)?.rename(&r.old, &r.new) {
+                    eprintln!("warden: {} renamed, but not its secstore files: {e}", r.old);
+                }
+                if had_secstore {
+                    println!(
+                        "the secstore password is bound to the name: set it again \
+                         (warden secstore add {})",
+                        r.new
+                    );
+                }
             }
             What::List(l) => {
                 let rows: Vec<_> = st

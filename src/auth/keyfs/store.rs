@@ -370,9 +370,15 @@ impl<F: Fs> Store<F> {
         Ok(())
     }
 
-    pub fn rename_user(&mut self, old: &str, new: &str, now: u64) -> Result<(), KeyfsError> {
+    /// Rename an account; its failure count goes with it. Returns whether
+    /// the account had a secstore: its PAK verifier is
+    /// derived from the name as well as the password, so it cannot follow
+    /// the account and is dropped (`warden secstore add NEW` sets it again;
+    /// the stored files, encrypted by the password alone, move with
+    /// [`crate::auth::secstore::files::KeyfsBackend::rename`]).
+    pub fn rename_user(&mut self, old: &str, new: &str, now: u64) -> Result<bool, KeyfsError> {
         super::account::check_name(new).map_err(KeyfsError::BadName)?;
-        self.update(|db| {
+        let had_secstore = self.update(|db| {
             if db.accounts.contains_key(new) {
                 return Err(KeyfsError::UserExists(new.to_string()));
             }
@@ -382,13 +388,14 @@ impl<F: Fs> Store<F> {
                 .ok_or_else(|| KeyfsError::NoUser(old.to_string()))?;
             a.name = new.to_string();
             a.changed = now;
+            let had = a.secstore.take().is_some();
             db.accounts.insert(new.to_string(), a);
-            Ok(())
+            Ok(had)
         })?;
         if let Some(f) = self.failures.remove(old) {
             self.failures.insert(new.to_string(), f);
         }
-        Ok(())
+        Ok(had_secstore)
     }
 
     /// Set the password: derives the DES and AES keys and the secret.

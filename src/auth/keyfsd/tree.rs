@@ -461,7 +461,17 @@ impl Tree for KeyfsTree {
             return Ok(());
         }
         let new = st.name.clone();
-        self.keyfs.with(|s| s.rename_user(&old, &new, now()))?;
+        let had_secstore = self.keyfs.with(|s| s.rename_user(&old, &new, now()))?;
+        let files = crate::auth::secstore::files::KeyfsBackend::new(self.keyfs.clone());
+        if let Err(e) = files.rename(&old, &new) {
+            log::warn!("keyfs: renamed {old} to {new}, but not its secstore files: {e}");
+        }
+        if had_secstore {
+            log::info!(
+                "keyfs: renamed {old} to {new}; its secstore password is bound to the name: \
+                 set it again (warden secstore add {new})"
+            );
+        }
         let id = q.path >> 3;
         self.ids.remove(&old);
         if let Some(stale) = self.ids.insert(new.clone(), id) {

@@ -82,6 +82,23 @@ impl KeyfsBackend {
         Ok(v)
     }
 
+    /// Move the stored files of `old` to `new` (an account renamed). The
+    /// directory of `new` must not exist: a store never mixes two
+    /// accounts' files.
+    pub fn rename(&self, old: &str, new: &str) -> Result<(), String> {
+        let (from, to) = (self.dir(old)?, self.dir(new)?);
+        if std::fs::symlink_metadata(&to).is_ok() {
+            return Err(format!("{} exists", to.display()));
+        }
+        match std::fs::rename(&from, &to) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            r => r.map_err(|e| format!("{} to {}: {e}", from.display(), to.display()))?,
+        }
+        std::fs::File::open(&self.root)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| format!("{}: {e}", self.root.display()))
+    }
+
     /// Remove every stored file of `user` and the directory (flat: the
     /// store makes no subdirectories).
     pub fn remove_all(&self, user: &str) -> Result<(), String> {
