@@ -34,7 +34,7 @@ pub fn master_pass(s: &Settings) -> Result<Zeroizing<Vec<u8>>, Fail> {
 /// A store opened for a change, with the file lock held until dropped.
 pub struct Opened {
     pub store: Store,
-    _lock: std::fs::File,
+    _lock: crate::sys::lock::LockFile,
 }
 
 /// Open the key file for one command: lock, take the passphrase, open,
@@ -48,7 +48,7 @@ pub fn open(g: &Globals) -> Result<Opened, Fail> {
     // read and changed, never while someone types (the daemon takes the
     // same lock for each of its operations).
     let pass = master_pass(&s)?;
-    let lock = keyfs::store::lock_exclusive(&s.file)?;
+    let lock = keyfs::store::lock_exclusive(&s.file, keyfs::store::LOCK_WAIT)?;
     let (store, warnings) = Store::open(RealFs, &s.file, &pass)?;
     for w in warnings {
         eprintln!("warden: warning: {w}");
@@ -348,7 +348,7 @@ impl KeyfsCmd {
                             .map_err(|e| KeyfsError::io("create directory", dir, e))?;
                     }
                 }
-                let _lock = keyfs::store::lock_exclusive(&s.file)?;
+                let _lock = keyfs::store::lock_exclusive(&s.file, keyfs::store::LOCK_WAIT)?;
                 let pass = match &s.mode {
                     Mode::Attended => prompt::new_secret("new keyfs passphrase: ")?,
                     Mode::Unattended { keyfile } => {

@@ -6,6 +6,7 @@ pub mod file;
 pub mod frameserve;
 pub mod harden;
 pub mod localtime;
+pub mod lock;
 pub mod log;
 pub mod poll;
 pub mod random;

@@ -84,35 +84,6 @@ fn stamp(path: &std::path::Path) -> Option<Stamp> {
 /// held by `warden user` commands while they write) before failing.
 pub const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Try to flock `<file>.lock` for up to `wait`.
-fn lock_briefly(
-    path: &std::path::Path,
-    wait: std::time::Duration,
-) -> Result<std::fs::File, KeyfsError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    use std::os::unix::io::AsRawFd;
-    let lp = super::store::sibling(path, ".lock");
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&lp)
-        .map_err(|e| KeyfsError::io("open lock file", &lp, e))?;
-    let start = std::time::Instant::now();
-    loop {
-        // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-            return Ok(f);
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::WouldBlock || start.elapsed() >= wait {
-            return Err(KeyfsError::io("lock (busy)", &lp, e));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
 /// Seconds since the epoch.
 pub fn now() -> u64 {
     std::time::SystemTime::now()
@@ -237,7 +208,7 @@ impl SharedKeyfs {
             }
             // The lock `warden user` commands hold while they change the
             // file: taken briefly, never waited on for long.
-            let _flock = lock_briefly(&self.settings.file, BUSY_WAIT)?;
+            let _lock = super::store::lock_exclusive(&self.settings.file, BUSY_WAIT)?;
             let now_stamp = stamp(&self.settings.file);
             if now_stamp.is_some() && now_stamp != inner.stamp {
                 let store = inner.keyfs.store()?;

@@ -690,22 +690,23 @@ impl<F: Fs> Store<F> {
     }
 }
 
-/// Hold an exclusive flock on `<file>.lock` while changing the key file
-/// (two `warden user` commands at once must not lose each other's change).
-pub fn lock_exclusive(path: &Path) -> Result<std::fs::File, KeyfsError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    use std::os::unix::io::AsRawFd;
+/// How long a `warden user` command waits for the key file's lock
+/// (`<file>.lock`) before it says the file is busy.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Hold the lock on `<file>.lock` while changing the key file (two
+/// `warden user` commands at once must not lose each other's change), as
+/// [`crate::sys::lock`] takes it, waiting up to `wait`.
+pub fn lock_exclusive(
+    path: &Path,
+    wait: std::time::Duration,
+) -> Result<crate::sys::lock::LockFile, KeyfsError> {
     let lp = sibling(path, ".lock");
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&lp)
-        .map_err(|e| KeyfsError::io("open lock file", &lp, e))?;
-    // SAFETY: flock on a descriptor we own.
-    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(KeyfsError::io("lock", &lp, io::Error::last_os_error()));
-    }
-    Ok(f)
+    crate::sys::lock::lock_file(&lp, wait).map_err(|e| {
+        if e.kind() == io::ErrorKind::WouldBlock {
+            KeyfsError::io("lock (busy: another warden command holds it)", &lp, e)
+        } else {
+            KeyfsError::io("lock", &lp, e)
+        }
+    })
 }

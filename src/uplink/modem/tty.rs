@@ -8,6 +8,7 @@
 //! qemu-user, where these calls work.
 
 use super::driver::{ModemError, Port};
+use crate::sys::lock;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -22,66 +23,12 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// reported in use (that process may be a warden on its way out).
 const LOCK_WAIT: Duration = Duration::from_secs(1);
 
-/// The ttys this process has open, by device number. The lock against
-/// other processes is a POSIX record lock (fcntl F_SETLK), which is the
-/// process's and is not inherited across fork(2): an flock(2) lock belongs
-/// to the open file description, which every child forked while the port
-/// is open shares until its exec, so a port closed and reopened at once
-/// (a restart, a reset) met its own lock held by another thread's child
-/// for as long as the child took to reach exec (seconds, on a busy
-/// machine). A record lock does not exclude the process that holds it,
-/// and closing any descriptor of the file drops it, so the second open in
-/// the same process is refused here, before it opens anything.
-static OPEN_HERE: std::sync::Mutex<Vec<libc::dev_t>> = std::sync::Mutex::new(Vec::new());
-
-fn open_here() -> std::sync::MutexGuard<'static, Vec<libc::dev_t>> {
-    OPEN_HERE.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Take the record lock on the whole of `fd` for writing, waiting up to
-/// `wait` (in short naps) for another process to let go. EWOULDBLOCK once
-/// the time is up.
-fn lock(fd: libc::c_int, wait: Duration) -> io::Result<()> {
-    let deadline = Instant::now() + wait;
-    // SAFETY: a zeroed flock struct is valid; the fields set below say
-    // "the whole file, for writing".
-    let mut l: libc::flock = unsafe { std::mem::zeroed() };
-    l.l_type = libc::F_WRLCK as _;
-    l.l_whence = libc::SEEK_SET as _;
-    loop {
-        // SAFETY: fcntl on a descriptor the caller owns, with a live struct.
-        if unsafe { libc::fcntl(fd, libc::F_SETLK, &l) } == 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EAGAIN | libc::EACCES) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(5))
-            }
-            Some(libc::EAGAIN | libc::EACCES) => {
-                return Err(io::Error::from_raw_os_error(libc::EWOULDBLOCK))
-            }
-            _ => return Err(e),
-        }
-    }
-}
-
-/// An open tty in raw mode, locked against other processes (a record
-/// lock) and against a second open in this one ([`OPEN_HERE`]).
+/// An open tty in raw mode, locked against other processes and threads
+/// ([`crate::sys::lock`]: a record lock, and a claim on the device).
 pub struct TtyPort {
+    // closed (dropping the record lock) before the claim goes
     fd: OwnedFd,
-    rdev: libc::dev_t,
-}
-
-impl Drop for TtyPort {
-    fn drop(&mut self) {
-        let mut held = open_here();
-        if let Some(i) = held.iter().position(|&d| d == self.rdev) {
-            held.swap_remove(i);
-        }
-        // the descriptor closes after this, which drops the record lock
-    }
+    _claim: lock::Claim,
 }
 
 fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
@@ -113,12 +60,15 @@ impl TtyPort {
             cvt(libc::stat(c.as_ptr(), &mut st)).map_err(open_err)?;
             st.st_rdev
         };
-        let mut held = open_here();
-        if rdev != 0 && held.contains(&rdev) {
-            return Err(ModemError::InUse {
-                path: path.display().to_string(),
-            });
-        }
+        let in_use = || ModemError::InUse {
+            path: path.display().to_string(),
+        };
+        // a second open in this process is refused at once
+        let key = match rdev {
+            0 => lock::Key::Path(path.to_path_buf()), // not a device: refused below
+            d => lock::Key::Dev(d),
+        };
+        let claim = lock::claim(key, Duration::ZERO).map_err(|_| in_use())?;
         // SAFETY: open(2) with a NUL-terminated path; the descriptor it
         // returns is owned from here on.
         let fd = unsafe {
@@ -146,11 +96,9 @@ impl TtyPort {
                 e
             }));
         }
-        lock(raw, LOCK_WAIT).map_err(|e| {
+        lock::record_lock(raw, LOCK_WAIT).map_err(|e| {
             if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                ModemError::InUse {
-                    path: path.display().to_string(),
-                }
+                in_use()
             } else {
                 open_err(e)
             }
@@ -166,8 +114,7 @@ impl TtyPort {
             libc::cfsetospeed(&mut t, libc::B115200);
             cvt(libc::tcsetattr(raw, libc::TCSANOW, &t)).map_err(open_err)?;
         }
-        held.push(rdev);
-        Ok(TtyPort { fd, rdev })
+        Ok(TtyPort { fd, _claim: claim })
     }
 
     /// Wait for `events`; false on timeout. A hangup or error condition is
