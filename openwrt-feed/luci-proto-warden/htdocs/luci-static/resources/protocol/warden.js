@@ -125,6 +125,14 @@ function checkLadder(section_id, value) {
 }
 
 /* Two form fields written back as one option, 'A B' (keepalive, backoff). */
+/* A choice whose default is one of its values: an unset option reads as the
+ * default, so saving an untouched form writes nothing (LuCI would write the
+ * default, a pending change the admin never made). */
+function cfgOrDefault(section_id) {
+	var v = form.ListValue.prototype.cfgvalue.apply(this, arguments);
+	return (v == null || v === '') ? this.default : v;
+}
+
 function pairOption(s, tab, name, part, option, title, description) {
 	var o = s.taboption(tab, form.Value, name, title, description);
 	o.cfgvalue = function(section_id) {
@@ -282,6 +290,7 @@ return network.registerProtocol('warden', {
 		o.value('0', _('Disabled'));
 		o.value('1', _('Manual'));
 		o.default = 'auto';
+		o.cfgvalue = cfgOrDefault;
 
 		o = s.taboption('advanced', form.Value, 'reqprefix', _('Request IPv6 prefix of length'),
 			_('Passed to the DHCPv6 child interface.'));
@@ -414,6 +423,7 @@ return network.registerProtocol('warden', {
 		o.value('warn', _('Warn in the log'));
 		o.value('stop', _('Hang up until the next period'));
 		o.default = 'warn';
+		o.cfgvalue = cfgOrDefault;
 
 		o = s.taboption('advanced', form.Value, 'quota_save_interval', _('Quota save interval'),
 			_('The least time between two writes of the usage to flash (1 min to 1 day).'));
