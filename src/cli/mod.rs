@@ -7,6 +7,7 @@
 //! when some uplinks answered and another is gone). Each area's commands
 //! live in their own file here and call into the library.
 
+mod args;
 #[cfg(feature = "auth")]
 mod authsrv;
 #[cfg(feature = "auth")]
@@ -71,7 +72,6 @@ pub struct Warden {
 enum Command {
     Daemon(daemon_cmd::DaemonCmd),
     Config(config_cmd::ConfigCmd),
-    Dns(dns::DnsCmd),
     Notify(notify::NotifyCmd),
     Status(status::StatusCmd),
     Uplink(uplink::UplinkCmd),
@@ -115,6 +115,66 @@ struct OtpHelp {
     /// oathtool-style options, KEY and OTP (parsed by 'otp' itself)
     #[argh(positional, greedy)]
     _args: Vec<String>,
+}
+
+/// The global options and the commands.
+const ROOT: args::Cmd = args::Cmd {
+    name: "warden",
+    about: "Self-healing 3G uplink and Plan 9 style key agent for OpenWRT routers.",
+    args: &[
+        args::flag("version", "print the version and exit"),
+        args::short(
+            b'c',
+            args::opt(
+                "config",
+                "configuration file (default /etc/config/warden; a *.toml file is read as TOML)",
+            ),
+        ),
+        args::short(
+            b'v',
+            args::flag("verbose", "more log output: -v for debug, -vv for trace"),
+        ),
+    ],
+    subs: &[dns::CMD],
+};
+
+/// Run the command `args` name through [`ROOT`]'s tables.
+fn run_tables(args: &[&str], otp_args: Option<&[&str]>) -> i32 {
+    let p = match args::parse(&ROOT, args) {
+        Ok(p) => p,
+        Err(args::Stop::Help(h)) => {
+            println!("{}", h.trim_end());
+            return 0;
+        }
+        Err(args::Stop::Usage(m, help)) => {
+            eprintln!("warden: {m}; try '{help}'");
+            return 2;
+        }
+    };
+    let root = p.root();
+    if root.flag("version") {
+        println!("warden {}", env!("CARGO_PKG_VERSION"));
+        return 0;
+    }
+    let g = Globals {
+        config_path: root.opt_path("config"),
+        verbose: root.count("verbose"),
+    };
+    let _ = otp_args;
+    let result = match p.sub(1) {
+        "" => Err(Fail::Usage("no command given".into())),
+        "dns" => dns::parse(&p).and_then(|c| c.run(&g)),
+        _ => Err(p.unknown()),
+    };
+    match result {
+        Ok(()) => 0,
+        // a usage error names the help of the subcommand it was made in
+        Err(Fail::Usage(m)) => {
+            eprintln!("warden: {m}; try '{}'", p.help_cmd());
+            2
+        }
+        Err(f) => report(&f),
+    }
 }
 
 /// How a command failed, which decides the exit status.
@@ -191,6 +251,14 @@ pub fn run(args: &[&str]) -> i32 {
         Some(i) => (&args[..=i], Some(&args[i + 1..])),
         None => (args, None),
     };
+    let tables = grammar::leading_words(args)
+        .first()
+        .is_some_and(|w| ROOT.subs.iter().any(|c| c.name == *w));
+    if tables {
+        #[cfg(not(feature = "client"))]
+        let otp_args = None;
+        return run_tables(args, otp_args);
+    }
     let normal = grammar::normalize(args);
     let args: Vec<&str> = normal.iter().map(String::as_str).collect();
     let w = match Warden::from_args(&["warden"], &args) {
@@ -224,7 +292,6 @@ pub fn run(args: &[&str]) -> i32 {
         None => Err(Fail::Usage("no command given".into())),
         Some(Command::Daemon(c)) => c.run(&g),
         Some(Command::Config(c)) => c.run(&g),
-        Some(Command::Dns(c)) => c.run(&g),
         Some(Command::Notify(c)) => c.run(&g),
         Some(Command::Status(c)) => c.run(&g),
         Some(Command::Uplink(c)) => c.run(&g),
