@@ -8,9 +8,6 @@
 //! in. Help text comes from the same tables. Each command file fills its
 //! own structs from the result ([`Level`]) through a few typed getters.
 
-// Until every command is read through the tables.
-#![allow(dead_code)]
-
 use super::grammar::Dur;
 use super::Fail;
 use std::path::PathBuf;
@@ -87,7 +84,18 @@ pub const fn greedy(name: &'static str, help: &'static str) -> Arg {
     arg(name, Kind::Greedy, help)
 }
 /// An option this build leaves out: never matched nor listed.
+#[cfg_attr(not(feature = "auth"), allow(dead_code))]
 pub const OFF: Arg = flag("", "");
+/// `a` if `on` (a cargo feature's option: `only(cfg!(feature = "x"), a)`),
+/// else [`OFF`].
+#[cfg_attr(not(feature = "auth"), allow(dead_code))]
+pub const fn only(on: bool, a: Arg) -> Arg {
+    if on {
+        a
+    } else {
+        OFF
+    }
+}
 /// `a` with the one-letter form `-c` too.
 pub const fn short(c: u8, a: Arg) -> Arg {
     Arg { short: c, ..a }
@@ -105,6 +113,14 @@ pub struct Cmd {
 impl Cmd {
     /// A command this build leaves out: never matched nor listed.
     pub const OFF: Cmd = Cmd::leaf("", "", &[]);
+    /// `c` if `on` (a cargo feature's command), else [`Cmd::OFF`].
+    pub const fn only(on: bool, c: Cmd) -> Cmd {
+        if on {
+            c
+        } else {
+            Cmd::OFF
+        }
+    }
     pub const fn leaf(name: &'static str, about: &'static str, args: &'static [Arg]) -> Cmd {
         Cmd {
             name,
@@ -336,6 +352,7 @@ impl<'a> Level<'a> {
     pub fn string(&self, name: &str) -> String {
         self.opt(name).unwrap_or_default()
     }
+    #[cfg_attr(not(feature = "auth"), allow(dead_code))]
     pub fn string_or(&self, name: &str, default: &str) -> String {
         self.opt(name).unwrap_or_else(|| default.to_string())
     }
@@ -472,7 +489,7 @@ fn row(out: &mut String, name: &str, text: &str) {
     out.push_str("  ");
     out.push_str(name);
     let mut col = 2 + name.len();
-    if col > 18 {
+    if col > 19 {
         out.push('\n');
         col = 0;
     }

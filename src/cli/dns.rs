@@ -135,7 +135,36 @@ impl Check {
 
 // The command line (src/cli/args.rs).
 pub const CMD: Cmd = Cmd::group("dns", "check DNS servers", &[CHECK]);
-const CHECK: Cmd = Cmd::leaf("check", "query each SERVER[:PORT] for an A record; exit 0 only if all answer", &[opt("name", "name to look up (default: the uplink's probe_name)"), opt("timeout", "how long to wait per server, all tries included: 500ms, 2s (default: the uplink's probe_timeout)"), opt("tries", "queries sent per server within the timeout (default 2)"), flag("peer", "the servers came from the network: loopback and link-local addresses count as bogus too"), flag("why", "print the reason after each verdict, for logs"), flag("json", "print a JSON array of {server, verdict, detail, reason} instead"), rest("servers", "servers: 192.0.2.1, 192.0.2.1:5353, 2001:db8::1, [2001:db8::1]:5353")]);
+const CHECK: Cmd = Cmd::leaf(
+    "check",
+    "query each SERVER[:PORT] for an A record; exit 0 only if all answer",
+    &[
+        opt("name", "name to look up (default: the uplink's probe_name)"),
+        opt(
+            "timeout",
+            "how long to wait per server, all tries included: 500ms, 2s (default: the uplink's \
+             probe_timeout)",
+        ),
+        opt(
+            "tries",
+            "queries sent per server within the timeout (default 2)",
+        ),
+        flag(
+            "peer",
+            "the servers came from the network: loopback and link-local addresses count as bogus \
+             too",
+        ),
+        flag("why", "print the reason after each verdict, for logs"),
+        flag(
+            "json",
+            "print a JSON array of {server, verdict, detail, reason} instead",
+        ),
+        rest(
+            "servers",
+            "servers: 192.0.2.1, 192.0.2.1:5353, 2001:db8::1, [2001:db8::1]:5353",
+        ),
+    ],
+);
 
 /// The command from the words [`CMD`] took.
 pub fn parse(p: &Parsed) -> Result<DnsCmd, Fail> {
