@@ -156,7 +156,7 @@ pub enum Stop {
 
 /// The command path argv named (the root first) and what each took.
 pub struct Parsed<'a> {
-    pub levels: Vec<Level<'a>>,
+    levels: Vec<Level<'a>>,
 }
 
 impl<'a> Parsed<'a> {
