@@ -1,7 +1,8 @@
 //! `warden modem ...`: talk to the 3G modem's AT port.
 //!
 //! Each subcommand is a struct with its own `run`; adding one is one
-//! variant in [`What`] and one arm in [`ModemCmd::run`].
+//! variant in [`What`], its table in [`CMD`], and one arm each in
+//! [`parse`] and [`ModemCmd::run`].
 
 use super::args::{flag, opt, pos, req, Cmd, Parsed};
 use super::{Fail, Globals};
