@@ -138,7 +138,7 @@ pub fn key_add_line(
 /// command does not send it by accident: an empty pattern (no arguments,
 /// or only blank ones) is refused, and deleting everything takes `--all`
 /// (`all`), which takes no attributes. An `--all` after the attributes
-/// (argh gives it to them) is that mistake too.
+/// (the greedy attributes take it) is that mistake too.
 pub fn key_del_line(args: &[String], all: bool) -> Result<String, KeyCmdError> {
     let all_too = args.iter().any(|a| a == "--all");
     let args: Vec<&str> = args

@@ -1,35 +1,29 @@
 //! `warden authsrv status` and `warden authsrv capuse`: ask the running
 //! ticket service on its control socket.
 
+use super::args::{flag, opt, pos, Cmd, Parsed};
 use super::{Fail, Globals};
 use crate::auth::authsrv::service::{ask, SOCKET_NAME};
-use argh::FromArgs;
 use std::path::PathBuf;
 
 /// the Plan 9 auth server (ticket service) in the daemon
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "authsrv")]
+#[derive(Debug)]
 pub struct AuthsrvCmd {
-    #[argh(subcommand)]
     cmd: Sub,
 }
 
-#[derive(FromArgs, Debug)]
-#[argh(subcommand)]
+#[derive(Debug)]
 enum Sub {
     Status(StatusCmd),
     Capuse(CapuseCmd),
 }
 
 /// counters: connections, tickets, refused, timeouts, errors, failures
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "status")]
+#[derive(Debug)]
 struct StatusCmd {
     /// the daemon's run directory (default: the configuration's run_dir)
-    #[argh(option)]
     run_dir: Option<PathBuf>,
     /// print a JSON object of the counters instead
-    #[argh(switch)]
     json: bool,
 }
 
@@ -50,14 +44,11 @@ fn status_json(text: &str) -> crate::json::Value {
 }
 
 /// trade in a capability (user1@user2@random) once; prints the user it names
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "capuse")]
+#[derive(Debug)]
 struct CapuseCmd {
     /// the daemon's run directory (default: the configuration's run_dir)
-    #[argh(option)]
     run_dir: Option<PathBuf>,
     /// the capability
-    #[argh(positional)]
     cap: String,
 }
 
@@ -106,4 +97,51 @@ impl AuthsrvCmd {
         }
         Ok(())
     }
+}
+
+// The command line (src/cli/args.rs).
+pub const CMD: Cmd = Cmd::group(
+    "authsrv",
+    "the Plan 9 auth server (ticket service) in the daemon",
+    &[STATUSCMD, CAPUSECMD],
+);
+const STATUSCMD: Cmd = Cmd::leaf(
+    "status",
+    "counters: connections, tickets, refused, timeouts, errors, failures",
+    &[
+        opt(
+            "run-dir",
+            "the daemon's run directory (default: the configuration's run_dir)",
+        ),
+        flag("json", "print a JSON object of the counters instead"),
+    ],
+);
+const CAPUSECMD: Cmd = Cmd::leaf(
+    "capuse",
+    "trade in a capability (user1@user2@random) once; prints the user it names",
+    &[
+        opt(
+            "run-dir",
+            "the daemon's run directory (default: the configuration's run_dir)",
+        ),
+        pos("cap", "the capability"),
+    ],
+);
+
+/// The command from the words [`CMD`] took.
+pub fn parse(p: &Parsed) -> Result<AuthsrvCmd, Fail> {
+    let a = p.leaf();
+    Ok(AuthsrvCmd {
+        cmd: match p.sub(2) {
+            "status" => Sub::Status(StatusCmd {
+                run_dir: a.opt_path("run-dir"),
+                json: a.flag("json"),
+            }),
+            "capuse" => Sub::Capuse(CapuseCmd {
+                run_dir: a.opt_path("run-dir"),
+                cap: a.string("cap"),
+            }),
+            _ => return Err(p.unknown()),
+        },
+    })
 }

@@ -7,6 +7,7 @@
 //! On a LAN machine: `request`, which asks the router's signer service over
 //! the network with the account's password.
 
+use super::args::{flag, many, opt, pos, req, Cmd, Parsed};
 use super::keyfs::{admin, admin1};
 use super::output::{self, write_out};
 use super::{when, Fail, Globals};
@@ -14,19 +15,15 @@ use crate::auth::admin::{request, Answer};
 use crate::auth::signer::ca;
 use crate::auth::ssh::cert::{self, CertType};
 use crate::auth::ssh::key::PublicKey;
-use argh::FromArgs;
 use std::path::{Path, PathBuf};
 
 /// the SSH certificate authority (signer)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "cert")]
+#[derive(Debug)]
 pub struct CertCmd {
-    #[argh(subcommand)]
     what: What,
 }
 
-#[derive(FromArgs, Debug)]
-#[argh(subcommand)]
+#[derive(Debug)]
 enum What {
     CaPubkey(CaPubkey),
     Rotate(Rotate),
@@ -52,105 +49,80 @@ enum What {
 /// @cert-authority lines), newest first, each commented warden-ca-<created>
 /// and "current" (the key that signs) or "retired-<when>"; makes the CA key
 /// on first use
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "ca-pubkey")]
+#[derive(Debug)]
 struct CaPubkey {}
 
 /// make a new CA key; the old one stays listed until its certificates expire
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "rotate")]
+#[derive(Debug)]
 struct Rotate {}
 
 /// list issued certificates (aligned columns; ISO 8601 times)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "list")]
+#[derive(Debug)]
 struct List {
     /// print a JSON array of {serial, type, status, valid_from, valid_to,
     /// principals, key, by, issued} instead
-    #[argh(switch)]
     json: bool,
 }
 
 /// revoke a certificate by serial, or every certificate of a key (a .pub file)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "revoke")]
+#[derive(Debug)]
 struct Revoke {
     /// serial number or public key file
-    #[argh(positional)]
     what: String,
     /// do not rewrite the KRL file afterwards
-    #[argh(switch)]
     no_krl: bool,
 }
 
 /// write the key revocation list (sshd's RevokedKeys)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "krl")]
+#[derive(Debug)]
 struct KrlCmd {
     /// output file, - for standard output (default: the configuration's
     /// signer krl)
-    #[argh(option)]
     out: Option<PathBuf>,
 }
 
 /// sign a user key
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "sign-user")]
+#[derive(Debug)]
 struct SignUser {
     /// a principal (user name on the target hosts); repeat for more
-    #[argh(option)]
     principal: Vec<String>,
     /// the public key file (- for standard input)
-    #[argh(option)]
     key: PathBuf,
     /// how long: 30m, 8h, 7d, 1y (default 24h)
-    #[argh(option, default = "String::from(\"24h\")")]
     validity: String,
     /// start of validity: seconds since the epoch or YYYY-MM-DD[ HH:MM[:SS]]
     /// (default: five minutes ago)
-    #[argh(option)]
     from: Option<String>,
     /// certificate file, - for standard output (default: KEY without
     /// .pub, plus -cert.pub)
-    #[argh(option)]
     out: Option<PathBuf>,
 }
 
 /// sign a host key
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "sign-host")]
+#[derive(Debug)]
 struct SignHost {
     /// the host name clients connect to; repeat for more
-    #[argh(option)]
     principal: Vec<String>,
     /// the host's public key file (- for standard input)
-    #[argh(option)]
     key: PathBuf,
     /// how long: 30d, 1y (default 365d)
-    #[argh(option, default = "String::from(\"365d\")")]
     validity: String,
     /// certificate file, - for standard output (default: KEY without
     /// .pub, plus -cert.pub)
-    #[argh(option)]
     out: Option<PathBuf>,
 }
 
 /// make a one-time token with which HOST gets its host certificate over
 /// the network (warden cert enrol on the host); prints the token once
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "enrol-token")]
+#[derive(Debug)]
 struct EnrolToken {
     /// the host's name (its certificate's first principal)
-    #[argh(positional)]
     host: String,
     /// another name the host is known by; repeat for more
-    #[argh(option)]
     principal: Vec<String>,
     /// how long the host certificate is valid (default 365d)
-    #[argh(option, default = "String::from(\"365d\")")]
     validity: String,
     /// how long the token may be used (default 1h)
-    #[argh(option, default = "String::from(\"1h\")")]
     expires: String,
 }
 
@@ -374,43 +346,33 @@ mod lan {
     use super::{cert_path, read_key, write_cert};
     use crate::auth::signer::service::{self, Answer};
     use crate::cli::{prompt, Fail};
-    use argh::FromArgs;
     use std::path::PathBuf;
 
     /// ask the router's signer for a user certificate (prompts for the password)
-    #[derive(FromArgs, Debug)]
-    #[argh(subcommand, name = "request")]
+    #[derive(Debug)]
     pub struct RequestCmd {
         /// the signer: HOST or HOST:PORT (port 6673 by default)
-        #[argh(option)]
-        signer: String,
+        pub(super) signer: String,
         /// the account name
-        #[argh(option)]
-        user: String,
+        pub(super) user: String,
         /// the public key to certify (e.g. ~/.ssh/id_ed25519.pub)
-        #[argh(option)]
-        key: PathBuf,
+        pub(super) key: PathBuf,
         /// certificate file, - for standard output (default: KEY without
         /// .pub, plus -cert.pub)
-        #[argh(option)]
-        out: Option<PathBuf>,
+        pub(super) out: Option<PathBuf>,
         /// the account has a TOTP or HOTP token: also ask for its code
         /// (proven with the password; without it such an account is
         /// refused like a wrong password)
-        #[argh(switch)]
-        totp: bool,
+        pub(super) totp: bool,
         /// ask for fewer principals than the account has; repeat for more
         /// (default: all of them)
-        #[argh(option)]
-        principal: Vec<String>,
+        pub(super) principal: Vec<String>,
         /// ask for a shorter validity than the account's longest (e.g. 1h)
-        #[argh(option)]
-        validity: Option<String>,
+        pub(super) validity: Option<String>,
         /// ask for only these extensions (pty, port-forwarding,
         /// agent-forwarding, X11-forwarding, user-rc; none for none);
         /// repeat for more (default: all the account allows)
-        #[argh(option)]
-        extension: Vec<String>,
+        pub(super) extension: Vec<String>,
     }
 
     /// What `--principal`, `--validity` and `--extension` ask for.
@@ -443,51 +405,40 @@ mod lan {
 
     /// fetch the signer's key revocation list (for sshd's RevokedKeys; no
     /// password: it is public), written atomically
-    #[derive(FromArgs, Debug)]
-    #[argh(subcommand, name = "fetch-krl")]
+    #[derive(Debug)]
     pub struct FetchKrl {
         /// the signer: HOST or HOST:PORT (port 6673 by default)
-        #[argh(option)]
         pub signer: String,
         /// output file, - for standard output (the default)
-        #[argh(option, default = "PathBuf::from(\"-\")")]
         pub out: PathBuf,
     }
 
     /// fetch the signer's CA public keys (for TrustedUserCAKeys or
     /// @cert-authority lines; no password), written atomically
-    #[derive(FromArgs, Debug)]
-    #[argh(subcommand, name = "fetch-ca")]
+    #[derive(Debug)]
     pub struct FetchCa {
         /// the signer: HOST or HOST:PORT (port 6673 by default)
-        #[argh(option)]
         pub signer: String,
         /// output file, - for standard output (the default)
-        #[argh(option, default = "PathBuf::from(\"-\")")]
         pub out: PathBuf,
     }
 
     /// renew a user certificate without the password, by proving possession
     /// of its key (through ssh-agent, or an unencrypted key file); due in
     /// the second half of the certificate's life
-    #[derive(FromArgs, Debug)]
-    #[argh(subcommand, name = "renew")]
+    #[derive(Debug)]
     pub struct RenewCmd {
         /// the signer: HOST or HOST:PORT (port 6673 by default)
-        #[argh(option)]
-        signer: String,
+        pub(super) signer: String,
         /// the certified public key (e.g. ~/.ssh/id_ed25519.pub); its
         /// private key is KEY without .pub, unless ssh-agent holds it
-        #[argh(option)]
-        key: PathBuf,
+        pub(super) key: PathBuf,
         /// the certificate to renew, replaced by the new one (default: KEY
         /// without .pub, plus -cert.pub)
-        #[argh(option)]
-        cert: Option<PathBuf>,
+        pub(super) cert: Option<PathBuf>,
         /// where to write the new certificate, - for standard output
         /// (default: the --cert file)
-        #[argh(option)]
-        out: Option<PathBuf>,
+        pub(super) out: Option<PathBuf>,
     }
 
     fn addr(signer: &str) -> String {
@@ -665,22 +616,17 @@ mod lan {
     /// get this host's certificate from the signer with a one-time token
     /// made on the router (warden cert enrol-token HOST; the token is read
     /// from standard input or asked for); renew it later with cert renew
-    #[derive(FromArgs, Debug)]
-    #[argh(subcommand, name = "enrol")]
+    #[derive(Debug)]
     pub struct EnrolCmd {
         /// the signer: HOST or HOST:PORT (port 6673 by default)
-        #[argh(option)]
-        signer: String,
+        pub(super) signer: String,
         /// this host's name, as the token was made for
-        #[argh(option)]
-        host: String,
+        pub(super) host: String,
         /// the host's public key (e.g. /etc/ssh/ssh_host_ed25519_key.pub)
-        #[argh(option)]
-        key: PathBuf,
+        pub(super) key: PathBuf,
         /// certificate file, - for standard output (default: KEY without
         /// .pub, plus -cert.pub: sshd's HostCertificate)
-        #[argh(option)]
-        out: Option<PathBuf>,
+        pub(super) out: Option<PathBuf>,
     }
 
     pub fn enrol(e: EnrolCmd) -> Result<(), Fail> {
@@ -728,4 +674,311 @@ mod lan {
             Answer::Error(m) => Err(Fail::msg(format!("signer {addr}: {m}"))),
         }
     }
+}
+
+// The command line (src/cli/args.rs).
+pub const CMD: Cmd = Cmd::group(
+    "cert",
+    "the SSH certificate authority (signer)",
+    &[
+        CAPUBKEY, ROTATE, LIST, REVOKE, KRLCMD, SIGNUSER, SIGNHOST, ENROLTOKEN, REQUESTCMD,
+        RENEWCMD, ENROLCMD, FETCHKRL, FETCHCA,
+    ],
+);
+const CAPUBKEY: Cmd = Cmd::leaf(
+    "ca-pubkey",
+    "print the CA public keys still trusted (for TrustedUserCAKeys or @cert-authority lines), \
+     newest first, each commented warden-ca-<created> and \"current\" (the key that signs) or \
+     \"retired-<when>\"; makes the CA key on first use",
+    &[],
+);
+const ROTATE: Cmd = Cmd::leaf(
+    "rotate",
+    "make a new CA key; the old one stays listed until its certificates expire",
+    &[],
+);
+const LIST: Cmd = Cmd::leaf(
+    "list",
+    "list issued certificates (aligned columns; ISO 8601 times)",
+    &[flag(
+        "json",
+        "print a JSON array of {serial, type, status, valid_from, valid_to, principals, key, by, \
+         issued} instead",
+    )],
+);
+const REVOKE: Cmd = Cmd::leaf(
+    "revoke",
+    "revoke a certificate by serial, or every certificate of a key (a .pub file)",
+    &[
+        pos("what", "serial number or public key file"),
+        flag("no-krl", "do not rewrite the KRL file afterwards"),
+    ],
+);
+const KRLCMD: Cmd = Cmd::leaf(
+    "krl",
+    "write the key revocation list (sshd's RevokedKeys)",
+    &[opt(
+        "out",
+        "output file, - for standard output (default: the configuration's signer krl)",
+    )],
+);
+const SIGNUSER: Cmd = Cmd::leaf(
+    "sign-user",
+    "sign a user key",
+    &[
+        many(
+            "principal",
+            "a principal (user name on the target hosts); repeat for more",
+        ),
+        req("key", "the public key file (- for standard input)"),
+        opt("validity", "how long: 30m, 8h, 7d, 1y (default 24h)"),
+        opt(
+            "from",
+            "start of validity: seconds since the epoch or YYYY-MM-DD[ HH:MM[:SS]] (default: five \
+             minutes ago)",
+        ),
+        opt(
+            "out",
+            "certificate file, - for standard output (default: KEY without .pub, plus -cert.pub)",
+        ),
+    ],
+);
+const SIGNHOST: Cmd = Cmd::leaf(
+    "sign-host",
+    "sign a host key",
+    &[
+        many(
+            "principal",
+            "the host name clients connect to; repeat for more",
+        ),
+        req("key", "the host's public key file (- for standard input)"),
+        opt("validity", "how long: 30d, 1y (default 365d)"),
+        opt(
+            "out",
+            "certificate file, - for standard output (default: KEY without .pub, plus -cert.pub)",
+        ),
+    ],
+);
+const ENROLTOKEN: Cmd = Cmd::leaf(
+    "enrol-token",
+    "make a one-time token with which HOST gets its host certificate over the network (warden cert \
+     enrol on the host); prints the token once",
+    &[
+        pos(
+            "host",
+            "the host's name (its certificate's first principal)",
+        ),
+        many(
+            "principal",
+            "another name the host is known by; repeat for more",
+        ),
+        opt(
+            "validity",
+            "how long the host certificate is valid (default 365d)",
+        ),
+        opt("expires", "how long the token may be used (default 1h)"),
+    ],
+);
+const REQUESTCMD: Cmd = Cmd::only(
+    cfg!(feature = "client"),
+    Cmd::leaf(
+        "request",
+        "ask the router's signer for a user certificate (prompts for the password)",
+        &[
+            req(
+                "signer",
+                "the signer: HOST or HOST:PORT (port 6673 by default)",
+            ),
+            req("user", "the account name"),
+            req(
+                "key",
+                "the public key to certify (e.g. ~/.ssh/id_ed25519.pub)",
+            ),
+            opt(
+                "out",
+                "certificate file, - for standard output (default: KEY without .pub, plus \
+                 -cert.pub)",
+            ),
+            flag(
+                "totp",
+                "the account has a TOTP or HOTP token: also ask for its code (proven with the \
+                 password; without it such an account is refused like a wrong password)",
+            ),
+            many(
+                "principal",
+                "ask for fewer principals than the account has; repeat for more (default: all of \
+                 them)",
+            ),
+            opt(
+                "validity",
+                "ask for a shorter validity than the account's longest (e.g. 1h)",
+            ),
+            many(
+                "extension",
+                "ask for only these extensions (pty, port-forwarding, agent-forwarding, \
+                 X11-forwarding, user-rc; none for none); repeat for more (default: all the \
+                 account allows)",
+            ),
+        ],
+    ),
+);
+const FETCHKRL: Cmd = Cmd::only(
+    cfg!(feature = "client"),
+    Cmd::leaf(
+        "fetch-krl",
+        "fetch the signer's key revocation list (for sshd's RevokedKeys; no password: it is \
+         public), written atomically",
+        &[
+            req(
+                "signer",
+                "the signer: HOST or HOST:PORT (port 6673 by default)",
+            ),
+            opt("out", "output file, - for standard output (the default)"),
+        ],
+    ),
+);
+const FETCHCA: Cmd = Cmd::only(
+    cfg!(feature = "client"),
+    Cmd::leaf(
+        "fetch-ca",
+        "fetch the signer's CA public keys (for TrustedUserCAKeys or @cert-authority lines; no \
+         password), written atomically",
+        &[
+            req(
+                "signer",
+                "the signer: HOST or HOST:PORT (port 6673 by default)",
+            ),
+            opt("out", "output file, - for standard output (the default)"),
+        ],
+    ),
+);
+const RENEWCMD: Cmd = Cmd::only(
+    cfg!(feature = "client"),
+    Cmd::leaf(
+        "renew",
+        "renew a user certificate without the password, by proving possession of its key (through \
+         ssh-agent, or an unencrypted key file); due in the second half of the certificate's life",
+        &[
+            req(
+                "signer",
+                "the signer: HOST or HOST:PORT (port 6673 by default)",
+            ),
+            req(
+                "key",
+                "the certified public key (e.g. ~/.ssh/id_ed25519.pub); its private key is KEY \
+                 without .pub, unless ssh-agent holds it",
+            ),
+            opt(
+                "cert",
+                "the certificate to renew, replaced by the new one (default: KEY without .pub, \
+                 plus -cert.pub)",
+            ),
+            opt(
+                "out",
+                "where to write the new certificate, - for standard output (default: the --cert \
+                 file)",
+            ),
+        ],
+    ),
+);
+const ENROLCMD: Cmd = Cmd::only(
+    cfg!(feature = "client"),
+    Cmd::leaf(
+        "enrol",
+        "get this host's certificate from the signer with a one-time token made on the router \
+         (warden cert enrol-token HOST; the token is read from standard input or asked for); renew \
+         it later with cert renew",
+        &[
+            req(
+                "signer",
+                "the signer: HOST or HOST:PORT (port 6673 by default)",
+            ),
+            req("host", "this host's name, as the token was made for"),
+            req(
+                "key",
+                "the host's public key (e.g. /etc/ssh/ssh_host_ed25519_key.pub)",
+            ),
+            opt(
+                "out",
+                "certificate file, - for standard output (default: KEY without .pub, plus \
+                 -cert.pub: sshd's HostCertificate)",
+            ),
+        ],
+    ),
+);
+
+/// The command from the words [`CMD`] took.
+pub fn parse(p: &Parsed) -> Result<CertCmd, Fail> {
+    let a = p.leaf();
+    Ok(CertCmd {
+        what: match p.sub(2) {
+            "ca-pubkey" => What::CaPubkey(CaPubkey {}),
+            "rotate" => What::Rotate(Rotate {}),
+            "list" => What::List(List {
+                json: a.flag("json"),
+            }),
+            "revoke" => What::Revoke(Revoke {
+                what: a.string("what"),
+                no_krl: a.flag("no-krl"),
+            }),
+            "krl" => What::Krl(KrlCmd {
+                out: a.opt_path("out"),
+            }),
+            "sign-user" => What::SignUser(SignUser {
+                principal: a.strings("principal"),
+                key: a.path("key"),
+                validity: a.string_or("validity", "24h"),
+                from: a.opt("from"),
+                out: a.opt_path("out"),
+            }),
+            "sign-host" => What::SignHost(SignHost {
+                principal: a.strings("principal"),
+                key: a.path("key"),
+                validity: a.string_or("validity", "365d"),
+                out: a.opt_path("out"),
+            }),
+            "enrol-token" => What::EnrolToken(EnrolToken {
+                host: a.string("host"),
+                principal: a.strings("principal"),
+                validity: a.string_or("validity", "365d"),
+                expires: a.string_or("expires", "1h"),
+            }),
+            #[cfg(feature = "client")]
+            "request" => What::Request(lan::RequestCmd {
+                signer: a.string("signer"),
+                user: a.string("user"),
+                key: a.path("key"),
+                out: a.opt_path("out"),
+                totp: a.flag("totp"),
+                principal: a.strings("principal"),
+                validity: a.opt("validity"),
+                extension: a.strings("extension"),
+            }),
+            #[cfg(feature = "client")]
+            "renew" => What::Renew(lan::RenewCmd {
+                signer: a.string("signer"),
+                key: a.path("key"),
+                cert: a.opt_path("cert"),
+                out: a.opt_path("out"),
+            }),
+            #[cfg(feature = "client")]
+            "enrol" => What::Enrol(lan::EnrolCmd {
+                signer: a.string("signer"),
+                host: a.string("host"),
+                key: a.path("key"),
+                out: a.opt_path("out"),
+            }),
+            #[cfg(feature = "client")]
+            "fetch-krl" => What::FetchKrl(lan::FetchKrl {
+                signer: a.string("signer"),
+                out: a.path_or("out", "-"),
+            }),
+            #[cfg(feature = "client")]
+            "fetch-ca" => What::FetchCa(lan::FetchCa {
+                signer: a.string("signer"),
+                out: a.path_or("out", "-"),
+            }),
+            _ => return Err(p.unknown()),
+        },
+    })
 }

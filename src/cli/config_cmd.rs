@@ -1,36 +1,30 @@
 //! `warden config check|show`: validate the configuration an admin wrote.
 
+use super::args::{flag, Cmd, Parsed};
 use super::{Fail, Globals};
-use argh::FromArgs;
 
 /// check or show the configuration
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "config")]
+#[derive(Debug)]
 pub struct ConfigCmd {
-    #[argh(subcommand)]
     what: What,
 }
 
-#[derive(FromArgs, Debug)]
-#[argh(subcommand)]
+#[derive(Debug)]
 enum What {
     Check(Check),
     Show(Show),
 }
 
 /// parse the configuration file and report errors and warnings
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "check")]
+#[derive(Debug)]
 struct Check {}
 
 /// print the configuration in effect as UCI, defaults filled in (secrets
 /// are not shown)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "show")]
+#[derive(Debug)]
 struct Show {
     /// print a JSON array of {type, name, options} instead (a list option
     /// is an array of strings)
-    #[argh(switch)]
     json: bool,
 }
 
@@ -81,4 +75,35 @@ impl ConfigCmd {
         }
         Ok(())
     }
+}
+
+// The command line (src/cli/args.rs).
+pub const CMD: Cmd = Cmd::group("config", "check or show the configuration", &[CHECK, SHOW]);
+const CHECK: Cmd = Cmd::leaf(
+    "check",
+    "parse the configuration file and report errors and warnings",
+    &[],
+);
+const SHOW: Cmd = Cmd::leaf(
+    "show",
+    "print the configuration in effect as UCI, defaults filled in (secrets are not shown)",
+    &[flag(
+        "json",
+        "print a JSON array of {type, name, options} instead (a list option is an array of \
+         strings)",
+    )],
+);
+
+/// The command from the words [`CMD`] took.
+pub fn parse(p: &Parsed) -> Result<ConfigCmd, Fail> {
+    let a = p.leaf();
+    Ok(ConfigCmd {
+        what: match p.sub(2) {
+            "check" => What::Check(Check {}),
+            "show" => What::Show(Show {
+                json: a.flag("json"),
+            }),
+            _ => return Err(p.unknown()),
+        },
+    })
 }

@@ -1,21 +1,18 @@
 //! `warden daemon`: run every enabled service until SIGTERM.
 
+use super::args::{flag, short, Cmd, Parsed};
 use super::{Fail, Globals};
 use crate::daemon;
 use crate::service::Options;
 use crate::sys::log::{self as wlog, Sink};
-use argh::FromArgs;
 
 /// run the uplink supervisor and the key services
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "daemon")]
+#[derive(Debug)]
 pub struct DaemonCmd {
     /// log to stderr instead of syslog
-    #[argh(switch, short = 'f')]
     foreground: bool,
 
     /// use the built-in simulated modem instead of USB hardware
-    #[argh(switch)]
     simulate: bool,
 }
 
@@ -38,4 +35,26 @@ impl DaemonCmd {
         };
         daemon::run(cfg, opts).map_err(Fail::from)
     }
+}
+
+// The command line (src/cli/args.rs).
+pub const CMD: Cmd = Cmd::leaf(
+    "daemon",
+    "run the uplink supervisor and the key services",
+    &[
+        short(b'f', flag("foreground", "log to stderr instead of syslog")),
+        flag(
+            "simulate",
+            "use the built-in simulated modem instead of USB hardware",
+        ),
+    ],
+);
+
+/// The command from the words [`CMD`] took.
+pub fn parse(p: &Parsed) -> Result<DaemonCmd, Fail> {
+    let a = p.leaf();
+    Ok(DaemonCmd {
+        foreground: a.flag("foreground"),
+        simulate: a.flag("simulate"),
+    })
 }

@@ -5,57 +5,46 @@
 //! usage error). Placeholders such as 10.11.12.13 are reported bogus without
 //! a packet being sent; see [`crate::dns::check`].
 
+use super::args::{flag, opt, rest, Cmd, Parsed};
 use super::{Fail, Globals};
 use crate::dns::{self, Server, Source, Timing};
 use crate::uplink::backoff::Rng;
-use argh::FromArgs;
 
 /// check DNS servers
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "dns")]
+#[derive(Debug)]
 pub struct DnsCmd {
-    #[argh(subcommand)]
     what: What,
 }
 
-#[derive(FromArgs, Debug)]
-#[argh(subcommand)]
+#[derive(Debug)]
 enum What {
     Check(Check),
 }
 
 /// query each SERVER[:PORT] for an A record; exit 0 only if all answer
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "check")]
+#[derive(Debug)]
 struct Check {
     /// name to look up (default: the uplink's probe_name)
-    #[argh(option)]
     name: Option<String>,
 
     /// how long to wait per server, all tries included: 500ms, 2s
     /// (default: the uplink's probe_timeout)
-    #[argh(option)]
     timeout: Option<super::grammar::Dur>,
 
     /// queries sent per server within the timeout (default 2)
-    #[argh(option, default = "2")]
     tries: u32,
 
     /// the servers came from the network: loopback and link-local
     /// addresses count as bogus too
-    #[argh(switch)]
     peer: bool,
 
     /// print the reason after each verdict, for logs
-    #[argh(switch)]
     why: bool,
 
     /// print a JSON array of {server, verdict, detail, reason} instead
-    #[argh(switch)]
     json: bool,
 
     /// servers: 192.0.2.1, 192.0.2.1:5353, 2001:db8::1, [2001:db8::1]:5353
-    #[argh(positional)]
     servers: Vec<String>,
 }
 
@@ -142,4 +131,56 @@ impl Check {
         }
         Ok(())
     }
+}
+
+// The command line (src/cli/args.rs).
+pub const CMD: Cmd = Cmd::group("dns", "check DNS servers", &[CHECK]);
+const CHECK: Cmd = Cmd::leaf(
+    "check",
+    "query each SERVER[:PORT] for an A record; exit 0 only if all answer",
+    &[
+        opt("name", "name to look up (default: the uplink's probe_name)"),
+        opt(
+            "timeout",
+            "how long to wait per server, all tries included: 500ms, 2s (default: the uplink's \
+             probe_timeout)",
+        ),
+        opt(
+            "tries",
+            "queries sent per server within the timeout (default 2)",
+        ),
+        flag(
+            "peer",
+            "the servers came from the network: loopback and link-local addresses count as bogus \
+             too",
+        ),
+        flag("why", "print the reason after each verdict, for logs"),
+        flag(
+            "json",
+            "print a JSON array of {server, verdict, detail, reason} instead",
+        ),
+        rest(
+            "servers",
+            "servers: 192.0.2.1, 192.0.2.1:5353, 2001:db8::1, [2001:db8::1]:5353",
+        ),
+    ],
+);
+
+/// The command from the words [`CMD`] took.
+pub fn parse(p: &Parsed) -> Result<DnsCmd, Fail> {
+    let a = p.leaf();
+    Ok(DnsCmd {
+        what: match p.sub(2) {
+            "check" => What::Check(Check {
+                name: a.opt("name"),
+                timeout: a.dur("timeout")?,
+                tries: a.u32("tries")?.unwrap_or(2),
+                peer: a.flag("peer"),
+                why: a.flag("why"),
+                json: a.flag("json"),
+                servers: a.strings("servers"),
+            }),
+            _ => return Err(p.unknown()),
+        },
+    })
 }

@@ -3,34 +3,30 @@
 //! add|del|list|confirm` and `warden rpc`. No mount is needed, so they
 //! work over ssh.
 
+use super::args::{flag, greedy, many, only, opt, short, Cmd, Parsed};
 use super::{Fail, Globals};
 use crate::auth::client::{self, Lines, Prompt, RpcFile, Values};
 use crate::auth::factotum::handle::AuthHandle;
 use crate::ninep::client::Conn;
 use crate::ninep::fcall::{ORDWR, OREAD, OWRITE};
 use crate::sys::log::{self as wlog, Sink};
-use argh::FromArgs;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// run the factotum alone in the foreground (default socket
 /// $NAMESPACE/factotum, as plan9port's factotum)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "factotum")]
+#[derive(Debug)]
 pub struct FactotumCmd {
     /// the socket to serve (default $NAMESPACE/factotum, else
     /// /tmp/ns.$USER.$DISPLAY/factotum)
-    #[argh(option)]
     socket: Option<PathBuf>,
     /// the secstore whose 'factotum' file is loaded at start (default
     /// $secstore; the password is prompted for once)
     #[cfg(feature = "client")]
-    #[argh(option)]
     secstore: Option<String>,
     /// start empty: no secstore (as plan9port's factotum -n)
     #[cfg(feature = "client")]
-    #[argh(switch, short = 'n')]
     no_secstore: bool,
 }
 
@@ -142,15 +138,12 @@ fn ctl(path: &Path, line: &[u8]) -> Result<(), Fail> {
 }
 
 /// manage the running factotum's keys (over its socket; works over ssh)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "key")]
+#[derive(Debug)]
 pub struct KeyCmd {
-    #[argh(subcommand)]
     cmd: KeySub,
 }
 
-#[derive(FromArgs, Debug)]
-#[argh(subcommand)]
+#[derive(Debug)]
 enum KeySub {
     Add(KeyAdd),
     Del(KeyDel),
@@ -160,48 +153,37 @@ enum KeySub {
 
 /// add a key: 'warden key add proto=pass user=glenda !password?' (values of
 /// queries come from stdin lines, or a prompt without echo on a terminal)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "add")]
+#[derive(Debug)]
 struct KeyAdd {
     /// the factotum's socket (default from the configuration)
-    #[argh(option)]
     socket: Option<PathBuf>,
     /// also keep the key in keyfs: through the daemon while it holds keyfs
     /// unlocked (its factotum loads the key at once), else in the key file
     /// (loaded at the next unlock); what 'warden keyfs save-key' does
-    #[argh(switch)]
     save: bool,
     /// the key's attributes; secrets as queries (!password?)
-    #[argh(positional, greedy)]
     attrs: Vec<String>,
 }
 
 /// delete every key matching the attributes ('warden key del server=mail'),
 /// or with --all every key
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "del")]
+#[derive(Debug)]
 struct KeyDel {
     /// the factotum's socket (default from the configuration)
-    #[argh(option)]
     socket: Option<PathBuf>,
     /// delete every key (no attributes given)
-    #[argh(switch)]
     all: bool,
     /// attributes the keys must match (at least one)
-    #[argh(positional, greedy)]
     attrs: Vec<String>,
 }
 
 /// list the keys (secrets shown as !name?)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "list")]
+#[derive(Debug)]
 struct KeyList {
     /// the factotum's socket (default from the configuration)
-    #[argh(option)]
     socket: Option<PathBuf>,
     /// print a JSON array, one object per key: its public attributes,
     /// and "secrets", the names of its secret ones
-    #[argh(switch)]
     json: bool,
 }
 
@@ -228,21 +210,16 @@ fn keys_json(listing: &str) -> crate::json::Value {
 }
 
 /// show confirm requests and answer them (interactively, or --yes/--no TAG)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "confirm")]
+#[derive(Debug)]
 struct KeyConfirm {
     /// the factotum's socket (default from the configuration)
-    #[argh(option)]
     socket: Option<PathBuf>,
     /// allow the request with this tag
-    #[argh(option)]
     yes: Vec<String>,
     /// refuse the request with this tag
-    #[argh(option)]
     no: Vec<String>,
     /// stop after this long without a request: 30s, 5m (default: never
     /// when interactive, 10s with --yes/--no)
-    #[argh(option)]
     wait: Option<super::grammar::Dur>,
 }
 
@@ -380,11 +357,9 @@ fn ask_yes_no(q: &str) -> Result<Option<bool>, Fail> {
 
 /// one rpc conversation from stdin, like '9p rdwr factotum/rpc': each line
 /// is written, each reply printed
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "rpc")]
+#[derive(Debug)]
 pub struct RpcCmd {
     /// the factotum's socket (default from the configuration)
-    #[argh(option)]
     socket: Option<PathBuf>,
 }
 
@@ -422,4 +397,166 @@ impl RpcCmd {
         r.c.clunk(fid);
         Ok(())
     }
+}
+
+// The command line (src/cli/args.rs).
+pub const FACTOTUM: Cmd = Cmd::leaf(
+    "factotum",
+    "run the factotum alone in the foreground (default socket $NAMESPACE/factotum, as plan9port's \
+     factotum)",
+    &[
+        opt(
+            "socket",
+            "the socket to serve (default $NAMESPACE/factotum, else \
+             /tmp/ns.$USER.$DISPLAY/factotum)",
+        ),
+        only(
+            cfg!(feature = "client"),
+            opt(
+                "secstore",
+                "the secstore whose 'factotum' file is loaded at start (default $secstore; the \
+                 password is prompted for once)",
+            ),
+        ),
+        only(
+            cfg!(feature = "client"),
+            short(
+                b'n',
+                flag(
+                    "no-secstore",
+                    "start empty: no secstore (as plan9port's factotum -n)",
+                ),
+            ),
+        ),
+    ],
+);
+pub const KEY: Cmd = Cmd::group(
+    "key",
+    "manage the running factotum's keys (over its socket; works over ssh)",
+    &[KEYADD, KEYDEL, KEYLIST, KEYCONFIRM],
+);
+const KEYADD: Cmd = Cmd::leaf(
+    "add",
+    "add a key: 'warden key add proto=pass user=glenda !password?' (values of queries come from \
+     stdin lines, or a prompt without echo on a terminal)",
+    &[
+        opt(
+            "socket",
+            "the factotum's socket (default from the configuration)",
+        ),
+        flag(
+            "save",
+            "also keep the key in keyfs: through the daemon while it holds keyfs unlocked (its \
+             factotum loads the key at once), else in the key file (loaded at the next unlock); \
+             what 'warden keyfs save-key' does",
+        ),
+        greedy(
+            "attrs",
+            "the key's attributes; secrets as queries (!password?)",
+        ),
+    ],
+);
+const KEYDEL: Cmd = Cmd::leaf(
+    "del",
+    "delete every key matching the attributes ('warden key del server=mail'), or with --all every \
+     key",
+    &[
+        opt(
+            "socket",
+            "the factotum's socket (default from the configuration)",
+        ),
+        flag("all", "delete every key (no attributes given)"),
+        greedy("attrs", "attributes the keys must match (at least one)"),
+    ],
+);
+const KEYLIST: Cmd = Cmd::leaf(
+    "list",
+    "list the keys (secrets shown as !name?)",
+    &[
+        opt(
+            "socket",
+            "the factotum's socket (default from the configuration)",
+        ),
+        flag(
+            "json",
+            "print a JSON array, one object per key: its public attributes, and \"secrets\", the \
+             names of its secret ones",
+        ),
+    ],
+);
+const KEYCONFIRM: Cmd = Cmd::leaf(
+    "confirm",
+    "show confirm requests and answer them (interactively, or --yes/--no TAG)",
+    &[
+        opt(
+            "socket",
+            "the factotum's socket (default from the configuration)",
+        ),
+        many("yes", "allow the request with this tag"),
+        many("no", "refuse the request with this tag"),
+        opt(
+            "wait",
+            "stop after this long without a request: 30s, 5m (default: never when interactive, 10s \
+             with --yes/--no)",
+        ),
+    ],
+);
+pub const RPC: Cmd = Cmd::leaf(
+    "rpc",
+    "one rpc conversation from stdin, like '9p rdwr factotum/rpc': each line is written, each \
+     reply printed",
+    &[opt(
+        "socket",
+        "the factotum's socket (default from the configuration)",
+    )],
+);
+
+/// The command from the words [`FACTOTUM`] took.
+pub fn parse_factotum(p: &Parsed) -> Result<FactotumCmd, Fail> {
+    let a = p.leaf();
+    Ok(FactotumCmd {
+        socket: a.opt_path("socket"),
+        #[cfg(feature = "client")]
+        secstore: a.opt("secstore"),
+        #[cfg(feature = "client")]
+        no_secstore: a.flag("no-secstore"),
+    })
+}
+
+/// The command from the words [`KEY`] took.
+pub fn parse_key(p: &Parsed) -> Result<KeyCmd, Fail> {
+    let a = p.leaf();
+    Ok(KeyCmd {
+        cmd: match p.sub(2) {
+            "add" => KeySub::Add(KeyAdd {
+                socket: a.opt_path("socket"),
+                save: a.flag("save"),
+                attrs: a.strings("attrs"),
+            }),
+            "del" => KeySub::Del(KeyDel {
+                socket: a.opt_path("socket"),
+                all: a.flag("all"),
+                attrs: a.strings("attrs"),
+            }),
+            "list" => KeySub::List(KeyList {
+                socket: a.opt_path("socket"),
+                json: a.flag("json"),
+            }),
+            "confirm" => KeySub::Confirm(KeyConfirm {
+                socket: a.opt_path("socket"),
+                yes: a.strings("yes"),
+                no: a.strings("no"),
+                wait: a.dur("wait")?,
+            }),
+            _ => return Err(p.unknown()),
+        },
+    })
+}
+
+/// The command from the words [`RPC`] took.
+pub fn parse_rpc(p: &Parsed) -> Result<RpcCmd, Fail> {
+    let a = p.leaf();
+    Ok(RpcCmd {
+        socket: a.opt_path("socket"),
+    })
 }

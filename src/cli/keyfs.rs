@@ -8,12 +8,12 @@
 //! master passphrase each time (attended mode: prompted, or read from
 //! stdin when piped; unattended mode: from the configured key file).
 
+use super::args::{greedy, opt, Cmd, Parsed};
 use super::{prompt, Fail, Globals};
 use crate::auth::admin::Answer;
 use crate::auth::keyfs::{self, sealed, KeyfsError, Mode, RealFs, Settings, Store};
 use crate::ninep::client::Error as NinepError;
 use crate::ninep::files::Files as Client;
-use argh::FromArgs;
 use zeroize::Zeroizing;
 
 /// The keyfs settings from the configuration.
@@ -147,13 +147,11 @@ pub fn admin1(g: &Globals, words: &[&str]) -> Result<Answer, Fail> {
 }
 
 /// unlock the running daemon's keyfs (passphrase prompted, or stdin)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "unlock")]
+#[derive(Debug)]
 pub struct UnlockCmd {}
 
 /// lock the running daemon's keyfs: it forgets the master key
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "lock")]
+#[derive(Debug)]
 pub struct LockCmd {}
 
 impl UnlockCmd {
@@ -219,15 +217,12 @@ impl LockCmd {
 }
 
 /// manage the key file itself
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "keyfs")]
+#[derive(Debug)]
 pub struct KeyfsCmd {
-    #[argh(subcommand)]
     what: What,
 }
 
-#[derive(FromArgs, Debug)]
-#[argh(subcommand)]
+#[derive(Debug)]
 enum What {
     Init(Init),
     Passwd(Passwd),
@@ -238,11 +233,9 @@ enum What {
 /// keep a factotum key in keyfs (what 'warden key add --save' does); the
 /// key line is read from stdin when no attributes are given, so secrets
 /// stay off the command line
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "save-key")]
+#[derive(Debug)]
 struct SaveKey {
     /// the key's attributes, e.g. proto=pass server=mail user=glenda !password=...
-    #[argh(positional, greedy)]
     attrs: Vec<String>,
 }
 
@@ -284,26 +277,21 @@ pub fn save_factotum_key(g: &Globals, attrs: &str) -> Result<String, Fail> {
 }
 
 /// create an empty key file (unattended mode: creates the key file too)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "init")]
+#[derive(Debug)]
 struct Init {
     /// PBKDF2 iterations (default: the configuration's kdf_iterations)
-    #[argh(option)]
     iterations: Option<u32>,
 }
 
 /// change the master passphrase (and the KDF iterations)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "passwd")]
+#[derive(Debug)]
 struct Passwd {
     /// PBKDF2 iterations (default: the configuration's kdf_iterations)
-    #[argh(option)]
     iterations: Option<u32>,
 }
 
 /// open the key file and report its header and contents (no secrets)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "check")]
+#[derive(Debug)]
 struct Check {}
 
 fn iterations(opt: Option<u32>, s: &Settings) -> Result<u32, Fail> {
@@ -411,4 +399,71 @@ impl KeyfsCmd {
         }
         Ok(())
     }
+}
+
+// The command line (src/cli/args.rs).
+pub const UNLOCK: Cmd = Cmd::leaf(
+    "unlock",
+    "unlock the running daemon's keyfs (passphrase prompted, or stdin)",
+    &[],
+);
+pub const LOCK: Cmd = Cmd::leaf(
+    "lock",
+    "lock the running daemon's keyfs: it forgets the master key",
+    &[],
+);
+pub const KEYFS: Cmd = Cmd::group(
+    "keyfs",
+    "manage the key file itself",
+    &[INIT, PASSWD, CHECK, SAVEKEY],
+);
+const SAVEKEY: Cmd = Cmd::leaf(
+    "save-key",
+    "keep a factotum key in keyfs (what 'warden key add --save' does); the key line is read from \
+     stdin when no attributes are given, so secrets stay off the command line",
+    &[greedy(
+        "attrs",
+        "the key's attributes, e.g. proto=pass server=mail user=glenda !password=...",
+    )],
+);
+const INIT: Cmd = Cmd::leaf(
+    "init",
+    "create an empty key file (unattended mode: creates the key file too)",
+    &[opt(
+        "iterations",
+        "PBKDF2 iterations (default: the configuration's kdf_iterations)",
+    )],
+);
+const PASSWD: Cmd = Cmd::leaf(
+    "passwd",
+    "change the master passphrase (and the KDF iterations)",
+    &[opt(
+        "iterations",
+        "PBKDF2 iterations (default: the configuration's kdf_iterations)",
+    )],
+);
+const CHECK: Cmd = Cmd::leaf(
+    "check",
+    "open the key file and report its header and contents (no secrets)",
+    &[],
+);
+
+/// The command from the words [`KEYFS`] took.
+pub fn parse_keyfs(p: &Parsed) -> Result<KeyfsCmd, Fail> {
+    let a = p.leaf();
+    Ok(KeyfsCmd {
+        what: match p.sub(2) {
+            "init" => What::Init(Init {
+                iterations: a.u32("iterations")?,
+            }),
+            "passwd" => What::Passwd(Passwd {
+                iterations: a.u32("iterations")?,
+            }),
+            "check" => What::Check(Check {}),
+            "save-key" => What::SaveKey(SaveKey {
+                attrs: a.strings("attrs"),
+            }),
+            _ => return Err(p.unknown()),
+        },
+    })
 }

@@ -7,6 +7,7 @@
 //! when some uplinks answered and another is gone). Each area's commands
 //! live in their own file here and call into the library.
 
+mod args;
 #[cfg(feature = "auth")]
 mod authsrv;
 #[cfg(feature = "auth")]
@@ -41,81 +42,86 @@ mod user;
 use crate::when;
 
 use crate::config::{self, Config, ConfigError};
-use argh::FromArgs;
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
-/// Self-healing 3G uplink and Plan 9 style key agent for OpenWRT routers.
-#[derive(FromArgs, Debug)]
-#[argh(help_triggers("-h", "--help", "help"))]
-pub struct Warden {
-    /// print the version and exit
-    #[argh(switch)]
-    version: bool,
-
-    /// configuration file (default /etc/config/warden; a *.toml file is
-    /// read as TOML)
-    #[argh(option, short = 'c')]
-    config: Option<PathBuf>,
-
-    /// more log output: -v for debug, -vv for trace
-    #[argh(switch, short = 'v')]
-    verbose: u8,
-
-    #[argh(subcommand)]
-    command: Option<Command>,
+/// The commands of the cargo feature `auth`, in a build without it:
+/// none of them matches or is listed.
+#[cfg(not(feature = "auth"))]
+mod off {
+    use super::args::Cmd;
+    pub const CMD: Cmd = Cmd::OFF;
+    pub const UNLOCK: Cmd = Cmd::OFF;
+    pub const LOCK: Cmd = Cmd::OFF;
+    pub const KEYFS: Cmd = Cmd::OFF;
+    pub const FACTOTUM: Cmd = Cmd::OFF;
+    pub const KEY: Cmd = Cmd::OFF;
+    pub const RPC: Cmd = Cmd::OFF;
 }
+#[cfg(not(feature = "auth"))]
+use off::{
+    self as user, self as keyfs, self as cert, self as signer, self as factotum, self as authsrv,
+    self as secstore,
+};
 
-#[derive(FromArgs, Debug)]
-#[argh(subcommand)]
-enum Command {
-    Daemon(daemon_cmd::DaemonCmd),
-    Config(config_cmd::ConfigCmd),
-    Dns(dns::DnsCmd),
-    Notify(notify::NotifyCmd),
-    Status(status::StatusCmd),
-    Uplink(uplink::UplinkCmd),
-    Sms(uplink::SmsCmd),
-    Ussd(uplink::UssdCmd),
-    Modem(modem::ModemCmd),
-    #[cfg(feature = "auth")]
-    User(user::UserCmd),
-    #[cfg(feature = "auth")]
-    Unlock(keyfs::UnlockCmd),
-    #[cfg(feature = "auth")]
-    Lock(keyfs::LockCmd),
-    #[cfg(feature = "auth")]
-    Keyfs(keyfs::KeyfsCmd),
-    #[cfg(feature = "auth")]
-    Cert(cert::CertCmd),
-    #[cfg(feature = "auth")]
-    Signer(signer::SignerCmd),
-    #[cfg(feature = "auth")]
-    Factotum(factotum::FactotumCmd),
-    #[cfg(feature = "auth")]
-    Key(factotum::KeyCmd),
-    #[cfg(feature = "auth")]
-    Rpc(factotum::RpcCmd),
-    #[cfg(feature = "auth")]
-    Authsrv(authsrv::AuthsrvCmd),
-    Rpcd(rpcd::RpcdCmd),
-    #[cfg(feature = "auth")]
-    #[cfg(feature = "auth")]
-    Secstore(secstore::SecstoreCmd),
-    #[cfg(feature = "client")]
-    #[allow(dead_code)] // otp parses its own arguments; see run()
-    Otp(OtpHelp),
-}
+/// `otp` takes oathtool's option syntax (e.g. `--totp[=MODE]`): its words
+/// go to otp.rs as they are.
+const OTP: args::Cmd = args::Cmd::leaf(
+    "otp",
+    "generate and validate OATH codes (oathtool's options; 'warden otp -h')",
+    &[args::greedy(
+        "args",
+        "oathtool-style options, KEY and OTP (parsed by 'otp' itself)",
+    )],
+);
 
-/// generate and validate OATH codes (oathtool's options; 'warden otp -h')
-#[cfg(feature = "client")]
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "otp")]
-struct OtpHelp {
-    /// oathtool-style options, KEY and OTP (parsed by 'otp' itself)
-    #[argh(positional, greedy)]
-    _args: Vec<String>,
-}
+/// The global options and the commands.
+const ROOT: args::Cmd = args::Cmd {
+    name: "warden",
+    about: "Self-healing 3G uplink and Plan 9 style key agent for OpenWRT routers.",
+    args: &[
+        args::flag("version", "print the version and exit"),
+        args::short(
+            b'c',
+            args::opt(
+                "config",
+                "configuration file (default /etc/config/warden; a *.toml file is read as TOML)",
+            ),
+        ),
+        args::short(
+            b'v',
+            args::flag("verbose", "more log output: -v for debug, -vv for trace"),
+        ),
+    ],
+    subs: &[
+        daemon_cmd::CMD,
+        config_cmd::CMD,
+        dns::CMD,
+        notify::CMD,
+        status::CMD,
+        uplink::UPLINK,
+        uplink::SMS,
+        uplink::USSD,
+        modem::CMD,
+        user::CMD,
+        keyfs::UNLOCK,
+        keyfs::LOCK,
+        keyfs::KEYFS,
+        cert::CMD,
+        signer::CMD,
+        factotum::FACTOTUM,
+        factotum::KEY,
+        factotum::RPC,
+        authsrv::CMD,
+        rpcd::CMD,
+        secstore::CMD,
+        if cfg!(feature = "client") {
+            OTP
+        } else {
+            args::Cmd::OFF
+        },
+    ],
+};
 
 /// How a command failed, which decides the exit status.
 #[derive(Debug)]
@@ -183,105 +189,78 @@ impl Globals {
 /// Parse arguments (without the program name) and run. Returns the exit
 /// status.
 pub fn run(args: &[&str]) -> i32 {
-    // `otp` takes oathtool's option syntax (e.g. `--totp[=MODE]`), which
-    // argh cannot express: parse the globals before it with argh, the rest
-    // in otp.rs.
+    // otp's words are its own (see OTP): the parse stops at `otp`.
     #[cfg(feature = "client")]
     let (args, otp_args) = match otp::is_otp_command(args) {
-        Some(i) => (&args[..=i], Some(&args[i + 1..])),
-        None => (args, None),
+        Some(i) => (&args[..=i], &args[i + 1..]),
+        None => (args, &[][..]),
     };
-    let normal = grammar::normalize(args);
-    let args: Vec<&str> = normal.iter().map(String::as_str).collect();
-    let w = match Warden::from_args(&["warden"], &args) {
-        Ok(w) => w,
-        Err(early) => {
-            return match early.status {
-                Ok(()) => {
-                    println!("{}", early.output.trim_end());
-                    0
-                }
-                Err(()) => {
-                    eprintln!(
-                        "warden: {}; try '{}'",
-                        grammar::one_line(&early.output),
-                        help_for(&args)
-                    );
-                    2
-                }
-            };
+    let p = match args::parse(&ROOT, args) {
+        Ok(p) => p,
+        Err(args::Stop::Help(h)) => {
+            println!("{}", h.trim_end());
+            return 0;
+        }
+        Err(args::Stop::Usage(m, help)) => {
+            eprintln!("warden: {m}; try '{help}'");
+            return 2;
         }
     };
-    if w.version {
+    let root = p.root();
+    if root.flag("version") {
         println!("warden {}", env!("CARGO_PKG_VERSION"));
         return 0;
     }
     let g = Globals {
-        config_path: w.config,
-        verbose: w.verbose,
+        config_path: root.opt_path("config"),
+        verbose: root.count("verbose"),
     };
-    let result = match w.command {
-        None => Err(Fail::Usage("no command given".into())),
-        Some(Command::Daemon(c)) => c.run(&g),
-        Some(Command::Config(c)) => c.run(&g),
-        Some(Command::Dns(c)) => c.run(&g),
-        Some(Command::Notify(c)) => c.run(&g),
-        Some(Command::Status(c)) => c.run(&g),
-        Some(Command::Uplink(c)) => c.run(&g),
-        Some(Command::Sms(c)) => c.run(&g),
-        Some(Command::Ussd(c)) => c.run(&g),
-        Some(Command::Modem(c)) => c.run(&g),
+    let result = match p.sub(1) {
+        "" => Err(Fail::Usage("no command given".into())),
+        "daemon" => daemon_cmd::parse(&p).and_then(|c| c.run(&g)),
+        "config" => config_cmd::parse(&p).and_then(|c| c.run(&g)),
+        "dns" => dns::parse(&p).and_then(|c| c.run(&g)),
+        "notify" => notify::parse(&p).and_then(|c| c.run(&g)),
+        "status" => status::parse(&p).and_then(|c| c.run(&g)),
+        "uplink" => uplink::parse_uplink(&p).and_then(|c| c.run(&g)),
+        "sms" => uplink::parse_sms(&p).and_then(|c| c.run(&g)),
+        "ussd" => uplink::parse_ussd(&p).and_then(|c| c.run(&g)),
+        "modem" => modem::parse(&p).and_then(|c| c.run(&g)),
         #[cfg(feature = "auth")]
-        Some(Command::User(c)) => c.run(&g),
+        "user" => user::parse(&p).and_then(|c| c.run(&g)),
         #[cfg(feature = "auth")]
-        Some(Command::Unlock(c)) => c.run(&g),
+        "unlock" => keyfs::UnlockCmd {}.run(&g),
         #[cfg(feature = "auth")]
-        Some(Command::Lock(c)) => c.run(&g),
+        "lock" => keyfs::LockCmd {}.run(&g),
         #[cfg(feature = "auth")]
-        Some(Command::Keyfs(c)) => c.run(&g),
+        "keyfs" => keyfs::parse_keyfs(&p).and_then(|c| c.run(&g)),
         #[cfg(feature = "auth")]
-        Some(Command::Cert(c)) => c.run(&g),
+        "cert" => cert::parse(&p).and_then(|c| c.run(&g)),
         #[cfg(feature = "auth")]
-        Some(Command::Signer(c)) => c.run(&g),
+        "signer" => signer::parse(&p).and_then(|c| c.run(&g)),
         #[cfg(feature = "auth")]
-        Some(Command::Factotum(c)) => c.run(&g),
+        "factotum" => factotum::parse_factotum(&p).and_then(|c| c.run(&g)),
         #[cfg(feature = "auth")]
-        Some(Command::Key(c)) => c.run(&g),
+        "key" => factotum::parse_key(&p).and_then(|c| c.run(&g)),
         #[cfg(feature = "auth")]
-        Some(Command::Rpc(c)) => c.run(&g),
+        "rpc" => factotum::parse_rpc(&p).and_then(|c| c.run(&g)),
         #[cfg(feature = "auth")]
-        Some(Command::Authsrv(c)) => c.run(&g),
-        Some(Command::Rpcd(c)) => c.run(&g),
+        "authsrv" => authsrv::parse(&p).and_then(|c| c.run(&g)),
+        "rpcd" => rpcd::parse_rpcd(&p).and_then(|c| c.run(&g)),
         #[cfg(feature = "auth")]
-        #[cfg(feature = "auth")]
-        Some(Command::Secstore(c)) => c.run(&g),
+        "secstore" => secstore::parse(&p).and_then(|c| c.run(&g)),
         #[cfg(feature = "client")]
-        Some(Command::Otp(_)) => otp::run(otp_args.unwrap_or(&[])),
+        "otp" => otp::run(otp_args),
+        _ => Err(p.unknown()),
     };
     match result {
         Ok(()) => 0,
         // a usage error names the help of the subcommand it was made in
         Err(Fail::Usage(m)) => {
-            eprintln!("warden: {m}; try '{}'", help_for(&args));
+            eprintln!("warden: {m}; try '{}'", p.help_cmd());
             2
         }
         Err(f) => report(&f),
-    }
-}
-
-/// The help command for the subcommand `args` name (`warden user add
-/// --help`), found from argh's own usage line for their leading words.
-fn help_for(args: &[&str]) -> String {
-    let mut words = grammar::leading_words(args);
-    words.push("--help");
-    let path = match Warden::from_args(&["warden"], &words) {
-        Err(e) if e.status.is_ok() => grammar::usage_path(&e.output).unwrap_or_default(),
-        _ => String::new(),
-    };
-    if path.is_empty() {
-        "warden --help".into()
-    } else {
-        format!("warden {path} --help")
     }
 }
 

@@ -1,29 +1,27 @@
 //! `warden modem ...`: talk to the 3G modem's AT port.
 //!
 //! Each subcommand is a struct with its own `run`; adding one is one
-//! variant in [`What`] and one arm in [`ModemCmd::run`].
+//! variant in [`What`], its table in [`CMD`], and one arm each in
+//! [`parse`] and [`ModemCmd::run`].
 
+use super::args::{flag, opt, pos, req, Cmd, Parsed};
 use super::{Fail, Globals};
 use crate::uplink::modem::pin::{self, Pin, PinStore, Policy, Unlocked};
 use crate::uplink::modem::{Info, Modem};
 #[cfg(feature = "sim")]
 use crate::uplink::sim::{SimConfig, SimModem};
-use argh::FromArgs;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
 /// talk to the 3G modem (identity, SIM, signal, raw AT commands)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "modem")]
+#[derive(Debug)]
 pub struct ModemCmd {
-    #[argh(subcommand)]
     what: What,
 }
 
-#[derive(FromArgs, Debug)]
-#[argh(subcommand)]
+#[derive(Debug)]
 enum What {
     Info(InfoCmd),
     At(AtCmd),
@@ -55,14 +53,11 @@ impl ModemCmd {
 }
 
 /// show the modem's identity, SIM state, registration and signal
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "info")]
+#[derive(Debug)]
 struct InfoCmd {
     /// the modem's AT port (e.g. /dev/ttyUSB2)
-    #[argh(option)]
     device: PathBuf,
     /// print one JSON object instead of key: value lines
-    #[argh(switch)]
     json: bool,
 }
 
@@ -171,17 +166,13 @@ impl InfoCmd {
 }
 
 /// send one AT command and print the response lines and the final result
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "at")]
+#[derive(Debug)]
 struct AtCmd {
     /// the modem's AT port (e.g. /dev/ttyUSB2)
-    #[argh(option)]
     device: PathBuf,
     /// how long to wait for the final result: 500ms, 10s (default 10s)
-    #[argh(option, default = "super::grammar::Dur(Duration::from_secs(10))")]
     timeout: super::grammar::Dur,
     /// the command, e.g. AT+CSQ
-    #[argh(positional)]
     command: String,
 }
 
@@ -217,24 +208,19 @@ impl AtCmd {
 /// enter the SIM PIN safely (from --pin, else a prompt without echo, else
 /// one line of standard input): never the last attempt unless --force,
 /// never a PIN the SIM rejected before, never a PUK
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "pin")]
+#[derive(Debug)]
 struct PinCmd {
     /// the modem's AT port (e.g. /dev/ttyUSB2)
-    #[argh(option)]
     device: PathBuf,
     /// the PIN (visible to other users in the process list: prefer stdin
     /// or the prompt)
-    #[argh(option)]
     pin: Option<String>,
     /// allow spending the last PIN attempt, or one the modem does not
     /// count (a PIN the SIM rejected before is refused even so)
-    #[argh(switch)]
     force: bool,
     /// file remembering PINs the SIM rejected (default
     /// <state_dir>/pin-rejected, state_dir from the configuration:
     /// /etc/warden)
-    #[argh(option)]
     state: Option<PathBuf>,
 }
 
@@ -300,32 +286,23 @@ impl PinCmd {
 
 #[cfg(feature = "sim")]
 /// run a simulated Huawei E367 on a pseudo-terminal and print its path
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "sim")]
+#[derive(Debug)]
 struct SimCmd {
     /// the SIM's PIN (default 1234)
-    #[argh(option, default = "String::from(\"1234\")")]
     pin: String,
     /// the SIM asks for no PIN
-    #[argh(switch)]
     no_pin: bool,
     /// do not answer AT^CPIN? (attempts unknown)
-    #[argh(switch)]
     no_cpin: bool,
     /// delay every reply by this long: 200ms, 1s (default none)
-    #[argh(option, default = "super::grammar::Dur(Duration::ZERO)")]
     slow: super::grammar::Dur,
     /// unsolicited codes in the middle of replies and every second
-    #[argh(switch)]
     chatty: bool,
     /// garbage bytes around replies
-    #[argh(switch)]
     garbage: bool,
     /// drop every N-th byte sent
-    #[argh(option)]
     drop: Option<u32>,
     /// vanish when this command (prefix) arrives, e.g. AT+CSQ
-    #[argh(option)]
     vanish_on: Option<String>,
 }
 
@@ -356,6 +333,131 @@ impl SimCmd {
         sim.wait();
         Ok(())
     }
+}
+
+// The command line (src/cli/args.rs).
+pub const CMD: Cmd = Cmd::group(
+    "modem",
+    "talk to the 3G modem (identity, SIM, signal, raw AT commands)",
+    &[
+        INFOCMD,
+        ATCMD,
+        PINCMD,
+        SIMCMD,
+        super::modem_usb::SWITCH,
+        super::modem_usb::PORTS,
+    ],
+);
+const INFOCMD: Cmd = Cmd::leaf(
+    "info",
+    "show the modem's identity, SIM state, registration and signal",
+    &[
+        req("device", "the modem's AT port (e.g. /dev/ttyUSB2)"),
+        flag("json", "print one JSON object instead of key: value lines"),
+    ],
+);
+const ATCMD: Cmd = Cmd::leaf(
+    "at",
+    "send one AT command and print the response lines and the final result",
+    &[
+        req("device", "the modem's AT port (e.g. /dev/ttyUSB2)"),
+        opt(
+            "timeout",
+            "how long to wait for the final result: 500ms, 10s (default 10s)",
+        ),
+        pos("command", "the command, e.g. AT+CSQ"),
+    ],
+);
+const PINCMD: Cmd = Cmd::leaf(
+    "pin",
+    "enter the SIM PIN safely (from --pin, else a prompt without echo, else one line of standard \
+     input): never the last attempt unless --force, never a PIN the SIM rejected before, never a \
+     PUK",
+    &[
+        req("device", "the modem's AT port (e.g. /dev/ttyUSB2)"),
+        opt(
+            "pin",
+            "the PIN (visible to other users in the process list: prefer stdin or the prompt)",
+        ),
+        flag(
+            "force",
+            "allow spending the last PIN attempt, or one the modem does not count (a PIN the SIM \
+             rejected before is refused even so)",
+        ),
+        opt(
+            "state",
+            "file remembering PINs the SIM rejected (default <state_dir>/pin-rejected, state_dir \
+             from the configuration: /etc/warden)",
+        ),
+    ],
+);
+const SIMCMD: Cmd = Cmd::only(
+    cfg!(feature = "sim"),
+    Cmd::leaf(
+        "sim",
+        "run a simulated Huawei E367 on a pseudo-terminal and print its path",
+        &[
+            opt("pin", "the SIM's PIN (default 1234)"),
+            flag("no-pin", "the SIM asks for no PIN"),
+            flag("no-cpin", "do not answer AT^CPIN? (attempts unknown)"),
+            opt(
+                "slow",
+                "delay every reply by this long: 200ms, 1s (default none)",
+            ),
+            flag(
+                "chatty",
+                "unsolicited codes in the middle of replies and every second",
+            ),
+            flag("garbage", "garbage bytes around replies"),
+            opt("drop", "drop every N-th byte sent"),
+            opt(
+                "vanish-on",
+                "vanish when this command (prefix) arrives, e.g. AT+CSQ",
+            ),
+        ],
+    ),
+);
+
+/// The command from the words [`CMD`] took.
+pub fn parse(p: &Parsed) -> Result<ModemCmd, Fail> {
+    let a = p.leaf();
+    Ok(ModemCmd {
+        what: match p.sub(2) {
+            "info" => What::Info(InfoCmd {
+                device: a.path("device"),
+                json: a.flag("json"),
+            }),
+            "at" => What::At(AtCmd {
+                device: a.path("device"),
+                timeout: a
+                    .dur("timeout")?
+                    .unwrap_or(super::grammar::Dur(Duration::from_secs(10))),
+                command: a.string("command"),
+            }),
+            "pin" => What::Pin(PinCmd {
+                device: a.path("device"),
+                pin: a.opt("pin"),
+                force: a.flag("force"),
+                state: a.opt_path("state"),
+            }),
+            #[cfg(feature = "sim")]
+            "sim" => What::Sim(SimCmd {
+                pin: a.string_or("pin", "1234"),
+                no_pin: a.flag("no-pin"),
+                no_cpin: a.flag("no-cpin"),
+                slow: a
+                    .dur("slow")?
+                    .unwrap_or(super::grammar::Dur(Duration::ZERO)),
+                chatty: a.flag("chatty"),
+                garbage: a.flag("garbage"),
+                drop: a.u32("drop")?,
+                vanish_on: a.opt("vanish-on"),
+            }),
+            "switch" => What::Switch(super::modem_usb::switch(a)?),
+            "ports" => What::Ports(super::modem_usb::ports(a)?),
+            _ => return Err(p.unknown()),
+        },
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `warden modem switch` and `warden modem ports`: wake a USB stick from
 //! storage mode and find its PPP and AT ports.
 
+use super::args::{flag, many, opt, Cmd, Level};
 use super::{Fail, Globals};
 use crate::config::Config;
 use crate::sys::log::{self as wlog, Sink};
@@ -12,56 +13,44 @@ use crate::uplink::usb::sim::{Behavior, SimUsb};
 use crate::uplink::usb::switch::{self, Options};
 use crate::uplink::usb::usbfs::UsbFs;
 use crate::uplink::usb::{Table, UsbId};
-use argh::FromArgs;
 use std::path::{Path, PathBuf};
 
 /// switch a USB modem from storage mode to modem mode and wait for it
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "switch")]
+#[derive(Debug)]
 pub struct SwitchCmd {
     /// the device to switch, vvvv:pppp (default: the first one the switch
     /// table knows)
-    #[argh(option)]
     vid_pid: Option<UsbId>,
 
     /// how long to wait for the modem to come back: 20s, 1m (default: the
     /// uplink's switch_timeout, 20s)
-    #[argh(option)]
     timeout: Option<super::grammar::Dur>,
 
     /// usb-modeswitch data: a directory, a data file, usb-mode.json or
     /// configPack.tar.gz (repeatable; default: the uplink's modeswitch_data,
     /// else /etc/usb_modeswitch.d, /etc/usb-mode.json and Debian's data)
-    #[argh(option)]
     data: Vec<PathBuf>,
 
     /// only read the switch data and report what it holds
-    #[argh(switch)]
     check: bool,
 
     /// switch the built-in simulated E367 instead of real hardware
-    #[argh(switch)]
     simulate: bool,
 }
 
 /// list a modem's serial ports and which one is PPP and which AT
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "ports")]
+#[derive(Debug)]
 pub struct PortsCmd {
     /// print JSON
-    #[argh(switch)]
     json: bool,
 
     /// sysfs root (default /sys)
-    #[argh(option, default = "PathBuf::from(\"/sys\")")]
     sysfs: PathBuf,
 
     /// where the tty nodes are (default /dev)
-    #[argh(option, default = "PathBuf::from(\"/dev\")")]
     dev: PathBuf,
 
     /// only this device, vvvv:pppp
-    #[argh(option)]
     vid_pid: Option<UsbId>,
 }
 
@@ -238,4 +227,73 @@ impl PortsCmd {
         }
         Ok(())
     }
+}
+
+// The command line (src/cli/args.rs).
+pub const SWITCH: Cmd = Cmd::leaf(
+    "switch",
+    "switch a USB modem from storage mode to modem mode and wait for it",
+    &[
+        opt(
+            "vid-pid",
+            "the device to switch, vvvv:pppp (default: the first one the switch table knows)",
+        ),
+        opt(
+            "timeout",
+            "how long to wait for the modem to come back: 20s, 1m (default: the uplink's \
+             switch_timeout, 20s)",
+        ),
+        many(
+            "data",
+            "usb-modeswitch data: a directory, a data file, usb-mode.json or configPack.tar.gz \
+             (repeatable; default: the uplink's modeswitch_data, else /etc/usb_modeswitch.d, \
+             /etc/usb-mode.json and Debian's data)",
+        ),
+        flag(
+            "check",
+            "only read the switch data and report what it holds",
+        ),
+        flag(
+            "simulate",
+            "switch the built-in simulated E367 instead of real hardware",
+        ),
+    ],
+);
+pub const PORTS: Cmd = Cmd::leaf(
+    "ports",
+    "list a modem's serial ports and which one is PPP and which AT",
+    &[
+        flag("json", "print JSON"),
+        opt("sysfs", "sysfs root (default /sys)"),
+        opt("dev", "where the tty nodes are (default /dev)"),
+        opt("vid-pid", "only this device, vvvv:pppp"),
+    ],
+);
+
+/// `--vid-pid`.
+fn vid_pid(a: &Level) -> Result<Option<UsbId>, Fail> {
+    a.opt("vid-pid")
+        .map(|v| v.parse().map_err(|e: String| a.bad("vid-pid", &v, &e)))
+        .transpose()
+}
+
+/// `modem switch` from the words [`SWITCH`] took.
+pub fn switch(a: &Level) -> Result<SwitchCmd, Fail> {
+    Ok(SwitchCmd {
+        vid_pid: vid_pid(a)?,
+        timeout: a.dur("timeout")?,
+        data: a.paths("data"),
+        check: a.flag("check"),
+        simulate: a.flag("simulate"),
+    })
+}
+
+/// `modem ports` from the words [`PORTS`] took.
+pub fn ports(a: &Level) -> Result<PortsCmd, Fail> {
+    Ok(PortsCmd {
+        json: a.flag("json"),
+        sysfs: a.path_or("sysfs", "/sys"),
+        dev: a.path_or("dev", "/dev"),
+        vid_pid: vid_pid(a)?,
+    })
 }

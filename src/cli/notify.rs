@@ -8,25 +8,21 @@
 //! else `--socket`, else `<run_dir>/uplink.sock`. Exits 0 when delivered and
 //! 1 when warden is not running, at once in both cases: hooks never hang.
 
+use super::args::{greedy, opt, pos, Cmd, Parsed};
 use super::{Fail, Globals};
 use crate::uplink::ppp::hook::{self, Notice};
-use argh::FromArgs;
 use std::path::PathBuf;
 
 /// tell the running uplink: ppp-up|ppp-down|ppp6-up|ppp6-down [PPPD ARGS], rediscover|reconnect [REASON]
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "notify")]
+#[derive(Debug)]
 pub struct NotifyCmd {
     /// the uplink socket (default $WARDEN_SOCKET, else <run_dir>/uplink.sock)
-    #[argh(option)]
     socket: Option<PathBuf>,
 
     /// ppp-up, ppp-down, ppp6-up, ppp6-down, rediscover or reconnect
-    #[argh(positional)]
     kind: String,
 
     /// pppd's script arguments, or the reason
-    #[argh(positional, greedy)]
     args: Vec<String>,
 }
 
@@ -61,4 +57,32 @@ impl NotifyCmd {
         };
         hook::send(&socket, &notice).map_err(Fail::from)
     }
+}
+
+// The command line (src/cli/args.rs).
+pub const CMD: Cmd = Cmd::leaf(
+    "notify",
+    "tell the running uplink: ppp-up|ppp-down|ppp6-up|ppp6-down [PPPD ARGS], rediscover|reconnect \
+     [REASON]",
+    &[
+        opt(
+            "socket",
+            "the uplink socket (default $WARDEN_SOCKET, else <run_dir>/uplink.sock)",
+        ),
+        pos(
+            "kind",
+            "ppp-up, ppp-down, ppp6-up, ppp6-down, rediscover or reconnect",
+        ),
+        greedy("args", "pppd's script arguments, or the reason"),
+    ],
+);
+
+/// The command from the words [`CMD`] took.
+pub fn parse(p: &Parsed) -> Result<NotifyCmd, Fail> {
+    let a = p.leaf();
+    Ok(NotifyCmd {
+        socket: a.opt_path("socket"),
+        kind: a.string("kind"),
+        args: a.strings("args"),
+    })
 }

@@ -14,9 +14,10 @@
 //! code not in the window is an error naming the range searched. Exit
 //! status as oathtool's: 0, 2 when a code to validate is not found, 1 on
 //! any other error (a bad option too); no arguments print the help, as
-//! oathtool does. `-V`/`--version` prints the version. Options
-//! with optional values (`--totp[=MODE]`) are beyond argh, so `otp` parses
-//! its own arguments: see [`is_otp_command`].
+//! oathtool does. `-V`/`--version` prints the version. oathtool's
+//! options take optional values (`--totp[=MODE]`), which the command
+//! tables (`args.rs`) do not, so `otp` parses its own arguments: see
+//! [`is_otp_command`].
 
 use super::{when, Fail};
 use crate::auth::oath::{self, Hash};

@@ -19,26 +19,23 @@
 //! /usr/share/rpcd/acl.d/warden.json grants the read methods to the
 //! `warden` ACL and the admin ones to `warden-admin`.
 
+use super::args::{pos, pos_opt, Cmd, Parsed};
 use super::status::{collect, locate, ANSWER_TIMEOUT};
 use super::{Fail, Globals};
 #[cfg(feature = "auth")]
 use crate::auth::keyfs::Mode;
 use crate::json::{Obj, Value};
 use crate::uplink::usb::json::{parse, Json};
-use argh::FromArgs;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use zeroize::Zeroizing;
 
 /// rpcd exec plugin: 'list' the methods, or 'call METHOD' (JSON on stdin)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "rpcd")]
+#[derive(Debug)]
 pub struct RpcdCmd {
     /// list or call
-    #[argh(positional)]
     verb: String,
     /// the method, for call
-    #[argh(positional)]
     method: Option<String>,
 }
 
@@ -473,6 +470,25 @@ fn run(c: &mut Command, stdin: Option<&[u8]>) -> Result<String, String> {
         format!("{name} failed ({})", out.status)
     } else {
         lines.join("; ")
+    })
+}
+
+// The command line (src/cli/args.rs).
+pub const CMD: Cmd = Cmd::leaf(
+    "rpcd",
+    "rpcd exec plugin: 'list' the methods, or 'call METHOD' (JSON on stdin)",
+    &[
+        pos("verb", "list or call"),
+        pos_opt("method", "the method, for call"),
+    ],
+);
+
+/// The command from the words [`CMD`] took.
+pub fn parse_rpcd(p: &Parsed) -> Result<RpcdCmd, Fail> {
+    let a = p.leaf();
+    Ok(RpcdCmd {
+        verb: a.string("verb"),
+        method: a.opt("method"),
     })
 }
 

@@ -3,22 +3,19 @@
 //! machine (feature `client`), `get`, `put`, `rm` and `ls` against a
 //! secstore (warden's or Plan 9's), as plan9port's secstore command does.
 
+use super::args::{opt, pos, short, Cmd, Parsed};
 use super::{prompt, when, Fail, Globals};
 use crate::auth::keyfs::account::{SecstoreAccount, SECSTORE_BYTES, SECSTORE_FILES};
 use crate::auth::secstore::{files, pak};
-use argh::FromArgs;
 use zeroize::Zeroizing;
 
 /// secstore accounts (router) and files (LAN machines)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "secstore")]
+#[derive(Debug)]
 pub struct SecstoreCmd {
-    #[argh(subcommand)]
     what: What,
 }
 
-#[derive(FromArgs, Debug)]
-#[argh(subcommand)]
+#[derive(Debug)]
 enum What {
     Add(Add),
     List(List),
@@ -35,33 +32,25 @@ enum What {
 
 /// give a keyfs account a secstore, or a new secstore password (prompted;
 /// it may differ from the login password)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "add")]
+#[derive(Debug)]
 struct Add {
-    #[argh(positional)]
     name: String,
     /// most files the user may keep (default 16)
-    #[argh(option)]
     files: Option<u32>,
     /// most bytes over all files, as stored (default 262144)
-    #[argh(option)]
     bytes: Option<u64>,
 }
 
 /// show a user's secstore: quotas and stored files
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "list")]
+#[derive(Debug)]
 struct List {
-    #[argh(positional)]
     name: String,
 }
 
 /// remove a user's secstore: its password, quotas and every stored file
 /// (the keyfs account stays)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "del")]
+#[derive(Debug)]
 struct Del {
-    #[argh(positional)]
     name: String,
 }
 
@@ -169,64 +158,47 @@ mod client {
     use std::time::Duration;
 
     /// Where and who: `-s` (or `$secstore`, else `secstore`) and `-u`.
-    #[derive(FromArgs, Debug)]
-    #[argh(subcommand, name = "get")]
+    #[derive(Debug)]
     /// fetch a file from a secstore and decrypt it
     pub struct Get {
-        #[argh(positional)]
-        name: String,
+        pub(super) name: String,
         /// write it here ('-': standard output, the default)
-        #[argh(option, short = 'o')]
-        out: Option<std::path::PathBuf>,
+        pub(super) out: Option<std::path::PathBuf>,
         /// the secstore: host, host:port or tcp!host!port (default $secstore, else 'secstore')
-        #[argh(option, short = 's')]
-        server: Option<String>,
+        pub(super) server: Option<String>,
         /// the user (default: yours)
-        #[argh(option, short = 'u')]
-        user: Option<String>,
+        pub(super) user: Option<String>,
     }
 
     /// encrypt a file and store it in a secstore
-    #[derive(FromArgs, Debug)]
-    #[argh(subcommand, name = "put")]
+    #[derive(Debug)]
     pub struct Put {
-        #[argh(positional)]
-        file: std::path::PathBuf,
+        pub(super) file: std::path::PathBuf,
         /// the name to store it under (default: the file's name)
-        #[argh(option)]
-        r#as: Option<String>,
+        pub(super) r#as: Option<String>,
         /// the secstore (as for get)
-        #[argh(option, short = 's')]
-        server: Option<String>,
+        pub(super) server: Option<String>,
         /// the user (default: yours)
-        #[argh(option, short = 'u')]
-        user: Option<String>,
+        pub(super) user: Option<String>,
     }
 
     /// remove a file from a secstore
-    #[derive(FromArgs, Debug)]
-    #[argh(subcommand, name = "rm")]
+    #[derive(Debug)]
     pub struct Rm {
-        #[argh(positional)]
-        name: String,
+        pub(super) name: String,
         /// the secstore (as for get)
-        #[argh(option, short = 's')]
-        server: Option<String>,
+        pub(super) server: Option<String>,
         /// the user (default: yours)
-        #[argh(option, short = 'u')]
-        user: Option<String>,
+        pub(super) user: Option<String>,
     }
 
     /// list the files in a secstore
-    #[derive(FromArgs, Debug)]
-    #[argh(subcommand, name = "ls")]
+    #[derive(Debug)]
     pub struct Ls {
         /// the secstore (as for get)
-        #[argh(option, short = 's')]
-        server: Option<String>,
+        pub(super) server: Option<String>,
         /// the user (default: yours)
-        #[argh(option, short = 'u')]
-        user: Option<String>,
+        pub(super) user: Option<String>,
     }
 
     /// `host`, `host:port` or `tcp!host!port` (plan9port's netmkaddr) to
@@ -367,4 +339,143 @@ mod client {
             assert_eq!(address("net!router"), "router:5356");
         }
     }
+}
+
+// The command line (src/cli/args.rs).
+pub const CMD: Cmd = Cmd::group(
+    "secstore",
+    "secstore accounts (router) and files (LAN machines)",
+    &[ADD, LIST, DEL, GET, PUT, RM, LS],
+);
+const ADD: Cmd = Cmd::leaf(
+    "add",
+    "give a keyfs account a secstore, or a new secstore password (prompted; it may differ from the \
+     login password)",
+    &[
+        pos("name", ""),
+        opt("files", "most files the user may keep (default 16)"),
+        opt(
+            "bytes",
+            "most bytes over all files, as stored (default 262144)",
+        ),
+    ],
+);
+const LIST: Cmd = Cmd::leaf(
+    "list",
+    "show a user's secstore: quotas and stored files",
+    &[pos("name", "")],
+);
+const DEL: Cmd = Cmd::leaf(
+    "del",
+    "remove a user's secstore: its password, quotas and every stored file (the keyfs account \
+     stays)",
+    &[pos("name", "")],
+);
+const GET: Cmd = Cmd::only(
+    cfg!(feature = "client"),
+    Cmd::leaf(
+        "get",
+        "fetch a file from a secstore and decrypt it",
+        &[
+            pos("name", ""),
+            short(
+                b'o',
+                opt("out", "write it here ('-': standard output, the default)"),
+            ),
+            short(
+                b's',
+                opt(
+                    "server",
+                    "the secstore: host, host:port or tcp!host!port (default $secstore, else \
+                     'secstore')",
+                ),
+            ),
+            short(b'u', opt("user", "the user (default: yours)")),
+        ],
+    ),
+);
+const PUT: Cmd = Cmd::only(
+    cfg!(feature = "client"),
+    Cmd::leaf(
+        "put",
+        "encrypt a file and store it in a secstore",
+        &[
+            pos("file", ""),
+            opt(
+                "as",
+                "the name to store it under (default: the file's name)",
+            ),
+            short(b's', opt("server", "the secstore (as for get)")),
+            short(b'u', opt("user", "the user (default: yours)")),
+        ],
+    ),
+);
+const RM: Cmd = Cmd::only(
+    cfg!(feature = "client"),
+    Cmd::leaf(
+        "rm",
+        "remove a file from a secstore",
+        &[
+            pos("name", ""),
+            short(b's', opt("server", "the secstore (as for get)")),
+            short(b'u', opt("user", "the user (default: yours)")),
+        ],
+    ),
+);
+const LS: Cmd = Cmd::only(
+    cfg!(feature = "client"),
+    Cmd::leaf(
+        "ls",
+        "list the files in a secstore",
+        &[
+            short(b's', opt("server", "the secstore (as for get)")),
+            short(b'u', opt("user", "the user (default: yours)")),
+        ],
+    ),
+);
+
+/// The command from the words [`CMD`] took.
+pub fn parse(p: &Parsed) -> Result<SecstoreCmd, Fail> {
+    let a = p.leaf();
+    Ok(SecstoreCmd {
+        what: match p.sub(2) {
+            "add" => What::Add(Add {
+                name: a.string("name"),
+                files: a.u32("files")?,
+                bytes: a.num("bytes", u64::MAX)?,
+            }),
+            "list" => What::List(List {
+                name: a.string("name"),
+            }),
+            "del" => What::Del(Del {
+                name: a.string("name"),
+            }),
+            #[cfg(feature = "client")]
+            "get" => What::Get(Get {
+                name: a.string("name"),
+                out: a.opt_path("out"),
+                server: a.opt("server"),
+                user: a.opt("user"),
+            }),
+            #[cfg(feature = "client")]
+            "put" => What::Put(Put {
+                file: a.path("file"),
+                r#as: a.opt("as"),
+                server: a.opt("server"),
+                user: a.opt("user"),
+            }),
+            #[cfg(feature = "client")]
+            "rm" => What::Rm(Rm {
+                name: a.string("name"),
+                server: a.opt("server"),
+                user: a.opt("user"),
+            }),
+            #[cfg(feature = "client")]
+            "ls" => What::Ls(Ls {
+                server: a.opt("server"),
+                user: a.opt("user"),
+            }),
+            _ => return Err(p.unknown()),
+        },
+    })
 }

@@ -2,23 +2,20 @@
 //! part), kept encrypted in keyfs; logind on the signer's port certifies
 //! with it (see `auth/inferno`).
 
+use super::args::{flag, opt, pos, short, Cmd, Parsed};
 use super::keyfs::open;
 use super::{when, Fail, Globals};
 use crate::auth::inferno::{keyring::PublicKey, rsa};
 use crate::auth::keyfs::signer::InfernoKey;
-use argh::FromArgs;
 use zeroize::Zeroizing;
 
 /// the Inferno signer (getauthinfo's certificates)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "signer")]
+#[derive(Debug)]
 pub struct SignerCmd {
-    #[argh(subcommand)]
     what: What,
 }
 
-#[derive(FromArgs, Debug)]
-#[argh(subcommand)]
+#[derive(Debug)]
 enum What {
     CreateKey(CreateKey),
     Pubkey(Pubkey),
@@ -27,26 +24,20 @@ enum What {
 /// make the signer's key, as auth/createsignerkey: RSA of 1024 bits by
 /// default; refuses to replace a key without --force (every certificate
 /// the old key issued stops verifying)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "createkey")]
+#[derive(Debug)]
 struct CreateKey {
     /// algorithm: rsa (the default; elgamal is not supported)
-    #[argh(option, default = "String::from(\"rsa\")")]
     alg: String,
     /// modulus bits, 512 to 2048 (default 1024)
-    #[argh(option, short = 'b', default = "rsa::DEFAULT_BITS")]
     bits: usize,
     /// replace an existing key
-    #[argh(switch)]
     force: bool,
     /// the signer's name (the certificates' signer)
-    #[argh(positional)]
     name: String,
 }
 
 /// print the signer's public key (Inferno's text form)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "pubkey")]
+#[derive(Debug)]
 struct Pubkey {}
 
 fn check(c: &CreateKey) -> Result<(), Fail> {
@@ -128,4 +119,52 @@ fn public_of(sk: &str) -> Result<PublicKey, Fail> {
     crate::auth::inferno::keyring::RsaSecret::parse(sk)
         .map(|k| k.public())
         .map_err(|e| Fail::msg(format!("the stored Inferno signer key: {e}")))
+}
+
+// The command line (src/cli/args.rs).
+pub const CMD: Cmd = Cmd::group(
+    "signer",
+    "the Inferno signer (getauthinfo's certificates)",
+    &[CREATEKEY, PUBKEY],
+);
+const CREATEKEY: Cmd = Cmd::leaf(
+    "createkey",
+    "make the signer's key, as auth/createsignerkey: RSA of 1024 bits by default; refuses to \
+     replace a key without --force (every certificate the old key issued stops verifying)",
+    &[
+        opt(
+            "alg",
+            "algorithm: rsa (the default; elgamal is not supported)",
+        ),
+        short(
+            b'b',
+            opt("bits", "modulus bits, 512 to 2048 (default 1024)"),
+        ),
+        flag("force", "replace an existing key"),
+        pos("name", "the signer's name (the certificates' signer)"),
+    ],
+);
+const PUBKEY: Cmd = Cmd::leaf(
+    "pubkey",
+    "print the signer's public key (Inferno's text form)",
+    &[],
+);
+
+/// The command from the words [`CMD`] took.
+pub fn parse(p: &Parsed) -> Result<SignerCmd, Fail> {
+    let a = p.leaf();
+    Ok(SignerCmd {
+        what: match p.sub(2) {
+            "createkey" => What::CreateKey(CreateKey {
+                alg: a.string_or("alg", "rsa"),
+                bits: a
+                    .num("bits", u32::MAX.into())?
+                    .map_or(rsa::DEFAULT_BITS, |b| b as usize),
+                force: a.flag("force"),
+                name: a.string("name"),
+            }),
+            "pubkey" => What::Pubkey(Pubkey {}),
+            _ => return Err(p.unknown()),
+        },
+    })
 }

@@ -14,26 +14,23 @@
 //! none answered (nothing runs, or every instance found is gone); 2 for a
 //! bad configuration or usage.
 
+use super::args::{flag, opt, Cmd, Parsed};
 use super::{Fail, Globals};
 use crate::json::{Obj, Value};
 use crate::uplink::ppp::hook::{self, Notice, SendError};
 use crate::uplink::status_socket::{self, AskError};
-use argh::FromArgs;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// show every uplink's state, modem, signal and DNS health (the daemon's and
 /// each netifd interface's); exit 0 all answered, 3 some gone, 1 none
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "status")]
+#[derive(Debug)]
 pub struct StatusCmd {
     /// one JSON object, {"uplinks":[...]}, instead of key: value lines
-    #[argh(switch)]
     json: bool,
 
     /// the daemon's run directory (default: the configuration's run_dir)
-    #[argh(option)]
     run_dir: Option<PathBuf>,
 }
 
@@ -333,6 +330,32 @@ impl Instance {
             .into();
         v.to_string()
     }
+}
+
+// The command line (src/cli/args.rs).
+pub const CMD: Cmd = Cmd::leaf(
+    "status",
+    "show every uplink's state, modem, signal and DNS health (the daemon's and each netifd \
+     interface's); exit 0 all answered, 3 some gone, 1 none",
+    &[
+        flag(
+            "json",
+            "one JSON object, {\"uplinks\":[...]}, instead of key: value lines",
+        ),
+        opt(
+            "run-dir",
+            "the daemon's run directory (default: the configuration's run_dir)",
+        ),
+    ],
+);
+
+/// The command from the words [`CMD`] took.
+pub fn parse(p: &Parsed) -> Result<StatusCmd, Fail> {
+    let a = p.leaf();
+    Ok(StatusCmd {
+        json: a.flag("json"),
+        run_dir: a.opt_path("run-dir"),
+    })
 }
 
 #[cfg(test)]

@@ -9,36 +9,30 @@
 //!   there (never a second opener of the tty beside it), answering over
 //!   the socket.
 
+use super::args::{greedy, opt, pos, Cmd, Parsed};
 use super::{Fail, Globals};
 use crate::uplink::ppp::hook::{self, Notice};
-use argh::FromArgs;
 use std::path::PathBuf;
 
 /// the running uplink: resume (dial although the data quota is used up)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "uplink")]
+#[derive(Debug)]
 pub struct UplinkCmd {
-    #[argh(subcommand)]
     sub: Sub,
 }
 
-#[derive(FromArgs, Debug)]
-#[argh(subcommand)]
+#[derive(Debug)]
 enum Sub {
     Resume(ResumeCmd),
 }
 
 /// dial again although the data quota is used up, until the next period
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "resume")]
+#[derive(Debug)]
 struct ResumeCmd {
     /// the daemon's run directory (default: the configuration's run_dir)
-    #[argh(option)]
     run_dir: Option<PathBuf>,
 
     /// the netifd interface whose uplink to resume (its directory under
     /// the run directory); default: the daemon's own uplink
-    #[argh(option)]
     interface: Option<String>,
 }
 
@@ -86,19 +80,15 @@ fn modem_request(dir: &std::path::Path, request: String) -> Result<(), Fail> {
 }
 
 /// read, send and delete SMS through the running uplink's modem
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "sms")]
+#[derive(Debug)]
 pub struct SmsCmd {
     /// the daemon's run directory (default: the configuration's run_dir)
-    #[argh(option)]
     run_dir: Option<PathBuf>,
 
     /// the netifd interface whose modem to use
-    #[argh(option)]
     interface: Option<String>,
 
     /// list, read N, delete N, or send TO TEXT...
-    #[argh(positional, greedy)]
     args: Vec<String>,
 }
 
@@ -120,19 +110,15 @@ impl SmsCmd {
 }
 
 /// send a USSD code (e.g. '*100#' for a prepaid balance) through the running uplink's modem
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "ussd")]
+#[derive(Debug)]
 pub struct UssdCmd {
     /// the daemon's run directory (default: the configuration's run_dir)
-    #[argh(option)]
     run_dir: Option<PathBuf>,
 
     /// the netifd interface whose modem to use
-    #[argh(option)]
     interface: Option<String>,
 
     /// the code, e.g. *100#
-    #[argh(positional)]
     code: String,
 }
 
@@ -167,4 +153,84 @@ impl UplinkCmd {
         println!("asked the uplink at {} to resume", dir.display());
         Ok(())
     }
+}
+
+// The command line (src/cli/args.rs).
+pub const UPLINK: Cmd = Cmd::group(
+    "uplink",
+    "the running uplink: resume (dial although the data quota is used up)",
+    &[RESUMECMD],
+);
+const RESUMECMD: Cmd = Cmd::leaf(
+    "resume",
+    "dial again although the data quota is used up, until the next period",
+    &[
+        opt(
+            "run-dir",
+            "the daemon's run directory (default: the configuration's run_dir)",
+        ),
+        opt(
+            "interface",
+            "the netifd interface whose uplink to resume (its directory under the run directory); \
+             default: the daemon's own uplink",
+        ),
+    ],
+);
+pub const SMS: Cmd = Cmd::leaf(
+    "sms",
+    "read, send and delete SMS through the running uplink's modem",
+    &[
+        opt(
+            "run-dir",
+            "the daemon's run directory (default: the configuration's run_dir)",
+        ),
+        opt("interface", "the netifd interface whose modem to use"),
+        greedy("args", "list, read N, delete N, or send TO TEXT..."),
+    ],
+);
+pub const USSD: Cmd = Cmd::leaf(
+    "ussd",
+    "send a USSD code (e.g. '*100#' for a prepaid balance) through the running uplink's modem",
+    &[
+        opt(
+            "run-dir",
+            "the daemon's run directory (default: the configuration's run_dir)",
+        ),
+        opt("interface", "the netifd interface whose modem to use"),
+        pos("code", "the code, e.g. *100#"),
+    ],
+);
+
+/// The command from the words [`UPLINK`] took.
+pub fn parse_uplink(p: &Parsed) -> Result<UplinkCmd, Fail> {
+    let a = p.leaf();
+    Ok(UplinkCmd {
+        sub: match p.sub(2) {
+            "resume" => Sub::Resume(ResumeCmd {
+                run_dir: a.opt_path("run-dir"),
+                interface: a.opt("interface"),
+            }),
+            _ => return Err(p.unknown()),
+        },
+    })
+}
+
+/// The command from the words [`SMS`] took.
+pub fn parse_sms(p: &Parsed) -> Result<SmsCmd, Fail> {
+    let a = p.leaf();
+    Ok(SmsCmd {
+        run_dir: a.opt_path("run-dir"),
+        interface: a.opt("interface"),
+        args: a.strings("args"),
+    })
+}
+
+/// The command from the words [`USSD`] took.
+pub fn parse_ussd(p: &Parsed) -> Result<UssdCmd, Fail> {
+    let a = p.leaf();
+    Ok(UssdCmd {
+        run_dir: a.opt_path("run-dir"),
+        interface: a.opt("interface"),
+        code: a.string("code"),
+    })
 }

@@ -6,27 +6,24 @@
 //! Nothing prints a secret except where asked to (`otp --show-uri`,
 //! `export-oath`).
 
+use super::args::{flag, opt, pos, pos_opt, Cmd, Parsed};
 use super::keyfs::open;
 use super::{prompt, when, Fail, Globals};
 use crate::auth::keyfs::{Expiry, KeyfsError, Status};
 use crate::auth::oath::{self, Hash, Kind, Token};
 use crate::ninep::client::Error as NinepError;
 use crate::ninep::files::Files as Client;
-use argh::FromArgs;
 use std::io::Read;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
 
 /// manage keyfs accounts
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "user")]
+#[derive(Debug)]
 pub struct UserCmd {
-    #[argh(subcommand)]
     what: What,
 }
 
-#[derive(FromArgs, Debug)]
-#[argh(subcommand)]
+#[derive(Debug)]
 enum What {
     Add(Add),
     Passwd(Passwd),
@@ -44,29 +41,22 @@ enum What {
 }
 
 /// add an account (no password yet: set one with 'user passwd')
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "add")]
+#[derive(Debug)]
 struct Add {
-    #[argh(positional)]
     name: String,
     /// expiry: never, seconds since the epoch, or YYYY-MM-DD[ HH:MM[:SS]] (UTC)
-    #[argh(option)]
     expire: Option<String>,
 }
 
 /// set an account's password (prompted without echo, or read from stdin)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "passwd")]
+#[derive(Debug)]
 struct Passwd {
-    #[argh(positional)]
     name: String,
     /// set only the 16-byte AES key (dp9ik), read from stdin raw as 9front's
     /// keyfs aeskey file holds it, or as 32 hex digits
-    #[argh(switch)]
     aeskey: bool,
     /// set only the 7-byte DES key (p9sk1), read from stdin raw as Plan 9's
     /// keyfs key file holds it, or as 14 hex digits
-    #[argh(switch)]
     deskey: bool,
 }
 
@@ -109,30 +99,23 @@ fn parse_raw_key(raw: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>, String> {
 }
 
 /// delete an account
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "del")]
+#[derive(Debug)]
 struct Del {
-    #[argh(positional)]
     name: String,
 }
 
 /// rename an account (its password, token and attributes stay)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "rename")]
+#[derive(Debug)]
 struct Rename {
-    #[argh(positional)]
     old: String,
-    #[argh(positional)]
     new: String,
 }
 
 /// list accounts: name, status, expiry (tab-separated; ISO 8601 times)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "list")]
+#[derive(Debug)]
 struct List {
     /// print a JSON array of {name, status, expire, failures} instead
     /// (failures: consecutive failed logins, counted by the running daemon)
-    #[argh(switch)]
     json: bool,
 }
 
@@ -164,107 +147,75 @@ fn print_users(rows: &[(String, String, Expiry, u32)], json: bool) {
 
 /// show one account (never its secrets): status, expiry, whether a
 /// password and an OATH token are set, principals, attributes, failures
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "show")]
+#[derive(Debug)]
 struct Show {
-    #[argh(positional)]
     name: String,
     /// print a JSON object instead
-    #[argh(switch)]
     json: bool,
 }
 
 /// disable an account
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "disable")]
+#[derive(Debug)]
 struct Disable {
-    #[argh(positional)]
     name: String,
 }
 
 /// enable an account (also clears its failure count)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "enable")]
+#[derive(Debug)]
 struct Enable {
-    #[argh(positional)]
     name: String,
 }
 
 /// set an account's expiry: never, epoch seconds or a date (UTC)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "expire")]
+#[derive(Debug)]
 struct ExpireCmd {
-    #[argh(positional)]
     name: String,
-    #[argh(positional)]
     when: String,
 }
 
 /// set (NAME ATTR VALUE) or remove (NAME ATTR) a free-form attribute
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "attr")]
+#[derive(Debug)]
 struct Attr {
-    #[argh(positional)]
     name: String,
-    #[argh(positional)]
     attr: String,
-    #[argh(positional)]
     value: Option<String>,
 }
 
 /// enrol an OATH token (a fresh random seed unless --key is given)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "otp")]
+#[derive(Debug)]
 struct Otp {
-    #[argh(positional)]
     name: String,
     /// time-based token (TOTP, RFC 6238)
-    #[argh(switch)]
     totp: bool,
     /// counter-based token (HOTP, RFC 4226)
-    #[argh(switch)]
     hotp: bool,
     /// digits per code: 6 (default), 7 or 8
-    #[argh(option, default = "6")]
     digits: u8,
     /// TOTP time step: 30s, 1m (default 30s; whole seconds)
-    #[argh(
-        option,
-        default = "super::grammar::Dur(std::time::Duration::from_secs(30))"
-    )]
     step: super::grammar::Dur,
     /// HMAC hash: SHA1 (default; the only one pam_oath knows), SHA256, SHA512
-    #[argh(option, default = "String::from(\"SHA1\")")]
     hash: String,
     /// the seed as hex (default: 20 random bytes)
-    #[argh(option)]
     key: Option<String>,
     /// print the otpauth:// URI for phone apps (it holds the seed)
-    #[argh(switch)]
     show_uri: bool,
     /// remove the account's token instead
-    #[argh(switch)]
     remove: bool,
 }
 
 /// write accounts' OATH tokens in pam_oath's users.oath format
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "export-oath")]
+#[derive(Debug)]
 struct ExportOath {
     /// output file (mode 0600, written atomically); standard output
     /// without one (or with `-- -`)
-    #[argh(positional)]
     file: Option<PathBuf>,
 }
 
 /// read OATH tokens from a users.oath file (all lines or none)
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "import-oath")]
+#[derive(Debug)]
 struct ImportOath {
-    #[argh(positional)]
     file: PathBuf,
     /// create accounts named in the file that do not exist
-    #[argh(switch)]
     create: bool,
 }
 
@@ -666,4 +617,190 @@ impl UserCmd {
         }
         Ok(())
     }
+}
+
+// The command line (src/cli/args.rs).
+pub const CMD: Cmd = Cmd::group(
+    "user",
+    "manage keyfs accounts",
+    &[
+        ADD, PASSWD, DEL, RENAME, LIST, SHOW, DISABLE, ENABLE, EXPIRECMD, ATTR, OTP, EXPORTOATH,
+        IMPORTOATH,
+    ],
+);
+const ADD: Cmd = Cmd::leaf(
+    "add",
+    "add an account (no password yet: set one with 'user passwd')",
+    &[
+        pos("name", ""),
+        opt(
+            "expire",
+            "expiry: never, seconds since the epoch, or YYYY-MM-DD[ HH:MM[:SS]] (UTC)",
+        ),
+    ],
+);
+const PASSWD: Cmd = Cmd::leaf(
+    "passwd",
+    "set an account's password (prompted without echo, or read from stdin)",
+    &[
+        pos("name", ""),
+        flag(
+            "aeskey",
+            "set only the 16-byte AES key (dp9ik), read from stdin raw as 9front's keyfs aeskey \
+             file holds it, or as 32 hex digits",
+        ),
+        flag(
+            "deskey",
+            "set only the 7-byte DES key (p9sk1), read from stdin raw as Plan 9's keyfs key file \
+             holds it, or as 14 hex digits",
+        ),
+    ],
+);
+const DEL: Cmd = Cmd::leaf("del", "delete an account", &[pos("name", "")]);
+const RENAME: Cmd = Cmd::leaf(
+    "rename",
+    "rename an account (its password, token and attributes stay)",
+    &[pos("old", ""), pos("new", "")],
+);
+const LIST: Cmd = Cmd::leaf(
+    "list",
+    "list accounts: name, status, expiry (tab-separated; ISO 8601 times)",
+    &[flag(
+        "json",
+        "print a JSON array of {name, status, expire, failures} instead (failures: consecutive \
+         failed logins, counted by the running daemon)",
+    )],
+);
+const SHOW: Cmd = Cmd::leaf(
+    "show",
+    "show one account (never its secrets): status, expiry, whether a password and an OATH token \
+     are set, principals, attributes, failures",
+    &[pos("name", ""), flag("json", "print a JSON object instead")],
+);
+const DISABLE: Cmd = Cmd::leaf("disable", "disable an account", &[pos("name", "")]);
+const ENABLE: Cmd = Cmd::leaf(
+    "enable",
+    "enable an account (also clears its failure count)",
+    &[pos("name", "")],
+);
+const EXPIRECMD: Cmd = Cmd::leaf(
+    "expire",
+    "set an account's expiry: never, epoch seconds or a date (UTC)",
+    &[pos("name", ""), pos("when", "")],
+);
+const ATTR: Cmd = Cmd::leaf(
+    "attr",
+    "set (NAME ATTR VALUE) or remove (NAME ATTR) a free-form attribute",
+    &[pos("name", ""), pos("attr", ""), pos_opt("value", "")],
+);
+const OTP: Cmd = Cmd::leaf(
+    "otp",
+    "enrol an OATH token (a fresh random seed unless --key is given)",
+    &[
+        pos("name", ""),
+        flag("totp", "time-based token (TOTP, RFC 6238)"),
+        flag("hotp", "counter-based token (HOTP, RFC 4226)"),
+        opt("digits", "digits per code: 6 (default), 7 or 8"),
+        opt(
+            "step",
+            "TOTP time step: 30s, 1m (default 30s; whole seconds)",
+        ),
+        opt(
+            "hash",
+            "HMAC hash: SHA1 (default; the only one pam_oath knows), SHA256, SHA512",
+        ),
+        opt("key", "the seed as hex (default: 20 random bytes)"),
+        flag(
+            "show-uri",
+            "print the otpauth:// URI for phone apps (it holds the seed)",
+        ),
+        flag("remove", "remove the account's token instead"),
+    ],
+);
+const EXPORTOATH: Cmd = Cmd::leaf(
+    "export-oath",
+    "write accounts' OATH tokens in pam_oath's users.oath format",
+    &[pos_opt(
+        "file",
+        "output file (mode 0600, written atomically); standard output without one (or with `-- -`)",
+    )],
+);
+const IMPORTOATH: Cmd = Cmd::leaf(
+    "import-oath",
+    "read OATH tokens from a users.oath file (all lines or none)",
+    &[
+        pos("file", ""),
+        flag(
+            "create",
+            "create accounts named in the file that do not exist",
+        ),
+    ],
+);
+
+/// The command from the words [`CMD`] took.
+pub fn parse(p: &Parsed) -> Result<UserCmd, Fail> {
+    let a = p.leaf();
+    Ok(UserCmd {
+        what: match p.sub(2) {
+            "add" => What::Add(Add {
+                name: a.string("name"),
+                expire: a.opt("expire"),
+            }),
+            "passwd" => What::Passwd(Passwd {
+                name: a.string("name"),
+                aeskey: a.flag("aeskey"),
+                deskey: a.flag("deskey"),
+            }),
+            "del" => What::Del(Del {
+                name: a.string("name"),
+            }),
+            "rename" => What::Rename(Rename {
+                old: a.string("old"),
+                new: a.string("new"),
+            }),
+            "list" => What::List(List {
+                json: a.flag("json"),
+            }),
+            "show" => What::Show(Show {
+                name: a.string("name"),
+                json: a.flag("json"),
+            }),
+            "disable" => What::Disable(Disable {
+                name: a.string("name"),
+            }),
+            "enable" => What::Enable(Enable {
+                name: a.string("name"),
+            }),
+            "expire" => What::Expire(ExpireCmd {
+                name: a.string("name"),
+                when: a.string("when"),
+            }),
+            "attr" => What::Attr(Attr {
+                name: a.string("name"),
+                attr: a.string("attr"),
+                value: a.opt("value"),
+            }),
+            "otp" => What::Otp(Otp {
+                name: a.string("name"),
+                totp: a.flag("totp"),
+                hotp: a.flag("hotp"),
+                digits: a.num("digits", 255)?.unwrap_or(6) as u8,
+                step: a
+                    .dur("step")?
+                    .unwrap_or(super::grammar::Dur(std::time::Duration::from_secs(30))),
+                hash: a.string_or("hash", "SHA1"),
+                key: a.opt("key"),
+                show_uri: a.flag("show-uri"),
+                remove: a.flag("remove"),
+            }),
+            "export-oath" => What::ExportOath(ExportOath {
+                file: a.opt_path("file"),
+            }),
+            "import-oath" => What::ImportOath(ImportOath {
+                file: a.path("file"),
+                create: a.flag("create"),
+            }),
+            _ => return Err(p.unknown()),
+        },
+    })
 }
