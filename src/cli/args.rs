@@ -240,6 +240,18 @@ pub fn parse<'a>(root: &'static Cmd, argv: &[&'a str]) -> Result<Parsed<'a>, Sto
             "-h" | "--help" => return Err(Stop::Help(help(&levels))),
             _ => {}
         }
+        // `-vv`: a short flag repeated in one word, counted as often
+        if let [b'-', c, more @ ..] = a.as_bytes() {
+            if !more.is_empty() && more.iter().all(|m| m == c) {
+                let flag = |x: &Arg| x.kind == Kind::Flag && x.short == *c;
+                if let Some(i) = cmd.args.iter().position(flag) {
+                    for _ in 0..=more.len() {
+                        levels[lv].vals[i].push("");
+                    }
+                    continue;
+                }
+            }
+        }
         let (word, inline) = match a.strip_prefix("--").and_then(|r| r.split_once('=')) {
             Some((n, v)) => (&a[..n.len() + 2], Some(v)),
             None => (a, None),
@@ -577,6 +589,8 @@ mod tests {
         ]);
         assert_eq!(p.root().opt("config").as_deref(), Some("f"));
         assert_eq!(p.root().count("verbose"), 2);
+        assert_eq!(ok(&["-vv", "-v"]).root().count("verbose"), 3);
+        assert!(err(&["-vx"]).0.contains("Unrecognized argument: -vx"));
         assert_eq!((p.sub(1), p.sub(2), p.sub(3)), ("user", "add", ""));
         let l = p.leaf();
         assert_eq!(l.string("name"), "g");
