@@ -111,10 +111,13 @@ fn wait_within(d: &Daemon, what: &str, within: Duration, ok: impl Fn(&str) -> bo
 #[test]
 fn plug_switch_dial_bogus_dns_reconnect_healthy() {
     let d = start("story", "1234");
+    // IPv6CP's address comes with pppd's ipv6-up, after ip-up and the DNS
+    // check: wait for it too (a busy machine shows the moment between)
     let s = wait_for(&d, "healthy link after a reconnect", |s| {
         s.contains("\"state\":\"up\"")
             && s.contains("\"reconnects\":1")
             && s.contains("\"healthy\":true")
+            && !s.contains("\"address6\":null")
     });
     assert!(
         s.contains("broken DNS: 10.11.12.13 bogus, 10.11.12.14 bogus"),
