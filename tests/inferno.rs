@@ -17,7 +17,7 @@
 mod common;
 
 use std::collections::VecDeque;
-use warden::auth::inferno::keyring::{Certificate, PublicKey, RsaSecret};
+use warden::auth::inferno::keyring::{Certificate, PublicKey, RsaSecret, SecretKey};
 use warden::auth::inferno::logind::{self, Env, Logind, Lookup, Out};
 use warden::auth::inferno::rsa::{self, Signer};
 use warden::auth::inferno::ssl;
@@ -87,7 +87,7 @@ impl Transcript {
     fn signer(&self) -> Signer {
         let (alpha, p) = rsa::dh_group();
         Signer {
-            sk: RsaSecret::parse(&self.signer).unwrap(),
+            sk: SecretKey::Rsa(RsaSecret::parse(&self.signer).unwrap()),
             alpha,
             p,
         }
@@ -289,11 +289,11 @@ fn certificates_inferno_would_reject() {
     };
     let (alpha, p) = rsa::dh_group();
     let rogue = Signer {
-        sk: rsa::generate("signer", 512, &mut rng),
+        sk: SecretKey::Rsa(rsa::generate("signer", 512, &mut rng)),
         alpha,
         p,
     };
-    let forged = rogue.certify(pk_text.as_bytes(), cert.exp);
+    let forged = rogue.certify(pk_text.as_bytes(), cert.exp, &mut rng);
     assert_eq!(
         rsa::check(&rogue.public(), pk_text.as_bytes(), &forged, 0),
         Ok(())
