@@ -11,8 +11,8 @@
 //!
 //! Signing works modulo q and modulo 2 and joins the two (p - 1 = 2q, q
 //! an odd prime), so every step that touches x or k runs on `Modulus`'s
-//! constant-time operations; it needs p to be a safe prime, which is
-//! what gensafeprime (and [`generate`]) make.
+//! constant-time operations (k's inverse is blinded); it needs p to be
+//! a safe prime, which is what gensafeprime (and [`generate`]) make.
 
 use super::keyring::EgSecret;
 use super::rsa::{nat, probable_prime, rem_small, small_primes, DH_P};
@@ -58,7 +58,19 @@ pub fn sign(k: &EgSecret, m: &[u8], rng: &mut dyn FnMut(&mut [u8])) -> (Vec<u8>,
     let x = nat(&k.secret);
     let m = nat(m);
     // s mod q = (m - x r) k^-1; s mod 2 = m - x r (k is odd)
-    let kinv = mq.inv_prime(&kq).unwrap_or(Nat::ZERO);
+    // k^-1 = b (k b)^-1 for a random b: the variable-time inverse only
+    // sees k b, which is uniform whatever k is (a quarter of Fermat's
+    // a^(q-2) in time)
+    let b = loop {
+        let b = mq.reduce(&random_below_bits(bits, rng));
+        if !b.is_zero() {
+            break b;
+        }
+    };
+    let kinv = mq
+        .mul(&kq, &b)
+        .inv_mod(q)
+        .map_or(Nat::ZERO, |i| mq.mul(&i, &b));
     let xr = mq.mul(&mq.reduce(&x), &mq.reduce(&r));
     let sq = mq.mul(&mq.sub(&mq.reduce(&m), &xr), &kinv);
     let s2 = (m.low_u32() ^ (x.low_u32() & r.low_u32())) & 1;
