@@ -105,7 +105,7 @@ impl SignerCmd {
                 }
                 let mut rng = |b: &mut [u8]| crate::sys::random::fill_or_abort(b);
                 if c.alg == "elgamal" && !c.modp {
-                    eprintln!("warden: making a {}-bit safe prime: seconds on a PC, about ten minutes on a router (--modp: seconds)", c.bits);
+                    eprintln!("warden: making a {}-bit safe prime (1024 bits: seconds on a PC, about ten minutes on a 400 MHz router; --modp: seconds)", c.bits);
                 }
                 let sk = keyring::SecretKey::generate(&c.alg, &c.name, c.bits, c.modp, &mut rng);
                 let (alpha, p) = rsa::dh_group();
