@@ -3,7 +3,10 @@
 //! DH exponentiations and the RSA signature) and over loopback TCP;
 //! `inferno_bench sign N` signs N certificates and `inferno_bench login N`
 //! runs N server sides of the recorded login, for counting instructions
-//! under qemu (bench/inferno: N=1 less N=0).
+//! under qemu (bench/inferno: N=1 less N=0); `sign-eg N` signs with an
+//! ElGamal key over RFC 2409's group and `mr N` runs N Miller-Rabin rounds
+//! on a 1023-bit number (what a new 1024-bit safe prime costs, in rounds,
+//! is printed by `keygen BITS`, which times one).
 //!
 //! The login is tests/inferno/getauthinfo.txt (recorded with Inferno's
 //! getauthinfo), replayed with its own randomness, so every run does the
@@ -12,7 +15,8 @@
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::time::Instant;
-use warden::auth::inferno::keyring::RsaSecret;
+use warden::auth::inferno::elgamal;
+use warden::auth::inferno::keyring::{RsaSecret, SecretKey};
 use warden::auth::inferno::logind::{Env, Logind, Lookup, Out};
 use warden::auth::inferno::rsa::{self, Signer};
 use warden::auth::inferno::ssl;
@@ -53,7 +57,7 @@ fn load() -> T {
     let (alpha, p) = rsa::dh_group();
     T {
         signer: Signer {
-            sk: RsaSecret::parse(&sk.unwrap()).unwrap(),
+            sk: SecretKey::Rsa(RsaSecret::parse(&sk.unwrap()).unwrap()),
             alpha,
             p,
         },
@@ -107,18 +111,72 @@ fn in_process(t: &T) -> bool {
     login(t, || it.next(), |_| {})
 }
 
+/// A fixed generator (xorshift): the same work on every run.
+fn rng() -> impl FnMut(&mut [u8]) {
+    let mut n = 0x9e37_79b9_7f4a_7c15u64;
+    move |b: &mut [u8]| {
+        for x in b {
+            n ^= n << 13;
+            n ^= n >> 7;
+            n ^= n << 17;
+            *x = (n >> 24) as u8;
+        }
+    }
+}
+
+/// An ElGamal signer over RFC 2409's group (createkey --alg elgamal --modp).
+fn elgamal(t: &T) -> Signer {
+    Signer {
+        sk: SecretKey::Elgamal(elgamal::generate("signer", 1024, true, &mut rng())),
+        ..t.signer.clone()
+    }
+}
+
 fn main() {
     let t = load();
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let mut r = rng();
     match args.get(1).map(String::as_str) {
-        Some("sign") => {
+        Some(w @ ("sign" | "sign-eg")) => {
+            let s = if w == "sign" {
+                t.signer.clone()
+            } else {
+                elgamal(&t)
+            };
             for i in 0..n {
-                let c = t
-                    .signer
-                    .certify(format!("rsa\nuser{i}\nAw==\nAw==\n").as_bytes(), 0);
+                let c = s.certify(format!("rsa\nuser{i}\nAw==\nAw==\n").as_bytes(), 0, &mut r);
                 std::hint::black_box(c);
             }
+            return;
+        }
+        Some("mr") => {
+            let q = warden::auth::bignum::Nat::from_be_bytes(&t.signer.p)
+                .unwrap()
+                .shr(1);
+            for _ in 0..n {
+                std::hint::black_box(rsa::probable_prime(&q, 1, &mut r));
+            }
+            return;
+        }
+        Some("keygen") => {
+            let bits = n.max(64);
+            let t0 = Instant::now();
+            let mut rounds = 0u64;
+            let rr = |b: &mut [u8]| warden::sys::random::fill_or_abort(b);
+            let mut counting = |b: &mut [u8]| {
+                // every Miller-Rabin round draws one base of the number's size
+                if b.len() >= bits / 8 - 1 {
+                    rounds += 1;
+                }
+                rr(b)
+            };
+            let k = elgamal::generate("signer", bits, false, &mut counting);
+            std::hint::black_box(k);
+            println!(
+                "elgamal keygen: a {bits}-bit safe prime in {:.1} s, about {rounds} Miller-Rabin rounds",
+                t0.elapsed().as_secs_f64()
+            );
             return;
         }
         Some("login") => {
@@ -134,17 +192,21 @@ fn main() {
     } else {
         50
     };
-    let t0 = Instant::now();
-    for _ in 0..rounds {
-        let c = t.signer.certify(b"rsa\nglenda\nAw==\nAw==\n", 0);
-        std::hint::black_box(c);
+    for (what, s) in [
+        ("RSA 1024 bits, CRT", t.signer.clone()),
+        ("ElGamal 1024 bits", elgamal(&t)),
+    ] {
+        let t0 = Instant::now();
+        for _ in 0..rounds {
+            let c = s.certify(b"rsa\nglenda\nAw==\nAw==\n", 0, &mut r);
+            std::hint::black_box(c);
+        }
+        let s = t0.elapsed().as_secs_f64();
+        println!(
+            "inferno signer: {:.0} certificate signatures/s ({what})",
+            rounds as f64 / s
+        );
     }
-    let s = t0.elapsed().as_secs_f64();
-    println!(
-        "inferno signer: {:.0} certificate signatures/s (RSA {} bits, CRT)",
-        rounds as f64 / s,
-        1024
-    );
     let t0 = Instant::now();
     for _ in 0..rounds {
         assert!(in_process(&t));

@@ -17,7 +17,7 @@
 mod common;
 
 use std::collections::VecDeque;
-use warden::auth::inferno::keyring::{Certificate, PublicKey, RsaSecret};
+use warden::auth::inferno::keyring::{Certificate, PublicKey, RsaSecret, SecretKey};
 use warden::auth::inferno::logind::{self, Env, Logind, Lookup, Out};
 use warden::auth::inferno::rsa::{self, Signer};
 use warden::auth::inferno::ssl;
@@ -87,7 +87,7 @@ impl Transcript {
     fn signer(&self) -> Signer {
         let (alpha, p) = rsa::dh_group();
         Signer {
-            sk: RsaSecret::parse(&self.signer).unwrap(),
+            sk: SecretKey::Rsa(RsaSecret::parse(&self.signer).unwrap()),
             alpha,
             p,
         }
@@ -289,11 +289,11 @@ fn certificates_inferno_would_reject() {
     };
     let (alpha, p) = rsa::dh_group();
     let rogue = Signer {
-        sk: rsa::generate("signer", 512, &mut rng),
+        sk: SecretKey::Rsa(rsa::generate("signer", 512, &mut rng)),
         alpha,
         p,
     };
-    let forged = rogue.certify(pk_text.as_bytes(), cert.exp);
+    let forged = rogue.certify(pk_text.as_bytes(), cert.exp, &mut rng);
     assert_eq!(
         rsa::check(&rogue.public(), pk_text.as_bytes(), &forged, 0),
         Ok(())
@@ -313,17 +313,23 @@ fn read_record(s: &mut std::net::TcpStream) -> Vec<u8> {
     b
 }
 
-/// The whole login as getauthinfo speaks it, over TCP against a running
-/// daemon (keyfs's account, `warden signer createkey`'s key, the signer's
-/// port telling Inferno's first byte from warden's own request): the
-/// certificate verifies under `warden signer pubkey` and ends with the
-/// account; a wrong password cannot read alpha**r0.
-#[test]
-fn getauthinfo_against_the_daemon() {
-    use std::io::Write;
-    use warden::auth::inferno::keyring;
-    use warden::auth::inferno::ssl::{Mode, Msg, OneWay};
-    let s = common::Scratch::new("inferno-daemon");
+/// A running daemon with keyfs's account glenda (password1, expiring
+/// 2030-01-01) and the signer key `createkey` made: the signer's public
+/// key as `warden signer pubkey` prints it, and a login as getauthinfo
+/// speaks it over TCP (the signer's port telling Inferno's first byte
+/// from warden's own request) that sends the public key `mine` makes
+/// from the signer's (login.b: genSKfromPK) and returns it with the
+/// certificate's text.
+struct Daemon {
+    cfg: std::path::PathBuf,
+    _s: common::Scratch,
+    _d: common::Kill,
+    port: u16,
+    spk: PublicKey,
+}
+
+fn daemon(name: &str, createkey: &[&str]) -> Daemon {
+    let s = common::Scratch::new(name);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -346,16 +352,30 @@ fn getauthinfo_against_the_daemon() {
         "pw\n",
     );
     common::ok(&cfg, &["user", "passwd", "glenda"], "pw\npassword1\n");
-    common::ok(
-        &cfg,
-        &["signer", "createkey", "--bits", "512", "signer"],
-        "pw\n",
-    );
+    let made = PublicKey::parse(&common::ok(&cfg, createkey, "pw\n")).unwrap();
     let spk = PublicKey::parse(&common::ok(&cfg, &["signer", "pubkey"], "pw\n")).unwrap();
-    let _d = common::start_daemon(&cfg, &s.path("run").join("keyfs"));
+    assert_eq!(made, spk, "createkey prints what pubkey prints");
+    let d = common::start_daemon(&cfg, &s.path("run").join("keyfs"));
     common::ok(&cfg, &["unlock"], "pw\n");
-    let login = |pw: &[u8]| -> Result<(String, String), &str> {
-        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    Daemon {
+        cfg,
+        _s: s,
+        _d: d,
+        port,
+        spk,
+    }
+}
+
+impl Daemon {
+    fn login(
+        &self,
+        pw: &[u8],
+        mine: impl Fn(&PublicKey) -> String,
+    ) -> Result<(String, String), &str> {
+        use std::io::Write;
+        use warden::auth::inferno::keyring;
+        use warden::auth::inferno::ssl::{Mode, Msg, OneWay};
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         c.set_read_timeout(Some(std::time::Duration::from_secs(60)))
             .unwrap();
         let (mut cin, mut cout) = (OneWay::default(), OneWay::default());
@@ -388,30 +408,135 @@ fn getauthinfo_against_the_daemon() {
         cin.mode = Mode::Sha1(Zeroizing::new(secret.clone()));
         let got_spk = cin.open(&read_record(&mut c)).unwrap();
         cout.mode = Mode::Sha1(Zeroizing::new(secret));
-        let mine = PublicKey {
+        let got_spk = PublicKey::parse(std::str::from_utf8(&got_spk[1..]).unwrap()).unwrap();
+        assert_eq!(got_spk, self.spk, "the signer's key as sent");
+        let mine = mine(&got_spk);
+        c.write_all(&cout.seal(&ssl::message(mine.as_bytes())))
+            .unwrap();
+        let cert = cin.open(&read_record(&mut c)).unwrap();
+        Ok((mine, String::from_utf8(cert[1..].to_vec()).unwrap()))
+    }
+}
+
+/// getauthinfo's whole login against a daemon with an RSA signer key:
+/// the certificate verifies under `warden signer pubkey` and ends with
+/// the account; a wrong password cannot read alpha**r0.
+#[test]
+fn getauthinfo_against_the_daemon() {
+    let d = daemon(
+        "inferno-daemon",
+        &["signer", "createkey", "--bits", "512", "signer"],
+    );
+    let rsa_key = |_: &PublicKey| {
+        PublicKey {
             alg: "rsa".into(),
             owner: "glenda".into(),
             nums: vec![vec![0xc5; 64], vec![3]],
         }
-        .text();
-        c.write_all(&cout.seal(&ssl::message(mine.as_bytes())))
-            .unwrap();
-        let cert = cin.open(&read_record(&mut c)).unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&got_spk[1..]),
-            spk.text(),
-            "the signer's key as sent"
-        );
-        Ok((mine, String::from_utf8(cert[1..].to_vec()).unwrap()))
+        .text()
     };
-    let (mine, cert) = login(b"password1").unwrap();
+    let (mine, cert) = d.login(b"password1", rsa_key).unwrap();
     let cert = Certificate::parse(&cert).unwrap();
     assert_eq!(cert.signer, "signer");
     // 2030-01-01T00:00:00Z, the account's expiry
     assert_eq!(cert.exp, 1_893_456_000);
-    assert_eq!(rsa::check(&spk, mine.as_bytes(), &cert, 0), Ok(()));
-    let e = login(b"password2").unwrap_err();
+    assert_eq!(rsa::check(&d.spk, mine.as_bytes(), &cert, 0), Ok(()));
+    let e = d.login(b"password2", rsa_key).unwrap_err();
     assert_eq!(e, "name or secret incorrect (alpha**r0 mod p)");
+}
+
+/// The same with an ElGamal signer key (createkey --alg elgamal --modp):
+/// the client makes its ElGamal key from the signer's p and alpha, as
+/// login.b's genSKfromPK does, and gets an ElGamal certificate that
+/// warden's check accepts and whose equation python3 checks on its own
+/// (alpha^m == y^r r^s mod p, m = the SHA1 keyring.c signs).
+#[test]
+fn getauthinfo_against_the_daemon_with_an_elgamal_signer() {
+    use warden::auth::inferno::keyring;
+    let d = daemon(
+        "inferno-daemon-eg",
+        &[
+            "signer",
+            "createkey",
+            "--alg",
+            "elgamal",
+            "--modp",
+            "signer",
+        ],
+    );
+    assert_eq!(d.spk.alg, "elgamal");
+    assert_eq!(d.spk.owner, "signer");
+    assert_eq!(d.spk.nums[0], rsa::dh_group().1, "RFC 2409's prime");
+    assert!(d.spk.nums[1].len() > 1, "a random generator, not 2");
+    let eg_key = |spk: &PublicKey| {
+        let x = [0x3du8; 127];
+        let y = rsa::modexp_be(&spk.nums[1], &x, &spk.nums[0], true);
+        PublicKey {
+            alg: "elgamal".into(),
+            owner: "glenda".into(),
+            nums: vec![spk.nums[0].clone(), spk.nums[1].clone(), y],
+        }
+        .text()
+    };
+    let (mine, text) = d.login(b"password1", eg_key).unwrap();
+    let cert = Certificate::parse(&text).unwrap();
+    assert!(
+        text.starts_with("elgamal\nsha1\nsigner\n1893456000\n"),
+        "{text}"
+    );
+    assert_eq!(rsa::check(&d.spk, mine.as_bytes(), &cert, 0), Ok(()));
+    let mut bad = cert.clone();
+    *bad.sig[1].last_mut().unwrap() ^= 1;
+    assert_eq!(
+        rsa::check(&d.spk, mine.as_bytes(), &bad, 0),
+        Err("pk doesn't match certificate")
+    );
+    let m = keyring::cert_digest(mine.as_bytes(), &cert.signer, cert.exp);
+    let hex = |b: &[u8]| format!("0x{}", self::hex(b));
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys\np, a, y, r, s, m = (int(v, 16) for v in sys.argv[1:])\nprint(0 < r < p and pow(a, m, p) == pow(y, r, p) * pow(r, s, p) % p)",
+            &hex(&d.spk.nums[0]),
+            &hex(&d.spk.nums[1]),
+            &hex(&d.spk.nums[2]),
+            &hex(&cert.sig[0]),
+            &hex(&cert.sig[1]),
+            &hex(&m),
+        ])
+        .output()
+        .expect("python3 is needed for this test");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "True",
+        "{out:?}"
+    );
+    let e = d.login(b"password2", eg_key).unwrap_err();
+    assert_eq!(e, "name or secret incorrect (alpha**r0 mod p)");
+    // createkey's refusals: an existing key without --force, an unknown
+    // algorithm, --modp with rsa or with other bits
+    for (args, want) in [
+        (
+            &["--alg", "elgamal", "--modp"][..],
+            "give --force to replace it",
+        ),
+        (&["--alg", "dsa"][..], "--alg dsa: expected rsa or elgamal"),
+        (&["--modp"][..], "--modp is for --alg elgamal"),
+        (
+            &["--alg", "elgamal", "--modp", "--bits", "2048"][..],
+            "the MODP group has 1024 bits",
+        ),
+    ] {
+        let args: Vec<&str> = ["signer", "createkey"]
+            .iter()
+            .chain(args)
+            .chain(&["signer"])
+            .copied()
+            .collect();
+        let o = common::run_warden(&d.cfg, &args, "pw\n");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(want), "{args:?}: {err}");
+    }
 }
 
 /// Record a transcript with Inferno's emu. Needs INFERNO_ROOT (an

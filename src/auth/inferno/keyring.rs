@@ -3,8 +3,11 @@
 //!
 //! ```text
 //! public key   = alg "\n" owner "\n" big* ("\n" after each)   rsa: n ek
+//!                                            elgamal: p alpha key
 //! secret key   = alg "\n" owner "\n" big*                    rsa: n ek dk p q kp kq c2
+//!                                            elgamal: p alpha key secret
 //! certificate  = alg "\n" hash "\n" signer "\n" exp "\n" big*   rsa: sig
+//!                                            elgamal: r s
 //! ```
 //!
 //! A key's or a signature's number (`%U`) is base64 of its big-endian
@@ -160,35 +163,18 @@ impl std::fmt::Debug for RsaSecret {
 impl RsaSecret {
     /// The secret key text (sktostr), secret itself.
     pub fn text(&self) -> Zeroizing<String> {
-        let mut s = Zeroizing::new(format!("rsa\n{}\n", self.owner));
-        for n in [
-            &self.n[..],
-            &self.ek,
-            &self.dk,
-            &self.p,
-            &self.q,
-            &self.kp,
-            &self.kq,
-            &self.c2,
-        ] {
-            s.push_str(&key_b64(n));
-            s.push('\n');
-        }
-        s
+        sk_text(
+            "rsa",
+            &self.owner,
+            &[
+                &self.n, &self.ek, &self.dk, &self.p, &self.q, &self.kp, &self.kq, &self.c2,
+            ],
+        )
     }
 
     pub fn parse(s: &str) -> Result<RsaSecret, FormatError> {
-        let mut it = lines(s);
-        if it.next() != Some("rsa") {
-            return Err(FormatError("secret key: not an rsa key".into()));
-        }
-        let owner = it
-            .next()
-            .ok_or_else(|| FormatError("secret key: no owner".into()))?
-            .to_string();
-        let mut v = bigs(&mut it, 8, "secret key")?
-            .into_iter()
-            .map(Zeroizing::new);
+        let (owner, v) = sk_parse(s, "rsa", 8)?;
+        let mut v = v.into_iter();
         let mut next = || v.next().unwrap_or_default();
         Ok(RsaSecret {
             owner,
@@ -208,6 +194,160 @@ impl RsaSecret {
             alg: "rsa".into(),
             owner: self.owner.clone(),
             nums: vec![self.n.clone(), self.ek.clone()],
+        }
+    }
+}
+
+/// A secret key's text: alg, owner, then each number (`%U`).
+fn sk_text(alg: &str, owner: &str, nums: &[&[u8]]) -> Zeroizing<String> {
+    let mut s = Zeroizing::new(format!("{alg}\n{owner}\n"));
+    for n in nums {
+        s.push_str(&key_b64(n));
+        s.push('\n');
+    }
+    s
+}
+
+/// A secret key of `alg` with `n` numbers: its owner and the numbers.
+type Nums = Vec<Zeroizing<Vec<u8>>>;
+
+fn sk_parse(s: &str, alg: &str, n: usize) -> Result<(String, Nums), FormatError> {
+    let mut it = lines(s);
+    if it.next() != Some(alg) {
+        return Err(FormatError(format!("secret key: not an {alg} key")));
+    }
+    let owner = it
+        .next()
+        .ok_or_else(|| FormatError("secret key: no owner".into()))?
+        .to_string();
+    let v = bigs(&mut it, n, "secret key")?;
+    if it.next().is_some() {
+        return Err(FormatError(format!(
+            "secret key: more lines than an {alg} key has"
+        )));
+    }
+    Ok((owner, v.into_iter().map(Zeroizing::new).collect()))
+}
+
+/// An ElGamal secret key, as libsec's eggen makes it: the group (p, a
+/// safe prime, and alpha), the public key alpha^secret mod p, the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EgSecret {
+    pub owner: String,
+    pub p: Vec<u8>,
+    pub alpha: Vec<u8>,
+    pub key: Vec<u8>,
+    pub secret: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for EgSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EgSecret({}, <secret>)", self.owner)
+    }
+}
+
+impl EgSecret {
+    /// The secret key text: p, alpha, key, secret.
+    pub fn text(&self) -> Zeroizing<String> {
+        sk_text(
+            "elgamal",
+            &self.owner,
+            &[&self.p, &self.alpha, &self.key, &self.secret],
+        )
+    }
+
+    /// The text form, and what signing needs of the numbers: p odd with
+    /// (p - 1) / 2 odd (a safe prime's shape; primality is the maker's
+    /// word), of 64 to 2048 bits, 1 < alpha < p, 0 < key < p, secret > 0.
+    pub fn parse(s: &str) -> Result<EgSecret, FormatError> {
+        let (owner, v) = sk_parse(s, "elgamal", 4)?;
+        let [p, alpha, key, secret]: [Zeroizing<Vec<u8>>; 4] = v
+            .try_into()
+            .map_err(|_| FormatError("secret key: numbers missing".into()))?;
+        let big = |b: &[u8]| crate::auth::bignum::Nat::from_be_bytes(b);
+        let ok = match (big(&p), big(&alpha), big(&key)) {
+            (Some(np), Some(na), Some(nk)) => {
+                (64..=crate::auth::bignum::MAX_BITS).contains(&np.bits())
+                    && np.low_u32() & 3 == 3
+                    && na.bits() > 1
+                    && na.cmp(&np).is_lt()
+                    && !nk.is_zero()
+                    && nk.cmp(&np).is_lt()
+                    && !secret.is_empty()
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(FormatError(
+                "secret key: not an ElGamal key over a safe prime (p, alpha, key out of range)"
+                    .into(),
+            ));
+        }
+        Ok(EgSecret {
+            owner,
+            p: p.to_vec(),
+            alpha: alpha.to_vec(),
+            key: key.to_vec(),
+            secret,
+        })
+    }
+
+    pub fn public(&self) -> PublicKey {
+        PublicKey {
+            alg: "elgamal".into(),
+            owner: self.owner.clone(),
+            nums: vec![self.p.clone(), self.alpha.clone(), self.key.clone()],
+        }
+    }
+}
+
+/// A signer's secret key of either algorithm createsignerkey makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretKey {
+    Rsa(RsaSecret),
+    Elgamal(EgSecret),
+}
+
+impl SecretKey {
+    /// A new key of `alg` ("rsa" or "elgamal", see rsa::generate and
+    /// elgamal::generate).
+    pub fn generate(
+        alg: &str,
+        owner: &str,
+        bits: usize,
+        modp: bool,
+        rng: &mut dyn FnMut(&mut [u8]),
+    ) -> SecretKey {
+        if alg == "elgamal" {
+            SecretKey::Elgamal(super::elgamal::generate(owner, bits, modp, rng))
+        } else {
+            SecretKey::Rsa(super::rsa::generate(owner, bits, rng))
+        }
+    }
+
+    /// By the text's first line.
+    pub fn parse(s: &str) -> Result<SecretKey, FormatError> {
+        match lines(s).next() {
+            Some("rsa") => RsaSecret::parse(s).map(SecretKey::Rsa),
+            Some("elgamal") => EgSecret::parse(s).map(SecretKey::Elgamal),
+            a => Err(FormatError(format!(
+                "secret key: unknown algorithm '{}' (rsa or elgamal)",
+                a.unwrap_or("").escape_default()
+            ))),
+        }
+    }
+
+    pub fn text(&self) -> Zeroizing<String> {
+        match self {
+            SecretKey::Rsa(k) => k.text(),
+            SecretKey::Elgamal(k) => k.text(),
+        }
+    }
+
+    pub fn public(&self) -> PublicKey {
+        match self {
+            SecretKey::Rsa(k) => k.public(),
+            SecretKey::Elgamal(k) => k.public(),
         }
     }
 }

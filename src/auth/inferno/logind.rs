@@ -258,7 +258,7 @@ impl Logind {
                         None,
                     );
                 }
-                let cert = signer.certify(data, exp);
+                let cert = signer.certify(data, exp, &mut |b| env.random(b));
                 let r = self.outw.seal(&ssl::message(cert.text().as_bytes()));
                 Out::Issued {
                     records: r,
@@ -312,6 +312,7 @@ impl Logind {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::auth::inferno::keyring::SecretKey;
     use crate::auth::inferno::rsa::{self, Signer};
 
     pub struct TestEnv {
@@ -361,7 +362,11 @@ pub(crate) mod tests {
             let mut rng = crate::auth::inferno::rsa::tests::test_rng(9);
             let sk = rsa::generate("signer", 512, &mut rng);
             let (alpha, p) = rsa::dh_group();
-            Signer { sk, alpha, p }
+            Signer {
+                sk: SecretKey::Rsa(sk),
+                alpha,
+                p,
+            }
         })
         .clone()
     }

@@ -3,7 +3,7 @@
 //! and the Diffie-Hellman group logind hands to clients; on the shared
 //! big-number module. Randomness comes in as a function.
 
-use super::keyring::{self, Certificate, PublicKey, RsaSecret};
+use super::keyring::{self, Certificate, PublicKey, RsaSecret, SecretKey};
 use crate::auth::bignum::{Modulus, Nat};
 use zeroize::Zeroizing;
 
@@ -25,7 +25,7 @@ pub fn dh_group() -> (Vec<u8>, Vec<u8>) {
     (vec![DH_ALPHA as u8], crate::auth::dec16(DH_P.as_bytes()))
 }
 
-fn nat(b: &[u8]) -> Nat {
+pub(super) fn nat(b: &[u8]) -> Nat {
     Nat::from_be_bytes(b).unwrap_or(Nat::ZERO)
 }
 
@@ -44,12 +44,29 @@ pub fn modexp_be(base: &[u8], exp: &[u8], m: &[u8], secret_exp: bool) -> Vec<u8>
     r.to_be_vec()
 }
 
-/// The signer: its secret key and the DH group it serves.
+/// The signer: its secret key (RSA or ElGamal) and the DH group it
+/// serves.
 #[derive(Clone)]
 pub struct Signer {
-    pub sk: RsaSecret,
+    pub sk: SecretKey,
     pub alpha: Vec<u8>,
     pub p: Vec<u8>,
+}
+
+/// Raw RSA signature of a number (rsadecrypt: Garner's CRT).
+pub fn sign_num(k: &RsaSecret, m: &[u8]) -> Vec<u8> {
+    let (p, q) = (nat(&k.p), nat(&k.q));
+    let (Some(mp), Some(mq)) = (Modulus::new(&p), Modulus::new(&q)) else {
+        return vec![0];
+    };
+    let m = nat(m);
+    let v1 = mp.pow_ct(&mp.reduce(&m), &nat(&k.kp), 8 * k.p.len());
+    let v2 = mq.pow_ct(&mq.reduce(&m), &nat(&k.kq), 8 * k.q.len());
+    // out = v1 + p * ((v2 - v1) * c2 mod q)
+    let d = mq.sub(&v2, &mq.reduce(&v1));
+    let h = mq.mul(&d, &mq.reduce(&nat(&k.c2)));
+    let out = p.mul(&h).and_then(|x| x.add(&v1)).unwrap_or(Nat::ZERO);
+    out.to_be_vec()
 }
 
 impl Signer {
@@ -57,34 +74,28 @@ impl Signer {
         self.sk.public()
     }
 
-    /// Raw RSA signature of a number (rsadecrypt: Garner's CRT).
-    pub fn sign_num(&self, m: &[u8]) -> Vec<u8> {
-        let k = &self.sk;
-        let (p, q) = (nat(&k.p), nat(&k.q));
-        let (Some(mp), Some(mq)) = (Modulus::new(&p), Modulus::new(&q)) else {
-            return vec![0];
-        };
-        let m = nat(m);
-        let v1 = mp.pow_ct(&mp.reduce(&m), &nat(&k.kp), 8 * k.p.len());
-        let v2 = mq.pow_ct(&mq.reduce(&m), &nat(&k.kq), 8 * k.q.len());
-        // out = v1 + p * ((v2 - v1) * c2 mod q)
-        let d = mq.sub(&v2, &mq.reduce(&v1));
-        let h = mq.mul(&d, &mq.reduce(&nat(&k.c2)));
-        let out = p.mul(&h).and_then(|x| x.add(&v1)).unwrap_or(Nat::ZERO);
-        out.to_be_vec()
-    }
-
     /// Certify a public key's text (exactly as the client sent it) until
     /// `exp` (0: never), as logind does: SHA1 of the text, then of
-    /// "SIGNER EXP", signed.
-    pub fn certify(&self, pk_text: &[u8], exp: i32) -> Certificate {
-        let d = keyring::cert_digest(pk_text, &self.sk.owner, exp);
+    /// "SIGNER EXP", signed (ElGamal draws its k from `rng`).
+    pub fn certify(&self, pk_text: &[u8], exp: i32, rng: &mut dyn FnMut(&mut [u8])) -> Certificate {
+        let owner = match &self.sk {
+            SecretKey::Rsa(k) => &k.owner,
+            SecretKey::Elgamal(k) => &k.owner,
+        };
+        let d = keyring::cert_digest(pk_text, owner, exp);
+        let (alg, sig) = match &self.sk {
+            SecretKey::Rsa(k) => ("rsa", vec![sign_num(k, &d)]),
+            SecretKey::Elgamal(k) => {
+                let (r, s) = super::elgamal::sign(k, &d, rng);
+                ("elgamal", vec![r, s])
+            }
+        };
         Certificate {
-            alg: "rsa".into(),
+            alg: alg.into(),
             hash: "sha1".into(),
-            signer: self.sk.owner.clone(),
+            signer: owner.clone(),
             exp,
-            sig: vec![self.sign_num(&d)],
+            sig,
         }
     }
 
@@ -105,13 +116,14 @@ pub fn check(
     now: i64,
 ) -> Result<(), &'static str> {
     let d = keyring::cert_digest(pk_text, &c.signer, c.exp);
-    let signed = match (spk.nums.as_slice(), c.sig.first()) {
-        ([n, ek], Some(s)) if spk.alg == "rsa" && c.alg == "rsa" => {
-            matches!(c.hash.as_str(), "sha1" | "sha")
-                && modexp_be(s, ek, n, false) == keyring::trim(&d)
-        }
-        _ => false,
-    };
+    let signed = matches!(c.hash.as_str(), "sha1" | "sha")
+        && match (spk.alg.as_str(), c.alg.as_str(), &spk.nums[..], &c.sig[..]) {
+            ("rsa", "rsa", [n, ek], [s]) => modexp_be(s, ek, n, false) == keyring::trim(&d),
+            ("elgamal", "elgamal", [p, alpha, y], [r, s]) => {
+                super::elgamal::verify(p, alpha, y, r, s, &d)
+            }
+            _ => false,
+        };
     if !signed {
         return Err("pk doesn't match certificate");
     }
@@ -123,7 +135,7 @@ pub fn check(
 
 const SMALL_PRIMES: usize = 300;
 
-fn small_primes() -> Vec<u32> {
+pub(super) fn small_primes() -> Vec<u32> {
     let mut v = Vec::with_capacity(SMALL_PRIMES);
     let mut n = 3u32;
     while v.len() < SMALL_PRIMES {
@@ -135,7 +147,7 @@ fn small_primes() -> Vec<u32> {
     v
 }
 
-fn rem_small(be: &[u8], d: u32) -> u32 {
+pub(super) fn rem_small(be: &[u8], d: u32) -> u32 {
     be.iter().fold(0u32, |r, &b| {
         ((u64::from(r) << 8 | u64::from(b)) % u64::from(d)) as u32
     })
@@ -292,15 +304,18 @@ pub(crate) mod tests {
         let sk = generate("signer", 512, &mut rng);
         assert_eq!(nat(&sk.n).bits(), 512);
         let (alpha, p) = dh_group();
-        let s = Signer { sk, alpha, p };
-        let c = s.certify(b"rsa\nglenda\nAw==\nAw==\n", 0);
-        assert!(s.verify(b"rsa\nglenda\nAw==\nAw==\n", &c));
-        assert!(!s.verify(b"rsa\nglenda\nAw==\nBw==\n", &c));
         // CRT gives what m^dk mod n gives
         let m = [0x12u8; 20];
-        assert_eq!(s.sign_num(&m), modexp_be(&m, &s.sk.dk, &s.sk.n, false));
+        assert_eq!(sign_num(&sk, &m), modexp_be(&m, &sk.dk, &sk.n, false));
         // and the text form carries every number
-        let t = s.sk.text();
-        assert_eq!(RsaSecret::parse(&t).unwrap(), s.sk);
+        assert_eq!(RsaSecret::parse(&sk.text()).unwrap(), sk);
+        let s = Signer {
+            sk: SecretKey::Rsa(sk),
+            alpha,
+            p,
+        };
+        let c = s.certify(b"rsa\nglenda\nAw==\nAw==\n", 0, &mut rng);
+        assert!(s.verify(b"rsa\nglenda\nAw==\nAw==\n", &c));
+        assert!(!s.verify(b"rsa\nglenda\nAw==\nBw==\n", &c));
     }
 }

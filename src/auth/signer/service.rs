@@ -591,7 +591,7 @@ impl Signer {
             .with(|s| Ok(s.db().signer.inferno.clone()))
             .map_err(|e| format!("the signer's keyfs: {e}"))?
             .ok_or("the signer has no Inferno key (warden signer createkey)")?;
-        let sk = keyring::RsaSecret::parse(&k.sk)
+        let sk = keyring::SecretKey::parse(&k.sk)
             .map_err(|e| format!("the signer's Inferno key: {e}"))?;
         Ok(InfernoSigner {
             sk,
