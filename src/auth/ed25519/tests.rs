@@ -315,3 +315,14 @@ fn spake2_keys_equal_the_crate_s_either_side() {
     assert!(Point::decompress(off[1..].try_into().unwrap()).is_none());
     assert!(a.finish(&off).is_err());
 }
+
+#[test]
+fn doubling_is_adding_a_point_to_itself() {
+    let mut rng = Rng(5);
+    for _ in 0..10 {
+        let p = Point::base().mul(&rng.array());
+        assert_eq!(p.double().compress(), p.add(&p).compress());
+    }
+    let i = Point::IDENTITY.double();
+    assert!(i.x.ct_eq(&Fe::ZERO) != 0 && i.y.ct_eq(&i.z) != 0);
+}
