@@ -1,7 +1,8 @@
 //! bench/signer: certificates issued per second and agent signatures per
 //! second, in-process and over loopback. Run by bench/signer/run.
 //! `signer_bench quick`: a tenth of the rounds (bench/signer/run with
-//! BENCH_QUICK=1).
+//! BENCH_QUICK=1). `signer_bench count sign|spake|issue N`: that alone, N
+//! times, for the qemu instruction counts of bench/signer/run's MIPS=1.
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -34,9 +35,23 @@ fn rate(n: u32, t: Duration) -> String {
 }
 
 fn main() {
-    let quick = std::env::args().nth(1).as_deref() == Some("quick");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.first().map(String::as_str) == Some("quick");
     // Rounds per measurement: the full count, or a tenth of it.
     let rounds = |n: u32| if quick { n / 10 } else { n };
+    let count = args.first().map(String::as_str) == Some("count");
+    let n_count: u32 = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1);
+    match args.get(1).map(String::as_str) {
+        Some("sign") if count => {
+            let k = Ed25519Key::from_seed(&[7; 32]);
+            for _ in 0..n_count {
+                std::hint::black_box(k.sign(&[0x55; 200]));
+            }
+            return;
+        }
+        Some("spake") if count => return spake_server(n_count),
+        _ => {}
+    }
     let dir = std::env::temp_dir().join(format!("warden-signer-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -45,7 +60,10 @@ fn main() {
     {
         let mut s = Store::create(RealFs, &file, b"master", 1000).unwrap();
         s.add_user("glenda", Expiry::Never, now).unwrap();
-        s.set_password("glenda", b"correct horse", now).unwrap();
+        if !count {
+            // (the 50,000-round verifier: not under qemu's count)
+            s.set_password("glenda", b"correct horse", now).unwrap();
+        }
         // A realistic database: 100 more accounts.
         for i in 0..100 {
             s.add_user(&format!("user{i}"), Expiry::Never, now).unwrap();
@@ -58,11 +76,7 @@ fn main() {
     });
     keyfs.unlock(b"master").unwrap();
     let user_key = Ed25519Key::from_seed(&[3; 32]).public();
-
-    // 1. Issue: sign + record + atomic keyfs write (with fsync).
-    let n = rounds(200);
-    let t = Instant::now();
-    for _ in 0..n {
+    let issue = || {
         keyfs
             .with(|s| {
                 let now = service::now();
@@ -85,6 +99,23 @@ fn main() {
                 )
             })
             .unwrap();
+    };
+    if count {
+        assert_eq!(
+            args.get(1).map(String::as_str),
+            Some("issue"),
+            "count sign|spake|issue N"
+        );
+        (0..n_count).for_each(|_| issue());
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+
+    // 1. Issue: sign + record + atomic keyfs write (with fsync).
+    let n = rounds(200);
+    let t = Instant::now();
+    for _ in 0..n {
+        issue();
     }
     println!(
         "issue (sign + keyfs write, fsync): {}",
@@ -236,4 +267,25 @@ fn main() {
     stop.raise();
     h.join().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The router's SPAKE2 share of a request, `n` times: the server's hello
+/// and its answer to one client's A (the client's share, its PBKDF2
+/// included, is done once, outside the count).
+fn spake_server(n: u32) {
+    let salt = [7; pake::SALT_LEN];
+    let secret = pake::derive_secret(b"correct horse", &salt, 1000);
+    let v = || pake::Verifier {
+        salt,
+        iterations: 1000,
+        secret: secret.clone(),
+    };
+    let (c, hello) = pake::Client::start("glenda", b"correct horse");
+    let lookup = |_: &str| Some(v());
+    let (_, params) = pake::Server::on_hello(&hello, &lookup, &|_| v()).unwrap();
+    let (_, a) = c.on_params(&params).unwrap();
+    for _ in 0..n {
+        let (s, _) = pake::Server::on_hello(&hello, &lookup, &|_| v()).unwrap();
+        std::hint::black_box(s.on_a(&a).unwrap());
+    }
 }

@@ -113,6 +113,7 @@ const SANS_IO: &[&str] = &[
     "src/auth/keyfs/codec.rs",
     "src/auth/signer/pake.rs",
     "src/auth/bignum.rs",
+    "src/auth/ed25519.rs",
     "src/auth/secstore/pak.rs",
     "src/auth/secstore/sconn.rs",
     "src/auth/secstore/session.rs",

@@ -10,6 +10,7 @@ pub mod attr;
 pub mod authsrv;
 pub mod bignum;
 pub mod client;
+pub mod ed25519;
 pub mod factotum;
 #[doc(hidden)]
 pub mod fuzzing;

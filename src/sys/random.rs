@@ -38,8 +38,12 @@ fn getrandom(buf: &mut [u8], flags: libc::c_uint) -> io::Result<()> {
     let mut done = 0;
     while done < buf.len() {
         let rest = &mut buf[done..];
+        // The system call, not musl's getrandom(): std names that symbol
+        // weak, LTO makes every reference weak, and a static link then
+        // leaves it 0 unless some other object pulls it in (the getrandom
+        // crate did): a call to address 0.
         // SAFETY: the pointer and length describe the writable `rest` slice.
-        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), flags) };
+        let n = unsafe { libc::syscall(libc::SYS_getrandom, rest.as_mut_ptr(), rest.len(), flags) };
         if n < 0 {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::Interrupted {

@@ -24,12 +24,12 @@
 //! the code). The server tries the codes its window allows (a handful
 //! of HMACs) and counts a failed login when none fits.
 
+use crate::auth::ed25519::Spake2;
 use crate::wire::{Reader, Short, Writer};
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::ChaCha20Poly1305;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
-use spake2::{Ed25519Group, Identity, Password, Spake2};
 use zeroize::Zeroizing;
 
 pub const VERSION: &str = "warden-signer 2";
@@ -144,12 +144,8 @@ fn open(key: &[u8; 32], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, PakeError> 
         .map_err(|_| PakeError::Malformed("sealed message"))
 }
 
-fn ids() -> (Identity, Identity) {
-    (
-        Identity::new(b"warden client"),
-        Identity::new(b"warden signer"),
-    )
-}
+const ID_A: &[u8] = b"warden client";
+const ID_B: &[u8] = b"warden signer";
 
 // ---------------------------------------------------------------- client
 
@@ -160,7 +156,7 @@ pub struct Client {
 }
 
 pub struct ClientAwaitB {
-    spake: Spake2<Ed25519Group>,
+    spake: Spake2,
     transcript: Sha256,
 }
 
@@ -195,8 +191,7 @@ impl Client {
             return Err(PakeError::Malformed("params"));
         }
         let w = derive_secret(&self.password, salt, iterations);
-        let (a, b) = ids();
-        let (spake, msg_a) = Spake2::<Ed25519Group>::start_a(&Password::new(w.as_slice()), &a, &b);
+        let (spake, msg_a) = Spake2::start(true, w.as_slice(), ID_A, ID_B, &super::random64());
         self.transcript.update(msg);
         self.transcript.update(&msg_a);
         Ok((
@@ -221,12 +216,11 @@ impl ClientAwaitB {
         let mut r = Reader::new(msg);
         let b = get_bytes(&mut r)?;
         done(&r)?;
-        let k = Zeroizing::new(
-            self.spake
-                .finish(b)
-                .map_err(|_| PakeError::Malformed("SPAKE2 message"))?,
-        );
-        let keys = Keys::new(&k, code);
+        let k = self
+            .spake
+            .finish(b)
+            .map_err(|_| PakeError::Malformed("SPAKE2 message"))?;
+        let keys = Keys::new(&k[..], code);
         self.transcript.update(b);
         let t: [u8; 32] = self.transcript.clone().finalize().into();
         let mut w = Writer::new();
@@ -267,7 +261,7 @@ pub struct Server {
 }
 
 pub struct ServerAwaitRequest {
-    k: Zeroizing<Vec<u8>>,
+    k: Zeroizing<[u8; 32]>,
     transcript: [u8; 32],
     pub user: String,
     known: bool,
@@ -325,14 +319,16 @@ impl Server {
 
     /// Take A; returns B.
     pub fn on_a(mut self, msg_a: &[u8]) -> Result<(ServerAwaitRequest, Vec<u8>), PakeError> {
-        let (a, b) = ids();
-        let (spake, msg_b) =
-            Spake2::<Ed25519Group>::start_b(&Password::new(self.secret.as_slice()), &a, &b);
-        let k = Zeroizing::new(
-            spake
-                .finish(msg_a)
-                .map_err(|_| PakeError::Malformed("SPAKE2 message"))?,
+        let (spake, msg_b) = Spake2::start(
+            false,
+            self.secret.as_slice(),
+            ID_A,
+            ID_B,
+            &super::random64(),
         );
+        let k = spake
+            .finish(msg_a)
+            .map_err(|_| PakeError::Malformed("SPAKE2 message"))?;
         self.transcript.update(msg_a);
         self.transcript.update(&msg_b);
         let t: [u8; 32] = self.transcript.finalize().into();
@@ -368,7 +364,7 @@ impl ServerAwaitRequest {
         // every code is tried, so the time taken does not say which fitted
         let mut fit = None;
         for (i, c) in codes.iter().enumerate() {
-            let keys = Keys::new(&self.k, c.as_ref());
+            let keys = Keys::new(&self.k[..], c.as_ref());
             if check_mac(&keys.mac_c, &self.transcript, mac_c) && fit.is_none() {
                 fit = Some((i, keys));
             }

@@ -3,8 +3,8 @@
 //! leave this type: no Debug of the secret, zeroized on drop.
 
 use super::wire::{base64, get_string, get_text, put_string, unbase64, WireError};
+use crate::auth::ed25519;
 use crate::wire::{Reader, Writer};
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 
 pub const ED25519: &str = "ssh-ed25519";
 
@@ -65,10 +65,10 @@ impl PublicKey {
         Ok((key, comment))
     }
 
-    pub fn ed25519(vk: &VerifyingKey) -> PublicKey {
+    pub fn ed25519(pk: &[u8; 32]) -> PublicKey {
         let mut w = Writer::new();
         put_string(&mut w, ED25519.as_bytes());
-        put_string(&mut w, vk.as_bytes());
+        put_string(&mut w, pk);
         PublicKey {
             kind: ED25519.into(),
             blob: w.into_vec(),
@@ -98,8 +98,12 @@ impl PublicKey {
     }
 }
 
-/// An Ed25519 key warden signs with (the CA, or an agent key).
-pub struct Ed25519Key(SigningKey);
+/// An Ed25519 key warden signs with (the CA, or an agent key): the seed
+/// (wiped on drop) and its public key.
+pub struct Ed25519Key {
+    seed: zeroize::Zeroizing<[u8; 32]>,
+    public: [u8; 32],
+}
 
 impl std::fmt::Debug for Ed25519Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -110,7 +114,10 @@ impl std::fmt::Debug for Ed25519Key {
 impl Ed25519Key {
     /// From the 32-byte seed (the secret).
     pub fn from_seed(seed: &[u8; 32]) -> Ed25519Key {
-        Ed25519Key(SigningKey::from_bytes(seed))
+        Ed25519Key {
+            seed: zeroize::Zeroizing::new(*seed),
+            public: ed25519::public_key(seed),
+        }
     }
 
     /// A fresh key from the kernel's random source.
@@ -122,11 +129,11 @@ impl Ed25519Key {
 
     /// The seed, for storing in keyfs (handle with care).
     pub fn seed(&self) -> zeroize::Zeroizing<[u8; 32]> {
-        zeroize::Zeroizing::new(self.0.to_bytes())
+        self.seed.clone()
     }
 
     pub fn public(&self) -> PublicKey {
-        PublicKey::ed25519(&self.0.verifying_key())
+        PublicKey::ed25519(&self.public)
     }
 
     /// From an unencrypted OpenSSH private key file (`-----BEGIN OPENSSH
@@ -173,7 +180,7 @@ impl Ed25519Key {
         let mut seed = zeroize::Zeroizing::new([0u8; 32]);
         seed.copy_from_slice(&sk[..32]);
         let k = Ed25519Key::from_seed(&seed);
-        if k.0.verifying_key().as_bytes()[..] != *pk {
+        if k.public[..] != *pk {
             return Err(WireError::Bad("Ed25519 private key"));
         }
         Ok(k)
@@ -181,10 +188,10 @@ impl Ed25519Key {
 
     /// An SSH signature blob: string "ssh-ed25519", string sig.
     pub fn sign(&self, data: &[u8]) -> Vec<u8> {
-        let sig = self.0.sign(data);
+        let sig = ed25519::sign(&self.seed, &self.public, data);
         let mut w = Writer::new();
         put_string(&mut w, ED25519.as_bytes());
-        put_string(&mut w, &sig.to_bytes());
+        put_string(&mut w, &sig);
         w.into_vec()
     }
 }
@@ -203,10 +210,7 @@ pub fn verify(key: &PublicKey, data: &[u8], sig_blob: &[u8]) -> bool {
         let sig: [u8; 64] = get_string(&mut s)?
             .try_into()
             .map_err(|_| WireError::Bad("signature"))?;
-        let vk = VerifyingKey::from_bytes(&pk).map_err(|_| WireError::Bad("key"))?;
-        Ok(vk
-            .verify_strict(data, &ed25519_dalek::Signature::from_bytes(&sig))
-            .is_ok())
+        Ok(ed25519::verify(&pk, data, &sig))
     };
     key.kind == ED25519 && parse().unwrap_or(false)
 }
