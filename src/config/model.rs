@@ -1225,7 +1225,13 @@ impl<'a> Options<'a> {
     }
 
     /// A warning about option `name`, read but not (fully) honoured.
+    #[inline(always)]
     pub fn warn(&self, name: &str, msg: impl fmt::Display) {
+        self.warn_dyn(name, &msg)
+    }
+
+    /// [`Options::warn`]'s one copy, whatever the message's type.
+    fn warn_dyn(&self, name: &str, msg: &dyn fmt::Display) {
         self.notes.borrow_mut().push(Warning {
             file: self.file.to_path_buf(),
             line: self.line_of(name),
@@ -1249,7 +1255,13 @@ impl<'a> Options<'a> {
             .map_or(self.sec.line, |(_, v)| v.line)
     }
 
+    #[inline(always)]
     pub fn error(&self, line: usize, name: &str, msg: impl fmt::Display) -> ConfigError {
+        self.error_dyn(line, name, &msg)
+    }
+
+    /// [`Options::error`]'s one copy, whatever the message's type.
+    fn error_dyn(&self, line: usize, name: &str, msg: &dyn fmt::Display) -> ConfigError {
         ConfigError {
             file: self.file.to_path_buf(),
             line,
