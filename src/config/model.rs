@@ -600,9 +600,9 @@ impl Secstore {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         // Filled in place (as Uplink's): a refused option drops one struct.
         let mut s = Secstore::default();
-        s.enabled = o.get("enabled", s.enabled)?;
+        o.set("enabled", &mut s.enabled)?;
         s.listen = listen(o, take(&mut s.listen))?;
-        s.name = o.get("name", take(&mut s.name))?;
+        o.set("name", &mut s.name)?;
         s.conns = conn_limits(o, "", s.conns)?;
         if s.name.is_empty() || s.name.contains(['\n', '\0']) {
             return Err(o.error(
@@ -753,65 +753,65 @@ impl Uplink {
         for (i, name) in MIN_INTERVAL_OPTIONS.iter().enumerate().skip(1) {
             u.min_interval[i] = o.duration_in(name, u.min_interval[i], MIN_INTERVAL)?;
         }
-        u.escalate_after = o.get("escalate_after", u.escalate_after)?;
+        o.set("escalate_after", &mut u.escalate_after)?;
         u.gpio_power = gpio_power;
         u.power_off_time = o.duration_in("power_off_time", u.power_off_time, POWER_OFF_TIME)?;
-        u.enabled = o.get("enabled", u.enabled)?;
-        u.simulate = o.get("simulate", u.simulate)?;
-        u.apn = o.get("apn", take(&mut u.apn))?;
+        o.set("enabled", &mut u.enabled)?;
+        o.set("simulate", &mut u.simulate)?;
+        o.set("apn", &mut u.apn)?;
         // Empty is the default number, as in comgt's 3g.
         if let Some(n) = o.get_opt::<String>("dialnumber")?.filter(|n| !n.is_empty()) {
             u.dialnumber = n;
         }
-        u.pincode = o.get("pincode", take(&mut u.pincode))?;
-        u.service = o.get("service", take(&mut u.service))?;
-        u.interface = o.get("interface", take(&mut u.interface))?;
-        u.pppd = o.get("pppd", take(&mut u.pppd))?;
+        o.set("pincode", &mut u.pincode)?;
+        o.set("service", &mut u.service)?;
+        o.set("interface", &mut u.interface)?;
+        o.set("pppd", &mut u.pppd)?;
         // Split list items too: `list pppd_options 'kdebug 1'` is two words.
         u.pppd_options = o
             .list::<String>("pppd_options")?
             .iter()
             .flat_map(|s| s.split_whitespace().map(String::from))
             .collect();
-        u.username = o.get("username", take(&mut u.username))?;
-        u.password = o.get("password", take(&mut u.password))?;
-        u.keepalive = o.get("keepalive", u.keepalive)?;
-        u.keepalive_adaptive = o.get("keepalive_adaptive", u.keepalive_adaptive)?;
-        u.mtu = o.get_opt("mtu")?;
-        u.pppname = o.get_opt("pppname")?;
-        u.localip = o.get_opt("localip")?;
-        u.authfail = o.get("authfail", u.authfail)?;
-        u.connect = o.get_opt("connect")?;
-        u.disconnect = o.get_opt("disconnect")?;
+        o.set("username", &mut u.username)?;
+        o.set("password", &mut u.password)?;
+        o.set("keepalive", &mut u.keepalive)?;
+        o.set("keepalive_adaptive", &mut u.keepalive_adaptive)?;
+        o.set_opt("mtu", &mut u.mtu)?;
+        o.set_opt("pppname", &mut u.pppname)?;
+        o.set_opt("localip", &mut u.localip)?;
+        o.set("authfail", &mut u.authfail)?;
+        o.set_opt("connect", &mut u.connect)?;
+        o.set_opt("disconnect", &mut u.disconnect)?;
         u.delay = o.duration_in("delay", u.delay, DELAY)?;
-        u.ipv6 = o.get("ipv6", u.ipv6)?;
+        o.set("ipv6", &mut u.ipv6)?;
         u.reqprefix = o.get_opt::<String>("reqprefix")?.filter(|v| !v.is_empty());
-        u.norelease = o.get("norelease", u.norelease)?;
-        u.sourcefilter = o.get("sourcefilter", u.sourcefilter)?;
-        u.delegate = o.get("delegate", u.delegate)?;
-        u.defaultroute = o.get("defaultroute", u.defaultroute)?;
-        u.peerdns = o.get("peerdns", u.peerdns)?;
-        u.dns_check = o.get("dns_check", u.dns_check)?;
+        o.set("norelease", &mut u.norelease)?;
+        o.set("sourcefilter", &mut u.sourcefilter)?;
+        o.set("delegate", &mut u.delegate)?;
+        o.set("defaultroute", &mut u.defaultroute)?;
+        o.set("peerdns", &mut u.peerdns)?;
+        o.set("dns_check", &mut u.dns_check)?;
         u.probe_name = o
             .get(
                 "probe_name",
                 Checked::<DnsName>::new(take(&mut u.probe_name)),
             )?
             .value;
-        u.probe_interval = o.get("probe_interval", u.probe_interval)?;
-        u.probe_timeout = o.get("probe_timeout", u.probe_timeout)?;
-        u.fallback_dns = o.list("fallback_dns")?;
-        u.backoff_initial = o.get("backoff_initial", u.backoff_initial)?;
-        u.backoff_max = o.get("backoff_max", u.backoff_max)?;
-        u.backoff_stable = o.get("backoff_stable", u.backoff_stable)?;
-        u.reset_after = o.get("reset_after", u.reset_after)?;
-        u.device = o.get_opt("device")?;
-        u.control_device = o.get_opt("control_device")?;
-        u.switch_timeout = o.get("switch_timeout", u.switch_timeout)?;
+        o.set("probe_interval", &mut u.probe_interval)?;
+        o.set("probe_timeout", &mut u.probe_timeout)?;
+        o.set_list("fallback_dns", &mut u.fallback_dns)?;
+        o.set("backoff_initial", &mut u.backoff_initial)?;
+        o.set("backoff_max", &mut u.backoff_max)?;
+        o.set("backoff_stable", &mut u.backoff_stable)?;
+        o.set("reset_after", &mut u.reset_after)?;
+        o.set_opt("device", &mut u.device)?;
+        o.set_opt("control_device", &mut u.control_device)?;
+        o.set("switch_timeout", &mut u.switch_timeout)?;
         u.rescan_interval = o.duration_in("rescan_interval", u.rescan_interval, RESCAN_INTERVAL)?;
-        u.modeswitch_data = o.list("modeswitch_data")?;
-        u.dialect = o.get("dialect", u.dialect)?;
-        u.sms_log_text = o.get("sms_log_text", u.sms_log_text)?;
+        o.set_list("modeswitch_data", &mut u.modeswitch_data)?;
+        o.set("dialect", &mut u.dialect)?;
+        o.set("sms_log_text", &mut u.sms_log_text)?;
         let q = crate::config::vocab::Policy::default();
         u.quota = crate::config::vocab::Policy {
             limit: o.get("quota_limit", Bytes(q.limit))?.0,
@@ -991,12 +991,12 @@ impl Uplink {
 impl Factotum {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         let mut f = Factotum::default();
-        f.enabled = o.get("enabled", f.enabled)?;
-        f.socket = o.get_opt("socket")?;
-        f.allow_uid = o.list("allow_uid")?;
-        f.allow_gid = o.list("allow_gid")?;
+        o.set("enabled", &mut f.enabled)?;
+        o.set_opt("socket", &mut f.socket)?;
+        o.set_list("allow_uid", &mut f.allow_uid)?;
+        o.set_list("allow_gid", &mut f.allow_gid)?;
         f.conns = conn_limits(o, "", f.conns)?;
-        f.confirm_wait = o.get("confirm_wait", f.confirm_wait)?;
+        o.set("confirm_wait", &mut f.confirm_wait)?;
         Ok(f)
     }
 }
@@ -1009,13 +1009,13 @@ impl Keyfs {
 
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         let mut k = Keyfs::default();
-        k.enabled = o.get("enabled", k.enabled)?;
-        k.file = o.get("file", take(&mut k.file))?;
-        k.mode = o.get("mode", k.mode)?;
-        k.keyfile = o.get("keyfile", take(&mut k.keyfile))?;
-        k.kdf_iterations = o.get("kdf_iterations", k.kdf_iterations)?;
-        k.otp_window = o.get("otp_window", k.otp_window)?;
-        k.socket = o.get_opt("socket")?;
+        o.set("enabled", &mut k.enabled)?;
+        o.set("file", &mut k.file)?;
+        o.set("mode", &mut k.mode)?;
+        o.set("keyfile", &mut k.keyfile)?;
+        o.set("kdf_iterations", &mut k.kdf_iterations)?;
+        o.set("otp_window", &mut k.otp_window)?;
+        o.set_opt("socket", &mut k.socket)?;
         k.conns = conn_limits(o, "", k.conns)?;
         if k.kdf_iterations < 1000 {
             let line = o.line_of("kdf_iterations");
@@ -1032,12 +1032,12 @@ impl Keyfs {
 impl Authsrv {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         let mut a = Authsrv::default();
-        a.enabled = o.get("enabled", a.enabled)?;
+        o.set("enabled", &mut a.enabled)?;
         a.listen = listen(o, take(&mut a.listen))?;
-        a.authdom = o.get("authdom", take(&mut a.authdom))?;
-        a.speaksfor = o.list("speaksfor")?;
-        a.allow_passwd = o.get("allow_passwd", a.allow_passwd)?;
-        a.p9sk1 = o.get("p9sk1", a.p9sk1)?;
+        o.set("authdom", &mut a.authdom)?;
+        o.set_list("speaksfor", &mut a.speaksfor)?;
+        o.set("allow_passwd", &mut a.allow_passwd)?;
+        o.set("p9sk1", &mut a.p9sk1)?;
         a.conns = conn_limits(o, "", a.conns)?;
         if let Err(e) = vocab::SpeaksFor::parse(&a.speaksfor) {
             return Err(o.error(o.sec.line, "speaksfor", e));
@@ -1052,14 +1052,14 @@ impl Authsrv {
 impl Signer {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         let mut s = Signer::default();
-        s.enabled = o.get("enabled", s.enabled)?;
+        o.set("enabled", &mut s.enabled)?;
         s.listen = listen(o, take(&mut s.listen))?;
-        s.max_validity = o.get("max_validity", s.max_validity)?;
-        s.krl = o.get("krl", take(&mut s.krl))?;
-        s.agent = o.get("agent", s.agent)?;
-        s.agent_socket = o.get_opt("agent_socket")?;
-        s.agent_uids = o.list("agent_uids")?;
-        s.agent_confirm = o.get("agent_confirm", s.agent_confirm)?;
+        o.set("max_validity", &mut s.max_validity)?;
+        o.set("krl", &mut s.krl)?;
+        o.set("agent", &mut s.agent)?;
+        o.set_opt("agent_socket", &mut s.agent_socket)?;
+        o.set_list("agent_uids", &mut s.agent_uids)?;
+        o.set("agent_confirm", &mut s.agent_confirm)?;
         s.conns = conn_limits(o, "", s.conns)?;
         s.agent_conns = conn_limits(o, "agent_", s.agent_conns)?;
         Ok(s)
@@ -1225,7 +1225,13 @@ impl<'a> Options<'a> {
     }
 
     /// A warning about option `name`, read but not (fully) honoured.
+    #[inline(always)]
     pub fn warn(&self, name: &str, msg: impl fmt::Display) {
+        self.warn_dyn(name, &msg)
+    }
+
+    /// [`Options::warn`]'s one copy, whatever the message's type.
+    fn warn_dyn(&self, name: &str, msg: &dyn fmt::Display) {
         self.notes.borrow_mut().push(Warning {
             file: self.file.to_path_buf(),
             line: self.line_of(name),
@@ -1249,7 +1255,13 @@ impl<'a> Options<'a> {
             .map_or(self.sec.line, |(_, v)| v.line)
     }
 
+    #[inline(always)]
     pub fn error(&self, line: usize, name: &str, msg: impl fmt::Display) -> ConfigError {
+        self.error_dyn(line, name, &msg)
+    }
+
+    /// [`Options::error`]'s one copy, whatever the message's type.
+    fn error_dyn(&self, line: usize, name: &str, msg: &dyn fmt::Display) -> ConfigError {
         ConfigError {
             file: self.file.to_path_buf(),
             line,
@@ -1261,6 +1273,26 @@ impl<'a> Options<'a> {
     /// absent, as `config_get` treats it on OpenWRT.
     pub fn get<T: FromOption>(&self, name: &str, default: T) -> Result<T, ConfigError> {
         Ok(self.get_opt(name)?.unwrap_or(default))
+    }
+
+    /// A single value into `slot` when given (else `slot` keeps its
+    /// default): as `*slot = get(name, take(slot))?`, the old value dropped
+    /// here, not at every caller.
+    pub fn set<T: FromOption>(&self, name: &str, slot: &mut T) -> Result<(), ConfigError> {
+        if let Some(v) = self.get_opt(name)? {
+            *slot = v;
+        }
+        Ok(())
+    }
+
+    /// `*slot = get_opt(name)?`, the old value dropped here.
+    pub fn set_opt<T: FromOption>(
+        &self,
+        name: &str,
+        slot: &mut Option<T>,
+    ) -> Result<(), ConfigError> {
+        *slot = self.get_opt(name)?;
+        Ok(())
     }
 
     /// A single value, or None when absent or empty.
@@ -1360,6 +1392,16 @@ impl<'a> Options<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// `*slot = list(name)?`, the old value dropped here.
+    pub fn set_list<T: FromOption>(
+        &self,
+        name: &str,
+        slot: &mut Vec<T>,
+    ) -> Result<(), ConfigError> {
+        *slot = self.list(name)?;
+        Ok(())
     }
 
     /// The items of a list option (a single option's words) and its line.
