@@ -32,13 +32,15 @@ impl Log for StderrLogger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(
-            err,
-            "warden: {}: {}",
+        // One write(2) per line: stderr is unbuffered, and a line written
+        // in pieces can be read half-written (by `logread -f`'s file, a
+        // test reading the log) or cut by another process's write.
+        let line = format!(
+            "warden: {}: {}\n",
             record.level().as_str().to_ascii_lowercase(),
             record.args()
         );
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 
     fn flush(&self) {}
