@@ -7,7 +7,7 @@
 //! On a LAN machine: `request`, which asks the router's signer service over
 //! the network with the account's password.
 
-use super::args::{flag, many, opt, pos, req, Cmd, Parsed};
+use super::args::{flag, many, opt, pos, req, Arg, Cmd, Parsed};
 use super::keyfs::{admin, admin1};
 use super::output::{self, write_out};
 use super::{when, Fail, Globals};
@@ -685,6 +685,11 @@ pub const CMD: Cmd = Cmd::group(
         RENEWCMD, ENROLCMD, FETCHKRL, FETCHCA,
     ],
 );
+// The option every LAN command that talks to the signer takes.
+const SIGNER: Arg = req(
+    "signer",
+    "the signer: HOST or HOST:PORT (port 6673 by default)",
+);
 const CAPUBKEY: Cmd = Cmd::leaf(
     "ca-pubkey",
     "print the CA public keys still trusted (for TrustedUserCAKeys or @cert-authority lines), \
@@ -785,10 +790,7 @@ const REQUESTCMD: Cmd = Cmd::only(
         "request",
         "ask the router's signer for a user certificate (prompts for the password)",
         &[
-            req(
-                "signer",
-                "the signer: HOST or HOST:PORT (port 6673 by default)",
-            ),
+            SIGNER,
             req("user", "the account name"),
             req(
                 "key",
@@ -829,10 +831,7 @@ const FETCHKRL: Cmd = Cmd::only(
         "fetch the signer's key revocation list (for sshd's RevokedKeys; no password: it is \
          public), written atomically",
         &[
-            req(
-                "signer",
-                "the signer: HOST or HOST:PORT (port 6673 by default)",
-            ),
+            SIGNER,
             opt("out", "output file, - for standard output (the default)"),
         ],
     ),
@@ -844,10 +843,7 @@ const FETCHCA: Cmd = Cmd::only(
         "fetch the signer's CA public keys (for TrustedUserCAKeys or @cert-authority lines; no \
          password), written atomically",
         &[
-            req(
-                "signer",
-                "the signer: HOST or HOST:PORT (port 6673 by default)",
-            ),
+            SIGNER,
             opt("out", "output file, - for standard output (the default)"),
         ],
     ),
@@ -859,10 +855,7 @@ const RENEWCMD: Cmd = Cmd::only(
         "renew a user certificate without the password, by proving possession of its key (through \
          ssh-agent, or an unencrypted key file); due in the second half of the certificate's life",
         &[
-            req(
-                "signer",
-                "the signer: HOST or HOST:PORT (port 6673 by default)",
-            ),
+            SIGNER,
             req(
                 "key",
                 "the certified public key (e.g. ~/.ssh/id_ed25519.pub); its private key is KEY \
@@ -889,10 +882,7 @@ const ENROLCMD: Cmd = Cmd::only(
          (warden cert enrol-token HOST; the token is read from standard input or asked for); renew \
          it later with cert renew",
         &[
-            req(
-                "signer",
-                "the signer: HOST or HOST:PORT (port 6673 by default)",
-            ),
+            SIGNER,
             req("host", "this host's name, as the token was made for"),
             req(
                 "key",

@@ -3,7 +3,7 @@
 //! machine (feature `client`), `get`, `put`, `rm` and `ls` against a
 //! secstore (warden's or Plan 9's), as plan9port's secstore command does.
 
-use super::args::{opt, pos, short, Cmd, Parsed};
+use super::args::{opt, pos, short, Arg, Cmd, Parsed};
 use super::{prompt, when, Fail, Globals};
 use crate::auth::keyfs::account::{SecstoreAccount, SECSTORE_BYTES, SECSTORE_FILES};
 use crate::auth::secstore::{files, pak};
@@ -390,10 +390,13 @@ const GET: Cmd = Cmd::only(
                      'secstore')",
                 ),
             ),
-            short(b'u', opt("user", "the user (default: yours)")),
+            USER,
         ],
     ),
 );
+// Options the client commands share.
+const SERVER_AS_FOR_GET: Arg = short(b's', opt("server", "the secstore (as for get)"));
+const USER: Arg = short(b'u', opt("user", "the user (default: yours)"));
 const PUT: Cmd = Cmd::only(
     cfg!(feature = "client"),
     Cmd::leaf(
@@ -405,8 +408,8 @@ const PUT: Cmd = Cmd::only(
                 "as",
                 "the name to store it under (default: the file's name)",
             ),
-            short(b's', opt("server", "the secstore (as for get)")),
-            short(b'u', opt("user", "the user (default: yours)")),
+            SERVER_AS_FOR_GET,
+            USER,
         ],
     ),
 );
@@ -415,11 +418,7 @@ const RM: Cmd = Cmd::only(
     Cmd::leaf(
         "rm",
         "remove a file from a secstore",
-        &[
-            pos("name", ""),
-            short(b's', opt("server", "the secstore (as for get)")),
-            short(b'u', opt("user", "the user (default: yours)")),
-        ],
+        &[pos("name", ""), SERVER_AS_FOR_GET, USER],
     ),
 );
 const LS: Cmd = Cmd::only(
@@ -427,10 +426,7 @@ const LS: Cmd = Cmd::only(
     Cmd::leaf(
         "ls",
         "list the files in a secstore",
-        &[
-            short(b's', opt("server", "the secstore (as for get)")),
-            short(b'u', opt("user", "the user (default: yours)")),
-        ],
+        &[SERVER_AS_FOR_GET, USER],
     ),
 );
 
