@@ -447,6 +447,7 @@ pub type ConnLimits = crate::admit::Limits;
 
 /// Read `<prefix>max_conns`, `<prefix>peer_conns` and
 /// `<prefix>idle_timeout`; counts must be at least 1.
+#[cfg(feature = "auth")]
 fn conn_limits(o: &Options<'_>, prefix: &str, d: ConnLimits) -> Result<ConnLimits, ConfigError> {
     let names = [
         format!("{prefix}max_conns"),
@@ -596,6 +597,7 @@ impl Default for Secstore {
     }
 }
 
+#[cfg(feature = "auth")]
 impl Secstore {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         // Filled in place (as Uplink's): a refused option drops one struct.
@@ -988,6 +990,7 @@ impl Uplink {
     }
 }
 
+#[cfg(feature = "auth")]
 impl Factotum {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         let mut f = Factotum::default();
@@ -1007,6 +1010,7 @@ impl Keyfs {
         self.socket.clone().unwrap_or_else(|| run_dir.join("keyfs"))
     }
 
+    #[cfg(feature = "auth")]
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         let mut k = Keyfs::default();
         o.set("enabled", &mut k.enabled)?;
@@ -1029,6 +1033,7 @@ impl Keyfs {
     }
 }
 
+#[cfg(feature = "auth")]
 impl Authsrv {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         let mut a = Authsrv::default();
@@ -1049,6 +1054,7 @@ impl Authsrv {
     }
 }
 
+#[cfg(feature = "auth")]
 impl Signer {
     fn from_section(o: &Options<'_>) -> Result<Self, ConfigError> {
         let mut s = Signer::default();
@@ -1068,6 +1074,7 @@ impl Signer {
 
 /// A `listen` address the service can bind: `HOST:PORT` as the daemon's
 /// resolver reads it (the same check).
+#[cfg(feature = "auth")]
 fn listen(o: &Options<'_>, d: String) -> Result<String, ConfigError> {
     let l: String = o.get("listen", d)?;
     crate::dns::resolve::check_hostport(&l)
@@ -1101,11 +1108,29 @@ pub fn from_raw(
         match sec.ty.as_str() {
             "warden" | "main" => cfg.main = Main::from_section(&o)?,
             "uplink" => cfg.uplink = Uplink::from_section(&o)?,
+            #[cfg(feature = "auth")]
             "factotum" => cfg.factotum = Factotum::from_section(&o)?,
+            #[cfg(feature = "auth")]
             "keyfs" => cfg.keyfs = Keyfs::from_section(&o)?,
+            #[cfg(feature = "auth")]
             "authsrv" => cfg.authsrv = Authsrv::from_section(&o)?,
+            #[cfg(feature = "auth")]
             "signer" => cfg.signer = Signer::from_section(&o)?,
+            #[cfg(feature = "auth")]
             "secstore" => cfg.secstore = Secstore::from_section(&o)?,
+            // warden-uplink has none of the auth services: their sections
+            // (from the warden package's configuration) are not read.
+            #[cfg(not(feature = "auth"))]
+            t @ ("factotum" | "keyfs" | "authsrv" | "signer" | "secstore") => {
+                warnings.push(Warning {
+                    file: file.to_path_buf(),
+                    line: sec.line,
+                    msg: format!(
+                        "section '{t}' ignored: this build (warden-uplink) has no auth services"
+                    ),
+                });
+                continue;
+            }
             other => {
                 warnings.push(Warning {
                     file: file.to_path_buf(),

@@ -3,7 +3,9 @@
 //! reads to the same [`Config`]. Secrets are never written: a set
 //! `pincode` or `password` appears as a comment.
 
-use super::model::{Config, ConfirmPolicy, KeyfsMode, Secret};
+use super::model::{Config, Secret};
+#[cfg(feature = "auth")]
+use super::model::{ConfirmPolicy, KeyfsMode};
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -98,6 +100,14 @@ pub fn to_uci(c: &Config) -> String {
     w.duration("quota_save_interval", u.quota.save_interval);
     w.duration("quota_interval", u.quota.sample_interval);
 
+    #[cfg(feature = "auth")]
+    auth_sections(&mut w, c);
+    w.0
+}
+
+/// The auth services' sections (warden-uplink has none).
+#[cfg(feature = "auth")]
+fn auth_sections(w: &mut Uci, c: &Config) {
     let f = &c.factotum;
     w.section("factotum", "factotum");
     w.bool("enabled", f.enabled);
@@ -159,7 +169,6 @@ pub fn to_uci(c: &Config) -> String {
     w.opt("listen", &s.listen);
     w.opt("name", &s.name);
     w.conns("", &s.conns);
-    w.0
 }
 
 /// The shortest spelling `parse_duration` reads back exactly.
@@ -216,6 +225,7 @@ impl Uci {
     }
 
     /// A socket's connection limits, as `conn_limits` reads them.
+    #[cfg(feature = "auth")]
     fn conns(&mut self, prefix: &str, l: &crate::config::model::ConnLimits) {
         self.opt(&format!("{prefix}max_conns"), &l.max_conns);
         self.opt(&format!("{prefix}peer_conns"), &l.per_peer);
