@@ -25,9 +25,10 @@ use super::{Fail, Globals};
 #[cfg(feature = "auth")]
 use crate::auth::keyfs::Mode;
 use crate::json::{Obj, Value};
+use crate::sys::spawn;
 use crate::uplink::usb::json::{parse, Json};
+use std::ffi::OsStr;
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
 use zeroize::Zeroizing;
 
 /// rpcd exec plugin: 'list' the methods, or 'call METHOD' (JSON on stdin)
@@ -277,11 +278,16 @@ fn call(g: &Globals, method: &str, a: &Args) -> Result<String, String> {
             };
             let on = a.bool("enabled")?;
             let set = format!("warden.{section}.enabled={}", u8::from(on));
-            run(Command::new("uci").args(["set", &set]), None)?;
-            run(Command::new("uci").args(["commit", "warden"]), None)?;
+            run("uci".as_ref(), &["set".as_ref(), set.as_ref()], None)?;
+            run(
+                "uci".as_ref(),
+                &["commit".as_ref(), "warden".as_ref()],
+                None,
+            )?;
             // procd's reload trigger fires on reload_config; do it here.
             let init = std::path::Path::new("/etc/init.d/warden");
-            let reloaded = init.exists() && run(Command::new(init).arg("reload"), None).is_ok();
+            let reloaded =
+                init.exists() && run(init.as_os_str(), &["reload".as_ref()], None).is_ok();
             let v: Value = Obj::new()
                 .field("ok", true)
                 .field("service", section)
@@ -429,34 +435,19 @@ fn services(g: &Globals) -> Result<String, String> {
 /// Run this binary's command `args` (with the same configuration file).
 fn run_self(g: &Globals, args: &[&str], stdin: Option<&[u8]>) -> Result<String, String> {
     let exe = std::env::current_exe().map_err(|e| format!("which program am I: {e}"))?;
-    let mut c = Command::new(exe);
+    let mut all: Vec<&OsStr> = Vec::new();
     if let Some(p) = &g.config_path {
-        c.arg("-c").arg(p);
+        all.extend(["-c".as_ref(), p.as_os_str()]);
     }
-    run(c.args(args), stdin)
+    all.extend(args.iter().map(OsStr::new));
+    run(exe.as_os_str(), &all, stdin)
 }
 
-/// Run `c`, feed it `stdin` (or nothing), and return its stdout; a failure
-/// is its stderr without the `warden: ` prefix.
-fn run(c: &mut Command, stdin: Option<&[u8]>) -> Result<String, String> {
-    let name = c.get_program().to_string_lossy().into_owned();
-    let mut child = c
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {name}: {e}"))?;
-    if let (Some(data), Some(mut w)) = (stdin, child.stdin.take()) {
-        // A child that exits early closes the pipe: its stderr says why.
-        let _ = w.write_all(data);
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("{name}: {e}"))?;
+/// Run `program` with `args`, feed it `stdin` (or nothing), and return its
+/// stdout; a failure is its stderr without the `warden: ` prefix.
+fn run(program: &OsStr, args: &[&OsStr], stdin: Option<&[u8]>) -> Result<String, String> {
+    let name = program.to_string_lossy();
+    let out = spawn::output(program, args, stdin).map_err(|e| format!("cannot run {name}: {e}"))?;
     if out.status.success() {
         return Ok(String::from_utf8_lossy(&out.stdout).trim().to_string());
     }

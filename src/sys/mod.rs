@@ -11,6 +11,7 @@ pub mod log;
 pub mod poll;
 pub mod random;
 pub mod signals;
+pub mod spawn;
 pub mod threadname;
 pub mod tty;
 pub mod users;

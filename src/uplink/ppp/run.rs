@@ -8,13 +8,12 @@
 
 use super::args::PppdCommand;
 use super::exit::Exit;
-use crate::sys::poll;
+use crate::sys::{poll, spawn};
+use std::ffi::OsStr;
 use std::fs;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A running pppd (or stand-in).
@@ -45,7 +44,7 @@ pub struct ProcessSpawner {
 /// A child process started by [`ProcessSpawner`].
 #[derive(Debug)]
 pub struct Process {
-    child: std::process::Child,
+    pid: libc::pid_t,
     pidfd: Option<OwnedFd>,
     exited: Option<Exit>,
 }
@@ -59,18 +58,28 @@ impl Spawn for ProcessSpawner {
                 io::Error::new(e.kind(), format!("writing {}: {e}", path.display()))
             })?;
         }
-        let mut c = Command::new(&cmd.program);
-        c.args(&cmd.args).stdin(Stdio::null());
-        for (k, v) in &self.env {
-            c.env(k, v);
-        }
-        let child = c.spawn().map_err(|e| {
+        let args: Vec<&OsStr> = cmd.args.iter().map(OsStr::new).collect();
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let child = spawn::spawn(
+            cmd.program.as_os_str(),
+            &args,
+            &env,
+            [
+                spawn::Stdio::Null,
+                spawn::Stdio::Inherit,
+                spawn::Stdio::Inherit,
+            ],
+        )
+        .map_err(|e| {
             io::Error::new(e.kind(), format!("starting {}: {e}", cmd.program.display()))
         })?;
-        let pidfd = pidfd_open(child.id());
         Ok(Process {
-            child,
-            pidfd,
+            pid: child.pid,
+            pidfd: pidfd_open(child.pid as u32),
             exited: None,
         })
     }
@@ -89,18 +98,16 @@ fn pidfd_open(pid: u32) -> Option<OwnedFd> {
 
 impl Child for Process {
     fn pid(&self) -> u32 {
-        self.child.id()
+        self.pid as u32
     }
 
     fn try_wait(&mut self) -> io::Result<Option<Exit>> {
         if let Some(e) = self.exited {
             return Ok(Some(e));
         }
-        let st = self.child.try_wait()?;
-        self.exited = st.map(|s| match (s.code(), s.signal()) {
-            (Some(c), _) => Exit::Code(c),
-            (None, Some(sig)) => Exit::Signal(sig),
-            (None, None) => Exit::Code(-1),
+        self.exited = spawn::wait(self.pid, false)?.map(|s| match s {
+            spawn::Status::Code(c) => Exit::Code(c),
+            spawn::Status::Signal(sig) => Exit::Signal(sig),
         });
         Ok(self.exited)
     }
@@ -111,7 +118,7 @@ impl Child for Process {
         }
         // Not reaped yet, so the pid is still ours (a zombie at worst).
         // SAFETY: kill(2) with a pid and a signal number.
-        if unsafe { libc::kill(self.child.id() as libc::pid_t, sig) } != 0 {
+        if unsafe { libc::kill(self.pid, sig) } != 0 {
             let e = io::Error::last_os_error();
             if e.raw_os_error() != Some(libc::ESRCH) {
                 return Err(e);
