@@ -525,15 +525,15 @@ pub fn switch_bus(usb: &mut dyn Usb, table: &Table, timeout: Duration) -> Result
         })
         .map_err(|e| {
             use super::usb::device::UsbError;
-            let cause = match &e {
-                switch::SwitchError::NotFound(_) => Cause::Gone,
-                switch::SwitchError::DidNotVanish { .. }
-                | switch::SwitchError::NoTarget { .. }
-                | switch::SwitchError::Op {
+            let cause = match e.fault() {
+                switch::SwitchFault::NotFound(_) => Cause::Gone,
+                switch::SwitchFault::DidNotVanish { .. }
+                | switch::SwitchFault::NoTarget { .. }
+                | switch::SwitchFault::Op {
                     err: UsbError::Timeout,
                     ..
                 } => Cause::Timeout,
-                switch::SwitchError::Usb(UsbError::Unavailable(_) | UsbError::Access(_)) => {
+                switch::SwitchFault::Usb(UsbError::Unavailable(_) | UsbError::Access(_)) => {
                     Cause::Config
                 }
                 _ => Cause::Other,
