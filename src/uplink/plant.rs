@@ -525,15 +525,15 @@ pub fn switch_bus(usb: &mut dyn Usb, table: &Table, timeout: Duration) -> Result
         })
         .map_err(|e| {
             use super::usb::device::UsbError;
-            let cause = match &e {
-                switch::SwitchError::NotFound(_) => Cause::Gone,
-                switch::SwitchError::DidNotVanish { .. }
-                | switch::SwitchError::NoTarget { .. }
-                | switch::SwitchError::Op {
+            let cause = match e.fault() {
+                switch::SwitchFault::NotFound(_) => Cause::Gone,
+                switch::SwitchFault::DidNotVanish { .. }
+                | switch::SwitchFault::NoTarget { .. }
+                | switch::SwitchFault::Op {
                     err: UsbError::Timeout,
                     ..
                 } => Cause::Timeout,
-                switch::SwitchError::Usb(UsbError::Unavailable(_) | UsbError::Access(_)) => {
+                switch::SwitchFault::Usb(UsbError::Unavailable(_) | UsbError::Access(_)) => {
                     Cause::Config
                 }
                 _ => Cause::Other,
@@ -552,12 +552,12 @@ pub fn reset_modem_within(
     at: Option<&Path>,
     timeouts: super::modem::Timeouts,
 ) -> Result<(), PlantError> {
-    use super::modem::driver::ModemError;
+    use super::modem::driver::{ModemError, ModemFault};
     let at = at.ok_or_else(|| PlantError::other("no AT port known"))?;
-    let cause = |e: &ModemError| match e {
-        ModemError::Vanished { .. } => Cause::Gone,
-        ModemError::Open { source, .. } if source.kind() == io::ErrorKind::NotFound => Cause::Gone,
-        ModemError::Timeout(_) => Cause::Timeout,
+    let cause = |e: &ModemError| match e.fault() {
+        ModemFault::Vanished { .. } => Cause::Gone,
+        ModemFault::Open { source, .. } if source.kind() == io::ErrorKind::NotFound => Cause::Gone,
+        ModemFault::Timeout(_) => Cause::Timeout,
         _ => Cause::Other,
     };
     let mut m = Modem::open(at)

@@ -29,7 +29,7 @@ pub use super::tty::TtyPort;
 
 /// What went wrong talking to the modem; each names the command.
 #[derive(Debug)]
-pub enum ModemError {
+pub enum ModemFault {
     /// The tty could not be opened (missing, permissions, not a tty).
     Open { path: String, source: io::Error },
     /// Another process holds the port.
@@ -50,23 +50,52 @@ pub enum ModemError {
     Apn(c::BadApn),
 }
 
-impl fmt::Display for ModemError {
+impl fmt::Display for ModemFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ModemError::Open { path, source } => write!(f, "cannot open {path}: {source}"),
-            ModemError::InUse { path } => write!(f, "{path} is in use by another process"),
-            ModemError::Vanished { command, detail } => {
+            ModemFault::Open { path, source } => write!(f, "cannot open {path}: {source}"),
+            ModemFault::InUse { path } => write!(f, "{path} is in use by another process"),
+            ModemFault::Vanished { command, detail } => {
                 write!(f, "{command}: the modem went away ({detail})")
             }
-            ModemError::Io { command, source } => write!(f, "{command}: {source}"),
-            ModemError::Timeout(t) => write!(f, "{t}"),
-            ModemError::Rejected { command, result } => {
+            ModemFault::Io { command, source } => write!(f, "{command}: {source}"),
+            ModemFault::Timeout(t) => write!(f, "{t}"),
+            ModemFault::Rejected { command, result } => {
                 write!(f, "{command}: modem answered {result}")
             }
-            ModemError::Reply { command, source } => write!(f, "{command}: {source}"),
-            ModemError::BadCommand(b) => write!(f, "{b}"),
-            ModemError::Apn(a) => write!(f, "{a}"),
+            ModemFault::Reply { command, source } => write!(f, "{command}: {source}"),
+            ModemFault::BadCommand(b) => write!(f, "{b}"),
+            ModemFault::Apn(a) => write!(f, "{a}"),
         }
+    }
+}
+
+/// A [`ModemFault`] behind one pointer: a `Result<_, ModemError>` is one
+/// word, so each of the driver's many `?` moves a pointer, not the whole
+/// error (less code on mips).
+#[derive(Debug)]
+pub struct ModemError(Box<ModemFault>);
+
+impl ModemError {
+    /// What went wrong.
+    pub fn fault(&self) -> &ModemFault {
+        &self.0
+    }
+
+    pub fn into_fault(self) -> ModemFault {
+        *self.0
+    }
+}
+
+impl From<ModemFault> for ModemError {
+    fn from(f: ModemFault) -> Self {
+        ModemError(Box::new(f))
+    }
+}
+
+impl fmt::Display for ModemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
     }
 }
 
@@ -74,7 +103,7 @@ impl std::error::Error for ModemError {}
 
 impl From<BadCommand> for ModemError {
     fn from(b: BadCommand) -> Self {
-        ModemError::BadCommand(b)
+        ModemFault::BadCommand(b).into()
     }
 }
 
@@ -220,7 +249,7 @@ impl<P: Port> Modem<P> {
         let mut actions =
             self.session
                 .start(command, Instant::now())
-                .map_err(|_| ModemError::Io {
+                .map_err(|_| ModemFault::Io {
                     command: shown.clone(),
                     source: io::Error::other("a command is already in flight"),
                 })?;
@@ -239,17 +268,18 @@ impl<P: Port> Modem<P> {
                         if let Err(Failure::Timeout { after, .. }) = &r {
                             self.grace = (*after).clamp(Duration::from_secs(1), LATE_GRACE);
                         }
-                        return r.map_err(ModemError::Timeout);
+                        return r.map_err(|f| ModemFault::Timeout(f).into());
                     }
                 }
             }
             let now = Instant::now();
             let Some(deadline) = self.session.deadline() else {
                 // Cannot happen: a session with no deadline has finished.
-                return Err(ModemError::Io {
+                return Err(ModemFault::Io {
                     command: shown,
                     source: io::Error::other("session lost its command"),
-                });
+                }
+                .into());
             };
             if now >= deadline {
                 actions = self.session.tick(now);
@@ -294,15 +324,17 @@ impl<P: Port> Modem<P> {
 
     fn io_error(&self, command: &str, e: io::Error) -> ModemError {
         if is_vanished(&e) {
-            ModemError::Vanished {
+            ModemFault::Vanished {
                 command: command.to_string(),
                 detail: e.to_string(),
             }
+            .into()
         } else {
-            ModemError::Io {
+            ModemFault::Io {
                 command: command.to_string(),
                 source: e,
             }
+            .into()
         }
     }
 
@@ -328,10 +360,11 @@ impl<P: Port> Modem<P> {
         let r = self.at(text, timeout)?;
         match r.result {
             Final::Ok => Ok(r.lines),
-            result => Err(ModemError::Rejected {
+            result => Err(ModemFault::Rejected {
                 command: text.to_string(),
                 result,
-            }),
+            }
+            .into()),
         }
     }
 
@@ -341,9 +374,12 @@ impl<P: Port> Modem<P> {
         parse: fn(&[String]) -> Result<T, ParseError>,
     ) -> Result<T, ModemError> {
         let lines = self.command(text, self.timeouts.quick)?;
-        parse(&lines).map_err(|source| ModemError::Reply {
-            command: text.to_string(),
-            source,
+        parse(&lines).map_err(|source| {
+            ModemFault::Reply {
+                command: text.to_string(),
+                source,
+            }
+            .into()
         })
     }
 
@@ -377,16 +413,20 @@ impl<P: Port> Modem<P> {
 
     /// `+CPIN?`; a missing SIM (`+CME ERROR: 10`) is a state, not an error.
     pub fn sim_state(&mut self) -> Result<SimState, ModemError> {
-        match self.query("AT+CPIN?", c::parse_cpin) {
-            Err(ModemError::Rejected {
+        let e = match self.query("AT+CPIN?", c::parse_cpin) {
+            Err(e) => e,
+            r => return r,
+        };
+        match e.fault() {
+            ModemFault::Rejected {
                 result: Final::CmeError(ErrorCode::Code(10)),
                 ..
-            }) => Ok(SimState::NotInserted),
-            Err(ModemError::Rejected {
+            } => Ok(SimState::NotInserted),
+            ModemFault::Rejected {
                 result: Final::CmeError(ErrorCode::Code(12)),
                 ..
-            }) => Ok(SimState::Puk),
-            r => r,
+            } => Ok(SimState::Puk),
+            _ => Err(e),
         }
     }
 
@@ -458,7 +498,7 @@ impl<P: Port> Modem<P> {
 
     /// Define PDP context 1 with this APN.
     pub fn set_apn(&mut self, apn: &str) -> Result<(), ModemError> {
-        let cmd = c::cgdcont_command(1, apn).map_err(ModemError::Apn)?;
+        let cmd = c::cgdcont_command(1, apn).map_err(ModemFault::Apn)?;
         self.command(&cmd, self.timeouts.quick).map(|_| ())
     }
 
@@ -468,7 +508,7 @@ impl<P: Port> Modem<P> {
         match self.command("AT+CFUN=1,1", self.timeouts.slow) {
             Ok(_) => Ok(()),
             // Some firmwares reset before the OK gets out.
-            Err(ModemError::Vanished { .. }) => Ok(()),
+            Err(e) if matches!(e.fault(), ModemFault::Vanished { .. }) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -480,10 +520,11 @@ impl<P: Port> Modem<P> {
         let r = self.at(&text, self.timeouts.dial)?;
         match r.result {
             Final::Connect(speed) => Ok(speed),
-            result => Err(ModemError::Rejected {
+            result => Err(ModemFault::Rejected {
                 command: text,
                 result,
-            }),
+            }
+            .into()),
         }
     }
 
@@ -492,7 +533,7 @@ impl<P: Port> Modem<P> {
     pub fn sms_list(&mut self) -> Result<Vec<super::sms::Stored>, ModemError> {
         self.command("AT+CMGF=0", self.timeouts.quick)?;
         let lines = self.command("AT+CMGL=4", self.timeouts.slow)?;
-        let listed = c::parse_cmgl(&lines).map_err(|source| ModemError::Reply {
+        let listed = c::parse_cmgl(&lines).map_err(|source| ModemFault::Reply {
             command: "AT+CMGL=4".into(),
             source,
         })?;
@@ -531,7 +572,7 @@ impl<P: Port> Modem<P> {
         self.command("AT+CMGF=0", self.timeouts.quick)?;
         let cmd = format!("AT+CMGR={index}");
         let lines = self.command(&cmd, self.timeouts.slow)?;
-        let (stat, pdu) = c::parse_cmgr(&lines).map_err(|source| ModemError::Reply {
+        let (stat, pdu) = c::parse_cmgr(&lines).map_err(|source| ModemFault::Reply {
             command: cmd.clone(),
             source,
         })?;
@@ -550,7 +591,7 @@ impl<P: Port> Modem<P> {
 
     /// Send a message (one `AT+CMGS` per part); the parts' references.
     pub fn sms_send(&mut self, to: &str, text: &str, reference: u8) -> Result<Vec<u8>, ModemError> {
-        let parts = super::sms::submit(to, text, reference).map_err(|e| ModemError::Reply {
+        let parts = super::sms::submit(to, text, reference).map_err(|e| ModemFault::Reply {
             command: "AT+CMGS".into(),
             source: ParseError {
                 what: "a message to send",
@@ -569,12 +610,13 @@ impl<P: Port> Modem<P> {
                     .with_timeout(self.timeouts.dial),
             )?;
             if r.result != Final::Ok {
-                return Err(ModemError::Rejected {
+                return Err(ModemFault::Rejected {
                     command: cmd,
                     result: r.result,
-                });
+                }
+                .into());
             }
-            refs.push(c::parse_cmgs(&r.lines).map_err(|source| ModemError::Reply {
+            refs.push(c::parse_cmgs(&r.lines).map_err(|source| ModemFault::Reply {
                 command: cmd,
                 source,
             })?);
@@ -587,7 +629,7 @@ impl<P: Port> Modem<P> {
     /// as `+CUSD:` in the reply or, as most modems send it, after OK,
     /// within the slow timeout.
     pub fn ussd(&mut self, code: &str) -> Result<c::Cusd, ModemError> {
-        let hex = super::sms::ussd_encode(code).ok_or_else(|| ModemError::Reply {
+        let hex = super::sms::ussd_encode(code).ok_or_else(|| ModemFault::Reply {
             command: "AT+CUSD".into(),
             source: ParseError {
                 what: "a USSD code in the GSM alphabet",
@@ -601,13 +643,13 @@ impl<P: Port> Modem<P> {
             None => self.wait_urc("+CUSD:", self.timeouts.slow)?,
         };
         let rest = found.ok_or_else(|| {
-            ModemError::Timeout(Failure::Timeout {
+            ModemFault::Timeout(Failure::Timeout {
                 command: cmd.clone(),
                 after: self.timeouts.slow,
                 partial: Vec::new(),
             })
         })?;
-        let mut r = c::parse_cusd(&rest).map_err(|source| ModemError::Reply {
+        let mut r = c::parse_cusd(&rest).map_err(|source| ModemFault::Reply {
             command: cmd,
             source,
         })?;
@@ -684,12 +726,15 @@ impl<P: Port> Modem<P> {
 fn deliver(hex: &str, command: &str) -> Result<super::sms::Deliver, ModemError> {
     super::sms::from_hex(hex)
         .and_then(|b| super::sms::parse_deliver(&b))
-        .map_err(|e| ModemError::Reply {
-            command: command.to_string(),
-            source: ParseError {
-                what: "an SMS PDU",
-                got: e.to_string(),
-            },
+        .map_err(|e| {
+            ModemFault::Reply {
+                command: command.to_string(),
+                source: ParseError {
+                    what: "an SMS PDU",
+                    got: e.to_string(),
+                },
+            }
+            .into()
         })
 }
 
@@ -708,7 +753,12 @@ fn ussd_text(t: &str, dcs: Option<u8>) -> String {
 fn optional<T>(r: Result<T, ModemError>) -> Result<Option<T>, ModemError> {
     match r {
         Ok(v) => Ok(Some(v)),
-        Err(e @ (ModemError::Rejected { .. } | ModemError::Reply { .. })) => {
+        Err(e)
+            if matches!(
+                e.fault(),
+                ModemFault::Rejected { .. } | ModemFault::Reply { .. }
+            ) =>
+        {
             log::debug!("{e}");
             Ok(None)
         }

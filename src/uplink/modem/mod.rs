@@ -42,4 +42,6 @@ mod sim_tests;
 pub mod sms;
 pub mod tty;
 
-pub use driver::{Identity, Info, Modem, ModemError, Port, SimStatus, Timeouts, TtyPort};
+pub use driver::{
+    Identity, Info, Modem, ModemError, ModemFault, Port, SimStatus, Timeouts, TtyPort,
+};

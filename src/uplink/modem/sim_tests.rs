@@ -5,7 +5,7 @@
 use super::at::Final;
 use super::commands::{RegStat, SimState};
 use super::pin::{self, Pin, PinError, PinStore, Policy, Refusal, Unlocked};
-use super::{Modem, ModemError};
+use super::{Modem, ModemError, ModemFault};
 use crate::uplink::sim::{Lock, SimConfig, SimModem};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -67,8 +67,14 @@ fn the_right_pin_unlocks_and_the_modem_registers() {
     let mut m = open(&sim);
     m.set_service(super::commands::Service::UmtsOnly).unwrap();
     let before = sim.stats().commands;
-    assert!(matches!(m.set_apn(""), Err(ModemError::Apn(_))));
-    assert!(matches!(m.set_apn("x\";ATH"), Err(ModemError::Apn(_))));
+    assert!(matches!(
+        m.set_apn("").map_err(ModemError::into_fault),
+        Err(ModemFault::Apn(_))
+    ));
+    assert!(matches!(
+        m.set_apn("x\";ATH").map_err(ModemError::into_fault),
+        Err(ModemFault::Apn(_))
+    ));
     assert_eq!(sim.stats().commands, before);
     m.set_apn("web.example").unwrap();
     assert_eq!(m.apns().unwrap()[0].apn, "web.example");
@@ -200,12 +206,15 @@ fn a_device_that_vanishes_mid_command_is_a_clear_error() {
     })
     .unwrap();
     let mut m = open(&sim);
-    match m.info() {
-        Err(ModemError::Vanished { command, .. }) => assert_eq!(command, "AT+CSQ"),
+    match m.info().map_err(ModemError::into_fault) {
+        Err(ModemFault::Vanished { command, .. }) => assert_eq!(command, "AT+CSQ"),
         other => panic!("{other:?}"),
     }
     // Further use fails at once, the same way (no hang, no spin).
-    assert!(matches!(m.signal(), Err(ModemError::Vanished { .. })));
+    assert!(matches!(
+        m.signal().map_err(ModemError::into_fault),
+        Err(ModemFault::Vanished { .. })
+    ));
     assert!(sim.stats().vanished);
 }
 
@@ -217,12 +226,18 @@ fn a_device_that_vanishes_between_commands() {
     while !sim.stats().vanished {
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert!(matches!(m.signal(), Err(ModemError::Vanished { .. })));
+    assert!(matches!(
+        m.signal().map_err(ModemError::into_fault),
+        Err(ModemFault::Vanished { .. })
+    ));
     // Opening a device that is gone is a clear error. Not through the
     // vanished pty's own path: tests run in parallel, and another test's
     // new pty may take its number (and would be locked by this open).
     let gone = std::env::temp_dir().join(format!("warden-gone-tty-{}", std::process::id()));
-    assert!(matches!(Modem::open(&gone), Err(ModemError::Open { .. })));
+    assert!(matches!(
+        Modem::open(&gone).map_err(ModemError::into_fault),
+        Err(ModemFault::Open { .. })
+    ));
 }
 
 #[test]
@@ -233,8 +248,11 @@ fn a_silent_modem_times_out_and_a_late_answer_is_not_misread() {
     })
     .unwrap();
     let mut m = open(&sim);
-    match m.at("AT+COPS?", Duration::from_millis(300)) {
-        Err(ModemError::Timeout(f)) => {
+    match m
+        .at("AT+COPS?", Duration::from_millis(300))
+        .map_err(ModemError::into_fault)
+    {
+        Err(ModemFault::Timeout(f)) => {
             assert!(f.to_string().starts_with("AT+COPS?: no final result"))
         }
         other => panic!("{other:?}"),
@@ -249,8 +267,9 @@ fn a_silent_modem_times_out_and_a_late_answer_is_not_misread() {
     .unwrap();
     let mut m = Modem::open(sim.path()).unwrap();
     assert!(matches!(
-        m.at("AT+CGMM", Duration::from_millis(100)),
-        Err(ModemError::Timeout(_))
+        m.at("AT+CGMM", Duration::from_millis(100))
+            .map_err(ModemError::into_fault),
+        Err(ModemFault::Timeout(_))
     ));
     // The late "E367 / OK" must not be taken as the answer to AT+CGMI.
     let r = m.at("AT+CGMI", Duration::from_secs(5)).unwrap();
@@ -295,9 +314,12 @@ fn dropped_bytes_give_answers_or_timeouts_never_a_hang() {
     let mut m = Modem::open(sim.path()).unwrap();
     let (mut answered, mut timed_out) = (0, 0);
     for _ in 0..8 {
-        match m.at("AT+CSQ", Duration::from_millis(300)) {
+        match m
+            .at("AT+CSQ", Duration::from_millis(300))
+            .map_err(ModemError::into_fault)
+        {
             Ok(_) => answered += 1,
-            Err(ModemError::Timeout(_)) => timed_out += 1,
+            Err(ModemFault::Timeout(_)) => timed_out += 1,
             Err(e) => panic!("{e}"),
         }
     }
@@ -366,8 +388,8 @@ fn a_port_another_process_holds_is_in_use_until_it_lets_go() {
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line, "locked\n");
-    match Modem::open(sim.path()) {
-        Err(ModemError::InUse { .. }) => {}
+    match Modem::open(sim.path()).map_err(ModemError::into_fault) {
+        Err(ModemFault::InUse { .. }) => {}
         other => panic!("{:?}", other.err()),
     }
     holder.stdin.take().unwrap().write_all(b"").unwrap(); // closes it
@@ -380,13 +402,13 @@ fn a_port_in_use_or_not_a_tty_is_refused_clearly() {
     let sim = SimModem::spawn(SimConfig::default()).unwrap();
     let _first = Modem::open(sim.path()).unwrap();
     match Modem::open(sim.path()) {
-        Err(e @ ModemError::InUse { .. }) => {
+        Err(e) if matches!(e.fault(), ModemFault::InUse { .. }) => {
             assert!(e.to_string().ends_with("is in use by another process"))
         }
         other => panic!("{:?}", other.err()),
     }
     match Modem::open("/dev/null".as_ref()) {
-        Err(e @ ModemError::Open { .. }) => {
+        Err(e) if matches!(e.fault(), ModemFault::Open { .. }) => {
             assert_eq!(e.to_string(), "cannot open /dev/null: not a tty")
         }
         other => panic!("{:?}", other.err()),
@@ -411,7 +433,7 @@ fn a_pin_whose_fate_is_unknown_counts_as_spent_unless_the_sim_says_otherwise() {
     let mut s = PinStore::open(&store).unwrap();
     let p = Pin::new("0000").unwrap();
     match m.enter_pin(&p, &mut s, Policy::default()) {
-        Err(PinError::Modem(ModemError::Timeout(_))) => {}
+        Err(PinError::Modem(e)) if matches!(e.fault(), ModemFault::Timeout(_)) => {}
         other => panic!("{other:?}"),
     }
     assert!(!PinStore::open(&store).unwrap().is_rejected(iccid_key, &p));
@@ -425,9 +447,10 @@ fn a_pin_whose_fate_is_unknown_counts_as_spent_unless_the_sim_says_otherwise() {
     .unwrap();
     let store = store_path("vanish");
     match attempt(&sim, &store, "0000", Policy::default()) {
-        Err(PinError::Modem(ModemError::Vanished { command, .. })) => {
-            assert_eq!(command, "AT+CPIN=<secret>")
-        }
+        Err(PinError::Modem(e)) => match e.into_fault() {
+            ModemFault::Vanished { command, .. } => assert_eq!(command, "AT+CPIN=<secret>"),
+            other => panic!("{other:?}"),
+        },
         other => panic!("{other:?}"),
     }
     assert!(PinStore::open(&store).unwrap().is_rejected(iccid_key, &p));
@@ -452,8 +475,8 @@ fn after_a_dropped_call_the_port_is_back_in_command_mode() {
     let sim = SimModem::spawn(SimConfig::default()).unwrap();
     let mut m = open(&sim);
     assert!(matches!(
-        m.dial("*99***1#"),
-        Err(ModemError::Rejected { .. })
+        m.dial("*99***1#").map_err(ModemError::into_fault),
+        Err(ModemFault::Rejected { .. })
     ));
 }
 
@@ -481,7 +504,10 @@ fn sms_and_ussd_on_the_simulated_e367() {
     // Listing read the unread one.
     assert_eq!(m.sms_read(1).unwrap().stat, 1);
     m.sms_delete(1).unwrap();
-    assert!(matches!(m.sms_read(1), Err(ModemError::Rejected { .. })));
+    assert!(matches!(
+        m.sms_read(1).map_err(ModemError::into_fault),
+        Err(ModemFault::Rejected { .. })
+    ));
     assert_eq!(m.sms_list().unwrap().len(), 2);
     // Two parts: two prompts, two references.
     let long = "x".repeat(200);

@@ -7,7 +7,7 @@
 //! on mips (with its own nix), and its TCGETS2 ioctl is not emulated by
 //! qemu-user, where these calls work.
 
-use super::driver::{ModemError, Port};
+use super::driver::{ModemError, ModemFault, Port};
 use crate::sys::lock;
 use std::ffi::CString;
 use std::io;
@@ -41,7 +41,7 @@ fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
 
 impl TtyPort {
     pub fn open(path: &Path) -> Result<TtyPort, ModemError> {
-        let open_err = |source: io::Error| ModemError::Open {
+        let open_err = |source: io::Error| ModemFault::Open {
             path: path.display().to_string(),
             source,
         };
@@ -60,7 +60,7 @@ impl TtyPort {
             cvt(libc::stat(c.as_ptr(), &mut st)).map_err(open_err)?;
             st.st_rdev
         };
-        let in_use = || ModemError::InUse {
+        let in_use = || ModemFault::InUse {
             path: path.display().to_string(),
         };
         // a second open in this process is refused at once
@@ -94,7 +94,8 @@ impl TtyPort {
                 io::Error::new(io::ErrorKind::InvalidInput, "not a tty")
             } else {
                 e
-            }));
+            })
+            .into());
         }
         lock::record_lock(raw, LOCK_WAIT).map_err(|e| {
             if e.raw_os_error() == Some(libc::EWOULDBLOCK) {

@@ -235,11 +235,7 @@ pub fn parse_usb_mode_json(
     text: &str,
 ) -> Result<(Vec<SwitchEntry>, Vec<TableError>), TableError> {
     let name = file.display().to_string();
-    let err = |line: usize, msg: String| TableError {
-        file: name.clone(),
-        line,
-        msg,
-    };
+    let err = |line: usize, msg: String| TableError::new(name.clone(), line, msg);
     let doc = parse(text).map_err(|e| err(e.line, e.msg))?;
     let Some(Json::Arr(msgs)) = doc.get("messages") else {
         return Err(err(0, "no \"messages\" array".into()));

@@ -122,11 +122,7 @@ pub fn load_dir(dir: &Path) -> io::Result<Loaded> {
         let p = dir.join(&n);
         let r = match read_text(&p) {
             Ok(text) => parse_data_file(&n, Source::File(p.clone()), &text),
-            Err(e) => Err(TableError {
-                file: p.display().to_string(),
-                line: 0,
-                msg: e.to_string(),
-            }),
+            Err(e) => Err(TableError::new(p.display().to_string(), 0, e.to_string())),
         };
         let l = one(r);
         out.entries.extend(l.entries);

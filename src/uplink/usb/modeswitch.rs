@@ -32,11 +32,7 @@ pub fn parse_entry_name(name: &str) -> Option<Result<(UsbId, Option<Qualifier>),
 /// `name` is the file name (`12d1:1446`, or anything when the file carries
 /// `DefaultVendor`/`DefaultProduct`), used for the id and in errors.
 pub fn parse_data_file(name: &str, source: Source, text: &str) -> Result<SwitchEntry, TableError> {
-    let err = |line: usize, msg: String| TableError {
-        file: name.to_string(),
-        line,
-        msg,
-    };
+    let err = |line: usize, msg: String| TableError::new(name.to_string(), line, msg);
     let base = Path::new(name)
         .file_name()
         .and_then(|n| n.to_str())

@@ -57,7 +57,7 @@ pub struct Outcome {
 }
 
 /// Why a switch failed.
-pub enum SwitchError {
+pub enum SwitchFault {
     /// Listing devices failed (no USB here, permissions).
     Usb(UsbError),
     /// Nothing to switch was plugged in.
@@ -79,31 +79,31 @@ pub enum SwitchError {
     },
 }
 
-impl fmt::Display for SwitchError {
+impl fmt::Display for SwitchFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SwitchError::Usb(e) => write!(f, "{e}"),
-            SwitchError::NotFound(Some(id)) => write!(f, "no USB device {id} is plugged in"),
-            SwitchError::NotFound(None) => {
+            SwitchFault::Usb(e) => write!(f, "{e}"),
+            SwitchFault::NotFound(Some(id)) => write!(f, "no USB device {id} is plugged in"),
+            SwitchFault::NotFound(None) => {
                 f.write_str("no USB device in install (storage) mode that the switch table knows")
             }
-            SwitchError::NoEntry(id) => write!(
+            SwitchFault::NoEntry(id) => write!(
                 f,
                 "{id} is not in the switch table (give usb-modeswitch data with --data)"
             ),
-            SwitchError::Plan(id, m) => write!(f, "cannot switch {id}: {m}"),
-            SwitchError::Op { op, err } => write!(f, "{op}: {err}"),
-            SwitchError::DidNotVanish { dev, waited } => write!(
+            SwitchFault::Plan(id, m) => write!(f, "cannot switch {id}: {m}"),
+            SwitchFault::Op { op, err } => write!(f, "{op}: {err}"),
+            SwitchFault::DidNotVanish { dev, waited } => write!(
                 f,
                 "{dev} was still there after {}s: the switch message did not take",
                 waited.as_secs()
             ),
-            SwitchError::NoTarget { targets, waited } => write!(
+            SwitchFault::NoTarget { targets, waited } => write!(
                 f,
                 "the device left install mode but no target ({targets}) appeared within {}s",
                 waited.as_secs()
             ),
-            SwitchError::NoPorts { dev, bound_option } => write!(
+            SwitchFault::NoPorts { dev, bound_option } => write!(
                 f,
                 "switched to {dev} but no serial port appeared{}",
                 if *bound_option {
@@ -116,15 +116,38 @@ impl fmt::Display for SwitchError {
     }
 }
 
+/// A [`SwitchFault`] behind one pointer: a `Result<_, SwitchError>` is one
+/// word, so each `?` moves a pointer, not the whole error.
+pub struct SwitchError(Box<SwitchFault>);
+
 /// As Display: a derived Debug would pull every device field's Debug code
 /// into the router binary for the error box that needs one.
 impl fmt::Debug for SwitchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
 impl std::error::Error for SwitchError {}
+
+impl SwitchError {
+    /// What went wrong.
+    pub fn fault(&self) -> &SwitchFault {
+        &self.0
+    }
+}
+
+impl From<SwitchFault> for SwitchError {
+    fn from(f: SwitchFault) -> Self {
+        SwitchError(Box::new(f))
+    }
+}
+
+impl fmt::Display for SwitchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// Is `d` a target of `e`? (`orig`: the id in install mode.)
 fn is_target(e: &SwitchEntry, d: &Device) -> bool {
@@ -146,7 +169,7 @@ pub fn switch(
     opts: &Options,
 ) -> Result<Outcome, SwitchError> {
     let start = clock.now();
-    let devs = usb.devices().map_err(SwitchError::Usb)?;
+    let devs = usb.devices().map_err(SwitchFault::Usb)?;
     let found = match want {
         Some(id) => devs.iter().find(|d| d.id == id),
         None => devs.iter().find(|d| {
@@ -177,11 +200,11 @@ pub fn switch(
                 }
             }
         }
-        return Err(SwitchError::NotFound(want));
+        return Err(SwitchFault::NotFound(want).into());
     };
     let entry = table
         .lookup(dev.id, &dev.strings)
-        .ok_or(SwitchError::NoEntry(dev.id))?;
+        .ok_or(SwitchFault::NoEntry(dev.id))?;
     if is_target(entry, &dev) {
         // The class says it is in modem mode already.
         return Ok(Outcome {
@@ -192,7 +215,7 @@ pub fn switch(
             elapsed: Duration::ZERO,
         });
     }
-    let plan = entry.plan().map_err(|m| SwitchError::Plan(dev.id, m))?;
+    let plan = entry.plan().map_err(|m| SwitchFault::Plan(dev.id, m))?;
     log::info!(
         "switching {dev} ({}) with {} (entry from {})",
         entry.name.as_deref().unwrap_or("unnamed"),
@@ -258,13 +281,14 @@ pub fn run_plan(
         (Some(o), Some(i)) => (o, i),
         _ if !needs_bulk => (0, 0),
         _ => {
-            return Err(SwitchError::Plan(
+            return Err(SwitchFault::Plan(
                 dev.id,
                 format!("interface {iface} has no bulk OUT and IN endpoints"),
-            ))
+            )
+            .into())
         }
     };
-    let mut h = usb.open(dev).map_err(|err| SwitchError::Op {
+    let mut h = usb.open(dev).map_err(|err| SwitchFault::Op {
         op: format!("open {dev}"),
         err,
     })?;
@@ -286,10 +310,11 @@ pub fn run_plan(
                     Step::Claim | Step::Control { .. } | Step::ControlIn { .. }
                 );
                 if fatal && !matches!(err, UsbError::Stall) {
-                    return Err(SwitchError::Op {
+                    return Err(SwitchFault::Op {
                         op: format!("{} on {}", step_name(step, iface), dev.id),
                         err,
-                    });
+                    }
+                    .into());
                 }
                 log::warn!(
                     "{} on {}: {err}; trying to continue",
@@ -453,15 +478,17 @@ fn wait_target(
     }
     let waited = clock.now().saturating_sub(start);
     if orig_seen {
-        Err(SwitchError::DidNotVanish {
+        Err(SwitchFault::DidNotVanish {
             dev: Box::new(orig.clone()),
             waited,
-        })
+        }
+        .into())
     } else {
-        Err(SwitchError::NoTarget {
+        Err(SwitchFault::NoTarget {
             targets: entry.targets_text(),
             waited,
-        })
+        }
+        .into())
     }
 }
 
@@ -506,10 +533,11 @@ fn wait_ttys(
             continue;
         }
         if now >= deadline {
-            return Err(SwitchError::NoPorts {
+            return Err(SwitchFault::NoPorts {
                 dev: Box::new(dev),
                 bound_option: bound,
-            });
+            }
+            .into());
         }
         clock.sleep(opts.poll);
     }
@@ -634,7 +662,7 @@ mod tests {
             ..Options::default()
         };
         let e = switch(&mut usb, &clock, &Table::builtin(), Some(E367), &opts).unwrap_err();
-        assert!(matches!(e, SwitchError::DidNotVanish { .. }), "{e}");
+        assert!(matches!(e.fault(), SwitchFault::DidNotVanish { .. }), "{e}");
         assert!(e.to_string().contains("still there after 5s"), "{e}");
         assert_eq!(clock.now(), Duration::from_millis(5000));
     }
@@ -650,7 +678,7 @@ mod tests {
             &Options::default(),
         )
         .unwrap_err();
-        assert!(matches!(e, SwitchError::NoTarget { .. }), "{e}");
+        assert!(matches!(e.fault(), SwitchFault::NoTarget { .. }), "{e}");
         let s = e.to_string();
         assert!(s.contains("12d1:{1001,"), "{s}");
         assert!(s.contains("within 20s"), "{s}");
@@ -731,7 +759,7 @@ mod tests {
         let (clock, mut usb) = sim(Behavior::Switches);
         let t = mk("TargetVendor=0x12d1\nTargetProduct=0x1506\nHuaweiMode=1\n");
         let e = switch(&mut usb, &clock, &t, Some(E367), &opts).unwrap_err();
-        assert!(matches!(e, SwitchError::DidNotVanish { .. }), "{e}");
+        assert!(matches!(e.fault(), SwitchFault::DidNotVanish { .. }), "{e}");
         assert_eq!(usb.ops(), ["control 00 03 0001 0000 0"]);
         // A non-CBW message with NeedResponse reads a response of its size
         // (at least 13 bytes); a CBW one reads a CSW.

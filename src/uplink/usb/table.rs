@@ -527,13 +527,38 @@ pub enum Step {
     Sleep(u32),
 }
 
-/// A bad data file or entry.
+/// A bad data file or entry. Boxed, so a `Result<_, TableError>` is one
+/// word and each of the parsers' `?` moves a pointer, not the whole error;
+/// read (and relabelled) through `Deref`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableError {
+pub struct TableError(Box<ErrorAt>);
+
+/// What a [`TableError`] holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorAt {
     pub file: String,
     /// 0 when not about one line.
     pub line: usize,
     pub msg: String,
+}
+
+impl TableError {
+    pub fn new(file: String, line: usize, msg: String) -> TableError {
+        TableError(Box::new(ErrorAt { file, line, msg }))
+    }
+}
+
+impl std::ops::Deref for TableError {
+    type Target = ErrorAt;
+    fn deref(&self) -> &ErrorAt {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for TableError {
+    fn deref_mut(&mut self) -> &mut ErrorAt {
+        &mut self.0
+    }
 }
 
 impl fmt::Display for TableError {
