@@ -1296,6 +1296,7 @@ impl<'a> Options<'a> {
 
     /// A single value, or `default` when absent. An empty value counts as
     /// absent, as `config_get` treats it on OpenWRT.
+    #[inline(never)]
     pub fn get<T: FromOption>(&self, name: &str, default: T) -> Result<T, ConfigError> {
         Ok(self.get_opt(name)?.unwrap_or(default))
     }
@@ -1303,6 +1304,7 @@ impl<'a> Options<'a> {
     /// A single value into `slot` when given (else `slot` keeps its
     /// default): as `*slot = get(name, take(slot))?`, the old value dropped
     /// here, not at every caller.
+    #[inline(never)]
     pub fn set<T: FromOption>(&self, name: &str, slot: &mut T) -> Result<(), ConfigError> {
         if let Some(v) = self.get_opt(name)? {
             *slot = v;
@@ -1311,6 +1313,7 @@ impl<'a> Options<'a> {
     }
 
     /// `*slot = get_opt(name)?`, the old value dropped here.
+    #[inline(never)]
     pub fn set_opt<T: FromOption>(
         &self,
         name: &str,
@@ -1420,6 +1423,7 @@ impl<'a> Options<'a> {
     }
 
     /// `*slot = list(name)?`, the old value dropped here.
+    #[inline(never)]
     pub fn set_list<T: FromOption>(
         &self,
         name: &str,
