@@ -72,8 +72,15 @@ impl Obj {
         Obj::default()
     }
 
-    pub fn field(mut self, k: &str, v: impl Into<Value>) -> Self {
-        self.0.push((k.to_string(), v.into()));
+    pub fn field(self, k: &str, v: impl Into<Value>) -> Self {
+        self.put(k, v.into())
+    }
+
+    /// [`Obj::field`]'s one copy (a listing builds objects of dozens of
+    /// fields: inlined, each cost its own push).
+    #[inline(never)]
+    fn put(mut self, k: &str, v: Value) -> Self {
+        self.0.push((k.to_string(), v));
         self
     }
 }
