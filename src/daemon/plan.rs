@@ -19,7 +19,9 @@
 //!   logged as taking a restart and the old one stays in force, so the
 //!   services and the next reload agree with what is running.
 
-use crate::config::model::{Authsrv, Factotum, Keyfs, KeyfsMode, Main, Secstore, Signer, Uplink};
+#[cfg(feature = "auth")]
+use crate::config::model::{Authsrv, Factotum, Keyfs, KeyfsMode, Secstore, Signer};
+use crate::config::model::{Main, Uplink};
 use crate::config::Config;
 
 /// A service the daemon can run. The order is the start order.
@@ -183,6 +185,15 @@ fn pin(old: &Config, new: &Config, notes: &mut Vec<String>) -> Config {
         c.main.run_dir = old.main.run_dir.clone();
         notes.push(takes_restart("main", &main));
     }
+    // warden-uplink reads no auth section: they are all their defaults.
+    #[cfg(feature = "auth")]
+    auth_pin(old, new, &mut c, notes);
+    c
+}
+
+/// [`pin`] for the auth services' sections.
+#[cfg(feature = "auth")]
+fn auth_pin(old: &Config, new: &Config, c: &mut Config, notes: &mut Vec<String>) {
     let keyfs = keyfs_fixed(&old.keyfs, &new.keyfs);
     if !keyfs.is_empty() {
         c.keyfs.file = old.keyfs.file.clone();
@@ -194,7 +205,6 @@ fn pin(old: &Config, new: &Config, notes: &mut Vec<String>) -> Config {
     // The factotum and the ticket service apply every option.
     placed_factotum(&new.factotum);
     placed_authsrv(&new.authsrv);
-    c
 }
 
 fn takes_restart(section: &str, names: &[&str]) -> String {
@@ -214,7 +224,9 @@ fn restart_reason(k: Kind, old: &Config, new: &Config, simulate: bool) -> Option
             }
             v
         }
+        #[cfg(feature = "auth")]
         Kind::Signer => signer_restarts(&old.signer, &new.signer),
+        #[cfg(feature = "auth")]
         Kind::Secstore => secstore_restarts(&old.secstore, &new.secstore),
         _ => Vec::new(),
     };
@@ -269,6 +281,7 @@ fn main_fixed(a: &Main, b: &Main) -> Vec<&'static str> {
 /// stays unlocked across reloads) is made at start from `file`, `mode`,
 /// `keyfile` and `kdf_iterations`: fixed. `socket` and `conns` the keyfs
 /// tree applies, `otp_window` the signer.
+#[cfg(feature = "auth")]
 fn keyfs_fixed(a: &Keyfs, b: &Keyfs) -> Vec<&'static str> {
     let Keyfs {
         enabled: _,
@@ -292,6 +305,7 @@ fn keyfs_fixed(a: &Keyfs, b: &Keyfs) -> Vec<&'static str> {
 
 /// `factotum`: the service moves to a new `socket` in place and applies
 /// `allow_uid`, `allow_gid`, `conns` and `confirm_wait`.
+#[cfg(feature = "auth")]
 fn placed_factotum(a: &Factotum) {
     let Factotum {
         enabled: _,
@@ -305,6 +319,7 @@ fn placed_factotum(a: &Factotum) {
 
 /// `authsrv`: the ticket service rebinds with the new options whenever
 /// they change (its connections are closed then).
+#[cfg(feature = "auth")]
 fn placed_authsrv(a: &Authsrv) {
     let Authsrv {
         enabled: _,
@@ -319,6 +334,7 @@ fn placed_authsrv(a: &Authsrv) {
 
 /// `secstore`: a new `listen` restarts it (its open connections are
 /// lost); `name` and `conns` it applies.
+#[cfg(feature = "auth")]
 fn secstore_restarts(a: &Secstore, b: &Secstore) -> Vec<&'static str> {
     let Secstore {
         enabled: _,
@@ -336,6 +352,7 @@ fn secstore_restarts(a: &Secstore, b: &Secstore) -> Vec<&'static str> {
 /// is read by `warden cert krl`, not the daemon. The agent's options the
 /// agent applies, moving to a new `agent_socket` in place (keys added
 /// with a lifetime live only in its memory, so it is not restarted).
+#[cfg(feature = "auth")]
 fn signer_restarts(a: &Signer, b: &Signer) -> Vec<&'static str> {
     let Signer {
         enabled: _,
