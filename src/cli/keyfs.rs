@@ -182,7 +182,8 @@ impl UnlockCmd {
         };
         let t = std::time::Instant::now();
         d.client.write("ctl", &line)?;
-        let ms = t.elapsed().as_millis();
+        let e = t.elapsed();
+        let ms = e.as_secs() * 1000 + u64::from(e.subsec_millis());
         println!(
             "keyfs unlocked in {}.{:03} s ({})",
             ms / 1000,

@@ -173,7 +173,10 @@ fn auth_sections(w: &mut Uci, c: &Config) {
 
 /// The shortest spelling `parse_duration` reads back exactly.
 pub fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
+    let ms = d
+        .as_secs()
+        .saturating_mul(1000)
+        .saturating_add(u64::from(d.subsec_millis()));
     for (unit, n) in [
         ("y", 365 * 86_400_000),
         ("d", 86_400_000),

@@ -19,9 +19,12 @@ pub fn fd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
 /// a zero-time spin; None waits for ever.
 fn millis(timeout: Option<Duration>) -> libc::c_int {
     timeout.map_or(-1, |t| {
-        t.as_nanos()
-            .div_ceil(1_000_000)
-            .min(libc::c_int::MAX as u128) as libc::c_int
+        // in u64: a u128 division would link the compiler's 128-bit
+        // division routine (2 KB on mips)
+        t.as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(t.subsec_nanos().div_ceil(1_000_000)))
+            .min(libc::c_int::MAX as u64) as libc::c_int
     })
 }
 

@@ -73,8 +73,16 @@ impl Backoff {
         // A factor in [100 - pct, 100 + pct] percent, in 1/1000 percent steps.
         let span = 2 * pct * 1000 + 1;
         let factor = (100 - pct) * 1000 + draw % span; // in 1/100000
-        let ms = base.as_millis().min(u128::from(u64::MAX)) as u64;
-        let out = (u128::from(ms) * u128::from(factor) / 100_000).min(u128::from(u64::MAX)) as u64;
+        let ms = base
+            .as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(base.subsec_millis()));
+        // ms * factor / 100000 without a u128 (its division is 2 KB on
+        // mips): the quotient's part and the remainder's, which cannot
+        // overflow (factor <= 200,000)
+        let out = (ms / 100_000)
+            .saturating_mul(factor)
+            .saturating_add(ms % 100_000 * factor / 100_000);
         Duration::from_millis(out).min(self.max)
     }
 }

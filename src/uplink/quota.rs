@@ -97,13 +97,13 @@ pub fn human_bytes(n: u64) -> String {
         return format!("{n} B");
     }
     let mut i = 0;
-    let mut div: u128 = 1024;
-    while u128::from(n) >= div * 1024 && i + 1 < UNITS.len() {
+    let mut div: u64 = 1024;
+    while n / 1024 >= div && i + 1 < UNITS.len() {
         div *= 1024;
         i += 1;
     }
-    // Tenths, rounded down.
-    let tenths = u128::from(n) * 10 / div;
+    // Tenths, rounded down (n * 10 could overflow; the remainder's cannot).
+    let tenths = n / div * 10 + n % div * 10 / div;
     format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[i])
 }
 
@@ -282,7 +282,11 @@ impl fmt::Display for QuotaStatus {
         let u = &self.usage;
         write!(f, "{}", human_bytes(u.total()))?;
         if self.limit > 0 {
-            let pct = u128::from(u.total()) * 100 / u128::from(self.limit);
+            // in u64, as human_bytes does
+            let (t, l) = (u.total(), self.limit);
+            let pct = (t / l)
+                .saturating_mul(100)
+                .saturating_add((t % l).saturating_mul(100) / l);
             write!(f, " of {} ({pct}%)", human_bytes(self.limit))?;
         }
         write!(

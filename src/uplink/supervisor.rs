@@ -507,7 +507,7 @@ impl Supervisor {
                 self.delayed = true;
                 let why = format!(
                     "waiting {}s before touching the modem (delay)",
-                    (self.tun.start_delay.as_millis() + 500) / 1000
+                    round_secs(self.tun.start_delay)
                 );
                 self.log(out, log::Level::Info, why.clone());
                 self.status.last_reason = Some(why);
@@ -553,7 +553,7 @@ impl Supervisor {
             (State::Scanning, I::Scanned(dev)) => match dev {
                 Device::None(why) => {
                     if self.waiting.as_ref() != Some(&why) {
-                        let every = (self.tun.rescan_interval.as_millis() + 500) / 1000;
+                        let every = round_secs(self.tun.rescan_interval);
                         self.log(
                             out,
                             log::Level::Info,
@@ -941,7 +941,7 @@ impl Supervisor {
             log::Level::Info,
             format!(
                 "retrying in {}s (a configuration problem: no modem reset)",
-                (delay.as_millis() + 500) / 1000
+                round_secs(delay)
             ),
         );
         self.set(State::Backoff { until: now + delay });
@@ -966,7 +966,7 @@ impl Supervisor {
                 log::Level::Info,
                 format!(
                     "recovery {rung} is due but rests {}s more (its minimum interval); redialing meanwhile",
-                    (left.as_millis() + 500) / 1000
+                    round_secs(left)
                 ),
             ),
             Step::Redial => {}
@@ -979,10 +979,7 @@ impl Supervisor {
         self.log(
             out,
             log::Level::Info,
-            format!(
-                "retrying in {}s (failure {n} in a row)",
-                (delay.as_millis() + 500) / 1000
-            ),
+            format!("retrying in {}s (failure {n} in a row)", round_secs(delay)),
         );
         self.set(State::Backoff { until: now + delay });
     }
@@ -1045,6 +1042,12 @@ fn list(ips: &[IpAddr]) -> String {
         .map(|i| i.to_string())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `d` in whole seconds, rounded half up (as `(ms + 500) / 1000`, without
+/// a u128 division: the compiler's 128-bit division routine is 2 KB on mips).
+fn round_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_millis() >= 500)
 }
 
 #[cfg(test)]
