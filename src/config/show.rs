@@ -305,13 +305,17 @@ mod tests {
             \tlist pppd_options 'kdebug 1'\n\toption device '/dev/ttyUSB0'\n\
             \toption reset_ladder 'usb_reset gpio'\n\toption gpio_power '/sys/class/leds/usb/brightness'\n\
             \toption gpio_min_interval '1h'\n\toption power_off_time '500ms'\n\
-            \tlist modeswitch_data \"/etc/it's here\"\n\
-            config factotum\n\tlist allow_uid '0'\n\tlist allow_uid '1000'\n\
+            \tlist modeswitch_data \"/etc/it's here\"\n";
+        // warden-uplink reads no auth section
+        #[cfg(feature = "auth")]
+        let text = &format!(
+            "{text}config factotum\n\tlist allow_uid '0'\n\tlist allow_uid '1000'\n\
             config keyfs\n\toption mode 'unattended'\n\toption socket '/tmp/k'\n\
             config authsrv\n\toption enabled '1'\n\toption authdom 'lan'\n\
             \tlist speaksfor 'cpu glenda'\n\toption idle_timeout '90s'\n\
             config signer\n\toption agent '1'\n\toption agent_confirm 'allow'\n\
-            \toption max_validity '7d'\n";
+            \toption max_validity '7d'\n"
+        );
         let (c, w) = parse(Path::new("t"), text).unwrap();
         assert!(w.is_empty(), "{w:?}");
         let shown = to_uci(&c);
@@ -350,9 +354,34 @@ mod tests {
         assert!(back.uplink.authfail && !back.uplink.keepalive_adaptive);
         assert_eq!(back.uplink.delay, Duration::from_secs(10));
         assert_eq!(back.uplink.connect, c.uplink.connect);
-        assert_eq!(back.keyfs.mode, KeyfsMode::Unattended);
-        assert_eq!(back.signer.max_validity, Duration::from_secs(7 * 86_400));
-        assert_eq!(back.authsrv.speaksfor, ["cpu glenda"]);
+        #[cfg(feature = "auth")]
+        {
+            assert_eq!(back.keyfs.mode, KeyfsMode::Unattended);
+            assert_eq!(back.signer.max_validity, Duration::from_secs(7 * 86_400));
+            assert_eq!(back.authsrv.speaksfor, ["cpu glenda"]);
+        }
+    }
+
+    /// warden-uplink names each auth section it skips, once, and shows none.
+    #[cfg(not(feature = "auth"))]
+    #[test]
+    fn the_uplink_build_skips_the_auth_sections() {
+        let text = "config uplink 'uplink'\n\toption apn 'a'\n\
+            config keyfs\n\toption mode 'bogus'\n\
+            config signer\n\toption enabled '1'\n";
+        let (c, w) = parse(Path::new("t"), text).unwrap();
+        assert_eq!(c.uplink.apn, "a");
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert_eq!(w[0].line, 3);
+        assert!(
+            w[0].msg.contains("section 'keyfs' ignored") && w[1].msg.contains("'signer'"),
+            "{w:?}"
+        );
+        let shown = to_uci(&c);
+        assert!(
+            !shown.contains("keyfs") && !shown.contains("signer"),
+            "{shown}"
+        );
     }
 
     #[test]
